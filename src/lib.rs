@@ -1,0 +1,1 @@
+//! isoremix: remaster XCP-ng installer ISOs without root.
