@@ -1,0 +1,128 @@
+//! Changing the tree of a [`SourceIso`] before it is written: files added,
+//! replaced, removed, or grown by bytes appended after their source data.
+
+use std::path::PathBuf;
+
+use hadris_fs::{Content, DateTime, FileType, Node, Owner, Permissions, SetAttr};
+
+use super::error::{Error, Result};
+use super::source::SourceIso;
+
+/// The content of a file written by this build.
+#[derive(Debug, Clone)]
+pub enum NewContent {
+    /// Bytes held in memory (configs, small generated files).
+    Bytes(Vec<u8>),
+    /// A file on the host, streamed when the image is written.
+    HostFile(PathBuf),
+    /// The source file's own data followed by these bytes (an appended
+    /// install.img overlay): the unchanged part is copied from the source.
+    Appended(Vec<u8>),
+}
+
+/// Attributes `genisoimage -r` gives files: owner 0, readable by all.
+fn attrs(mode: u32, time: DateTime) -> SetAttr {
+    SetAttr::new()
+        .with_permissions(Permissions::new(mode))
+        .with_owner(Owner::new(0, 0))
+        .with_modified(time)
+        .with_accessed(time)
+        .with_created(time)
+}
+
+fn clean(entry: &str) -> Result<&str> {
+    let trimmed = entry.trim_start_matches('/');
+    if trimmed.is_empty()
+        || trimmed
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err(Error::Entry {
+            path: PathBuf::new(),
+            entry: entry.to_string(),
+            detail: "not a clean absolute path inside the image".into(),
+        });
+    }
+    Ok(trimmed)
+}
+
+impl SourceIso {
+    /// Adds or replaces the file `entry`. A replaced file keeps its mode and
+    /// owner; its times and new files' times are `time`.
+    pub fn put_file(&mut self, entry: &str, content: NewContent, time: DateTime) -> Result<()> {
+        let rel = clean(entry)?;
+        let existing = self.tree().get(rel).cloned();
+        if let Some(node) = &existing
+            && node.file_type() != FileType::File
+        {
+            return Err(self.entry_err(entry, "exists and is not a regular file"));
+        }
+        let content = match content {
+            NewContent::Bytes(bytes) => Content::bytes(bytes),
+            NewContent::HostFile(path) => hadris_fs::host::file(&path).map_err(|e| Error::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?,
+            NewContent::Appended(bytes) => {
+                let mut extents = self.extents(entry)?;
+                if !bytes.is_empty() {
+                    extents.push(self.appendix().push(bytes));
+                }
+                Content::stored(extents).map_err(|e| self.entry_err(entry, &e.to_string()))?
+            }
+        };
+        let attrs = match &existing {
+            Some(node) => {
+                let old = node.attrs();
+                let mut a = attrs(old.permissions().map_or(0o444, |p| p.bits()), time);
+                if let Some(owner) = old.owner() {
+                    a = a.with_owner(owner);
+                }
+                a
+            }
+            None => attrs(0o444, time),
+        };
+        let node = Node::file(content).with_attrs(attrs);
+        if existing.is_some() {
+            self.tree_mut().replace(rel, node)
+        } else {
+            self.make_parents(rel, time)?;
+            self.tree_mut().insert(rel, node)
+        }
+        .map_err(|e| self.entry_err(entry, &e.to_string()))
+    }
+
+    fn make_parents(&mut self, rel: &str, time: DateTime) -> Result<()> {
+        let mut prefix = String::new();
+        let parts: Vec<&str> = rel.split('/').collect();
+        for part in &parts[..parts.len() - 1] {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            match self.tree().get(&prefix).map(Node::file_type) {
+                Some(FileType::Dir) => {}
+                Some(_) => return Err(self.entry_err(&prefix, "is not a directory")),
+                None => {
+                    let dir = Node::dir().with_attrs(attrs(0o555, time));
+                    let p = prefix.clone();
+                    self.tree_mut()
+                        .insert(&p, dir)
+                        .map_err(|e| self.entry_err(&p, &e.to_string()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the file or directory tree `entry`; an error if it does not exist.
+    pub fn remove(&mut self, entry: &str) -> Result<()> {
+        let rel = clean(entry)?;
+        if self.tree().get(rel).is_none() {
+            return Err(self.entry_err(entry, "cannot remove: no such file in the image"));
+        }
+        self.tree_mut()
+            .remove(rel)
+            .map_err(|e| self.entry_err(entry, &e.to_string()))
+    }
+}

@@ -1,0 +1,16 @@
+//! ISO 9660 images: reading a source without mounting it, editing its tree,
+//! and writing a reproducible hybrid image (El Torito BIOS + UEFI entries,
+//! isohybrid MBR/GPT). A thin adapter over `hadris-iso`.
+
+mod device;
+mod edit;
+mod error;
+pub mod hybrid;
+mod source;
+mod writer;
+
+pub use device::SECTOR;
+pub use edit::NewContent;
+pub use error::{Error, Result};
+pub use source::{BootEntryInfo, BootPlatform, ExtentReader, SYSTEM_AREA, SourceIso, files, walk};
+pub use writer::{WriteOptions, WriteReport, write};

@@ -1,0 +1,385 @@
+//! Reading a source image: its tree (files point at their extents in the
+//! source), volume identity, El Torito catalog and system area, without
+//! mounting anything and without loading file data.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use hadris_fs::{Content, DateTime, Extent, FileType, MountOptions, Tree};
+use hadris_iso::sync::{IsoFs, Session};
+use hadris_iso::{Emulation, IsoDate, IsoId, Platform};
+use hadris_storage::host::FileDevice;
+
+use super::device::{Appendix, SECTOR, SourceDevice};
+use super::error::{Error, Result};
+
+/// The size of the ISO 9660 system area (sectors 0-15).
+pub const SYSTEM_AREA: usize = 16 * SECTOR as usize;
+
+/// Which firmware an El Torito entry is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BootPlatform {
+    /// PC BIOS (platform id 0x00).
+    Bios,
+    /// UEFI (platform id 0xEF).
+    Uefi,
+    /// Another platform id.
+    Other(u8),
+}
+
+/// One entry of the source's El Torito boot catalog.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BootEntryInfo {
+    /// The firmware the entry is for.
+    pub platform: BootPlatform,
+    /// Whether the entry is "no emulation" (the only kind isoremix rewrites).
+    pub no_emulation: bool,
+    /// The first sector of the boot image.
+    pub load_block: u32,
+    /// How many 512-byte sectors the firmware loads.
+    pub sector_count: u16,
+    /// The file in the tree that holds the boot image, when one does.
+    pub path: Option<String>,
+    /// Whether the image carries an El Torito boot information table
+    /// (`-boot-info-table`).
+    pub boot_info_table: bool,
+}
+
+/// An ISO image opened for reading and remastering.
+pub struct SourceIso {
+    path: PathBuf,
+    reader: File,
+    session: Session<SourceDevice>,
+    appendix: Appendix,
+    volume_id: String,
+    created: Option<DateTime>,
+    volume_bytes: u64,
+    file_len: u64,
+    boot: Vec<BootEntryInfo>,
+    catalog_path: Option<String>,
+    system_area: Vec<u8>,
+}
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl SourceIso {
+    /// Opens the image at `path` read-only and reads its structure.
+    pub fn open(path: &Path) -> Result<Self> {
+        let reader = File::open(path).map_err(io_err(path))?;
+        let file_len = reader.metadata().map_err(io_err(path))?.len();
+        let not_iso = |detail: String| Error::NotIso {
+            path: path.to_path_buf(),
+            detail,
+        };
+        if file_len < 17 * SECTOR {
+            return Err(not_iso(format!(
+                "{file_len} bytes is too short for an ISO 9660 image"
+            )));
+        }
+        let mut magic = [0u8; 6];
+        reader
+            .read_exact_at(&mut magic, 16 * SECTOR)
+            .map_err(io_err(path))?;
+        if &magic[1..6] != b"CD001" {
+            return Err(not_iso(
+                "no ISO 9660 volume descriptor at sector 16 (wrong magic)".into(),
+            ));
+        }
+
+        let dev = FileDevice::open(path).map_err(io_err(path))?;
+        let mut fs = IsoFs::mount(dev, MountOptions::new().read_only())
+            .map_err(|e| not_iso(e.to_string()))?;
+        let info = fs.info();
+        let volume_id = String::from_utf8_lossy(info.id(IsoId::Volume)).into_owned();
+        let created = info.date(IsoDate::Created);
+        let volume_bytes = u64::from(info.volume_space_size()) * SECTOR;
+        if volume_bytes > file_len {
+            return Err(not_iso(format!(
+                "the volume declares {volume_bytes} bytes but the file has {file_len}: truncated image"
+            )));
+        }
+        let mut buf = vec![0u8; 4096];
+        let mut raw_entries = Vec::new();
+        if let Some(catalog) = fs
+            .boot_catalog(&mut buf)
+            .map_err(|e| not_iso(format!("boot catalog: {e}")))?
+        {
+            for entry in catalog.entries() {
+                raw_entries.push(entry);
+            }
+        }
+        drop(fs);
+
+        let dev = SourceDevice::open(path).map_err(io_err(path))?;
+        let appendix = dev.appendix();
+        let session = Session::open(dev).map_err(|e| not_iso(e.to_string()))?;
+
+        let mut system_area = vec![0u8; SYSTEM_AREA];
+        reader
+            .read_exact_at(&mut system_area, 0)
+            .map_err(io_err(path))?;
+
+        let mut source = Self {
+            path: path.to_path_buf(),
+            reader,
+            session,
+            appendix,
+            volume_id,
+            created,
+            volume_bytes,
+            file_len,
+            boot: Vec::new(),
+            catalog_path: None,
+            system_area,
+        };
+        let firsts = source.first_extents();
+        source.catalog_path = source
+            .catalog_block()?
+            .and_then(|block| firsts.get(&(u64::from(block) * SECTOR)).cloned());
+        for entry in raw_entries {
+            let platform = match entry.platform() {
+                Platform::X86 => BootPlatform::Bios,
+                Platform::Efi => BootPlatform::Uefi,
+                other => BootPlatform::Other(other.id()),
+            };
+            let offset = u64::from(entry.load_block()) * SECTOR;
+            let mut head = [0u8; 16];
+            source
+                .reader
+                .read_exact_at(&mut head, offset + 8)
+                .map_err(io_err(path))?;
+            let word =
+                |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+            source.boot.push(BootEntryInfo {
+                platform,
+                no_emulation: entry.emulation() == Some(Emulation::NoEmulation),
+                load_block: entry.load_block(),
+                sector_count: entry.sector_count(),
+                path: firsts.get(&offset).cloned(),
+                boot_info_table: word(0) == 16 && word(4) == entry.load_block(),
+            });
+        }
+        Ok(source)
+    }
+
+    /// The block of the El Torito catalog, from the boot record descriptor.
+    fn catalog_block(&self) -> Result<Option<u32>> {
+        let mut sector = vec![0u8; SECTOR as usize];
+        for index in 16..64u64 {
+            self.reader
+                .read_exact_at(&mut sector, index * SECTOR)
+                .map_err(io_err(&self.path))?;
+            if &sector[1..6] != b"CD001" || sector[0] == 255 {
+                break;
+            }
+            if sector[0] == 0 && sector[7..30] == *b"EL TORITO SPECIFICATION" {
+                let lba = u32::from_le_bytes([sector[71], sector[72], sector[73], sector[74]]);
+                return Ok(Some(lba));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every file's first byte on the device, mapped to its path.
+    fn first_extents(&self) -> BTreeMap<u64, String> {
+        let mut out = BTreeMap::new();
+        for (path, content) in files(self.session.tree()) {
+            if let Some(first) = content.stored_extents().and_then(|e| e.first()) {
+                out.entry(first.offset()).or_insert(path);
+            }
+        }
+        out
+    }
+
+    /// The image file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The volume identifier.
+    pub fn volume_id(&self) -> &str {
+        &self.volume_id
+    }
+
+    /// The volume creation time, when the image records one.
+    pub fn created(&self) -> Option<DateTime> {
+        self.created
+    }
+
+    /// The bytes the volume declares (the ISO 9660 part of the image).
+    pub fn volume_bytes(&self) -> u64 {
+        self.volume_bytes
+    }
+
+    /// The length of the image file (volume plus hybrid padding).
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    /// The El Torito entries, in catalog order.
+    pub fn boot_entries(&self) -> &[BootEntryInfo] {
+        &self.boot
+    }
+
+    /// The path of the boot catalog file, when the tree lists it.
+    pub fn catalog_path(&self) -> Option<&str> {
+        self.catalog_path.as_deref()
+    }
+
+    /// The first 32 KiB of the image (MBR, GPT, isohybrid boot code).
+    pub fn system_area(&self) -> &[u8] {
+        &self.system_area
+    }
+
+    /// The tree, with unchanged files pointing at the source.
+    pub fn tree(&self) -> &Tree {
+        self.session.tree()
+    }
+
+    pub(crate) fn tree_mut(&mut self) -> &mut Tree {
+        self.session.tree_mut()
+    }
+
+    pub(crate) fn session_mut(&mut self) -> &mut Session<SourceDevice> {
+        &mut self.session
+    }
+
+    pub(crate) fn appendix(&self) -> &Appendix {
+        &self.appendix
+    }
+
+    /// The stored extents of the file at `entry`.
+    pub fn extents(&self, entry: &str) -> Result<Vec<Extent>> {
+        let node = self
+            .tree()
+            .get(entry.trim_start_matches('/'))
+            .ok_or_else(|| self.entry_err(entry, "no such file in the image"))?;
+        if node.file_type() != FileType::File {
+            return Err(self.entry_err(entry, "not a regular file"));
+        }
+        let content = node
+            .content()
+            .ok_or_else(|| self.entry_err(entry, "not a regular file"))?;
+        content
+            .stored_extents()
+            .map(<[Extent]>::to_vec)
+            .ok_or_else(|| self.entry_err(entry, "was replaced in this build"))
+    }
+
+    /// Whether `entry` is a file of the image.
+    pub fn exists(&self, entry: &str) -> bool {
+        self.tree().get(entry.trim_start_matches('/')).is_some()
+    }
+
+    /// A stream of the file at `entry`, read straight from the source.
+    pub fn open_file(&self, entry: &str) -> Result<ExtentReader<'_>> {
+        let extents = self.extents(entry)?;
+        Ok(ExtentReader {
+            file: &self.reader,
+            extents,
+            index: 0,
+            within: 0,
+        })
+    }
+
+    /// The whole file at `entry`, for small files (configs, repodata).
+    pub fn read_file(&self, entry: &str) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.open_file(entry)?
+            .read_to_end(&mut out)
+            .map_err(io_err(&self.path))?;
+        Ok(out)
+    }
+
+    pub(crate) fn entry_err(&self, entry: &str, detail: &str) -> Error {
+        Error::Entry {
+            path: self.path.clone(),
+            entry: entry.to_string(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// Reads a file's extents from the source image in order.
+pub struct ExtentReader<'a> {
+    file: &'a File,
+    extents: Vec<Extent>,
+    index: usize,
+    within: u64,
+}
+
+impl ExtentReader<'_> {
+    /// The file's length.
+    pub fn len(&self) -> u64 {
+        self.extents.iter().map(Extent::len).sum()
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Read for ExtentReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(extent) = self.extents.get(self.index) {
+            if self.within >= extent.len() {
+                self.index += 1;
+                self.within = 0;
+                continue;
+            }
+            let take = ((extent.len() - self.within) as usize).min(buf.len());
+            let n = self
+                .file
+                .read_at(&mut buf[..take], extent.offset() + self.within)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file data runs past the end of the image",
+                ));
+            }
+            self.within += n as u64;
+            return Ok(n);
+        }
+        Ok(0)
+    }
+}
+
+/// Every file of `tree` (not directories) with its path, in name order.
+pub fn files(tree: &Tree) -> Vec<(String, Content)> {
+    let mut out = Vec::new();
+    walk(tree, &mut |path, entry| {
+        if let Some(content) = entry.node().content() {
+            out.push((path.to_string(), content.clone()));
+        }
+    });
+    out
+}
+
+/// Calls `visit` for every node below the root with its `/`-prefixed path,
+/// parents before children, in name order.
+pub fn walk(tree: &Tree, visit: &mut dyn FnMut(&str, hadris_fs::TreeEntry<'_>)) {
+    fn go(
+        prefix: &str,
+        dir: hadris_fs::TreeEntry<'_>,
+        visit: &mut dyn FnMut(&str, hadris_fs::TreeEntry<'_>),
+    ) {
+        for (name, child) in dir.children() {
+            let path = format!("{prefix}/{}", String::from_utf8_lossy(name.as_bytes()));
+            visit(&path, child);
+            if child.node().file_type() == FileType::Dir {
+                go(&path, child, visit);
+            }
+        }
+    }
+    go("", tree.root(), visit);
+}

@@ -1,0 +1,287 @@
+//! Writing the remastered image: a fresh ISO 9660 image with the source's
+//! identifiers, namespaces, El Torito entries and hybrid boot, unchanged
+//! file data streamed from the source, written to a temporary file beside
+//! the target and renamed into place only when complete.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use hadris_fs::DateTime;
+use hadris_io::ErrorType;
+use hadris_iso::{BootEntry, BootInfo, ElTorito, IsoId};
+use hadris_storage::host::FileDevice;
+use hadris_storage::{BlockIndex, BlockSize};
+
+use super::device::SECTOR;
+use super::error::{Error, Result};
+use super::hybrid::{self, HybridSource, HybridTargets};
+use super::source::{BootPlatform, SourceIso};
+
+/// How the new image is stamped.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// A new volume identifier, or the source's.
+    pub volume_id: Option<String>,
+    /// The time every new or changed date gets.
+    pub time: DateTime,
+    /// Bytes the image's ids (disk id, GPT GUIDs) derive from.
+    pub seed: Vec<u8>,
+}
+
+/// What was written.
+#[derive(Debug, Clone, Default)]
+pub struct WriteReport {
+    /// The image length in bytes.
+    pub size: u64,
+    /// The El Torito entries written: platform and boot image path.
+    pub boot: Vec<(BootPlatform, String)>,
+    /// Whether an isohybrid MBR was written, and a GPT.
+    pub hybrid: bool,
+    /// Whether a GPT was written.
+    pub gpt: bool,
+    /// Things the writer could not store exactly (e.g. Joliet names cut to
+    /// 64 characters), as text.
+    pub warnings: Vec<String>,
+}
+
+/// Counts bytes written, for progress.
+struct Counting<'a> {
+    inner: FileDevice,
+    progress: &'a dyn Fn(u64),
+    written: u64,
+}
+
+impl ErrorType for Counting<'_> {
+    type Error = io::Error;
+}
+
+impl hadris_storage::sync::BlockDevice for Counting<'_> {
+    fn block_size(&self) -> BlockSize {
+        self.inner.block_size()
+    }
+    fn block_count(&self) -> u64 {
+        self.inner.block_count()
+    }
+    fn max_block_count(&self) -> u64 {
+        self.inner.max_block_count()
+    }
+    fn writable(&self) -> bool {
+        true
+    }
+    fn read_blocks(
+        &mut self,
+        first: BlockIndex,
+        buf: &mut [u8],
+    ) -> Result<(), hadris_fs::Error<io::Error>> {
+        self.inner.read_blocks(first, buf)
+    }
+    fn write_blocks(
+        &mut self,
+        first: BlockIndex,
+        buf: &[u8],
+    ) -> Result<(), hadris_fs::Error<io::Error>> {
+        self.inner.write_blocks(first, buf)?;
+        self.written += buf.len() as u64;
+        (self.progress)(self.written);
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), hadris_fs::Error<io::Error>> {
+        self.inner.flush()
+    }
+}
+
+fn write_err(path: &Path, detail: impl ToString) -> Error {
+    Error::Write {
+        path: path.to_path_buf(),
+        detail: detail.to_string(),
+    }
+}
+
+/// El Torito options with the entries they write (platform, image path).
+type Catalog = (ElTorito, Vec<(BootPlatform, String)>);
+
+/// The El Torito options that reproduce the source's catalog over the
+/// (possibly changed) boot image files.
+fn el_torito(src: &SourceIso) -> Result<Option<Catalog>> {
+    if src.boot_entries().is_empty() {
+        return Ok(None);
+    }
+    let mut el = ElTorito::new();
+    let mut written = Vec::new();
+    for entry in src.boot_entries() {
+        let path = entry.path.as_deref().ok_or_else(|| Error::Boot {
+            path: src.path().to_path_buf(),
+            detail: format!(
+                "El Torito entry at block {} does not point at a file of the image",
+                entry.load_block
+            ),
+        })?;
+        if !entry.no_emulation {
+            return Err(Error::Boot {
+                path: src.path().to_path_buf(),
+                detail: format!(
+                    "El Torito entry {path} uses disk emulation, which isoremix does not rewrite"
+                ),
+            });
+        }
+        let rel = path.trim_start_matches('/');
+        if !src.exists(rel) {
+            return Err(src.entry_err(path, "is an El Torito boot image and cannot be removed"));
+        }
+        let boot = match entry.platform {
+            BootPlatform::Bios => {
+                let b = BootEntry::bios(rel).with_load_size(entry.sector_count);
+                if entry.boot_info_table {
+                    b.with_boot_info(BootInfo::Table)
+                } else {
+                    b
+                }
+            }
+            BootPlatform::Uefi => BootEntry::uefi(rel),
+            BootPlatform::Other(id) => BootEntry::bios(rel)
+                .with_platform(hadris_iso::Platform::from_id(id))
+                .with_load_size(entry.sector_count),
+        };
+        el = el.with_entry(boot);
+        written.push((entry.platform, path.to_string()));
+    }
+    if let Some(cat) = src.catalog_path() {
+        el = el.with_catalog_path(cat.trim_start_matches('/'));
+    }
+    Ok(Some((el, written)))
+}
+
+/// Writes `src`'s (edited) tree as a new image at `out`.
+///
+/// The image goes to a temporary file in `out`'s folder, renamed to `out`
+/// only when everything is written; on any error nothing is left behind.
+pub fn write(
+    src: &mut SourceIso,
+    out: &Path,
+    opts: &WriteOptions,
+    progress: &dyn Fn(u64),
+) -> Result<WriteReport> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".isoremix-")
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            write_err(
+                out,
+                format!("cannot create a temporary file in {}: {e}", dir.display()),
+            )
+        })?;
+
+    let mut options = src
+        .session_mut()
+        .options()
+        .with_time(opts.time)
+        .with_seed(seed_u64(&opts.seed));
+    if let Some(id) = &opts.volume_id {
+        options = options.with_id(IsoId::Volume, id);
+    }
+    let mut report = WriteReport::default();
+    if let Some((el, written)) = el_torito(src)? {
+        if let Some(cat) = src.catalog_path().map(str::to_string) {
+            src.remove(&cat)?;
+        }
+        options = options.with_el_torito(el);
+        report.boot = written;
+    }
+
+    let file = tmp.as_file().try_clone().map_err(|e| write_err(out, e))?;
+    let device = FileDevice::new(file).map_err(|e| write_err(out, e))?;
+    let counting = Counting {
+        inner: device,
+        progress,
+        written: 0,
+    };
+    let written = src
+        .session_mut()
+        .export(counting, &options)
+        .map_err(|e| write_err(out, e))?;
+    for warning in written.warnings() {
+        let path = warning
+            .path()
+            .map(|p| format!(" ({})", String::from_utf8_lossy(p)))
+            .unwrap_or_default();
+        report.warnings.push(format!("{}{path}", warning.message()));
+    }
+    report.size = written.size();
+
+    if let Some(hybrid) = HybridSource::read(src.system_area()) {
+        let first_block = |path: &str| {
+            written
+                .extents(path.trim_start_matches('/').as_bytes())
+                .and_then(|e| e.first().map(|x| (x.offset() / SECTOR) as u32))
+        };
+        let bios = src
+            .boot_entries()
+            .iter()
+            .find(|e| e.platform == BootPlatform::Bios)
+            .and_then(|e| e.path.clone());
+        let efi = src
+            .boot_entries()
+            .iter()
+            .find(|e| e.platform == BootPlatform::Uefi)
+            .and_then(|e| e.path.clone());
+        if let Some(isolinux_block) = bios.as_deref().and_then(first_block) {
+            let efi = match efi.as_deref() {
+                Some(p) => {
+                    let block = first_block(p);
+                    let len = src
+                        .tree()
+                        .get(p.trim_start_matches('/'))
+                        .and_then(|n| n.content().map(|c| c.len()))
+                        .unwrap_or(0);
+                    block.map(|b| (b, len.div_ceil(512).min(u64::from(u16::MAX)) as u32))
+                }
+                None => None,
+            };
+            let layout = hybrid::lay_out(
+                &hybrid,
+                &HybridTargets {
+                    volume_bytes: report.size,
+                    isolinux_block,
+                    efi,
+                },
+                &opts.seed,
+            );
+            let f = tmp.as_file();
+            f.write_all_at(&layout.head, 0)
+                .map_err(|e| write_err(out, e))?;
+            f.set_len(layout.padded_len)
+                .map_err(|e| write_err(out, e))?;
+            if let Some(tail) = &layout.tail {
+                f.write_all_at(tail, layout.padded_len - tail.len() as u64)
+                    .map_err(|e| write_err(out, e))?;
+            }
+            report.size = layout.padded_len;
+            report.hybrid = true;
+            report.gpt = layout.tail.is_some();
+        } else {
+            report.warnings.push(
+                "the source has an isohybrid MBR but no BIOS boot image: MBR not written".into(),
+            );
+        }
+    }
+
+    let file: &File = tmp.as_file();
+    file.sync_all().map_err(|e| write_err(out, e))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| write_err(out, e))?;
+    tmp.persist(out).map_err(|e| write_err(out, e.error))?;
+    Ok(report)
+}
+
+fn seed_u64(seed: &[u8]) -> u64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(seed);
+    u64::from_le_bytes(d[..8].try_into().unwrap_or([0; 8]))
+}

@@ -1,0 +1,174 @@
+//! Helpers shared by the integration tests: referee tools and foreign-made
+//! source images.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Fails the test (never skips) when a referee tool is missing.
+pub fn require(tool: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "referee tool `{tool}` is missing: install it (see .ci/run) — this test does not skip"
+    );
+}
+
+/// Runs a command, failing the test with its output when it fails.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&out.stderr));
+    s
+}
+
+/// The isoremix binary built for this test run.
+pub fn isoremix() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_isoremix"))
+}
+
+/// Lays out an XCP-ng-shaped tree (real isolinux.bin from Debian's isolinux
+/// package, an efiboot.img made with mtools, the 8.3 boot configs) in `dir`.
+pub fn xcpng_tree(dir: &Path) {
+    for tool in ["mformat", "mmd", "mcopy"] {
+        require(tool);
+    }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xcp-ng-8.3");
+    std::fs::create_dir_all(dir.join("boot/isolinux")).unwrap();
+    std::fs::create_dir_all(dir.join("EFI/xenserver")).unwrap();
+    std::fs::create_dir_all(dir.join("Packages")).unwrap();
+    std::fs::copy(
+        "/usr/lib/ISOLINUX/isolinux.bin",
+        dir.join("boot/isolinux/isolinux.bin"),
+    )
+    .expect("isolinux.bin from Debian's isolinux package");
+    std::fs::copy(
+        "/usr/lib/syslinux/modules/bios/mboot.c32",
+        dir.join("boot/isolinux/mboot.c32"),
+    )
+    .expect("mboot.c32 from syslinux-common");
+    std::fs::copy(
+        fixtures.join("boot/isolinux/isolinux.cfg"),
+        dir.join("boot/isolinux/isolinux.cfg"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures.join("EFI/xenserver/grub.cfg"),
+        dir.join("EFI/xenserver/grub.cfg"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("EULA"), "End user licence agreement\n").unwrap();
+    std::fs::write(dir.join("boot/xen.gz"), vec![0x5a; 100_000]).unwrap();
+    std::fs::write(dir.join("boot/vmlinuz"), vec![0x4b; 300_000]).unwrap();
+    std::fs::write(dir.join("install.img"), pseudo_random(2_000_000, 7)).unwrap();
+    std::fs::write(
+        dir.join("Packages/a-rather-long-package-name-that-joliet-cuts-1.0-1.xcpng8.3.x86_64.rpm"),
+        pseudo_random(5000, 3),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("EULA", dir.join("LICENSES")).unwrap();
+    let img = dir.join("boot/efiboot.img");
+    let img_s = img.to_str().unwrap();
+    run(Command::new("mformat")
+        .args(["-i", img_s, "-f", "2880", "-N", "0", "-C", "-L", "16", "::"]));
+    run(Command::new("mmd").args(["-i", img_s, "::/EFI", "::/EFI/BOOT", "::/EFI/xenserver"]));
+    let efi = dir.join("bootx64.tmp");
+    std::fs::write(&efi, b"MZ placeholder EFI application").unwrap();
+    run(Command::new("mcopy").args([
+        "-i",
+        img_s,
+        efi.to_str().unwrap(),
+        "::/EFI/BOOT/BOOTX64.EFI",
+    ]));
+    std::fs::remove_file(&efi).unwrap();
+}
+
+/// Builds an ISO from `tree` the way XCP-ng's create-iso.sh does:
+/// genisoimage with its command line, then `isohybrid --uefi`.
+pub fn genisoimage_xcpng(tree: &Path, out: &Path, hybrid: bool) {
+    require("genisoimage");
+    run(Command::new("genisoimage")
+        .args([
+            "-quiet",
+            "-r",
+            "-J",
+            "--joliet-long",
+            "-V",
+            "XCP-ng 8.3",
+            "-c",
+            "boot/isolinux/boot.cat",
+            "-b",
+            "boot/isolinux/isolinux.bin",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "-eltorito-alt-boot",
+            "-e",
+            "boot/efiboot.img",
+            "-no-emul-boot",
+            "-o",
+        ])
+        .arg(out)
+        .arg(tree));
+    if hybrid {
+        require("isohybrid");
+        run(Command::new("isohybrid").arg("--uefi").arg(out));
+    }
+}
+
+/// A foreign-made XCP-ng-shaped hybrid source image in `dir`.
+pub fn foreign_source(dir: &Path) -> PathBuf {
+    let tree = dir.join("tree");
+    xcpng_tree(&tree);
+    let iso = dir.join("source.iso");
+    genisoimage_xcpng(&tree, &iso, true);
+    iso
+}
+
+/// Deterministic incompressible bytes.
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Extracts an ISO with xorriso (the referee reader) into `dir`.
+pub fn xorriso_extract(iso: &Path, dir: &Path) {
+    require("xorriso");
+    run(Command::new("xorriso")
+        .args(["-osirrox", "on", "-indev"])
+        .arg(iso)
+        .args(["-extract", "/"])
+        .arg(dir));
+}
+
+/// xorriso's El Torito and system-area report.
+pub fn xorriso_report(iso: &Path) -> String {
+    require("xorriso");
+    run(Command::new("xorriso").arg("-indev").arg(iso).args([
+        "-report_el_torito",
+        "plain",
+        "-report_system_area",
+        "plain",
+    ]))
+}
