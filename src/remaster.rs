@@ -1,0 +1,148 @@
+//! The build pipeline, top to bottom: open the source, apply each layer's
+//! edits in order, write the new image beside the target and rename it into
+//! place. Each step lives in `remaster/<step>.rs` and is the only place
+//! that translates its profile section into calls of a format module.
+
+mod iso_files;
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::clock;
+use crate::iso::{self, SourceIso, WriteOptions};
+use crate::profile::{Profile, SourceIso as SourceSpec};
+use crate::progress::Progress;
+use crate::sample;
+
+/// Why a build failed. Nothing is written at the output path when it does.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The ISO layer failed (reading the source or writing the image).
+    #[error(transparent)]
+    Iso(#[from] iso::Error),
+    /// `SOURCE_DATE_EPOCH` is malformed.
+    #[error(transparent)]
+    Clock(#[from] clock::BadEpoch),
+    /// The built-in sample source could not be made.
+    #[error(transparent)]
+    Sample(#[from] sample::Error),
+    /// A step failed; the message names the profile entry.
+    #[error("{at}: {message}")]
+    Step {
+        /// Where in the profile the failing edit is.
+        at: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The output would overwrite the source.
+    #[error("the output {0} is the source image: choose another output path")]
+    OutputIsSource(PathBuf),
+    /// A temporary work folder could not be made.
+    #[error("cannot create a temporary folder: {0}")]
+    Workdir(std::io::Error),
+}
+
+/// What a build did.
+#[derive(Debug, Clone, Default)]
+pub struct BuildReport {
+    /// The image written.
+    pub output: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// One line per step that changed something.
+    pub steps: Vec<String>,
+    /// Things the user should know (e.g. names the Joliet tree had to cut).
+    pub warnings: Vec<String>,
+}
+
+/// Everything a step needs besides its profile section.
+pub struct Context<'a> {
+    /// The build time (seconds since 1970).
+    pub time: i64,
+    /// The same as a tree timestamp.
+    pub datetime: hadris_fs::DateTime,
+    /// A folder for files the build writes before they go into the image.
+    pub workdir: &'a Path,
+    /// Progress bars.
+    pub progress: Progress,
+    /// The report being filled.
+    pub report: &'a mut BuildReport,
+}
+
+/// Builds the image `profile` describes.
+pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error> {
+    let workdir = tempfile::Builder::new()
+        .prefix("isoremix-")
+        .tempdir()
+        .map_err(Error::Workdir)?;
+    let source_path = match &profile.source.iso {
+        SourceSpec::Sample => {
+            let path = workdir.path().join("sample.iso");
+            sample::write(&path, &sample::Options::default())?;
+            path
+        }
+        SourceSpec::File(path) => path.clone(),
+    };
+    refuse_overwriting_the_source(&source_path, &profile.output.iso)?;
+
+    let mut source = SourceIso::open(&source_path)?;
+    let time = clock::build_time(source.created().map(|t| t.unix_seconds()))?;
+    let datetime = hadris_fs::DateTime::from_unix_seconds(time).map_err(|e| Error::Step {
+        at: "SOURCE_DATE_EPOCH".into(),
+        message: e.to_string(),
+    })?;
+    let mut report = BuildReport {
+        output: profile.output.iso.clone(),
+        ..BuildReport::default()
+    };
+    let mut cx = Context {
+        time,
+        datetime,
+        workdir: workdir.path(),
+        progress,
+        report: &mut report,
+    };
+
+    iso_files::apply(&mut source, &profile.iso, &mut cx)?;
+
+    let seed = seed(&source, profile);
+    let total = source.volume_bytes();
+    let bar = progress.bytes("writing", total);
+    let written = iso::write(
+        &mut source,
+        &profile.output.iso,
+        &WriteOptions {
+            volume_id: profile.output.volume_id.as_ref().map(|v| v.value.clone()),
+            time: datetime,
+            seed,
+        },
+        &|n| bar.set_position(n),
+    )?;
+    bar.finish_and_clear();
+    report.size = written.size;
+    report.warnings.extend(written.warnings);
+    Ok(report)
+}
+
+/// The bytes every id of the new image derives from: the source's
+/// descriptors and the profile's text, never the time or the host.
+fn seed(source: &SourceIso, profile: &Profile) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(source.system_area());
+    h.update(source.volume_id().as_bytes());
+    h.update(source.volume_bytes().to_le_bytes());
+    h.update(std::fs::read(&profile.file).unwrap_or_default());
+    h.finalize().to_vec()
+}
+
+fn refuse_overwriting_the_source(source: &Path, output: &Path) -> Result<(), Error> {
+    let same = match (source.canonicalize(), output.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(Error::OutputIsSource(output.to_path_buf()));
+    }
+    Ok(())
+}
