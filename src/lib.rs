@@ -1,1 +1,3 @@
 //! isoremix: remaster XCP-ng installer ISOs without root.
+
+pub mod profile;
