@@ -1,0 +1,183 @@
+//! Errors of profile loading: each one names the profile file, line and column and says what is
+//! wrong.
+
+use std::path::PathBuf;
+
+use super::location::Origin;
+
+/// Everything that can be wrong with a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The profile file itself cannot be read.
+    #[error("{path}: cannot read profile: {source}")]
+    Read {
+        /// The profile file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
+    /// A TOML syntax error, a value of the wrong type, an unknown key or a missing required key.
+    #[error("{at}: {message}")]
+    Toml {
+        /// Where the parser stopped.
+        at: Origin,
+        /// The parser's message, with serde's "field" called "key".
+        message: String,
+    },
+    /// A required section is absent.
+    #[error("{file}: missing section [{section}]")]
+    MissingSection {
+        /// The profile file.
+        file: PathBuf,
+        /// The section name, without brackets.
+        section: &'static str,
+    },
+    /// A section that has no meaning in this kind of profile.
+    #[error("{at}: section [{section}] is not allowed here: {reason}")]
+    MisplacedSection {
+        /// Where the section starts.
+        at: Origin,
+        /// The section name, without brackets.
+        section: &'static str,
+        /// Which kind of profile this is and where the section belongs.
+        reason: &'static str,
+    },
+    /// An input file named by the profile does not exist or is not a regular file.
+    #[error("{at}: {what} `{}` {problem}", path.display())]
+    Input {
+        /// Where the path was written.
+        at: Origin,
+        /// What the input is for (e.g. "patch", "driver RPM").
+        what: &'static str,
+        /// The path, resolved against the profile's folder.
+        path: PathBuf,
+        /// "does not exist", "is not a regular file", ...
+        problem: String,
+    },
+    /// A file name that does not end as its kind requires.
+    #[error("{at}: {what} `{}` must end with {expected}", path.display())]
+    Extension {
+        /// Where the path was written.
+        at: Origin,
+        /// What the input is for.
+        what: &'static str,
+        /// The path as resolved.
+        path: PathBuf,
+        /// The accepted endings.
+        expected: &'static str,
+    },
+    /// A glob pattern that is malformed or matches no file.
+    #[error("{at}: glob `{pattern}` {problem}")]
+    Glob {
+        /// Where the pattern was written.
+        at: Origin,
+        /// The pattern as written.
+        pattern: String,
+        /// "matches no file", "is invalid: ...".
+        problem: String,
+    },
+    /// A path inside the ISO or the installer image that is not absolute and normalized.
+    #[error("{at}: path `{path}` {problem}")]
+    ImagePath {
+        /// Where the path was written.
+        at: Origin,
+        /// The path as written.
+        path: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// The same destination path given twice.
+    #[error("{at}: destination `{path}` is already used at {first}")]
+    DuplicateDest {
+        /// The second use.
+        at: Origin,
+        /// The path.
+        path: String,
+        /// The first use.
+        first: Origin,
+    },
+    /// A file mode that is not an octal number up to 07777.
+    #[error("{at}: mode `{mode}` is not an octal number between 0 and 07777")]
+    Mode {
+        /// Where the mode was written.
+        at: Origin,
+        /// The mode as written.
+        mode: String,
+    },
+    /// A volume identifier that `genisoimage -V` or the ISO 9660 field cannot hold.
+    #[error("{at}: volume id `{value}` {problem}")]
+    VolumeId {
+        /// Where the volume id was written.
+        at: Origin,
+        /// The value as written.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A `builtin:` source other than the ones this program has.
+    #[error("{at}: {source}")]
+    Builtin {
+        /// Where the source was written.
+        at: Origin,
+        /// The unknown name.
+        source: UnknownBuiltin,
+    },
+    /// A kernel command-line argument that cannot be written into a boot menu.
+    #[error("{at}: boot argument `{arg}` {problem}")]
+    BootArg {
+        /// Where the argument was written.
+        at: Origin,
+        /// The argument as written.
+        arg: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// A name (package, boot entry, environment variable, ...) that breaks its syntax.
+    #[error("{at}: {what} `{value}` {problem}")]
+    Name {
+        /// Where the name was written.
+        at: Origin,
+        /// What kind of name it is.
+        what: &'static str,
+        /// The value as written.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A value out of its allowed range.
+    #[error("{at}: {key} = {value} is out of range: {expected}")]
+    Range {
+        /// Where the value was written.
+        at: Origin,
+        /// The key.
+        key: &'static str,
+        /// The value as written.
+        value: i64,
+        /// The allowed range.
+        expected: &'static str,
+    },
+    /// A driver with both or neither of `rpm` and `ko`, or keys that only go with the other one.
+    #[error("{at}: {problem}")]
+    DriverSource {
+        /// Where the driver's table starts, or the offending key.
+        at: Origin,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Two values that contradict each other.
+    #[error("{at}: {problem}")]
+    Conflict {
+        /// Where the second value was written.
+        at: Origin,
+        /// What contradicts what.
+        problem: String,
+    },
+}
+
+/// A `builtin:NAME` source that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown built-in source `{name}`; the only one is `builtin:sample`")]
+pub struct UnknownBuiltin {
+    /// The whole value as written, `builtin:` included.
+    pub name: String,
+}
