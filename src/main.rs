@@ -1,1 +1,129 @@
-fn main() {}
+//! The `isoremix` command line: parse arguments, call the library, print
+//! results and errors. All the work is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use isoremix::iso::SourceIso;
+use isoremix::profile::{Overrides, Profile, SourceIso as SourceSpec};
+use isoremix::progress::Progress;
+use isoremix::{extract, inspect, remaster, sample};
+
+/// Remaster XCP-ng installer ISOs without root.
+#[derive(Parser)]
+#[command(name = "isoremix", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a remastered ISO from a profile.
+    Build {
+        /// The profile (TOML).
+        profile: PathBuf,
+        /// Write here instead of the profile's [output] iso.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Start from this ISO (or builtin:sample) instead of the profile's [source] iso.
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Show what an ISO holds and what boots what.
+    Inspect {
+        /// The ISO image.
+        iso: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Extract an ISO's whole tree into a folder (never writing outside it).
+    Extract {
+        /// The ISO image.
+        iso: PathBuf,
+        /// The folder to create or fill.
+        dir: PathBuf,
+    },
+    /// Write the built-in XCP-ng 8.3-shaped sample source ISO.
+    Sample {
+        /// Where to write it.
+        output: PathBuf,
+        /// Pad Packages/ with incompressible RPMs to about this many bytes.
+        #[arg(long)]
+        size: Option<u64>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            let mut source = err.source();
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Build {
+            profile,
+            output,
+            source,
+        } => {
+            let overrides = Overrides {
+                source_iso: source
+                    .map(|s| s.parse::<SourceSpec>())
+                    .transpose()?,
+                output_iso: output,
+            };
+            let profile = Profile::load_with(&profile, &overrides)?;
+            let report = remaster::build(&profile, Progress::auto())?;
+            for step in &report.steps {
+                eprintln!("  {step}");
+            }
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("wrote {} ({} bytes)", report.output.display(), report.size);
+        }
+        Command::Inspect { iso, json } => {
+            let source = SourceIso::open(&iso)?;
+            let info = inspect::inspect(&source);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                print!("{}", info.to_text());
+            }
+        }
+        Command::Extract { iso, dir } => {
+            let source = SourceIso::open(&iso)?;
+            let done = extract::extract(&source, &dir)?;
+            println!(
+                "extracted {} files ({} bytes), {} directories, {} symlinks into {}",
+                done.files,
+                done.bytes,
+                done.dirs,
+                done.symlinks,
+                dir.display()
+            );
+        }
+        Command::Sample { output, size } => {
+            let options = sample::Options {
+                pad_to: size,
+                ..sample::Options::default()
+            };
+            sample::write(&output, &options)?;
+            println!("wrote {}", output.display());
+        }
+    }
+    Ok(())
+}

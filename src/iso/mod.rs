@@ -13,4 +13,4 @@ pub use device::SECTOR;
 pub use edit::NewContent;
 pub use error::{Error, Result};
 pub use source::{BootEntryInfo, BootPlatform, ExtentReader, SYSTEM_AREA, SourceIso, files, walk};
-pub use writer::{WriteOptions, WriteReport, write};
+pub use writer::{WriteOptions, WriteReport, apply_hybrid, write};

@@ -104,9 +104,12 @@ type Catalog = (ElTorito, Vec<(BootPlatform, String)>);
 
 /// The El Torito options that reproduce the source's catalog over the
 /// (possibly changed) boot image files.
-fn el_torito(src: &SourceIso) -> Result<Option<Catalog>> {
+fn el_torito(src: &SourceIso) -> Result<Catalog> {
     if src.boot_entries().is_empty() {
-        return Ok(None);
+        return Err(Error::Boot {
+            path: src.path().to_path_buf(),
+            detail: "no El Torito boot catalog: not a bootable installer image".into(),
+        });
     }
     let mut el = ElTorito::new();
     let mut written = Vec::new();
@@ -150,7 +153,7 @@ fn el_torito(src: &SourceIso) -> Result<Option<Catalog>> {
     if let Some(cat) = src.catalog_path() {
         el = el.with_catalog_path(cat.trim_start_matches('/'));
     }
-    Ok(Some((el, written)))
+    Ok((el, written))
 }
 
 /// Writes `src`'s (edited) tree as a new image at `out`.
@@ -187,13 +190,12 @@ pub fn write(
         options = options.with_id(IsoId::Volume, id);
     }
     let mut report = WriteReport::default();
-    if let Some((el, written)) = el_torito(src)? {
-        if let Some(cat) = src.catalog_path().map(str::to_string) {
-            src.remove(&cat)?;
-        }
-        options = options.with_el_torito(el);
-        report.boot = written;
+    let (el, written) = el_torito(src)?;
+    if let Some(cat) = src.catalog_path().map(str::to_string) {
+        src.remove(&cat)?;
     }
+    options = options.with_el_torito(el);
+    report.boot = written;
 
     let file = tmp.as_file().try_clone().map_err(|e| write_err(out, e))?;
     let device = FileDevice::new(file).map_err(|e| write_err(out, e))?;
@@ -216,59 +218,24 @@ pub fn write(
     report.size = written.size();
 
     if let Some(hybrid) = HybridSource::read(src.system_area()) {
-        let first_block = |path: &str| {
-            written
-                .extents(path.trim_start_matches('/').as_bytes())
-                .and_then(|e| e.first().map(|x| (x.offset() / SECTOR) as u32))
+        let path_of = |platform| {
+            src.boot_entries()
+                .iter()
+                .find(|e| e.platform == platform)
+                .and_then(|e| e.path.clone())
         };
-        let bios = src
-            .boot_entries()
-            .iter()
-            .find(|e| e.platform == BootPlatform::Bios)
-            .and_then(|e| e.path.clone());
-        let efi = src
-            .boot_entries()
-            .iter()
-            .find(|e| e.platform == BootPlatform::Uefi)
-            .and_then(|e| e.path.clone());
-        if let Some(isolinux_block) = bios.as_deref().and_then(first_block) {
-            let efi = match efi.as_deref() {
-                Some(p) => {
-                    let block = first_block(p);
-                    let len = src
-                        .tree()
-                        .get(p.trim_start_matches('/'))
-                        .and_then(|n| n.content().map(|c| c.len()))
-                        .unwrap_or(0);
-                    block.map(|b| (b, len.div_ceil(512).min(u64::from(u16::MAX)) as u32))
-                }
-                None => None,
-            };
-            let layout = hybrid::lay_out(
-                &hybrid,
-                &HybridTargets {
-                    volume_bytes: report.size,
-                    isolinux_block,
-                    efi,
-                },
-                &opts.seed,
-            );
-            let f = tmp.as_file();
-            f.write_all_at(&layout.head, 0)
-                .map_err(|e| write_err(out, e))?;
-            f.set_len(layout.padded_len)
-                .map_err(|e| write_err(out, e))?;
-            if let Some(tail) = &layout.tail {
-                f.write_all_at(tail, layout.padded_len - tail.len() as u64)
-                    .map_err(|e| write_err(out, e))?;
+        let (bios, efi) = (path_of(BootPlatform::Bios), path_of(BootPlatform::Uefi));
+        match apply_hybrid(tmp.as_file(), &written, &hybrid, bios.as_deref(), efi.as_deref(), &opts.seed)
+            .map_err(|e| write_err(out, e))?
+        {
+            Some(layout) => {
+                report.size = layout.padded_len;
+                report.hybrid = true;
+                report.gpt = layout.tail.is_some();
             }
-            report.size = layout.padded_len;
-            report.hybrid = true;
-            report.gpt = layout.tail.is_some();
-        } else {
-            report.warnings.push(
+            None => report.warnings.push(
                 "the source has an isohybrid MBR but no BIOS boot image: MBR not written".into(),
-            );
+            ),
         }
     }
 
@@ -280,7 +247,47 @@ pub fn write(
     Ok(report)
 }
 
-fn seed_u64(seed: &[u8]) -> u64 {
+/// Writes the isohybrid system area (and backup GPT) of `hybrid` into the
+/// image `file` that `written` describes, for the BIOS boot image `bios`
+/// and the EFI boot image `efi`. `None` when there is no BIOS boot image.
+pub fn apply_hybrid(
+    file: &File,
+    written: &hadris_fs::Report,
+    hybrid: &HybridSource,
+    bios: Option<&str>,
+    efi: Option<&str>,
+    seed: &[u8],
+) -> io::Result<Option<hybrid::HybridLayout>> {
+    let span = |path: &str| {
+        let extents = written.extents(path.trim_start_matches('/').as_bytes())?;
+        let first = extents.first()?;
+        let len: u64 = extents.iter().map(|e| e.len()).sum();
+        Some(((first.offset() / SECTOR) as u32, len))
+    };
+    let Some((isolinux_block, _)) = bios.and_then(span) else {
+        return Ok(None);
+    };
+    let efi = efi
+        .and_then(span)
+        .map(|(block, len)| (block, len.div_ceil(512).min(u64::from(u16::MAX)) as u32));
+    let layout = hybrid::lay_out(
+        hybrid,
+        &HybridTargets {
+            volume_bytes: written.size(),
+            isolinux_block,
+            efi,
+        },
+        seed,
+    );
+    file.write_all_at(&layout.head, 0)?;
+    file.set_len(layout.padded_len)?;
+    if let Some(tail) = &layout.tail {
+        file.write_all_at(tail, layout.padded_len - tail.len() as u64)?;
+    }
+    Ok(Some(layout))
+}
+
+pub(crate) fn seed_u64(seed: &[u8]) -> u64 {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(seed);
     u64::from_le_bytes(d[..8].try_into().unwrap_or([0; 8]))
