@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod efiboot;
+pub mod fatwrite;
 pub mod grub;
 pub mod isolinux;
 pub mod menu;
