@@ -355,7 +355,7 @@ fn fat12_set(img: &mut [u8], cl: usize, v: u16) {
     for fat in 0..2 {
         let off = FAT + fat * 9 * 512 + cl * 3 / 2;
         let cur = u16::from_le_bytes([img[off], img[off + 1]]);
-        let new = if cl % 2 == 0 {
+        let new = if cl.is_multiple_of(2) {
             (cur & 0xF000) | v
         } else {
             (cur & 0x000F) | (v << 4)
