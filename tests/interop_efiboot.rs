@@ -313,3 +313,52 @@ fn an_image_grown_past_fat12_is_accepted_by_fsck_and_mtools() {
     );
     assert_eq!(std::fs::read(back).unwrap(), big);
 }
+
+#[test]
+fn rebuilds_an_mkfs_fat_image_keeping_label_and_geometry() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("mk.img");
+    let p = img.to_str().unwrap();
+    run(
+        tool("mkfs.fat", "dosfstools"),
+        &["-C", "-n", "EFIBOOT", "-i", "0", p, "2880"],
+    );
+    let hi = dir.path().join("hi.txt");
+    std::fs::write(&hi, b"hi\n").unwrap();
+    mtools("mmd", &["-i", p, "::/EFI", "::/EFI/xenserver"]);
+    mtools(
+        "mcopy",
+        &["-i", p, hi.to_str().unwrap(), "::/EFI/xenserver/grub.cfg"],
+    );
+    let src = std::fs::read(&img).unwrap();
+    let out = efiboot::rebuild(
+        &src,
+        &[("EFI/xenserver/grub.cfg", b"new\n")],
+        0xABCD_0123,
+        time(),
+    )
+    .unwrap();
+    let new = dir.path().join("new.img");
+    std::fs::write(&new, &out).unwrap();
+    fsck(&new);
+    let q = new.to_str().unwrap();
+    let info = String::from_utf8(mtools("minfo", &["-i", q, "::"])).unwrap();
+    for line in [
+        "max available root directory slots: 224",
+        "small size: 5760 sectors",
+        "cluster size: 2 sectors",
+        "disk label=\"EFIBOOT    \"",
+        "serial number: ABCD0123",
+    ] {
+        assert!(info.contains(line), "{line} not in\n{info}");
+    }
+    let listing = String::from_utf8(mtools("mdir", &["-i", q, "::/"])).unwrap();
+    assert!(
+        listing.contains("Volume in drive : is EFIBOOT"),
+        "{listing}"
+    );
+    assert_eq!(
+        mtools("mtype", &["-i", q, "::/EFI/xenserver/grub.cfg"]),
+        b"new\n"
+    );
+}

@@ -309,3 +309,82 @@ fn crlf_and_tabs_survive_an_edit() {
         )
     );
 }
+
+#[test]
+fn title_style_grub_default_stays_a_title() {
+    let g = GRUB.replacen("set default=\"0\"", "set default='install'", 1);
+    let mut c = vec![ConfigFile {
+        name: "grub.cfg".into(),
+        kind: ConfigKind::Grub,
+        bytes: g.clone().into_bytes(),
+    }];
+    let edits = BootEdits {
+        default: Some("no-serial".into()),
+        ..Default::default()
+    };
+    apply(&edits, &mut c).unwrap();
+    assert_eq!(
+        changed_lines(&g, &text(&c[0])),
+        vec![(0, "set default='no-serial'".into())]
+    );
+}
+
+#[test]
+fn missing_default_and_timeout_are_added_before_the_entries() {
+    let iso = "LABEL a\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\n";
+    let grub = "insmod gzio\n\nmenuentry \"a\" {\n  multiboot2 /xen.gz x\n  module2 /vmlinuz y\n  module2 /initrd.img\n}\n";
+    let mut c = vec![
+        ConfigFile {
+            name: "isolinux.cfg".into(),
+            kind: ConfigKind::Isolinux,
+            bytes: iso.as_bytes().to_vec(),
+        },
+        ConfigFile {
+            name: "grub.cfg".into(),
+            kind: ConfigKind::Grub,
+            bytes: grub.as_bytes().to_vec(),
+        },
+    ];
+    let edits = BootEdits {
+        default: Some("a".into()),
+        timeout: Some(0),
+        ..Default::default()
+    };
+    apply(&edits, &mut c).unwrap();
+    // isolinux: TIMEOUT 0 would wait forever, so "boot at once" is one tenth of a second.
+    assert_eq!(text(&c[0]), format!("DEFAULT a\nTIMEOUT 1\n{iso}"));
+    assert_eq!(
+        text(&c[1]),
+        "insmod gzio\nset default=\"0\"\nset timeout=0\n\nmenuentry \"a\" {\n  multiboot2 /xen.gz x\n  module2 /vmlinuz y\n  module2 /initrd.img\n}\n"
+    );
+}
+
+#[test]
+fn menu_label_is_the_title_of_a_copied_isolinux_entry() {
+    let iso = "UI menu.c32\nLABEL a\n  MENU LABEL First entry\n  MENU DEFAULT\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\nLABEL b\n  LINUX /memtest\n";
+    let mut c = vec![ConfigFile {
+        name: "isolinux.cfg".into(),
+        kind: ConfigKind::Isolinux,
+        bytes: iso.as_bytes().to_vec(),
+    }];
+    let edits = BootEdits {
+        new_entries: vec![NewEntry {
+            label: "a2".into(),
+            title: Some("Second entry".into()),
+            from: "a".into(),
+            edits: EntryEdits {
+                xen_args: ArgEdits {
+                    set: s(&["x=2"]),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        }],
+        ..Default::default()
+    };
+    apply(&edits, &mut c).unwrap();
+    assert_eq!(
+        text(&c[0]),
+        "UI menu.c32\nLABEL a\n  MENU LABEL First entry\n  MENU DEFAULT\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\nLABEL a2\n  MENU LABEL Second entry\n  KERNEL mboot.c32\n  APPEND /xen.gz x=2 --- /vmlinuz y --- /initrd.img\nLABEL b\n  LINUX /memtest\n"
+    );
+}
