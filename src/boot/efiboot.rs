@@ -1,0 +1,448 @@
+//! The EFI boot image (`boot/efiboot.img`, a FAT12/16 volume): list and read its files, rebuild
+//! it with some files replaced, or create a fresh one, deterministically.
+//!
+//! Reading goes through the `fatfs` crate; writing through [`fatwrite`](super::fatwrite), which
+//! lays files out contiguously in tree order with caller-given serial and timestamps. A rebuilt
+//! image keeps the source's geometry (sector and cluster size, root entries, media, CHS, label,
+//! boot sector code), its tree order and names; it grows only if the new content needs it.
+//! File attributes other than directory are not carried over (every file is written as archive).
+
+use std::io::{Cursor, Read};
+
+use super::fatwrite;
+pub use super::fatwrite::{FatTime, Geometry, Node};
+
+/// Errors of efiboot.img reading and writing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The image's boot sector does not describe a FAT12/16 volume this code can read.
+    #[error("not a usable FAT12/16 image: {0}")]
+    BadImage(String),
+    /// The FAT reader failed.
+    #[error("reading the FAT image failed at {path:?}: {source}")]
+    Read {
+        /// The path being read.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A path that is not in the image.
+    #[error("{0:?} is not a file in the FAT image")]
+    NotFound(String),
+    /// A path that cannot be used (empty component, `.`/`..`, backslash, characters FAT forbids).
+    #[error("invalid path {path:?}: {why}")]
+    BadPath {
+        /// The path.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A path that is a directory in one place and a file in another.
+    #[error("{0:?} is both a file and a directory")]
+    FileDirClash(String),
+    /// The image holds more than this reader accepts (entries, depth or bytes).
+    #[error("the FAT image holds too much: {0}")]
+    TooBig(String),
+    /// The writer failed.
+    #[error(transparent)]
+    Write(#[from] fatwrite::Error),
+}
+
+/// A file or directory of the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// `/`-separated path from the root, with the long names (`EFI/xenserver/grub.cfg`).
+    pub path: String,
+    /// Whether it is a directory.
+    pub is_dir: bool,
+    /// Its size in bytes (0 for directories).
+    pub size: u64,
+}
+
+/// Limits on what a read accepts, against hostile images.
+const MAX_ENTRIES: usize = 65_536;
+const MAX_DEPTH: usize = 32;
+
+/// The fields of the boot sector a reader needs, checked.
+fn geometry(image: &[u8]) -> Result<Geometry, Error> {
+    let bad = |s: &str| Error::BadImage(s.to_string());
+    let b = image
+        .get(..512)
+        .ok_or_else(|| bad("shorter than a boot sector"))?;
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+    let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    if b[510] != 0x55 || b[511] != 0xAA {
+        return Err(bad("no 0x55AA boot signature"));
+    }
+    let bps = u16_at(11);
+    if !(512..=4096).contains(&bps) || !bps.is_power_of_two() {
+        return Err(bad("bytes per sector is not a power of two in 512..=4096"));
+    }
+    let spc = b[13];
+    if spc == 0 || !spc.is_power_of_two() {
+        return Err(bad("sectors per cluster is not a power of two"));
+    }
+    let reserved = u16_at(14);
+    let fats = b[16];
+    let root_entries = u16_at(17);
+    let spf = u16_at(22);
+    if reserved == 0 || !(1..=2).contains(&fats) || root_entries == 0 || spf == 0 {
+        return Err(bad(
+            "not FAT12/16 (needs reserved sectors, 1-2 FATs, a root directory and FAT size)",
+        ));
+    }
+    let total = match u16_at(19) {
+        0 => u32_at(32),
+        t => u32::from(t),
+    };
+    let need = u64::from(total) * u64::from(bps);
+    if need > image.len() as u64 || total == 0 {
+        return Err(bad("the volume is larger than the image"));
+    }
+    let meta = u64::from(reserved)
+        + u64::from(fats) * u64::from(spf)
+        + (u64::from(root_entries) * 32).div_ceil(u64::from(bps));
+    if meta >= u64::from(total) {
+        return Err(bad("no data area"));
+    }
+    if (u64::from(total) - meta) / u64::from(spc) >= 65_525 {
+        return Err(bad("FAT32 is not supported"));
+    }
+    let mut label = [b' '; 11];
+    if b[38] == 0x29 {
+        label.copy_from_slice(&b[43..54]);
+    } else {
+        label.copy_from_slice(b"NO NAME    ");
+    }
+    Ok(Geometry {
+        bytes_per_sector: bps,
+        sectors_per_cluster: spc,
+        reserved_sectors: reserved,
+        fats,
+        root_entries,
+        total_sectors: total,
+        media: b[21],
+        sectors_per_fat: spf,
+        sectors_per_track: u16_at(24),
+        heads: u16_at(26),
+        hidden_sectors: u32_at(28),
+        drive_number: b[36],
+        label,
+    })
+}
+
+/// Reads the whole tree of an image (files with their bytes).
+fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
+    geometry(image)?;
+    let work = image.to_vec();
+    // The reader is a dependency: contain a panic on hostile input as an error.
+    let result = std::panic::catch_unwind(move || -> Result<Vec<Node>, Error> {
+        let fs = fatfs::FileSystem::new(Cursor::new(work), fatfs::FsOptions::new()).map_err(
+            |source| Error::Read {
+                path: String::new(),
+                source,
+            },
+        )?;
+        let mut count = 0usize;
+        let tree = walk(&fs.root_dir(), "", 0, &mut count, image.len() as u64)?;
+        Ok(tree)
+    });
+    match result {
+        Ok(r) => r,
+        Err(_) => Err(Error::BadImage(
+            "the FAT reader failed on this image".into(),
+        )),
+    }
+}
+
+fn walk<T: fatfs::ReadWriteSeek>(
+    dir: &fatfs::Dir<'_, T>,
+    prefix: &str,
+    depth: usize,
+    count: &mut usize,
+    limit: u64,
+) -> Result<Vec<Node>, Error> {
+    if depth > MAX_DEPTH {
+        return Err(Error::TooBig(format!(
+            "directories nested deeper than {MAX_DEPTH}"
+        )));
+    }
+    let mut out = Vec::new();
+    for entry in dir.iter() {
+        let entry = entry.map_err(|source| Error::Read {
+            path: prefix.to_string(),
+            source,
+        })?;
+        let name = entry.file_name();
+        if name == "." || name == ".." {
+            continue;
+        }
+        *count += 1;
+        if *count > MAX_ENTRIES {
+            return Err(Error::TooBig(format!("more than {MAX_ENTRIES} entries")));
+        }
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if entry.is_dir() {
+            let children = walk(&entry.to_dir(), &path, depth + 1, count, limit)?;
+            out.push(Node::Dir { name, children });
+        } else {
+            if entry.len() > limit {
+                return Err(Error::TooBig(format!(
+                    "{path:?} claims {} bytes in a {limit}-byte image",
+                    entry.len()
+                )));
+            }
+            let mut data = Vec::with_capacity(entry.len() as usize);
+            entry
+                .to_file()
+                .take(limit)
+                .read_to_end(&mut data)
+                .map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+            out.push(Node::File { name, data });
+        }
+    }
+    Ok(out)
+}
+
+/// Splits and checks a path given by a caller (`EFI/xenserver/grub.cfg`; a leading `/` or `::/`
+/// is allowed).
+fn split_path(path: &str) -> Result<Vec<&str>, Error> {
+    let p = path.trim_start_matches("::").trim_start_matches('/');
+    let parts: Vec<&str> = p.split('/').collect();
+    for part in &parts {
+        fatwrite::check_name(part).map_err(|e| Error::BadPath {
+            path: path.to_string(),
+            why: e.to_string(),
+        })?;
+    }
+    Ok(parts)
+}
+
+fn eq_name(a: &str, b: &str) -> bool {
+    a.to_uppercase() == b.to_uppercase()
+}
+
+/// Finds a node by path (names compared case-insensitively, as FAT does).
+fn find<'a>(tree: &'a [Node], parts: &[&str]) -> Option<&'a Node> {
+    let (first, rest) = parts.split_first()?;
+    let node = tree.iter().find(|n| eq_name(n.name(), first))?;
+    match (node, rest.is_empty()) {
+        (_, true) => Some(node),
+        (Node::Dir { children, .. }, false) => find(children, rest),
+        (Node::File { .. }, false) => None,
+    }
+}
+
+fn find_mut<'a>(tree: &'a mut [Node], parts: &[&str]) -> Option<&'a mut Node> {
+    let (first, rest) = parts.split_first()?;
+    let node = tree.iter_mut().find(|n| eq_name(n.name(), first))?;
+    if rest.is_empty() {
+        return Some(node);
+    }
+    match node {
+        Node::Dir { children, .. } => find_mut(children, rest),
+        Node::File { .. } => None,
+    }
+}
+
+fn flatten(tree: &[Node], prefix: &str, out: &mut Vec<FileEntry>) {
+    for n in tree {
+        let path = if prefix.is_empty() {
+            n.name().to_string()
+        } else {
+            format!("{prefix}/{}", n.name())
+        };
+        match n {
+            Node::Dir { children, .. } => {
+                out.push(FileEntry {
+                    path: path.clone(),
+                    is_dir: true,
+                    size: 0,
+                });
+                flatten(children, &path, out);
+            }
+            Node::File { data, .. } => out.push(FileEntry {
+                path,
+                is_dir: false,
+                size: data.len() as u64,
+            }),
+        }
+    }
+}
+
+/// Lists every directory and file of the image, in directory order (parents before children).
+pub fn list(image: &[u8]) -> Result<Vec<FileEntry>, Error> {
+    let tree = read_tree(image)?;
+    let mut out = Vec::new();
+    flatten(&tree, "", &mut out);
+    Ok(out)
+}
+
+/// Reads one file of the image (path compared case-insensitively).
+pub fn read_file(image: &[u8], path: &str) -> Result<Vec<u8>, Error> {
+    let parts = split_path(path)?;
+    let tree = read_tree(image)?;
+    match find(&tree, &parts) {
+        Some(Node::File { data, .. }) => Ok(data.clone()),
+        _ => Err(Error::NotFound(path.to_string())),
+    }
+}
+
+/// The removable-media EFI boot binary (`EFI/BOOT/BOOTX64.EFI`) of the image, to be put on the
+/// ISO filesystem as the EFI fallback loader.
+pub fn efi_fallback_loader(image: &[u8]) -> Result<Vec<u8>, Error> {
+    read_file(image, "EFI/BOOT/BOOTX64.EFI")
+}
+
+/// Rebuilds `image` with the files in `replace` (path, new bytes) replaced; every other file,
+/// directory, name and the tree order stay. Each replaced path must be an existing file. The
+/// new image has the source's geometry (grown if needed), volume serial `serial` and every
+/// timestamp set to `time`; the same inputs always give the same bytes.
+pub fn rebuild(
+    image: &[u8],
+    replace: &[(&str, &[u8])],
+    serial: u32,
+    time: FatTime,
+) -> Result<Vec<u8>, Error> {
+    let g = geometry(image)?;
+    let mut tree = read_tree(image)?;
+    for (path, bytes) in replace {
+        let parts = split_path(path)?;
+        match find_mut(&mut tree, &parts) {
+            Some(Node::File { data, .. }) => *data = bytes.to_vec(),
+            _ => return Err(Error::NotFound(path.to_string())),
+        }
+    }
+    let boot = image.get(..512);
+    Ok(fatwrite::write(&g, boot, &tree, serial, time)?)
+}
+
+/// Creates a fresh image holding `files` (path, bytes; directories are made as needed, in order
+/// of first appearance), shaped like `mformat -f 2880` (FAT12, 2.88 MB) when `size_kib` is 2880,
+/// else with `size_kib` KiB total; grown if the files need more. Volume serial `serial`, every
+/// timestamp `time`.
+pub fn create(
+    files: &[(&str, &[u8])],
+    size_kib: u32,
+    serial: u32,
+    time: FatTime,
+) -> Result<Vec<u8>, Error> {
+    let mut g = Geometry::floppy_2880();
+    g.total_sectors = size_kib.saturating_mul(2).max(64);
+    let mut tree: Vec<Node> = Vec::new();
+    for (path, bytes) in files {
+        let parts = split_path(path)?;
+        let Some((file, dirs)) = parts.split_last() else {
+            continue;
+        };
+        let mut level = &mut tree;
+        for d in dirs {
+            let pos = match level.iter().position(|n| eq_name(n.name(), d)) {
+                Some(p) => p,
+                None => {
+                    level.push(Node::Dir {
+                        name: d.to_string(),
+                        children: Vec::new(),
+                    });
+                    level.len() - 1
+                }
+            };
+            level = match level.get_mut(pos) {
+                Some(Node::Dir { children, .. }) => children,
+                _ => return Err(Error::FileDirClash(path.to_string())),
+            };
+        }
+        if level.iter().any(|n| eq_name(n.name(), file)) {
+            return Err(Error::FileDirClash(path.to_string()));
+        }
+        level.push(Node::File {
+            name: file.to_string(),
+            data: bytes.to_vec(),
+        });
+    }
+    Ok(fatwrite::write(&g, None, &tree, serial, time)?)
+}
+
+/// A volume serial derived from `seed` (e.g. the source image's bytes or the output's name):
+/// the first four bytes of its SHA-256.
+pub fn serial_from_seed(seed: &[u8]) -> u32 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(seed);
+    u32::from_le_bytes([d[0], d[1], d[2], d[3]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> FatTime {
+        FatTime::from_unix(946_684_800)
+    }
+
+    #[test]
+    fn create_then_read_back() {
+        let big: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let img = create(
+            &[
+                ("EFI/BOOT/BOOTX64.EFI", &big),
+                ("EFI/xenserver/grub.cfg", b"set timeout=5\n"),
+                ("empty", b""),
+            ],
+            2880,
+            0x1234_5678,
+            t(),
+        )
+        .unwrap();
+        assert_eq!(img.len(), 2880 * 1024);
+        assert_eq!(read_file(&img, "EFI/BOOT/BOOTX64.EFI").unwrap(), big);
+        assert_eq!(efi_fallback_loader(&img).unwrap(), big);
+        assert_eq!(
+            read_file(&img, "/efi/XENSERVER/grub.cfg").unwrap(),
+            b"set timeout=5\n"
+        );
+        let paths: Vec<String> = list(&img).unwrap().into_iter().map(|e| e.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "EFI",
+                "EFI/BOOT",
+                "EFI/BOOT/BOOTX64.EFI",
+                "EFI/xenserver",
+                "EFI/xenserver/grub.cfg",
+                "empty"
+            ]
+        );
+        assert_eq!(&img[39..43], &0x1234_5678u32.to_le_bytes());
+    }
+
+    #[test]
+    fn grows_when_content_needs_it() {
+        let big = vec![7u8; 4 * 1024 * 1024];
+        let img = create(&[("big.bin", &big)], 2880, 1, t()).unwrap();
+        assert!(img.len() > 4 * 1024 * 1024);
+        assert_eq!(read_file(&img, "big.bin").unwrap(), big);
+    }
+
+    #[test]
+    fn rebuild_replaces_only_the_named_file() {
+        let img = create(&[("a/b.txt", b"one"), ("a/c.txt", b"two")], 2880, 1, t()).unwrap();
+        let out = rebuild(&img, &[("a/b.txt", b"three")], 1, t()).unwrap();
+        assert_eq!(read_file(&out, "a/b.txt").unwrap(), b"three");
+        assert_eq!(read_file(&out, "a/c.txt").unwrap(), b"two");
+        assert!(matches!(
+            rebuild(&img, &[("a/missing", b"x")], 1, t()),
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            rebuild(&img, &[("../x", b"x")], 1, t()),
+            Err(Error::BadPath { .. })
+        ));
+    }
+}

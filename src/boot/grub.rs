@@ -1,0 +1,677 @@
+//! GRUB 2 configs (`grub.cfg`, its copy in efiboot.img, `grub-usb.cfg`): parse the top-level
+//! `menuentry` blocks and the `set default=` / `set timeout=` lines, edit the Xen/dom0 arguments
+//! (`multiboot2`/`module2`, or `multiboot`/`module`), copy entries, and render with every line
+//! that was not edited kept byte-for-byte.
+//!
+//! Everything else at the top level (`function` blocks, `insmod`, `load_video`, `search`,
+//! `if ... fi`) is kept as opaque text. What cannot be understood safely is an error: `submenu`,
+//! a `menuentry` whose `{` is not on its own line's end, a menu entry inside `if`, an unterminated
+//! quote or block, two `multiboot` lines in one entry.
+
+use super::menu::{BootMenu, EntryView, XenCmdline};
+use super::text::{Line, join_lines, split_lines, usual_eol};
+
+/// Errors of GRUB config parsing and editing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file is not UTF-8 text.
+    #[error("GRUB config is not UTF-8 text")]
+    NotText,
+    /// A line this parser cannot split into words.
+    #[error("GRUB config line {line}: {why}")]
+    Syntax {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
+    /// A construct this parser does not support.
+    #[error("GRUB config line {line}: unsupported: {what}")]
+    Unsupported {
+        /// 1-based line number.
+        line: usize,
+        /// The construct.
+        what: String,
+    },
+    /// A block (`menuentry`, `function`, `if`) that is never closed.
+    #[error("GRUB config line {line}: {what} is never closed")]
+    Unclosed {
+        /// 1-based line number where the block starts.
+        line: usize,
+        /// The block.
+        what: String,
+    },
+    /// A Xen entry whose lines are not `multiboot2 <xen> args` + `module2 <kernel> args` + ...
+    #[error("GRUB config line {line}: menuentry {title:?}: {why}")]
+    BadXenEntry {
+        /// 1-based line number.
+        line: usize,
+        /// The entry title.
+        title: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// An edit that the file cannot take.
+    #[error("GRUB config: {0}")]
+    Edit(String),
+}
+
+/// One word of a GRUB command line: where it is, and its value after quote removal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct GWord {
+    start: usize,
+    end: usize,
+    value: String,
+}
+
+/// Splits a GRUB line into words the way GRUB's lexer does for plain text: `'...'` literal,
+/// `"..."` with backslash escapes, backslash escapes outside quotes, `#` at a word start begins a
+/// comment.
+fn gwords(line: &str) -> Result<Vec<GWord>, String> {
+    let mut out = Vec::new();
+    let mut chars = line.char_indices().peekable();
+    loop {
+        while chars.next_if(|(_, c)| c.is_ascii_whitespace()).is_some() {}
+        let Some(&(start, c0)) = chars.peek() else {
+            break;
+        };
+        if c0 == '#' {
+            break;
+        }
+        let mut value = String::new();
+        let mut end = start;
+        while let Some(&(i, c)) = chars.peek() {
+            if c.is_ascii_whitespace() {
+                break;
+            }
+            chars.next();
+            end = i + c.len_utf8();
+            match c {
+                '\'' => loop {
+                    match chars.next() {
+                        Some((j, '\'')) => {
+                            end = j + 1;
+                            break;
+                        }
+                        Some((_, ch)) => value.push(ch),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                },
+                '"' => loop {
+                    match chars.next() {
+                        Some((j, '"')) => {
+                            end = j + 1;
+                            break;
+                        }
+                        Some((_, '\\')) => match chars.next() {
+                            Some((_, ch)) if "\\\"$\n".contains(ch) => value.push(ch),
+                            Some((_, ch)) => {
+                                value.push('\\');
+                                value.push(ch);
+                            }
+                            None => return Err("unterminated double quote".into()),
+                        },
+                        Some((_, ch)) => value.push(ch),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                },
+                '\\' => match chars.next() {
+                    Some((j, ch)) => {
+                        value.push(ch);
+                        end = j + ch.len_utf8();
+                    }
+                    None => return Err("line continuation is not supported".into()),
+                },
+                _ => value.push(c),
+            }
+        }
+        out.push(GWord { start, end, value });
+    }
+    Ok(out)
+}
+
+/// How `set default=` writes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    None,
+    Single,
+    Double,
+}
+
+#[derive(Debug, Clone)]
+struct Setting {
+    line: usize,
+    /// The `default=...` / `timeout=...` word.
+    word: GWord,
+    quote: Quote,
+}
+
+#[derive(Debug, Clone)]
+struct XenLines {
+    mb_line: usize,
+    xen: String,
+    xen_args: Vec<String>,
+    mod_line: usize,
+    kernel: String,
+    dom0_args: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    title: String,
+    /// The `menuentry` line.
+    start: usize,
+    /// Index after the closing `}` line.
+    end: usize,
+    xen: Option<XenLines>,
+}
+
+/// A parsed GRUB config.
+#[derive(Debug, Clone)]
+pub struct GrubCfg {
+    lines: Vec<Line>,
+    entries: Vec<Entry>,
+    default: Option<Setting>,
+    timeout: Option<Setting>,
+}
+
+fn quote_of(raw: &str) -> Quote {
+    match raw
+        .find('=')
+        .and_then(|i| raw.get(i + 1..))
+        .and_then(|v| v.chars().next())
+    {
+        Some('"') => Quote::Double,
+        Some('\'') => Quote::Single,
+        _ => Quote::None,
+    }
+}
+
+/// Quotes `value` for GRUB in the given style (a bare value that needs quoting gets `"..."`).
+fn quoted(value: &str, style: Quote) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,:/+=@%".contains(c));
+    match style {
+        Quote::None if plain => value.to_string(),
+        Quote::Single if !value.contains('\'') => format!("'{value}'"),
+        _ => {
+            let mut s = String::from("\"");
+            for c in value.chars() {
+                if "\\\"$".contains(c) {
+                    s.push('\\');
+                }
+                s.push(c);
+            }
+            s.push('"');
+            s
+        }
+    }
+}
+
+/// Splits `args` (the words after the command) into module path and arguments, skipping
+/// `--option` words before the path. Returns (path, args, index of the path word).
+fn path_and_args(ws: &[GWord]) -> Option<(String, Vec<String>, usize)> {
+    let at = ws.iter().skip(1).position(|w| !w.value.starts_with("--"))? + 1;
+    let path = ws.get(at)?.value.clone();
+    let args = ws.get(at + 1..)?.iter().map(|w| w.value.clone()).collect();
+    Some((path, args, at))
+}
+
+impl GrubCfg {
+    /// Parses a GRUB config.
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::NotText)?;
+        let lines = split_lines(text);
+        let mut cfg = GrubCfg {
+            lines: Vec::new(),
+            entries: Vec::new(),
+            default: None,
+            timeout: None,
+        };
+        let mut depth: Vec<(usize, &'static str)> = Vec::new();
+        let mut i = 0;
+        while i < lines.len() {
+            let no = i + 1;
+            let syntax = |why: String| Error::Syntax { line: no, why };
+            let line = &lines[i].text;
+            let ws = gwords(line).map_err(syntax)?;
+            let Some(first) = ws.first() else {
+                i += 1;
+                continue;
+            };
+            match first.value.as_str() {
+                "submenu" => {
+                    return Err(Error::Unsupported {
+                        line: no,
+                        what: "submenu".into(),
+                    });
+                }
+                "menuentry" => {
+                    if !depth.is_empty() {
+                        return Err(Error::Unsupported {
+                            line: no,
+                            what: "menuentry inside a conditional or loop".into(),
+                        });
+                    }
+                    let entry = Self::parse_entry(&lines, i)?;
+                    i = entry.end;
+                    cfg.entries.push(entry);
+                    continue;
+                }
+                "function" => {
+                    let close = Self::find_close(&lines, i, "function")?;
+                    i = close + 1;
+                    continue;
+                }
+                "if" | "for" | "while" | "until" => depth.push((no, "block")),
+                "fi" | "done" if depth.pop().is_none() => {
+                    return Err(syntax(format!("{:?} without a block", first.value)));
+                }
+                "set" => {
+                    if let Some(w) = ws.get(1) {
+                        let slot = if w.value.starts_with("default=") {
+                            Some(&mut cfg.default)
+                        } else if w.value.starts_with("timeout=") {
+                            Some(&mut cfg.timeout)
+                        } else {
+                            None
+                        };
+                        if let Some(slot) = slot {
+                            if depth.is_empty() {
+                                *slot = Some(Setting {
+                                    line: i,
+                                    word: w.clone(),
+                                    quote: quote_of(&line[w.start..w.end]),
+                                });
+                            } else if slot.is_none() {
+                                return Err(Error::Unsupported {
+                                    line: no,
+                                    what: format!("{} set inside a conditional", w.value),
+                                });
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            // `then`/`do` may sit on the same line, and `fi` may close on it too.
+            if ws.len() > 1
+                && matches!(first.value.as_str(), "if" | "for" | "while" | "until")
+                && let Some(last) = ws.last()
+                && (last.value == "fi" || last.value == "done")
+            {
+                depth.pop();
+            }
+            i += 1;
+        }
+        if let Some((line, what)) = depth.pop() {
+            return Err(Error::Unclosed {
+                line,
+                what: what.into(),
+            });
+        }
+        cfg.lines = lines;
+        Ok(cfg)
+    }
+
+    /// Index of the line closing the block opened at `start` (a line that is just `}`).
+    fn find_close(lines: &[Line], start: usize, what: &str) -> Result<usize, Error> {
+        let open = lines
+            .get(start)
+            .is_some_and(|l| l.text.trim_end().ends_with('{'));
+        if !open {
+            return Err(Error::Unsupported {
+                line: start + 1,
+                what: format!("{what} without `{{` at the end of its line"),
+            });
+        }
+        lines
+            .iter()
+            .enumerate()
+            .skip(start + 1)
+            .find(|(_, l)| l.text.trim() == "}")
+            .map(|(i, _)| i)
+            .ok_or_else(|| Error::Unclosed {
+                line: start + 1,
+                what: what.to_string(),
+            })
+    }
+
+    fn parse_entry(lines: &[Line], start: usize) -> Result<Entry, Error> {
+        let close = Self::find_close(lines, start, "menuentry")?;
+        let head = lines.get(start).map(|l| l.text.as_str()).unwrap_or("");
+        let ws = gwords(head).map_err(|why| Error::Syntax {
+            line: start + 1,
+            why,
+        })?;
+        let Some(title_word) = ws.get(1).filter(|w| w.value != "{") else {
+            return Err(Error::Syntax {
+                line: start + 1,
+                why: "menuentry without a title".into(),
+            });
+        };
+        let title = title_word.value.clone();
+        let mut mb: Option<(usize, String, Vec<String>)> = None;
+        let mut modules: Vec<(usize, String, Vec<String>)> = Vec::new();
+        let bad = |line: usize, why| Error::BadXenEntry {
+            line: line + 1,
+            title: title.clone(),
+            why,
+        };
+        for j in start + 1..close {
+            let text = lines.get(j).map(|l| l.text.as_str()).unwrap_or("");
+            let ws = gwords(text).map_err(|why| Error::Syntax { line: j + 1, why })?;
+            let Some(first) = ws.first() else { continue };
+            match first.value.as_str() {
+                "menuentry" | "submenu" => {
+                    return Err(Error::Unsupported {
+                        line: j + 1,
+                        what: "nested menu entries".into(),
+                    });
+                }
+                "multiboot2" | "multiboot" => {
+                    if mb.is_some() {
+                        return Err(bad(j, "more than one multiboot line"));
+                    }
+                    let (path, args, _) =
+                        path_and_args(&ws).ok_or_else(|| bad(j, "multiboot without a path"))?;
+                    mb = Some((j, path, args));
+                }
+                "module2" | "module" => {
+                    let (path, args, _) =
+                        path_and_args(&ws).ok_or_else(|| bad(j, "module without a path"))?;
+                    modules.push((j, path, args));
+                }
+                _ => {}
+            }
+        }
+        let xen = match mb {
+            None => None,
+            Some((mb_line, xen, xen_args)) => {
+                let Some((mod_line, kernel, dom0_args)) = modules.into_iter().next() else {
+                    return Err(bad(mb_line, "multiboot without a dom0 kernel module"));
+                };
+                Some(XenLines {
+                    mb_line,
+                    xen,
+                    xen_args,
+                    mod_line,
+                    kernel,
+                    dom0_args,
+                })
+            }
+        };
+        Ok(Entry {
+            title,
+            start,
+            end: close + 1,
+            xen,
+        })
+    }
+
+    /// Renders the config as text.
+    pub fn render(&self) -> String {
+        join_lines(&self.lines)
+    }
+
+    fn entry(&self, idx: usize) -> Result<&Entry, Error> {
+        self.entries
+            .get(idx)
+            .ok_or_else(|| Error::Edit(format!("no entry number {idx}")))
+    }
+
+    /// Rewrites the arguments after the module path of line `idx`, keeping the text before the
+    /// first argument and after the last one.
+    fn rewrite_args(&mut self, idx: usize, args: &[String]) -> Result<(), Error> {
+        let Some(line) = self.lines.get_mut(idx) else {
+            return Err(Error::Edit(format!("line {} is gone", idx + 1)));
+        };
+        if line.text.contains('$') {
+            return Err(Error::Unsupported {
+                line: idx + 1,
+                what: "variables in a multiboot/module line that is edited".into(),
+            });
+        }
+        let ws = gwords(&line.text).map_err(|why| Error::Syntax { line: idx + 1, why })?;
+        let Some((_, _, at)) = path_and_args(&ws) else {
+            return Err(Error::Edit(format!("line {} has no module path", idx + 1)));
+        };
+        let (Some(path), Some(last)) = (ws.get(at), ws.last()) else {
+            return Err(Error::Edit(format!("line {} has no module path", idx + 1)));
+        };
+        let mut text = line.text[..path.end].to_string();
+        for a in args {
+            text.push(' ');
+            text.push_str(&quoted(a, Quote::None));
+        }
+        text.push_str(&line.text[last.end..]);
+        line.text = text;
+        Ok(())
+    }
+
+    /// Replaces the value of a `set NAME=value` line.
+    fn rewrite_setting(&mut self, s: &Setting, name: &str, value: &str) {
+        if let Some(line) = self.lines.get_mut(s.line) {
+            let new = format!("{name}={}", quoted(value, s.quote));
+            if line.text.get(s.word.start..s.word.end) != Some(new.as_str()) {
+                line.text = format!(
+                    "{}{}{}",
+                    &line.text[..s.word.start],
+                    new,
+                    &line.text[s.word.end..]
+                );
+            }
+        }
+    }
+
+    /// The value of `set default=`, if it is an entry index.
+    fn default_index(&self) -> Option<usize> {
+        let d = self.default.as_ref()?;
+        d.word.value.strip_prefix("default=")?.parse().ok()
+    }
+
+    /// Parses the text again so that every recorded position is that of the new text.
+    fn reparse(&mut self) -> Result<(), Error> {
+        *self = Self::parse(self.render().as_bytes())?;
+        Ok(())
+    }
+
+    /// Where a new top-level setting goes: before the first menuentry (and its blank lines).
+    fn head_end(&self) -> usize {
+        let mut at = self
+            .entries
+            .first()
+            .map(|e| e.start)
+            .unwrap_or(self.lines.len());
+        while at > 0
+            && self
+                .lines
+                .get(at - 1)
+                .is_some_and(|l| l.text.trim().is_empty())
+        {
+            at -= 1;
+        }
+        at
+    }
+
+    fn insert_setting(&mut self, text: String) -> Result<(), Error> {
+        let eol = usual_eol(&self.lines);
+        let at = self.head_end();
+        self.lines.insert(at, Line { text, eol });
+        self.reparse()
+    }
+}
+
+impl BootMenu for GrubCfg {
+    type Error = Error;
+
+    fn entries(&self) -> Vec<EntryView> {
+        self.entries
+            .iter()
+            .map(|e| EntryView {
+                name: e.title.clone(),
+                xen: e.xen.as_ref().map(|x| XenCmdline {
+                    xen: x.xen.clone(),
+                    xen_args: x.xen_args.clone(),
+                    kernel: x.kernel.clone(),
+                    dom0_args: x.dom0_args.clone(),
+                }),
+            })
+            .collect()
+    }
+
+    fn set_args(
+        &mut self,
+        idx: usize,
+        xen_args: &[String],
+        dom0_args: &[String],
+    ) -> Result<(), Error> {
+        let e = self.entry(idx)?;
+        let Some(x) = e.xen.clone() else {
+            return Err(Error::Edit(format!(
+                "entry {:?} does not boot Xen",
+                e.title
+            )));
+        };
+        if x.xen_args != xen_args {
+            self.rewrite_args(x.mb_line, xen_args)?;
+        }
+        if x.dom0_args != dom0_args {
+            self.rewrite_args(x.mod_line, dom0_args)?;
+        }
+        self.reparse()
+    }
+
+    fn duplicate(&mut self, idx: usize, _name: &str, title: &str) -> Result<usize, Error> {
+        if title.is_empty() || title.chars().any(|c| c.is_control()) {
+            return Err(Error::Edit(format!(
+                "title {title:?} must be one line of text"
+            )));
+        }
+        if self.entries.iter().any(|e| e.title == title) {
+            return Err(Error::Edit(format!("menuentry {title:?} already exists")));
+        }
+        let e = self.entry(idx)?.clone();
+        let mut block: Vec<Line> = self.lines.get(e.start..e.end).unwrap_or_default().to_vec();
+        if let Some(head) = block.first_mut() {
+            let ws = gwords(&head.text).map_err(|why| Error::Syntax {
+                line: e.start + 1,
+                why,
+            })?;
+            if let Some(w) = ws.get(1) {
+                let raw = &head.text[w.start..w.end];
+                let style = match raw.chars().next() {
+                    Some('\'') => Quote::Single,
+                    Some('"') => Quote::Double,
+                    _ => Quote::None,
+                };
+                head.text = format!(
+                    "{}{}{}",
+                    &head.text[..w.start],
+                    quoted(title, style),
+                    &head.text[w.end..]
+                );
+            }
+            // An `--id` copied verbatim would name two entries.
+            if head.text.contains("--id") {
+                return Err(Error::Edit(format!(
+                    "menuentry {:?} has an --id; copying it is not supported",
+                    e.title
+                )));
+            }
+        }
+        let eol = usual_eol(&self.lines);
+        if block.last().is_some_and(|l| l.eol.is_empty()) {
+            if let Some(l) = block.last_mut() {
+                l.eol = eol.clone();
+            }
+            if let Some(l) = self.lines.get_mut(e.end - 1) {
+                l.eol = eol.clone();
+            }
+        }
+        // Separate from the source entry the way the file separates entries.
+        let blank_between = self
+            .lines
+            .get(e.end)
+            .is_some_and(|l| l.text.trim().is_empty());
+        let mut insert = Vec::new();
+        if blank_between {
+            insert.push(Line {
+                text: String::new(),
+                eol,
+            });
+        }
+        insert.extend(block);
+        // Entry indices after the new one move by one: keep an index-style default on its entry.
+        if let (Some(d), Some(s)) = (self.default_index(), self.default.clone())
+            && d > idx
+        {
+            self.rewrite_setting(&s, "default", &(d + 1).to_string());
+        }
+        self.lines.splice(e.end..e.end, insert);
+        self.reparse()?;
+        Ok(idx + 1)
+    }
+
+    fn set_default(&mut self, idx: usize) -> Result<(), Error> {
+        let title = self.entry(idx)?.title.clone();
+        match self.default.clone() {
+            Some(s) => {
+                let current = s.word.value.strip_prefix("default=").unwrap_or("");
+                if current.parse::<usize>().is_ok() {
+                    self.rewrite_setting(&s, "default", &idx.to_string());
+                } else if current == "saved" || current.contains('$') || current.contains('>') {
+                    return Err(Error::Edit(format!(
+                        "set default={current} is not an entry index or title; cannot change it"
+                    )));
+                } else {
+                    self.rewrite_setting(&s, "default", &title);
+                }
+                self.reparse()
+            }
+            None => self.insert_setting(format!(
+                "set default={}",
+                quoted(&idx.to_string(), Quote::Double)
+            )),
+        }
+    }
+
+    fn set_timeout(&mut self, seconds: u32) -> Result<(), Error> {
+        match self.timeout.clone() {
+            Some(s) => {
+                self.rewrite_setting(&s, "timeout", &seconds.to_string());
+                self.reparse()
+            }
+            None => self.insert_setting(format!("set timeout={seconds}")),
+        }
+    }
+
+    fn render(&self) -> String {
+        GrubCfg::render(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_quotes() {
+        let w = gwords(r#"menuentry "a \"b\" c" --class x {"#).unwrap();
+        assert_eq!(w[1].value, "a \"b\" c");
+        assert_eq!(w.len(), 5);
+        assert!(gwords("set x='a").is_err());
+        let w = gwords("  insmod gzio # comment").unwrap();
+        assert_eq!(w.len(), 2);
+    }
+
+    #[test]
+    fn quoting_keeps_style() {
+        assert_eq!(quoted("0", Quote::Double), "\"0\"");
+        assert_eq!(quoted("0", Quote::None), "0");
+        assert_eq!(quoted("a b", Quote::None), "\"a b\"");
+        assert_eq!(quoted("a b", Quote::Single), "'a b'");
+    }
+}

@@ -1,0 +1,579 @@
+//! One set of boot-menu edits applied consistently to every boot config of one ISO
+//! (isolinux.cfg, `EFI/xenserver/grub.cfg`, the grub.cfg copy inside efiboot.img, grub-usb.cfg).
+//!
+//! # How an entry name maps across menus
+//! An entry is named as in any of the configs: an isolinux `LABEL` or a GRUB `menuentry` title.
+//! In each config the entry is found by
+//! 1. an exact match of that config's own name (LABEL or title), else
+//! 2. position: the config that has the name exactly (the first one in the list given to
+//!    [`apply`]) is the anchor; if its entry is the N-th entry that boots Xen there, the N-th Xen
+//!    entry of this config is taken, but only if it boots the same Xen and kernel paths with the
+//!    same Xen and dom0 arguments. Otherwise the entry has no counterpart: an error.
+//!
+//! So `install-alt` (isolinux) finds "install with alternate/debug kernel (kernel-alt)" (GRUB).
+//! A name found in no config is an error naming it.
+//!
+//! # Order of the edits
+//! 1. the argument edits of [`BootEdits::edits`] on the selected entries (default: every entry
+//!    that boots Xen, in every config);
+//! 2. new entries, each a copy of its `from` entry as edited by step 1, inserted right after it,
+//!    then its own argument edits;
+//! 3. the default entry, then the timeout.
+//!
+//! Removing an argument that no edited entry of a config has is an error naming the argument
+//! and the config.
+
+use super::args::{self, ArgEdits};
+use super::grub::{self, GrubCfg};
+use super::isolinux::{self, IsolinuxCfg};
+
+/// The Xen command line of an entry: the multiboot kernel (Xen), its arguments, the dom0 kernel
+/// module and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XenCmdline {
+    /// Path of the hypervisor (`/boot/xen.gz`).
+    pub xen: String,
+    /// Xen's arguments.
+    pub xen_args: Vec<String>,
+    /// Path of the dom0 kernel (`/boot/vmlinuz`).
+    pub kernel: String,
+    /// dom0's arguments.
+    pub dom0_args: Vec<String>,
+}
+
+/// What an entry of a boot menu is, as far as edits are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryView {
+    /// The isolinux LABEL or the GRUB menuentry title.
+    pub name: String,
+    /// The Xen command line, if the entry boots Xen.
+    pub xen: Option<XenCmdline>,
+}
+
+/// A boot menu config that can be edited; implemented by [`IsolinuxCfg`] and [`GrubCfg`].
+pub trait BootMenu {
+    /// The format's error.
+    type Error;
+    /// The entries in file order.
+    fn entries(&self) -> Vec<EntryView>;
+    /// Replaces the Xen and dom0 arguments of entry `idx`.
+    fn set_args(
+        &mut self,
+        idx: usize,
+        xen_args: &[String],
+        dom0_args: &[String],
+    ) -> Result<(), Self::Error>;
+    /// Copies entry `idx` right after itself as `name` (isolinux LABEL) titled `title`; returns
+    /// the index of the copy.
+    fn duplicate(&mut self, idx: usize, name: &str, title: &str) -> Result<usize, Self::Error>;
+    /// Makes entry `idx` the default, in the style the file already uses.
+    fn set_default(&mut self, idx: usize) -> Result<(), Self::Error>;
+    /// Sets the menu timeout in seconds.
+    fn set_timeout(&mut self, seconds: u32) -> Result<(), Self::Error>;
+    /// The config as text.
+    fn render(&self) -> String;
+}
+
+/// Which format a config file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigKind {
+    /// syslinux/isolinux `isolinux.cfg`.
+    Isolinux,
+    /// GRUB 2 `grub.cfg` (or `grub-usb.cfg`, or the copy in efiboot.img).
+    Grub,
+}
+
+/// One boot config of an ISO: a name for messages (its path), its format and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFile {
+    /// Where the config is, for messages and the report (`boot/isolinux/isolinux.cfg`).
+    pub name: String,
+    /// Its format.
+    pub kind: ConfigKind,
+    /// Its content; replaced by the edited content by [`apply`].
+    pub bytes: Vec<u8>,
+}
+
+/// Edits of the Xen and the dom0 command line of an entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryEdits {
+    /// Edits of Xen's arguments.
+    pub xen_args: ArgEdits,
+    /// Edits of dom0's arguments.
+    pub dom0_args: ArgEdits,
+}
+
+impl EntryEdits {
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.xen_args.is_empty() && self.dom0_args.is_empty()
+    }
+}
+
+/// A new menu entry made from a copy of an existing one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    /// The isolinux LABEL of the new entry.
+    pub label: String,
+    /// The GRUB title (and isolinux `MENU LABEL` where the source has one); the label if `None`.
+    pub title: Option<String>,
+    /// The entry it copies.
+    pub from: String,
+    /// Its own edits, applied to the copy.
+    pub edits: EntryEdits,
+}
+
+/// The whole set of boot-menu edits, as plain data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BootEdits {
+    /// The entries to edit; `None`: every entry that boots Xen.
+    pub entries: Option<Vec<String>>,
+    /// The argument edits for those entries.
+    pub edits: EntryEdits,
+    /// The entry to make the default in every menu.
+    pub default: Option<String>,
+    /// The menu timeout in seconds, in every menu (isolinux: converted to tenths).
+    pub timeout: Option<u32>,
+    /// Entries to add to every menu.
+    pub new_entries: Vec<NewEntry>,
+}
+
+impl BootEdits {
+    /// Appends dom0 arguments for the selected entries (for other layers, e.g.
+    /// `answerfile=file:///answerfile.xml install`).
+    pub fn add_dom0_args<S: AsRef<str>>(&mut self, args: &[S]) {
+        self.edits
+            .dom0_args
+            .add
+            .extend(args.iter().map(|a| a.as_ref().to_string()));
+    }
+
+    /// Appends Xen arguments for the selected entries.
+    pub fn add_xen_args<S: AsRef<str>>(&mut self, args: &[S]) {
+        self.edits
+            .xen_args
+            .add
+            .extend(args.iter().map(|a| a.as_ref().to_string()));
+    }
+
+    /// True when applying would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.edits.is_empty()
+            && self.default.is_none()
+            && self.timeout.is_none()
+            && self.new_entries.is_empty()
+    }
+}
+
+/// What [`apply`] did to one config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileReport {
+    /// [`ConfigFile::name`].
+    pub name: String,
+    /// Whether its bytes changed.
+    pub changed: bool,
+    /// The entries (this config's names) whose arguments were edited or that were added.
+    pub entries: Vec<String>,
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// One report per config, in the order given.
+    pub files: Vec<FileReport>,
+}
+
+/// Errors of applying boot edits.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An isolinux config could not be parsed or edited.
+    #[error("{file}: {source}")]
+    Isolinux {
+        /// The config.
+        file: String,
+        /// The cause.
+        source: isolinux::Error,
+    },
+    /// A GRUB config could not be parsed or edited.
+    #[error("{file}: {source}")]
+    Grub {
+        /// The config.
+        file: String,
+        /// The cause.
+        source: grub::Error,
+    },
+    /// A bad argument in the edits.
+    #[error(transparent)]
+    Args(#[from] args::Error),
+    /// An entry name found in no config.
+    #[error("no boot menu has an entry {name:?}")]
+    UnknownEntry {
+        /// The name.
+        name: String,
+    },
+    /// An entry that exists in one config has no counterpart in another.
+    #[error(
+        "{file}: no entry matches {name:?} (no such name, and no Xen entry at the same position with the same arguments)"
+    )]
+    NoCounterpart {
+        /// The name.
+        name: String,
+        /// The config without it.
+        file: String,
+    },
+    /// Argument edits asked for an entry that does not boot Xen.
+    #[error("{file}: entry {name:?} does not boot Xen; its arguments cannot be edited")]
+    NotXen {
+        /// The name.
+        name: String,
+        /// The config.
+        file: String,
+    },
+    /// A `remove` that matched no argument of any edited entry.
+    #[error("{file}: no edited entry has the {line} argument {arg:?} to remove")]
+    NothingToRemove {
+        /// The argument.
+        arg: String,
+        /// `Xen` or `dom0`.
+        line: &'static str,
+        /// The config.
+        file: String,
+    },
+    /// A new entry's label is used twice or already exists.
+    #[error("new entry {label:?}: {why}")]
+    BadNewEntry {
+        /// The label.
+        label: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// A parsed config of either format.
+enum Parsed {
+    Iso(IsolinuxCfg),
+    Grub(GrubCfg),
+}
+
+/// One config while edits are applied.
+struct Menu {
+    file: String,
+    cfg: Parsed,
+}
+
+impl Menu {
+    fn wrap_iso(&self, source: isolinux::Error) -> Error {
+        Error::Isolinux {
+            file: self.file.clone(),
+            source,
+        }
+    }
+
+    fn wrap_grub(&self, source: grub::Error) -> Error {
+        Error::Grub {
+            file: self.file.clone(),
+            source,
+        }
+    }
+
+    fn entries(&self) -> Vec<EntryView> {
+        match &self.cfg {
+            Parsed::Iso(c) => c.entries(),
+            Parsed::Grub(c) => c.entries(),
+        }
+    }
+
+    fn set_args(&mut self, idx: usize, x: &[String], d: &[String]) -> Result<(), Error> {
+        let r = match &mut self.cfg {
+            Parsed::Iso(c) => c.set_args(idx, x, d).map_err(Ok),
+            Parsed::Grub(c) => c.set_args(idx, x, d).map_err(Err),
+        };
+        r.map_err(|e| self.wrap(e))
+    }
+
+    fn duplicate(&mut self, idx: usize, name: &str, title: &str) -> Result<usize, Error> {
+        let r = match &mut self.cfg {
+            Parsed::Iso(c) => c.duplicate(idx, name, title).map_err(Ok),
+            Parsed::Grub(c) => c.duplicate(idx, name, title).map_err(Err),
+        };
+        r.map_err(|e| self.wrap(e))
+    }
+
+    fn set_default(&mut self, idx: usize) -> Result<(), Error> {
+        let r = match &mut self.cfg {
+            Parsed::Iso(c) => c.set_default(idx).map_err(Ok),
+            Parsed::Grub(c) => c.set_default(idx).map_err(Err),
+        };
+        r.map_err(|e| self.wrap(e))
+    }
+
+    fn set_timeout(&mut self, seconds: u32) -> Result<(), Error> {
+        let r = match &mut self.cfg {
+            Parsed::Iso(c) => c.set_timeout(seconds).map_err(Ok),
+            Parsed::Grub(c) => c.set_timeout(seconds).map_err(Err),
+        };
+        r.map_err(|e| self.wrap(e))
+    }
+
+    fn render(&self) -> String {
+        match &self.cfg {
+            Parsed::Iso(c) => c.render(),
+            Parsed::Grub(c) => c.render(),
+        }
+    }
+
+    fn wrap(&self, e: Result<isolinux::Error, grub::Error>) -> Error {
+        match e {
+            Ok(e) => self.wrap_iso(e),
+            Err(e) => self.wrap_grub(e),
+        }
+    }
+}
+
+/// Parses one config.
+fn parse(c: &ConfigFile) -> Result<Menu, Error> {
+    let cfg =
+        match c.kind {
+            ConfigKind::Isolinux => Parsed::Iso(IsolinuxCfg::parse(&c.bytes).map_err(
+                |source| Error::Isolinux {
+                    file: c.name.clone(),
+                    source,
+                },
+            )?),
+            ConfigKind::Grub => {
+                Parsed::Grub(GrubCfg::parse(&c.bytes).map_err(|source| Error::Grub {
+                    file: c.name.clone(),
+                    source,
+                })?)
+            }
+        };
+    Ok(Menu {
+        file: c.name.clone(),
+        cfg,
+    })
+}
+
+/// Finds entry `name` in every menu (see the module documentation); one index per menu.
+fn resolve(menus: &[Menu], name: &str) -> Result<Vec<usize>, Error> {
+    let views: Vec<Vec<EntryView>> = menus.iter().map(Menu::entries).collect();
+    let anchor = views
+        .iter()
+        .find_map(|v| v.iter().position(|e| e.name == name).map(|i| (v, i)));
+    let Some((anchor_view, anchor_idx)) = anchor else {
+        return Err(Error::UnknownEntry {
+            name: name.to_string(),
+        });
+    };
+    let anchor_entry = anchor_view.get(anchor_idx);
+    let xen_pos = anchor_view
+        .iter()
+        .take(anchor_idx)
+        .filter(|e| e.xen.is_some())
+        .count();
+    let mut out = Vec::with_capacity(menus.len());
+    for (menu, view) in menus.iter().zip(&views) {
+        if let Some(i) = view.iter().position(|e| e.name == name) {
+            out.push(i);
+            continue;
+        }
+        let found = anchor_entry.and_then(|a| a.xen.as_ref()).and_then(|ax| {
+            view.iter()
+                .enumerate()
+                .filter(|(_, e)| e.xen.is_some())
+                .nth(xen_pos)
+                .filter(|(_, e)| e.xen.as_ref() == Some(ax))
+                .map(|(i, _)| i)
+        });
+        match found {
+            Some(i) => out.push(i),
+            None => {
+                return Err(Error::NoCounterpart {
+                    name: name.to_string(),
+                    file: menu.file.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Applies argument edits to entry `idx` of `menu`; ORs removal hits into `removed`.
+fn edit_entry(
+    menu: &mut Menu,
+    idx: usize,
+    edits: &EntryEdits,
+    removed: &mut (Vec<bool>, Vec<bool>),
+) -> Result<bool, Error> {
+    let view = menu.entries();
+    let Some(entry) = view.get(idx) else {
+        return Err(Error::UnknownEntry {
+            name: format!("#{idx}"),
+        });
+    };
+    let Some(x) = entry.xen.clone() else {
+        return Err(Error::NotXen {
+            name: entry.name.clone(),
+            file: menu.file.clone(),
+        });
+    };
+    let mut xen_args = x.xen_args;
+    let mut dom0_args = x.dom0_args;
+    let rx = args::apply(&mut xen_args, &edits.xen_args)?;
+    let rd = args::apply(&mut dom0_args, &edits.dom0_args)?;
+    for (acc, hit) in removed.0.iter_mut().zip(rx.removed) {
+        *acc |= hit;
+    }
+    for (acc, hit) in removed.1.iter_mut().zip(rd.removed) {
+        *acc |= hit;
+    }
+    if rx.changed || rd.changed {
+        menu.set_args(idx, &xen_args, &dom0_args)?;
+    }
+    Ok(rx.changed || rd.changed)
+}
+
+/// Errors for removals that matched nothing in `file`.
+fn check_removed(
+    edits: &EntryEdits,
+    removed: &(Vec<bool>, Vec<bool>),
+    file: &str,
+) -> Result<(), Error> {
+    for (arg, hit) in edits.xen_args.remove.iter().zip(&removed.0) {
+        if !hit {
+            return Err(Error::NothingToRemove {
+                arg: arg.clone(),
+                line: "Xen",
+                file: file.to_string(),
+            });
+        }
+    }
+    for (arg, hit) in edits.dom0_args.remove.iter().zip(&removed.1) {
+        if !hit {
+            return Err(Error::NothingToRemove {
+                arg: arg.clone(),
+                line: "dom0",
+                file: file.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn removal_flags(edits: &EntryEdits) -> (Vec<bool>, Vec<bool>) {
+    (
+        vec![false; edits.xen_args.remove.len()],
+        vec![false; edits.dom0_args.remove.len()],
+    )
+}
+
+/// Applies `edits` to all `configs` of one ISO consistently; on success each config's bytes are
+/// replaced by the edited text (unchanged lines keep their bytes). On error no config is changed.
+pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Error> {
+    edits.edits.xen_args.validate()?;
+    edits.edits.dom0_args.validate()?;
+    for n in &edits.new_entries {
+        n.edits.xen_args.validate()?;
+        n.edits.dom0_args.validate()?;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for n in &edits.new_entries {
+        if !seen.insert(n.label.as_str()) {
+            return Err(Error::BadNewEntry {
+                label: n.label.clone(),
+                why: "given twice".into(),
+            });
+        }
+    }
+    let mut menus = configs.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
+    let mut touched: Vec<Vec<String>> = vec![Vec::new(); menus.len()];
+
+    // 1. Argument edits on the selected entries.
+    if !edits.edits.is_empty() {
+        let selected: Vec<Vec<usize>> = match &edits.entries {
+            None => menus
+                .iter()
+                .map(|m| {
+                    m.entries()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, e)| e.xen.is_some())
+                        .map(|(i, _)| i)
+                        .collect()
+                })
+                .collect(),
+            Some(names) => {
+                let mut per_menu = vec![Vec::new(); menus.len()];
+                for name in names {
+                    for (m, idx) in resolve(&menus, name)?.into_iter().enumerate() {
+                        if let Some(list) = per_menu.get_mut(m)
+                            && !list.contains(&idx)
+                        {
+                            list.push(idx);
+                        }
+                    }
+                }
+                per_menu
+            }
+        };
+        for ((menu, idxs), t) in menus.iter_mut().zip(&selected).zip(&mut touched) {
+            let mut removed = removal_flags(&edits.edits);
+            for &idx in idxs {
+                if edit_entry(menu, idx, &edits.edits, &mut removed)?
+                    && let Some(e) = menu.entries().get(idx)
+                {
+                    t.push(e.name.clone());
+                }
+            }
+            check_removed(&edits.edits, &removed, &menu.file)?;
+        }
+    }
+
+    // 2. New entries.
+    let mut added: Vec<Vec<String>> = vec![Vec::new(); menus.len()];
+    for n in &edits.new_entries {
+        let from = resolve(&menus, &n.from)?;
+        let title = n.title.clone().unwrap_or_else(|| n.label.clone());
+        for ((menu, src), a) in menus.iter_mut().zip(from).zip(&mut added) {
+            let new = menu.duplicate(src, &n.label, &title)?;
+            let mut removed = removal_flags(&n.edits);
+            if !n.edits.is_empty() {
+                edit_entry(menu, new, &n.edits, &mut removed)?;
+            }
+            check_removed(&n.edits, &removed, &menu.file)?;
+            if let Some(e) = menu.entries().get(new) {
+                a.push(e.name.clone());
+            }
+        }
+    }
+
+    // 3. Default and timeout.
+    if let Some(name) = &edits.default {
+        let idxs = resolve(&menus, name)?;
+        for (menu, idx) in menus.iter_mut().zip(idxs) {
+            menu.set_default(idx)?;
+        }
+    }
+    if let Some(t) = edits.timeout {
+        for menu in &mut menus {
+            menu.set_timeout(t)?;
+        }
+    }
+
+    let mut report = Report::default();
+    let mut out = Vec::with_capacity(menus.len());
+    for (((menu, cfg), t), a) in menus.iter().zip(configs.iter()).zip(&touched).zip(&added) {
+        let text = menu.render().into_bytes();
+        let mut entries = t.clone();
+        entries.extend(a.iter().cloned());
+        report.files.push(FileReport {
+            name: cfg.name.clone(),
+            changed: text != cfg.bytes,
+            entries,
+        });
+        out.push(text);
+    }
+    for (cfg, text) in configs.iter_mut().zip(out) {
+        cfg.bytes = text;
+    }
+    Ok(report)
+}

@@ -1,0 +1,390 @@
+//! Boot-menu edits on the real XCP-ng 8.3 configs: one edit changes the same entry in every
+//! config (isolinux.cfg, grub.cfg, the efiboot.img copy of grub.cfg) and nothing else; untouched
+//! lines keep their bytes; parse + render without edits gives the input back.
+
+use isoremix::boot::args::ArgEdits;
+use isoremix::boot::{BootEdits, ConfigFile, ConfigKind, EntryEdits, NewEntry, apply};
+
+const ISOLINUX: &str = include_str!("../fixtures/xcp-ng-8.3/boot/isolinux/isolinux.cfg");
+const GRUB: &str = include_str!("../fixtures/xcp-ng-8.3/EFI/xenserver/grub.cfg");
+
+/// The efiboot.img copy: grub.cfg with `search --file --set /install.img` after `set timeout=5`
+/// (as the fixture's grub-efiboot-cfg.patch says).
+fn efiboot_grub() -> String {
+    GRUB.replacen(
+        "set timeout=5\n",
+        "set timeout=5\nsearch --file --set /install.img\n",
+        1,
+    )
+}
+
+fn configs() -> Vec<ConfigFile> {
+    vec![
+        ConfigFile {
+            name: "boot/isolinux/isolinux.cfg".into(),
+            kind: ConfigKind::Isolinux,
+            bytes: ISOLINUX.as_bytes().to_vec(),
+        },
+        ConfigFile {
+            name: "EFI/xenserver/grub.cfg".into(),
+            kind: ConfigKind::Grub,
+            bytes: GRUB.as_bytes().to_vec(),
+        },
+        ConfigFile {
+            name: "boot/efiboot.img:EFI/xenserver/grub.cfg".into(),
+            kind: ConfigKind::Grub,
+            bytes: efiboot_grub().into_bytes(),
+        },
+    ]
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+fn text(c: &ConfigFile) -> String {
+    String::from_utf8(c.bytes.clone()).unwrap()
+}
+
+/// Lines that differ between before and after (same line count required), as (index, after).
+fn changed_lines(before: &str, after: &str) -> Vec<(usize, String)> {
+    let b: Vec<&str> = before.split('\n').collect();
+    let a: Vec<&str> = after.split('\n').collect();
+    assert_eq!(a.len(), b.len(), "line count changed:\n{after}");
+    b.iter()
+        .zip(&a)
+        .enumerate()
+        .filter(|(_, (x, y))| x != y)
+        .map(|(i, (_, y))| (i, y.to_string()))
+        .collect()
+}
+
+#[test]
+fn no_edits_keep_every_byte() {
+    let mut c = configs();
+    let before = c.clone();
+    let report = apply(&BootEdits::default(), &mut c).unwrap();
+    assert_eq!(c, before);
+    assert!(report.files.iter().all(|f| !f.changed));
+}
+
+#[test]
+fn editing_one_entry_changes_it_in_every_config_and_nowhere_else() {
+    let edits = BootEdits {
+        entries: Some(s(&["multipath"])),
+        edits: EntryEdits {
+            xen_args: ArgEdits {
+                set: s(&["dom0_mem=max:16384M"]),
+                add: vec![],
+                remove: s(&["com1"]),
+            },
+            dom0_args: ArgEdits {
+                set: s(&["console=tty0"]),
+                add: s(&["nomodeset"]),
+                remove: s(&["console=hvc0"]),
+            },
+        },
+        ..Default::default()
+    };
+    let mut c = configs();
+    let before = configs();
+    let report = apply(&edits, &mut c).unwrap();
+    assert!(report.files.iter().all(|f| f.changed));
+
+    let iso = changed_lines(&text(&before[0]), &text(&c[0]));
+    assert_eq!(
+        iso,
+        vec![(
+            19,
+            "\tAPPEND /boot/xen.gz dom0_max_vcpus=1-16 dom0_mem=max:16384M console=com1,vga --- \
+             /boot/vmlinuz console=tty0 device_mapper_multipath=enabled nomodeset --- /install.img"
+                .to_string()
+        )]
+    );
+    let xen =
+        "    multiboot2 /boot/xen.gz dom0_max_vcpus=1-16 dom0_mem=max:16384M console=com1,vga";
+    let dom0 = "    module2 /boot/vmlinuz console=tty0 device_mapper_multipath=enabled nomodeset";
+    let grub = changed_lines(&text(&before[1]), &text(&c[1]));
+    assert_eq!(grub, vec![(37, xen.to_string()), (38, dom0.to_string())]);
+    // The efiboot copy has one more line before the entries: same lines, one further down,
+    // and its `search` line untouched.
+    let efi = changed_lines(&text(&before[2]), &text(&c[2]));
+    assert_eq!(efi, vec![(38, xen.to_string()), (39, dom0.to_string())]);
+    assert!(text(&c[2]).contains("set timeout=5\nsearch --file --set /install.img\n"));
+}
+
+#[test]
+fn isolinux_label_maps_to_grub_title_by_position_and_arguments() {
+    let mut edits = BootEdits {
+        entries: Some(s(&["install-alt"])),
+        ..Default::default()
+    };
+    edits.add_dom0_args(&["no-gpgcheck", "no-repo-gpgcheck"]);
+    let mut c = configs();
+    let before = configs();
+    let report = apply(&edits, &mut c).unwrap();
+    assert_eq!(report.files[0].entries, s(&["install-alt"]));
+    assert_eq!(
+        report.files[1].entries,
+        s(&["install with alternate/debug kernel (kernel-alt)"])
+    );
+    let grub = changed_lines(&text(&before[1]), &text(&c[1]));
+    assert_eq!(
+        grub,
+        vec![(
+            44,
+            "    module2 /boot/alt/vmlinuz console=hvc0 console=tty0 kernel-alt no-gpgcheck no-repo-gpgcheck"
+                .to_string()
+        )]
+    );
+    let iso = changed_lines(&text(&before[0]), &text(&c[0]));
+    assert_eq!(iso.len(), 1);
+    assert!(
+        iso[0]
+            .1
+            .contains("kernel-alt no-gpgcheck no-repo-gpgcheck --- /install.img")
+    );
+}
+
+#[test]
+fn the_grub_title_also_names_the_isolinux_entry() {
+    let mut edits = BootEdits {
+        entries: Some(s(&["install with alternate/debug kernel (kernel-alt)"])),
+        ..Default::default()
+    };
+    edits.add_xen_args(&["loglvl=all"]);
+    let mut c = configs();
+    let report = apply(&edits, &mut c).unwrap();
+    assert_eq!(report.files[0].entries, s(&["install-alt"]));
+}
+
+#[test]
+fn default_edits_every_xen_entry_and_leaves_memtest() {
+    let mut edits = BootEdits::default();
+    edits.add_dom0_args(&["answerfile=file:///answerfile.xml", "install"]);
+    let mut c = configs();
+    let before = configs();
+    apply(&edits, &mut c).unwrap();
+    let iso = changed_lines(&text(&before[0]), &text(&c[0]));
+    assert_eq!(iso.len(), 6);
+    assert!(
+        iso.iter()
+            .all(|(_, l)| l.contains("answerfile=file:///answerfile.xml install --- /install.img"))
+    );
+    for (b, a) in before[1..].iter().zip(&c[1..]) {
+        let g = changed_lines(&text(b), &text(a));
+        assert_eq!(g.len(), 6);
+        assert!(
+            g.iter()
+                .all(|(_, l)| l.trim_start().starts_with("module2 /boot/")
+                    && l.ends_with(" answerfile=file:///answerfile.xml install"))
+        );
+    }
+}
+
+#[test]
+fn default_and_timeout_in_both_styles() {
+    let edits = BootEdits {
+        default: Some("multipath".into()),
+        timeout: Some(3),
+        ..Default::default()
+    };
+    let mut c = configs();
+    let before = configs();
+    apply(&edits, &mut c).unwrap();
+    assert_eq!(
+        changed_lines(&text(&before[0]), &text(&c[0])),
+        vec![(1, "DEFAULT multipath".into()), (3, "TIMEOUT 30".into())]
+    );
+    assert_eq!(
+        changed_lines(&text(&before[1]), &text(&c[1])),
+        vec![
+            (0, "set default=\"3\"".into()),
+            (16, "set timeout=3".into())
+        ]
+    );
+}
+
+#[test]
+fn new_entry_is_added_to_every_menu() {
+    let edits = BootEdits {
+        default: Some("install-site".into()),
+        new_entries: vec![NewEntry {
+            label: "install-site".into(),
+            title: Some("Install with site defaults".into()),
+            from: "install".into(),
+            edits: EntryEdits {
+                dom0_args: ArgEdits {
+                    add: s(&["answerfile=file:///site.xml", "install"]),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        }],
+        ..Default::default()
+    };
+    let mut c = configs();
+    let report = apply(&edits, &mut c).unwrap();
+    assert_eq!(report.files[0].entries, s(&["install-site"]));
+    assert_eq!(report.files[1].entries, s(&["Install with site defaults"]));
+    let iso = text(&c[0]);
+    assert!(iso.contains(
+        "LABEL install-site\n\tKERNEL mboot.c32\n\tAPPEND /boot/xen.gz dom0_max_vcpus=1-16 \
+         dom0_mem=max:8192M com1=115200,8n1 console=com1,vga --- /boot/vmlinuz console=hvc0 \
+         console=tty0 answerfile=file:///site.xml install --- /install.img\nLABEL no-serial\n"
+    ));
+    assert!(iso.starts_with("SERIAL 0 115200\nDEFAULT install-site\n"));
+    for g in [text(&c[1]), text(&c[2])] {
+        // Index-style default: the new entry is the second one.
+        assert!(g.starts_with("set default=\"1\"\n"));
+        assert!(g.contains(
+            "}\n\nmenuentry \"Install with site defaults\" {\n    multiboot2 /boot/xen.gz \
+             dom0_max_vcpus=1-16 dom0_mem=max:8192M com1=115200,8n1 console=com1,vga\n    \
+             module2 /boot/vmlinuz console=hvc0 console=tty0 answerfile=file:///site.xml install\n    \
+             module2 /install.img\n}\n\nmenuentry \"no-serial\" {"
+        ));
+        // The original entry is unchanged.
+        assert!(g.contains(
+            "menuentry \"install\" {\n    multiboot2 /boot/xen.gz dom0_max_vcpus=1-16 \
+             dom0_mem=max:8192M com1=115200,8n1 console=com1,vga\n    module2 /boot/vmlinuz \
+             console=hvc0 console=tty0\n"
+        ));
+    }
+    // Lines of the original configs are all still there, in order.
+    for (b, a) in configs().iter().zip(&c) {
+        let after = text(a);
+        let mut rest = after.as_str();
+        for line in text(b).lines().filter(|l| !l.contains("default")) {
+            let at = rest.find(line).unwrap_or_else(|| panic!("{line:?} lost"));
+            rest = &rest[at + line.len()..];
+        }
+    }
+}
+
+#[test]
+fn an_index_default_after_an_inserted_entry_follows_its_entry() {
+    let mut c = configs();
+    let g = text(&c[1]).replacen("set default=\"0\"", "set default=\"3\"", 1);
+    c[1].bytes = g.into_bytes();
+    let edits = BootEdits {
+        new_entries: vec![NewEntry {
+            label: "copy".into(),
+            title: None,
+            from: "install".into(),
+            edits: EntryEdits::default(),
+        }],
+        ..Default::default()
+    };
+    apply(&edits, &mut c).unwrap();
+    assert!(text(&c[1]).starts_with("set default=\"4\"\n"));
+    assert!(text(&c[1]).contains("menuentry \"copy\" {"));
+}
+
+#[test]
+fn crlf_and_tabs_survive_an_edit() {
+    let crlf = ISOLINUX.replace('\n', "\r\n");
+    let mut c = vec![ConfigFile {
+        name: "isolinux.cfg".into(),
+        kind: ConfigKind::Isolinux,
+        bytes: crlf.clone().into_bytes(),
+    }];
+    let edits = BootEdits {
+        entries: Some(s(&["shell"])),
+        edits: EntryEdits {
+            dom0_args: ArgEdits {
+                add: s(&["x=1"]),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    apply(&edits, &mut c).unwrap();
+    let after = text(&c[0]);
+    assert_eq!(
+        after,
+        crlf.replace(
+            "bash-shell --- /install.img\r\n",
+            "bash-shell x=1 --- /install.img\r\n"
+        )
+    );
+}
+
+#[test]
+fn title_style_grub_default_stays_a_title() {
+    let g = GRUB.replacen("set default=\"0\"", "set default='install'", 1);
+    let mut c = vec![ConfigFile {
+        name: "grub.cfg".into(),
+        kind: ConfigKind::Grub,
+        bytes: g.clone().into_bytes(),
+    }];
+    let edits = BootEdits {
+        default: Some("no-serial".into()),
+        ..Default::default()
+    };
+    apply(&edits, &mut c).unwrap();
+    assert_eq!(
+        changed_lines(&g, &text(&c[0])),
+        vec![(0, "set default='no-serial'".into())]
+    );
+}
+
+#[test]
+fn missing_default_and_timeout_are_added_before_the_entries() {
+    let iso = "LABEL a\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\n";
+    let grub = "insmod gzio\n\nmenuentry \"a\" {\n  multiboot2 /xen.gz x\n  module2 /vmlinuz y\n  module2 /initrd.img\n}\n";
+    let mut c = vec![
+        ConfigFile {
+            name: "isolinux.cfg".into(),
+            kind: ConfigKind::Isolinux,
+            bytes: iso.as_bytes().to_vec(),
+        },
+        ConfigFile {
+            name: "grub.cfg".into(),
+            kind: ConfigKind::Grub,
+            bytes: grub.as_bytes().to_vec(),
+        },
+    ];
+    let edits = BootEdits {
+        default: Some("a".into()),
+        timeout: Some(0),
+        ..Default::default()
+    };
+    apply(&edits, &mut c).unwrap();
+    // isolinux: TIMEOUT 0 would wait forever, so "boot at once" is one tenth of a second.
+    assert_eq!(text(&c[0]), format!("DEFAULT a\nTIMEOUT 1\n{iso}"));
+    assert_eq!(
+        text(&c[1]),
+        "insmod gzio\nset default=\"0\"\nset timeout=0\n\nmenuentry \"a\" {\n  multiboot2 /xen.gz x\n  module2 /vmlinuz y\n  module2 /initrd.img\n}\n"
+    );
+}
+
+#[test]
+fn menu_label_is_the_title_of_a_copied_isolinux_entry() {
+    let iso = "UI menu.c32\nLABEL a\n  MENU LABEL First entry\n  MENU DEFAULT\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\nLABEL b\n  LINUX /memtest\n";
+    let mut c = vec![ConfigFile {
+        name: "isolinux.cfg".into(),
+        kind: ConfigKind::Isolinux,
+        bytes: iso.as_bytes().to_vec(),
+    }];
+    let edits = BootEdits {
+        new_entries: vec![NewEntry {
+            label: "a2".into(),
+            title: Some("Second entry".into()),
+            from: "a".into(),
+            edits: EntryEdits {
+                xen_args: ArgEdits {
+                    set: s(&["x=2"]),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        }],
+        ..Default::default()
+    };
+    apply(&edits, &mut c).unwrap();
+    assert_eq!(
+        text(&c[0]),
+        "UI menu.c32\nLABEL a\n  MENU LABEL First entry\n  MENU DEFAULT\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\nLABEL a2\n  MENU LABEL Second entry\n  KERNEL mboot.c32\n  APPEND /xen.gz x=2 --- /vmlinuz y --- /initrd.img\nLABEL b\n  LINUX /memtest\n"
+    );
+}
