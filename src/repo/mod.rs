@@ -280,7 +280,8 @@ fn check_control(r: &Record) -> Result<(), Error> {
 
 /// Generates the whole repodata for `records` (written in the given order; call
 /// [`sort_records`] first for createrepo_c's order), with `groups` kept as `group` and
-/// `group_gz`, every repomd timestamp and the revision set to `timestamp`.
+/// `group_gz`, every repomd timestamp and the revision set to `timestamp`. The comps file
+/// must parse as comps XML.
 ///
 /// Output is deterministic: the same input gives the same bytes.
 pub fn write_repodata(
@@ -319,6 +320,7 @@ pub fn write_repodata(
         );
     }
     if let Some(g) = groups {
+        comps::parse_groups(g.xml)?;
         let name = safe_basename(g.name).ok_or_else(|| Error::UnsafeLocation {
             location: g.name.to_string(),
         })?;
