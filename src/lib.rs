@@ -5,3 +5,6 @@ pub mod clock;
 pub mod iso;
 pub mod profile;
 pub mod progress;
+pub mod repo;
+pub mod rpm;
+pub mod treeinfo;

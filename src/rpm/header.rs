@@ -1,0 +1,661 @@
+//! Reading the metadata of an RPM package: lead, signature header and main header.
+//!
+//! Only the headers are parsed; the payload is never decompressed. While the headers are read,
+//! and then while the rest of the file streams past, the whole file is hashed (SHA-256) and
+//! counted, so one pass over a package gives everything repodata needs.
+//!
+//! Every length and offset of the two headers is checked here before the `rpm` crate sees the
+//! bytes, so hostile input gives an [`Error`], never a panic or a huge allocation.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use rpm::{IndexSignatureTag, IndexTag, PackageMetadata};
+use sha2::{Digest, Sha256};
+
+/// Size of the RPM lead, the fixed block at the start of every package.
+const LEAD_SIZE: u64 = 96;
+/// Magic bytes of the lead.
+const LEAD_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
+/// Magic bytes (and version 1) that start a header structure.
+const HEADER_MAGIC: [u8; 4] = [0x8e, 0xad, 0xe8, 0x01];
+/// Most index entries a header may have (rpm's own limit).
+const MAX_ENTRIES: u32 = 0xffff;
+/// Largest data store a header may have (rpm's own limit, 256 MiB).
+const MAX_DATA: u32 = 0x0fff_ffff;
+/// Highest known header data type (RPM_I18NSTRING_TYPE).
+const MAX_DATA_TYPE: u32 = 9;
+
+/// Dependency sense flag: `<`.
+pub const SENSE_LESS: u32 = 1 << 1;
+/// Dependency sense flag: `>`.
+pub const SENSE_GREATER: u32 = 1 << 2;
+/// Dependency sense flag: `=`.
+pub const SENSE_EQUAL: u32 = 1 << 3;
+/// Dependency flag: legacy `PreReq`.
+pub const SENSE_PREREQ: u32 = 1 << 6;
+/// Dependency flag: needed by the `%pre` scriptlet.
+pub const SENSE_SCRIPT_PRE: u32 = 1 << 9;
+/// Dependency flag: needed by the `%post` scriptlet.
+pub const SENSE_SCRIPT_POST: u32 = 1 << 10;
+/// Dependency flag: a weak (missing is OK) requirement, the legacy form of `Recommends`.
+pub const SENSE_MISSINGOK: u32 = 1 << 19;
+/// File flag: `%ghost` (not in the payload).
+pub const FILE_GHOST: u32 = 1 << 6;
+/// `st_mode` file type mask and directory type.
+const MODE_TYPE_MASK: u16 = 0o170_000;
+const MODE_DIR: u16 = 0o040_000;
+
+/// Errors reading an RPM package's headers.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The package file could not be opened.
+    #[error("cannot open RPM {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Reading failed.
+    #[error("reading RPM failed: {0}")]
+    Io(#[from] io::Error),
+    /// The file does not start with the RPM lead magic.
+    #[error("not an RPM package (bad lead magic {found:02x?})")]
+    NotRpm {
+        /// The first four bytes found.
+        found: [u8; 4],
+    },
+    /// The file ends before the end of a header.
+    #[error("truncated RPM: the file ends inside the {section}")]
+    Truncated {
+        /// Which part was cut: "lead", "signature header", "main header".
+        section: &'static str,
+    },
+    /// A header does not start with the header magic.
+    #[error("bad magic at the start of the RPM {section}")]
+    BadHeaderMagic {
+        /// "signature header" or "main header".
+        section: &'static str,
+    },
+    /// A header declares more entries or data than rpm itself accepts.
+    #[error("RPM {section} too large: {entries} entries, {data} bytes of data")]
+    HeaderTooLarge {
+        /// "signature header" or "main header".
+        section: &'static str,
+        /// Declared index entry count.
+        entries: u32,
+        /// Declared data store size.
+        data: u32,
+    },
+    /// An index entry points outside the header's data or has an unknown type.
+    #[error("RPM {section}: index entry {index} (tag {tag}) is invalid: {reason}")]
+    BadIndexEntry {
+        /// "signature header" or "main header".
+        section: &'static str,
+        /// Position of the entry in the index.
+        index: u32,
+        /// The entry's tag number.
+        tag: u32,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The header bytes passed the checks here but the `rpm` crate rejected them.
+    #[error("cannot parse RPM header: {0}")]
+    Parse(String),
+    /// A tag that every binary package has is missing or has the wrong type.
+    #[error("RPM header has no usable {tag} tag")]
+    MissingTag {
+        /// The tag's name.
+        tag: &'static str,
+    },
+    /// Parallel arrays of the header (file names, modes, flags...) have different lengths.
+    #[error("RPM header arrays {what} have different lengths")]
+    ArrayMismatch {
+        /// Which arrays.
+        what: &'static str,
+    },
+}
+
+/// One dependency as stored in the header: name, raw sense flags, version string (`[E:]V[-R]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    /// Capability name (package, virtual capability, file path, `soname()(64bit)`...).
+    pub name: String,
+    /// Raw `RPMSENSE_*` flags.
+    pub flags: u32,
+    /// Version string, empty when the dependency has no version.
+    pub version: String,
+}
+
+/// Kind of an entry of the package's file list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file, symlink or device.
+    File,
+    /// A directory.
+    Dir,
+    /// A `%ghost` entry (owned but not in the payload).
+    Ghost,
+}
+
+/// One entry of the package's file list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Absolute path as the header stores it (directory name + base name).
+    pub path: String,
+    /// Directory, ghost or plain file.
+    pub kind: FileKind,
+}
+
+/// One `%changelog` entry as stored in the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangelogEntry {
+    /// Seconds since the epoch.
+    pub time: u64,
+    /// Author line (name, mail, often the version).
+    pub author: String,
+    /// Text of the entry.
+    pub text: String,
+}
+
+/// Everything repodata needs from an RPM's headers, as plain data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageHeader {
+    /// Package name.
+    pub name: String,
+    /// Epoch (0 when absent).
+    pub epoch: u32,
+    /// Version.
+    pub version: String,
+    /// Release.
+    pub release: String,
+    /// Architecture; `src` for a source package.
+    pub arch: String,
+    /// One-line summary.
+    pub summary: String,
+    /// Long description.
+    pub description: String,
+    /// Upstream URL.
+    pub url: String,
+    /// License.
+    pub license: String,
+    /// Vendor.
+    pub vendor: String,
+    /// RPM group.
+    pub group: String,
+    /// Build host.
+    pub buildhost: String,
+    /// Source RPM file name.
+    pub sourcerpm: String,
+    /// Packager.
+    pub packager: String,
+    /// Build time (seconds since the epoch).
+    pub build_time: u64,
+    /// Installed size in bytes.
+    pub installed_size: u64,
+    /// Uncompressed payload archive size in bytes.
+    pub archive_size: u64,
+    /// Provides, in header order.
+    pub provides: Vec<Dependency>,
+    /// Requires, in header order (including `rpmlib(...)`).
+    pub requires: Vec<Dependency>,
+    /// Conflicts.
+    pub conflicts: Vec<Dependency>,
+    /// Obsoletes.
+    pub obsoletes: Vec<Dependency>,
+    /// Suggests.
+    pub suggests: Vec<Dependency>,
+    /// Enhances.
+    pub enhances: Vec<Dependency>,
+    /// Recommends.
+    pub recommends: Vec<Dependency>,
+    /// Supplements.
+    pub supplements: Vec<Dependency>,
+    /// File list in header order.
+    pub files: Vec<FileInfo>,
+    /// Changelog in header order (newest first).
+    pub changelog: Vec<ChangelogEntry>,
+    /// Byte offset of the main header in the file.
+    pub header_start: u64,
+    /// Byte offset just past the main header (where the payload starts).
+    pub header_end: u64,
+}
+
+/// A package's headers plus the size and SHA-256 of the whole file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageFile {
+    /// The parsed header.
+    pub header: PackageHeader,
+    /// Size of the whole file in bytes.
+    pub size: u64,
+    /// SHA-256 of the whole file, lowercase hex.
+    pub sha256: String,
+}
+
+/// Reads an RPM's headers from `reader`, then streams the rest of it to compute the file's size
+/// and SHA-256. Memory use is bounded by the header size.
+pub fn read_package(reader: impl Read) -> Result<PackageFile, Error> {
+    let mut hashing = HashingReader::new(reader);
+    let header = read_header(&mut hashing)?;
+    io::copy(&mut hashing, &mut io::sink())?;
+    let (size, sha256) = hashing.finish();
+    Ok(PackageFile {
+        header,
+        size,
+        sha256,
+    })
+}
+
+/// Opens `path` and reads it with [`read_package`].
+pub fn read_package_file(path: &Path) -> Result<PackageFile, Error> {
+    let file = File::open(path).map_err(|source| Error::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_package(file)
+}
+
+/// Reads only the lead, signature header and main header from `reader` (which is left just past
+/// the main header, at the start of the payload).
+pub fn read_header(mut reader: impl Read) -> Result<PackageHeader, Error> {
+    let mut raw = Vec::with_capacity(8192);
+    read_exact_into(&mut reader, &mut raw, LEAD_SIZE, "lead")?;
+    let magic = [raw[0], raw[1], raw[2], raw[3]];
+    if magic != LEAD_MAGIC {
+        return Err(Error::NotRpm { found: magic });
+    }
+    let sig_len = read_header_structure(&mut reader, &mut raw, "signature header")?;
+    let padding = (8 - sig_len % 8) % 8;
+    read_exact_into(&mut reader, &mut raw, padding, "signature header")?;
+    let header_start = raw.len() as u64;
+    read_header_structure(&mut reader, &mut raw, "main header")?;
+    let header_end = raw.len() as u64;
+
+    let parsed = std::panic::catch_unwind(|| PackageMetadata::parse(&mut raw.as_slice()))
+        .map_err(|_| Error::Parse("the rpm crate failed on this header".into()))?
+        .map_err(|e| Error::Parse(e.to_string()))?;
+    extract(&parsed, header_start, header_end)
+}
+
+/// Appends exactly `len` bytes from `reader` to `buf`, reading in bounded steps so a huge
+/// declared length on a short file never allocates the declared size.
+fn read_exact_into(
+    reader: &mut impl Read,
+    buf: &mut Vec<u8>,
+    len: u64,
+    section: &'static str,
+) -> Result<(), Error> {
+    let got = reader.by_ref().take(len).read_to_end(buf)?;
+    if (got as u64) < len {
+        return Err(Error::Truncated { section });
+    }
+    Ok(())
+}
+
+/// Reads one header structure (intro, index, data), checking it, and appends it to `buf`.
+/// Returns the structure's data store size.
+fn read_header_structure(
+    reader: &mut impl Read,
+    buf: &mut Vec<u8>,
+    section: &'static str,
+) -> Result<u64, Error> {
+    let start = buf.len();
+    read_exact_into(reader, buf, 16, section)?;
+    let intro = buf
+        .get(start..start + 16)
+        .ok_or(Error::Truncated { section })?;
+    if intro[..4] != HEADER_MAGIC {
+        return Err(Error::BadHeaderMagic { section });
+    }
+    let entries = be32(&intro[8..12]);
+    let data = be32(&intro[12..16]);
+    if entries == 0 || entries > MAX_ENTRIES || data > MAX_DATA {
+        return Err(Error::HeaderTooLarge {
+            section,
+            entries,
+            data,
+        });
+    }
+    let index_len = u64::from(entries) * 16;
+    read_exact_into(reader, buf, index_len + u64::from(data), section)?;
+    let index_start = start + 16;
+    for i in 0..entries {
+        let at = index_start + i as usize * 16;
+        let entry = buf.get(at..at + 16).ok_or(Error::Truncated { section })?;
+        check_index_entry(entry, data, i, section)?;
+    }
+    Ok(u64::from(data))
+}
+
+/// Checks one 16-byte index entry against the data store size.
+fn check_index_entry(
+    entry: &[u8],
+    data: u32,
+    index: u32,
+    section: &'static str,
+) -> Result<(), Error> {
+    let tag = be32(&entry[0..4]);
+    let kind = be32(&entry[4..8]);
+    let offset = be32(&entry[8..12]);
+    let count = be32(&entry[12..16]);
+    let bad = |reason| Error::BadIndexEntry {
+        section,
+        index,
+        tag,
+        reason,
+    };
+    if kind > MAX_DATA_TYPE {
+        return Err(bad("unknown data type"));
+    }
+    if offset > i32::MAX as u32 || offset > data {
+        return Err(bad("offset outside the data store"));
+    }
+    // Every item takes at least one byte (strings their NUL), except the NULL type.
+    let item_size: u64 = match kind {
+        0 => 0,
+        1 | 2 => 1,
+        3 => 2,
+        4 => 4,
+        5 => 8,
+        7 => 1,
+        _ => 1,
+    };
+    if item_size * u64::from(count) > u64::from(data - offset) {
+        return Err(bad("item count runs past the data store"));
+    }
+    Ok(())
+}
+
+/// Big-endian u32 from a 4-byte slice (callers pass exact slices).
+fn be32(bytes: &[u8]) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[..4]);
+    u32::from_be_bytes(word)
+}
+
+/// Turns the crate's parsed headers into a [`PackageHeader`].
+fn extract(
+    meta: &PackageMetadata,
+    header_start: u64,
+    header_end: u64,
+) -> Result<PackageHeader, Error> {
+    let h = &meta.header;
+    let arch = if meta.is_source_package() {
+        "src".to_string()
+    } else {
+        required_string(meta, IndexTag::RPMTAG_ARCH, "ARCH")?
+    };
+    let epoch = match h.get_entry_data_as_u32(IndexTag::RPMTAG_EPOCH) {
+        Ok(e) => e,
+        Err(rpm::Error::TagNotFound(_)) => 0,
+        Err(_) => return Err(Error::MissingTag { tag: "EPOCH" }),
+    };
+    let installed_size = optional_u64(meta, IndexTag::RPMTAG_LONGSIZE, IndexTag::RPMTAG_SIZE);
+    let archive_size = optional_u64(
+        meta,
+        IndexTag::RPMTAG_LONGARCHIVESIZE,
+        IndexTag::RPMTAG_ARCHIVESIZE,
+    )
+    .or_else(|| {
+        let sig = &meta.signature;
+        sig.get_entry_data_as_u64(IndexSignatureTag::RPMSIGTAG_LONGARCHIVESIZE)
+            .ok()
+            .or_else(|| {
+                sig.get_entry_data_as_u32(IndexSignatureTag::RPMSIGTAG_PAYLOADSIZE)
+                    .ok()
+                    .map(u64::from)
+            })
+    });
+    Ok(PackageHeader {
+        name: required_string(meta, IndexTag::RPMTAG_NAME, "NAME")?,
+        epoch,
+        version: required_string(meta, IndexTag::RPMTAG_VERSION, "VERSION")?,
+        release: required_string(meta, IndexTag::RPMTAG_RELEASE, "RELEASE")?,
+        arch,
+        summary: optional_string(meta, IndexTag::RPMTAG_SUMMARY),
+        description: optional_string(meta, IndexTag::RPMTAG_DESCRIPTION),
+        url: optional_string(meta, IndexTag::RPMTAG_URL),
+        license: optional_string(meta, IndexTag::RPMTAG_LICENSE),
+        vendor: optional_string(meta, IndexTag::RPMTAG_VENDOR),
+        group: optional_string(meta, IndexTag::RPMTAG_GROUP),
+        buildhost: optional_string(meta, IndexTag::RPMTAG_BUILDHOST),
+        sourcerpm: optional_string(meta, IndexTag::RPMTAG_SOURCERPM),
+        packager: optional_string(meta, IndexTag::RPMTAG_PACKAGER),
+        build_time: h
+            .get_entry_data_as_u32(IndexTag::RPMTAG_BUILDTIME)
+            .map(u64::from)
+            .unwrap_or(0),
+        installed_size: installed_size.unwrap_or(0),
+        archive_size: archive_size.unwrap_or(0),
+        provides: dependencies(meta, DEP_PROVIDES)?,
+        requires: dependencies(meta, DEP_REQUIRES)?,
+        conflicts: dependencies(meta, DEP_CONFLICTS)?,
+        obsoletes: dependencies(meta, DEP_OBSOLETES)?,
+        suggests: dependencies(meta, DEP_SUGGESTS)?,
+        enhances: dependencies(meta, DEP_ENHANCES)?,
+        recommends: dependencies(meta, DEP_RECOMMENDS)?,
+        supplements: dependencies(meta, DEP_SUPPLEMENTS)?,
+        files: files(meta)?,
+        changelog: changelog(meta)?,
+        header_start,
+        header_end,
+    })
+}
+
+/// A string tag that must be present.
+fn required_string(
+    meta: &PackageMetadata,
+    tag: IndexTag,
+    name: &'static str,
+) -> Result<String, Error> {
+    string_tag(meta, tag).ok_or(Error::MissingTag { tag: name })
+}
+
+/// A string tag, empty when absent.
+fn optional_string(meta: &PackageMetadata, tag: IndexTag) -> String {
+    string_tag(meta, tag).unwrap_or_default()
+}
+
+/// Reads a STRING or I18NSTRING tag (the first translation).
+fn string_tag(meta: &PackageMetadata, tag: IndexTag) -> Option<String> {
+    let h = &meta.header;
+    h.get_entry_data_as_string(tag)
+        .or_else(|_| h.get_entry_data_as_i18n_string(tag))
+        .ok()
+        .map(str::to_owned)
+}
+
+/// A 64-bit tag, else its 32-bit variant.
+fn optional_u64(meta: &PackageMetadata, long: IndexTag, short: IndexTag) -> Option<u64> {
+    let h = &meta.header;
+    h.get_entry_data_as_u64(long)
+        .ok()
+        .or_else(|| h.get_entry_data_as_u32(short).ok().map(u64::from))
+}
+
+/// Name, flags and version tags of one dependency kind.
+type DepTags = (IndexTag, IndexTag, IndexTag, &'static str);
+
+const DEP_PROVIDES: DepTags = (
+    IndexTag::RPMTAG_PROVIDENAME,
+    IndexTag::RPMTAG_PROVIDEFLAGS,
+    IndexTag::RPMTAG_PROVIDEVERSION,
+    "PROVIDENAME/FLAGS/VERSION",
+);
+const DEP_REQUIRES: DepTags = (
+    IndexTag::RPMTAG_REQUIRENAME,
+    IndexTag::RPMTAG_REQUIREFLAGS,
+    IndexTag::RPMTAG_REQUIREVERSION,
+    "REQUIRENAME/FLAGS/VERSION",
+);
+const DEP_CONFLICTS: DepTags = (
+    IndexTag::RPMTAG_CONFLICTNAME,
+    IndexTag::RPMTAG_CONFLICTFLAGS,
+    IndexTag::RPMTAG_CONFLICTVERSION,
+    "CONFLICTNAME/FLAGS/VERSION",
+);
+const DEP_OBSOLETES: DepTags = (
+    IndexTag::RPMTAG_OBSOLETENAME,
+    IndexTag::RPMTAG_OBSOLETEFLAGS,
+    IndexTag::RPMTAG_OBSOLETEVERSION,
+    "OBSOLETENAME/FLAGS/VERSION",
+);
+const DEP_SUGGESTS: DepTags = (
+    IndexTag::RPMTAG_SUGGESTNAME,
+    IndexTag::RPMTAG_SUGGESTFLAGS,
+    IndexTag::RPMTAG_SUGGESTVERSION,
+    "SUGGESTNAME/FLAGS/VERSION",
+);
+const DEP_ENHANCES: DepTags = (
+    IndexTag::RPMTAG_ENHANCENAME,
+    IndexTag::RPMTAG_ENHANCEFLAGS,
+    IndexTag::RPMTAG_ENHANCEVERSION,
+    "ENHANCENAME/FLAGS/VERSION",
+);
+const DEP_RECOMMENDS: DepTags = (
+    IndexTag::RPMTAG_RECOMMENDNAME,
+    IndexTag::RPMTAG_RECOMMENDFLAGS,
+    IndexTag::RPMTAG_RECOMMENDVERSION,
+    "RECOMMENDNAME/FLAGS/VERSION",
+);
+const DEP_SUPPLEMENTS: DepTags = (
+    IndexTag::RPMTAG_SUPPLEMENTNAME,
+    IndexTag::RPMTAG_SUPPLEMENTFLAGS,
+    IndexTag::RPMTAG_SUPPLEMENTVERSION,
+    "SUPPLEMENTNAME/FLAGS/VERSION",
+);
+
+/// Reads one dependency kind; absent tags give an empty list.
+fn dependencies(meta: &PackageMetadata, tags: DepTags) -> Result<Vec<Dependency>, Error> {
+    let h = &meta.header;
+    let (name_tag, flags_tag, version_tag, what) = tags;
+    let Ok(names) = h.get_entry_data_as_string_array(name_tag) else {
+        return Ok(Vec::new());
+    };
+    let flags = h.get_entry_data_as_u32_array(flags_tag).unwrap_or_default();
+    let versions = h
+        .get_entry_data_as_string_array(version_tag)
+        .unwrap_or_default();
+    if flags.len() != names.len() || versions.len() != names.len() {
+        return Err(Error::ArrayMismatch { what });
+    }
+    Ok(names
+        .iter()
+        .zip(flags)
+        .zip(versions)
+        .map(|((name, flags), version)| Dependency {
+            name: (*name).to_owned(),
+            flags,
+            version: version.to_owned(),
+        })
+        .collect())
+}
+
+/// Reads the file list (base names, directory names and indexes, modes, flags).
+fn files(meta: &PackageMetadata) -> Result<Vec<FileInfo>, Error> {
+    let h = &meta.header;
+    let Ok(basenames) = h.get_entry_data_as_string_array(IndexTag::RPMTAG_BASENAMES) else {
+        return Ok(Vec::new());
+    };
+    let dirnames = h
+        .get_entry_data_as_string_array(IndexTag::RPMTAG_DIRNAMES)
+        .unwrap_or_default();
+    let dirindexes = h
+        .get_entry_data_as_u32_array(IndexTag::RPMTAG_DIRINDEXES)
+        .unwrap_or_default();
+    let modes = h
+        .get_entry_data_as_u16_array(IndexTag::RPMTAG_FILEMODES)
+        .unwrap_or_default();
+    let flags = h
+        .get_entry_data_as_u32_array(IndexTag::RPMTAG_FILEFLAGS)
+        .unwrap_or_default();
+    let n = basenames.len();
+    if dirindexes.len() != n || modes.len() != n || flags.len() != n {
+        return Err(Error::ArrayMismatch {
+            what: "BASENAMES/DIRINDEXES/FILEMODES/FILEFLAGS",
+        });
+    }
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let dir = dirnames
+            .get(dirindexes[i] as usize)
+            .ok_or(Error::ArrayMismatch {
+                what: "DIRINDEXES/DIRNAMES",
+            })?;
+        let kind = if modes[i] & MODE_TYPE_MASK == MODE_DIR {
+            FileKind::Dir
+        } else if flags[i] & FILE_GHOST != 0 {
+            FileKind::Ghost
+        } else {
+            FileKind::File
+        };
+        out.push(FileInfo {
+            path: format!("{dir}{}", basenames[i]),
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads the changelog (times, names, texts).
+fn changelog(meta: &PackageMetadata) -> Result<Vec<ChangelogEntry>, Error> {
+    let h = &meta.header;
+    let Ok(times) = h.get_entry_data_as_u32_array(IndexTag::RPMTAG_CHANGELOGTIME) else {
+        return Ok(Vec::new());
+    };
+    let names = h
+        .get_entry_data_as_string_array(IndexTag::RPMTAG_CHANGELOGNAME)
+        .unwrap_or_default();
+    let texts = h
+        .get_entry_data_as_string_array(IndexTag::RPMTAG_CHANGELOGTEXT)
+        .unwrap_or_default();
+    if names.len() != times.len() || texts.len() != times.len() {
+        return Err(Error::ArrayMismatch {
+            what: "CHANGELOGTIME/NAME/TEXT",
+        });
+    }
+    Ok(times
+        .iter()
+        .zip(names)
+        .zip(texts)
+        .map(|((time, author), text)| ChangelogEntry {
+            time: u64::from(*time),
+            author: author.to_owned(),
+            text: text.to_owned(),
+        })
+        .collect())
+}
+
+/// A reader that hashes and counts every byte read through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// Size and lowercase-hex SHA-256 of everything read.
+    fn finish(self) -> (u64, String) {
+        (self.count, hex::encode(self.hasher.finalize()))
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let read = buf.get(..n).unwrap_or_default();
+        self.hasher.update(read);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
