@@ -422,3 +422,307 @@ fn swapped_modules_follow_depmod_d_and_modprobe_finds_them() {
         vec![Resolved::Builtin { name: name.clone() }]
     );
 }
+
+// ------------------------------------------------------- synthetic modules
+
+/// A minimal x86-64 relocatable ELF holding the given sections
+/// (name, type, data, link).
+fn build_elf(sections: &[(&str, u32, Vec<u8>, u32)]) -> Vec<u8> {
+    fn pad(out: &mut Vec<u8>) {
+        while out.len() % 8 != 0 {
+            out.push(0);
+        }
+    }
+    let mut shstrtab = vec![0u8];
+    let mut names = Vec::new();
+    for (name, ..) in sections {
+        names.push(shstrtab.len() as u32);
+        shstrtab.extend_from_slice(name.as_bytes());
+        shstrtab.push(0);
+    }
+    let shstrtab_name = shstrtab.len() as u32;
+    shstrtab.extend_from_slice(b".shstrtab\0");
+    let mut out = vec![0u8; 64];
+    let mut offsets = Vec::new();
+    for (_, _, data, _) in sections {
+        pad(&mut out);
+        offsets.push(out.len());
+        out.extend_from_slice(data);
+    }
+    pad(&mut out);
+    let shstrtab_off = out.len();
+    out.extend_from_slice(&shstrtab);
+    pad(&mut out);
+    let shoff = out.len();
+    let section_header = |out: &mut Vec<u8>,
+                          name: u32,
+                          ty: u32,
+                          off: usize,
+                          size: usize,
+                          link: u32,
+                          entsize: u64| {
+        out.extend_from_slice(&name.to_le_bytes());
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(&0u64.to_le_bytes()); // flags
+        out.extend_from_slice(&0u64.to_le_bytes()); // addr
+        out.extend_from_slice(&(off as u64).to_le_bytes());
+        out.extend_from_slice(&(size as u64).to_le_bytes());
+        out.extend_from_slice(&link.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes()); // info
+        out.extend_from_slice(&1u64.to_le_bytes()); // addralign
+        out.extend_from_slice(&entsize.to_le_bytes());
+    };
+    out.extend_from_slice(&[0u8; 64]);
+    for (i, (_, ty, data, link)) in sections.iter().enumerate() {
+        let entsize = if *ty == 2 { 24 } else { 0 };
+        section_header(
+            &mut out,
+            names[i],
+            *ty,
+            offsets[i],
+            data.len(),
+            *link,
+            entsize,
+        );
+    }
+    section_header(
+        &mut out,
+        shstrtab_name,
+        3,
+        shstrtab_off,
+        shstrtab.len(),
+        0,
+        0,
+    );
+    let shnum = sections.len() as u16 + 2;
+    let mut h = Vec::new();
+    h.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    h.extend_from_slice(&1u16.to_le_bytes()); // ET_REL
+    h.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    h.extend_from_slice(&1u32.to_le_bytes());
+    h.extend_from_slice(&0u64.to_le_bytes()); // entry
+    h.extend_from_slice(&0u64.to_le_bytes()); // phoff
+    h.extend_from_slice(&(shoff as u64).to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes()); // flags
+    h.extend_from_slice(&64u16.to_le_bytes()); // ehsize
+    h.extend_from_slice(&0u16.to_le_bytes());
+    h.extend_from_slice(&0u16.to_le_bytes());
+    h.extend_from_slice(&64u16.to_le_bytes()); // shentsize
+    h.extend_from_slice(&shnum.to_le_bytes());
+    h.extend_from_slice(&(shnum - 1).to_le_bytes());
+    out[..64].copy_from_slice(&h);
+    out
+}
+
+/// A module: `.modinfo` entries, exports (through `__crc_` symbols when
+/// `crc`, else `__ksymtab_strings`), undefined symbols (`weak:` prefix for a
+/// weak one) and `__versions` names.
+fn synthetic(
+    modinfo: &[&str],
+    exports: &[&str],
+    crc: bool,
+    imports: &[&str],
+    versions: &[&str],
+) -> Vec<u8> {
+    let mut info = Vec::new();
+    for e in modinfo {
+        info.extend_from_slice(e.as_bytes());
+        info.push(0);
+    }
+    let mut ksymtab = Vec::new();
+    let mut strtab = vec![0u8];
+    let mut symtab = vec![0u8; 24];
+    let mut sym = |strtab: &mut Vec<u8>, name: &str, info: u8, shndx: u16| {
+        let off = strtab.len() as u32;
+        strtab.extend_from_slice(name.as_bytes());
+        strtab.push(0);
+        symtab.extend_from_slice(&off.to_le_bytes());
+        symtab.push(info);
+        symtab.push(0);
+        symtab.extend_from_slice(&shndx.to_le_bytes());
+        symtab.extend_from_slice(&[0u8; 16]);
+    };
+    for import in imports {
+        match import.strip_prefix("weak:") {
+            Some(name) => sym(&mut strtab, name, 0x20, 0),
+            None => sym(&mut strtab, import, 0x10, 0),
+        }
+    }
+    for export in exports {
+        if crc {
+            sym(&mut strtab, &format!("__crc_{export}"), 0x10, 1);
+        } else {
+            ksymtab.extend_from_slice(export.as_bytes());
+            ksymtab.push(0);
+        }
+    }
+    let mut vers = Vec::new();
+    for v in versions {
+        let mut rec = [0u8; 64];
+        rec[..8].copy_from_slice(&0x1234_5678u64.to_le_bytes());
+        rec[8..8 + v.len()].copy_from_slice(v.as_bytes());
+        vers.extend_from_slice(&rec);
+    }
+    let mut sections = vec![
+        (".modinfo", 1, info, 0),
+        (".symtab", 2, symtab, 3),
+        (".strtab", 3, strtab, 0),
+        ("__ksymtab_strings", 1, ksymtab, 0),
+    ];
+    if !versions.is_empty() {
+        sections.push(("__versions", 1, vers, 0));
+    }
+    build_elf(&sections)
+}
+
+#[test]
+fn synthetic_tree_edge_cases_are_byte_identical() {
+    let kver = "1.2.3-test";
+    let root = tempfile::tempdir().expect("tempdir");
+    let r = root.path();
+    let md = format!("lib/modules/{kver}");
+    let vm = "vermagic=1.2.3-test SMP mod_unload ";
+    let m = |path: &str, data: Vec<u8>| put(r, &format!("{md}/{path}"), &data);
+
+    let base = synthetic(
+        &[
+            "alias=pci:v00001234d*sv*sd*bc*sc*i*",
+            "alias=devname:foo",
+            "alias=char-major-10-123",
+            "softdep=pre: helper post: other",
+            "license=GPL",
+            vm,
+        ],
+        &["base_fn", "base_data"],
+        false,
+        &[],
+        &["module_layout"],
+    );
+    m("kernel/lib/base.ko", base.clone());
+    m(
+        "kernel/lib/mid-dep.ko",
+        synthetic(
+            &[
+                "alias=usb:v1234p*d*",
+                "alias=pci:v00001234d*sv*sd*bc*sc*i*",
+                "alias=acpi*:PNP-0A03:*",
+                "alias=of:N*T*Cfoo[-_]bar",
+                "alias=block-major-8-*",
+                "alias=devname:disk/x",
+                "alias=block-major-259-0",
+                "alias=char-major-10-5",
+                vm,
+            ],
+            &["mid_fn"],
+            true,
+            &["base_fn", "printk_not_here"],
+            &["base_fn", "module_layout"],
+        ),
+    );
+    m(
+        "kernel/drv/top.ko",
+        synthetic(
+            &["alias=platform:top", vm],
+            &[],
+            false,
+            &["mid_fn", "base_data", "weak:weak_sym"],
+            &[],
+        ),
+    );
+    m(
+        "kernel/drv/solo.ko",
+        synthetic(&["devname=x", vm], &["weak_sym"], true, &[], &[]),
+    );
+    m(
+        "kernel/dup/dup1.ko",
+        synthetic(&[vm], &["dup_sym"], false, &[], &[]),
+    );
+    m(
+        "kernel/dup/dup2.ko",
+        synthetic(&[vm], &["dup_sym"], false, &[], &[]),
+    );
+    m(
+        "kernel/dup/user.ko",
+        synthetic(&[vm], &[], false, &["dup_sym", ".base_fn"], &[]),
+    );
+    m(
+        "kernel/build/skipped.ko",
+        synthetic(&[vm], &["never"], false, &[], &[]),
+    );
+    m(
+        "kernel/drv/source/skipped2.ko",
+        synthetic(&[vm], &["never2"], false, &[], &[]),
+    );
+    // updates/ replaces the kernel's base (the default search is `updates`).
+    m("updates/base.ko", base);
+    // Many modules outside modules.order: their order is depmod's hash order.
+    for i in 0..60u32 {
+        let name = if i % 7 == 0 {
+            format!("gen-{i:02}")
+        } else {
+            format!("gen{i:02}")
+        };
+        let mut imports = Vec::new();
+        for j in [i / 2, i / 3, (i * 7) % 11] {
+            if j < i {
+                imports.push(format!("gen{j}_sym"));
+            }
+        }
+        if i % 5 == 0 {
+            imports.push("mid_fn".to_string());
+        }
+        let imports: Vec<&str> = imports.iter().map(String::as_str).collect();
+        let alias = format!("alias=gen:{}*", i % 9);
+        let export = format!("gen{i}_sym");
+        m(
+            &format!("updates/g{}/{name}.ko", i % 4),
+            synthetic(&[&alias, vm], &[&export], i % 2 == 0, &imports, &[]),
+        );
+    }
+    put(
+        r,
+        &format!("{md}/extra/extra-one.ko.xz"),
+        &xz(&synthetic(
+            &["alias=extra:one", vm],
+            &[],
+            false,
+            &["gen3_sym"],
+            &[],
+        )),
+    );
+    put(
+        r,
+        &format!("{md}/extra/extra-two.ko.zst"),
+        &zstd(&synthetic(
+            &["alias=extra:two", vm],
+            &[],
+            false,
+            &["base_fn"],
+            &[],
+        )),
+    );
+    put(
+        r,
+        &format!("{md}/modules.order"),
+        b"kernel/drv/top.ko\nkernel/lib/mid-dep.ko\nkernel/lib/base.ko\nkernel/dup/dup2.ko\nkernel/dup/dup1.ko\nkernel/dup/user.ko\nkernel/gone.ko\n",
+    );
+    put(
+        r,
+        &format!("{md}/modules.builtin"),
+        b"kernel/fs/ext4.ko\nkernel/crypto/crc32c-generic.ko\n\n# not a module\nkernel/x/no-dot\nkernel/fs/ext4.ko\n",
+    );
+    put(
+        r,
+        &format!("{md}/modules.builtin.modinfo"),
+        b"ext4.alias=fs-ext4\0ext4.description=x\0crc32c_generic.alias=crypto-crc32c\0crc32c_generic.alias=crc32c\0foo.alias=pci:v*d0000ABCDsv*\0bar.alias=fs-ext4\0baz.alias\0qux.alias=x-y[a-b]\0",
+    );
+    put(r, "etc/depmod.d/a.conf", b"search extra updates built-in\n");
+    put(r, "etc/depmod.d/README", b"not read: no .conf\n");
+
+    let ours = kmod::depmod_dir(r, kver).expect("depmod_dir");
+    let referee = referee_depmod(r, kver);
+    assert_identical(&ours, &referee);
+    let dep = String::from_utf8_lossy(&referee["modules.dep"]).into_owned();
+    assert!(dep.contains("updates/base.ko:"), "{dep}");
+    assert!(!dep.contains("skipped"), "{dep}");
+}
