@@ -429,7 +429,7 @@ fn swapped_modules_follow_depmod_d_and_modprobe_finds_them() {
 /// (name, type, data, link).
 fn build_elf(sections: &[(&str, u32, Vec<u8>, u32)]) -> Vec<u8> {
     fn pad(out: &mut Vec<u8>) {
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
     }
