@@ -3,6 +3,7 @@
 pub mod boot;
 pub mod clock;
 pub mod iso;
+pub mod kmod;
 pub mod profile;
 pub mod progress;
 pub mod repo;
