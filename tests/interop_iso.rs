@@ -128,7 +128,7 @@ fn rewrite_of_a_genisoimage_isohybrid_source_is_judged_sound_by_referees() {
 
     // isoinfo reads the descriptors.
     require("isoinfo");
-    let info = run(Command::new("isoinfo").arg("-d").arg("-i").arg(&out));
+    let info = run_all(Command::new("isoinfo").arg("-d").arg("-i").arg(&out));
     assert!(info.contains("Volume id: XCP-ng 8.3"), "{info}");
     assert!(
         info.contains("Rock Ridge signatures version 1 found"),

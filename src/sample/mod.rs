@@ -1,0 +1,279 @@
+//! The built-in sample source (`builtin:sample`): a small installer ISO with
+//! exactly the shape of an XCP-ng 8.3 ISO — the real boot configs, the
+//! efiboot.img copy of grub.cfg with its extra `search` line, `.treeinfo`,
+//! a bzip2 newc `install.img`, `Packages/` with an `xcp-ng-deps`
+//! meta-package, and repodata — made entirely by isoremix, with no download.
+//!
+//! Bootloader, kernel and hypervisor files are placeholders (text that says
+//! so) unless real ones are supplied from a folder. The sample is always
+//! the same bytes for the same options.
+
+mod installer;
+mod packages;
+
+use std::path::{Path, PathBuf};
+
+use hadris_fs::{Content, DateTime, Node, Owner, Permissions, SetAttr, Tree};
+use hadris_iso::{BootEntry, BootInfo, ElTorito, IsoId, IsoOptions};
+use hadris_storage::host::FileDevice;
+
+use crate::boot::efiboot;
+use crate::iso::{self, hybrid::HybridSource};
+
+/// The time every file of the sample carries (2024-10-01 00:00 UTC).
+pub const SAMPLE_TIME: i64 = 1_727_740_800;
+
+/// The boot configs of XCP-ng 8.3 (from xcp-ng/create-install-image).
+const ISOLINUX_CFG: &str = include_str!("../../fixtures/xcp-ng-8.3/boot/isolinux/isolinux.cfg");
+const GRUB_CFG: &str = include_str!("../../fixtures/xcp-ng-8.3/EFI/xenserver/grub.cfg");
+const TREEINFO: &str = include_str!("../../fixtures/xcp-ng-8.3/treeinfo.template");
+
+/// How to make the sample.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Pad `Packages/` with incompressible RPMs until the image is about
+    /// this many bytes.
+    pub pad_to: Option<u64>,
+    /// A folder with real boot files to use instead of placeholders:
+    /// `isolinux.bin`, `mboot.c32`, `isohdpfx.bin`, `xen.gz`, `vmlinuz`,
+    /// `BOOTX64.EFI` (any subset).
+    pub boot_files: Option<PathBuf>,
+}
+
+/// Why the sample could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be written or read.
+    #[error("sample: {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A part of the sample could not be built.
+    #[error("sample: {0}")]
+    Build(String),
+}
+
+fn build_err(e: impl std::fmt::Display) -> Error {
+    Error::Build(e.to_string())
+}
+
+/// A placeholder file's text.
+fn placeholder(what: &str) -> Vec<u8> {
+    format!(
+        "isoremix sample placeholder: this is not a real {what}.\n\
+         Use `isoremix sample --boot-files DIR` or a real XCP-ng ISO to boot.\n"
+    )
+    .into_bytes()
+}
+
+/// Placeholder MBR boot code made here: `cli; hlt; jmp $-1`, then zeros.
+fn placeholder_mbr_code() -> Vec<u8> {
+    let mut code = vec![0u8; 432];
+    code[..4].copy_from_slice(&[0xFA, 0xF4, 0xEB, 0xFD]);
+    code
+}
+
+/// A placeholder isolinux.bin: large enough for a boot information table.
+fn placeholder_isolinux() -> Vec<u8> {
+    let mut bin = vec![0u8; 2048];
+    bin[..4].copy_from_slice(&[0xFA, 0xF4, 0xEB, 0xFD]);
+    let text = placeholder("isolinux.bin");
+    bin[64..64 + text.len()].copy_from_slice(&text);
+    bin
+}
+
+fn attrs(mode: u32, time: DateTime) -> SetAttr {
+    SetAttr::new()
+        .with_permissions(Permissions::new(mode))
+        .with_owner(Owner::new(0, 0))
+        .with_modified(time)
+        .with_accessed(time)
+        .with_created(time)
+}
+
+/// The sample's files, path → content, before they become a tree.
+struct Files {
+    files: Vec<(String, Content)>,
+    time: DateTime,
+}
+
+impl Files {
+    fn add(&mut self, path: &str, content: impl Into<Content>) {
+        self.files.push((path.to_string(), content.into()));
+    }
+
+    fn into_tree(self) -> Result<Tree, Error> {
+        let mut tree = Tree::new();
+        let mut dirs = std::collections::BTreeSet::new();
+        for (path, _) in &self.files {
+            let mut prefix = String::new();
+            for part in path.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
+                if !prefix.is_empty() {
+                    prefix.push('/');
+                }
+                prefix.push_str(part);
+                dirs.insert(prefix.clone());
+            }
+        }
+        for dir in dirs {
+            tree.insert(&dir, Node::dir().with_attrs(attrs(0o555, self.time)))
+                .map_err(build_err)?;
+        }
+        for (path, content) in self.files {
+            tree.insert(&path, Node::file(content).with_attrs(attrs(0o444, self.time)))
+                .map_err(build_err)?;
+        }
+        Ok(tree)
+    }
+}
+
+/// Reads `name` from the boot-files folder, or returns the placeholder.
+fn boot_file(opts: &Options, name: &str, fallback: Vec<u8>) -> Result<Vec<u8>, Error> {
+    match &opts.boot_files {
+        Some(dir) if dir.join(name).is_file() => {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| Error::Io { path, source })
+        }
+        _ => Ok(fallback),
+    }
+}
+
+/// The `.treeinfo` of XCP-ng 8.3 with its placeholders filled in.
+fn treeinfo() -> String {
+    TREEINFO
+        .replace("@@PLATFORM_NAME@@", "XCP")
+        .replace("@@PLATFORM_VERSION@@", "3.4.0")
+        .replace("@@PRODUCT_BRAND@@", "XCP-ng")
+        .replace("@@PRODUCT_VERSION@@", "8.3.0")
+        .replace("@@TIMESTAMP@@", &SAMPLE_TIME.to_string())
+}
+
+/// The grub.cfg copy inside efiboot.img: one `search` line more after
+/// `set timeout=5` (create-install-image's grub-efiboot-cfg.patch).
+pub fn efiboot_grub_cfg(grub_cfg: &str) -> String {
+    grub_cfg.replacen(
+        "set timeout=5\n",
+        "set timeout=5\nsearch --file --set /install.img\n",
+        1,
+    )
+}
+
+/// Writes the sample ISO to `out`.
+pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
+    let time = DateTime::from_unix_seconds(SAMPLE_TIME).map_err(build_err)?;
+    let work = tempfile::Builder::new()
+        .prefix("isoremix-sample-")
+        .tempdir()
+        .map_err(|source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let mut f = Files {
+        files: Vec::new(),
+        time,
+    };
+    f.add(".treeinfo", treeinfo().into_bytes());
+    f.add("EULA", b"isoremix sample: no licence terms; the real ISO carries XCP-ng's EULA here.\n".to_vec());
+    f.add("LICENSES", b"isoremix sample: the real ISO lists package licences here.\n".to_vec());
+    f.add("RPM-GPG-KEY-xcpng", placeholder("RPM signing key"));
+    f.add("install.img", installer::install_img(SAMPLE_TIME)?);
+    f.add("boot/xen.gz", boot_file(opts, "xen.gz", placeholder("Xen hypervisor"))?);
+    f.add("boot/vmlinuz", boot_file(opts, "vmlinuz", placeholder("dom0 kernel"))?);
+    f.add("boot/alt/vmlinuz", placeholder("alternate dom0 kernel"));
+    f.add("boot/memtest.bin", placeholder("memtest86+ (BIOS)"));
+    f.add("boot/memtest.efi", placeholder("memtest86+ (UEFI)"));
+    let isolinux = boot_file(opts, "isolinux.bin", placeholder_isolinux())?;
+    let mboot = boot_file(opts, "mboot.c32", placeholder("mboot.c32"))?;
+    f.add("boot/isolinux/isolinux.bin", isolinux);
+    f.add("boot/isolinux/isolinux.cfg", ISOLINUX_CFG.as_bytes().to_vec());
+    f.add("boot/isolinux/mboot.c32", mboot.clone());
+    f.add("boot/isolinux/menu.c32", placeholder("menu.c32"));
+    f.add("boot/isolinux/pg_main", b"XCP-ng 8.3 (isoremix sample)\n".to_vec());
+    f.add("boot/isolinux/pg_help", b"Press F1 for the main page.\n".to_vec());
+    f.add("boot/isolinux/splash.lss", placeholder("splash image"));
+    f.add("boot/pxelinux/pxelinux.0", placeholder("pxelinux.0"));
+    f.add("boot/pxelinux/mboot.c32", mboot);
+    f.add("boot/pxelinux/menu.c32", placeholder("menu.c32"));
+    let grubx64 = boot_file(opts, "BOOTX64.EFI", placeholder("GRUB EFI application"))?;
+    f.add("EFI/xenserver/grub.cfg", GRUB_CFG.as_bytes().to_vec());
+    f.add("EFI/xenserver/grubx64.efi", grubx64.clone());
+    let efiboot_cfg = efiboot_grub_cfg(GRUB_CFG);
+    let fat_time = efiboot::FatTime::from_unix(SAMPLE_TIME);
+    let efiboot = efiboot::create(
+        &[
+            ("EFI/BOOT/BOOTX64.EFI", &grubx64),
+            ("EFI/xenserver/grub.cfg", efiboot_cfg.as_bytes()),
+        ],
+        2880,
+        0,
+        fat_time,
+    )
+    .map_err(build_err)?;
+    f.add("boot/efiboot.img", efiboot);
+    packages::add(&mut f, work.path(), opts.pad_to, SAMPLE_TIME)?;
+
+    let tree = f.into_tree()?;
+    let options = IsoOptions::default()
+        .with_id(IsoId::Volume, "XCP-ng 8.3")
+        .with_id(IsoId::Application, "isoremix sample")
+        .with_joliet()
+        .with_rock_ridge()
+        .with_level(hadris_iso::IsoLevel::L3)
+        .with_time(time)
+        .with_seed(0x15_0e_e1)
+        .with_el_torito(
+            ElTorito::new()
+                .with_entry(
+                    BootEntry::bios("boot/isolinux/isolinux.bin")
+                        .with_load_size(4)
+                        .with_boot_info(BootInfo::Table),
+                )
+                .with_entry(BootEntry::uefi("boot/efiboot.img"))
+                .with_catalog_path("boot/isolinux/boot.cat"),
+        );
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".isoremix-sample-")
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    let io_err = |source| Error::Io {
+        path: out.to_path_buf(),
+        source,
+    };
+    let file = tmp.as_file().try_clone().map_err(io_err)?;
+    let device = FileDevice::new(file).map_err(io_err)?;
+    let report = hadris_iso::sync::write(device, &tree, &options).map_err(build_err)?;
+    let hybrid = HybridSource {
+        bootstrap: boot_file(opts, "isohdpfx.bin", placeholder_mbr_code())?
+            .into_iter()
+            .chain(std::iter::repeat(0))
+            .take(432)
+            .collect(),
+        disk_id: 0,
+        partition_type: 0,
+        efi_partition: true,
+        gpt: true,
+    };
+    iso::apply_hybrid(
+        tmp.as_file(),
+        &report,
+        &hybrid,
+        Some("boot/isolinux/isolinux.bin"),
+        Some("boot/efiboot.img"),
+        b"isoremix sample",
+    )
+    .map_err(io_err)?;
+    use std::os::unix::fs::PermissionsExt;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(io_err)?;
+    tmp.persist(out).map_err(|e| io_err(e.error))?;
+    Ok(())
+}
