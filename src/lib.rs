@@ -1,1 +1,4 @@
 //! isoremix: remaster XCP-ng installer ISOs without root.
+pub mod answerfile;
+pub mod initrd;
+pub mod patch;
