@@ -1,0 +1,448 @@
+//! The repack strategy: one merged tree written as a sequence of independent segments, each a
+//! complete newc archive (ending in `TRAILER!!!`) inside its own compressed stream, compressed in
+//! parallel. The kernel unpacks the segments one after the other (a stream must end at the end of
+//! an archive, which each does), so the result is the whole tree.
+//!
+//! Tools: `bzip2 -dc` (and `lbzip2 -dc`) decompress all the concatenated streams into one byte
+//! stream of consecutive archives. GNU cpio (2.13) stops reading at the first `TRAILER!!!`,
+//! leaving the rest of its input unread, so `bzip2 -dc install.img | cpio -idm` extracts only the
+//! first segment. To see the whole tree with GNU cpio, run it once per archive on the same
+//! input, e.g. `bzip2 -dc install.img > all.cpio; while cpio -idm <&3 2>/dev/null; do :; done
+//! 3<all.cpio` does not work either because cpio reads ahead in blocks; split the stream at each
+//! `TRAILER!!!` (or decompress each bzip2 stream separately) and run `cpio -idm` per piece.
+//!
+//! Order of entries (deterministic): all directories (sorted by path, parents first), then
+//! symlinks, device nodes, FIFOs, sockets and empty files (sorted by path), then files with
+//! content in the order their data appear in the source image, then files whose content comes
+//! from edits (sorted by path). A hard-link group is written together (GNU cpio's way: the data
+//! on its last name), so it never spans two archives.
+//!
+//! Memory: the source is streamed once. Each segment is built in memory up to
+//! [`RepackOptions::segment_size`] bytes (uncompressed) before being handed to a compression
+//! thread; at most `threads` segments wait in the queue and `threads` are being compressed, so at
+//! most about `(2 * threads + 1) * segment_size` plus the compressed results not yet written are
+//! held. A file group larger than `segment_size` is never buffered: the pending segments are
+//! written out first, then the group is compressed as its own segment straight into the output.
+//! The segment boundaries depend only on the content, never on the number of threads, so the
+//! output bytes are the same whatever the thread count.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read, Write};
+use std::sync::Mutex;
+use std::sync::mpsc;
+
+use super::Result;
+use super::compression::{Compression, Encoder};
+use super::edits::{Changes, open_content};
+use super::error::{Error, show};
+use super::newc::{self, Header};
+use super::reader::Reader;
+use super::tree::{DataSource, Inode, Kind, Tree};
+use super::writer::NewcWriter;
+
+/// Settings of a repack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepackOptions {
+    /// Compression of every segment.
+    pub compression: Compression,
+    /// Target uncompressed size of a segment.
+    pub segment_size: usize,
+    /// Compression threads (at least 1).
+    pub threads: usize,
+}
+
+impl Default for RepackOptions {
+    fn default() -> Self {
+        RepackOptions {
+            compression: Compression::Bzip2,
+            segment_size: 8 << 20,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// What a repack wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RepackSummary {
+    /// Number of segments (archives, each in its own stream).
+    pub segments: u64,
+    /// Number of entries written (trailers not counted).
+    pub entries: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// Hands finished segments to the compression threads and writes results in order.
+struct Sink<'a, W: Write> {
+    out: &'a mut W,
+    compression: Compression,
+    jobs: Option<mpsc::SyncSender<(u64, Vec<u8>)>>,
+    results: mpsc::Receiver<(u64, io::Result<Vec<u8>>)>,
+    sent: u64,
+    written: u64,
+    pending: BTreeMap<u64, Vec<u8>>,
+    summary: RepackSummary,
+}
+
+impl<W: Write> Sink<'_, W> {
+    fn write_ready(&mut self) -> io::Result<()> {
+        while let Some(data) = self.pending.remove(&self.written) {
+            self.out.write_all(&data)?;
+            self.summary.bytes += data.len() as u64;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    fn collect(&mut self, block: bool) -> io::Result<()> {
+        loop {
+            self.write_ready()?;
+            if self.written == self.sent {
+                return Ok(());
+            }
+            let got = if block {
+                match self.results.recv() {
+                    Ok(r) => r,
+                    Err(_) => return Err(io::Error::other("a compression thread stopped")),
+                }
+            } else {
+                match self.results.try_recv() {
+                    Ok(r) => r,
+                    Err(_) => return Ok(()),
+                }
+            };
+            self.pending.insert(got.0, got.1?);
+        }
+    }
+
+    fn submit(&mut self, archive: Vec<u8>) -> io::Result<()> {
+        let jobs = self
+            .jobs
+            .as_ref()
+            .ok_or_else(|| io::Error::other("compression queue closed"))?;
+        jobs.send((self.sent, archive))
+            .map_err(|_| io::Error::other("compression threads stopped"))?;
+        self.sent += 1;
+        self.summary.segments += 1;
+        self.collect(false)
+    }
+
+    /// Writes a segment directly (after everything submitted before it).
+    fn write_direct(
+        &mut self,
+        fill: impl FnOnce(&mut NewcWriter<Encoder<&mut Counter<&mut W>>>) -> Result<()>,
+    ) -> Result<()> {
+        self.collect(true)
+            .map_err(|e| Error::io("writing the repacked image", e))?;
+        let mut counter = Counter {
+            inner: &mut *self.out,
+            n: 0,
+        };
+        let enc = Encoder::new(self.compression, &mut counter)
+            .map_err(|e| Error::io("starting a segment", e))?;
+        let mut w = NewcWriter::new(enc);
+        fill(&mut w)?;
+        w.finish()
+            .and_then(|e| e.finish())
+            .map_err(|e| Error::io("writing the repacked image", e))?;
+        self.summary.bytes += counter.n;
+        self.summary.segments += 1;
+        Ok(())
+    }
+}
+
+struct Counter<W> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Builds segments of about `segment_size` bytes.
+struct Segmenter<'a, 'b, W: Write> {
+    sink: &'b mut Sink<'a, W>,
+    current: NewcWriter<Vec<u8>>,
+    segment_size: usize,
+    next_ino: u32,
+}
+
+fn werr(path: &[u8]) -> impl Fn(io::Error) -> Error + '_ {
+    move |e| Error::io(format!("writing {}", show(path)), e)
+}
+
+fn header_of(inode: &Inode, ino: u32, nlink: u32) -> Header {
+    Header {
+        ino,
+        mode: inode.mode,
+        uid: inode.uid,
+        gid: inode.gid,
+        nlink,
+        mtime: inode.mtime,
+        rdev_major: inode.rdev_major,
+        rdev_minor: inode.rdev_minor,
+        ..Header::default()
+    }
+}
+
+/// The name written for a canonical path (the root is `.`).
+fn out_name(path: &[u8]) -> &[u8] {
+    if path.is_empty() { b"." } else { path }
+}
+
+impl<W: Write> Segmenter<'_, '_, W> {
+    fn seal(&mut self) -> Result<()> {
+        if self.current.written() == 0 {
+            return Ok(());
+        }
+        let done = std::mem::replace(&mut self.current, NewcWriter::new(Vec::new()));
+        let bytes = done
+            .finish()
+            .map_err(|e| Error::io("finishing a segment", e))?;
+        self.sink
+            .submit(bytes)
+            .map_err(|e| Error::io("compressing the repacked image", e))
+    }
+
+    fn ino(&mut self) -> u32 {
+        self.next_ino = self.next_ino.wrapping_add(1);
+        self.next_ino
+    }
+
+    /// Makes room for `size` more bytes.
+    fn room(&mut self, size: u64) -> Result<()> {
+        if self.current.written() > 0 && self.current.written() + size > self.segment_size as u64 {
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, header: &Header, path: &[u8], data: &[u8]) -> Result<()> {
+        self.room(newc::HEADER_LEN as u64 + path.len() as u64 + data.len() as u64 + 8)?;
+        self.current
+            .append_bytes(header, out_name(path), data)
+            .map_err(werr(path))?;
+        self.sink.summary.entries += 1;
+        Ok(())
+    }
+
+    /// A hard-link group: names first with size 0, data on the last one.
+    fn group(
+        &mut self,
+        inode: &Inode,
+        paths: &[&[u8]],
+        len: u64,
+        data: &mut dyn Read,
+    ) -> Result<()> {
+        let nlink = u32::try_from(paths.len()).unwrap_or(u32::MAX);
+        let ino = self.ino();
+        let header = header_of(inode, ino, nlink);
+        let overhead: u64 = paths
+            .iter()
+            .map(|p| newc::HEADER_LEN as u64 + p.len() as u64 + 8)
+            .sum();
+        let Some((last, firsts)) = paths.split_last() else {
+            return Ok(());
+        };
+        if len + overhead > self.segment_size as u64 {
+            self.seal()?;
+            self.sink.summary.entries += paths.len() as u64;
+            return self.sink.write_direct(|w| {
+                for p in firsts {
+                    w.append_bytes(&header, p, &[]).map_err(werr(p))?;
+                }
+                w.append(&header, last, len, data).map_err(werr(last))
+            });
+        }
+        self.room(len + overhead)?;
+        for p in firsts {
+            self.current
+                .append_bytes(&header, p, &[])
+                .map_err(werr(p))?;
+        }
+        self.current
+            .append(&header, last, len, data)
+            .map_err(werr(last))?;
+        self.sink.summary.entries += paths.len() as u64;
+        Ok(())
+    }
+}
+
+/// Writes the merged tree `changes.merged` (or `tree` when there are no changes: pass
+/// `changes = None`) as a repacked image. `image` is the source image, read once from its start.
+pub fn repack<R: Read, W: Write>(
+    image: R,
+    tree: &Tree,
+    changes: Option<&Changes>,
+    options: &RepackOptions,
+    mut out: W,
+) -> Result<RepackSummary> {
+    let merged = changes.map_or(tree, |c| &c.merged);
+    let threads = options.threads.max(1);
+    let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads);
+    let (res_tx, res_rx) = mpsc::channel::<(u64, io::Result<Vec<u8>>)>();
+    let job_rx = Mutex::new(job_rx);
+    let compression = options.compression;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let res_tx = res_tx.clone();
+            let job_rx = &job_rx;
+            scope.spawn(move || {
+                loop {
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((index, data)) = job else { return };
+                    let result = super::compression::compress(compression, &data);
+                    drop(data);
+                    if res_tx.send((index, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(res_tx);
+        let mut sink = Sink {
+            out: &mut out,
+            compression,
+            jobs: Some(job_tx),
+            results: res_rx,
+            sent: 0,
+            written: 0,
+            pending: BTreeMap::new(),
+            summary: RepackSummary::default(),
+        };
+        let result = produce(image, merged, changes, options, &mut sink);
+        // Closing the queue lets the threads end even after an error.
+        sink.jobs = None;
+        result?;
+        sink.collect(true)
+            .map_err(|e| Error::io("writing the repacked image", e))?;
+        Ok(sink.summary)
+    })
+}
+
+/// An inode index and its paths.
+type InodePaths<'a> = (usize, Vec<&'a [u8]>);
+
+fn produce<R: Read, W: Write>(
+    image: R,
+    merged: &Tree,
+    changes: Option<&Changes>,
+    options: &RepackOptions,
+    sink: &mut Sink<'_, W>,
+) -> Result<()> {
+    let mut seg = Segmenter {
+        sink,
+        current: NewcWriter::new(Vec::new()),
+        segment_size: options.segment_size.max(4096),
+        next_ino: 0,
+    };
+    // 1. Directories.
+    for (path, node) in merged.nodes() {
+        let Some(inode) = merged.inode(node.inode) else {
+            continue;
+        };
+        if inode.kind != Kind::Dir || (path.is_empty() && node.name.is_empty()) {
+            continue;
+        }
+        let ino = seg.ino();
+        seg.entry(&header_of(inode, ino, 2), path, &[])?;
+    }
+    // 2. Symlinks, special files, empty files (hard-link groups together).
+    let mut empty_groups: BTreeMap<usize, Vec<&[u8]>> = BTreeMap::new();
+    for (path, node) in merged.nodes() {
+        let Some(inode) = merged.inode(node.inode) else {
+            continue;
+        };
+        match inode.kind {
+            Kind::Dir => {}
+            Kind::File if inode.data == DataSource::Empty => {
+                empty_groups.entry(node.inode).or_default().push(path)
+            }
+            Kind::File => {}
+            Kind::Symlink => {
+                let ino = seg.ino();
+                seg.entry(&header_of(inode, ino, 1), path, &inode.target)?;
+            }
+            _ => {
+                let ino = seg.ino();
+                seg.entry(&header_of(inode, ino, 1), path, &[])?;
+            }
+        }
+    }
+    let mut empties: Vec<(&[u8], usize)> = empty_groups
+        .iter()
+        .filter_map(|(i, p)| p.first().map(|f| (*f, *i)))
+        .collect();
+    empties.sort();
+    for (_, i) in empties {
+        if let (Some(inode), Some(paths)) = (merged.inode(i), empty_groups.get(&i)) {
+            seg.group(inode, paths, 0, &mut io::empty())?;
+        }
+    }
+    // 3. Files with data from the image, in image order; 4. files from edits.
+    let groups = merged.files_by_data();
+    let mut from_image: HashMap<(usize, u64), InodePaths<'_>> = HashMap::new();
+    let mut from_edits = Vec::new();
+    for (source, inode, paths) in groups {
+        match source {
+            DataSource::Base { segment, offset } => {
+                from_image.insert((segment, offset), (inode, paths));
+            }
+            DataSource::Edit(i) => from_edits.push((i, inode, paths)),
+            DataSource::Empty => {}
+        }
+    }
+    if !from_image.is_empty() {
+        let mut reader = Reader::new(image);
+        let mut found = 0usize;
+        while let Some(entry) = reader.next_entry()? {
+            let Some((inode_index, paths)) = from_image.get(&(entry.segment, entry.data_offset))
+            else {
+                continue;
+            };
+            let Some(inode) = merged.inode(*inode_index) else {
+                continue;
+            };
+            let mut data = reader.data();
+            seg.group(inode, paths, inode.size, &mut data)?;
+            found += 1;
+            if found == from_image.len() {
+                break;
+            }
+        }
+        if found != from_image.len() {
+            return Err(Error::io(
+                "repacking",
+                io::Error::other("the image differs from the one the tree was read from"),
+            ));
+        }
+    }
+    from_edits.sort_by(|a, b| a.2.cmp(&b.2));
+    for (i, inode_index, paths) in from_edits {
+        let (Some(changes), Some(inode)) = (changes, merged.inode(inode_index)) else {
+            return Err(Error::io(
+                "repacking",
+                io::Error::other("edit content without changes"),
+            ));
+        };
+        let put = changes
+            .puts
+            .get(i)
+            .ok_or_else(|| Error::io("repacking", io::Error::other("bad edit index")))?;
+        let (len, mut data) = open_content(put)?;
+        seg.group(inode, &paths, len, &mut data)?;
+    }
+    seg.seal()?;
+    Ok(())
+}

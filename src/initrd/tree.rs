@@ -1,0 +1,721 @@
+//! The merged tree of an install.img: what the kernel's initramfs unpacker leaves in the root
+//! filesystem after unpacking every archive of the sequence in order (init/initramfs.c).
+//!
+//! Metadata only: file data stay in the image and are located by (segment, offset), so that a
+//! second pass can fetch the few contents needed ([`Tree::read_contents`]) or stream everything
+//! out (repack, extract).
+//!
+//! The kernel's rules, reproduced here (`clean_path`, `maybe_link`, `do_name`, `do_symlink`):
+//! - names are resolved like any path: `.` and empty components are ignored, `..` goes up (never
+//!   above the root), symlinks in the directory part are followed (at most 40), the parent must exist;
+//!   an entry whose parent cannot be resolved is skipped (the kernel's create call fails silently);
+//! - an existing entry of another file type is removed first (a directory only when empty);
+//!   a symlink always replaces what is there (unless a non-empty directory);
+//! - a regular file over a regular file truncates and rewrites the existing inode (so a hard-linked
+//!   existing file changes under all its names) and takes the new mode, owner and time;
+//! - a directory over a directory only updates mode, owner and time;
+//! - a device, FIFO or socket over the same type only updates mode, owner and time;
+//! - entries with `nlink >= 2` and the same (dev, ino, type) inside one archive are hard links to the
+//!   first such name: an existing entry at the new name is removed, the link is made, and data of
+//!   the new entry (when its size is not 0) replace the content.
+//!
+//! Directory times: the latest entry's time is kept (the kernel applies directory times after
+//! unpacking; which one wins is not something an installer depends on).
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::io::Read;
+
+use super::error::{Error, show};
+use super::newc::{self, S_IFMT};
+use super::reader::{Entry, Reader, Segment};
+use super::{Compression, Result};
+
+/// The type of a tree entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Directory.
+    Dir,
+    /// Regular file.
+    File,
+    /// Symbolic link.
+    Symlink,
+    /// Character device.
+    CharDev,
+    /// Block device.
+    BlockDev,
+    /// FIFO.
+    Fifo,
+    /// Socket.
+    Socket,
+}
+
+impl Kind {
+    /// The kind of a cpio `mode`, `None` for an unknown file type.
+    pub fn from_mode(mode: u32) -> Option<Kind> {
+        Some(match mode & S_IFMT {
+            newc::S_IFDIR => Kind::Dir,
+            newc::S_IFREG => Kind::File,
+            newc::S_IFLNK => Kind::Symlink,
+            newc::S_IFCHR => Kind::CharDev,
+            newc::S_IFBLK => Kind::BlockDev,
+            newc::S_IFIFO => Kind::Fifo,
+            newc::S_IFSOCK => Kind::Socket,
+            _ => return None,
+        })
+    }
+
+    /// The file type bits of this kind.
+    pub fn type_bits(self) -> u32 {
+        match self {
+            Kind::Dir => newc::S_IFDIR,
+            Kind::File => newc::S_IFREG,
+            Kind::Symlink => newc::S_IFLNK,
+            Kind::CharDev => newc::S_IFCHR,
+            Kind::BlockDev => newc::S_IFBLK,
+            Kind::Fifo => newc::S_IFIFO,
+            Kind::Socket => newc::S_IFSOCK,
+        }
+    }
+}
+
+/// Where the content of a regular file comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DataSource {
+    /// No content (size 0).
+    Empty,
+    /// The data of the entry at `offset` of the decompressed stream of segment `segment`.
+    Base {
+        /// Index of the segment.
+        segment: usize,
+        /// Offset of the data inside the segment's decompressed stream.
+        offset: u64,
+    },
+    /// The content of the edit with this index (see [`super::Changes`]).
+    Edit(usize),
+}
+
+/// A file object; several paths share one inode when hard-linked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inode {
+    /// The type.
+    pub kind: Kind,
+    /// Mode: type and permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Modification time.
+    pub mtime: u32,
+    /// Device major number (device nodes).
+    pub rdev_major: u32,
+    /// Device minor number (device nodes).
+    pub rdev_minor: u32,
+    /// Content length (regular files).
+    pub size: u64,
+    /// Where the content is (regular files).
+    pub data: DataSource,
+    /// Target (symlinks).
+    pub target: Vec<u8>,
+}
+
+/// A path of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Index of the inode (see [`Tree::inode`]).
+    pub inode: usize,
+    /// The name as it was stored in the archive that created the entry.
+    pub name: Vec<u8>,
+    /// Why the stored name is unusual (absolute, `..`, resolved through a symlink), if it is.
+    pub unusual: Option<String>,
+}
+
+/// An entry the kernel would not create, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The stored name.
+    pub name: Vec<u8>,
+    /// Why.
+    pub reason: String,
+}
+
+/// The fields of an incoming entry that the merge rules look at.
+#[derive(Debug, Clone)]
+pub(crate) struct Incoming<'a> {
+    pub name: &'a [u8],
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: u32,
+    pub nlink: u32,
+    pub ino: u32,
+    pub dev: (u32, u32),
+    pub rdev: (u32, u32),
+    pub size: u64,
+    pub target: &'a [u8],
+    pub data: DataSource,
+    pub archive: u64,
+}
+
+/// The merged tree. Paths are canonical: relative to the root, no leading `/`, no `.`/`..`,
+/// no symlink in the directory part; the root itself is the empty path.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    nodes: BTreeMap<Vec<u8>, Node>,
+    inodes: Vec<Inode>,
+    links: HashMap<(u32, u32, u32, u32), Vec<u8>>,
+    link_archive: u64,
+    skipped: Vec<Skipped>,
+    segments: Vec<Segment>,
+    image_len: u64,
+}
+
+const MAX_SYMLINK_FOLLOWS: usize = 40;
+
+fn join(parts: &[Vec<u8>]) -> Vec<u8> {
+    parts.join(&b'/')
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree::new()
+    }
+}
+
+impl Tree {
+    /// An empty tree: just the root directory (mode 0755, owner 0).
+    pub fn new() -> Tree {
+        let mut nodes = BTreeMap::new();
+        nodes.insert(
+            Vec::new(),
+            Node {
+                inode: 0,
+                name: Vec::new(),
+                unusual: None,
+            },
+        );
+        Tree {
+            nodes,
+            inodes: vec![Inode {
+                kind: Kind::Dir,
+                mode: newc::S_IFDIR | 0o755,
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+                rdev_major: 0,
+                rdev_minor: 0,
+                size: 0,
+                data: DataSource::Empty,
+                target: Vec::new(),
+            }],
+            links: HashMap::new(),
+            link_archive: u64::MAX,
+            skipped: Vec::new(),
+            segments: Vec::new(),
+            image_len: 0,
+        }
+    }
+
+    /// Reads a whole image once (streaming, data skipped) and builds its merged tree.
+    pub fn read<R: Read>(image: R) -> Result<Tree> {
+        let mut reader = Reader::new(image);
+        let mut tree = Tree::new();
+        while let Some(entry) = reader.next_entry()? {
+            tree.apply_entry(&entry);
+        }
+        tree.segments = reader.segments().to_vec();
+        tree.image_len = reader.image_position();
+        Ok(tree)
+    }
+
+    /// The segments of the image the tree was read from.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Length in bytes of the image the tree was read from.
+    pub fn image_len(&self) -> u64 {
+        self.image_len
+    }
+
+    /// Compression of the image's last segment (what an overlay should use); `None` for an
+    /// empty image.
+    pub fn last_compression(&self) -> Option<Compression> {
+        self.segments.last().map(|s| s.compression)
+    }
+
+    /// Entries the kernel would have skipped, with the reason.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+
+    /// All paths, sorted by bytes (a directory comes before its content); the root is `""`.
+    pub fn nodes(&self) -> impl Iterator<Item = (&[u8], &Node)> {
+        self.nodes.iter().map(|(k, v)| (k.as_slice(), v))
+    }
+
+    /// Number of paths, the root included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when only the root exists.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() <= 1
+    }
+
+    /// The inode with index `index`.
+    pub fn inode(&self, index: usize) -> Option<&Inode> {
+        self.inodes.get(index)
+    }
+
+    /// The node at a canonical path.
+    pub fn get(&self, path: &[u8]) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// Resolves `name` as the kernel would (directory symlinks followed, the last component not)
+    /// and returns its canonical path, whether or not something exists there.
+    pub fn resolve(&self, name: &[u8]) -> std::result::Result<Vec<u8>, String> {
+        self.resolve_inner(name).map(|r| r.0)
+    }
+
+    /// Returns (canonical path, went through a symlink, names the directory itself).
+    fn resolve_inner(&self, name: &[u8]) -> std::result::Result<(Vec<u8>, bool, bool), String> {
+        let mut parts: Vec<&[u8]> = name.split(|&b| b == b'/').collect();
+        let last = parts.pop().unwrap_or(&[]);
+        let mut queue: VecDeque<Vec<u8>> = parts.iter().map(|p| p.to_vec()).collect();
+        let mut cur: Vec<Vec<u8>> = Vec::new();
+        let mut follows = 0;
+        let mut through = false;
+        while let Some(comp) = queue.pop_front() {
+            match comp.as_slice() {
+                b"" | b"." => continue,
+                b".." => {
+                    cur.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            cur.push(comp);
+            let here = join(&cur);
+            let Some(node) = self.nodes.get(&here) else {
+                return Err(format!("parent directory /{} does not exist", show(&here)));
+            };
+            let inode = self
+                .inodes
+                .get(node.inode)
+                .ok_or("internal: dangling inode")?;
+            match inode.kind {
+                Kind::Dir => {}
+                Kind::Symlink => {
+                    follows += 1;
+                    if follows > MAX_SYMLINK_FOLLOWS {
+                        return Err("too many levels of symbolic links".to_string());
+                    }
+                    through = true;
+                    cur.pop();
+                    if inode.target.first() == Some(&b'/') {
+                        cur.clear();
+                    }
+                    for (i, p) in inode.target.split(|&b| b == b'/').enumerate() {
+                        queue.insert(i, p.to_vec());
+                    }
+                }
+                _ => return Err(format!("/{} is not a directory", show(&here))),
+            }
+        }
+        match last {
+            b"" | b"." => Ok((join(&cur), through, true)),
+            b".." => {
+                cur.pop();
+                Ok((join(&cur), through, true))
+            }
+            _ => {
+                cur.push(last.to_vec());
+                Ok((join(&cur), through, false))
+            }
+        }
+    }
+
+    /// The node a name leads to (directory symlinks followed, the last component not).
+    pub fn lookup(&self, name: &[u8]) -> Option<(Vec<u8>, &Node)> {
+        let path = self.resolve(name).ok()?;
+        let node = self.nodes.get(&path)?;
+        Some((path, node))
+    }
+
+    fn has_children(&self, path: &[u8]) -> bool {
+        if path.is_empty() {
+            return self.nodes.len() > 1;
+        }
+        let mut prefix = path.to_vec();
+        prefix.push(b'/');
+        self.nodes
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
+    }
+
+    fn kind_at(&self, path: &[u8]) -> Option<Kind> {
+        let node = self.nodes.get(path)?;
+        self.inodes.get(node.inode).map(|i| i.kind)
+    }
+
+    /// The kernel's `clean_path`: removes what is at `path` when its type differs from `mode`'s
+    /// (a directory only when empty).
+    fn clean_path(&mut self, path: &[u8], mode: u32) {
+        let Some(kind) = self.kind_at(path) else {
+            return;
+        };
+        if kind.type_bits() == mode & S_IFMT || path.is_empty() {
+            return;
+        }
+        if kind == Kind::Dir && self.has_children(path) {
+            return;
+        }
+        self.nodes.remove(path);
+    }
+
+    /// The kernel's `maybe_link`: 0 not a link (or the first of its group), 1 linked, -1 failed.
+    fn maybe_link(&mut self, e: &Incoming, path: &[u8]) -> i32 {
+        if e.nlink < 2 {
+            return 0;
+        }
+        if e.archive != self.link_archive {
+            self.links.clear();
+            self.link_archive = e.archive;
+        }
+        let key = (e.dev.0, e.dev.1, e.ino, e.mode & S_IFMT);
+        let Some(old) = self.links.get(&key).cloned() else {
+            self.links.insert(key, e.name.to_vec());
+            return 0;
+        };
+        self.clean_path(path, 0);
+        let Some((_, old_node)) = self.lookup(&old) else {
+            return -1;
+        };
+        let inode = old_node.inode;
+        if self.inodes.get(inode).is_none_or(|i| i.kind == Kind::Dir)
+            || self.nodes.contains_key(path)
+        {
+            return -1;
+        }
+        self.nodes.insert(
+            path.to_vec(),
+            Node {
+                inode,
+                name: e.name.to_vec(),
+                unusual: None,
+            },
+        );
+        1
+    }
+
+    fn skip(&mut self, name: &[u8], reason: impl Into<String>) {
+        self.skipped.push(Skipped {
+            name: name.to_vec(),
+            reason: reason.into(),
+        });
+    }
+
+    fn new_inode(&mut self, e: &Incoming, kind: Kind) -> usize {
+        self.inodes.push(Inode {
+            kind,
+            mode: e.mode,
+            uid: e.uid,
+            gid: e.gid,
+            mtime: e.mtime,
+            rdev_major: e.rdev.0,
+            rdev_minor: e.rdev.1,
+            size: if kind == Kind::File { e.size } else { 0 },
+            data: if kind == Kind::File && e.size > 0 {
+                e.data
+            } else {
+                DataSource::Empty
+            },
+            target: if kind == Kind::Symlink {
+                e.target.to_vec()
+            } else {
+                Vec::new()
+            },
+        });
+        self.inodes.len() - 1
+    }
+
+    fn set_meta(&mut self, inode: usize, e: &Incoming) {
+        if let Some(i) = self.inodes.get_mut(inode) {
+            i.mode = (i.mode & S_IFMT) | (e.mode & !S_IFMT);
+            i.uid = e.uid;
+            i.gid = e.gid;
+            i.mtime = e.mtime;
+        }
+    }
+
+    fn insert_node(&mut self, path: Vec<u8>, inode: usize, e: &Incoming, unusual: Option<String>) {
+        self.nodes.insert(
+            path,
+            Node {
+                inode,
+                name: e.name.to_vec(),
+                unusual,
+            },
+        );
+    }
+
+    /// Applies one entry read from an image.
+    pub fn apply_entry(&mut self, entry: &Entry) {
+        let h = &entry.header;
+        let e = Incoming {
+            name: &entry.name,
+            mode: h.mode,
+            uid: h.uid,
+            gid: h.gid,
+            mtime: h.mtime,
+            nlink: h.nlink,
+            ino: h.ino,
+            dev: (h.dev_major, h.dev_minor),
+            rdev: (h.rdev_major, h.rdev_minor),
+            size: u64::from(h.filesize),
+            target: entry.link_target.as_deref().unwrap_or(&[]),
+            data: DataSource::Base {
+                segment: entry.segment,
+                offset: entry.data_offset,
+            },
+            archive: entry.archive,
+        };
+        self.apply(&e);
+    }
+
+    /// Applies one incoming entry with the kernel's rules.
+    pub(crate) fn apply(&mut self, e: &Incoming) {
+        let Some(kind) = Kind::from_mode(e.mode) else {
+            self.skip(e.name, format!("unknown file type in mode {:o}", e.mode));
+            return;
+        };
+        let (path, through, is_self) = match self.resolve_inner(e.name) {
+            Ok(r) => r,
+            Err(reason) => {
+                self.skip(e.name, reason);
+                return;
+            }
+        };
+        let unusual = if e.name.first() == Some(&b'/') {
+            Some("absolute name".to_string())
+        } else if e.name.split(|&b| b == b'/').any(|c| c == b"..") {
+            Some("name with a '..' component".to_string())
+        } else if through {
+            Some("name resolved through a symlink".to_string())
+        } else {
+            None
+        };
+        if is_self && kind != Kind::Dir {
+            self.skip(e.name, "names a directory, not a file");
+            return;
+        }
+        match kind {
+            Kind::File => {
+                self.clean_path(&path, e.mode);
+                let ml = self.maybe_link(e, &path);
+                if ml < 0 {
+                    self.skip(e.name, "hard link to a name that no longer exists");
+                    return;
+                }
+                let existing = self.nodes.get(&path).map(|n| n.inode);
+                let inode = match existing {
+                    Some(i) if ml == 1 => i,
+                    Some(i) if self.inodes.get(i).is_some_and(|x| x.kind == Kind::File) => i,
+                    Some(_) => {
+                        self.skip(e.name, "a non-empty directory is in the way");
+                        return;
+                    }
+                    None => {
+                        let i = self.new_inode(e, kind);
+                        self.insert_node(path, i, e, unusual);
+                        return;
+                    }
+                };
+                self.set_meta(inode, e);
+                if let Some(i) = self.inodes.get_mut(inode)
+                    && (ml != 1 || e.size > 0)
+                {
+                    i.size = e.size;
+                    i.data = if e.size > 0 {
+                        e.data
+                    } else {
+                        DataSource::Empty
+                    };
+                }
+            }
+            Kind::Dir => {
+                self.clean_path(&path, e.mode);
+                match self.nodes.get(&path).map(|n| n.inode) {
+                    Some(i) => {
+                        if self.inodes.get(i).is_some_and(|x| x.kind == Kind::Dir) {
+                            self.set_meta(i, e);
+                            if let Some(n) = self.nodes.get_mut(&path) {
+                                n.name = e.name.to_vec();
+                            }
+                        }
+                    }
+                    None => {
+                        let i = self.new_inode(e, kind);
+                        self.insert_node(path, i, e, unusual);
+                    }
+                }
+            }
+            Kind::Symlink => {
+                self.clean_path(&path, 0);
+                if self.nodes.contains_key(&path) {
+                    self.skip(e.name, "a non-empty directory is in the way");
+                    return;
+                }
+                let i = self.new_inode(e, kind);
+                self.insert_node(path, i, e, unusual);
+            }
+            Kind::CharDev | Kind::BlockDev | Kind::Fifo | Kind::Socket => {
+                self.clean_path(&path, e.mode);
+                match self.maybe_link(e, &path) {
+                    0 => {}
+                    1 => return,
+                    _ => {
+                        self.skip(e.name, "hard link to a name that no longer exists");
+                        return;
+                    }
+                }
+                match self.nodes.get(&path).map(|n| n.inode) {
+                    Some(i) if self.inodes.get(i).is_some_and(|x| x.kind == kind) => {
+                        self.set_meta(i, e)
+                    }
+                    Some(_) => self.skip(e.name, "a non-empty directory is in the way"),
+                    None => {
+                        let i = self.new_inode(e, kind);
+                        self.insert_node(path, i, e, unusual);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes `name` and, for a directory, everything under it. Error when nothing is there.
+    pub fn remove(&mut self, name: &[u8]) -> Result<()> {
+        let path = self.resolve(name).map_err(|what| Error::Edit {
+            path: name.to_vec(),
+            what,
+        })?;
+        if path.is_empty() {
+            return Err(Error::Edit {
+                path: name.to_vec(),
+                what: "the root directory cannot be removed".to_string(),
+            });
+        }
+        if self.nodes.remove(&path).is_none() {
+            return Err(Error::Edit {
+                path: name.to_vec(),
+                what: "cannot remove: no such entry in install.img".to_string(),
+            });
+        }
+        let mut prefix = path;
+        prefix.push(b'/');
+        let under: Vec<Vec<u8>> = self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in under {
+            self.nodes.remove(&k);
+        }
+        Ok(())
+    }
+
+    /// Marks the start of a new archive (hard links never join across archives).
+    pub(crate) fn next_archive(&self) -> u64 {
+        self.segments.iter().map(|s| s.archives).sum::<u64>() + 1
+    }
+
+    /// The inodes of regular files with data, grouped with all their paths (sorted), ordered by
+    /// where their data come from (image order first, then edits).
+    pub fn files_by_data(&self) -> Vec<(DataSource, usize, Vec<&[u8]>)> {
+        let mut groups: BTreeMap<(DataSource, usize), Vec<&[u8]>> = BTreeMap::new();
+        for (path, node) in &self.nodes {
+            if let Some(i) = self.inodes.get(node.inode)
+                && i.kind == Kind::File
+                && i.data != DataSource::Empty
+            {
+                groups.entry((i.data, node.inode)).or_default().push(path);
+            }
+        }
+        groups.into_iter().map(|((d, i), p)| (d, i, p)).collect()
+    }
+
+    /// Fetches, in one pass over `image` (the same image the tree was read from), the final
+    /// content of the regular files at `names`. Errors when a name is missing or not a file.
+    pub fn read_contents<R: Read>(
+        &self,
+        image: R,
+        names: &[&[u8]],
+    ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
+        let mut out = BTreeMap::new();
+        let mut wanted: HashMap<(usize, u64), Vec<Vec<u8>>> = HashMap::new();
+        for &name in names {
+            let not_file = |what: &str| Error::Edit {
+                path: name.to_vec(),
+                what: what.to_string(),
+            };
+            let (_, node) = self
+                .lookup(name)
+                .ok_or_else(|| not_file("no such file in install.img"))?;
+            let inode = self
+                .inodes
+                .get(node.inode)
+                .ok_or_else(|| not_file("internal: dangling inode"))?;
+            if inode.kind != Kind::File {
+                return Err(not_file("not a regular file in install.img"));
+            }
+            match inode.data {
+                DataSource::Empty => {
+                    out.insert(name.to_vec(), Vec::new());
+                }
+                DataSource::Base { segment, offset } => {
+                    wanted
+                        .entry((segment, offset))
+                        .or_default()
+                        .push(name.to_vec());
+                }
+                DataSource::Edit(_) => {
+                    return Err(not_file("content is an edit, not in the image"));
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        let mut reader = Reader::new(image);
+        let mut found = HashSet::new();
+        while let Some(entry) = reader.next_entry()? {
+            let key = (entry.segment, entry.data_offset);
+            if let Some(names) = wanted.get(&key) {
+                let mut data = Vec::with_capacity(entry.header.filesize as usize);
+                reader
+                    .data()
+                    .read_to_end(&mut data)
+                    .map_err(|e| Error::io(format!("reading {}", show(&entry.name)), e))?;
+                for n in names {
+                    out.insert(n.clone(), data.clone());
+                }
+                found.insert(key);
+                if found.len() == wanted.len() {
+                    break;
+                }
+            }
+        }
+        if found.len() != wanted.len() {
+            return Err(Error::io(
+                "fetching file contents",
+                std::io::Error::other("the image differs from the one the tree was read from"),
+            ));
+        }
+        Ok(out)
+    }
+}
