@@ -1,1 +1,2 @@
 //! isoremix: remaster XCP-ng installer ISOs without root.
+pub mod rpm;
