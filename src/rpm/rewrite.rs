@@ -1,0 +1,210 @@
+//! Writing a new release of an existing package (the installer's meta-package `xcp-ng-deps`)
+//! whose `Requires` name more packages.
+//!
+//! The main header is re-serialized with the new release, the package's own
+//! `name = [epoch:]version-release` provide updated and the new requires appended; the signature
+//! header gets fresh digests and sizes and no signatures (they no longer match; sign again with
+//! [`RewriteSpec::sign`]); the payload is streamed through untouched, so the payload digest in
+//! the main header stays valid.
+
+use std::io::{Read, Write};
+
+use super::Error;
+use super::build::Dep;
+use super::container::{PackageStart, fresh_signature_header, write_package};
+use super::evr::check_version_chars;
+use super::index::{Entry, Header, kind};
+use super::sign::{SigningKey, add_header_signature};
+
+/// Main header tags the rewrite reads or changes.
+mod tag {
+    pub const NAME: u32 = 1000;
+    pub const VERSION: u32 = 1001;
+    pub const RELEASE: u32 = 1002;
+    pub const EPOCH: u32 = 1003;
+    pub const PROVIDENAME: u32 = 1047;
+    pub const REQUIREFLAGS: u32 = 1048;
+    pub const REQUIRENAME: u32 = 1049;
+    pub const REQUIREVERSION: u32 = 1050;
+    pub const PROVIDEFLAGS: u32 = 1112;
+    pub const PROVIDEVERSION: u32 = 1113;
+}
+
+/// What the new release changes.
+#[derive(Debug, Clone)]
+pub struct RewriteSpec<'a> {
+    /// The new release string (e.g. the old one with a suffix: `1.xcpng8.3.remix1`).
+    pub release: String,
+    /// Requires to add (a require with the same name, sense and version is not added twice).
+    pub add_requires: Vec<Dep>,
+    /// Sign the result with this key, the signature created at the given time.
+    pub sign: Option<(&'a SigningKey, u32)>,
+}
+
+/// What the rewrite did, for the caller's report and for repodata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RewriteReport {
+    /// The package name.
+    pub name: String,
+    /// The release before.
+    pub old_release: String,
+    /// The requires actually added (those not already present).
+    pub added: Vec<Dep>,
+    /// Bytes of payload copied.
+    pub payload_len: u64,
+}
+
+fn text(header: &Header, tag: u32, what: &'static str) -> Result<String, Error> {
+    header
+        .get(tag)
+        .and_then(|e| e.strings().into_iter().next())
+        .ok_or(Error::MissingTag {
+            part: "main header",
+            tag,
+            what,
+        })
+}
+
+/// Reads a package from `input` and writes the new release described by `spec` to `output`.
+pub fn rewrite_package(
+    input: &mut impl Read,
+    output: &mut impl Write,
+    spec: &RewriteSpec<'_>,
+) -> Result<RewriteReport, Error> {
+    check_version_chars("release", &spec.release)?;
+    for dep in &spec.add_requires {
+        dep.validate()?;
+    }
+    let mut start = PackageStart::read(input)?;
+    let main = &mut start.main;
+    let name = text(main, tag::NAME, "name")?;
+    let version = text(main, tag::VERSION, "version")?;
+    let old_release = text(main, tag::RELEASE, "release")?;
+    let epoch = main
+        .get(tag::EPOCH)
+        .and_then(|e| e.int32s().first().copied());
+    let evr = |release: &str| match epoch {
+        Some(e) => format!("{e}:{version}-{release}"),
+        None => format!("{version}-{release}"),
+    };
+    let (old_evr, new_evr) = (evr(&old_release), evr(&spec.release));
+
+    main.set(Entry::string(tag::RELEASE, &spec.release));
+    update_self_provide(main, &name, &old_evr, &new_evr)?;
+    let added = add_requires(main, &spec.add_requires)?;
+
+    let main_bytes = main.to_bytes();
+    let payload_len = start.payload_len();
+    let mut sig = fresh_signature_header(&start.signature, &main_bytes, payload_len);
+    if let Some((key, time)) = spec.sign {
+        add_header_signature(&mut sig, &main_bytes, key, time)?;
+    }
+    start
+        .lead
+        .set_name(&format!("{name}-{version}-{}", spec.release));
+    let copied = write_package(output, &start.lead, &sig, &main_bytes, input)?;
+    if let Some(expected) = payload_len
+        && expected != copied
+    {
+        return Err(Error::MalformedHeader {
+            part: "signature header",
+            reason: format!(
+                "its size entry promises {expected} payload bytes but the package has {copied}"
+            ),
+        });
+    }
+    Ok(RewriteReport {
+        name,
+        old_release,
+        added,
+        payload_len: copied,
+    })
+}
+
+/// Names, flags and versions of a dependency list.
+type DepArrays = (Vec<String>, Vec<u32>, Vec<String>);
+
+/// The three parallel arrays of a dependency list, checked to have the same length.
+fn dep_arrays(header: &Header, names: u32, flags: u32, versions: u32) -> Result<DepArrays, Error> {
+    let n = header.get(names).map(|e| e.strings()).unwrap_or_default();
+    let f = header.get(flags).map(|e| e.int32s()).unwrap_or_default();
+    let v = header
+        .get(versions)
+        .map(|e| e.strings())
+        .unwrap_or_default();
+    if n.len() != f.len() || n.len() != v.len() {
+        return Err(Error::MalformedHeader {
+            part: "main header",
+            reason: format!(
+                "dependency arrays {names}/{flags}/{versions} have {}/{}/{} items",
+                n.len(),
+                f.len(),
+                v.len()
+            ),
+        });
+    }
+    Ok((n, f, v))
+}
+
+fn update_self_provide(
+    header: &mut Header,
+    name: &str,
+    old_evr: &str,
+    new_evr: &str,
+) -> Result<(), Error> {
+    if header.get(tag::PROVIDENAME).is_none() {
+        return Ok(());
+    }
+    let (names, flags, mut versions) = dep_arrays(
+        header,
+        tag::PROVIDENAME,
+        tag::PROVIDEFLAGS,
+        tag::PROVIDEVERSION,
+    )?;
+    let mut changed = false;
+    for ((n, f), v) in names.iter().zip(&flags).zip(versions.iter_mut()) {
+        if n == name && f & 0xe == 8 && v == old_evr {
+            *v = new_evr.to_string();
+            changed = true;
+        }
+    }
+    if changed {
+        header.set(Entry::string_array(tag::PROVIDEVERSION, &versions));
+    }
+    Ok(())
+}
+
+fn add_requires(header: &mut Header, deps: &[Dep]) -> Result<Vec<Dep>, Error> {
+    let (mut names, mut flags, mut versions) = dep_arrays(
+        header,
+        tag::REQUIRENAME,
+        tag::REQUIREFLAGS,
+        tag::REQUIREVERSION,
+    )?;
+    let mut added = Vec::new();
+    for dep in deps {
+        let sense = dep.cmp.sense_bits();
+        let present = names
+            .iter()
+            .zip(&flags)
+            .zip(&versions)
+            .any(|((n, f), v)| *n == dep.name && f & 0xe == sense && *v == dep.evr);
+        if !present {
+            names.push(dep.name.clone());
+            flags.push(sense);
+            versions.push(dep.evr.clone());
+            added.push(dep.clone());
+        }
+    }
+    if !added.is_empty() {
+        header.set(Entry::string_array(tag::REQUIRENAME, &names));
+        header.set(Entry::int32(tag::REQUIREFLAGS, &flags));
+        header.set(Entry::string_array(tag::REQUIREVERSION, &versions));
+    }
+    debug_assert!(
+        header
+            .get(tag::REQUIRENAME)
+            .is_none_or(|e| e.kind == kind::STRING_ARRAY)
+    );
+    Ok(added)
+}

@@ -1,0 +1,694 @@
+//! Packages built, rewritten and signed by `isoremix::rpm` checked with Debian's rpm 4.18
+//! (`rpm -qp`, `rpm -K`, `rpmkeys`, `rpm2cpio`), GNU cpio and gpg; rpmvercmp checked against
+//! rpm's own `rpm.vercmp`.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use isoremix::rpm::build::{
+    Dep, DepCmp, DirSpec, FileSpec, PackageSpec, ScriptSpec, build_package,
+};
+use isoremix::rpm::evr::{Evr, rpmvercmp};
+use isoremix::rpm::payload::Compression;
+use isoremix::rpm::rewrite::{RewriteSpec, rewrite_package};
+use isoremix::rpm::sign::{SigningKey, sign_package};
+
+const BUILD_TIME: u32 = 1_700_000_000;
+const PASSPHRASE: &str = "test passphrase";
+
+/// Runs a referee tool; a missing tool fails the test with a clear message.
+fn run(cmd: &mut Command) -> Output {
+    let prog = cmd.get_program().to_string_lossy().into_owned();
+    cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "referee `{prog}` cannot be run ({e}); install Debian's rpm, cpio and gnupg packages"
+        )
+    })
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let desc = format!("{cmd:?}");
+    let out = run(cmd.stdin(Stdio::null()));
+    assert!(
+        out.status.success(),
+        "{desc} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `rpm` with a private, empty database so nothing of the host is read or written.
+fn rpm(dbdir: &Path) -> Command {
+    let mut c = Command::new("rpm");
+    c.arg("--dbpath").arg(dbdir);
+    c
+}
+
+fn sample_spec() -> PackageSpec {
+    let mut spec = PackageSpec::new(
+        "example-driver",
+        "1.2.3",
+        "1.xcpng8.3",
+        "x86_64",
+        BUILD_TIME,
+        "build.example.org",
+    );
+    spec.epoch = Some(2);
+    spec.summary = "Example kernel module".into();
+    spec.description = "An example driver package.\nSecond line.".into();
+    spec.license = "GPLv2".into();
+    spec.group = "System Environment/Kernel".into();
+    spec.url = Some("https://example.org/driver".into());
+    spec.vendor = Some("Example Vendor".into());
+    spec.packager = Some("Example Packager <pkg@example.org>".into());
+    spec.requires = vec![
+        Dep::versioned("kernel", DepCmp::Ge, "4.19.19"),
+        Dep::any("kmod"),
+    ];
+    spec.provides = vec![Dep::versioned("example-driver-module", DepCmp::Eq, "1.2.3")];
+    spec.conflicts = vec![Dep::versioned("old-driver", DepCmp::Lt, "1.0")];
+    spec.obsoletes = vec![Dep::versioned("legacy-driver", DepCmp::Le, "0.9-1")];
+    spec.dirs = vec![DirSpec::new(
+        "/lib/modules/4.19.0+1/updates",
+        0o755,
+        BUILD_TIME - 100,
+    )];
+    spec.files = vec![
+        FileSpec::new(
+            "/lib/modules/4.19.0+1/updates/example.ko",
+            0o644,
+            BUILD_TIME - 50,
+            b"\x7fELF not really a module".to_vec(),
+        ),
+        FileSpec::new(
+            "/etc/modprobe.d/example.conf",
+            0o644,
+            BUILD_TIME + 5000,
+            b"options example debug=0\n".to_vec(),
+        ),
+    ];
+    spec.post = Some(ScriptSpec::sh("depmod -a 4.19.0+1"));
+    spec.postun = Some(ScriptSpec::sh("depmod -a 4.19.0+1"));
+    spec
+}
+
+fn build(spec: &PackageSpec) -> Vec<u8> {
+    let mut out = Vec::new();
+    build_package(spec, &mut out).expect("build");
+    out
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// `rpm -K` output for a package, checked to succeed.
+fn check_k(db: &Path, pkg: &Path) -> String {
+    run_ok(rpm(db).arg("-Kv").arg(pkg))
+}
+
+#[test]
+fn built_package_is_read_by_rpm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    std::fs::create_dir(&db).unwrap();
+    for compression in [Compression::Xz(6), Compression::Gzip(9)] {
+        let mut spec = sample_spec();
+        spec.compression = compression;
+        let pkg = write(tmp.path(), &spec.file_name(), &build(&spec));
+
+        let info = run_ok(rpm(&db).arg("-qpi").arg(&pkg));
+        for want in [
+            "Name        : example-driver",
+            "Epoch       : 2",
+            "Version     : 1.2.3",
+            "Release     : 1.xcpng8.3",
+            "Architecture: x86_64",
+            "Group       : System Environment/Kernel",
+            "License     : GPLv2",
+            "Build Host  : build.example.org",
+            "URL         : https://example.org/driver",
+            "Vendor      : Example Vendor",
+            "Packager    : Example Packager <pkg@example.org>",
+            "Summary     : Example kernel module",
+            "Second line.",
+        ] {
+            assert!(info.contains(want), "missing {want:?} in:\n{info}");
+        }
+        let build_date = run_ok(rpm(&db).args(["-qp", "--qf", "%{BUILDTIME}"]).arg(&pkg));
+        assert_eq!(build_date, BUILD_TIME.to_string());
+
+        let list = run_ok(rpm(&db).args(["-qp", "--qf", "[%{FILENAMES} %{FILEMODES:perms} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILEMTIMES}\\n]"]).arg(&pkg));
+        assert_eq!(
+            list,
+            format!(
+                "/etc/modprobe.d/example.conf -rw-r--r-- root root {}\n\
+                 /lib/modules/4.19.0+1/updates drwxr-xr-x root root {}\n\
+                 /lib/modules/4.19.0+1/updates/example.ko -rw-r--r-- root root {}\n",
+                BUILD_TIME,
+                BUILD_TIME - 100,
+                BUILD_TIME - 50
+            )
+        );
+
+        let requires = run_ok(rpm(&db).args(["-qp", "--requires"]).arg(&pkg));
+        for want in ["kernel >= 4.19.19", "kmod", "/bin/sh"] {
+            assert!(
+                requires.lines().any(|l| l == want),
+                "missing {want:?} in:\n{requires}"
+            );
+        }
+        let provides = run_ok(rpm(&db).args(["-qp", "--provides"]).arg(&pkg));
+        for want in [
+            "example-driver-module = 1.2.3",
+            "example-driver = 2:1.2.3-1.xcpng8.3",
+        ] {
+            assert!(
+                provides.lines().any(|l| l.starts_with(want)),
+                "missing {want:?} in:\n{provides}"
+            );
+        }
+        let conflicts = run_ok(rpm(&db).args(["-qp", "--conflicts"]).arg(&pkg));
+        assert_eq!(conflicts.trim(), "old-driver < 1.0");
+        let obsoletes = run_ok(rpm(&db).args(["-qp", "--obsoletes"]).arg(&pkg));
+        assert_eq!(obsoletes.trim(), "legacy-driver <= 0.9-1");
+
+        let scripts = run_ok(rpm(&db).args(["-qp", "--scripts"]).arg(&pkg));
+        assert!(
+            scripts.contains("postinstall scriptlet (using /bin/sh):\ndepmod -a 4.19.0+1"),
+            "{scripts}"
+        );
+        assert!(
+            scripts.contains("postuninstall scriptlet (using /bin/sh):\ndepmod -a 4.19.0+1"),
+            "{scripts}"
+        );
+
+        let k = check_k(&db, &pkg);
+        assert!(k.contains("Header SHA256 digest: OK"), "{k}");
+        assert!(k.contains("Payload SHA256 digest: OK"), "{k}");
+
+        let compressor = run_ok(
+            rpm(&db)
+                .args(["-qp", "--qf", "%{PAYLOADCOMPRESSOR}"])
+                .arg(&pkg),
+        );
+        assert_eq!(
+            compressor,
+            match compression {
+                Compression::Xz(_) => "xz",
+                Compression::Gzip(_) => "gzip",
+            }
+        );
+
+        let archive_size = run_ok(
+            rpm(&db)
+                .args(["-qp", "--qf", "%{LONGARCHIVESIZE}"])
+                .arg(&pkg),
+        );
+        assert_eq!(archive_size, payload_archive(&pkg).len().to_string());
+
+        let listing = cpio_list(&pkg);
+        assert_eq!(
+            listing,
+            vec![
+                "./etc/modprobe.d/example.conf",
+                "./lib/modules/4.19.0+1/updates",
+                "./lib/modules/4.19.0+1/updates/example.ko",
+            ]
+        );
+    }
+}
+
+/// `rpm2cpio PKG | cpio -t`, sorted.
+fn cpio_list(pkg: &Path) -> Vec<String> {
+    let archive = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(archive.path(), payload_archive(pkg)).unwrap();
+    let out = run(Command::new("cpio")
+        .args(["-t", "--quiet"])
+        .stdin(std::fs::File::open(archive.path()).unwrap()));
+    assert!(
+        out.status.success(),
+        "cpio -t failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn builds_are_reproducible() {
+    let spec = sample_spec();
+    let a = build(&spec);
+    let b = build(&spec);
+    assert_eq!(a, b, "two builds of the same spec differ");
+    let mut other = spec.clone();
+    other.build_time += 1;
+    assert_ne!(a, build(&other), "the build time is not recorded");
+}
+
+/// A throwaway GnuPG home with one generated key.
+struct TestKey {
+    _home: tempfile::TempDir,
+    home: PathBuf,
+    secret_armored: String,
+    passphrase: String,
+}
+
+fn gpg(home: &Path) -> Command {
+    let mut c = Command::new("gpg");
+    c.env("GNUPGHOME", home)
+        .args(["--batch", "--quiet", "--pinentry-mode", "loopback"]);
+    c
+}
+
+fn generate_key(algo: &str, passphrase: &str) -> TestKey {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().to_path_buf();
+    run_ok(gpg(&path).args([
+        "--passphrase",
+        passphrase,
+        "--quick-gen-key",
+        &format!("Isoremix Test {algo} <test-{algo}@example.org>"),
+        algo,
+        "sign",
+        "never",
+    ]));
+    let secret_armored = run_ok(gpg(&path).args([
+        "--passphrase",
+        passphrase,
+        "--armor",
+        "--export-secret-keys",
+    ]));
+    assert!(secret_armored.contains("BEGIN PGP PRIVATE KEY BLOCK"));
+    TestKey {
+        _home: home,
+        home: path,
+        secret_armored,
+        passphrase: passphrase.to_string(),
+    }
+}
+
+fn sign(bytes: &[u8], key: &SigningKey, time: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    sign_package(&mut &bytes[..], &mut out, key, time).expect("sign");
+    out
+}
+
+/// Imports `key`'s exported public key into a fresh rpm database and returns it.
+fn rpmdb_with_key(dir: &Path, key: &SigningKey) -> PathBuf {
+    let db = dir.join("keydb");
+    std::fs::create_dir_all(&db).unwrap();
+    let asc = write(
+        dir,
+        "RPM-GPG-KEY-test",
+        key.public_key_armored().unwrap().as_bytes(),
+    );
+    run_ok(
+        Command::new("rpmkeys")
+            .arg("--dbpath")
+            .arg(&db)
+            .arg("--import")
+            .arg(&asc),
+    );
+    db
+}
+
+#[test]
+fn signed_packages_verify_with_rpmkeys() {
+    for (algo, label) in [("rsa3072", "RSA/SHA256"), ("ed25519", "EdDSA/SHA256")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let made = generate_key(algo, PASSPHRASE);
+        let key =
+            SigningKey::from_armored(&made.secret_armored, &made.passphrase).expect("load key");
+        let unsigned = build(&sample_spec());
+        let signed = sign(&unsigned, &key, BUILD_TIME + 10);
+        assert_eq!(
+            signed,
+            sign(&unsigned, &key, BUILD_TIME + 10),
+            "{algo}: signing is not deterministic"
+        );
+        let pkg = write(tmp.path(), "signed.rpm", &signed);
+
+        let empty_db = tmp.path().join("empty");
+        std::fs::create_dir(&empty_db).unwrap();
+        let out = run(rpm(&empty_db).arg("-Kv").arg(&pkg));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("NOKEY"),
+            "{algo}: expected NOKEY without the key:\n{text}"
+        );
+
+        let db = rpmdb_with_key(tmp.path(), &key);
+        let k = check_k(&db, &pkg);
+        assert!(
+            k.contains(&format!("Header V4 {label} Signature")),
+            "{algo}:\n{k}"
+        );
+        assert!(!k.contains("NOKEY") && !k.contains("BAD"), "{algo}:\n{k}");
+        assert!(k.contains("Header SHA256 digest: OK"), "{algo}:\n{k}");
+        assert!(k.contains("Payload SHA256 digest: OK"), "{algo}:\n{k}");
+        let q = run_ok(
+            rpm(&db)
+                .args([
+                    "-qp",
+                    "--qf",
+                    "%{NAME} %{SIGPGP:pgpsig}%{RSAHEADER:pgpsig}%{DSAHEADER:pgpsig}",
+                ])
+                .arg(&pkg),
+        );
+        assert!(q.starts_with("example-driver "), "{q}");
+
+        // Signing an already signed package replaces the signature.
+        let resigned = sign(&signed, &key, BUILD_TIME + 20);
+        let pkg2 = write(tmp.path(), "resigned.rpm", &resigned);
+        let k2 = check_k(&db, &pkg2);
+        assert_eq!(k2.matches("Signature, key ID").count(), 1, "{k2}");
+    }
+}
+
+#[test]
+fn wrong_passphrase_is_refused() {
+    let made = generate_key("ed25519", PASSPHRASE);
+    let err = SigningKey::from_armored(&made.secret_armored, "not the passphrase").unwrap_err();
+    assert!(err.to_string().contains("passphrase"), "{err}");
+}
+
+#[test]
+fn detached_signature_verifies_with_gpg() {
+    for algo in ["rsa2048", "ed25519"] {
+        let made = generate_key(algo, PASSPHRASE);
+        let key = SigningKey::from_armored(&made.secret_armored, &made.passphrase).unwrap();
+        let data = b"<?xml version=\"1.0\"?>\n<repomd/>\n".to_vec();
+        let sig = key.detached_signature(&data[..], BUILD_TIME).unwrap();
+        assert_eq!(sig, key.detached_signature(&data[..], BUILD_TIME).unwrap());
+        assert!(sig.starts_with("-----BEGIN PGP SIGNATURE-----"), "{sig}");
+
+        // A fresh keyring that knows only the exported public key.
+        let verifier = tempfile::tempdir().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let pubkey = write(
+            tmp.path(),
+            "key.asc",
+            key.public_key_armored().unwrap().as_bytes(),
+        );
+        run_ok(gpg(verifier.path()).arg("--import").arg(&pubkey));
+        let data_path = write(tmp.path(), "repomd.xml", &data);
+        let sig_path = write(tmp.path(), "repomd.xml.asc", sig.as_bytes());
+        let out = run(gpg(verifier.path())
+            .arg("--status-fd=1")
+            .arg("--verify")
+            .arg(&sig_path)
+            .arg(&data_path));
+        let status = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && status.contains("[GNUPG:] GOODSIG"),
+            "{algo}: {status}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            status.contains(&key.fingerprint().to_uppercase()),
+            "{status}"
+        );
+
+        // Tampered data fails.
+        let bad_path = write(tmp.path(), "repomd-bad.xml", b"<repomd>changed</repomd>");
+        let out = run(gpg(verifier.path())
+            .arg("--verify")
+            .arg(&sig_path)
+            .arg(&bad_path));
+        assert!(
+            !out.status.success(),
+            "{algo}: gpg accepted a signature of other data"
+        );
+    }
+}
+
+/// A meta-package made by rpmbuild, optionally signed by rpmsign with `signer`'s key.
+fn rpmbuild_meta_package(dir: &Path, signer: Option<&TestKey>) -> PathBuf {
+    let spec = dir.join("xcp-ng-deps.spec");
+    std::fs::write(
+        &spec,
+        "Name: xcp-ng-deps\nVersion: 8.3\nRelease: 5\nEpoch: 1\nSummary: Meta package\n\
+         License: GPLv2\nBuildArch: noarch\nRequires: xapi-core >= 1.0\nRequires: kernel\n\
+         %description\nPulls in the packages of a host.\n%files\n",
+    )
+    .unwrap();
+    let top = dir.join("rpmbuild");
+    run_ok(
+        Command::new("rpmbuild")
+            .arg("--define")
+            .arg(format!("_topdir {}", top.display()))
+            .args(["--define", "_binary_payload w9.gzdio", "--nodeps", "-bb"])
+            .arg(&spec),
+    );
+    let pkg = top.join("RPMS/noarch/xcp-ng-deps-8.3-5.noarch.rpm");
+    assert!(pkg.exists(), "rpmbuild made no package");
+    if let Some(k) = signer {
+        run_ok(
+            Command::new("rpmsign")
+                .arg("--define")
+                .arg(format!("_gpg_path {}", k.home.display()))
+                .args([
+                    "--define",
+                    "_gpg_name Isoremix Test",
+                    "--define",
+                    "__gpg /usr/bin/gpg",
+                ])
+                .arg("--addsign")
+                .arg(&pkg),
+        );
+    }
+    pkg
+}
+
+/// The decompressed payload archive of a package, as rpm2cpio extracts it.
+fn payload_archive(pkg: &Path) -> Vec<u8> {
+    let out = run(Command::new("rpm2cpio").arg(pkg));
+    assert!(
+        out.status.success(),
+        "rpm2cpio failed on {}: {}",
+        pkg.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn rewritten_meta_package_is_accepted_by_rpm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rpmsign_key = generate_key("rsa2048", "");
+    let ours = generate_key("rsa3072", PASSPHRASE);
+    let key = SigningKey::from_armored(&ours.secret_armored, &ours.passphrase).unwrap();
+    for signed_input in [false, true] {
+        let input = rpmbuild_meta_package(tmp.path(), signed_input.then_some(&rpmsign_key));
+        let original = std::fs::read(&input).unwrap();
+        let db = rpmdb_with_key(tmp.path(), &key);
+        let rpmsign_pub = write(
+            tmp.path(),
+            "rpmsign.asc",
+            run_ok(gpg(&rpmsign_key.home).args(["--armor", "--export"])).as_bytes(),
+        );
+        run_ok(
+            Command::new("rpmkeys")
+                .arg("--dbpath")
+                .arg(&db)
+                .arg("--import")
+                .arg(&rpmsign_pub),
+        );
+        if signed_input {
+            let k = check_k(&db, &input);
+            assert!(
+                k.contains("Header V4 RSA/SHA512 Signature"),
+                "rpmsign did not sign:\n{k}"
+            );
+        }
+        for sign_output in [false, true] {
+            let spec = RewriteSpec {
+                release: "5.remix1".into(),
+                add_requires: vec![
+                    Dep::any("example-driver"),
+                    Dep::versioned("extra-tools", DepCmp::Ge, "2.0-1"),
+                    Dep::any("kernel"),
+                ],
+                sign: sign_output.then_some((&key, BUILD_TIME)),
+            };
+            let mut out = Vec::new();
+            let report = rewrite_package(&mut &original[..], &mut out, &spec).expect("rewrite");
+            assert_eq!(report.old_release, "5");
+            assert_eq!(report.added.len(), 2, "kernel was already required");
+            let mut again = Vec::new();
+            rewrite_package(&mut &original[..], &mut again, &spec).unwrap();
+            assert_eq!(out, again, "two rewrites differ");
+
+            let pkg = write(tmp.path(), "xcp-ng-deps-8.3-5.remix1.noarch.rpm", &out);
+            let nevr = run_ok(
+                rpm(&db)
+                    .args(["-qp", "--qf", "%{NAME} %{EPOCH}:%{VERSION}-%{RELEASE}"])
+                    .arg(&pkg),
+            );
+            assert_eq!(nevr, "xcp-ng-deps 1:8.3-5.remix1");
+            let requires = run_ok(rpm(&db).args(["-qp", "--requires"]).arg(&pkg));
+            for want in [
+                "xapi-core >= 1.0",
+                "kernel",
+                "example-driver",
+                "extra-tools >= 2.0-1",
+            ] {
+                assert!(
+                    requires.lines().any(|l| l == want),
+                    "missing {want:?} in:\n{requires}"
+                );
+            }
+            assert_eq!(
+                requires.lines().filter(|l| *l == "kernel").count(),
+                1,
+                "{requires}"
+            );
+            let provides = run_ok(rpm(&db).args(["-qp", "--provides"]).arg(&pkg));
+            assert!(
+                provides
+                    .lines()
+                    .any(|l| l == "xcp-ng-deps = 1:8.3-5.remix1"),
+                "{provides}"
+            );
+            assert!(
+                !provides.contains("8.3-5\n"),
+                "old self-provide left: {provides}"
+            );
+
+            let k = check_k(&db, &pkg);
+            assert!(k.contains("Header SHA256 digest: OK"), "{k}");
+            assert!(k.contains("Header SHA1 digest: OK"), "{k}");
+            assert!(k.contains("Payload SHA256 digest: OK"), "{k}");
+            assert!(!k.contains("BAD"), "{k}");
+            if sign_output {
+                let ours = format!("key ID {}: OK", &key.fingerprint()[32..]);
+                assert!(
+                    k.contains("Header V4 RSA/SHA256 Signature") && k.contains(&ours),
+                    "{k}"
+                );
+                assert_eq!(k.matches("Signature, key ID").count(), 1, "{k}");
+            } else {
+                assert!(!k.contains("Signature"), "old signature kept:\n{k}");
+            }
+            assert_eq!(
+                payload_archive(&pkg),
+                payload_archive(&input),
+                "payload changed"
+            );
+        }
+    }
+}
+
+#[test]
+fn rewrite_of_our_own_build_keeps_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    std::fs::create_dir(&db).unwrap();
+    let original = build(&sample_spec());
+    let spec = RewriteSpec {
+        release: "1.xcpng8.3.1".into(),
+        add_requires: vec![Dep::versioned("other", DepCmp::Eq, "3:1.0-2")],
+        sign: None,
+    };
+    let mut out = Vec::new();
+    rewrite_package(&mut &original[..], &mut out, &spec).unwrap();
+    let pkg = write(tmp.path(), "re.rpm", &out);
+    let k = check_k(&db, &pkg);
+    assert!(
+        k.contains("Payload SHA256 digest: OK") && !k.contains("BAD"),
+        "{k}"
+    );
+    let requires = run_ok(rpm(&db).args(["-qp", "--requires"]).arg(&pkg));
+    assert!(
+        requires.lines().any(|l| l == "other = 3:1.0-2"),
+        "{requires}"
+    );
+    assert_eq!(cpio_list(&pkg).len(), 3);
+    let scripts = run_ok(rpm(&db).args(["-qp", "--scripts"]).arg(&pkg));
+    assert!(scripts.contains("depmod -a 4.19.0+1"), "{scripts}");
+}
+
+#[test]
+fn rpmvercmp_matches_rpm() {
+    let cases = [
+        ("1.0", "1.0"),
+        ("1.0", "2.0"),
+        ("2.0", "1.0"),
+        ("2.0.1", "2.0.1"),
+        ("2.0", "2.0.1"),
+        ("2.0.1a", "2.0.1"),
+        ("5.5p1", "5.5p2"),
+        ("5.5p10", "5.5p1"),
+        ("10xyz", "10.1xyz"),
+        ("xyz10", "xyz10.1"),
+        ("xyz.4", "8"),
+        ("5.5p1", "5.6p1"),
+        ("6.0.rc1", "6.0"),
+        ("10b2", "10a1"),
+        ("1.0aa", "1.0a"),
+        ("10.0001", "10.1"),
+        ("10.0001", "10.0039"),
+        ("4.999.9", "5.0"),
+        ("20101121", "20101122"),
+        ("2_0", "2_0"),
+        ("2.0", "2_0"),
+        ("a", "a"),
+        ("a+", "a_"),
+        ("+", "_"),
+        ("1.0~rc1", "1.0"),
+        ("1.0~rc1", "1.0~rc2"),
+        ("1.0~rc1~git123", "1.0~rc1"),
+        ("1.0^", "1.0"),
+        ("1.0^git1", "1.0"),
+        ("1.0^git1", "1.01"),
+        ("1.0^20160101", "1.0.1"),
+        ("1.0^20160101^git1", "1.0^20160101"),
+        ("1.0~rc1^git1", "1.0~rc1"),
+        ("1.0^git1~pre", "1.0^git1"),
+        ("1.0", "1.0a"),
+        ("8.3", "8.3.0"),
+        ("5.remix1", "5"),
+        ("1.xcpng8.3", "1.xcpng8.3.1"),
+        ("4.19.19-1", "4.19.19-8.0.10"),
+        ("abc", "ABC"),
+        ("0", "00"),
+        ("1:1.0", "2.0"),
+        ("0:1.0", "1.0"),
+        ("1.0-2", "1.0-10"),
+    ];
+    let mut lua = String::from("%{lua: for _, p in ipairs({");
+    for (a, b) in &cases {
+        lua.push_str(&format!("{{\"{a}\",\"{b}\"}},"));
+    }
+    lua.push_str("}) do print(rpm.vercmp(p[1], p[2]) .. \",\") end}");
+    let out = run_ok(Command::new("rpm").arg("--eval").arg(&lua));
+    let theirs: Vec<i32> = out
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse().expect("rpm printed a number"))
+        .collect();
+    assert_eq!(theirs.len(), cases.len(), "rpm printed:\n{out}");
+    for ((a, b), want) in cases.iter().zip(theirs) {
+        // rpm.vercmp parses its arguments as [epoch:]version[-release].
+        let evr = |s: &str| Evr::parse(s).unwrap_or_else(|e| panic!("{e}"));
+        if !a.contains([':', '-']) && !b.contains([':', '-']) {
+            assert_eq!(rpmvercmp(a, b), evr(a).cmp(&evr(b)));
+        }
+        let ours = match evr(a).cmp(&evr(b)) {
+            Ordering::Less => -1,
+            Ordering::Equal => 0,
+            Ordering::Greater => 1,
+        };
+        assert_eq!(ours, want, "rpmvercmp({a:?}, {b:?})");
+    }
+}
