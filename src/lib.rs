@@ -1,14 +1,23 @@
 //! isoremix: remaster XCP-ng installer ISOs without root.
+//!
+//! The library does all the work; the `isoremix` binary only parses the
+//! command line and prints. Format modules (`iso`, `initrd`, `boot`, `rpm`,
+//! `repo`, `kmod`, `treeinfo`, ...) know nothing of profiles; `remaster` is
+//! the pipeline that reads a [`profile::Profile`] and drives them.
 
 pub mod answerfile;
 pub mod boot;
 pub mod clock;
+pub mod extract;
 pub mod initrd;
+pub mod inspect;
 pub mod iso;
 pub mod kmod;
 pub mod patch;
 pub mod profile;
 pub mod progress;
+pub mod remaster;
 pub mod repo;
 pub mod rpm;
+pub mod sample;
 pub mod treeinfo;

@@ -1,0 +1,109 @@
+//! The sample's `Packages/` and `repodata/`: a few small RPMs, among them
+//! the `xcp-ng-deps` meta-package that XCP-ng 8.x's installer installs, and
+//! optional incompressible padding packages for benchmark-sized sources.
+
+use std::path::Path;
+
+use hadris_fs::Content;
+
+use crate::repo::{self, Record};
+use crate::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, PaddingSpec, build_package, build_padding_package};
+use crate::rpm::header::read_package;
+
+use super::{Error, Files, build_err};
+
+/// The build host the sample's packages record.
+const BUILD_HOST: &str = "sample.isoremix.invalid";
+/// The size of one padding package's filler file.
+const PADDING_CHUNK: usize = 8 << 20;
+
+fn spec(name: &str, version: &str, arch: &str, summary: &str, time: u32) -> PackageSpec {
+    let mut s = PackageSpec::new(name, version, "1.xcpng8.3", arch, time, BUILD_HOST);
+    s.summary = summary.to_string();
+    s.description = format!("{summary} (isoremix sample package).");
+    s.license = "GPLv2".into();
+    s.group = "System Environment/Base".into();
+    s.vendor = Some("isoremix sample".into());
+    s
+}
+
+/// The sample's own packages.
+fn specs(time: u32) -> Vec<PackageSpec> {
+    let mut release = spec("xcp-ng-release", "8.3.0", "x86_64", "XCP-ng release file", time);
+    release.files.push(FileSpec::new(
+        "/etc/xcp-ng-release",
+        0o644,
+        time,
+        b"XCP-ng release 8.3.0 (isoremix sample)\n".to_vec(),
+    ));
+    let mut tools = spec("sample-tools", "1.0", "x86_64", "Sample host tools", time);
+    tools.files.push(FileSpec::new(
+        "/usr/bin/sample-tool",
+        0o755,
+        time,
+        b"#!/bin/sh\necho isoremix sample tool\n".to_vec(),
+    ));
+    tools.requires.push(Dep::any("/bin/sh"));
+    let mut docs = spec("sample-docs", "1.0", "noarch", "Sample documentation", time);
+    docs.files.push(FileSpec::new(
+        "/usr/share/doc/sample-docs/README",
+        0o644,
+        time,
+        b"isoremix sample documentation\n".to_vec(),
+    ));
+    let mut deps = spec("xcp-ng-deps", "8.3", "noarch", "Packages the installer installs", time);
+    for name in ["xcp-ng-release", "sample-tools", "sample-docs"] {
+        deps.requires.push(Dep::any(name));
+    }
+    deps.requires.push(Dep::versioned("xcp-ng-release", DepCmp::Ge, "8.3.0"));
+    vec![release, tools, docs, deps]
+}
+
+/// Adds `Packages/*.rpm` and `repodata/*` to `files`; with `pad_to`, adds
+/// padding packages (written under `work`) until the source is about that big.
+pub fn add(files: &mut Files, work: &Path, pad_to: Option<u64>, time: i64) -> Result<(), Error> {
+    let time32 = u32::try_from(time).map_err(build_err)?;
+    let mut records: Vec<Record> = Vec::new();
+    for spec in specs(time32) {
+        let mut rpm = Vec::new();
+        build_package(&spec, &mut rpm).map_err(build_err)?;
+        let href = format!("Packages/{}", spec.file_name());
+        let pkg = read_package(&rpm[..]).map_err(build_err)?;
+        records.push(Record::from_package(&pkg, &href, time as u64, Some(10)));
+        files.add(&href, rpm);
+    }
+    if let Some(target) = pad_to {
+        let mut total: u64 = files.files.iter().map(|(_, c)| c.len()).sum();
+        let mut n = 0u64;
+        while total < target {
+            n += 1;
+            let size = PADDING_CHUNK.min((target - total) as usize).max(4096);
+            let padding = PaddingSpec {
+                name: format!("sample-padding-{n:04}"),
+                version: "1.0".into(),
+                release: "1".into(),
+                size,
+                seed: n,
+            };
+            let path = work.join(format!("{}.rpm", padding.name));
+            let io_err = |source| Error::Io {
+                path: path.clone(),
+                source,
+            };
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io_err)?);
+            build_padding_package(&padding, time32, BUILD_HOST, &mut out).map_err(build_err)?;
+            drop(out);
+            let href = format!("Packages/sample-padding-{n:04}-1.0-1.noarch.rpm");
+            let pkg = read_package(std::fs::File::open(&path).map_err(io_err)?).map_err(build_err)?;
+            records.push(Record::from_package(&pkg, &href, time as u64, Some(10)));
+            total += pkg.size;
+            files.add(&href, hadris_fs::host::file(&path).map_err(build_err)?);
+        }
+    }
+    repo::sort_records(&mut records);
+    let repodata = repo::write_repodata(&records, None, time as u64).map_err(build_err)?;
+    for f in repodata.files {
+        files.add(&f.path, Content::bytes(f.bytes));
+    }
+    Ok(())
+}
