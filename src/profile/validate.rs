@@ -911,18 +911,22 @@ impl Cx<'_> {
     }
 }
 
-/// serde speaks of fields; a profile has keys.
+/// serde speaks of fields and Rust types; a profile has keys and TOML types.
 fn key_wording(message: &str) -> String {
+    let mut message = message.to_owned();
     for (from, to) in [
         ("unknown field `", "unknown key `"),
         ("missing field `", "missing key `"),
         ("duplicate field `", "duplicate key `"),
     ] {
         if let Some(rest) = message.strip_prefix(from) {
-            return format!("{to}{rest}");
+            message = format!("{to}{rest}");
         }
     }
-    message.to_owned()
+    if let Some(head) = message.strip_suffix(", expected i64") {
+        message = format!("{head}, expected an integer");
+    }
+    message
 }
 
 /// Why `path` is not an absolute, normalized path inside an image, if it is not.
@@ -1159,5 +1163,9 @@ mod tests {
         );
         assert_eq!(key_wording("missing field `iso`"), "missing key `iso`");
         assert_eq!(key_wording("invalid type"), "invalid type");
+        assert_eq!(
+            key_wording("invalid type: string \"3\", expected i64"),
+            "invalid type: string \"3\", expected an integer"
+        );
     }
 }
