@@ -464,7 +464,7 @@ fn bad_package_names_are_refused() {
         ("group", "\"xenserver base\"", "\"xenserver base\""),
     ] {
         let text = format!("{HEAD}[packages]\n{key} = {value}\n");
-        assert_error_at(&f, &text, &needle, &["`"]);
+        assert_error_at(&f, &text, needle, &["`"]);
         let message = f.error(&text);
         assert!(
             message.contains("not a valid RPM name") || message.contains("comps group id"),
