@@ -172,6 +172,18 @@ pub enum Error {
         /// What contradicts what.
         problem: String,
     },
+    /// A path that cannot be written into a TOML profile.
+    #[error("path `{}` is not valid UTF-8 and cannot be written into a profile", path.display())]
+    NotUtf8 {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The TOML writer failed.
+    #[error("cannot write the profile as TOML: {message}")]
+    Write {
+        /// The writer's message.
+        message: String,
+    },
 }
 
 /// A `builtin:NAME` source that does not exist.

@@ -12,6 +12,7 @@ mod error;
 mod location;
 mod schema;
 mod validate;
+mod write;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -399,6 +400,13 @@ impl Profile {
     ) -> Result<Profile, Error> {
         validate::remaster(text, file, base_dir, overrides)
     }
+
+    /// The profile as TOML text, resolved: paths absolute as loaded, `[packages] add` globs
+    /// replaced by the files they matched, defaults left out. Loading it gives the same profile
+    /// (up to positions).
+    pub fn to_toml(&self) -> Result<String, Error> {
+        write::remaster(self)
+    }
 }
 
 impl DriverDiskProfile {
@@ -423,5 +431,10 @@ impl DriverDiskProfile {
         output_iso: Option<&Path>,
     ) -> Result<DriverDiskProfile, Error> {
         validate::driver_disk(text, file, base_dir, output_iso)
+    }
+
+    /// The profile as TOML text, resolved (see [`Profile::to_toml`]).
+    pub fn to_toml(&self) -> Result<String, Error> {
+        write::driver_disk(self)
     }
 }

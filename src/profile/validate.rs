@@ -23,7 +23,7 @@ const MAX_VOLUME_ID: usize = 32;
 /// The longest menu timeout isolinux accepts (35996 tenths of a second), in whole seconds.
 const MAX_TIMEOUT_SECONDS: i64 = 3599;
 /// The default permission bits of a file added to the installer.
-const DEFAULT_FILE_MODE: u32 = 0o644;
+pub(crate) const DEFAULT_FILE_MODE: u32 = 0o644;
 
 /// Validates a remaster profile.
 pub(crate) fn remaster(
