@@ -671,3 +671,183 @@ fn no_prefix_of_a_valid_profile_makes_the_loader_panic() {
         }
     }
 }
+
+// ---- the same verdicts as independent tools ---------------------------------------------------
+
+/// Runs a referee tool; a missing tool fails the test and names the Debian package to install.
+fn referee(tool: &str, package: &str, args: &[&str], dir: &Path) -> std::process::Output {
+    match std::process::Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            panic!("referee `{tool}` cannot run ({e}); install the Debian package `{package}`")
+        }
+    }
+}
+
+/// rpm's own spec parser: does it accept `name` as a package name and `version`/`release`?
+fn rpmspec_accepts(dir: &Path, name: &str, version: &str, release: &str) -> bool {
+    let spec = dir.join("probe.spec");
+    fs::write(
+        &spec,
+        format!(
+            "Name: {name}\nVersion: {version}\nRelease: {release}\nSummary: s\nLicense: MIT\n\
+             %description\nd\n"
+        ),
+    )
+    .expect("write spec");
+    let out = referee(
+        "rpmspec",
+        "rpm",
+        &["-q", "--qf", "%{name}\\n", "probe.spec"],
+        dir,
+    );
+    out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == name
+}
+
+#[test]
+fn package_names_are_judged_as_rpmspec_judges_them() {
+    let f = Fixture::new();
+    for name in [
+        "xcp-ng-deps",
+        "libstdc++",
+        "_x",
+        "7zip",
+        "python3.6",
+        "a_b.c+d-e",
+        "-bad",
+        ".bad",
+        "+bad",
+        "a/b",
+        "a*b",
+        "a:b",
+        "a~b",
+        "a@b",
+        "a,b",
+    ] {
+        let text = format!("{HEAD}[packages]\ninstall = [\"{name}\"]\n");
+        let ours = f.load(&text).is_ok();
+        let theirs = rpmspec_accepts(f.dir.path(), name, "1", "1");
+        assert_eq!(
+            ours, theirs,
+            "package name {name:?}: we say {ours}, rpmspec says {theirs}"
+        );
+    }
+}
+
+#[test]
+fn driver_versions_are_judged_as_rpmspec_judges_them() {
+    let f = Fixture::new();
+    for version in [
+        "8.9.1.0.0",
+        "5.10.214-1",
+        "1.0~rc1",
+        "1.0^git1",
+        "1_2+3",
+        "1-2-3",
+        "1:2",
+        "1/2",
+        "1 2",
+        "1,2",
+        "1-",
+    ] {
+        let text = format!(
+            "{HEAD}[[drivers]]\nko = [\"drivers/mpi3mr.ko\"]\nname = \"m\"\nversion = \"{version}\"\n"
+        );
+        let ours = f.load(&text).is_ok();
+        let (v, r) = version.split_once('-').unwrap_or((version, "1"));
+        let theirs = !v.is_empty()
+            && !r.is_empty()
+            && !v.contains(' ')
+            && !r.contains(' ')
+            && rpmspec_accepts(f.dir.path(), "m", v, r);
+        assert_eq!(
+            ours, theirs,
+            "version {version:?}: we say {ours}, rpmspec says {theirs}"
+        );
+    }
+}
+
+#[test]
+fn volume_ids_are_judged_as_genisoimage_judges_them() {
+    let f = Fixture::new();
+    let tree = f.dir.path().join("tree");
+    fs::create_dir_all(&tree).expect("mkdir");
+    fs::write(tree.join("a"), b"a").expect("write");
+    let printable: String = (' '..='~')
+        .filter(|c| *c != '"' && *c != '\\')
+        .take(32)
+        .collect();
+    for id in [
+        "XCP-ng 8.3".to_owned(),
+        "X".repeat(32),
+        printable,
+        "X".repeat(33),
+        "Y".repeat(40),
+    ] {
+        let text = format!(
+            "[source]\niso = \"builtin:sample\"\n[output]\niso = \"o.iso\"\nvolume_id = \"{id}\"\n"
+        );
+        let ours = f.load(&text).is_ok();
+        let out = referee(
+            "genisoimage",
+            "genisoimage",
+            &["-quiet", "-o", "v.iso", "-V", &id, "tree"],
+            f.dir.path(),
+        );
+        let theirs = out.status.success();
+        assert_eq!(
+            ours, theirs,
+            "volume id {id:?}: we say {ours}, genisoimage says {theirs}"
+        );
+        if theirs {
+            let info = referee(
+                "isoinfo",
+                "genisoimage",
+                &["-d", "-i", "v.iso"],
+                f.dir.path(),
+            );
+            let info = String::from_utf8_lossy(&info.stdout);
+            assert!(
+                info.lines().any(|l| l == format!("Volume id: {id}")),
+                "isoinfo does not read back {id:?}:\n{info}"
+            );
+        }
+    }
+}
+
+#[test]
+fn treeinfo_values_we_accept_survive_python_configparser_and_the_others_do_not() {
+    let f = Fixture::new();
+    let script = "import configparser, sys\n\
+                  v = sys.argv[1]\n\
+                  c = configparser.ConfigParser()\n\
+                  try:\n\
+                  \x20   c.read_string('[build]\\nnumber = ' + v + '\\n')\n\
+                  \x20   ok = c.get('build', 'number') == v\n\
+                  except Exception:\n\
+                  \x20   ok = False\n\
+                  print('ok' if ok else 'bad')\n";
+    for value in [
+        "site-2026.11",
+        "cloud",
+        "a b c",
+        "100%",
+        "50 %% off",
+        " lead",
+        "trail ",
+    ] {
+        let text = format!("{HEAD}[treeinfo]\nbuild_number = \"{value}\"\n");
+        let ours = f.load(&text).is_ok();
+        let out = referee("python3", "python3", &["-c", script, value], f.dir.path());
+        assert!(out.status.success(), "python3 failed: {out:?}");
+        let theirs = String::from_utf8_lossy(&out.stdout).trim() == "ok";
+        assert_eq!(
+            ours, theirs,
+            "build number {value:?}: we say {ours}, ConfigParser says {theirs}"
+        );
+    }
+}

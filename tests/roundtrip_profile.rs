@@ -562,3 +562,55 @@ fn globs_are_expanded_sorted_without_duplicates_even_in_a_folder_with_glob_chara
     let again: Vec<_> = again.packages.add.iter().map(|f| f.value.clone()).collect();
     assert_eq!(again, got);
 }
+
+/// Parses TOML with Python's `tomllib`, an independent TOML 1.0 reader, and returns it as JSON.
+fn python_tomllib(text: &str, dir: &Path) -> serde_json::Value {
+    let file = dir.join("referee.toml");
+    fs::write(&file, text).expect("write");
+    let script = "import json, sys, tomllib\n\
+                  with open(sys.argv[1], 'rb') as f:\n\
+                  \x20   print(json.dumps(tomllib.load(f)))\n";
+    let out = match std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => panic!(
+            "referee `python3` cannot run ({e}); install the Debian package `python3` (3.11+)"
+        ),
+    };
+    assert!(
+        out.status.success(),
+        "tomllib rejects the text: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json from python")
+}
+
+#[test]
+fn the_demo_and_written_profiles_read_the_same_with_python_tomllib() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = demo_with_binaries(dir.path());
+    let split = text
+        .find("\n[driver_disk]")
+        .expect("a [driver_disk] example");
+    let path = dir.path().join("demo.toml");
+    fs::write(&path, &text[..split]).expect("write");
+    let p = Profile::load(&path).expect("load");
+
+    let written = p.to_toml().expect("to_toml");
+    for t in [
+        fs::read_to_string(demo_path()).expect("demo"),
+        text[..split].to_owned(),
+        written,
+    ] {
+        let ours: toml::Table = toml::from_str(&t).expect("toml");
+        let ours = serde_json::to_value(&ours).expect("json");
+        assert_eq!(
+            python_tomllib(&t, dir.path()),
+            ours,
+            "readers disagree on:\n{t}"
+        );
+    }
+}
