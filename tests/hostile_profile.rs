@@ -449,6 +449,9 @@ fn bad_labels_and_duplicate_new_entries_are_refused() {
     let text =
         format!("{HEAD}[[boot.entry]]\nlabel = \"a\"\ntitle = \"A\\nB\"\nfrom = \"install\"\n");
     assert_error_at(&f, &text, "\"A\\nB\"", &["control character"]);
+    let text =
+        format!("{HEAD}[[boot.entry]]\nlabel = \"a\"\ntitle = \"Costs $5\"\nfrom = \"install\"\n");
+    assert_error_at(&f, &text, "\"Costs", &["GRUB"]);
     let text = format!("{HEAD}[[boot.entry]]\nlabel = \"a\"\nfrom = \"install\"\n");
     assert_error_at(&f, &text, "[[boot.entry]]", &["missing key `title`"]);
 }
@@ -631,7 +634,39 @@ fn an_unreadable_profile_names_the_file() {
     assert!(matches!(Profile::load(&path), Err(Error::Read { .. })));
     let path = f.write("bin.toml", "");
     fs::write(&path, [0xff, 0xfe, 0x00]).expect("write");
-    assert!(matches!(Profile::load(&path), Err(Error::Read { .. })));
+    let err = Profile::load(&path).expect_err("binary");
+    assert!(matches!(err, Error::NotAProfile { .. }), "{err:?}");
+    assert!(err.to_string().contains("not UTF-8"), "{err}");
+}
+
+#[test]
+fn a_large_file_given_as_the_profile_is_refused_without_reading_it_all() {
+    let f = Fixture::new();
+    let path = f.dir.path().join("big.iso");
+    let file = fs::File::create(&path).expect("create");
+    file.set_len(64 << 20).expect("sparse 64 MiB");
+    let err = Profile::load(&path).expect_err("an ISO is not a profile");
+    assert!(matches!(err, Error::NotAProfile { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with(&path.display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn deeply_nested_values_are_refused_without_exhausting_the_stack() {
+    let f = Fixture::new();
+    for nested in [
+        format!("x = {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        format!("x = {}1{}\n", "{a=".repeat(100_000), "}".repeat(100_000)),
+        format!("{} = 1\n", vec!["k"; 100_000].join(".")),
+    ] {
+        let message = f.error(&format!("{HEAD}{nested}"));
+        assert!(
+            message.starts_with(&f.profile_path().display().to_string()),
+            "{message}"
+        );
+    }
 }
 
 #[test]

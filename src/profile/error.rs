@@ -9,12 +9,20 @@ use super::location::Origin;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The profile file itself cannot be read.
-    #[error("{path}: cannot read profile: {source}")]
+    #[error("{}: cannot read profile: {source}", path.display())]
     Read {
         /// The profile file.
         path: PathBuf,
         /// Why it cannot be read.
         source: std::io::Error,
+    },
+    /// The profile file is too large or not text: probably not a profile at all.
+    #[error("{}: {problem}; is it really a profile?", path.display())]
+    NotAProfile {
+        /// The profile file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: &'static str,
     },
     /// A TOML syntax error, a value of the wrong type, an unknown key or a missing required key.
     #[error("{at}: {message}")]

@@ -212,7 +212,7 @@ impl ArgEdits {
 pub struct NewBootEntry {
     /// The new entry's label (letters, digits, `.`, `_`, `-`).
     pub label: Located<String>,
-    /// The menu title.
+    /// The menu title: no control characters, `"`, `\` or `$`, so it needs no escaping.
     pub title: Located<String>,
     /// The label of the source entry to copy.
     pub from: Located<String>,
@@ -366,10 +366,30 @@ fn base_dir_of(path: &Path) -> PathBuf {
     std::path::absolute(&parent).unwrap_or(parent)
 }
 
+/// The largest profile accepted: far more than any real one, small enough that naming the ISO
+/// instead of the profile by mistake fails at once instead of reading hundreds of megabytes.
+pub const MAX_PROFILE_BYTES: u64 = 1 << 20;
+
 fn read_profile(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Read {
+    use std::io::Read;
+    let read_error = |source| Error::Read {
         path: path.to_path_buf(),
         source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PROFILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_PROFILE_BYTES {
+        return Err(Error::NotAProfile {
+            path: path.to_path_buf(),
+            problem: "is larger than 1 MiB",
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| Error::NotAProfile {
+        path: path.to_path_buf(),
+        problem: "is not UTF-8 text",
     })
 }
 

@@ -544,6 +544,13 @@ impl Cx<'_> {
         if v.chars().any(char::is_control) {
             return Err(self.bad_name(s, "boot entry title", "has a control character"));
         }
+        if v.contains(['"', '\\', '$']) {
+            return Err(self.bad_name(
+                s,
+                "boot entry title",
+                "contains `\"`, `\\` or `$`, which a GRUB menu title cannot carry as written",
+            ));
+        }
         Ok(self.loc(s))
     }
 
