@@ -7,6 +7,23 @@
 //! inside the ISO or the installer image must be absolute and normalized; `[packages] add` globs are
 //! expanded (sorted, each must match a file). Values that later stages may still need to report
 //! keep their position as a [`Located`].
+//!
+//! ```
+//! use std::path::Path;
+//! use isoremix::profile::{Profile, SourceIso};
+//!
+//! let text = "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n";
+//! let p = Profile::from_str(text, Path::new("site.toml"), Path::new("/srv/site")).unwrap();
+//! assert_eq!(p.source.iso, SourceIso::Sample);
+//! assert_eq!(p.output.iso, Path::new("/srv/site/out.iso"));
+//!
+//! let typo = format!("{text}volumeid = \"X\"\n");
+//! let err = Profile::from_str(&typo, Path::new("site.toml"), Path::new("/srv/site")).unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "site.toml:5:1: unknown key `volumeid`, expected `iso` or `volume_id`"
+//! );
+//! ```
 
 mod error;
 mod location;
