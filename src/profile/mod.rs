@@ -27,6 +27,7 @@
 
 mod error;
 mod location;
+mod rules;
 mod schema;
 mod validate;
 mod write;
