@@ -9,12 +9,20 @@ use super::location::Origin;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The profile file itself cannot be read.
-    #[error("{path}: cannot read profile: {source}")]
+    #[error("{}: cannot read profile: {source}", path.display())]
     Read {
         /// The profile file.
         path: PathBuf,
         /// Why it cannot be read.
         source: std::io::Error,
+    },
+    /// The profile file is too large or not text: probably not a profile at all.
+    #[error("{}: {problem}; is it really a profile?", path.display())]
+    NotAProfile {
+        /// The profile file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: &'static str,
     },
     /// A TOML syntax error, a value of the wrong type, an unknown key or a missing required key.
     #[error("{at}: {message}")]
@@ -171,6 +179,18 @@ pub enum Error {
         at: Origin,
         /// What contradicts what.
         problem: String,
+    },
+    /// A path that cannot be written into a TOML profile.
+    #[error("path `{}` is not valid UTF-8 and cannot be written into a profile", path.display())]
+    NotUtf8 {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The TOML writer failed.
+    #[error("cannot write the profile as TOML: {message}")]
+    Write {
+        /// The writer's message.
+        message: String,
     },
 }
 

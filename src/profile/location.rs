@@ -48,6 +48,14 @@ impl<T> Located<T> {
     }
 }
 
+/// Prints where the value was written, `file:line:col`, for messages such as
+/// `format!("{located}: package {} not found", located.value)`.
+impl<T> fmt::Display for Located<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.origin.fmt(f)
+    }
+}
+
 impl<T> std::ops::Deref for Located<T> {
     type Target = T;
 
@@ -168,5 +176,6 @@ mod tests {
             col: 5,
         };
         assert_eq!(o.to_string(), "dir/p.toml:12:5");
+        assert_eq!(Located::new(7u32, o).to_string(), "dir/p.toml:12:5");
     }
 }

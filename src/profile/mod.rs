@@ -7,11 +7,30 @@
 //! inside the ISO or the installer image must be absolute and normalized; `[packages] add` globs are
 //! expanded (sorted, each must match a file). Values that later stages may still need to report
 //! keep their position as a [`Located`].
+//!
+//! ```
+//! use std::path::Path;
+//! use isoremix::profile::{Profile, SourceIso};
+//!
+//! let text = "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n";
+//! let p = Profile::from_str(text, Path::new("site.toml"), Path::new("/srv/site")).unwrap();
+//! assert_eq!(p.source.iso, SourceIso::Sample);
+//! assert_eq!(p.output.iso, Path::new("/srv/site/out.iso"));
+//!
+//! let typo = format!("{text}volumeid = \"X\"\n");
+//! let err = Profile::from_str(&typo, Path::new("site.toml"), Path::new("/srv/site")).unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "site.toml:5:1: unknown key `volumeid`, expected `iso` or `volume_id`"
+//! );
+//! ```
 
 mod error;
 mod location;
+mod rules;
 mod schema;
 mod validate;
+mod write;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -211,7 +230,7 @@ impl ArgEdits {
 pub struct NewBootEntry {
     /// The new entry's label (letters, digits, `.`, `_`, `-`).
     pub label: Located<String>,
-    /// The menu title.
+    /// The menu title: no control characters, `"`, `\` or `$`, so it needs no escaping.
     pub title: Located<String>,
     /// The label of the source entry to copy.
     pub from: Located<String>,
@@ -365,10 +384,30 @@ fn base_dir_of(path: &Path) -> PathBuf {
     std::path::absolute(&parent).unwrap_or(parent)
 }
 
+/// The largest profile accepted: far more than any real one, small enough that naming the ISO
+/// instead of the profile by mistake fails at once instead of reading hundreds of megabytes.
+pub const MAX_PROFILE_BYTES: u64 = 1 << 20;
+
 fn read_profile(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Read {
+    use std::io::Read;
+    let read_error = |source| Error::Read {
         path: path.to_path_buf(),
         source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PROFILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_PROFILE_BYTES {
+        return Err(Error::NotAProfile {
+            path: path.to_path_buf(),
+            problem: "is larger than 1 MiB",
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| Error::NotAProfile {
+        path: path.to_path_buf(),
+        problem: "is not UTF-8 text",
     })
 }
 
@@ -399,6 +438,13 @@ impl Profile {
     ) -> Result<Profile, Error> {
         validate::remaster(text, file, base_dir, overrides)
     }
+
+    /// The profile as TOML text, resolved: paths absolute as loaded, `[packages] add` globs
+    /// replaced by the files they matched, defaults left out. Loading it gives the same profile
+    /// (up to positions).
+    pub fn to_toml(&self) -> Result<String, Error> {
+        write::remaster(self)
+    }
 }
 
 impl DriverDiskProfile {
@@ -423,5 +469,10 @@ impl DriverDiskProfile {
         output_iso: Option<&Path>,
     ) -> Result<DriverDiskProfile, Error> {
         validate::driver_disk(text, file, base_dir, output_iso)
+    }
+
+    /// The profile as TOML text, resolved (see [`Profile::to_toml`]).
+    pub fn to_toml(&self) -> Result<String, Error> {
+        write::driver_disk(self)
     }
 }
