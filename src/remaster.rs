@@ -3,6 +3,8 @@
 //! place. Each step lives in `remaster/<step>.rs` and is the only place
 //! that translates its profile section into calls of a format module.
 
+mod boot;
+mod installer;
 mod iso_files;
 
 use std::path::{Path, PathBuf};
@@ -66,6 +68,8 @@ pub struct Context<'a> {
     pub workdir: &'a Path,
     /// Progress bars.
     pub progress: Progress,
+    /// Bytes every id of the new image derives from.
+    pub seed: &'a [u8],
     /// The report being filled.
     pub report: &'a mut BuildReport,
 }
@@ -92,6 +96,7 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
         at: "SOURCE_DATE_EPOCH".into(),
         message: e.to_string(),
     })?;
+    let seed = seed(&source, profile);
     let mut report = BuildReport {
         output: profile.output.iso.clone(),
         ..BuildReport::default()
@@ -101,12 +106,14 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
         datetime,
         workdir: workdir.path(),
         progress,
+        seed: &seed,
         report: &mut report,
     };
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;
+    let installer = installer::apply(&mut source, &profile.installer, &mut cx)?;
+    boot::apply(&mut source, &profile.boot, &installer.dom0_args, &mut cx)?;
 
-    let seed = seed(&source, profile);
     let total = source.volume_bytes();
     let bar = progress.bytes("writing", total);
     let written = iso::write(
@@ -115,7 +122,7 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
         &WriteOptions {
             volume_id: profile.output.volume_id.as_ref().map(|v| v.value.clone()),
             time: datetime,
-            seed,
+            seed: seed.clone(),
         },
         &|n| bar.set_position(n),
     )?;

@@ -170,6 +170,8 @@ pub fn write(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| write_err(out, format!("cannot create {}: {e}", dir.display())))?;
     let tmp = tempfile::Builder::new()
         .prefix(".isoremix-")
         .suffix(".partial")
@@ -208,12 +210,23 @@ pub fn write(
         .session_mut()
         .export(counting, &options)
         .map_err(|e| write_err(out, e))?;
+    // One line per kind of warning, naming the first path it concerns.
+    let mut seen: Vec<(&'static str, usize, String)> = Vec::new();
     for warning in written.warnings() {
         let path = warning
             .path()
-            .map(|p| format!(" ({})", String::from_utf8_lossy(p)))
+            .map(|p| String::from_utf8_lossy(p).into_owned())
             .unwrap_or_default();
-        report.warnings.push(format!("{}{path}", warning.message()));
+        match seen.iter_mut().find(|(m, _, _)| *m == warning.message()) {
+            Some((_, n, _)) => *n += 1,
+            None => seen.push((warning.message(), 1, path)),
+        }
+    }
+    for (message, n, path) in seen {
+        report.warnings.push(match n {
+            1 => format!("{message} ({path})"),
+            _ => format!("{message} ({path} and {} more)", n - 1),
+        });
     }
     report.size = written.size();
 

@@ -31,6 +31,7 @@ fn entries() -> Vec<(String, Kind)> {
         ("dev".into(), Kind::Dir),
         ("etc".into(), Kind::Dir),
         ("etc/hostname".into(), Kind::File(b"xcp-ng-installer\n", 0o644)),
+        ("etc/motd".into(), Kind::File(b"XCP-ng installer (isoremix sample)\n", 0o644)),
         ("etc/modprobe.d".into(), Kind::Dir),
         ("etc/depmod.d".into(), Kind::Dir),
         ("etc/depmod.d/dist.conf".into(), Kind::File(b"search updates extra built-in weak-updates\n", 0o644)),

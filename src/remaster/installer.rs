@@ -1,0 +1,166 @@
+//! Step `[installer]`: edits of install.img (files, removals, patches, the
+//! answer file), written as an appended overlay when possible, else as a
+//! parallel re-pack. The answer file's boot arguments are handed on to the
+//! boot step.
+
+use std::io::Read;
+
+use super::{Context, Error};
+use crate::answerfile;
+use crate::initrd::{self, Content, Edits, PutEntry, PutKind, Strategy};
+use crate::iso::{NewContent, SourceIso};
+use crate::patch::Patch;
+use crate::profile::{InstallerEdits, InstallerMode, Located};
+
+/// Where the embedded answer file goes inside install.img.
+pub const ANSWERFILE_PATH: &str = "/answerfile.xml";
+/// The image inside the ISO.
+const INSTALL_IMG: &str = "/install.img";
+
+/// What later steps need to know about the installer edits.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// dom0 arguments the boot menus must get.
+    pub dom0_args: Vec<String>,
+    /// The embedded answer file (path on the host), when there is one.
+    pub answerfile: Option<std::path::PathBuf>,
+}
+
+fn step_err<T>(at: &Located<T>, e: impl std::fmt::Display) -> Error {
+    Error::Step {
+        at: at.origin.to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn whole(e: impl std::fmt::Display) -> Error {
+    Error::Step {
+        at: format!("[installer] {INSTALL_IMG}"),
+        message: e.to_string(),
+    }
+}
+
+/// Turns `[installer]` into initrd edits (plain data).
+fn edits(profile: &InstallerEdits, extra: &[PutEntry], mtime: u32) -> Result<Edits, Error> {
+    let mut out = Edits {
+        mtime,
+        ..Edits::default()
+    };
+    for f in &profile.files {
+        out.put.push(PutEntry {
+            path: f.dest.value.as_bytes().to_vec(),
+            kind: PutKind::File(Content::HostFile(f.src.value.clone())),
+            mode: f.mode,
+            uid: 0,
+            gid: 0,
+            mtime,
+        });
+    }
+    out.put.extend_from_slice(extra);
+    for r in &profile.remove {
+        out.remove.push(r.value.as_bytes().to_vec());
+    }
+    for p in &profile.patches {
+        let text = std::fs::read(&p.value).map_err(|e| step_err(p, e))?;
+        let patch = Patch::parse(&p.value.display().to_string(), &text).map_err(|e| step_err(p, e))?;
+        out.patches.push(patch);
+    }
+    Ok(out)
+}
+
+/// Applies `[installer]` to the source's install.img.
+pub fn apply(
+    source: &mut SourceIso,
+    profile: &InstallerEdits,
+    cx: &mut Context<'_>,
+) -> Result<Outcome, Error> {
+    let mut outcome = Outcome::default();
+    let mtime = u32::try_from(cx.time).unwrap_or(u32::MAX);
+    let mut extra = Vec::new();
+    if let Some(af) = &profile.answerfile {
+        let text = std::fs::read(&af.value).map_err(|e| step_err(af, e))?;
+        answerfile::validate(&af.value.display().to_string(), &text).map_err(|e| step_err(af, e))?;
+        extra.push(PutEntry {
+            path: ANSWERFILE_PATH.as_bytes().to_vec(),
+            kind: PutKind::File(Content::Bytes(text)),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime,
+        });
+        outcome.dom0_args = vec![format!("answerfile=file://{ANSWERFILE_PATH}"), "install".into()];
+        outcome.answerfile = Some(af.value.clone());
+    }
+    if profile.files.is_empty() && profile.remove.is_empty() && profile.patches.is_empty() && extra.is_empty() {
+        if profile.mode != InstallerMode::Repack {
+            return Ok(outcome);
+        }
+    }
+    let edits = edits(profile, &extra, mtime)?;
+    let forced = match profile.mode {
+        InstallerMode::Auto => None,
+        InstallerMode::Overlay => Some(Strategy::Overlay),
+        InstallerMode::Repack => Some(Strategy::Repack),
+    };
+    // Only adding files needs nothing from the image but its first bytes: the
+    // overlay then carries every parent directory itself.
+    let needs_tree = !edits.remove.is_empty() || !edits.patches.is_empty() || forced == Some(Strategy::Repack);
+    let base_len = source.open_file(INSTALL_IMG).map_err(whole)?.len();
+    let tree = if needs_tree {
+        let bar = cx.progress.spinner("reading install.img");
+        let reader = std::io::BufReader::with_capacity(1 << 20, source.open_file(INSTALL_IMG).map_err(whole)?);
+        let tree = initrd::Tree::read(reader).map_err(whole)?;
+        bar.finish_and_clear();
+        tree
+    } else {
+        initrd::Tree::new()
+    };
+    let changes = initrd::prepare(&edits, &tree, source.open_file(INSTALL_IMG).map_err(whole)?)
+        .map_err(whole)?;
+    let strategy = initrd::plan(&changes, forced).map_err(whole)?;
+    match strategy {
+        Strategy::Overlay => {
+            let compression = match tree.last_compression() {
+                Some(c) => c,
+                None => {
+                    let mut head = [0u8; 8];
+                    let n = source.open_file(INSTALL_IMG).map_err(whole)?.read(&mut head).map_err(whole)?;
+                    initrd::compression::detect(&head[..n]).ok_or_else(|| {
+                        whole("install.img does not start with a known archive (bzip2, gzip, xz, zstd or newc)")
+                    })?
+                }
+            };
+            let mut overlay = Vec::new();
+            initrd::write_overlay(base_len, compression, &changes, &mut overlay).map_err(whole)?;
+            source
+                .put_file(INSTALL_IMG, NewContent::Appended(overlay), cx.datetime)
+                .map_err(whole)?;
+            cx.report.steps.push(format!(
+                "installer: {} entries appended to install.img as an overlay",
+                changes.puts.len()
+            ));
+        }
+        Strategy::Repack => {
+            let path = cx.workdir.join("install.img");
+            let out = std::fs::File::create(&path).map_err(whole)?;
+            let bar = cx.progress.spinner("re-packing install.img");
+            let image = std::io::BufReader::with_capacity(1 << 20, source.open_file(INSTALL_IMG).map_err(whole)?);
+            let options = initrd::RepackOptions {
+                compression: tree.last_compression().unwrap_or(initrd::Compression::Bzip2),
+                ..initrd::RepackOptions::default()
+            };
+            initrd::repack(image, &tree, Some(&changes), &options, std::io::BufWriter::new(out))
+                .map_err(whole)?;
+            bar.finish_and_clear();
+            source
+                .put_file(INSTALL_IMG, NewContent::HostFile(path), cx.datetime)
+                .map_err(whole)?;
+            cx.report.steps.push(format!(
+                "installer: install.img re-packed ({} entries changed, {} removed)",
+                changes.puts.len(),
+                changes.removes.len()
+            ));
+        }
+    }
+    Ok(outcome)
+}
