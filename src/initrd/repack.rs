@@ -344,7 +344,7 @@ fn produce<R: Read, W: Write>(
     let mut seg = Segmenter {
         sink,
         current: NewcWriter::new(Vec::new()),
-        segment_size: options.segment_size.max(4096),
+        segment_size: options.segment_size.max(512),
         next_ino: 0,
     };
     // 1. Directories.
