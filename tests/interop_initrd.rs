@@ -72,7 +72,7 @@ fn build_sequence(work: &Path) -> Sequence {
         &cli_compress("xz", &archives[2]),
         Compression::Xz,
     );
-    while image.len() % 4 != 0 {
+    while !image.len().is_multiple_of(4) {
         image.push(0);
     }
     image.extend_from_slice(&[0; 8]);
@@ -152,7 +152,7 @@ fn reads_gnu_cpio_archives_in_every_compression() {
     assert_eq!(report.skipped, vec![b"run/fifo".to_vec()]);
     let mut want = describe(&want_dir);
     assert!(
-        want.remove(&b"run/fifo".to_vec())
+        want.remove(b"run/fifo".as_slice())
             .unwrap()
             .starts_with("special")
     );
@@ -267,7 +267,7 @@ fn overlay_is_read_by_unmkinitramfs() {
     sample_base(&base_dir);
     let mut base = cli_compress("bzip2", &gnu_cpio(&base_dir));
     // Make the base length not a multiple of 4, so the padding is exercised.
-    if base.len() % 4 == 0 {
+    if base.len().is_multiple_of(4) {
         base.push(0);
     }
     let tree = Tree::read(&base[..]).unwrap();
