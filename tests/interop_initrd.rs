@@ -162,7 +162,7 @@ fn reads_gnu_cpio_archives_in_every_compression() {
 const INSTALLER_CONF_PATCH: &[u8] = b"diff --git a/etc/installer.conf b/etc/installer.conf
 --- a/etc/installer.conf
 +++ b/etc/installer.conf
-@@ -3,3 +3,4 @@
+@@ -1,3 +1,4 @@
  c = 3
 -d = 4
 +d = 40
@@ -239,7 +239,11 @@ fn repack_is_read_by_bzip2_and_gnu_cpio() {
     fs::create_dir_all(want_dir.join("srv/bin")).unwrap();
     put(&want_dir, b"srv/bin/tool", b"\x7fELF pretend tool\n", 0o755);
     fs::remove_dir_all(want_dir.join("usr/share")).unwrap();
-    sh("patch -p1 --quiet", &want_dir, INSTALLER_CONF_PATCH);
+    sh(
+        "patch -p1 -F0 --quiet --no-backup-if-mismatch",
+        &want_dir,
+        INSTALLER_CONF_PATCH,
+    );
     sh(
         "touch -d @1700000000 etc/motd srv/bin/tool etc/installer.conf && chmod 755 srv srv/bin",
         &want_dir,
@@ -329,7 +333,11 @@ fn overlay_is_read_by_unmkinitramfs() {
         b"<installation/>\n",
         0o600,
     );
-    sh("patch -p1 --quiet", &want_dir, INSTALLER_CONF_PATCH);
+    sh(
+        "patch -p1 -F0 --quiet --no-backup-if-mismatch",
+        &want_dir,
+        INSTALLER_CONF_PATCH,
+    );
     sh(
         "touch -d @1700000000 etc/hosts etc/new.d/answer.xml etc/installer.conf && chmod 755 etc/new.d",
         &want_dir,
