@@ -225,7 +225,20 @@ impl Patch {
         while i < lines.len() {
             let line = strip_eol(lines[i]);
             if line.starts_with(b"diff --git ") {
-                pending_mode = None;
+                if pending_mode.is_some() {
+                    return Err(perr(
+                        i + 1,
+                        "a mode change without content change is not supported".to_string(),
+                    ));
+                }
+            } else if line.starts_with(b"GIT binary patch") || line.starts_with(b"Binary files ") {
+                return Err(perr(i + 1, "binary patches are not supported".to_string()));
+            } else if line.starts_with(b"rename from ") || line.starts_with(b"copy from ") {
+                return Err(perr(
+                    i + 1,
+                    "renames and copies are not supported; use a deletion and a creation"
+                        .to_string(),
+                ));
             } else if let Some(m) = line
                 .strip_prefix(b"new file mode ")
                 .or_else(|| line.strip_prefix(b"new mode "))
@@ -326,6 +339,12 @@ impl Patch {
                 continue;
             }
             i += 1;
+        }
+        if pending_mode.is_some() {
+            return Err(perr(
+                lines.len(),
+                "a mode change without content change is not supported".to_string(),
+            ));
         }
         if files.is_empty() {
             return Err(perr(
@@ -485,6 +504,38 @@ new file mode 100755
             "{msg}"
         );
         assert!(msg.contains("patch line 5"), "{msg}");
+    }
+
+    #[test]
+    fn unsupported_git_features_are_errors() {
+        let err = Patch::parse(
+            "b.patch",
+            b"diff --git a/x b/x\nGIT binary patch\nliteral 1\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("binary"), "{err}");
+        let err = Patch::parse(
+            "m.patch",
+            b"diff --git a/x b/x\nold mode 100644\nnew mode 100755\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("mode change"), "{err}");
+    }
+
+    #[test]
+    fn deletion_and_removed_line_that_looks_like_a_header() {
+        let p = Patch::parse(
+            "d.patch",
+            b"--- a/x\n+++ b/x\n@@ -1,2 +1,1 @@\n--- not a header\n keep\n--- a/gone\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n",
+        )
+        .unwrap();
+        assert_eq!(p.files.len(), 2);
+        let got = apply("d.patch", &p.files[0], Some(b"-- not a header\nkeep\n")).unwrap();
+        assert_eq!(got.unwrap(), b"keep\n");
+        assert!(p.files[1].deletes());
+        assert_eq!(apply("d.patch", &p.files[1], Some(b"bye\n")).unwrap(), None);
+        let err = apply("d.patch", &p.files[1], Some(b"other\n")).unwrap_err();
+        assert!(err.to_string().contains("hunk #1"), "{err}");
     }
 
     #[test]

@@ -7,16 +7,20 @@
 //! garbage") and GNU cpio stops at the first `TRAILER!!!`, so neither shows the overlay of a
 //! bzip2 image; decompress the appended stream (from the aligned offset on) separately.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::Result;
 use super::compression::{Compression, Encoder};
 use super::edits::{Changes, open_content, put_header};
 use super::error::{Error, show};
+use super::newc::Header;
+use super::tree::{Inode, Kind};
 use super::writer::NewcWriter;
 
 /// Writes the bytes to append to an image of `base_len` bytes: zero padding to a 4-byte
-/// boundary, then one archive (compressed with `compression`) holding `changes.puts` in order.
+/// boundary, then one archive (compressed with `compression`) holding `changes.puts` and the
+/// directories above them (with their current metadata), sorted by path.
 /// Returns the number of bytes written. Fails if `changes` holds removals.
 pub fn write_overlay<W: Write>(
     base_len: u64,
@@ -40,21 +44,68 @@ pub fn write_overlay<W: Write>(
     let encoder = Encoder::new(compression, &mut out)
         .map_err(|e| Error::io("starting the overlay stream", e))?;
     let mut writer = NewcWriter::new(encoder);
+    // The puts, and the existing directories above them with their current metadata (a no-op
+    // for the kernel, but the archive then also unpacks on its own, e.g. with GNU cpio).
+    let mut items: BTreeMap<&[u8], Item> = BTreeMap::new();
     for (i, put) in changes.puts.iter().enumerate() {
-        let ino = u32::try_from(i + 1).map_err(|_| Error::Edit {
-            path: put.path.clone(),
+        items.insert(&put.path, Item::Put(i));
+    }
+    for put in &changes.puts {
+        for (i, _) in put.path.iter().enumerate().filter(|(_, b)| **b == b'/') {
+            let parent = &put.path[..i];
+            if items.contains_key(parent) {
+                continue;
+            }
+            if let Some(inode) = changes
+                .merged
+                .get(parent)
+                .and_then(|n| changes.merged.inode(n.inode))
+                && inode.kind == Kind::Dir
+            {
+                items.insert(parent, Item::Dir(inode));
+            }
+        }
+    }
+    for (n, (path, item)) in items.into_iter().enumerate() {
+        let ino = u32::try_from(n + 1).map_err(|_| Error::Edit {
+            path: path.to_vec(),
             what: "too many entries".to_string(),
         })?;
-        let (len, mut data) = open_content(put)?;
-        writer
-            .append(&put_header(put, ino), &put.path, len, &mut data)
-            .map_err(|e| Error::io(format!("writing {} into the overlay", show(&put.path)), e))?;
+        let werr = |e| Error::io(format!("writing {} into the overlay", show(path)), e);
+        match item {
+            Item::Put(i) => {
+                let Some(put) = changes.puts.get(i) else {
+                    continue;
+                };
+                let (len, mut data) = open_content(put)?;
+                writer
+                    .append(&put_header(put, ino), path, len, &mut data)
+                    .map_err(werr)?;
+            }
+            Item::Dir(inode) => {
+                let header = Header {
+                    ino,
+                    mode: inode.mode,
+                    uid: inode.uid,
+                    gid: inode.gid,
+                    nlink: 2,
+                    mtime: inode.mtime,
+                    ..Header::default()
+                };
+                writer.append_bytes(&header, path, &[]).map_err(werr)?;
+            }
+        }
     }
     writer
         .finish()
         .and_then(|enc| enc.finish())
         .map_err(|e| Error::io("finishing the overlay", e))?;
     Ok(out.written)
+}
+
+enum Item<'a> {
+    Put(usize),
+    Dir(&'a Inode),
 }
 
 struct CountingWriter<W> {

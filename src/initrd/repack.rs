@@ -3,13 +3,15 @@
 //! parallel. The kernel unpacks the segments one after the other (a stream must end at the end of
 //! an archive, which each does), so the result is the whole tree.
 //!
-//! Tools: `bzip2 -dc` (and `lbzip2 -dc`) decompress all the concatenated streams into one byte
-//! stream of consecutive archives. GNU cpio (2.13) stops reading at the first `TRAILER!!!`,
-//! leaving the rest of its input unread, so `bzip2 -dc install.img | cpio -idm` extracts only the
-//! first segment. To see the whole tree with GNU cpio, run it once per archive on the same
-//! input, e.g. `bzip2 -dc install.img > all.cpio; while cpio -idm <&3 2>/dev/null; do :; done
-//! 3<all.cpio` does not work either because cpio reads ahead in blocks; split the stream at each
-//! `TRAILER!!!` (or decompress each bzip2 stream separately) and run `cpio -idm` per piece.
+//! Tools: `bzip2 -t` checks every stream; `bzip2 -dc` (and `lbzip2 -dc`) decompress all the
+//! concatenated streams into one byte stream of consecutive archives. GNU cpio (checked with
+//! 2.13) stops at the first `TRAILER!!!` and exits successfully, leaving the rest of its input
+//! unread, so `bzip2 -dc install.img | cpio -idm` extracts only the first segment. It reads its
+//! input in 512-byte blocks, and every archive written here is padded to a multiple of 512
+//! bytes (as GNU cpio pads its own), so running cpio again on the same open input continues with
+//! the next archive: `bzip2 -dc install.img > all.cpio; (while cpio -idmu; do :; done) < all.cpio`
+//! extracts the whole tree (the last run fails with "premature end of archive" at the end of
+//! the data, which ends the loop). `-u` lets a later archive replace files of an earlier one.
 //!
 //! Order of entries (deterministic): all directories (sorted by path, parents first), then
 //! symlinks, device nodes, FIFOs, sockets and empty files (sorted by path), then files with
@@ -344,7 +346,7 @@ fn produce<R: Read, W: Write>(
     let mut seg = Segmenter {
         sink,
         current: NewcWriter::new(Vec::new()),
-        segment_size: options.segment_size.max(4096),
+        segment_size: options.segment_size.max(512),
         next_ino: 0,
     };
     // 1. Directories.

@@ -377,18 +377,29 @@ impl Tree {
         self.nodes.remove(path);
     }
 
-    /// The kernel's `maybe_link`: 0 not a link (or the first of its group), 1 linked, -1 failed.
-    fn maybe_link(&mut self, e: &Incoming, path: &[u8]) -> i32 {
+    /// Records the first name of a hard-link group; returns the recorded name when the group
+    /// was already known (this entry is then a further link).
+    fn register_link(&mut self, e: &Incoming) -> Option<Vec<u8>> {
         if e.nlink < 2 {
-            return 0;
+            return None;
         }
         if e.archive != self.link_archive {
             self.links.clear();
             self.link_archive = e.archive;
         }
         let key = (e.dev.0, e.dev.1, e.ino, e.mode & S_IFMT);
-        let Some(old) = self.links.get(&key).cloned() else {
-            self.links.insert(key, e.name.to_vec());
+        match self.links.get(&key) {
+            Some(old) => Some(old.clone()),
+            None => {
+                self.links.insert(key, e.name.to_vec());
+                None
+            }
+        }
+    }
+
+    /// The kernel's `maybe_link`: 0 not a link (or the first of its group), 1 linked, -1 failed.
+    fn maybe_link(&mut self, e: &Incoming, path: &[u8]) -> i32 {
+        let Some(old) = self.register_link(e) else {
             return 0;
         };
         self.clean_path(path, 0);
@@ -496,6 +507,11 @@ impl Tree {
         let (path, through, is_self) = match self.resolve_inner(e.name) {
             Ok(r) => r,
             Err(reason) => {
+                // The kernel records a hard-link group's first name before trying to create it,
+                // so later names of the group link to a name that does not exist and fail too.
+                if !matches!(kind, Kind::Dir | Kind::Symlink) {
+                    self.register_link(e);
+                }
                 self.skip(e.name, reason);
                 return;
             }

@@ -1,0 +1,365 @@
+//! install.img against independent referees: archives made by GNU cpio and compressed by the
+//! bzip2/gzip/xz/zstd command-line tools are read as the kernel would; a repack is checked with
+//! `bzip2 -t`, `bzip2 -dc` and GNU cpio; an overlay with Debian's `unmkinitramfs`; patches
+//! against GNU patch.
+
+mod common_initrd;
+
+use std::fs;
+use std::path::Path;
+
+use common_initrd::*;
+use isoremix::initrd::{
+    self, Compression, Content, Edits, PutEntry, PutKind, RepackOptions, Strategy, Tree,
+};
+use isoremix::patch::Patch;
+
+/// The layers of a five-segment image and the uncompressed archive of each.
+struct Sequence {
+    image: Vec<u8>,
+    archives: Vec<Vec<u8>>,
+    /// (offset, stored length, compression) of each segment.
+    layout: Vec<(u64, u64, Compression)>,
+}
+
+fn build_sequence(work: &Path) -> Sequence {
+    let a = work.join("layer-a");
+    sample_base(&a);
+    let b = work.join("layer-b");
+    put(&b, b"etc/hosts", b"10.0.0.1 install\n", 0o644);
+    put(&b, b"bin/link", b"was a symlink\n", 0o755);
+    put(&b, b"new/file.txt", b"new in gzip layer\n", 0o640);
+    set_times(&b, 1_600_000_100);
+    let c = work.join("layer-c");
+    put(
+        &c,
+        b"etc/passwd",
+        b"root:x:0:0:root:/root:/bin/bash\n",
+        0o644,
+    );
+    set_times(&c, 1_600_000_200);
+    let d = work.join("layer-d");
+    put(&d, b"usr/share/doc/readme", b"raw layer readme\n", 0o444);
+    set_times(&d, 1_600_000_300);
+    let e = work.join("layer-e");
+    put(&e, b"opt/zstd.txt", b"zstd layer\n", 0o600);
+    set_times(&e, 1_600_000_400);
+    for dir in [&b, &c, &d, &e] {
+        // Directories of later layers keep the base's modes.
+        sh("chmod 755 $(find . -type d)", dir, b"");
+    }
+
+    let archives: Vec<Vec<u8>> = [&a, &b, &c, &d, &e].iter().map(|d| gnu_cpio(d)).collect();
+    let mut image = Vec::new();
+    let mut layout = Vec::new();
+    let mut push = |image: &mut Vec<u8>, bytes: &[u8], c: Compression| {
+        layout.push((image.len() as u64, bytes.len() as u64, c));
+        image.extend_from_slice(bytes);
+    };
+    push(
+        &mut image,
+        &cli_compress("bzip2", &archives[0]),
+        Compression::Bzip2,
+    );
+    image.extend_from_slice(&[0, 0, 0]);
+    push(
+        &mut image,
+        &cli_compress("gzip", &archives[1]),
+        Compression::Gzip,
+    );
+    push(
+        &mut image,
+        &cli_compress("xz", &archives[2]),
+        Compression::Xz,
+    );
+    while !image.len().is_multiple_of(4) {
+        image.push(0);
+    }
+    image.extend_from_slice(&[0; 8]);
+    push(&mut image, &archives[3], Compression::None);
+    image.extend_from_slice(&[0; 16]);
+    push(
+        &mut image,
+        &cli_compress("zstd", &archives[4]),
+        Compression::Zstd,
+    );
+    Sequence {
+        image,
+        archives,
+        layout,
+    }
+}
+
+/// What the sequence unpacks to, according to GNU cpio run on each archive in order.
+fn referee_tree(seq: &Sequence, dest: &Path) {
+    for archive in &seq.archives {
+        cpio_extract_all(archive, dest);
+    }
+}
+
+#[test]
+fn reads_gnu_cpio_archives_in_every_compression() {
+    let work = tempfile::tempdir().unwrap();
+    let seq = build_sequence(work.path());
+    let tree = Tree::read(&seq.image[..]).unwrap();
+
+    let got: Vec<(u64, u64, Compression)> = tree
+        .segments()
+        .iter()
+        .map(|s| (s.offset, s.stored_len, s.compression))
+        .collect();
+    // A raw archive ends after its trailer; GNU cpio's zero padding to 512 bytes is padding.
+    let (raw_off, raw_len, _) = seq.layout[3];
+    let raw_stored = got[3].1;
+    assert!(raw_stored < raw_len);
+    let raw = &seq.image[raw_off as usize..(raw_off + raw_len) as usize];
+    assert!(raw[raw_stored as usize..].iter().all(|&b| b == 0));
+    assert!(raw[..raw_stored as usize].ends_with(b"TRAILER!!!\0\0\0\0"));
+    let mut want_layout = seq.layout.clone();
+    want_layout[3].1 = raw_stored;
+    assert_eq!(got, want_layout);
+    for (seg, archive) in tree.segments().iter().zip(&seq.archives) {
+        let listed = sh("cpio -t --quiet | wc -l", work.path(), archive);
+        let listed: u64 = String::from_utf8_lossy(&listed).trim().parse().unwrap();
+        assert_eq!(seg.entries, listed, "entries of segment at {}", seg.offset);
+        assert_eq!(seg.archives, 1);
+        if seg.compression != Compression::None {
+            assert_eq!(seg.uncompressed_len, archive.len() as u64);
+        }
+    }
+    assert_eq!(tree.image_len(), seq.image.len() as u64);
+
+    // Shadowing: the last layer's content wins.
+    let contents = tree
+        .read_contents(
+            &seq.image[..],
+            &[b"etc/hosts", b"./etc/passwd", b"bin/link", b"lib/b"],
+        )
+        .unwrap();
+    assert_eq!(contents[&b"etc/hosts".to_vec()], b"10.0.0.1 install\n");
+    assert_eq!(
+        contents[&b"./etc/passwd".to_vec()],
+        b"root:x:0:0:root:/root:/bin/bash\n"
+    );
+    assert_eq!(contents[&b"bin/link".to_vec()], b"was a symlink\n");
+    assert_eq!(contents[&b"lib/b".to_vec()], b"shared inode\n");
+
+    // The whole merged tree, as GNU cpio sees the layers, against our extraction.
+    let want_dir = work.path().join("referee");
+    referee_tree(&seq, &want_dir);
+    let ours = work.path().join("ours");
+    let report = initrd::extract(&seq.image[..], &tree, &ours).unwrap();
+    assert_eq!(report.skipped, vec![b"run/fifo".to_vec()]);
+    let mut want = describe(&want_dir);
+    assert!(
+        want.remove(b"run/fifo".as_slice())
+            .unwrap()
+            .starts_with("special")
+    );
+    assert_same(&describe(&ours), &want);
+}
+
+const INSTALLER_CONF_PATCH: &[u8] = b"diff --git a/etc/installer.conf b/etc/installer.conf
+--- a/etc/installer.conf
++++ b/etc/installer.conf
+@@ -1,3 +1,4 @@
+ c = 3
+-d = 4
++d = 40
++d2 = 41
+ e = 5
+";
+
+#[test]
+fn repack_is_read_by_bzip2_and_gnu_cpio() {
+    require("bzip2");
+    require("patch");
+    let work = tempfile::tempdir().unwrap();
+    let seq = build_sequence(work.path());
+    let tree = Tree::read(&seq.image[..]).unwrap();
+    let host_file = work.path().join("tool.bin");
+    fs::write(&host_file, b"\x7fELF pretend tool\n").unwrap();
+    let edits = Edits {
+        put: vec![
+            PutEntry {
+                path: b"etc/motd".to_vec(),
+                kind: PutKind::File(Content::Bytes(b"remastered\n".to_vec())),
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                mtime: 1_700_000_000,
+            },
+            PutEntry {
+                path: b"/srv/bin/tool".to_vec(),
+                kind: PutKind::File(Content::HostFile(host_file.clone())),
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+                mtime: 1_700_000_000,
+            },
+        ],
+        remove: vec![b"usr/share".to_vec()],
+        patches: vec![Patch::parse("installer.patch", INSTALLER_CONF_PATCH).unwrap()],
+        mtime: 1_700_000_000,
+    };
+    let changes = initrd::prepare(&edits, &tree, &seq.image[..]).unwrap();
+    assert_eq!(initrd::plan(&changes, None).unwrap(), Strategy::Repack);
+    let options = RepackOptions {
+        compression: Compression::Bzip2,
+        segment_size: 1024,
+        threads: 2,
+    };
+    let mut out = Vec::new();
+    let summary =
+        initrd::repack(&seq.image[..], &tree, Some(&changes), &options, &mut out).unwrap();
+    assert!(summary.segments > 2, "{summary:?}");
+    assert_eq!(summary.bytes, out.len() as u64);
+
+    let out_path = work.path().join("install.img");
+    fs::write(&out_path, &out).unwrap();
+    sh("bzip2 -t install.img", work.path(), b"");
+    let stream = sh("bzip2 -dc install.img", work.path(), b"");
+
+    // GNU cpio stops at the first trailer: one run sees only the first segment.
+    let first = sh("cpio -t --quiet | wc -l", work.path(), &stream);
+    let first: u64 = String::from_utf8_lossy(&first).trim().parse().unwrap();
+    assert!(
+        first < summary.entries,
+        "first segment {first} of {} entries",
+        summary.entries
+    );
+
+    let got_dir = work.path().join("got");
+    cpio_extract_all(&stream, &got_dir);
+
+    // The expectation: the referee's tree with the same edits made by hand and GNU patch.
+    let want_dir = work.path().join("want");
+    referee_tree(&seq, &want_dir);
+    put(&want_dir, b"etc/motd", b"remastered\n", 0o644);
+    fs::create_dir_all(want_dir.join("srv/bin")).unwrap();
+    put(&want_dir, b"srv/bin/tool", b"\x7fELF pretend tool\n", 0o755);
+    fs::remove_dir_all(want_dir.join("usr/share")).unwrap();
+    sh(
+        "patch -p1 -F0 --quiet --no-backup-if-mismatch",
+        &want_dir,
+        INSTALLER_CONF_PATCH,
+    );
+    sh(
+        "touch -d @1700000000 etc/motd srv/bin/tool etc/installer.conf && chmod 755 srv srv/bin",
+        &want_dir,
+        b"",
+    );
+    assert_same(&describe(&got_dir), &describe(&want_dir));
+
+    // And our own reader agrees with the segment count.
+    let back = Tree::read(&out[..]).unwrap();
+    assert_eq!(back.segments().len() as u64, summary.segments);
+    assert!(
+        back.segments()
+            .iter()
+            .all(|s| s.compression == Compression::Bzip2 && s.archives == 1)
+    );
+}
+
+#[test]
+fn overlay_is_read_by_unmkinitramfs() {
+    require("unmkinitramfs");
+    require("bzip2");
+    require("patch");
+    let work = tempfile::tempdir().unwrap();
+    let base_dir = work.path().join("base");
+    sample_base(&base_dir);
+    let mut base = cli_compress("bzip2", &gnu_cpio(&base_dir));
+    // Make the base length not a multiple of 4, so the padding is exercised.
+    if base.len().is_multiple_of(4) {
+        base.push(0);
+    }
+    let tree = Tree::read(&base[..]).unwrap();
+    let edits = Edits {
+        put: vec![
+            PutEntry {
+                path: b"etc/hosts".to_vec(),
+                kind: PutKind::File(Content::Bytes(b"192.168.0.1 mirror\n".to_vec())),
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                mtime: 1_700_000_000,
+            },
+            PutEntry {
+                path: b"etc/new.d/answer.xml".to_vec(),
+                kind: PutKind::File(Content::Bytes(b"<installation/>\n".to_vec())),
+                mode: 0o600,
+                uid: 0,
+                gid: 0,
+                mtime: 1_700_000_000,
+            },
+        ],
+        remove: vec![],
+        patches: vec![Patch::parse("installer.patch", INSTALLER_CONF_PATCH).unwrap()],
+        mtime: 1_700_000_000,
+    };
+    let changes = initrd::prepare(&edits, &tree, &base[..]).unwrap();
+    assert_eq!(initrd::plan(&changes, None).unwrap(), Strategy::Overlay);
+    let mut appended = Vec::new();
+    let n = initrd::write_overlay(
+        base.len() as u64,
+        Compression::Bzip2,
+        &changes,
+        &mut appended,
+    )
+    .unwrap();
+    assert_eq!(n, appended.len() as u64);
+    let pad = (4 - base.len() % 4) % 4;
+    assert!(appended[..pad].iter().all(|&b| b == 0));
+    assert_eq!(&appended[pad..pad + 3], b"BZh");
+
+    // unmkinitramfs (like bzip2 -dc | cpio -i) stops at the end of the first stream, so each
+    // stream is unpacked by it on its own, the overlay's over the base's.
+    fs::write(work.path().join("base.img"), &base).unwrap();
+    fs::write(work.path().join("overlay.img"), &appended[pad..]).unwrap();
+    sh(
+        "unmkinitramfs base.img got && unmkinitramfs overlay.img over",
+        work.path(),
+        b"",
+    );
+    sh("cp -a over/. got/", work.path(), b"");
+
+    let want_dir = work.path().join("want");
+    cpio_extract_all(&gnu_cpio(&base_dir), &want_dir);
+    put(&want_dir, b"etc/hosts", b"192.168.0.1 mirror\n", 0o644);
+    put(
+        &want_dir,
+        b"etc/new.d/answer.xml",
+        b"<installation/>\n",
+        0o600,
+    );
+    sh(
+        "patch -p1 -F0 --quiet --no-backup-if-mismatch",
+        &want_dir,
+        INSTALLER_CONF_PATCH,
+    );
+    sh(
+        "touch -d @1700000000 etc/hosts etc/new.d/answer.xml etc/installer.conf && chmod 755 etc/new.d",
+        &want_dir,
+        b"",
+    );
+    assert_same(&describe(&work.path().join("got")), &describe(&want_dir));
+
+    // The whole image as the kernel reads it: two segments, the overlay aligned and last.
+    let mut full = base.clone();
+    full.extend_from_slice(&appended);
+    let merged = Tree::read(&full[..]).unwrap();
+    let segs = merged.segments();
+    assert_eq!(segs.len(), 2);
+    assert_eq!(segs[1].offset % 4, 0);
+    assert_eq!(segs[1].offset, (base.len() + pad) as u64);
+    let c = merged
+        .read_contents(&full[..], &[b"etc/hosts", b"etc/installer.conf", b"lib/a"])
+        .unwrap();
+    assert_eq!(c[&b"etc/hosts".to_vec()], b"192.168.0.1 mirror\n");
+    assert_eq!(
+        c[&b"etc/installer.conf".to_vec()],
+        b"a = 1\nb = 2\nc = 3\nd = 40\nd2 = 41\ne = 5\nf = 6\n"
+    );
+    assert_eq!(c[&b"lib/a".to_vec()], b"shared inode\n");
+}
