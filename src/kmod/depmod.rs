@@ -40,7 +40,7 @@ pub struct Depmod {
     builtin: Option<String>,
     builtin_modinfo: Option<Vec<u8>>,
     order: Option<String>,
-    modules: Vec<ModuleInfo>,
+    modules: BTreeMap<String, ModuleInfo>,
 }
 
 /// What modprobe would load for a name: see [`Depmod::resolve`].
@@ -70,7 +70,7 @@ impl Depmod {
             builtin: None,
             builtin_modinfo: None,
             order: None,
-            modules: Vec::new(),
+            modules: BTreeMap::new(),
         }
     }
 
@@ -118,8 +118,7 @@ impl Depmod {
 
     /// Adds one parsed module file. Adding the same path again replaces it.
     pub fn add_module(&mut self, info: ModuleInfo) {
-        self.modules.retain(|m| m.path() != info.path());
-        self.modules.push(info);
+        self.modules.insert(info.path().to_string(), info);
     }
 
     /// The effective configuration.
@@ -149,14 +148,64 @@ impl Depmod {
         Ok(files.into_iter().map(|(n, d)| (n.to_string(), d)).collect())
     }
 
+    /// Computes module choice, order and dependencies once, for repeated
+    /// lookups ([`Resolver::resolve`], [`Resolver::vermagic`]).
+    pub fn resolver(&self) -> Result<Resolver<'_>, Error> {
+        Ok(Resolver {
+            depmod: self,
+            plan: Plan::new(self)?,
+        })
+    }
+
+    /// One-off [`Resolver::resolve`].
+    pub fn resolve(&self, name: &str) -> Result<Vec<Resolved>, Error> {
+        Ok(self.resolver()?.resolve(name))
+    }
+
+    /// One-off [`Resolver::vermagic`].
+    pub fn vermagic(&self, name: &str) -> Result<Option<String>, Error> {
+        Ok(self.resolver()?.vermagic(name).map(str::to_string))
+    }
+}
+
+/// Lookups on the modules depmod would index (see [`Depmod::resolver`]).
+pub struct Resolver<'a> {
+    depmod: &'a Depmod,
+    plan: Plan<'a>,
+}
+
+impl<'a> Resolver<'a> {
+    /// The chosen module files as (module name, path as in `modules.dep`),
+    /// in depmod's order.
+    pub fn modules(&self) -> impl Iterator<Item = (&'a str, &str)> {
+        self.plan
+            .mods
+            .iter()
+            .map(|m| (m.info.name(), m.path.as_str()))
+    }
+
+    /// The module file chosen for module `name`.
+    pub fn module(&self, name: &str) -> Option<&'a ModuleInfo> {
+        self.plan
+            .mods
+            .iter()
+            .find(|m| m.info.name() == name)
+            .map(|m| m.info)
+    }
+
+    /// The `vermagic` of the module file chosen for module `name`.
+    pub fn vermagic(&self, name: &str) -> Option<&'a str> {
+        self.module(name).and_then(ModuleInfo::vermagic)
+    }
+
     /// What modprobe would load for `name` (a module name, an alias such as
     /// `pci:v00008086d000010D3sv*`, or `symbol:NAME`), in modprobe's lookup
     /// order: module name, symbol, alias patterns, built-in module, built-in
     /// alias. Empty if nothing matches.
-    pub fn resolve(&self, name: &str) -> Result<Vec<Resolved>, Error> {
-        let plan = Plan::new(self)?;
+    pub fn resolve(&self, name: &str) -> Vec<Resolved> {
+        let plan = &self.plan;
         let Some(key) = normalize_alias(name.as_bytes()) else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
         let module = |i: usize| Resolved::Module {
             name: plan.mods[i].info.name().to_string(),
@@ -167,12 +216,12 @@ impl Depmod {
             .iter()
             .position(|m| m.info.name().as_bytes() == key)
         {
-            return Ok(vec![module(i)]);
+            return vec![module(i)];
         }
         if let Some(sym) = key.strip_prefix(b"symbol:")
             && let Some((_, owner)) = plan.symbols.iter().find(|(s, _)| s.as_bytes() == sym)
         {
-            return Ok(vec![module(*owner)]);
+            return vec![module(*owner)];
         }
         let mut hits: Vec<usize> = Vec::new();
         for (i, m) in plan.mods.iter().enumerate() {
@@ -186,16 +235,17 @@ impl Depmod {
             }
         }
         if !hits.is_empty() {
-            return Ok(hits.into_iter().map(module).collect());
+            return hits.into_iter().map(module).collect();
         }
-        let builtin = builtin_names(self.builtin.as_deref());
+        let builtin = builtin_names(self.depmod.builtin.as_deref());
         if builtin.contains(&key) {
-            return Ok(vec![Resolved::Builtin {
+            return vec![Resolved::Builtin {
                 name: String::from_utf8_lossy(&key).into_owned(),
-            }]);
+            }];
         }
         let mut out = Vec::new();
-        for (module, alias) in builtin_aliases(self.builtin_modinfo.as_deref().unwrap_or(&[])) {
+        let modinfo = self.depmod.builtin_modinfo.as_deref().unwrap_or(&[]);
+        for (module, alias) in builtin_aliases(modinfo) {
             if super::fnmatch::fnmatch(&alias, &key) {
                 let r = Resolved::Builtin {
                     name: String::from_utf8_lossy(&module).into_owned(),
@@ -205,17 +255,7 @@ impl Depmod {
                 }
             }
         }
-        Ok(out)
-    }
-
-    /// The `vermagic` of the module file chosen for module `name`.
-    pub fn vermagic(&self, name: &str) -> Result<Option<String>, Error> {
-        let plan = Plan::new(self)?;
-        Ok(plan
-            .mods
-            .iter()
-            .find(|m| m.info.name() == name)
-            .and_then(|m| m.info.vermagic().map(str::to_string)))
+        out
     }
 }
 
@@ -475,7 +515,7 @@ impl<'a> Plan<'a> {
 /// Chooses one file per module name, with depmod's priority rules.
 fn select<'a>(depmod: &'a Depmod, cfg: &Config, dirname: &str) -> Vec<Selected<'a>> {
     let mut by_name: BTreeMap<&str, Vec<Candidate<'a>>> = BTreeMap::new();
-    for info in &depmod.modules {
+    for info in depmod.modules.values() {
         let Some(full) = visible_path(info.path(), cfg, dirname) else {
             continue;
         };

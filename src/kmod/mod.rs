@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 pub use config::{Config, Search, is_config_name};
 pub use decompress::MAX_MODULE_SIZE;
-pub use depmod::{Depmod, INDEX_FILES, Resolved};
+pub use depmod::{Depmod, INDEX_FILES, Resolved, Resolver};
 pub use elf::{MODULE_EXTENSIONS, ModuleInfo, is_module_path, module_name};
 pub use error::Error;
 pub use index::IndexBuilder;
