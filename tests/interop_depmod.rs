@@ -785,3 +785,17 @@ fn external_directories_follow_the_search_list() {
         }]
     );
 }
+
+#[test]
+fn empty_tree_is_byte_identical() {
+    let kver = "1.2.5-empty";
+    let root = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(root.path().join("lib/modules").join(kver)).expect("mkdir");
+    let ours = kmod::depmod_dir(root.path(), kver).expect("depmod_dir");
+    let referee = referee_depmod(root.path(), kver);
+    assert_identical(&ours, &referee);
+    // Without modules.builtin(.modinfo) depmod still writes both, empty.
+    assert!(referee["modules.builtin.bin"].is_empty());
+    assert!(referee["modules.builtin.alias.bin"].is_empty());
+    assert!(referee["modules.devname"].is_empty());
+}
