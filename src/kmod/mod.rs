@@ -46,6 +46,11 @@ pub const CONFIG_DIRS: [&str; 4] = [
 /// Runs depmod on a tree on disk: reads `ROOT/lib/modules/KVER` (and the
 /// depmod.d directories and `external` directories under `ROOT`) and returns
 /// every index file, as [`Depmod::write`]. Nothing is written to disk.
+///
+/// Unlike `depmod -b ROOT`, which takes its configuration and `external`
+/// directories from the host, everything is read under `ROOT`; the result
+/// equals `depmod -b ROOT -C ROOT/etc/depmod.d KVER` when those are the only
+/// configuration files.
 pub fn depmod_dir(root: &Path, kver: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let moddir = root.join("lib/modules").join(kver);
     let mut depmod = Depmod::new(kver);
