@@ -720,9 +720,108 @@ fn synthetic_tree_edge_cases_are_byte_identical() {
     put(r, "etc/depmod.d/README", b"not read: no .conf\n");
 
     let ours = kmod::depmod_dir(r, kver).expect("depmod_dir");
+
+    // The order modules stream in (e.g. cpio order) does not matter.
+    let mut streamed = Depmod::new(kver);
+    let moddir = r.join(&md);
+    let mut files = Vec::new();
+    module_files(&moddir, "", &mut files);
+    assert!(files.len() > 60);
+    for rel in files.iter().rev() {
+        let data = std::fs::read(moddir.join(rel)).expect("module");
+        streamed.add_module(ModuleInfo::parse(&format!("./{rel}"), &data).expect("parse"));
+    }
+    streamed
+        .add_config("a.conf", "search extra updates built-in\n")
+        .expect("config");
+    streamed.set_order(&std::fs::read_to_string(moddir.join("modules.order")).expect("order"));
+    streamed
+        .set_builtin(&std::fs::read_to_string(moddir.join("modules.builtin")).expect("builtin"));
+    streamed.set_builtin_modinfo(
+        &std::fs::read(moddir.join("modules.builtin.modinfo")).expect("modinfo"),
+    );
+    assert_eq!(
+        streamed.write().expect("write"),
+        ours,
+        "independent of module order"
+    );
+
     let referee = referee_depmod(r, kver);
     assert_identical(&ours, &referee);
     let dep = String::from_utf8_lossy(&referee["modules.dep"]).into_owned();
     assert!(dep.contains("updates/base.ko:"), "{dep}");
     assert!(!dep.contains("skipped"), "{dep}");
+}
+
+#[test]
+fn external_directories_follow_the_search_list() {
+    let kver = "1.2.4-ext";
+    let root = tempfile::tempdir().expect("tempdir");
+    let ext = tempfile::tempdir().expect("tempdir");
+    let ext2 = tempfile::tempdir().expect("tempdir");
+    let r = root.path();
+    let vm = "vermagic=1.2.4-ext SMP ";
+    let md = format!("lib/modules/{kver}");
+    let a_kernel = synthetic(&["alias=a:kernel", vm], &["a_sym"], false, &[], &[]);
+    let a_ext = synthetic(&["alias=a:external", vm], &["a_sym"], true, &[], &[]);
+    let c = synthetic(&[vm], &["c_sym"], false, &[], &[]);
+    let b = synthetic(&["alias=b:*", vm], &[], false, &["a_sym", "c_sym"], &[]);
+    let ext_s = ext.path().to_str().expect("utf-8").to_string();
+    let ext2_s = ext2.path().to_str().expect("utf-8").to_string();
+    let conf = format!("search external built-in\nexternal * {ext_s}\nexternal ^9\\. {ext2_s}\n");
+
+    // (path as the streaming API takes it, data, where it goes on disk)
+    let files: Vec<(String, Vec<u8>, std::path::PathBuf)> = vec![
+        (
+            "kernel/a.ko".into(),
+            a_kernel,
+            r.join(&md).join("kernel/a.ko"),
+        ),
+        (
+            "kernel/c.ko".into(),
+            c.clone(),
+            r.join(&md).join("kernel/c.ko"),
+        ),
+        (format!("{ext_s}/a.ko"), a_ext, ext.path().join("a.ko")),
+        (format!("{ext_s}/sub/b.ko"), b, ext.path().join("sub/b.ko")),
+        // ext2 does not match the kernel version: never searched.
+        (format!("{ext2_s}/c.ko"), c, ext2.path().join("c.ko")),
+    ];
+    let mut depmod = Depmod::new(kver);
+    depmod.add_config("ext.conf", &conf).expect("config");
+    for (path, data, disk) in &files {
+        std::fs::create_dir_all(disk.parent().expect("parent")).expect("mkdir");
+        std::fs::write(disk, data).expect("write");
+        depmod.add_module(ModuleInfo::parse(path, data).expect("parse"));
+    }
+    put(r, "etc/depmod.d/ext.conf", conf.as_bytes());
+    let ours = depmod.write().expect("write");
+    let referee = referee_depmod(r, kver);
+    assert_identical(&ours, &referee);
+    let dep = String::from_utf8_lossy(&referee["modules.dep"]).into_owned();
+    assert!(
+        dep.contains(&format!("{ext_s}/sub/b.ko: kernel/c.ko {ext_s}/a.ko")),
+        "{dep}"
+    );
+    assert_eq!(
+        depmod.resolve("a:external").expect("resolve"),
+        vec![Resolved::Module {
+            name: "a".into(),
+            path: format!("{ext_s}/a.ko")
+        }]
+    );
+}
+
+#[test]
+fn empty_tree_is_byte_identical() {
+    let kver = "1.2.5-empty";
+    let root = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(root.path().join("lib/modules").join(kver)).expect("mkdir");
+    let ours = kmod::depmod_dir(root.path(), kver).expect("depmod_dir");
+    let referee = referee_depmod(root.path(), kver);
+    assert_identical(&ours, &referee);
+    // Without modules.builtin(.modinfo) depmod still writes both, empty.
+    assert!(referee["modules.builtin.bin"].is_empty());
+    assert!(referee["modules.builtin.alias.bin"].is_empty());
+    assert!(referee["modules.devname"].is_empty());
 }

@@ -1,13 +1,16 @@
-//! depmod: choosing one file per module name, ordering modules, resolving
-//! symbol dependencies, and writing every file `depmod` (kmod 30) writes.
+//! depmod: ordering the chosen modules, resolving symbol dependencies, and
+//! writing every file `depmod` (kmod 30) writes.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::Error;
-use super::config::{self, Config, Search};
+use super::builtin::{LINE_MAX, builtin_alias_bin, builtin_bin};
+use super::config::{self, Config};
 use super::elf::ModuleInfo;
 use super::hash_order::{MODULE_BUCKETS, SYMBOL_BUCKETS, sort_by_hash_order};
 use super::index::{IndexBuilder, normalize_alias};
+use super::resolve::{Resolved, Resolver};
+use super::select::{Selected, select};
 
 /// Names of the files [`Depmod::write`] returns, in depmod's order.
 pub const INDEX_FILES: [&str; 10] = [
@@ -23,9 +26,6 @@ pub const INDEX_FILES: [&str; 10] = [
     "modules.devname",
 ];
 
-/// Longest line depmod reads from `modules.order` / `modules.builtin`
-/// (`fgets` into a `PATH_MAX` buffer).
-const LINE_MAX: usize = 4095;
 /// Largest count of modules depmod handles (16-bit indexes).
 const MODULES_MAX: usize = u16::MAX as usize - 1;
 
@@ -40,25 +40,7 @@ pub struct Depmod {
     builtin: Option<String>,
     builtin_modinfo: Option<Vec<u8>>,
     order: Option<String>,
-    modules: Vec<ModuleInfo>,
-}
-
-/// What modprobe would load for a name: see [`Depmod::resolve`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resolved {
-    /// A module file; `path` as written in `modules.dep` (relative to
-    /// `/lib/modules/<kver>`, or absolute for an external module).
-    Module {
-        /// The module name.
-        name: String,
-        /// The chosen file.
-        path: String,
-    },
-    /// A module built into the kernel image.
-    Builtin {
-        /// The module name.
-        name: String,
-    },
+    modules: BTreeMap<String, ModuleInfo>,
 }
 
 impl Depmod {
@@ -70,7 +52,7 @@ impl Depmod {
             builtin: None,
             builtin_modinfo: None,
             order: None,
-            modules: Vec::new(),
+            modules: BTreeMap::new(),
         }
     }
 
@@ -118,8 +100,17 @@ impl Depmod {
 
     /// Adds one parsed module file. Adding the same path again replaces it.
     pub fn add_module(&mut self, info: ModuleInfo) {
-        self.modules.retain(|m| m.path() != info.path());
-        self.modules.push(info);
+        self.modules.insert(info.path().to_string(), info);
+    }
+
+    /// The `modules.builtin` text, if set.
+    pub(super) fn builtin_text(&self) -> Option<&str> {
+        self.builtin.as_deref()
+    }
+
+    /// The `modules.builtin.modinfo` data, if set.
+    pub(super) fn builtin_modinfo_data(&self) -> Option<&[u8]> {
+        self.builtin_modinfo.as_deref()
     }
 
     /// The effective configuration.
@@ -149,118 +140,43 @@ impl Depmod {
         Ok(files.into_iter().map(|(n, d)| (n.to_string(), d)).collect())
     }
 
-    /// What modprobe would load for `name` (a module name, an alias such as
-    /// `pci:v00008086d000010D3sv*`, or `symbol:NAME`), in modprobe's lookup
-    /// order: module name, symbol, alias patterns, built-in module, built-in
-    /// alias. Empty if nothing matches.
+    /// Computes module choice, order and dependencies once, for repeated
+    /// lookups ([`Resolver::resolve`], [`Resolver::vermagic`]).
+    pub fn resolver(&self) -> Result<Resolver<'_>, Error> {
+        Ok(Resolver {
+            depmod: self,
+            plan: Plan::new(self)?,
+        })
+    }
+
+    /// One-off [`Resolver::resolve`].
     pub fn resolve(&self, name: &str) -> Result<Vec<Resolved>, Error> {
-        let plan = Plan::new(self)?;
-        let Some(key) = normalize_alias(name.as_bytes()) else {
-            return Ok(Vec::new());
-        };
-        let module = |i: usize| Resolved::Module {
-            name: plan.mods[i].info.name().to_string(),
-            path: plan.mods[i].path.clone(),
-        };
-        if let Some(i) = plan
-            .mods
-            .iter()
-            .position(|m| m.info.name().as_bytes() == key)
-        {
-            return Ok(vec![module(i)]);
-        }
-        if let Some(sym) = key.strip_prefix(b"symbol:")
-            && let Some((_, owner)) = plan.symbols.iter().find(|(s, _)| s.as_bytes() == sym)
-        {
-            return Ok(vec![module(*owner)]);
-        }
-        let mut hits: Vec<usize> = Vec::new();
-        for (i, m) in plan.mods.iter().enumerate() {
-            for alias in m.info.modinfo_values("alias") {
-                if let Some(pattern) = normalize_alias(alias)
-                    && super::fnmatch::fnmatch(&pattern, &key)
-                    && !hits.contains(&i)
-                {
-                    hits.push(i);
-                }
-            }
-        }
-        if !hits.is_empty() {
-            return Ok(hits.into_iter().map(module).collect());
-        }
-        let builtin = builtin_names(self.builtin.as_deref());
-        if builtin.contains(&key) {
-            return Ok(vec![Resolved::Builtin {
-                name: String::from_utf8_lossy(&key).into_owned(),
-            }]);
-        }
-        let mut out = Vec::new();
-        for (module, alias) in builtin_aliases(self.builtin_modinfo.as_deref().unwrap_or(&[])) {
-            if super::fnmatch::fnmatch(&alias, &key) {
-                let r = Resolved::Builtin {
-                    name: String::from_utf8_lossy(&module).into_owned(),
-                };
-                if !out.contains(&r) {
-                    out.push(r);
-                }
-            }
-        }
-        Ok(out)
+        Ok(self.resolver()?.resolve(name))
     }
 
-    /// The `vermagic` of the module file chosen for module `name`.
+    /// One-off [`Resolver::vermagic`].
     pub fn vermagic(&self, name: &str) -> Result<Option<String>, Error> {
-        let plan = Plan::new(self)?;
-        Ok(plan
-            .mods
-            .iter()
-            .find(|m| m.info.name() == name)
-            .and_then(|m| m.info.vermagic().map(str::to_string)))
+        Ok(self.resolver()?.vermagic(name).map(str::to_string))
     }
-}
-
-/// One module file as depmod sees it while choosing between same-named ones.
-struct Candidate<'a> {
-    info: &'a ModuleInfo,
-    /// Absolute path (`/lib/modules/<kver>/...` for modules of the tree).
-    full: String,
-    /// Length of `full` up to the directory, a `/` and the module name.
-    trunc: usize,
-}
-
-impl Candidate<'_> {
-    fn truncated(&self) -> &[u8] {
-        self.full
-            .as_bytes()
-            .get(..self.trunc)
-            .unwrap_or(self.full.as_bytes())
-    }
-}
-
-/// A chosen module.
-struct Selected<'a> {
-    info: &'a ModuleInfo,
-    /// The path written in the indexes.
-    path: String,
 }
 
 /// The computed state behind every output file.
-struct Plan<'a> {
+pub(super) struct Plan<'a> {
     /// Modules in depmod's array order (their index is their priority).
-    mods: Vec<Selected<'a>>,
+    pub(super) mods: Vec<Selected<'a>>,
     /// Direct dependencies of each module, sorted by `dep_sort`.
     deps: Vec<Vec<usize>>,
     /// Topological position of each module.
     dep_sort: Vec<usize>,
     /// Exported symbols and their owners, in depmod's hash order.
-    symbols: Vec<(&'a str, usize)>,
+    pub(super) symbols: Vec<(&'a str, usize)>,
 }
 
 impl<'a> Plan<'a> {
-    fn new(depmod: &'a Depmod) -> Result<Self, Error> {
+    pub(super) fn new(depmod: &'a Depmod) -> Result<Self, Error> {
         let cfg = depmod.config();
         let dirname = format!("/lib/modules/{}", depmod.kver);
-        let mut mods = select(depmod, &cfg, &dirname);
+        let mut mods = select(depmod.modules.values(), &cfg, &dirname);
         if mods.len() > MODULES_MAX {
             return Err(Error::TooManyModules { count: mods.len() });
         }
@@ -472,137 +388,6 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// Chooses one file per module name, with depmod's priority rules.
-fn select<'a>(depmod: &'a Depmod, cfg: &Config, dirname: &str) -> Vec<Selected<'a>> {
-    let mut by_name: BTreeMap<&str, Vec<Candidate<'a>>> = BTreeMap::new();
-    for info in &depmod.modules {
-        let Some(full) = visible_path(info.path(), cfg, dirname) else {
-            continue;
-        };
-        let slash = full.rfind('/').map_or(0, |p| p + 1);
-        let trunc = slash + info.name().len();
-        by_name
-            .entry(info.name())
-            .or_default()
-            .push(Candidate { info, full, trunc });
-    }
-    let mut out = Vec::new();
-    for (_, mut candidates) in by_name {
-        // depmod keeps the first of equal-priority files in directory order;
-        // path order stands in for that order.
-        candidates.sort_by(|a, b| a.full.cmp(&b.full));
-        let mut iter = candidates.into_iter();
-        let Some(mut chosen) = iter.next() else {
-            continue;
-        };
-        for new in iter {
-            if !is_higher_priority(cfg, dirname, &chosen, &new) {
-                chosen = new;
-            }
-        }
-        let prefix = format!("{dirname}/");
-        let path = match chosen.full.strip_prefix(&prefix) {
-            Some(rel) => rel.to_string(),
-            None => chosen.full.clone(),
-        };
-        out.push(Selected {
-            info: chosen.info,
-            path,
-        });
-    }
-    out
-}
-
-/// The absolute path of a module file depmod would find, or `None` if its
-/// walk would not reach it (excluded directory, outside the tree and every
-/// external directory).
-fn visible_path(path: &str, cfg: &Config, dirname: &str) -> Option<String> {
-    let excluded = |rest: &str| {
-        rest.split('/').any(|c| {
-            c == "."
-                || c == ".."
-                || c == "build"
-                || c == "source"
-                || cfg.excludes.iter().any(|e| e == c)
-        })
-    };
-    if let Some(abs) = path.strip_prefix('/') {
-        let abs = format!("/{abs}");
-        let inside = |dir: &str| {
-            abs.strip_prefix(dir)
-                .and_then(|r| r.strip_prefix('/'))
-                .filter(|r| !r.is_empty() && !excluded(r))
-                .is_some()
-        };
-        (inside(dirname)
-            || cfg
-                .externals
-                .iter()
-                .any(|e| inside(e.trim_end_matches('/'))))
-        .then_some(abs)
-    } else {
-        (!path.is_empty() && !excluded(path)).then(|| format!("{dirname}/{path}"))
-    }
-}
-
-/// depmod's `depmod_module_is_higher_priority`: true if the module already
-/// chosen (`old`) stays, false if `new` replaces it.
-fn is_higher_priority(cfg: &Config, dirname: &str, old: &Candidate, new: &Candidate) -> bool {
-    let rel = |c: &Candidate| -> Option<Vec<u8>> {
-        let t = c.truncated();
-        if t.starts_with(dirname.as_bytes()) {
-            Some(t.get(dirname.len() + 1..).unwrap_or(&[]).to_vec())
-        } else {
-            None
-        }
-    };
-    let (rel_new, rel_old) = (rel(new), rel(old));
-    for ov in &cfg.overrides {
-        if rel_new.as_deref() == Some(ov.as_bytes()) {
-            return false;
-        }
-        if rel_old.as_deref() == Some(ov.as_bytes()) {
-            return true;
-        }
-    }
-    let under = |path: &[u8], dir: &[u8]| {
-        path.len() > dir.len() && path.starts_with(dir) && path[dir.len()] == b'/'
-    };
-    let (mut bprio, mut oldprio, mut newprio) = (-1i64, -1i64, -1i64);
-    let mut i = 0i64;
-    for se in &cfg.searches {
-        match se {
-            Search::BuiltIn => bprio = i,
-            Search::External => {
-                for ext in &cfg.externals {
-                    if under(new.truncated(), ext.as_bytes()) {
-                        newprio = i;
-                    }
-                    if under(old.truncated(), ext.as_bytes()) {
-                        oldprio = i;
-                    }
-                    i += 1;
-                }
-            }
-            Search::Path(p) => {
-                if rel_new.as_deref().is_some_and(|r| under(r, p.as_bytes())) {
-                    newprio = i;
-                } else if rel_old.as_deref().is_some_and(|r| under(r, p.as_bytes())) {
-                    oldprio = i;
-                }
-            }
-        }
-        i += 1;
-    }
-    if newprio < 0 {
-        newprio = bprio;
-    }
-    if oldprio < 0 {
-        oldprio = bprio;
-    }
-    newprio <= oldprio
-}
-
 /// Orders modules by `modules.order` (stable for the modules it does not
 /// list, which come last); a file with a line not ending in a newline is
 /// ignored, as by depmod.
@@ -666,145 +451,4 @@ fn scan_u32(s: &[u8]) -> Option<(u32, &[u8])> {
     }
     let v = if neg { v.wrapping_neg() } else { v };
     Some((v as u32, &s[digits..]))
-}
-
-/// Lines of a file as `fgets` with a `PATH_MAX` buffer returns them
-/// (newline kept; longer lines come in pieces).
-fn fgets_lines(text: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    for line in text.split_inclusive(|&b| b == b'\n') {
-        let mut rest = line;
-        while rest.len() > LINE_MAX {
-            let (head, tail) = rest.split_at(LINE_MAX);
-            out.push(head);
-            rest = tail;
-        }
-        if !rest.is_empty() {
-            out.push(rest);
-        }
-    }
-    out
-}
-
-/// Module names of `modules.builtin`, in file order, as depmod derives them.
-fn builtin_names(text: Option<&str>) -> Vec<Vec<u8>> {
-    let Some(text) = text else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for line in fgets_lines(text.as_bytes()) {
-        if !line.first().is_some_and(u8::is_ascii_alphabetic) {
-            continue;
-        }
-        let base = line.rsplit(|&b| b == b'/').next().unwrap_or(line);
-        if base.is_empty() {
-            continue;
-        }
-        let name: Vec<u8> = base
-            .iter()
-            .take_while(|&&b| b != b'.' && b != 0)
-            .map(|&b| if b == b'-' { b'_' } else { b })
-            .collect();
-        out.push(name);
-    }
-    out
-}
-
-fn builtin_bin(text: Option<&str>) -> Result<Vec<u8>, Error> {
-    if text.is_none() {
-        return Ok(Vec::new());
-    }
-    let mut idx = IndexBuilder::new("modules.builtin.bin");
-    for name in builtin_names(text) {
-        idx.insert(&name, b"", 0)?;
-    }
-    idx.write()
-}
-
-/// A byte reader with `fgetc`/`feof` semantics.
-struct Stream<'a> {
-    data: &'a [u8],
-    pos: usize,
-    eof: bool,
-}
-
-impl Stream<'_> {
-    fn getc(&mut self) -> Option<u8> {
-        match self.data.get(self.pos) {
-            Some(&b) => {
-                self.pos += 1;
-                Some(b)
-            }
-            None => {
-                self.eof = true;
-                None
-            }
-        }
-    }
-
-    /// depmod's `flush_stream_to`: bytes up to `end` (exclusive); empty if
-    /// the run ended on NUL or end of data instead.
-    fn read_to(&mut self, end: u8) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let last = loop {
-            let c = self.getc();
-            match c {
-                Some(b) if b != end && b != 0 && buf.len() < LINE_MAX + 1 => buf.push(b),
-                other => break other,
-            }
-        };
-        if buf.len() == LINE_MAX + 1 {
-            buf.pop();
-        }
-        if last == Some(end) { buf } else { Vec::new() }
-    }
-
-    /// depmod's `flush_stream`: skip to the next NUL.
-    fn skip_to_nul(&mut self) {
-        while let Some(b) = self.getc() {
-            if b == 0 {
-                break;
-            }
-        }
-    }
-}
-
-/// (module, normalized alias) pairs of `modules.builtin.modinfo`, in order.
-fn builtin_aliases(data: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut s = Stream {
-        data,
-        pos: 0,
-        eof: false,
-    };
-    let mut out = Vec::new();
-    while !s.eof {
-        let module = s.read_to(b'.');
-        if module.is_empty() {
-            continue;
-        }
-        let key = s.read_to(b'=');
-        if key != b"alias" {
-            s.skip_to_nul();
-            continue;
-        }
-        let value = s.read_to(0);
-        if value.is_empty() {
-            continue;
-        }
-        if let Some(alias) = normalize_alias(&value) {
-            out.push((module, alias));
-        }
-    }
-    out
-}
-
-fn builtin_alias_bin(data: Option<&[u8]>) -> Result<Vec<u8>, Error> {
-    let Some(data) = data else {
-        return Ok(Vec::new());
-    };
-    let mut idx = IndexBuilder::new("modules.builtin.alias.bin");
-    for (module, alias) in builtin_aliases(data) {
-        idx.insert(&alias, &module, 0)?;
-    }
-    idx.write()
 }

@@ -37,10 +37,15 @@ impl ModuleInfo {
     /// `/lib/modules/<kver>` (e.g. `kernel/drivers/net/e1000.ko.xz`), or an
     /// absolute path for a module of an `external` directory. `data` is the
     /// file's content, compressed or not.
+    /// `.` components and repeated slashes are dropped from the path; a
+    /// `..` component is refused.
     pub fn parse(rel_path: &str, data: &[u8]) -> Result<Self, Error> {
-        let name = module_name(rel_path).ok_or_else(|| Error::NotModulePath {
+        let not_module = || Error::NotModulePath {
             path: rel_path.to_string(),
-        })?;
+        };
+        let clean = clean_path(rel_path).ok_or_else(not_module)?;
+        let name = module_name(&clean).ok_or_else(not_module)?;
+        let rel_path = clean.as_str();
         let elf = decompress(rel_path, data)?;
         let parsed = match elf.get(..4) {
             Some(b"\x7fELF") => match elf.get(4) {
@@ -61,7 +66,7 @@ impl ModuleInfo {
             }
         };
         Ok(ModuleInfo {
-            path: rel_path.to_string(),
+            path: clean,
             name,
             modinfo: parsed.modinfo,
             exports: parsed.exports,
@@ -131,6 +136,31 @@ pub fn module_name(path: &str) -> Option<String> {
     }
     let stem = base.split('.').next().unwrap_or("");
     Some(stem.replace('-', "_"))
+}
+
+/// `path` without `.` components and repeated slashes (a leading `/` is
+/// kept); `None` if it has a `..` component, a NUL, or nothing left.
+fn clean_path(path: &str) -> Option<String> {
+    if path.contains('\0') {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return None,
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() || path.ends_with('/') {
+        return None;
+    }
+    let joined = parts.join("/");
+    Some(if path.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    })
 }
 
 struct Parsed {
@@ -339,4 +369,30 @@ fn dependency_symbols<S: Sym<Endian = Endianness>>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_cleaned_and_named() {
+        assert_eq!(
+            clean_path("./kernel//drivers/./x.ko").as_deref(),
+            Some("kernel/drivers/x.ko")
+        );
+        assert_eq!(
+            clean_path("/opt//ext/x.ko").as_deref(),
+            Some("/opt/ext/x.ko")
+        );
+        assert_eq!(clean_path("kernel/../x.ko"), None);
+        assert_eq!(clean_path("kernel/x.ko/"), None);
+        assert_eq!(clean_path("./"), None);
+        assert_eq!(
+            module_name("kernel/net/foo-bar.baz.ko.xz").as_deref(),
+            Some("foo_bar")
+        );
+        assert_eq!(module_name("kernel/net/x.ko.bz2"), None);
+        assert_eq!(module_name("kernel/net/.ko"), None);
+    }
 }

@@ -75,62 +75,58 @@ impl IndexBuilder {
             .iter()
             .map(|(k, v)| (&**k, v.as_slice()))
             .collect();
-        let root = self.write_node(&mut out, &keys, 0, true)?;
+        let root = self.write_trie(&mut out, &keys)?;
         out[8..12].copy_from_slice(&root.to_be_bytes());
         Ok(out)
     }
 
-    /// Writes the node for `keys` (sorted, all sharing their first `depth`
-    /// bytes) and returns its flagged offset.
-    fn write_node(
-        &self,
-        out: &mut Vec<u8>,
-        keys: &[Entry],
-        depth: usize,
-        root: bool,
-    ) -> Result<u32, Error> {
-        let prefix_len = if root || keys.is_empty() {
-            0
-        } else {
-            common_prefix(keys, depth)
-        };
-        let depth = depth + prefix_len;
-        let (values, rest) = match keys.split_first() {
-            Some((first, rest)) if first.0.len() == depth => (Some(first.1), rest),
-            _ => (None, keys),
-        };
-
-        // Children, grouped by the byte at `depth`, written first.
-        let mut children: Vec<(u8, u32)> = Vec::new();
-        let mut start = 0;
-        while start < rest.len() {
-            let ch = rest[start].0[depth];
-            let end = start
-                + rest[start..]
-                    .iter()
-                    .take_while(|(k, _)| k[depth] == ch)
-                    .count();
-            let child = self.write_node(out, &rest[start..end], depth + 1, false)?;
-            children.push((ch, child));
-            start = end;
+    /// Writes the trie of `keys` (sorted, unique) children first, and
+    /// returns the root's flagged offset. Iterative, so deep tries (long
+    /// keys that extend one another) need no deep call stack.
+    fn write_trie(&self, out: &mut Vec<u8>, keys: &[Entry]) -> Result<u32, Error> {
+        let mut stack = vec![Node::open(keys, 0, 0, true)];
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return Err(Error::IndexTooLarge { index: self.name });
+            };
+            if top.next < top.keys.len() {
+                // Open the next child: the keys sharing the byte at `depth`.
+                let (depth, rest) = (top.depth, &top.keys[top.next..]);
+                let ch = rest[0].0[depth];
+                let len = rest.iter().take_while(|(k, _)| k[depth] == ch).count();
+                let child_keys = &rest[..len];
+                top.next += len;
+                stack.push(Node::open(child_keys, depth + 1, ch, false));
+                continue;
+            }
+            let Some(done) = stack.pop() else {
+                return Err(Error::IndexTooLarge { index: self.name });
+            };
+            let offset = self.emit(out, &done)?;
+            match stack.last_mut() {
+                Some(parent) => parent.children.push((done.ch, offset)),
+                None => return Ok(offset),
+            }
         }
+    }
 
+    /// Writes one node whose children are already written; returns its
+    /// flagged offset.
+    fn emit(&self, out: &mut Vec<u8>, node: &Node) -> Result<u32, Error> {
         let offset = u32::try_from(out.len())
             .ok()
             .filter(|o| *o <= OFFSET_MASK)
             .ok_or(Error::IndexTooLarge { index: self.name })?;
         let mut flagged = offset;
-        if prefix_len > 0 {
-            if let Some((key, _)) = keys.first() {
-                out.extend_from_slice(&key[depth - prefix_len..depth]);
-            }
+        if !node.prefix.is_empty() {
+            out.extend_from_slice(node.prefix);
             out.push(0);
             flagged |= FLAG_PREFIX;
         }
-        if let (Some(first), Some(last)) = (children.first(), children.last()) {
+        if let (Some(first), Some(last)) = (node.children.first(), node.children.last()) {
             out.push(first.0);
             out.push(last.0);
-            let mut next = children.iter().peekable();
+            let mut next = node.children.iter().peekable();
             for ch in first.0..=last.0 {
                 let reference = match next.peek() {
                     Some((c, r)) if *c == ch => {
@@ -143,7 +139,7 @@ impl IndexBuilder {
             }
             flagged |= FLAG_CHILDREN;
         }
-        if let Some(values) = values {
+        if let Some(values) = node.values {
             out.extend_from_slice(&(values.len() as u32).to_be_bytes());
             for (priority, value) in values {
                 out.extend_from_slice(&priority.to_be_bytes());
@@ -156,6 +152,48 @@ impl IndexBuilder {
             return Err(Error::IndexTooLarge { index: self.name });
         }
         Ok(flagged)
+    }
+}
+
+/// A trie node being written: the keys below it, its prefix and values, and
+/// its children written so far.
+struct Node<'k> {
+    /// Keys of the subtree not yet handed to a child (values key excluded).
+    keys: &'k [Entry<'k>],
+    /// Index in `keys` of the next child's first key.
+    next: usize,
+    /// Key bytes consumed down to this node's children.
+    depth: usize,
+    /// The byte on the edge from the parent.
+    ch: u8,
+    prefix: &'k [u8],
+    values: Option<&'k [(u32, Box<[u8]>)]>,
+    children: Vec<(u8, u32)>,
+}
+
+impl<'k> Node<'k> {
+    /// The node for `keys` (sorted, all sharing their first `depth` bytes);
+    /// every node but the root takes their common prefix.
+    fn open(keys: &'k [Entry<'k>], depth: usize, ch: u8, root: bool) -> Self {
+        let prefix_len = if root { 0 } else { common_prefix(keys, depth) };
+        let prefix = keys
+            .first()
+            .and_then(|(k, _)| k.get(depth..depth + prefix_len))
+            .unwrap_or(&[]);
+        let depth = depth + prefix_len;
+        let (values, keys) = match keys.split_first() {
+            Some((first, rest)) if first.0.len() == depth => (Some(first.1), rest),
+            _ => (None, keys),
+        };
+        Node {
+            keys,
+            next: 0,
+            depth,
+            ch,
+            prefix,
+            values,
+            children: Vec::new(),
+        }
     }
 }
 
@@ -218,6 +256,23 @@ mod tests {
         let idx = IndexBuilder::new("t");
         let out = idx.write().unwrap();
         assert_eq!(out, [0xB0, 0x07, 0xF4, 0x57, 0, 2, 0, 1, 0, 0, 0, 12]);
+    }
+
+    #[test]
+    fn deep_trie_needs_no_deep_stack() {
+        let mut idx = IndexBuilder::new("t");
+        let mut key = Vec::new();
+        for i in 0..3_000u32 {
+            key.push(b'a' + (i % 2) as u8);
+            idx.insert(&key, b"v", i).unwrap();
+        }
+        let out = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || idx.write().unwrap())
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(out.len() > 3_000 * 10);
     }
 
     #[test]

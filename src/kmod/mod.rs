@@ -11,11 +11,15 @@
 //! - `elf.rs`: reading one module (ELF `.modinfo`, symbols, `__versions`)
 //! - `decompress.rs`: `.ko.xz`, `.ko.zst`, `.ko.gz`
 //! - `config.rs` (+ `regex.rs`): depmod.d
-//! - `depmod.rs`: choosing files, ordering, dependencies, text files
+//! - `select.rs`: choosing one file per module name (override, search, exclude)
+//! - `depmod.rs`: ordering, dependencies, the text files and indexes
+//! - `builtin.rs`: `modules.builtin` and `modules.builtin.modinfo`
+//! - `resolve.rs`: what modprobe would load for a name (for inspection)
 //! - `index.rs`: the binary trie writer
 //! - `hash_order.rs`: the order of depmod's hash tables, which some outputs follow
 //! - `fnmatch.rs`: alias wildcard matching for [`Depmod::resolve`]
 
+mod builtin;
 mod config;
 mod decompress;
 mod depmod;
@@ -25,15 +29,18 @@ mod fnmatch;
 mod hash_order;
 mod index;
 mod regex;
+mod resolve;
+mod select;
 
 use std::path::{Path, PathBuf};
 
 pub use config::{Config, Search, is_config_name};
 pub use decompress::MAX_MODULE_SIZE;
-pub use depmod::{Depmod, INDEX_FILES, Resolved};
+pub use depmod::{Depmod, INDEX_FILES};
 pub use elf::{MODULE_EXTENSIONS, ModuleInfo, is_module_path, module_name};
 pub use error::Error;
 pub use index::IndexBuilder;
+pub use resolve::{Resolved, Resolver};
 
 /// depmod.d directories, in depmod's precedence order.
 pub const CONFIG_DIRS: [&str; 4] = [
@@ -46,6 +53,11 @@ pub const CONFIG_DIRS: [&str; 4] = [
 /// Runs depmod on a tree on disk: reads `ROOT/lib/modules/KVER` (and the
 /// depmod.d directories and `external` directories under `ROOT`) and returns
 /// every index file, as [`Depmod::write`]. Nothing is written to disk.
+///
+/// Unlike `depmod -b ROOT`, which takes its configuration and `external`
+/// directories from the host, everything is read under `ROOT`; the result
+/// equals `depmod -b ROOT -C ROOT/etc/depmod.d KVER` when those are the only
+/// configuration files.
 pub fn depmod_dir(root: &Path, kver: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let moddir = root.join("lib/modules").join(kver);
     let mut depmod = Depmod::new(kver);
