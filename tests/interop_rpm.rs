@@ -139,8 +139,15 @@ fn built_package_is_read_by_rpm() {
         ] {
             assert!(info.contains(want), "missing {want:?} in:\n{info}");
         }
-        let build_date = run_ok(rpm(&db).args(["-qp", "--qf", "%{BUILDTIME}"]).arg(&pkg));
-        assert_eq!(build_date, BUILD_TIME.to_string());
+        let stamp = run_ok(
+            rpm(&db)
+                .args(["-qp", "--qf", "%{BUILDTIME} %{SOURCERPM} %{ARCH}"])
+                .arg(&pkg),
+        );
+        assert_eq!(
+            stamp,
+            format!("{BUILD_TIME} example-driver-1.2.3-1.xcpng8.3.src.rpm x86_64")
+        );
 
         let list = run_ok(rpm(&db).args(["-qp", "--qf", "[%{FILENAMES} %{FILEMODES:perms} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILEMTIMES}\\n]"]).arg(&pkg));
         assert_eq!(
@@ -691,4 +698,51 @@ fn rpmvercmp_matches_rpm() {
         };
         assert_eq!(ours, want, "rpmvercmp({a:?}, {b:?})");
     }
+}
+
+#[test]
+fn padding_packages_are_valid_incompressible_and_reproducible() {
+    use isoremix::rpm::build::{PaddingSpec, build_padding_package};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    std::fs::create_dir(&db).unwrap();
+    let padding = PaddingSpec {
+        name: "padding-001".into(),
+        version: "1.0".into(),
+        release: "1".into(),
+        size: 3 << 20,
+        seed: 1,
+    };
+    let make = |p: &PaddingSpec| {
+        let mut out = Vec::new();
+        build_padding_package(p, BUILD_TIME, "build.example.org", &mut out).unwrap();
+        out
+    };
+    let bytes = make(&padding);
+    assert_eq!(bytes, make(&padding), "two padding builds differ");
+    let other = make(&PaddingSpec {
+        seed: 2,
+        ..padding.clone()
+    });
+    assert_ne!(bytes, other, "the seed does not change the content");
+    assert!(
+        bytes.len() > padding.size,
+        "filler compressed to {} bytes",
+        bytes.len()
+    );
+    let pkg = write(tmp.path(), "padding-001-1.0-1.noarch.rpm", &bytes);
+    let k = check_k(&db, &pkg);
+    assert!(k.contains("Payload SHA256 digest: OK"), "{k}");
+    let list = run_ok(
+        rpm(&db)
+            .args(["-qp", "--qf", "[%{FILENAMES} %{FILESIZES}\\n]"])
+            .arg(&pkg),
+    );
+    assert_eq!(
+        list,
+        format!(
+            "/usr/share/padding-001 0\n/usr/share/padding-001/filler.bin {}\n",
+            padding.size
+        )
+    );
 }

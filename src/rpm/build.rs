@@ -15,6 +15,9 @@ use super::evr::{check_name, check_version_chars};
 use super::index::Entry;
 use super::payload::{Compression, Filler};
 
+/// Main header tag naming the source package.
+const TAG_SOURCERPM: u32 = 1044;
+
 /// How a dependency constrains the version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DepCmp {
@@ -266,6 +269,8 @@ pub struct PackageSpec {
     pub build_time: u32,
     /// Build host name to record.
     pub build_host: String,
+    /// Source package file name to record; `None` gives `name-version-release.src.rpm`.
+    pub source_rpm: Option<String>,
     /// Payload compression.
     pub compression: Compression,
     /// Requires.
@@ -311,6 +316,7 @@ impl PackageSpec {
             packager: None,
             build_time,
             build_host: build_host.into(),
+            source_rpm: None,
             compression: Compression::default(),
             requires: Vec::new(),
             provides: Vec::new(),
@@ -346,6 +352,7 @@ impl PackageSpec {
             check_line(field, text)?;
         }
         for (field, text) in [
+            ("source rpm", &self.source_rpm),
             ("url", &self.url),
             ("vendor", &self.vendor),
             ("packager", &self.packager),
@@ -507,14 +514,20 @@ pub fn build_package(spec: &PackageSpec, out: &mut impl Write) -> Result<(), Err
     // Record the uncompressed archive size as rpmbuild does: rpm2cpio and repodata's
     // `size archive` read it.
     let mut rest = bytes.as_slice();
-    let start = PackageStart::read(&mut rest)?;
-    let mut sig =
-        fresh_signature_header(&start.signature, &start.main_raw, Some(rest.len() as u64));
+    let mut start = PackageStart::read(&mut rest)?;
+    // Name the source package as rpmbuild does (the crate writes "(none)").
+    let source_rpm = spec
+        .source_rpm
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}-{}.src.rpm", spec.name, spec.version, spec.release));
+    start.main.set(Entry::string(TAG_SOURCERPM, &source_rpm));
+    let main = start.main.to_bytes();
+    let mut sig = fresh_signature_header(&start.signature, &main, Some(rest.len() as u64));
     match u32::try_from(archive_size) {
         Ok(small) => sig.set(Entry::int32(sigtag::PAYLOADSIZE, &[small])),
         Err(_) => sig.set(Entry::int64(sigtag::LONGARCHIVESIZE, &[archive_size])),
     }
-    write_package(out, &start.lead, &sig, &start.main_raw, &mut rest)?;
+    write_package(out, &start.lead, &sig, &main, &mut rest)?;
     Ok(())
 }
 
