@@ -746,3 +746,64 @@ fn padding_packages_are_valid_incompressible_and_reproducible() {
         )
     );
 }
+
+#[test]
+fn createrepo_c_indexes_built_signed_and_rewritten_packages() {
+    use std::io::Read as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let made = generate_key("rsa2048", PASSPHRASE);
+    let key = SigningKey::from_armored(&made.secret_armored, &made.passphrase).unwrap();
+    let spec = sample_spec();
+    write(
+        &repo,
+        &spec.file_name(),
+        &sign(&build(&spec), &key, BUILD_TIME),
+    );
+
+    let input = rpmbuild_meta_package(tmp.path(), None);
+    let original = std::fs::read(&input).unwrap();
+    let mut rewritten = Vec::new();
+    let rewrite = RewriteSpec {
+        release: "5.remix1".into(),
+        add_requires: vec![Dep::versioned("example-driver", DepCmp::Ge, "2:1.2.3")],
+        sign: Some((&key, BUILD_TIME)),
+    };
+    rewrite_package(&mut &original[..], &mut rewritten, &rewrite).unwrap();
+    write(&repo, "xcp-ng-deps-8.3-5.remix1.noarch.rpm", &rewritten);
+
+    run_ok(Command::new("createrepo_c").arg("--quiet").arg(&repo));
+    let primary = std::fs::read_dir(repo.join("repodata"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-primary.xml.gz"))
+        .expect("createrepo_c wrote no primary.xml.gz");
+    let mut xml = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(primary).unwrap())
+        .read_to_string(&mut xml)
+        .unwrap();
+    for want in [
+        "<metadata xmlns=\"http://linux.duke.edu/metadata/common\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"2\">",
+        "<name>example-driver</name>",
+        "<arch>x86_64</arch>",
+        "<version epoch=\"2\" ver=\"1.2.3\" rel=\"1.xcpng8.3\"/>",
+        "<rpm:sourcerpm>example-driver-1.2.3-1.xcpng8.3.src.rpm</rpm:sourcerpm>",
+        "<rpm:buildhost>build.example.org</rpm:buildhost>",
+        "<rpm:entry name=\"kernel\" flags=\"GE\" epoch=\"0\" ver=\"4.19.19\"/>",
+        "<file>/etc/modprobe.d/example.conf</file>",
+        "<name>xcp-ng-deps</name>",
+        "<version epoch=\"1\" ver=\"8.3\" rel=\"5.remix1\"/>",
+        "<rpm:entry name=\"example-driver\" flags=\"GE\" epoch=\"2\" ver=\"1.2.3\"/>",
+        "<rpm:entry name=\"xcp-ng-deps\" flags=\"EQ\" epoch=\"1\" ver=\"8.3\" rel=\"5.remix1\"/>",
+    ] {
+        assert!(
+            xml.contains(want),
+            "missing {want:?} in primary.xml:\n{xml}"
+        );
+    }
+    assert!(
+        !xml.contains("archive=\"0\""),
+        "archive size missing:\n{xml}"
+    );
+}
