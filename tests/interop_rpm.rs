@@ -256,6 +256,22 @@ fn builds_are_reproducible() {
     let a = build(&spec);
     let b = build(&spec);
     assert_eq!(a, b, "two builds of the same spec differ");
+    // Files owned by several non-root users and groups: the user()/group() recommends
+    // generated for them must come out in a stable order.
+    let mut owners = spec.clone();
+    for (i, who) in ["alice", "bob", "carol", "dave", "erin", "frank"]
+        .iter()
+        .enumerate()
+    {
+        let mut f = FileSpec::new(format!("/srv/{who}"), 0o600, BUILD_TIME, vec![i as u8]);
+        f.user = who.to_string();
+        f.group = format!("g{who}");
+        owners.files.push(f);
+    }
+    let first = build(&owners);
+    for _ in 0..4 {
+        assert_eq!(first, build(&owners), "builds with several owners differ");
+    }
     let mut other = spec.clone();
     other.build_time += 1;
     assert_ne!(a, build(&other), "the build time is not recorded");
@@ -806,4 +822,41 @@ fn createrepo_c_indexes_built_signed_and_rewritten_packages() {
         !xml.contains("archive=\"0\""),
         "archive size missing:\n{xml}"
     );
+}
+
+#[test]
+fn kernel_module_package_has_modules_and_depmod_scripts() {
+    use isoremix::rpm::build::{KernelModules, kernel_module_spec};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    std::fs::create_dir(&db).unwrap();
+    let km = KernelModules {
+        name: "example-module".into(),
+        version: "5.1".into(),
+        release: "1".into(),
+        kernel_version: "4.19.0+1".into(),
+        modules: vec![("example.ko".into(), b"\x7fELF...".to_vec())],
+    };
+    let mut spec = kernel_module_spec(&km, BUILD_TIME, "build.example.org").unwrap();
+    spec.requires
+        .push(Dep::versioned("kernel-uname-r", DepCmp::Eq, "4.19.0+1"));
+    let pkg = write(tmp.path(), &spec.file_name(), &build(&spec));
+    let files = run_ok(rpm(&db).args(["-qpl"]).arg(&pkg));
+    assert_eq!(files, "/lib/modules/4.19.0+1/updates/example.ko\n");
+    let scripts = run_ok(rpm(&db).args(["-qp", "--scripts"]).arg(&pkg));
+    assert!(
+        scripts.contains("postinstall scriptlet (using /bin/sh):\ndepmod -a 4.19.0+1"),
+        "{scripts}"
+    );
+    let requires = run_ok(rpm(&db).args(["-qp", "--requires"]).arg(&pkg));
+    assert!(
+        requires.lines().any(|l| l == "kernel-uname-r = 4.19.0+1"),
+        "{requires}"
+    );
+
+    let bad = KernelModules {
+        modules: vec![("../evil.ko".into(), Vec::new())],
+        ..km
+    };
+    assert!(kernel_module_spec(&bad, BUILD_TIME, "h").is_err());
 }

@@ -593,3 +593,81 @@ pub fn build_padding_package(
     ));
     build_package(&spec, out)
 }
+
+/// A driver package wrapping bare kernel modules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelModules {
+    /// Package name (e.g. `igb-module-remix`).
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Release.
+    pub release: String,
+    /// Kernel release the modules are for (`uname -r`, e.g. `4.19.0+1`).
+    pub kernel_version: String,
+    /// The modules: file name (`igb.ko`, `igb.ko.xz`) and content.
+    pub modules: Vec<(String, Vec<u8>)>,
+}
+
+/// The spec of a driver package as XCP-ng's are made: modules in
+/// `/lib/modules/<kver>/updates/`, `depmod -a <kver>` in `%post` and `%postun`, arch `x86_64`.
+/// Callers may add requires (e.g. `kernel-uname-r = <kver>`), a summary, a license...
+pub fn kernel_module_spec(
+    km: &KernelModules,
+    build_time: u32,
+    build_host: &str,
+) -> Result<PackageSpec, Error> {
+    let kver = &km.kernel_version;
+    if kver.is_empty()
+        || kver.contains('/')
+        || kver.bytes().any(|c| c.is_ascii_control() || c == b' ')
+    {
+        return Err(Error::InvalidField {
+            field: "kernel version",
+            value: kver.clone(),
+            reason: "must be one path component without spaces or control characters",
+        });
+    }
+    let mut spec = PackageSpec::new(
+        &km.name,
+        &km.version,
+        &km.release,
+        "x86_64",
+        build_time,
+        build_host,
+    );
+    spec.summary = format!("Kernel modules for {kver}");
+    spec.description = format!(
+        "Kernel modules for kernel {kver}: {}.",
+        km.modules
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    spec.group = "System Environment/Kernel".into();
+    spec.license = "GPLv2".into();
+    for (file, content) in &km.modules {
+        let plain = !file.is_empty()
+            && !file.contains('/')
+            && file != "."
+            && file != ".."
+            && (file.ends_with(".ko") || file.ends_with(".ko.xz") || file.ends_with(".ko.zst"));
+        if !plain {
+            return Err(Error::InvalidField {
+                field: "module file name",
+                value: file.clone(),
+                reason: "must be a plain file name ending in .ko, .ko.xz or .ko.zst",
+            });
+        }
+        spec.files.push(FileSpec::new(
+            format!("/lib/modules/{kver}/updates/{file}"),
+            0o644,
+            build_time,
+            content.clone(),
+        ));
+    }
+    spec.post = Some(ScriptSpec::sh(format!("depmod -a {kver}")));
+    spec.postun = Some(ScriptSpec::sh(format!("depmod -a {kver}")));
+    Ok(spec)
+}
