@@ -860,3 +860,94 @@ fn kernel_module_package_has_modules_and_depmod_scripts() {
     };
     assert!(kernel_module_spec(&bad, BUILD_TIME, "h").is_err());
 }
+
+#[test]
+fn rpm_installs_built_signed_and_rewritten_packages() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let made = generate_key("rsa2048", PASSPHRASE);
+    let key = SigningKey::from_armored(&made.secret_armored, &made.passphrase).unwrap();
+    let spec = sample_spec();
+    let driver = write(
+        tmp.path(),
+        &spec.file_name(),
+        &sign(&build(&spec), &key, BUILD_TIME),
+    );
+    let input = rpmbuild_meta_package(tmp.path(), None);
+    let original = std::fs::read(&input).unwrap();
+    let mut rewritten = Vec::new();
+    let rewrite = RewriteSpec {
+        release: "5.remix1".into(),
+        add_requires: vec![Dep::any("example-driver")],
+        sign: Some((&key, BUILD_TIME)),
+    };
+    rewrite_package(&mut &original[..], &mut rewritten, &rewrite).unwrap();
+    let meta = write(
+        tmp.path(),
+        "xcp-ng-deps-8.3-5.remix1.noarch.rpm",
+        &rewritten,
+    );
+
+    // The database lives inside the root; the key is imported first so that rpm checks the
+    // signatures while installing.
+    let key_file = write(
+        tmp.path(),
+        "key.asc",
+        key.public_key_armored().unwrap().as_bytes(),
+    );
+    let rpm_root = || {
+        let mut c = Command::new("rpm");
+        c.arg("--root").arg(&root).args(["--dbpath", "/db"]);
+        c
+    };
+    run_ok(rpm_root().arg("--import").arg(&key_file));
+    run_ok(
+        rpm_root()
+            .args(["-i", "--nodeps", "--noscripts", "--notriggers"])
+            .arg(&driver)
+            .arg(&meta),
+    );
+    let installed = run_ok(rpm_root().args([
+        "-qa",
+        "--qf",
+        "%{NEVRA} %{SIGPGP:pgpsig}|%{RSAHEADER:pgpsig}\\n",
+    ]));
+    let mut lines: Vec<&str> = installed
+        .lines()
+        .filter(|l| !l.starts_with("gpg-pubkey"))
+        .collect();
+    lines.sort();
+    assert_eq!(lines.len(), 2, "{installed}");
+    assert!(
+        lines[0].starts_with("example-driver-2:1.2.3-1.xcpng8.3.x86_64 (none)|RSA/SHA256"),
+        "{installed}"
+    );
+    assert!(
+        lines[1].starts_with("xcp-ng-deps-1:8.3-5.remix1.noarch (none)|RSA/SHA256"),
+        "{installed}"
+    );
+    for f in &spec.files {
+        let on_disk = root.join(f.path.trim_start_matches('/'));
+        assert_eq!(std::fs::read(&on_disk).unwrap(), f.content, "{}", f.path);
+        let mode = std::fs::metadata(&on_disk).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, u32::from(f.mode), "{}", f.path);
+    }
+    // rpm -V finds the installed files as the header describes them (mtime aside, which a
+    // non-root install may not be able to set for every file).
+    let verify = run(rpm_root().args([
+        "-V",
+        "--nodeps",
+        "--nomtime",
+        "--nouser",
+        "--nogroup",
+        "example-driver",
+    ]));
+    assert!(
+        verify.status.success(),
+        "rpm -V: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
