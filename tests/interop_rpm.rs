@@ -139,8 +139,15 @@ fn built_package_is_read_by_rpm() {
         ] {
             assert!(info.contains(want), "missing {want:?} in:\n{info}");
         }
-        let build_date = run_ok(rpm(&db).args(["-qp", "--qf", "%{BUILDTIME}"]).arg(&pkg));
-        assert_eq!(build_date, BUILD_TIME.to_string());
+        let stamp = run_ok(
+            rpm(&db)
+                .args(["-qp", "--qf", "%{BUILDTIME} %{SOURCERPM} %{ARCH}"])
+                .arg(&pkg),
+        );
+        assert_eq!(
+            stamp,
+            format!("{BUILD_TIME} example-driver-1.2.3-1.xcpng8.3.src.rpm x86_64")
+        );
 
         let list = run_ok(rpm(&db).args(["-qp", "--qf", "[%{FILENAMES} %{FILEMODES:perms} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILEMTIMES}\\n]"]).arg(&pkg));
         assert_eq!(
@@ -249,6 +256,22 @@ fn builds_are_reproducible() {
     let a = build(&spec);
     let b = build(&spec);
     assert_eq!(a, b, "two builds of the same spec differ");
+    // Files owned by several non-root users and groups: the user()/group() recommends
+    // generated for them must come out in a stable order.
+    let mut owners = spec.clone();
+    for (i, who) in ["alice", "bob", "carol", "dave", "erin", "frank"]
+        .iter()
+        .enumerate()
+    {
+        let mut f = FileSpec::new(format!("/srv/{who}"), 0o600, BUILD_TIME, vec![i as u8]);
+        f.user = who.to_string();
+        f.group = format!("g{who}");
+        owners.files.push(f);
+    }
+    let first = build(&owners);
+    for _ in 0..4 {
+        assert_eq!(first, build(&owners), "builds with several owners differ");
+    }
     let mut other = spec.clone();
     other.build_time += 1;
     assert_ne!(a, build(&other), "the build time is not recorded");
@@ -691,4 +714,240 @@ fn rpmvercmp_matches_rpm() {
         };
         assert_eq!(ours, want, "rpmvercmp({a:?}, {b:?})");
     }
+}
+
+#[test]
+fn padding_packages_are_valid_incompressible_and_reproducible() {
+    use isoremix::rpm::build::{PaddingSpec, build_padding_package};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    std::fs::create_dir(&db).unwrap();
+    let padding = PaddingSpec {
+        name: "padding-001".into(),
+        version: "1.0".into(),
+        release: "1".into(),
+        size: 3 << 20,
+        seed: 1,
+    };
+    let make = |p: &PaddingSpec| {
+        let mut out = Vec::new();
+        build_padding_package(p, BUILD_TIME, "build.example.org", &mut out).unwrap();
+        out
+    };
+    let bytes = make(&padding);
+    assert_eq!(bytes, make(&padding), "two padding builds differ");
+    let other = make(&PaddingSpec {
+        seed: 2,
+        ..padding.clone()
+    });
+    assert_ne!(bytes, other, "the seed does not change the content");
+    assert!(
+        bytes.len() > padding.size,
+        "filler compressed to {} bytes",
+        bytes.len()
+    );
+    let pkg = write(tmp.path(), "padding-001-1.0-1.noarch.rpm", &bytes);
+    let k = check_k(&db, &pkg);
+    assert!(k.contains("Payload SHA256 digest: OK"), "{k}");
+    let list = run_ok(
+        rpm(&db)
+            .args(["-qp", "--qf", "[%{FILENAMES} %{FILESIZES}\\n]"])
+            .arg(&pkg),
+    );
+    assert_eq!(
+        list,
+        format!(
+            "/usr/share/padding-001 0\n/usr/share/padding-001/filler.bin {}\n",
+            padding.size
+        )
+    );
+}
+
+#[test]
+fn createrepo_c_indexes_built_signed_and_rewritten_packages() {
+    use std::io::Read as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let made = generate_key("rsa2048", PASSPHRASE);
+    let key = SigningKey::from_armored(&made.secret_armored, &made.passphrase).unwrap();
+    let spec = sample_spec();
+    write(
+        &repo,
+        &spec.file_name(),
+        &sign(&build(&spec), &key, BUILD_TIME),
+    );
+
+    let input = rpmbuild_meta_package(tmp.path(), None);
+    let original = std::fs::read(&input).unwrap();
+    let mut rewritten = Vec::new();
+    let rewrite = RewriteSpec {
+        release: "5.remix1".into(),
+        add_requires: vec![Dep::versioned("example-driver", DepCmp::Ge, "2:1.2.3")],
+        sign: Some((&key, BUILD_TIME)),
+    };
+    rewrite_package(&mut &original[..], &mut rewritten, &rewrite).unwrap();
+    write(&repo, "xcp-ng-deps-8.3-5.remix1.noarch.rpm", &rewritten);
+
+    run_ok(Command::new("createrepo_c").arg("--quiet").arg(&repo));
+    let primary = std::fs::read_dir(repo.join("repodata"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-primary.xml.gz"))
+        .expect("createrepo_c wrote no primary.xml.gz");
+    let mut xml = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(primary).unwrap())
+        .read_to_string(&mut xml)
+        .unwrap();
+    for want in [
+        "<metadata xmlns=\"http://linux.duke.edu/metadata/common\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"2\">",
+        "<name>example-driver</name>",
+        "<arch>x86_64</arch>",
+        "<version epoch=\"2\" ver=\"1.2.3\" rel=\"1.xcpng8.3\"/>",
+        "<rpm:sourcerpm>example-driver-1.2.3-1.xcpng8.3.src.rpm</rpm:sourcerpm>",
+        "<rpm:buildhost>build.example.org</rpm:buildhost>",
+        "<rpm:entry name=\"kernel\" flags=\"GE\" epoch=\"0\" ver=\"4.19.19\"/>",
+        "<file>/etc/modprobe.d/example.conf</file>",
+        "<name>xcp-ng-deps</name>",
+        "<version epoch=\"1\" ver=\"8.3\" rel=\"5.remix1\"/>",
+        "<rpm:entry name=\"example-driver\" flags=\"GE\" epoch=\"2\" ver=\"1.2.3\"/>",
+        "<rpm:entry name=\"xcp-ng-deps\" flags=\"EQ\" epoch=\"1\" ver=\"8.3\" rel=\"5.remix1\"/>",
+    ] {
+        assert!(
+            xml.contains(want),
+            "missing {want:?} in primary.xml:\n{xml}"
+        );
+    }
+    assert!(
+        !xml.contains("archive=\"0\""),
+        "archive size missing:\n{xml}"
+    );
+}
+
+#[test]
+fn kernel_module_package_has_modules_and_depmod_scripts() {
+    use isoremix::rpm::build::{KernelModules, kernel_module_spec};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    std::fs::create_dir(&db).unwrap();
+    let km = KernelModules {
+        name: "example-module".into(),
+        version: "5.1".into(),
+        release: "1".into(),
+        kernel_version: "4.19.0+1".into(),
+        modules: vec![("example.ko".into(), b"\x7fELF...".to_vec())],
+    };
+    let mut spec = kernel_module_spec(&km, BUILD_TIME, "build.example.org").unwrap();
+    spec.requires
+        .push(Dep::versioned("kernel-uname-r", DepCmp::Eq, "4.19.0+1"));
+    let pkg = write(tmp.path(), &spec.file_name(), &build(&spec));
+    let files = run_ok(rpm(&db).args(["-qpl"]).arg(&pkg));
+    assert_eq!(files, "/lib/modules/4.19.0+1/updates/example.ko\n");
+    let scripts = run_ok(rpm(&db).args(["-qp", "--scripts"]).arg(&pkg));
+    assert!(
+        scripts.contains("postinstall scriptlet (using /bin/sh):\ndepmod -a 4.19.0+1"),
+        "{scripts}"
+    );
+    let requires = run_ok(rpm(&db).args(["-qp", "--requires"]).arg(&pkg));
+    assert!(
+        requires.lines().any(|l| l == "kernel-uname-r = 4.19.0+1"),
+        "{requires}"
+    );
+
+    let bad = KernelModules {
+        modules: vec![("../evil.ko".into(), Vec::new())],
+        ..km
+    };
+    assert!(kernel_module_spec(&bad, BUILD_TIME, "h").is_err());
+}
+
+#[test]
+fn rpm_installs_built_signed_and_rewritten_packages() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let made = generate_key("rsa2048", PASSPHRASE);
+    let key = SigningKey::from_armored(&made.secret_armored, &made.passphrase).unwrap();
+    let spec = sample_spec();
+    let driver = write(
+        tmp.path(),
+        &spec.file_name(),
+        &sign(&build(&spec), &key, BUILD_TIME),
+    );
+    let input = rpmbuild_meta_package(tmp.path(), None);
+    let original = std::fs::read(&input).unwrap();
+    let mut rewritten = Vec::new();
+    let rewrite = RewriteSpec {
+        release: "5.remix1".into(),
+        add_requires: vec![Dep::any("example-driver")],
+        sign: Some((&key, BUILD_TIME)),
+    };
+    rewrite_package(&mut &original[..], &mut rewritten, &rewrite).unwrap();
+    let meta = write(
+        tmp.path(),
+        "xcp-ng-deps-8.3-5.remix1.noarch.rpm",
+        &rewritten,
+    );
+
+    // The database lives inside the root; the key is imported first so that rpm checks the
+    // signatures while installing.
+    let key_file = write(
+        tmp.path(),
+        "key.asc",
+        key.public_key_armored().unwrap().as_bytes(),
+    );
+    let rpm_root = || {
+        let mut c = Command::new("rpm");
+        c.arg("--root").arg(&root).args(["--dbpath", "/db"]);
+        c
+    };
+    run_ok(rpm_root().arg("--import").arg(&key_file));
+    run_ok(
+        rpm_root()
+            .args(["-i", "--nodeps", "--noscripts", "--notriggers"])
+            .arg(&driver)
+            .arg(&meta),
+    );
+    let installed = run_ok(rpm_root().args([
+        "-qa",
+        "--qf",
+        "%{NEVRA} %{SIGPGP:pgpsig}|%{RSAHEADER:pgpsig}\\n",
+    ]));
+    let mut lines: Vec<&str> = installed
+        .lines()
+        .filter(|l| !l.starts_with("gpg-pubkey"))
+        .collect();
+    lines.sort();
+    assert_eq!(lines.len(), 2, "{installed}");
+    assert!(
+        lines[0].starts_with("example-driver-2:1.2.3-1.xcpng8.3.x86_64 (none)|RSA/SHA256"),
+        "{installed}"
+    );
+    assert!(
+        lines[1].starts_with("xcp-ng-deps-1:8.3-5.remix1.noarch (none)|RSA/SHA256"),
+        "{installed}"
+    );
+    for f in &spec.files {
+        let on_disk = root.join(f.path.trim_start_matches('/'));
+        assert_eq!(std::fs::read(&on_disk).unwrap(), f.content, "{}", f.path);
+        let mode = std::fs::metadata(&on_disk).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, u32::from(f.mode), "{}", f.path);
+    }
+    // rpm -V finds the installed files as the header describes them (mtime aside, which a
+    // non-root install may not be able to set for every file).
+    let verify = run(rpm_root().args([
+        "-V",
+        "--nodeps",
+        "--nomtime",
+        "--nouser",
+        "--nogroup",
+        "example-driver",
+    ]));
+    assert!(
+        verify.status.success(),
+        "rpm -V: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
 }

@@ -15,6 +15,9 @@ use super::evr::{check_name, check_version_chars};
 use super::index::Entry;
 use super::payload::{Compression, Filler};
 
+/// Main header tag naming the source package.
+const TAG_SOURCERPM: u32 = 1044;
+
 /// How a dependency constrains the version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DepCmp {
@@ -266,6 +269,8 @@ pub struct PackageSpec {
     pub build_time: u32,
     /// Build host name to record.
     pub build_host: String,
+    /// Source package file name to record; `None` gives `name-version-release.src.rpm`.
+    pub source_rpm: Option<String>,
     /// Payload compression.
     pub compression: Compression,
     /// Requires.
@@ -311,6 +316,7 @@ impl PackageSpec {
             packager: None,
             build_time,
             build_host: build_host.into(),
+            source_rpm: None,
             compression: Compression::default(),
             requires: Vec::new(),
             provides: Vec::new(),
@@ -346,6 +352,7 @@ impl PackageSpec {
             check_line(field, text)?;
         }
         for (field, text) in [
+            ("source rpm", &self.source_rpm),
             ("url", &self.url),
             ("vendor", &self.vendor),
             ("packager", &self.packager),
@@ -507,14 +514,20 @@ pub fn build_package(spec: &PackageSpec, out: &mut impl Write) -> Result<(), Err
     // Record the uncompressed archive size as rpmbuild does: rpm2cpio and repodata's
     // `size archive` read it.
     let mut rest = bytes.as_slice();
-    let start = PackageStart::read(&mut rest)?;
-    let mut sig =
-        fresh_signature_header(&start.signature, &start.main_raw, Some(rest.len() as u64));
+    let mut start = PackageStart::read(&mut rest)?;
+    // Name the source package as rpmbuild does (the crate writes "(none)").
+    let source_rpm = spec
+        .source_rpm
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}-{}.src.rpm", spec.name, spec.version, spec.release));
+    start.main.set(Entry::string(TAG_SOURCERPM, &source_rpm));
+    let main = start.main.to_bytes();
+    let mut sig = fresh_signature_header(&start.signature, &main, Some(rest.len() as u64));
     match u32::try_from(archive_size) {
         Ok(small) => sig.set(Entry::int32(sigtag::PAYLOADSIZE, &[small])),
         Err(_) => sig.set(Entry::int64(sigtag::LONGARCHIVESIZE, &[archive_size])),
     }
-    write_package(out, &start.lead, &sig, &start.main_raw, &mut rest)?;
+    write_package(out, &start.lead, &sig, &main, &mut rest)?;
     Ok(())
 }
 
@@ -579,4 +592,82 @@ pub fn build_padding_package(
         Filler::new(padding.seed).take_vec(padding.size),
     ));
     build_package(&spec, out)
+}
+
+/// A driver package wrapping bare kernel modules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelModules {
+    /// Package name (e.g. `igb-module-remix`).
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Release.
+    pub release: String,
+    /// Kernel release the modules are for (`uname -r`, e.g. `4.19.0+1`).
+    pub kernel_version: String,
+    /// The modules: file name (`igb.ko`, `igb.ko.xz`) and content.
+    pub modules: Vec<(String, Vec<u8>)>,
+}
+
+/// The spec of a driver package as XCP-ng's are made: modules in
+/// `/lib/modules/<kver>/updates/`, `depmod -a <kver>` in `%post` and `%postun`, arch `x86_64`.
+/// Callers may add requires (e.g. `kernel-uname-r = <kver>`), a summary, a license...
+pub fn kernel_module_spec(
+    km: &KernelModules,
+    build_time: u32,
+    build_host: &str,
+) -> Result<PackageSpec, Error> {
+    let kver = &km.kernel_version;
+    if kver.is_empty()
+        || kver.contains('/')
+        || kver.bytes().any(|c| c.is_ascii_control() || c == b' ')
+    {
+        return Err(Error::InvalidField {
+            field: "kernel version",
+            value: kver.clone(),
+            reason: "must be one path component without spaces or control characters",
+        });
+    }
+    let mut spec = PackageSpec::new(
+        &km.name,
+        &km.version,
+        &km.release,
+        "x86_64",
+        build_time,
+        build_host,
+    );
+    spec.summary = format!("Kernel modules for {kver}");
+    spec.description = format!(
+        "Kernel modules for kernel {kver}: {}.",
+        km.modules
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    spec.group = "System Environment/Kernel".into();
+    spec.license = "GPLv2".into();
+    for (file, content) in &km.modules {
+        let plain = !file.is_empty()
+            && !file.contains('/')
+            && file != "."
+            && file != ".."
+            && (file.ends_with(".ko") || file.ends_with(".ko.xz") || file.ends_with(".ko.zst"));
+        if !plain {
+            return Err(Error::InvalidField {
+                field: "module file name",
+                value: file.clone(),
+                reason: "must be a plain file name ending in .ko, .ko.xz or .ko.zst",
+            });
+        }
+        spec.files.push(FileSpec::new(
+            format!("/lib/modules/{kver}/updates/{file}"),
+            0o644,
+            build_time,
+            content.clone(),
+        ));
+    }
+    spec.post = Some(ScriptSpec::sh(format!("depmod -a {kver}")));
+    spec.postun = Some(ScriptSpec::sh(format!("depmod -a {kver}")));
+    Ok(spec)
 }

@@ -145,3 +145,17 @@ pub fn write_package(
         .map_err(Error::io("writing the package headers"))?;
     io::copy(payload, out).map_err(Error::io("copying the payload"))
 }
+
+/// Checks that the payload copied has the length the signature header's size entry promised.
+/// (The output is already written when this fails: callers write to a temporary file.)
+pub fn check_payload_len(expected: Option<u64>, copied: u64) -> Result<(), Error> {
+    match expected {
+        Some(expected) if expected != copied => Err(Error::MalformedHeader {
+            part: "signature header",
+            reason: format!(
+                "its size entry promises {expected} payload bytes but the package has {copied}"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}

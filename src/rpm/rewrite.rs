@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 
 use super::Error;
 use super::build::Dep;
-use super::container::{PackageStart, fresh_signature_header, write_package};
+use super::container::{PackageStart, check_payload_len, fresh_signature_header, write_package};
 use super::evr::check_version_chars;
 use super::index::{Entry, Header, kind};
 use super::sign::{SigningKey, add_header_signature};
@@ -103,16 +103,7 @@ pub fn rewrite_package(
         .lead
         .set_name(&format!("{name}-{version}-{}", spec.release));
     let copied = write_package(output, &start.lead, &sig, &main_bytes, input)?;
-    if let Some(expected) = payload_len
-        && expected != copied
-    {
-        return Err(Error::MalformedHeader {
-            part: "signature header",
-            reason: format!(
-                "its size entry promises {expected} payload bytes but the package has {copied}"
-            ),
-        });
-    }
+    check_payload_len(payload_len, copied)?;
     Ok(RewriteReport {
         name,
         old_release,

@@ -12,7 +12,9 @@ use pgp::composed::{ArmorOptions, Deserializable, DetachedSignature, SignedSecre
 use pgp::crypto::public_key::PublicKeyAlgorithm;
 
 use super::Error;
-use super::container::{PackageStart, fresh_signature_header, sigtag, write_package};
+use super::container::{
+    PackageStart, check_payload_len, fresh_signature_header, sigtag, write_package,
+};
 use super::index::{Entry, Header};
 
 /// A secret key ready to sign, loaded from an armored OpenPGP secret key.
@@ -143,8 +145,9 @@ pub fn sign_package(
     time: u32,
 ) -> Result<(), Error> {
     let start = PackageStart::read(input)?;
-    let mut sig = fresh_signature_header(&start.signature, &start.main_raw, start.payload_len());
+    let payload_len = start.payload_len();
+    let mut sig = fresh_signature_header(&start.signature, &start.main_raw, payload_len);
     add_header_signature(&mut sig, &start.main_raw, key, time)?;
-    write_package(output, &start.lead, &sig, &start.main_raw, input)?;
-    Ok(())
+    let copied = write_package(output, &start.lead, &sig, &start.main_raw, input)?;
+    check_payload_len(payload_len, copied)
 }
