@@ -41,6 +41,8 @@ pub const SENSE_SCRIPT_PRE: u32 = 1 << 9;
 pub const SENSE_SCRIPT_POST: u32 = 1 << 10;
 /// Dependency flag: a weak (missing is OK) requirement, the legacy form of `Recommends`.
 pub const SENSE_MISSINGOK: u32 = 1 << 19;
+/// Dependency flag of legacy weak dependencies: strong (recommends/supplements).
+pub const SENSE_STRONG: u32 = 1 << 27;
 /// File flag: `%ghost` (not in the payload).
 pub const FILE_GHOST: u32 = 1 << 6;
 /// `st_mode` file type mask and directory type.
@@ -80,7 +82,7 @@ pub enum Error {
         section: &'static str,
     },
     /// A header declares more entries or data than rpm itself accepts.
-    #[error("RPM {section} too large: {entries} entries, {data} bytes of data")]
+    #[error("RPM {section} has an impossible size: {entries} entries, {data} bytes of data")]
     HeaderTooLarge {
         /// "signature header" or "main header".
         section: &'static str,
@@ -213,6 +215,10 @@ pub struct PackageHeader {
     pub recommends: Vec<Dependency>,
     /// Supplements.
     pub supplements: Vec<Dependency>,
+    /// Legacy (pre-4.12) suggests, strong ones meaning recommends.
+    pub old_suggests: Vec<Dependency>,
+    /// Legacy (pre-4.12) enhances, strong ones meaning supplements.
+    pub old_enhances: Vec<Dependency>,
     /// File list in header order.
     pub files: Vec<FileInfo>,
     /// Changelog in header order (newest first).
@@ -437,6 +443,8 @@ fn extract(
         enhances: dependencies(meta, DEP_ENHANCES)?,
         recommends: dependencies(meta, DEP_RECOMMENDS)?,
         supplements: dependencies(meta, DEP_SUPPLEMENTS)?,
+        old_suggests: dependencies(meta, DEP_OLDSUGGESTS)?,
+        old_enhances: dependencies(meta, DEP_OLDENHANCES)?,
         files: files(meta)?,
         changelog: changelog(meta)?,
         header_start,
@@ -525,6 +533,19 @@ const DEP_SUPPLEMENTS: DepTags = (
     IndexTag::RPMTAG_SUPPLEMENTFLAGS,
     IndexTag::RPMTAG_SUPPLEMENTVERSION,
     "SUPPLEMENTNAME/FLAGS/VERSION",
+);
+
+const DEP_OLDSUGGESTS: DepTags = (
+    IndexTag::RPMTAG_OLDSUGGESTSNAME,
+    IndexTag::RPMTAG_OLDSUGGESTSFLAGS,
+    IndexTag::RPMTAG_OLDSUGGESTSVERSION,
+    "OLDSUGGESTSNAME/FLAGS/VERSION",
+);
+const DEP_OLDENHANCES: DepTags = (
+    IndexTag::RPMTAG_OLDENHANCESNAME,
+    IndexTag::RPMTAG_OLDENHANCESFLAGS,
+    IndexTag::RPMTAG_OLDENHANCESVERSION,
+    "OLDENHANCESNAME/FLAGS/VERSION",
 );
 
 /// Reads one dependency kind; absent tags give an empty list.
