@@ -617,6 +617,71 @@ fn output_is_deterministic_whatever_the_thread_count() {
 }
 
 #[test]
+fn a_thousand_unchanged_packages_are_reused_without_reading_them() {
+    need("rpmbuild");
+    need("dnf");
+    let work = tempfile::tempdir().unwrap();
+    let tree = build_tree(work.path());
+    let template = our_records(&tree)
+        .into_iter()
+        .find(|r| r.name == "hello")
+        .unwrap();
+    let mut many: Vec<Record> = (0..1000)
+        .map(|i| {
+            let mut r = template.clone();
+            r.name = format!("pkg{i:04}");
+            r.location_href = format!("Packages/pkg{i:04}-1.2-3.noarch.rpm");
+            r.pkgid = format!("{:064x}", i + 1);
+            r.size_package += i;
+            r.provides[1].name = r.name.clone();
+            r
+        })
+        .collect();
+    repo::sort_records(&mut many);
+    let out = work.path().join("big");
+    repo::write_repodata(&many, None, EPOCH)
+        .unwrap()
+        .write_to_dir(&out)
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let index = repo::reader::ReuseIndex::new(repo::reader::read_repo_dir(&out).unwrap());
+    let inputs: Vec<repo::PackageInput> = many
+        .iter()
+        .map(|r| repo::PackageInput {
+            job: PackageJob {
+                path: out.join(&r.location_href),
+                location_href: r.location_href.clone(),
+                time_file: 0,
+            },
+            size: r.size_package,
+            sha256: Some(r.pkgid.clone()),
+        })
+        .collect();
+    // No package file exists: any attempt to read one fails the collection.
+    let (records, stats) = repo::collect_records(&inputs, &index, 2, Some(10), |_| {
+        Err::<fs::File, _>(std::io::Error::other("a reused package must not be opened"))
+    })
+    .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!((stats.reused, stats.read), (1000, 0));
+    assert_eq!(records, many);
+    assert!(
+        elapsed.as_secs() < 20,
+        "reuse of 1000 records took {elapsed:?}"
+    );
+
+    // The referee reads the big metadata too.
+    let root = work.path().join("root");
+    fs::create_dir_all(&root).unwrap();
+    let listed = run(dnf(&root, &out).args(["repoquery", "--qf", "%{name}"]));
+    assert_eq!(
+        listed.lines().filter(|l| l.starts_with("pkg")).count(),
+        1000
+    );
+}
+
+#[test]
 fn reused_records_equal_fresh_ones_and_changed_packages_are_not_reused() {
     need("rpmbuild");
     let work = tempfile::tempdir().unwrap();
@@ -660,6 +725,28 @@ fn reused_records_equal_fresh_ones_and_changed_packages_are_not_reused() {
             .lookup("Packages/other.rpm", simple.size_package, None)
             .is_none()
     );
+
+    // The pipeline helper reuses unchanged packages and reads the changed one.
+    let inputs: Vec<repo::PackageInput> = fresh
+        .iter()
+        .map(|r| repo::PackageInput {
+            job: PackageJob {
+                path: tree.join(&r.location_href),
+                location_href: r.location_href.clone(),
+                time_file: FILE_TIME,
+            },
+            size: if r.name == "simple" {
+                r.size_package + 1
+            } else {
+                r.size_package
+            },
+            sha256: None,
+        })
+        .collect();
+    let (collected, stats) =
+        repo::collect_records(&inputs, &index, 2, Some(10), |j| fs::File::open(&j.path)).unwrap();
+    assert_eq!((stats.reused, stats.read), (fresh.len() - 1, 1));
+    assert_eq!(collected, fresh);
 
     // Writing from reused records gives the same bytes as writing from fresh ones.
     let mut reused: Vec<Record> = fresh

@@ -523,6 +523,63 @@ fn read_one<R: Read>(
     ))
 }
 
+/// A package of the output repository, with what is known about it without reading it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageInput {
+    /// How to read it and where it goes.
+    pub job: PackageJob,
+    /// Its file size.
+    pub size: u64,
+    /// Its SHA-256 when already known (e.g. it was just written); `None` to trust the size.
+    pub sha256: Option<String>,
+}
+
+/// How [`collect_records`] got its records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CollectStats {
+    /// Records taken from the existing repodata.
+    pub reused: usize,
+    /// Packages read and hashed.
+    pub read: usize,
+}
+
+/// Records for `inputs` in createrepo_c's order: each package found unchanged in `reuse`
+/// (same location, size and, when given, checksum) keeps its stored record; the others are
+/// read on `threads` threads. The first package that cannot be read is the error.
+pub fn collect_records<R, F>(
+    inputs: &[PackageInput],
+    reuse: &reader::ReuseIndex,
+    threads: usize,
+    changelog_limit: Option<usize>,
+    open: F,
+) -> Result<(Vec<Record>, CollectStats), Error>
+where
+    R: Read,
+    F: Fn(&PackageJob) -> io::Result<R> + Sync,
+{
+    let mut records = Vec::with_capacity(inputs.len());
+    let mut to_read = Vec::new();
+    for input in inputs {
+        match reuse.lookup(
+            &input.job.location_href,
+            input.size,
+            input.sha256.as_deref(),
+        ) {
+            Some(r) => records.push(r.clone()),
+            None => to_read.push(input.job.clone()),
+        }
+    }
+    let stats = CollectStats {
+        reused: records.len(),
+        read: to_read.len(),
+    };
+    for result in read_records(&to_read, threads, changelog_limit, open) {
+        records.push(result?);
+    }
+    sort_records(&mut records);
+    Ok((records, stats))
+}
+
 /// The number of worker threads to use for reading packages: the machine's parallelism.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
