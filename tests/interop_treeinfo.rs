@@ -168,6 +168,23 @@ fn values_that_break_configparser_are_refused() {
     assert!(treeinfo::rewrite(SOURCE, &edit).is_err());
     // A source that already breaks ConfigParser is reported, not passed on.
     assert!(treeinfo::rewrite(&broken, &TreeinfoEdit::default()).is_err());
+    // So is one with a duplicate section or option, which ConfigParser refuses too.
+    for dup in [
+        format!("{SOURCE}[build]\nnumber = again\n"),
+        SOURCE.replace("number = cloud", "number = cloud\nNumber = twice"),
+    ] {
+        let py = Command::new("python3")
+            .arg("-c")
+            .arg("import configparser,sys; configparser.ConfigParser().read_string(sys.argv[1])")
+            .arg(&dup)
+            .output()
+            .unwrap();
+        assert!(!py.status.success(), "python accepted a duplicate");
+        assert!(matches!(
+            treeinfo::rewrite(&dup, &TreeinfoEdit::default()),
+            Err(treeinfo::Error::Duplicate { .. })
+        ));
+    }
 }
 
 /// Fails the test with a clear message when a referee tool is missing.
