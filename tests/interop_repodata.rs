@@ -290,12 +290,50 @@ fn records_match_createrepo_c_field_by_field() {
     for p in fs::read_dir(theirs.join("Packages")).unwrap() {
         set_mtime(&p.unwrap().path(), FILE_TIME);
     }
+    fs::write(work.path().join("comps.xml"), COMPS).unwrap();
     run(Command::new("createrepo_c")
-        .args(["--no-database", "--general-compress-type=gz"])
+        .args(["--no-database", "--general-compress-type=gz", "--groupfile"])
+        .arg(work.path().join("comps.xml"))
         .arg(&theirs));
 
     let ours_dir = work.path().join("ours");
-    write_ours(&tree, &ours_dir, None);
+    write_ours(&tree, &ours_dir, Some(COMPS.as_bytes()));
+
+    // repomd.xml: same records in the same order; the same open checksums and sizes, and the
+    // same checksum for the uncompressed comps. Documented differences: timestamps and
+    // revision (createrepo_c uses the clock, we the given time), and the gzip bytes (so the
+    // compressed checksum, size and file name of .gz files).
+    let parse = |root: &Path| {
+        repo::repomd::parse_repomd(&fs::read(root.join("repodata/repomd.xml")).unwrap()).unwrap()
+    };
+    let (their_md, our_md) = (parse(&theirs), parse(&ours_dir));
+    let kinds = |md: &repo::Repomd| {
+        md.records
+            .iter()
+            .map(|r| r.kind.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(&their_md),
+        ["primary", "filelists", "other", "group", "group_gz"]
+    );
+    assert_eq!(kinds(&their_md), kinds(&our_md));
+    for (t, o) in their_md.records.iter().zip(&our_md.records) {
+        assert_eq!(t.checksum_type, o.checksum_type);
+        assert_eq!(t.open_checksum, o.open_checksum, "{}", t.kind);
+        assert_eq!(t.open_size, o.open_size, "{}", t.kind);
+        if t.kind == "group" {
+            assert_eq!(
+                (&t.checksum, &t.location_href, t.size),
+                (&o.checksum, &o.location_href, o.size)
+            );
+        }
+        let suffix =
+            |r: &repo::RepomdRecord| r.location_href.rsplit_once('-').unwrap().1.to_string();
+        assert_eq!(suffix(t), suffix(o));
+    }
+    assert_eq!(our_md.revision.as_deref(), Some(EPOCH.to_string().as_str()));
+    assert!(our_md.records.iter().all(|r| r.timestamp == EPOCH));
 
     let their_records = repo::reader::read_repo_dir(&theirs).unwrap();
     let our_records = repo::reader::read_repo_dir(&ours_dir).unwrap();
