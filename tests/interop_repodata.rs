@@ -333,6 +333,24 @@ fn records_match_createrepo_c_field_by_field() {
         assert_eq!(suffix(t), suffix(o));
     }
     assert_eq!(our_md.revision.as_deref(), Some(EPOCH.to_string().as_str()));
+    // The groups of createrepo_c's repository read back for keeping: name and bytes.
+    let kept =
+        repo::reader::read_groups(&their_md, |href| Ok(fs::read(theirs.join(href)).unwrap()))
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (kept.0.as_str(), kept.1.as_slice()),
+        ("comps.xml", COMPS.as_bytes())
+    );
+    let mut gz_only = their_md.clone();
+    gz_only.records.retain(|r| r.kind != "group");
+    let kept = repo::reader::read_groups(&gz_only, |href| Ok(fs::read(theirs.join(href)).unwrap()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (kept.0.as_str(), kept.1.as_slice()),
+        ("comps.xml", COMPS.as_bytes())
+    );
     assert!(our_md.records.iter().all(|r| r.timestamp == EPOCH));
 
     let their_records = repo::reader::read_repo_dir(&theirs).unwrap();

@@ -5,6 +5,36 @@
 //! Package records come from RPM headers ([`Record::from_package`], many packages in parallel
 //! with [`read_records`]) or from an existing repository ([`reader`]), so unchanged packages are
 //! not read again.
+//!
+//! ```no_run
+//! use isoremix::repo::{self, reader, GroupsFile, PackageInput, PackageJob};
+//! # fn main() -> Result<(), repo::Error> {
+//! let source = std::path::Path::new("source-tree");
+//! // Records of the source repository, for reuse.
+//! let reuse = reader::ReuseIndex::new(reader::read_repo_dir(source)?);
+//! let inputs = vec![PackageInput {
+//!     job: PackageJob {
+//!         path: source.join("Packages/a-1-1.noarch.rpm"),
+//!         location_href: "Packages/a-1-1.noarch.rpm".into(),
+//!         time_file: 1_700_000_000,
+//!     },
+//!     size: 12_345,
+//!     sha256: None,
+//! }];
+//! let (records, _stats) = repo::collect_records(
+//!     &inputs,
+//!     &reuse,
+//!     repo::default_threads(),
+//!     Some(repo::DEFAULT_CHANGELOG_LIMIT),
+//!     |job| std::fs::File::open(&job.path),
+//! )?;
+//! let comps = std::fs::read(source.join("repodata/comps.xml")).unwrap_or_default();
+//! let groups = (!comps.is_empty()).then_some(GroupsFile { name: "comps.xml", xml: &comps });
+//! let files = repo::write_repodata(&records, groups, 1_700_000_000)?;
+//! files.write_to_dir(std::path::Path::new("out-tree"))?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod comps;
 pub mod filelists;
