@@ -229,6 +229,23 @@ pub struct PackageHeader {
     pub header_end: u64,
 }
 
+impl PackageHeader {
+    /// `name-[epoch:]version-release.arch` (the epoch only when not 0), as rpm prints it.
+    pub fn nevra(&self) -> String {
+        if self.epoch == 0 {
+            format!(
+                "{}-{}-{}.{}",
+                self.name, self.version, self.release, self.arch
+            )
+        } else {
+            format!(
+                "{}-{}:{}-{}.{}",
+                self.name, self.epoch, self.version, self.release, self.arch
+            )
+        }
+    }
+}
+
 /// A package's headers plus the size and SHA-256 of the whole file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageFile {
@@ -678,5 +695,49 @@ impl<R: Read> Read for HashingReader<R> {
         self.hasher.update(read);
         self.count += n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn built() -> Vec<u8> {
+        let pkg = rpm::PackageBuilder::new("unit", "1.0", "MIT", "noarch", "unit test")
+            .release("7")
+            .epoch(3)
+            .with_file_contents("x", rpm::FileOptions::new("/usr/bin/unit"))
+            .unwrap()
+            .requires(rpm::Dependency::greater_eq("dep", "2"))
+            .build()
+            .unwrap();
+        let mut bytes = Vec::new();
+        pkg.write(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn reads_nevra_dependencies_files_and_whole_file_digest() {
+        let bytes = built();
+        let p = read_package(&bytes[..]).unwrap();
+        assert_eq!(p.header.nevra(), "unit-3:1.0-7.noarch");
+        assert_eq!(p.size, bytes.len() as u64);
+        assert_eq!(p.sha256, hex::encode(Sha256::digest(&bytes)));
+        let dep = p.header.requires.iter().find(|d| d.name == "dep").unwrap();
+        assert_eq!(dep.flags & 0xf, SENSE_GREATER | SENSE_EQUAL);
+        assert_eq!(dep.version, "2");
+        assert_eq!(p.header.files[0].path, "/usr/bin/unit");
+        let meta = PackageMetadata::parse(&mut &bytes[..]).unwrap();
+        let offsets = meta.get_package_segment_offsets();
+        assert_eq!(p.header.header_start, offsets.header);
+        assert_eq!(p.header.header_end, offsets.payload);
+    }
+
+    #[test]
+    fn header_only_read_stops_at_the_payload() {
+        let bytes = built();
+        let mut rest = &bytes[..];
+        let h = read_header(&mut rest).unwrap();
+        assert_eq!(rest.len() as u64, bytes.len() as u64 - h.header_end);
     }
 }
