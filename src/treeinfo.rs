@@ -15,6 +15,14 @@ pub enum Error {
         /// The line.
         text: String,
     },
+    /// A section or an option appears twice (ConfigParser refuses that).
+    #[error(".treeinfo line {line}: duplicate {what}")]
+    Duplicate {
+        /// 1-based line number of the second occurrence.
+        line: usize,
+        /// `[section]` or `[section] option`.
+        what: String,
+    },
     /// An option appears before any section header.
     #[error(".treeinfo line {line}: option outside any section")]
     NoSection {
@@ -111,6 +119,9 @@ impl TreeInfo {
     pub fn parse(text: &str) -> Result<TreeInfo, Error> {
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
         let mut in_section = false;
+        let mut sections = std::collections::BTreeSet::new();
+        let mut options = std::collections::BTreeSet::new();
+        let mut current = String::new();
         for (i, line) in lines.iter().enumerate() {
             match classify(line) {
                 None => {
@@ -119,7 +130,24 @@ impl TreeInfo {
                         text: line.clone(),
                     });
                 }
-                Some(Kind::Section(_)) => in_section = true,
+                Some(Kind::Section(name)) => {
+                    in_section = true;
+                    if !sections.insert(name.clone()) {
+                        return Err(Error::Duplicate {
+                            line: i + 1,
+                            what: format!("[{name}]"),
+                        });
+                    }
+                    current = name;
+                }
+                Some(Kind::Option { key, .. }) if in_section => {
+                    if !options.insert((current.clone(), key.to_ascii_lowercase())) {
+                        return Err(Error::Duplicate {
+                            line: i + 1,
+                            what: format!("[{current}] {key}"),
+                        });
+                    }
+                }
                 Some(Kind::Option { .. } | Kind::Continuation) if !in_section => {
                     return Err(Error::NoSection { line: i + 1 });
                 }
@@ -469,6 +497,14 @@ mod tests {
         assert!(matches!(
             TreeInfo::parse("key = value\n"),
             Err(Error::NoSection { line: 1 })
+        ));
+        assert!(matches!(
+            TreeInfo::parse("[a]\nx = 1\n[a]\n"),
+            Err(Error::Duplicate { line: 3, .. })
+        ));
+        assert!(matches!(
+            TreeInfo::parse("[a]\nx = 1\nX = 2\n"),
+            Err(Error::Duplicate { line: 3, .. })
         ));
     }
 }

@@ -1,11 +1,8 @@
 //! `.treeinfo` rewritten by isoremix is read by Python's ConfigParser (basic interpolation, as
 //! the installer reads it) with the expected values, and every other line survives.
 
-mod common;
-
 use std::process::Command;
 
-use common::need;
 use isoremix::treeinfo::{self, TreeinfoEdit};
 
 /// The shape of an XCP-ng 8.3 `.treeinfo`, plus an unknown section and an escaped percent.
@@ -171,4 +168,33 @@ fn values_that_break_configparser_are_refused() {
     assert!(treeinfo::rewrite(SOURCE, &edit).is_err());
     // A source that already breaks ConfigParser is reported, not passed on.
     assert!(treeinfo::rewrite(&broken, &TreeinfoEdit::default()).is_err());
+    // So is one with a duplicate section or option, which ConfigParser refuses too.
+    for dup in [
+        format!("{SOURCE}[build]\nnumber = again\n"),
+        SOURCE.replace("number = cloud", "number = cloud\nNumber = twice"),
+    ] {
+        let py = Command::new("python3")
+            .arg("-c")
+            .arg("import configparser,sys; configparser.ConfigParser().read_string(sys.argv[1])")
+            .arg(&dup)
+            .output()
+            .unwrap();
+        assert!(!py.status.success(), "python accepted a duplicate");
+        assert!(matches!(
+            treeinfo::rewrite(&dup, &TreeinfoEdit::default()),
+            Err(treeinfo::Error::Duplicate { .. })
+        ));
+    }
+}
+
+/// Fails the test with a clear message when a referee tool is missing.
+#[allow(dead_code)]
+fn need(tool: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "referee tool `{tool}` is not installed (Debian packages: rpm, createrepo-c, dnf, python3)"
+    );
 }

@@ -5,6 +5,36 @@
 //! Package records come from RPM headers ([`Record::from_package`], many packages in parallel
 //! with [`read_records`]) or from an existing repository ([`reader`]), so unchanged packages are
 //! not read again.
+//!
+//! ```no_run
+//! use isoremix::repo::{self, reader, GroupsFile, PackageInput, PackageJob};
+//! # fn main() -> Result<(), repo::Error> {
+//! let source = std::path::Path::new("source-tree");
+//! // Records of the source repository, for reuse.
+//! let reuse = reader::ReuseIndex::new(reader::read_repo_dir(source)?);
+//! let inputs = vec![PackageInput {
+//!     job: PackageJob {
+//!         path: source.join("Packages/a-1-1.noarch.rpm"),
+//!         location_href: "Packages/a-1-1.noarch.rpm".into(),
+//!         time_file: 1_700_000_000,
+//!     },
+//!     size: 12_345,
+//!     sha256: None,
+//! }];
+//! let (records, _stats) = repo::collect_records(
+//!     &inputs,
+//!     &reuse,
+//!     repo::default_threads(),
+//!     Some(repo::DEFAULT_CHANGELOG_LIMIT),
+//!     |job| std::fs::File::open(&job.path),
+//! )?;
+//! let comps = std::fs::read(source.join("repodata/comps.xml")).unwrap_or_default();
+//! let groups = (!comps.is_empty()).then_some(GroupsFile { name: "comps.xml", xml: &comps });
+//! let files = repo::write_repodata(&records, groups, 1_700_000_000)?;
+//! files.write_to_dir(std::path::Path::new("out-tree"))?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod comps;
 pub mod filelists;
@@ -521,6 +551,63 @@ fn read_one<R: Read>(
         job.time_file,
         changelog_limit,
     ))
+}
+
+/// A package of the output repository, with what is known about it without reading it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageInput {
+    /// How to read it and where it goes.
+    pub job: PackageJob,
+    /// Its file size.
+    pub size: u64,
+    /// Its SHA-256 when already known (e.g. it was just written); `None` to trust the size.
+    pub sha256: Option<String>,
+}
+
+/// How [`collect_records`] got its records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CollectStats {
+    /// Records taken from the existing repodata.
+    pub reused: usize,
+    /// Packages read and hashed.
+    pub read: usize,
+}
+
+/// Records for `inputs` in createrepo_c's order: each package found unchanged in `reuse`
+/// (same location, size and, when given, checksum) keeps its stored record; the others are
+/// read on `threads` threads. The first package that cannot be read is the error.
+pub fn collect_records<R, F>(
+    inputs: &[PackageInput],
+    reuse: &reader::ReuseIndex,
+    threads: usize,
+    changelog_limit: Option<usize>,
+    open: F,
+) -> Result<(Vec<Record>, CollectStats), Error>
+where
+    R: Read,
+    F: Fn(&PackageJob) -> io::Result<R> + Sync,
+{
+    let mut records = Vec::with_capacity(inputs.len());
+    let mut to_read = Vec::new();
+    for input in inputs {
+        match reuse.lookup(
+            &input.job.location_href,
+            input.size,
+            input.sha256.as_deref(),
+        ) {
+            Some(r) => records.push(r.clone()),
+            None => to_read.push(input.job.clone()),
+        }
+    }
+    let stats = CollectStats {
+        reused: records.len(),
+        read: to_read.len(),
+    };
+    for result in read_records(&to_read, threads, changelog_limit, open) {
+        records.push(result?);
+    }
+    sort_records(&mut records);
+    Ok((records, stats))
 }
 
 /// The number of worker threads to use for reading packages: the machine's parallelism.

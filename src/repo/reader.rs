@@ -116,6 +116,50 @@ pub fn read_repo(
     )
 }
 
+/// The comps file of a repository, to keep it: `(base name, XML bytes)` from the `group`
+/// record (or the decompressed `group_gz` when there is no plain one), checked against its
+/// repomd checksum. The base name drops the `<checksum>-` prefix createrepo_c adds.
+/// `None` when the repository has no groups.
+pub fn read_groups(
+    repomd: &Repomd,
+    mut open: impl FnMut(&str) -> Result<Vec<u8>, Error>,
+) -> Result<Option<(String, Vec<u8>)>, Error> {
+    let Some(rec) = repomd.record("group").or_else(|| repomd.record("group_gz")) else {
+        return Ok(None);
+    };
+    let bytes = open(&rec.location_href)?;
+    if rec.checksum_type == "sha256"
+        && !hex::encode(Sha256::digest(&bytes)).eq_ignore_ascii_case(&rec.checksum)
+    {
+        return Err(Error::Mismatch {
+            file: rec.location_href.clone(),
+            what: "checksum",
+        });
+    }
+    let file = rec.location_href.rsplit('/').next().unwrap_or_default();
+    let base = match file.split_once('-') {
+        Some((sum, rest)) if sum.eq_ignore_ascii_case(&rec.checksum) => rest,
+        _ => file,
+    };
+    if rec.kind == "group" {
+        return Ok(Some((base.to_string(), bytes)));
+    }
+    let mut xml = Vec::new();
+    decompress(base, &bytes)?
+        .read_to_end(&mut xml)
+        .map_err(|source| Error::Io {
+            what: rec.location_href.clone(),
+            source,
+        })?;
+    let base = base
+        .strip_suffix(".gz")
+        .or_else(|| base.strip_suffix(".xz"))
+        .or_else(|| base.strip_suffix(".bz2"))
+        .or_else(|| base.strip_suffix(".zst"))
+        .unwrap_or(base);
+    Ok(Some((base.to_string(), xml)))
+}
+
 /// A decompressing reader chosen by file name.
 fn decompress<'a>(name: &str, bytes: &'a [u8]) -> Result<Box<dyn BufRead + 'a>, Error> {
     let inner: Box<dyn Read + 'a> = if name.ends_with(".gz") {

@@ -5,7 +5,8 @@
 //! requirements dropped, requirements on the package's own "primary" files dropped, requirements
 //! already satisfied by an identical provide dropped, duplicate requirements dropped, only the
 //! highest `libc.so.6(...)` requirement kept (last), `pre="1"` for `%pre`/`%post`/PreReq needs,
-//! legacy weak requirements (`MISSINGOK`) turned into recommends, dependencies with a
+//! legacy weak requirements (`MISSINGOK`) turned into recommends, legacy suggests/enhances
+//! split into suggests/recommends and enhances/supplements by their strong flag, dependencies with a
 //! non-numeric epoch dropped, and the changelog cut to its newest entries, oldest first, with
 //! entries of equal time made distinct by adding seconds to the newer ones.
 
@@ -13,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::rpm::header::{
     self, FileKind, PackageFile, SENSE_EQUAL, SENSE_GREATER, SENSE_LESS, SENSE_MISSINGOK,
-    SENSE_PREREQ, SENSE_SCRIPT_POST, SENSE_SCRIPT_PRE,
+    SENSE_PREREQ, SENSE_SCRIPT_POST, SENSE_SCRIPT_PRE, SENSE_STRONG,
 };
 
 /// The number of changelog entries createrepo_c keeps by default.
@@ -399,8 +400,21 @@ impl Record {
     ) -> Record {
         let h = &pkg.header;
         let (requires, legacy_recommends) = requires(h);
+        let strong = |list: &[header::Dependency], want: bool| -> Vec<header::Dependency> {
+            list.iter()
+                .filter(|d| (d.flags & SENSE_STRONG != 0) == want)
+                .cloned()
+                .collect()
+        };
         let mut recommends = legacy_recommends;
         recommends.extend(deps(&h.recommends));
+        recommends.extend(deps(&strong(&h.old_suggests, true)));
+        let mut suggests = deps(&h.suggests);
+        suggests.extend(deps(&strong(&h.old_suggests, false)));
+        let mut enhances = deps(&h.enhances);
+        enhances.extend(deps(&strong(&h.old_enhances, false)));
+        let mut supplements = deps(&h.supplements);
+        supplements.extend(deps(&strong(&h.old_enhances, true)));
         Record {
             name: h.name.clone(),
             arch: h.arch.clone(),
@@ -429,10 +443,10 @@ impl Record {
             requires,
             conflicts: deps(&h.conflicts),
             obsoletes: deps(&h.obsoletes),
-            suggests: deps(&h.suggests),
-            enhances: deps(&h.enhances),
+            suggests,
+            enhances,
             recommends,
-            supplements: deps(&h.supplements),
+            supplements,
             files: h
                 .files
                 .iter()

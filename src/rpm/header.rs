@@ -41,6 +41,8 @@ pub const SENSE_SCRIPT_PRE: u32 = 1 << 9;
 pub const SENSE_SCRIPT_POST: u32 = 1 << 10;
 /// Dependency flag: a weak (missing is OK) requirement, the legacy form of `Recommends`.
 pub const SENSE_MISSINGOK: u32 = 1 << 19;
+/// Dependency flag of legacy weak dependencies: strong (recommends/supplements).
+pub const SENSE_STRONG: u32 = 1 << 27;
 /// File flag: `%ghost` (not in the payload).
 pub const FILE_GHOST: u32 = 1 << 6;
 /// `st_mode` file type mask and directory type.
@@ -80,7 +82,7 @@ pub enum Error {
         section: &'static str,
     },
     /// A header declares more entries or data than rpm itself accepts.
-    #[error("RPM {section} too large: {entries} entries, {data} bytes of data")]
+    #[error("RPM {section} has an impossible size: {entries} entries, {data} bytes of data")]
     HeaderTooLarge {
         /// "signature header" or "main header".
         section: &'static str,
@@ -213,6 +215,10 @@ pub struct PackageHeader {
     pub recommends: Vec<Dependency>,
     /// Supplements.
     pub supplements: Vec<Dependency>,
+    /// Legacy (pre-4.12) suggests, strong ones meaning recommends.
+    pub old_suggests: Vec<Dependency>,
+    /// Legacy (pre-4.12) enhances, strong ones meaning supplements.
+    pub old_enhances: Vec<Dependency>,
     /// File list in header order.
     pub files: Vec<FileInfo>,
     /// Changelog in header order (newest first).
@@ -221,6 +227,23 @@ pub struct PackageHeader {
     pub header_start: u64,
     /// Byte offset just past the main header (where the payload starts).
     pub header_end: u64,
+}
+
+impl PackageHeader {
+    /// `name-[epoch:]version-release.arch` (the epoch only when not 0), as rpm prints it.
+    pub fn nevra(&self) -> String {
+        if self.epoch == 0 {
+            format!(
+                "{}-{}-{}.{}",
+                self.name, self.version, self.release, self.arch
+            )
+        } else {
+            format!(
+                "{}-{}:{}-{}.{}",
+                self.name, self.epoch, self.version, self.release, self.arch
+            )
+        }
+    }
 }
 
 /// A package's headers plus the size and SHA-256 of the whole file.
@@ -437,6 +460,8 @@ fn extract(
         enhances: dependencies(meta, DEP_ENHANCES)?,
         recommends: dependencies(meta, DEP_RECOMMENDS)?,
         supplements: dependencies(meta, DEP_SUPPLEMENTS)?,
+        old_suggests: dependencies(meta, DEP_OLDSUGGESTS)?,
+        old_enhances: dependencies(meta, DEP_OLDENHANCES)?,
         files: files(meta)?,
         changelog: changelog(meta)?,
         header_start,
@@ -525,6 +550,19 @@ const DEP_SUPPLEMENTS: DepTags = (
     IndexTag::RPMTAG_SUPPLEMENTFLAGS,
     IndexTag::RPMTAG_SUPPLEMENTVERSION,
     "SUPPLEMENTNAME/FLAGS/VERSION",
+);
+
+const DEP_OLDSUGGESTS: DepTags = (
+    IndexTag::RPMTAG_OLDSUGGESTSNAME,
+    IndexTag::RPMTAG_OLDSUGGESTSFLAGS,
+    IndexTag::RPMTAG_OLDSUGGESTSVERSION,
+    "OLDSUGGESTSNAME/FLAGS/VERSION",
+);
+const DEP_OLDENHANCES: DepTags = (
+    IndexTag::RPMTAG_OLDENHANCESNAME,
+    IndexTag::RPMTAG_OLDENHANCESFLAGS,
+    IndexTag::RPMTAG_OLDENHANCESVERSION,
+    "OLDENHANCESNAME/FLAGS/VERSION",
 );
 
 /// Reads one dependency kind; absent tags give an empty list.
@@ -657,5 +695,49 @@ impl<R: Read> Read for HashingReader<R> {
         self.hasher.update(read);
         self.count += n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn built() -> Vec<u8> {
+        let pkg = rpm::PackageBuilder::new("unit", "1.0", "MIT", "noarch", "unit test")
+            .release("7")
+            .epoch(3)
+            .with_file_contents("x", rpm::FileOptions::new("/usr/bin/unit"))
+            .unwrap()
+            .requires(rpm::Dependency::greater_eq("dep", "2"))
+            .build()
+            .unwrap();
+        let mut bytes = Vec::new();
+        pkg.write(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn reads_nevra_dependencies_files_and_whole_file_digest() {
+        let bytes = built();
+        let p = read_package(&bytes[..]).unwrap();
+        assert_eq!(p.header.nevra(), "unit-3:1.0-7.noarch");
+        assert_eq!(p.size, bytes.len() as u64);
+        assert_eq!(p.sha256, hex::encode(Sha256::digest(&bytes)));
+        let dep = p.header.requires.iter().find(|d| d.name == "dep").unwrap();
+        assert_eq!(dep.flags & 0xf, SENSE_GREATER | SENSE_EQUAL);
+        assert_eq!(dep.version, "2");
+        assert_eq!(p.header.files[0].path, "/usr/bin/unit");
+        let meta = PackageMetadata::parse(&mut &bytes[..]).unwrap();
+        let offsets = meta.get_package_segment_offsets();
+        assert_eq!(p.header.header_start, offsets.header);
+        assert_eq!(p.header.header_end, offsets.payload);
+    }
+
+    #[test]
+    fn header_only_read_stops_at_the_payload() {
+        let bytes = built();
+        let mut rest = &bytes[..];
+        let h = read_header(&mut rest).unwrap();
+        assert_eq!(rest.len() as u64, bytes.len() as u64 - h.header_end);
     }
 }
