@@ -418,3 +418,38 @@ fn paths_that_are_not_trusted() {
     assert!(efiboot::create(&[("a", b"x"), ("A", b"y")], 2880, 0, t()).is_err());
     assert!(efiboot::create(&[("a", b"x"), ("a/b", b"y")], 2880, 0, t()).is_err());
 }
+
+#[test]
+fn conditional_grub_default_is_kept_but_not_edited() {
+    let text = GRUB.replace(
+        "set default=\"0\"\n",
+        "if [ \"${next_entry}\" ] ; then\n   set default=\"${next_entry}\"\nelse\n   set default=\"0\"\nfi\n",
+    );
+    // Parsing and argument edits work...
+    let mut c = vec![cfg(ConfigKind::Grub, &text)];
+    apply(&dom0_add(Some(&["safe"]), &["x=1"]), &mut c).unwrap();
+    // ...but the default is not guessed.
+    let edits = BootEdits {
+        default: Some("safe".into()),
+        ..Default::default()
+    };
+    fails(
+        &edits,
+        vec![cfg(ConfigKind::Grub, &text)],
+        &["line 2", "conditional"],
+    );
+}
+
+#[test]
+fn isolinux_default_running_a_menu_module_is_not_replaced() {
+    let text = ISOLINUX.replace("DEFAULT install", "DEFAULT vesamenu.c32");
+    let edits = BootEdits {
+        default: Some("safe".into()),
+        ..Default::default()
+    };
+    fails(
+        &edits,
+        vec![cfg(ConfigKind::Isolinux, &text)],
+        &["menu module"],
+    );
+}

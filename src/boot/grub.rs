@@ -173,6 +173,9 @@ pub struct GrubCfg {
     entries: Vec<Entry>,
     default: Option<Setting>,
     timeout: Option<Setting>,
+    /// Lines (1-based) that set `default` or `timeout` inside `if`/loops: their effect depends
+    /// on run-time state, so those settings are not edited.
+    conditional: Vec<usize>,
 }
 
 fn quote_of(raw: &str) -> Quote {
@@ -229,6 +232,7 @@ impl GrubCfg {
             entries: Vec::new(),
             default: None,
             timeout: None,
+            conditional: Vec::new(),
         };
         let mut depth: Vec<(usize, &'static str)> = Vec::new();
         let mut i = 0;
@@ -285,11 +289,8 @@ impl GrubCfg {
                                     word: w.clone(),
                                     quote: quote_of(&line[w.start..w.end]),
                                 });
-                            } else if slot.is_none() {
-                                return Err(Error::Unsupported {
-                                    line: no,
-                                    what: format!("{} set inside a conditional", w.value),
-                                });
+                            } else {
+                                cfg.conditional.push(no);
                             }
                         }
                     }
@@ -466,6 +467,24 @@ impl GrubCfg {
         }
     }
 
+    /// Refuses to edit `name` when the file also sets it inside a conditional.
+    fn check_unconditional(&self, name: &str) -> Result<(), Error> {
+        for &line in &self.conditional {
+            let text = self.lines.get(line - 1).map_or("", |l| l.text.as_str());
+            if gwords(text)
+                .ok()
+                .and_then(|ws| ws.get(1).map(|w| w.value.starts_with(&format!("{name}="))))
+                .unwrap_or(false)
+            {
+                return Err(Error::Unsupported {
+                    line,
+                    what: format!("`{name}` is also set inside a conditional; not edited"),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The value of `set default=`, if it is an entry index.
     fn default_index(&self) -> Option<usize> {
         let d = self.default.as_ref()?;
@@ -617,6 +636,7 @@ impl BootMenu for GrubCfg {
 
     fn set_default(&mut self, idx: usize) -> Result<(), Error> {
         let title = self.entry(idx)?.title.clone();
+        self.check_unconditional("default")?;
         match self.default.clone() {
             Some(s) => {
                 let current = s.word.value.strip_prefix("default=").unwrap_or("");
@@ -639,6 +659,7 @@ impl BootMenu for GrubCfg {
     }
 
     fn set_timeout(&mut self, seconds: u32) -> Result<(), Error> {
+        self.check_unconditional("timeout")?;
         match self.timeout.clone() {
             Some(s) => {
                 self.rewrite_setting(&s, "timeout", &seconds.to_string());

@@ -567,6 +567,15 @@ impl BootMenu for IsolinuxCfg {
 
     fn set_default(&mut self, idx: usize) -> Result<(), Error> {
         let label = self.entry(idx)?.label.clone();
+        if let Some(line) = self.default.and_then(|d| self.lines.get(d)) {
+            let value = words(&line.text).get(1).map(|w| lower(w.text));
+            if value.is_some_and(|v| v.ends_with(".c32")) {
+                return Err(Error::Edit(format!(
+                    "line {}: DEFAULT starts a menu module; the default entry is not chosen there",
+                    self.default.map_or(0, |d| d + 1)
+                )));
+            }
+        }
         match self.default {
             Some(line) => self.set_directive_value(line, &label),
             None if self.menu_default => {
