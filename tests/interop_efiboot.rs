@@ -1,6 +1,7 @@
 //! efiboot.img against independent FAT tools: images made by mtools (`mformat`/`mmd`/`mcopy`,
 //! the way the XCP-ng ISO build makes them) are read by our reader; images we rebuild or create
-//! are accepted by `fsck.fat -n` (dosfstools) and read back by `mdir`/`mtype`/`mcopy` (mtools).
+//! are accepted by `fsck.fat -n` (dosfstools) and read back by `mdir`/`mtype`/`mcopy` (mtools)
+//! and by GRUB's own FAT driver (`grub-fstest`).
 //! The boot menu copy inside the image is edited together with the ISO's configs.
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,17 @@ fn fsck(img: &Path) {
     ] {
         assert!(!text.contains(bad), "fsck.fat complains:\n{text}");
     }
+}
+
+/// GRUB's own FAT driver (the code that reads efiboot.img at boot): `file` in the image must
+/// equal `expect`.
+fn grub_reads(img: &Path, file: &str, expect: &[u8], dir: &Path) {
+    let want = dir.join("grub-expect.bin");
+    std::fs::write(&want, expect).unwrap();
+    run(
+        tool("grub-fstest", "grub-common"),
+        &[img.to_str().unwrap(), "cmp", file, want.to_str().unwrap()],
+    );
 }
 
 /// A real GRUB EFI binary, as the removable-media loader of an efiboot.img.
@@ -250,6 +262,8 @@ fn rebuilt_image_carries_the_edited_menu_and_passes_fsck_and_mtools() {
         &["-i", p, "::/EFI/BOOT/BOOTX64.EFI", back.to_str().unwrap()],
     );
     assert_eq!(std::fs::read(back).unwrap(), efi);
+    grub_reads(&img, "/EFI/xenserver/grub.cfg", &edited, dir.path());
+    grub_reads(&img, "/EFI/BOOT/BOOTX64.EFI", &efi, dir.path());
 }
 
 #[test]
@@ -289,6 +303,13 @@ fn created_image_is_accepted_by_fsck_and_mtools() {
         &["-i", p, "::/EFI/BOOT/BOOTX64.EFI", back.to_str().unwrap()],
     );
     assert_eq!(std::fs::read(back).unwrap(), efi);
+    grub_reads(&img, "/EFI/xenserver/grub.cfg", cfg.as_bytes(), dir.path());
+    grub_reads(
+        &img,
+        "/EFI/xenserver/A long name, with spaces.txt",
+        b"hello\n",
+        dir.path(),
+    );
 }
 
 #[test]
@@ -312,6 +333,7 @@ fn an_image_grown_past_fat12_is_accepted_by_fsck_and_mtools() {
         &["-i", p, "::/EFI/BOOT/BOOTX64.EFI", back.to_str().unwrap()],
     );
     assert_eq!(std::fs::read(back).unwrap(), big);
+    grub_reads(&img, "/EFI/BOOT/BOOTX64.EFI", &big, dir.path());
 }
 
 #[test]
