@@ -384,3 +384,35 @@ fn rebuilds_an_mkfs_fat_image_keeping_label_and_geometry() {
         b"new\n"
     );
 }
+
+#[test]
+fn rebuild_output_depends_only_on_content_serial_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let efi = b"not really an EFI binary".to_vec();
+    let a_dir = dir.path().join("a");
+    let b_dir = dir.path().join("b");
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let a = std::fs::read(mtools_image(&a_dir, &efi)).unwrap();
+    // FAT times have a 2-second resolution: make sure the second image gets other timestamps.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let b = std::fs::read(mtools_image(&b_dir, &efi)).unwrap();
+    assert_ne!(
+        a, b,
+        "the two mtools images should differ in their timestamps"
+    );
+    let edit: &[(&str, &[u8])] = &[("EFI/xenserver/grub.cfg", b"set timeout=1\n")];
+    let ra = efiboot::rebuild(&a, edit, 42, time()).unwrap();
+    let rb = efiboot::rebuild(&b, edit, 42, time()).unwrap();
+    assert_eq!(ra, rb);
+    // A rebuild of our own image with another time equals a fresh image made at that time.
+    let files: &[(&str, &[u8])] = &[
+        ("EFI/BOOT/BOOTX64.EFI", &efi),
+        ("EFI/xenserver/grub.cfg", b"x"),
+    ];
+    let old = efiboot::create(files, 2880, 1, FatTime::from_unix(0)).unwrap();
+    assert_eq!(
+        efiboot::rebuild(&old, &[], 9, time()).unwrap(),
+        efiboot::create(files, 2880, 9, time()).unwrap()
+    );
+}
