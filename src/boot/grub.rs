@@ -195,7 +195,7 @@ fn quoted(value: &str, style: Quote) -> String {
     let plain = !value.is_empty()
         && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.,:/+=@%".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,:/+=@%()[]!~^".contains(c));
     match style {
         Quote::None if plain => value.to_string(),
         Quote::Single if !value.contains('\'') => format!("'{value}'"),
@@ -273,8 +273,13 @@ impl GrubCfg {
                 "fi" | "done" if depth.pop().is_none() => {
                     return Err(syntax(format!("{:?} without a block", first.value)));
                 }
-                "set" => {
-                    if let Some(w) = ws.get(1) {
+                word if word == "set"
+                    || word.starts_with("default=")
+                    || word.starts_with("timeout=") =>
+                {
+                    // `set default=0`, or the bare assignment `default=0`.
+                    let at = usize::from(word == "set");
+                    if let Some(w) = ws.get(at) {
                         let slot = if w.value.starts_with("default=") {
                             Some(&mut cfg.default)
                         } else if w.value.starts_with("timeout=") {
@@ -471,11 +476,11 @@ impl GrubCfg {
     fn check_unconditional(&self, name: &str) -> Result<(), Error> {
         for &line in &self.conditional {
             let text = self.lines.get(line - 1).map_or("", |l| l.text.as_str());
-            if gwords(text)
-                .ok()
-                .and_then(|ws| ws.get(1).map(|w| w.value.starts_with(&format!("{name}="))))
-                .unwrap_or(false)
-            {
+            if gwords(text).ok().is_some_and(|ws| {
+                ws.iter()
+                    .take(2)
+                    .any(|w| w.value.starts_with(&format!("{name}=")))
+            }) {
                 return Err(Error::Unsupported {
                     line,
                     what: format!("`{name}` is also set inside a conditional; not edited"),
