@@ -416,3 +416,84 @@ fn rebuild_output_depends_only_on_content_serial_and_time() {
         efiboot::create(files, 2880, 9, time()).unwrap()
     );
 }
+
+/// A file that must exist for a referee; a missing one fails the test naming its package.
+fn need_file(path: &str, package: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    assert!(
+        p.is_file(),
+        "referee file {path} not found: install the Debian package `{package}`"
+    );
+    p
+}
+
+#[test]
+fn uefi_firmware_and_grub_boot_from_a_rebuilt_image() {
+    // OVMF (UEFI firmware) loads EFI/BOOT/BOOTX64.EFI from the image with its FAT driver; that
+    // GRUB (prefix /EFI/xenserver) reads the grub.cfg we put in with its FAT driver and prints
+    // the marker on the serial console.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let efi_path = d.join("BOOTX64.EFI");
+    run(
+        tool("grub-mkimage", "grub-common (and grub-efi-amd64-bin)"),
+        &[
+            "-O",
+            "x86_64-efi",
+            "-p",
+            "/EFI/xenserver",
+            "-o",
+            efi_path.to_str().unwrap(),
+            "fat",
+            "part_msdos",
+            "part_gpt",
+            "normal",
+            "configfile",
+            "echo",
+            "halt",
+            "serial",
+            "terminal",
+        ],
+    );
+    let efi = std::fs::read(&efi_path).unwrap();
+    let src = std::fs::read(mtools_image(d, &efi)).unwrap();
+    let cfg = b"serial --unit=0 --speed=115200\nterminal_output serial console\n\
+                echo REBUILT-EFIBOOT-COPY-RAN\nhalt\n";
+    let out = efiboot::rebuild(&src, &[("EFI/xenserver/grub.cfg", cfg)], 1, time()).unwrap();
+    let esp = d.join("esp.img");
+    std::fs::write(&esp, &out).unwrap();
+
+    let code = need_file("/usr/share/OVMF/OVMF_CODE_4M.fd", "ovmf");
+    let vars_src = need_file("/usr/share/OVMF/OVMF_VARS_4M.fd", "ovmf");
+    let vars = d.join("vars.fd");
+    std::fs::copy(vars_src, &vars).unwrap();
+    let log = d.join("serial.log");
+    let qemu = tool("qemu-system-x86_64", "qemu-system-x86");
+    let status = Command::new("timeout")
+        .arg("300")
+        .arg(qemu)
+        .args(["-machine", "q35", "-accel", "tcg", "-m", "256"])
+        .args(["-display", "none", "-no-reboot", "-net", "none"])
+        .arg("-serial")
+        .arg(format!("file:{}", log.display()))
+        .arg("-drive")
+        .arg(format!(
+            "if=pflash,format=raw,readonly=on,file={}",
+            code.display()
+        ))
+        .arg("-drive")
+        .arg(format!("if=pflash,format=raw,file={}", vars.display()))
+        .arg("-drive")
+        .arg(format!(
+            "file={},format=raw,if=none,id=esp,snapshot=on",
+            esp.display()
+        ))
+        .args(["-device", "virtio-blk-pci,drive=esp,bootindex=0"])
+        .status()
+        .expect("cannot run qemu-system-x86_64 (package qemu-system-x86) under timeout");
+    let serial = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).into_owned();
+    assert!(
+        serial.contains("REBUILT-EFIBOOT-COPY-RAN"),
+        "GRUB did not run the rebuilt image's grub.cfg (qemu: {status}); serial log:\n{serial}"
+    );
+}
