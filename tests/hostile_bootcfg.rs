@@ -381,6 +381,23 @@ fn directory_cluster_loop_ends_with_an_error() {
 }
 
 #[test]
+fn directory_loop_over_a_big_file_stops_at_the_image_size() {
+    // As above, but one entry is a 100 KiB file: each turn of the loop would read it again.
+    let mut names: Vec<String> = (0..61).map(|i| format!("D/F{i:02}")).collect();
+    names.push("D/BIG".into());
+    let big = vec![0x5a; 100 * 1024];
+    let files: Vec<(&str, &[u8])> = names
+        .iter()
+        .map(|n| (n.as_str(), if n == "D/BIG" { &big[..] } else { &b""[..] }))
+        .collect();
+    let mut img = efiboot::create(&files, 2880, 0, t()).unwrap();
+    assert_eq!(efiboot::list(&img).unwrap().len(), 63);
+    fat12_set(&mut img, 3, 2);
+    let err = efiboot::list(&img).unwrap_err();
+    assert!(err.to_string().contains("past the image's size"), "{err}");
+}
+
+#[test]
 fn file_claiming_more_than_the_image() {
     let img = good_image();
     // Find the short entry of BOOTX64.EFI and make its size absurd.
