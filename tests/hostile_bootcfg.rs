@@ -188,6 +188,15 @@ fn unknown_entry_name() {
 }
 
 #[test]
+fn unknown_entry_name_without_argument_edits() {
+    let edits = BootEdits {
+        entries: Some(s(&["nope"])),
+        ..Default::default()
+    };
+    fails(&edits, both(), &["\"nope\""]);
+}
+
+#[test]
 fn unknown_default_and_from() {
     let edits = BootEdits {
         default: Some("nope".into()),

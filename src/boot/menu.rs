@@ -487,8 +487,8 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
     let mut menus = configs.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
     let mut touched: Vec<Vec<String>> = vec![Vec::new(); menus.len()];
 
-    // 1. Argument edits on the selected entries.
-    if !edits.edits.is_empty() {
+    // 1. Argument edits on the selected entries (names are checked even without edits).
+    if !edits.edits.is_empty() || edits.entries.is_some() {
         let selected: Vec<Vec<usize>> = match &edits.entries {
             None => menus
                 .iter()
