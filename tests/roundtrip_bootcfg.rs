@@ -505,3 +505,31 @@ fn grub_accepts_every_edited_grub_config() {
     apply(&BootEdits::default(), &mut c).unwrap();
     assert_eq!(c, again);
 }
+
+#[test]
+fn grub_menuentry_options_before_the_title() {
+    let g = GRUB.replacen(
+        "menuentry \"safe\" {",
+        "menuentry --class xen --unrestricted 'safe' --hotkey s {",
+        1,
+    );
+    let mut c = vec![ConfigFile {
+        name: "grub.cfg".into(),
+        kind: ConfigKind::Grub,
+        bytes: g.clone().into_bytes(),
+    }];
+    let edits = BootEdits {
+        new_entries: vec![NewEntry {
+            label: "safe2".into(),
+            title: Some("safe, again".into()),
+            from: "safe".into(),
+            edits: EntryEdits::default(),
+        }],
+        ..Default::default()
+    };
+    apply(&edits, &mut c).unwrap();
+    assert!(
+        text(&c[0]).contains("menuentry --class xen --unrestricted 'safe, again' --hotkey s {")
+    );
+    grub_script_check(&c[0].bytes);
+}

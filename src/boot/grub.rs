@@ -213,6 +213,23 @@ fn quoted(value: &str, style: Quote) -> String {
     }
 }
 
+/// The title of a `menuentry` line: its first argument that is not an option (`--class xen`,
+/// `--id=x`, `--unrestricted`) nor the opening brace.
+fn title_word(ws: &[GWord]) -> Option<&GWord> {
+    let mut it = ws.iter().skip(1);
+    while let Some(w) = it.next() {
+        match w.value.as_str() {
+            "--class" | "--users" | "--hotkey" | "--id" => {
+                it.next();
+            }
+            "{" => return None,
+            v if v.starts_with("--") => {}
+            _ => return Some(w),
+        }
+    }
+    None
+}
+
 /// Splits `args` (the words after the command) into module path and arguments, skipping
 /// `--option` words before the path. Returns (path, args, index of the path word).
 fn path_and_args(ws: &[GWord]) -> Option<(String, Vec<String>, usize)> {
@@ -352,7 +369,7 @@ impl GrubCfg {
             line: start + 1,
             why,
         })?;
-        let Some(title_word) = ws.get(1).filter(|w| w.value != "{") else {
+        let Some(title_word) = title_word(&ws) else {
             return Err(Error::Syntax {
                 line: start + 1,
                 why: "menuentry without a title".into(),
@@ -584,7 +601,7 @@ impl BootMenu for GrubCfg {
                 line: e.start + 1,
                 why,
             })?;
-            if let Some(w) = ws.get(1) {
+            if let Some(w) = title_word(&ws) {
                 let raw = &head.text[w.start..w.end];
                 let style = match raw.chars().next() {
                     Some('\'') => Quote::Single,
