@@ -248,7 +248,7 @@ fn editing_an_entry_that_does_not_boot_xen() {
     fails(
         &dom0_add(Some(&["memtest"]), &["x"]),
         both(),
-        &["memtest", "does not boot Xen"],
+        &["grub.cfg", "memtest", "neither Xen nor a Linux kernel"],
     );
 }
 
@@ -303,6 +303,35 @@ fn new_entry_labels_that_clash() {
         ..Default::default()
     };
     fails(&edits, both(), &["has space"]);
+}
+
+#[test]
+fn xen_edits_on_an_entry_that_boots_linux_directly() {
+    let text =
+        format!("{ISOLINUX}LABEL direct\n\tKERNEL /boot/vmlinuz\n\tAPPEND initrd=/install.img\n");
+    let edits = BootEdits {
+        entries: Some(s(&["direct"])),
+        edits: EntryEdits {
+            xen_args: ArgEdits {
+                add: s(&["loglvl=all"]),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    fails(
+        &edits,
+        vec![cfg(ConfigKind::Isolinux, &text)],
+        &["direct", "does not boot Xen"],
+    );
+}
+
+#[test]
+fn grub_entry_with_two_linux_lines() {
+    let text = "menuentry \"a\" {\n linux /k1 x\n linux /k2 y\n}\n";
+    let err = GrubCfg::parse(text.as_bytes()).unwrap_err().to_string();
+    assert!(err.contains("more than one linux line"), "{err}");
 }
 
 // ---- broken FAT images ----

@@ -533,3 +533,81 @@ fn grub_menuentry_options_before_the_title() {
     );
     grub_script_check(&c[0].bytes);
 }
+
+#[test]
+fn entries_that_boot_linux_directly_take_the_dom0_edits_when_named() {
+    let iso = format!(
+        "{ISOLINUX}\nLABEL direct\n\tKERNEL /boot/vmlinuz\n\tAPPEND initrd=/install.img console=tty0\n"
+    );
+    let grub = format!(
+        "{GRUB}\nmenuentry \"direct\" {{\n    linux /boot/vmlinuz console=tty0\n    initrd /install.img\n}}\n"
+    );
+    let mut c = vec![
+        ConfigFile {
+            name: "isolinux.cfg".into(),
+            kind: ConfigKind::Isolinux,
+            bytes: iso.clone().into_bytes(),
+        },
+        ConfigFile {
+            name: "grub.cfg".into(),
+            kind: ConfigKind::Grub,
+            bytes: grub.clone().into_bytes(),
+        },
+    ];
+    // Not edited by default (only entries that boot Xen are).
+    let mut all = BootEdits::default();
+    all.add_dom0_args(&["x=1"]);
+    let mut d = c.clone();
+    apply(&all, &mut d).unwrap();
+    assert!(text(&d[0]).ends_with("APPEND initrd=/install.img console=tty0\n"));
+    assert!(text(&d[1]).contains("    linux /boot/vmlinuz console=tty0\n"));
+
+    let mut edits = BootEdits {
+        entries: Some(s(&["direct", "memtest"])),
+        edits: EntryEdits {
+            dom0_args: ArgEdits {
+                remove: s(&["console=tty0"]),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    edits.add_dom0_args(&["answerfile=file:///a.xml", "install"]);
+    // GRUB's memtest chain-loads: it has no arguments, so naming it is an error...
+    assert!(apply(&edits, &mut c.clone()).is_err());
+    // ...while naming only the Linux entry edits it in both menus.
+    edits.entries = Some(s(&["direct"]));
+    apply(&edits, &mut c).unwrap();
+    assert_eq!(
+        changed_lines(&iso, &text(&c[0])),
+        vec![(
+            33,
+            "\tAPPEND initrd=/install.img answerfile=file:///a.xml install".into()
+        )]
+    );
+    assert_eq!(
+        changed_lines(&grub, &text(&c[1])),
+        vec![(
+            59,
+            "    linux /boot/vmlinuz answerfile=file:///a.xml install".into()
+        )]
+    );
+    grub_script_check(&c[1].bytes);
+}
+
+#[test]
+fn isolinux_linux_entry_without_append_gets_one() {
+    let mut c = vec![ConfigFile {
+        name: "isolinux.cfg".into(),
+        kind: ConfigKind::Isolinux,
+        bytes: ISOLINUX.as_bytes().to_vec(),
+    }];
+    let mut edits = BootEdits {
+        entries: Some(s(&["memtest"])),
+        ..Default::default()
+    };
+    edits.add_dom0_args(&["onepass"]);
+    apply(&edits, &mut c).unwrap();
+    assert_eq!(text(&c[0]), format!("{ISOLINUX}\tAPPEND onepass\n"));
+}

@@ -8,7 +8,7 @@
 //! a `menuentry` whose `{` is not on its own line's end, a menu entry inside `if`, an unterminated
 //! quote or block, two `multiboot` lines in one entry.
 
-use super::menu::{BootMenu, EntryView, XenCmdline};
+use super::menu::{BootMenu, EntryView, LinuxCmdline, XenCmdline};
 use super::text::{Line, join_lines, split_lines, usual_eol};
 
 /// Errors of GRUB config parsing and editing.
@@ -41,9 +41,10 @@ pub enum Error {
         /// The block.
         what: String,
     },
-    /// A Xen entry whose lines are not `multiboot2 <xen> args` + `module2 <kernel> args` + ...
+    /// An entry whose boot lines cannot be understood (a Xen entry whose lines are not
+    /// `multiboot2 <xen> args` + `module2 <kernel> args` + ..., two `linux` lines...).
     #[error("GRUB config line {line}: menuentry {title:?}: {why}")]
-    BadXenEntry {
+    BadEntry {
         /// 1-based line number.
         line: usize,
         /// The entry title.
@@ -157,8 +158,16 @@ struct XenLines {
 }
 
 #[derive(Debug, Clone)]
+struct LinuxLine {
+    line: usize,
+    kernel: String,
+    args: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
 struct Entry {
     title: String,
+    linux: Option<LinuxLine>,
     /// The `menuentry` line.
     start: usize,
     /// Index after the closing `}` line.
@@ -378,7 +387,8 @@ impl GrubCfg {
         let title = title_word.value.clone();
         let mut mb: Option<(usize, String, Vec<String>)> = None;
         let mut modules: Vec<(usize, String, Vec<String>)> = Vec::new();
-        let bad = |line: usize, why| Error::BadXenEntry {
+        let mut linux: Option<LinuxLine> = None;
+        let bad = |line: usize, why| Error::BadEntry {
             line: line + 1,
             title: title.clone(),
             why,
@@ -401,6 +411,18 @@ impl GrubCfg {
                     let (path, args, _) =
                         path_and_args(&ws).ok_or_else(|| bad(j, "multiboot without a path"))?;
                     mb = Some((j, path, args));
+                }
+                "linux" | "linuxefi" | "linux16" => {
+                    if linux.is_some() {
+                        return Err(bad(j, "more than one linux line"));
+                    }
+                    let (kernel, args, _) =
+                        path_and_args(&ws).ok_or_else(|| bad(j, "linux without a path"))?;
+                    linux = Some(LinuxLine {
+                        line: j,
+                        kernel,
+                        args,
+                    });
                 }
                 "module2" | "module" => {
                     let (path, args, _) =
@@ -426,8 +448,12 @@ impl GrubCfg {
                 })
             }
         };
+        if xen.is_some() && linux.is_some() {
+            return Err(bad(start, "both multiboot and linux lines"));
+        }
         Ok(Entry {
             title,
+            linux,
             start,
             end: close + 1,
             xen,
@@ -559,8 +585,26 @@ impl BootMenu for GrubCfg {
                     kernel: x.kernel.clone(),
                     dom0_args: x.dom0_args.clone(),
                 }),
+                linux: e.linux.as_ref().map(|l| LinuxCmdline {
+                    kernel: l.kernel.clone(),
+                    args: l.args.clone(),
+                }),
             })
             .collect()
+    }
+
+    fn set_kernel_args(&mut self, idx: usize, args: &[String]) -> Result<(), Error> {
+        let e = self.entry(idx)?;
+        let Some(l) = e.linux.clone() else {
+            return Err(Error::Edit(format!(
+                "entry {:?} does not boot a Linux kernel",
+                e.title
+            )));
+        };
+        if l.args != args {
+            self.rewrite_args(l.line, args)?;
+        }
+        self.reparse()
     }
 
     fn set_args(
