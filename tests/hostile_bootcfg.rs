@@ -188,6 +188,15 @@ fn unknown_entry_name() {
 }
 
 #[test]
+fn unknown_entry_name_without_argument_edits() {
+    let edits = BootEdits {
+        entries: Some(s(&["nope"])),
+        ..Default::default()
+    };
+    fails(&edits, both(), &["\"nope\""]);
+}
+
+#[test]
 fn unknown_default_and_from() {
     let edits = BootEdits {
         default: Some("nope".into()),
@@ -239,7 +248,7 @@ fn editing_an_entry_that_does_not_boot_xen() {
     fails(
         &dom0_add(Some(&["memtest"]), &["x"]),
         both(),
-        &["memtest", "does not boot Xen"],
+        &["grub.cfg", "memtest", "neither Xen nor a Linux kernel"],
     );
 }
 
@@ -294,6 +303,35 @@ fn new_entry_labels_that_clash() {
         ..Default::default()
     };
     fails(&edits, both(), &["has space"]);
+}
+
+#[test]
+fn xen_edits_on_an_entry_that_boots_linux_directly() {
+    let text =
+        format!("{ISOLINUX}LABEL direct\n\tKERNEL /boot/vmlinuz\n\tAPPEND initrd=/install.img\n");
+    let edits = BootEdits {
+        entries: Some(s(&["direct"])),
+        edits: EntryEdits {
+            xen_args: ArgEdits {
+                add: s(&["loglvl=all"]),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    fails(
+        &edits,
+        vec![cfg(ConfigKind::Isolinux, &text)],
+        &["direct", "does not boot Xen"],
+    );
+}
+
+#[test]
+fn grub_entry_with_two_linux_lines() {
+    let text = "menuentry \"a\" {\n linux /k1 x\n linux /k2 y\n}\n";
+    let err = GrubCfg::parse(text.as_bytes()).unwrap_err().to_string();
+    assert!(err.contains("more than one linux line"), "{err}");
 }
 
 // ---- broken FAT images ----
@@ -381,6 +419,23 @@ fn directory_cluster_loop_ends_with_an_error() {
 }
 
 #[test]
+fn directory_loop_over_a_big_file_stops_at_the_image_size() {
+    // As above, but one entry is a 100 KiB file: each turn of the loop would read it again.
+    let mut names: Vec<String> = (0..61).map(|i| format!("D/F{i:02}")).collect();
+    names.push("D/BIG".into());
+    let big = vec![0x5a; 100 * 1024];
+    let files: Vec<(&str, &[u8])> = names
+        .iter()
+        .map(|n| (n.as_str(), if n == "D/BIG" { &big[..] } else { &b""[..] }))
+        .collect();
+    let mut img = efiboot::create(&files, 2880, 0, t()).unwrap();
+    assert_eq!(efiboot::list(&img).unwrap().len(), 63);
+    fat12_set(&mut img, 3, 2);
+    let err = efiboot::list(&img).unwrap_err();
+    assert!(err.to_string().contains("past the image's size"), "{err}");
+}
+
+#[test]
 fn file_claiming_more_than_the_image() {
     let img = good_image();
     // Find the short entry of BOOTX64.EFI and make its size absurd.
@@ -417,4 +472,39 @@ fn paths_that_are_not_trusted() {
     ));
     assert!(efiboot::create(&[("a", b"x"), ("A", b"y")], 2880, 0, t()).is_err());
     assert!(efiboot::create(&[("a", b"x"), ("a/b", b"y")], 2880, 0, t()).is_err());
+}
+
+#[test]
+fn conditional_grub_default_is_kept_but_not_edited() {
+    let text = GRUB.replace(
+        "set default=\"0\"\n",
+        "if [ \"${next_entry}\" ] ; then\n   set default=\"${next_entry}\"\nelse\n   set default=\"0\"\nfi\n",
+    );
+    // Parsing and argument edits work...
+    let mut c = vec![cfg(ConfigKind::Grub, &text)];
+    apply(&dom0_add(Some(&["safe"]), &["x=1"]), &mut c).unwrap();
+    // ...but the default is not guessed.
+    let edits = BootEdits {
+        default: Some("safe".into()),
+        ..Default::default()
+    };
+    fails(
+        &edits,
+        vec![cfg(ConfigKind::Grub, &text)],
+        &["line 2", "conditional"],
+    );
+}
+
+#[test]
+fn isolinux_default_running_a_menu_module_is_not_replaced() {
+    let text = ISOLINUX.replace("DEFAULT install", "DEFAULT vesamenu.c32");
+    let edits = BootEdits {
+        default: Some("safe".into()),
+        ..Default::default()
+    };
+    fails(
+        &edits,
+        vec![cfg(ConfigKind::Isolinux, &text)],
+        &["menu module"],
+    );
 }

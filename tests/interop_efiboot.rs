@@ -1,6 +1,7 @@
 //! efiboot.img against independent FAT tools: images made by mtools (`mformat`/`mmd`/`mcopy`,
 //! the way the XCP-ng ISO build makes them) are read by our reader; images we rebuild or create
-//! are accepted by `fsck.fat -n` (dosfstools) and read back by `mdir`/`mtype`/`mcopy` (mtools).
+//! are accepted by `fsck.fat -n` (dosfstools) and read back by `mdir`/`mtype`/`mcopy` (mtools)
+//! and by GRUB's own FAT driver (`grub-fstest`).
 //! The boot menu copy inside the image is edited together with the ISO's configs.
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,17 @@ fn fsck(img: &Path) {
     ] {
         assert!(!text.contains(bad), "fsck.fat complains:\n{text}");
     }
+}
+
+/// GRUB's own FAT driver (the code that reads efiboot.img at boot): `file` in the image must
+/// equal `expect`.
+fn grub_reads(img: &Path, file: &str, expect: &[u8], dir: &Path) {
+    let want = dir.join("grub-expect.bin");
+    std::fs::write(&want, expect).unwrap();
+    run(
+        tool("grub-fstest", "grub-common"),
+        &[img.to_str().unwrap(), "cmp", file, want.to_str().unwrap()],
+    );
 }
 
 /// A real GRUB EFI binary, as the removable-media loader of an efiboot.img.
@@ -250,6 +262,8 @@ fn rebuilt_image_carries_the_edited_menu_and_passes_fsck_and_mtools() {
         &["-i", p, "::/EFI/BOOT/BOOTX64.EFI", back.to_str().unwrap()],
     );
     assert_eq!(std::fs::read(back).unwrap(), efi);
+    grub_reads(&img, "/EFI/xenserver/grub.cfg", &edited, dir.path());
+    grub_reads(&img, "/EFI/BOOT/BOOTX64.EFI", &efi, dir.path());
 }
 
 #[test]
@@ -289,6 +303,13 @@ fn created_image_is_accepted_by_fsck_and_mtools() {
         &["-i", p, "::/EFI/BOOT/BOOTX64.EFI", back.to_str().unwrap()],
     );
     assert_eq!(std::fs::read(back).unwrap(), efi);
+    grub_reads(&img, "/EFI/xenserver/grub.cfg", cfg.as_bytes(), dir.path());
+    grub_reads(
+        &img,
+        "/EFI/xenserver/A long name, with spaces.txt",
+        b"hello\n",
+        dir.path(),
+    );
 }
 
 #[test]
@@ -312,6 +333,7 @@ fn an_image_grown_past_fat12_is_accepted_by_fsck_and_mtools() {
         &["-i", p, "::/EFI/BOOT/BOOTX64.EFI", back.to_str().unwrap()],
     );
     assert_eq!(std::fs::read(back).unwrap(), big);
+    grub_reads(&img, "/EFI/BOOT/BOOTX64.EFI", &big, dir.path());
 }
 
 #[test]
@@ -360,5 +382,118 @@ fn rebuilds_an_mkfs_fat_image_keeping_label_and_geometry() {
     assert_eq!(
         mtools("mtype", &["-i", q, "::/EFI/xenserver/grub.cfg"]),
         b"new\n"
+    );
+}
+
+#[test]
+fn rebuild_output_depends_only_on_content_serial_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let efi = b"not really an EFI binary".to_vec();
+    let a_dir = dir.path().join("a");
+    let b_dir = dir.path().join("b");
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let a = std::fs::read(mtools_image(&a_dir, &efi)).unwrap();
+    // FAT times have a 2-second resolution: make sure the second image gets other timestamps.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let b = std::fs::read(mtools_image(&b_dir, &efi)).unwrap();
+    assert_ne!(
+        a, b,
+        "the two mtools images should differ in their timestamps"
+    );
+    let edit: &[(&str, &[u8])] = &[("EFI/xenserver/grub.cfg", b"set timeout=1\n")];
+    let ra = efiboot::rebuild(&a, edit, 42, time()).unwrap();
+    let rb = efiboot::rebuild(&b, edit, 42, time()).unwrap();
+    assert_eq!(ra, rb);
+    // A rebuild of our own image with another time equals a fresh image made at that time.
+    let files: &[(&str, &[u8])] = &[
+        ("EFI/BOOT/BOOTX64.EFI", &efi),
+        ("EFI/xenserver/grub.cfg", b"x"),
+    ];
+    let old = efiboot::create(files, 2880, 1, FatTime::from_unix(0)).unwrap();
+    assert_eq!(
+        efiboot::rebuild(&old, &[], 9, time()).unwrap(),
+        efiboot::create(files, 2880, 9, time()).unwrap()
+    );
+}
+
+/// A file that must exist for a referee; a missing one fails the test naming its package.
+fn need_file(path: &str, package: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    assert!(
+        p.is_file(),
+        "referee file {path} not found: install the Debian package `{package}`"
+    );
+    p
+}
+
+#[test]
+fn uefi_firmware_and_grub_boot_from_a_rebuilt_image() {
+    // OVMF (UEFI firmware) loads EFI/BOOT/BOOTX64.EFI from the image with its FAT driver; that
+    // GRUB (prefix /EFI/xenserver) reads the grub.cfg we put in with its FAT driver and prints
+    // the marker on the serial console.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let efi_path = d.join("BOOTX64.EFI");
+    run(
+        tool("grub-mkimage", "grub-common (and grub-efi-amd64-bin)"),
+        &[
+            "-O",
+            "x86_64-efi",
+            "-p",
+            "/EFI/xenserver",
+            "-o",
+            efi_path.to_str().unwrap(),
+            "fat",
+            "part_msdos",
+            "part_gpt",
+            "normal",
+            "configfile",
+            "echo",
+            "halt",
+            "serial",
+            "terminal",
+        ],
+    );
+    let efi = std::fs::read(&efi_path).unwrap();
+    let src = std::fs::read(mtools_image(d, &efi)).unwrap();
+    let cfg = b"serial --unit=0 --speed=115200\nterminal_output serial console\n\
+                echo REBUILT-EFIBOOT-COPY-RAN\nhalt\n";
+    let out = efiboot::rebuild(&src, &[("EFI/xenserver/grub.cfg", cfg)], 1, time()).unwrap();
+    let esp = d.join("esp.img");
+    std::fs::write(&esp, &out).unwrap();
+
+    let code = need_file("/usr/share/OVMF/OVMF_CODE_4M.fd", "ovmf");
+    let vars_src = need_file("/usr/share/OVMF/OVMF_VARS_4M.fd", "ovmf");
+    let vars = d.join("vars.fd");
+    std::fs::copy(vars_src, &vars).unwrap();
+    let log = d.join("serial.log");
+    let qemu = tool("qemu-system-x86_64", "qemu-system-x86");
+    let status = Command::new("timeout")
+        .arg("300")
+        .arg(qemu)
+        .args(["-machine", "q35", "-accel", "tcg", "-m", "256"])
+        .args(["-display", "none", "-no-reboot", "-net", "none"])
+        .arg("-serial")
+        .arg(format!("file:{}", log.display()))
+        .arg("-drive")
+        .arg(format!(
+            "if=pflash,format=raw,readonly=on,file={}",
+            code.display()
+        ))
+        .arg("-drive")
+        .arg(format!("if=pflash,format=raw,file={}", vars.display()))
+        .arg("-drive")
+        .arg(format!(
+            "file={},format=raw,if=none,id=esp,snapshot=on",
+            esp.display()
+        ))
+        .args(["-device", "virtio-blk-pci,drive=esp,bootindex=0"])
+        .status()
+        .expect("cannot run qemu-system-x86_64 (package qemu-system-x86) under timeout");
+    let serial = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).into_owned();
+    assert!(
+        serial.contains("REBUILT-EFIBOOT-COPY-RAN"),
+        "GRUB did not run the rebuilt image's grub.cfg (qemu: {status}); serial log:\n{serial}"
     );
 }

@@ -143,8 +143,12 @@ fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
                 source,
             },
         )?;
-        let mut count = 0usize;
-        let tree = walk(&fs.root_dir(), "", 0, &mut count, image.len() as u64)?;
+        // A valid image cannot hold more file bytes than its own size (clusters are not shared).
+        let mut budget = Budget {
+            entries: MAX_ENTRIES,
+            bytes: image.len() as u64,
+        };
+        let tree = walk(&fs.root_dir(), "", 0, &mut budget)?;
         Ok(tree)
     });
     match result {
@@ -155,12 +159,17 @@ fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
     }
 }
 
+/// What a read may still take: entries and file bytes.
+struct Budget {
+    entries: usize,
+    bytes: u64,
+}
+
 fn walk<T: fatfs::ReadWriteSeek>(
     dir: &fatfs::Dir<'_, T>,
     prefix: &str,
     depth: usize,
-    count: &mut usize,
-    limit: u64,
+    budget: &mut Budget,
 ) -> Result<Vec<Node>, Error> {
     if depth > MAX_DEPTH {
         return Err(Error::TooBig(format!(
@@ -177,29 +186,29 @@ fn walk<T: fatfs::ReadWriteSeek>(
         if name == "." || name == ".." {
             continue;
         }
-        *count += 1;
-        if *count > MAX_ENTRIES {
-            return Err(Error::TooBig(format!("more than {MAX_ENTRIES} entries")));
-        }
+        budget.entries = budget
+            .entries
+            .checked_sub(1)
+            .ok_or_else(|| Error::TooBig(format!("more than {MAX_ENTRIES} entries")))?;
         let path = if prefix.is_empty() {
             name.clone()
         } else {
             format!("{prefix}/{name}")
         };
         if entry.is_dir() {
-            let children = walk(&entry.to_dir(), &path, depth + 1, count, limit)?;
+            let children = walk(&entry.to_dir(), &path, depth + 1, budget)?;
             out.push(Node::Dir { name, children });
         } else {
-            if entry.len() > limit {
-                return Err(Error::TooBig(format!(
-                    "{path:?} claims {} bytes in a {limit}-byte image",
-                    entry.len()
-                )));
-            }
-            let mut data = Vec::with_capacity(entry.len() as usize);
+            let len = entry.len();
+            budget.bytes = budget.bytes.checked_sub(len).ok_or_else(|| {
+                Error::TooBig(format!(
+                    "{path:?} ({len} bytes) takes the file bytes past the image's size"
+                ))
+            })?;
+            let mut data = Vec::with_capacity(len as usize);
             entry
                 .to_file()
-                .take(limit)
+                .take(len)
                 .read_to_end(&mut data)
                 .map_err(|source| Error::Read {
                     path: path.clone(),

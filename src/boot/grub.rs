@@ -8,7 +8,7 @@
 //! a `menuentry` whose `{` is not on its own line's end, a menu entry inside `if`, an unterminated
 //! quote or block, two `multiboot` lines in one entry.
 
-use super::menu::{BootMenu, EntryView, XenCmdline};
+use super::menu::{BootMenu, EntryView, LinuxCmdline, XenCmdline};
 use super::text::{Line, join_lines, split_lines, usual_eol};
 
 /// Errors of GRUB config parsing and editing.
@@ -41,9 +41,10 @@ pub enum Error {
         /// The block.
         what: String,
     },
-    /// A Xen entry whose lines are not `multiboot2 <xen> args` + `module2 <kernel> args` + ...
+    /// An entry whose boot lines cannot be understood (a Xen entry whose lines are not
+    /// `multiboot2 <xen> args` + `module2 <kernel> args` + ..., two `linux` lines...).
     #[error("GRUB config line {line}: menuentry {title:?}: {why}")]
-    BadXenEntry {
+    BadEntry {
         /// 1-based line number.
         line: usize,
         /// The entry title.
@@ -157,8 +158,16 @@ struct XenLines {
 }
 
 #[derive(Debug, Clone)]
+struct LinuxLine {
+    line: usize,
+    kernel: String,
+    args: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
 struct Entry {
     title: String,
+    linux: Option<LinuxLine>,
     /// The `menuentry` line.
     start: usize,
     /// Index after the closing `}` line.
@@ -173,6 +182,9 @@ pub struct GrubCfg {
     entries: Vec<Entry>,
     default: Option<Setting>,
     timeout: Option<Setting>,
+    /// Lines (1-based) that set `default` or `timeout` inside `if`/loops: their effect depends
+    /// on run-time state, so those settings are not edited.
+    conditional: Vec<usize>,
 }
 
 fn quote_of(raw: &str) -> Quote {
@@ -192,7 +204,7 @@ fn quoted(value: &str, style: Quote) -> String {
     let plain = !value.is_empty()
         && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.,:/+=@%".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,:/+=@%()[]!~^".contains(c));
     match style {
         Quote::None if plain => value.to_string(),
         Quote::Single if !value.contains('\'') => format!("'{value}'"),
@@ -208,6 +220,23 @@ fn quoted(value: &str, style: Quote) -> String {
             s
         }
     }
+}
+
+/// The title of a `menuentry` line: its first argument that is not an option (`--class xen`,
+/// `--id=x`, `--unrestricted`) nor the opening brace.
+fn title_word(ws: &[GWord]) -> Option<&GWord> {
+    let mut it = ws.iter().skip(1);
+    while let Some(w) = it.next() {
+        match w.value.as_str() {
+            "--class" | "--users" | "--hotkey" | "--id" => {
+                it.next();
+            }
+            "{" => return None,
+            v if v.starts_with("--") => {}
+            _ => return Some(w),
+        }
+    }
+    None
 }
 
 /// Splits `args` (the words after the command) into module path and arguments, skipping
@@ -229,6 +258,7 @@ impl GrubCfg {
             entries: Vec::new(),
             default: None,
             timeout: None,
+            conditional: Vec::new(),
         };
         let mut depth: Vec<(usize, &'static str)> = Vec::new();
         let mut i = 0;
@@ -269,8 +299,13 @@ impl GrubCfg {
                 "fi" | "done" if depth.pop().is_none() => {
                     return Err(syntax(format!("{:?} without a block", first.value)));
                 }
-                "set" => {
-                    if let Some(w) = ws.get(1) {
+                word if word == "set"
+                    || word.starts_with("default=")
+                    || word.starts_with("timeout=") =>
+                {
+                    // `set default=0`, or the bare assignment `default=0`.
+                    let at = usize::from(word == "set");
+                    if let Some(w) = ws.get(at) {
                         let slot = if w.value.starts_with("default=") {
                             Some(&mut cfg.default)
                         } else if w.value.starts_with("timeout=") {
@@ -285,11 +320,8 @@ impl GrubCfg {
                                     word: w.clone(),
                                     quote: quote_of(&line[w.start..w.end]),
                                 });
-                            } else if slot.is_none() {
-                                return Err(Error::Unsupported {
-                                    line: no,
-                                    what: format!("{} set inside a conditional", w.value),
-                                });
+                            } else {
+                                cfg.conditional.push(no);
                             }
                         }
                     }
@@ -346,7 +378,7 @@ impl GrubCfg {
             line: start + 1,
             why,
         })?;
-        let Some(title_word) = ws.get(1).filter(|w| w.value != "{") else {
+        let Some(title_word) = title_word(&ws) else {
             return Err(Error::Syntax {
                 line: start + 1,
                 why: "menuentry without a title".into(),
@@ -355,7 +387,8 @@ impl GrubCfg {
         let title = title_word.value.clone();
         let mut mb: Option<(usize, String, Vec<String>)> = None;
         let mut modules: Vec<(usize, String, Vec<String>)> = Vec::new();
-        let bad = |line: usize, why| Error::BadXenEntry {
+        let mut linux: Option<LinuxLine> = None;
+        let bad = |line: usize, why| Error::BadEntry {
             line: line + 1,
             title: title.clone(),
             why,
@@ -378,6 +411,18 @@ impl GrubCfg {
                     let (path, args, _) =
                         path_and_args(&ws).ok_or_else(|| bad(j, "multiboot without a path"))?;
                     mb = Some((j, path, args));
+                }
+                "linux" | "linuxefi" | "linux16" => {
+                    if linux.is_some() {
+                        return Err(bad(j, "more than one linux line"));
+                    }
+                    let (kernel, args, _) =
+                        path_and_args(&ws).ok_or_else(|| bad(j, "linux without a path"))?;
+                    linux = Some(LinuxLine {
+                        line: j,
+                        kernel,
+                        args,
+                    });
                 }
                 "module2" | "module" => {
                     let (path, args, _) =
@@ -403,8 +448,12 @@ impl GrubCfg {
                 })
             }
         };
+        if xen.is_some() && linux.is_some() {
+            return Err(bad(start, "both multiboot and linux lines"));
+        }
         Ok(Entry {
             title,
+            linux,
             start,
             end: close + 1,
             xen,
@@ -466,6 +515,24 @@ impl GrubCfg {
         }
     }
 
+    /// Refuses to edit `name` when the file also sets it inside a conditional.
+    fn check_unconditional(&self, name: &str) -> Result<(), Error> {
+        for &line in &self.conditional {
+            let text = self.lines.get(line - 1).map_or("", |l| l.text.as_str());
+            if gwords(text).ok().is_some_and(|ws| {
+                ws.iter()
+                    .take(2)
+                    .any(|w| w.value.starts_with(&format!("{name}=")))
+            }) {
+                return Err(Error::Unsupported {
+                    line,
+                    what: format!("`{name}` is also set inside a conditional; not edited"),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The value of `set default=`, if it is an entry index.
     fn default_index(&self) -> Option<usize> {
         let d = self.default.as_ref()?;
@@ -518,8 +585,26 @@ impl BootMenu for GrubCfg {
                     kernel: x.kernel.clone(),
                     dom0_args: x.dom0_args.clone(),
                 }),
+                linux: e.linux.as_ref().map(|l| LinuxCmdline {
+                    kernel: l.kernel.clone(),
+                    args: l.args.clone(),
+                }),
             })
             .collect()
+    }
+
+    fn set_kernel_args(&mut self, idx: usize, args: &[String]) -> Result<(), Error> {
+        let e = self.entry(idx)?;
+        let Some(l) = e.linux.clone() else {
+            return Err(Error::Edit(format!(
+                "entry {:?} does not boot a Linux kernel",
+                e.title
+            )));
+        };
+        if l.args != args {
+            self.rewrite_args(l.line, args)?;
+        }
+        self.reparse()
     }
 
     fn set_args(
@@ -560,7 +645,7 @@ impl BootMenu for GrubCfg {
                 line: e.start + 1,
                 why,
             })?;
-            if let Some(w) = ws.get(1) {
+            if let Some(w) = title_word(&ws) {
                 let raw = &head.text[w.start..w.end];
                 let style = match raw.chars().next() {
                     Some('\'') => Quote::Single,
@@ -617,6 +702,7 @@ impl BootMenu for GrubCfg {
 
     fn set_default(&mut self, idx: usize) -> Result<(), Error> {
         let title = self.entry(idx)?.title.clone();
+        self.check_unconditional("default")?;
         match self.default.clone() {
             Some(s) => {
                 let current = s.word.value.strip_prefix("default=").unwrap_or("");
@@ -639,6 +725,7 @@ impl BootMenu for GrubCfg {
     }
 
     fn set_timeout(&mut self, seconds: u32) -> Result<(), Error> {
+        self.check_unconditional("timeout")?;
         match self.timeout.clone() {
             Some(s) => {
                 self.rewrite_setting(&s, "timeout", &seconds.to_string());

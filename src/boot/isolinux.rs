@@ -6,7 +6,7 @@
 //! <initrd>...`. Directives are matched case-insensitively as syslinux does; a directive this
 //! parser does not know is an error rather than a guess.
 
-use super::menu::{BootMenu, EntryView, XenCmdline};
+use super::menu::{BootMenu, EntryView, LinuxCmdline, XenCmdline};
 use super::text::{Line, join_lines, split_lines, usual_eol, words};
 
 /// Errors of isolinux.cfg parsing and editing.
@@ -398,6 +398,36 @@ impl IsolinuxCfg {
         join_lines(&self.lines)
     }
 
+    /// The kernel command line of an entry that boots a Linux kernel (KERNEL/LINUX of a file
+    /// that is not a `.c32` module).
+    fn linux_of(&self, e: &Entry) -> Option<LinuxCmdline> {
+        if e.mboot.is_some() {
+            return None;
+        }
+        let k = self.lines.get(e.kernel?)?;
+        let kw = words(&k.text);
+        let directive = lower(kw.first()?.text);
+        let path = kw.get(1)?.text;
+        if !(directive == "kernel" || directive == "linux") || lower(path).ends_with(".c32") {
+            return None;
+        }
+        let args = e
+            .append
+            .and_then(|a| self.lines.get(a))
+            .map(|l| {
+                words(&l.text)
+                    .iter()
+                    .skip(1)
+                    .map(|w| w.text.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(LinuxCmdline {
+            kernel: path.to_string(),
+            args,
+        })
+    }
+
     /// Inserts lines at `at` and parses the result again, so that every recorded position is
     /// that of the new text.
     fn insert_lines(&mut self, at: usize, new: Vec<Line>) -> Result<(), Error> {
@@ -465,8 +495,65 @@ impl BootMenu for IsolinuxCfg {
                     kernel: m.kernel.clone(),
                     dom0_args: m.dom0_args.clone(),
                 }),
+                linux: self.linux_of(e),
             })
             .collect()
+    }
+
+    fn set_kernel_args(&mut self, idx: usize, args: &[String]) -> Result<(), Error> {
+        let e = self.entry(idx)?.clone();
+        let Some(linux) = self.linux_of(&e) else {
+            return Err(Error::Edit(format!(
+                "entry {:?} does not boot a Linux kernel",
+                e.label
+            )));
+        };
+        if linux.args == args {
+            return Ok(());
+        }
+        match e.append {
+            Some(a) => {
+                if let Some(line) = self.lines.get_mut(a) {
+                    let w = words(&line.text);
+                    let (Some(kw), Some(last)) = (w.first(), w.last()) else {
+                        return Err(Error::Edit(format!("entry {:?}: empty APPEND", e.label)));
+                    };
+                    let sep = w.get(1).map_or(" ", |a1| &line.text[kw.end..a1.start]);
+                    let trailing = &line.text[last.end..];
+                    line.text = if args.is_empty() {
+                        format!("{}{}", &line.text[..kw.end], trailing)
+                    } else {
+                        format!(
+                            "{}{}{}{}",
+                            &line.text[..kw.end],
+                            sep,
+                            args.join(" "),
+                            trailing
+                        )
+                    };
+                }
+                Ok(())
+            }
+            None => {
+                let Some(k) = e.kernel else {
+                    return Err(Error::Edit(format!("entry {:?} has no kernel", e.label)));
+                };
+                let usual = usual_eol(&self.lines);
+                let Some(kline) = self.lines.get_mut(k) else {
+                    return Err(Error::Edit(format!("entry {:?} lost its kernel", e.label)));
+                };
+                let start = words(&kline.text).first().map_or(0, |w| w.start);
+                let indent = kline.text[..start].to_string();
+                // The new line ends the way the kernel line did; a kernel line that ended the
+                // file without a newline gets one.
+                let tail = kline.eol.clone();
+                if kline.eol.is_empty() {
+                    kline.eol = usual;
+                }
+                let text = format!("{indent}APPEND {}", args.join(" "));
+                self.insert_lines(k + 1, vec![Line { text, eol: tail }])
+            }
+        }
     }
 
     fn set_args(
@@ -567,6 +654,15 @@ impl BootMenu for IsolinuxCfg {
 
     fn set_default(&mut self, idx: usize) -> Result<(), Error> {
         let label = self.entry(idx)?.label.clone();
+        if let Some(line) = self.default.and_then(|d| self.lines.get(d)) {
+            let value = words(&line.text).get(1).map(|w| lower(w.text));
+            if value.is_some_and(|v| v.ends_with(".c32")) {
+                return Err(Error::Edit(format!(
+                    "line {}: DEFAULT starts a menu module; the default entry is not chosen there",
+                    self.default.map_or(0, |d| d + 1)
+                )));
+            }
+        }
         match self.default {
             Some(line) => self.set_directive_value(line, &label),
             None if self.menu_default => {

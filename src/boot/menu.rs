@@ -8,7 +8,11 @@
 //! 2. position: the config that has the name exactly (the first one in the list given to
 //!    [`apply`]) is the anchor; if its entry is the N-th entry that boots Xen there, the N-th Xen
 //!    entry of this config is taken, but only if it boots the same Xen and kernel paths with the
-//!    same Xen and dom0 arguments. Otherwise the entry has no counterpart: an error.
+//!    same Xen and dom0 arguments (likewise for entries that boot Linux without Xen: the N-th
+//!    such entry, same kernel, same arguments). Otherwise the entry has no counterpart: an error.
+//!
+//! Entries that boot Linux without Xen are edited only when named: their kernel arguments take
+//! the dom0 edits; Xen edits on them are an error.
 //!
 //! So `install-alt` (isolinux) finds "install with alternate/debug kernel (kernel-alt)" (GRUB).
 //! A name found in no config is an error naming it.
@@ -41,6 +45,16 @@ pub struct XenCmdline {
     pub dom0_args: Vec<String>,
 }
 
+/// The command line of an entry that boots a Linux kernel directly (GRUB `linux`, isolinux
+/// `KERNEL`/`LINUX` of something that is not a `.c32` module).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinuxCmdline {
+    /// Path of the kernel.
+    pub kernel: String,
+    /// Its arguments (for isolinux, every APPEND word, `initrd=` included).
+    pub args: Vec<String>,
+}
+
 /// What an entry of a boot menu is, as far as edits are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryView {
@@ -48,6 +62,32 @@ pub struct EntryView {
     pub name: String,
     /// The Xen command line, if the entry boots Xen.
     pub xen: Option<XenCmdline>,
+    /// The kernel command line, if the entry boots a Linux kernel without Xen.
+    pub linux: Option<LinuxCmdline>,
+}
+
+impl EntryView {
+    /// The entry's boot kind and what identifies its command line, for matching across menus.
+    fn boot(&self) -> Option<Boot<'_>> {
+        match (&self.xen, &self.linux) {
+            (Some(x), _) => Some(Boot::Xen(x)),
+            (None, Some(l)) => Some(Boot::Linux(l)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// What an entry boots.
+#[derive(Debug, PartialEq, Eq)]
+enum Boot<'a> {
+    Xen(&'a XenCmdline),
+    Linux(&'a LinuxCmdline),
+}
+
+impl Boot<'_> {
+    fn same_kind(&self, other: &Boot<'_>) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
 }
 
 /// A boot menu config that can be edited; implemented by [`IsolinuxCfg`] and [`GrubCfg`].
@@ -63,6 +103,8 @@ pub trait BootMenu {
         xen_args: &[String],
         dom0_args: &[String],
     ) -> Result<(), Self::Error>;
+    /// Replaces the kernel arguments of entry `idx`, which boots Linux without Xen.
+    fn set_kernel_args(&mut self, idx: usize, args: &[String]) -> Result<(), Self::Error>;
     /// Copies entry `idx` right after itself as `name` (isolinux LABEL) titled `title`; returns
     /// the index of the copy.
     fn duplicate(&mut self, idx: usize, name: &str, title: &str) -> Result<usize, Self::Error>;
@@ -221,9 +263,19 @@ pub enum Error {
         /// The config without it.
         file: String,
     },
-    /// Argument edits asked for an entry that does not boot Xen.
-    #[error("{file}: entry {name:?} does not boot Xen; its arguments cannot be edited")]
+    /// Xen argument edits asked for an entry that does not boot Xen.
+    #[error("{file}: entry {name:?} does not boot Xen; it has no Xen arguments to edit")]
     NotXen {
+        /// The name.
+        name: String,
+        /// The config.
+        file: String,
+    },
+    /// Argument edits asked for an entry that boots neither Xen nor a Linux kernel.
+    #[error(
+        "{file}: entry {name:?} boots neither Xen nor a Linux kernel; it has no arguments to edit"
+    )]
+    NoKernel {
         /// The name.
         name: String,
         /// The config.
@@ -287,6 +339,14 @@ impl Menu {
         let r = match &mut self.cfg {
             Parsed::Iso(c) => c.set_args(idx, x, d).map_err(Ok),
             Parsed::Grub(c) => c.set_args(idx, x, d).map_err(Err),
+        };
+        r.map_err(|e| self.wrap(e))
+    }
+
+    fn set_kernel_args(&mut self, idx: usize, args: &[String]) -> Result<(), Error> {
+        let r = match &mut self.cfg {
+            Parsed::Iso(c) => c.set_kernel_args(idx, args).map_err(Ok),
+            Parsed::Grub(c) => c.set_kernel_args(idx, args).map_err(Err),
         };
         r.map_err(|e| self.wrap(e))
     }
@@ -364,24 +424,26 @@ fn resolve(menus: &[Menu], name: &str) -> Result<Vec<usize>, Error> {
             name: name.to_string(),
         });
     };
-    let anchor_entry = anchor_view.get(anchor_idx);
-    let xen_pos = anchor_view
-        .iter()
-        .take(anchor_idx)
-        .filter(|e| e.xen.is_some())
-        .count();
+    let anchor_boot = anchor_view.get(anchor_idx).and_then(EntryView::boot);
+    let pos = anchor_boot.as_ref().map(|b| {
+        anchor_view
+            .iter()
+            .take(anchor_idx)
+            .filter(|e| e.boot().is_some_and(|o| o.same_kind(b)))
+            .count()
+    });
     let mut out = Vec::with_capacity(menus.len());
     for (menu, view) in menus.iter().zip(&views) {
         if let Some(i) = view.iter().position(|e| e.name == name) {
             out.push(i);
             continue;
         }
-        let found = anchor_entry.and_then(|a| a.xen.as_ref()).and_then(|ax| {
+        let found = anchor_boot.as_ref().zip(pos).and_then(|(ab, pos)| {
             view.iter()
                 .enumerate()
-                .filter(|(_, e)| e.xen.is_some())
-                .nth(xen_pos)
-                .filter(|(_, e)| e.xen.as_ref() == Some(ax))
+                .filter(|(_, e)| e.boot().is_some_and(|o| o.same_kind(ab)))
+                .nth(pos)
+                .filter(|(_, e)| e.boot().as_ref() == Some(ab))
                 .map(|(i, _)| i)
         });
         match found {
@@ -397,7 +459,9 @@ fn resolve(menus: &[Menu], name: &str) -> Result<Vec<usize>, Error> {
     Ok(out)
 }
 
-/// Applies argument edits to entry `idx` of `menu`; ORs removal hits into `removed`.
+/// Applies argument edits to entry `idx` of `menu`; ORs removal hits into `removed`. For an
+/// entry that boots Linux without Xen, the dom0 edits apply to the kernel's arguments and Xen
+/// edits are an error.
 fn edit_entry(
     menu: &mut Menu,
     idx: usize,
@@ -410,26 +474,44 @@ fn edit_entry(
             name: format!("#{idx}"),
         });
     };
-    let Some(x) = entry.xen.clone() else {
-        return Err(Error::NotXen {
+    if let Some(x) = entry.xen.clone() {
+        let mut xen_args = x.xen_args;
+        let mut dom0_args = x.dom0_args;
+        let rx = args::apply(&mut xen_args, &edits.xen_args)?;
+        let rd = args::apply(&mut dom0_args, &edits.dom0_args)?;
+        merge(&mut removed.0, rx.removed);
+        merge(&mut removed.1, rd.removed);
+        if rx.changed || rd.changed {
+            menu.set_args(idx, &xen_args, &dom0_args)?;
+        }
+        return Ok(rx.changed || rd.changed);
+    }
+    let Some(l) = entry.linux.clone() else {
+        return Err(Error::NoKernel {
             name: entry.name.clone(),
             file: menu.file.clone(),
         });
     };
-    let mut xen_args = x.xen_args;
-    let mut dom0_args = x.dom0_args;
-    let rx = args::apply(&mut xen_args, &edits.xen_args)?;
-    let rd = args::apply(&mut dom0_args, &edits.dom0_args)?;
-    for (acc, hit) in removed.0.iter_mut().zip(rx.removed) {
-        *acc |= hit;
+    if !edits.xen_args.is_empty() {
+        return Err(Error::NotXen {
+            name: entry.name.clone(),
+            file: menu.file.clone(),
+        });
     }
-    for (acc, hit) in removed.1.iter_mut().zip(rd.removed) {
-        *acc |= hit;
+    let mut kargs = l.args;
+    let rk = args::apply(&mut kargs, &edits.dom0_args)?;
+    merge(&mut removed.1, rk.removed);
+    if rk.changed {
+        menu.set_kernel_args(idx, &kargs)?;
     }
-    if rx.changed || rd.changed {
-        menu.set_args(idx, &xen_args, &dom0_args)?;
+    Ok(rk.changed)
+}
+
+/// ORs removal hits into the accumulated flags.
+fn merge(acc: &mut [bool], hits: Vec<bool>) {
+    for (a, h) in acc.iter_mut().zip(hits) {
+        *a |= h;
     }
-    Ok(rx.changed || rd.changed)
 }
 
 /// Errors for removals that matched nothing in `file`.
@@ -487,8 +569,8 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
     let mut menus = configs.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
     let mut touched: Vec<Vec<String>> = vec![Vec::new(); menus.len()];
 
-    // 1. Argument edits on the selected entries.
-    if !edits.edits.is_empty() {
+    // 1. Argument edits on the selected entries (names are checked even without edits).
+    if !edits.edits.is_empty() || edits.entries.is_some() {
         let selected: Vec<Vec<usize>> = match &edits.entries {
             None => menus
                 .iter()

@@ -15,3 +15,38 @@ pub mod menu;
 mod text;
 
 pub use menu::{BootEdits, ConfigFile, ConfigKind, EntryEdits, NewEntry, Report, apply};
+
+/// Where an XCP-ng ISO keeps its BIOS boot menu.
+pub const ISOLINUX_CFG: &str = "boot/isolinux/isolinux.cfg";
+/// Where an XCP-ng ISO keeps its UEFI boot menu.
+pub const GRUB_CFG: &str = "EFI/xenserver/grub.cfg";
+/// The UEFI menu of older XenServer-style ISOs, edited like [`GRUB_CFG`] when present.
+pub const GRUB_USB_CFG: &str = "EFI/xenserver/grub-usb.cfg";
+/// The El Torito EFI boot image of the ISO.
+pub const EFIBOOT_IMG: &str = "boot/efiboot.img";
+/// The copy of the UEFI menu inside [`EFIBOOT_IMG`] (a path in the FAT image).
+pub const EFIBOOT_GRUB_CFG: &str = "EFI/xenserver/grub.cfg";
+
+/// The config format of a file by its name: `isolinux.cfg`/`syslinux.cfg` are isolinux,
+/// `grub.cfg`/`grub-usb.cfg` are GRUB; anything else is `None`.
+pub fn kind_of(path: &str) -> Option<ConfigKind> {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    match name.as_str() {
+        "isolinux.cfg" | "syslinux.cfg" => Some(ConfigKind::Isolinux),
+        "grub.cfg" | "grub-usb.cfg" => Some(ConfigKind::Grub),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_by_name() {
+        assert_eq!(kind_of(ISOLINUX_CFG), Some(ConfigKind::Isolinux));
+        assert_eq!(kind_of(GRUB_CFG), Some(ConfigKind::Grub));
+        assert_eq!(kind_of(GRUB_USB_CFG), Some(ConfigKind::Grub));
+        assert_eq!(kind_of("boot/isolinux/menu.c32"), None);
+    }
+}
