@@ -8,13 +8,16 @@
 
 mod boot_support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
+use boot_support::hand_remaster::{HandEdits, remaster_leaving_efiboot_stale};
 use boot_support::source_iso::{DIRECT_ARGS, DOM0_ARGS, SOURCE_MARKER, XEN_ARGS};
 use boot_support::tools::{self, mkdir, write};
 use boot_support::{
-    ArgCheck, Entry, Expectation, Mode, exclusive, run_matrix, source_iso, work_dir,
+    ArgCheck, Ending, Entry, Expectation, Mode, SerialLog, boot, check, exclusive, run_matrix,
+    source_iso, source_tree, work_dir,
 };
 
 /// The marker text the remastering profile puts into `/etc/marker` of install.img.
@@ -44,11 +47,9 @@ dom0_args = { add = ["isoremix.test=1"] }
 xen_args = { add = ["loglvl=all"] }
 "#;
 
-#[test]
-fn source_boots_in_every_mode() {
-    let _guard = exclusive();
-    let iso = source_iso();
-    run_matrix("source", iso, |_mode: Mode, entry| match entry {
+/// What a boot of the unmodified source must show.
+fn source_expectation(entry: Entry) -> Expectation {
+    match entry {
         Entry::Xen => Expectation {
             marker: SOURCE_MARKER.to_owned(),
             xen_args: ArgCheck::new(XEN_ARGS, [NEW_XEN_ARG]),
@@ -59,17 +60,13 @@ fn source_boots_in_every_mode() {
             xen_args: ArgCheck::default(),
             kernel_args: ArgCheck::new(DIRECT_ARGS, [NEW_DOM0_ARG]),
         },
-    });
+    }
 }
 
-#[test]
-fn remastered_boots_in_every_mode() {
-    let _guard = exclusive();
-    let source = source_iso();
-    let dir = work_dir().join("remaster");
-    mkdir(&dir);
-    let output = remaster(source, &dir);
-    run_matrix("remastered", &output, |_mode: Mode, entry| match entry {
+/// What a boot of the remastered ISO must show: the new marker everywhere, the new arguments in
+/// the Xen entry, the direct entry's arguments unchanged.
+fn remastered_expectation(entry: Entry) -> Expectation {
+    match entry {
         Entry::Xen => Expectation {
             marker: NEW_MARKER.to_owned(),
             xen_args: ArgCheck::new(XEN_ARGS.iter().chain(&[NEW_XEN_ARG]), NONE),
@@ -80,11 +77,129 @@ fn remastered_boots_in_every_mode() {
             xen_args: ArgCheck::default(),
             kernel_args: ArgCheck::new(DIRECT_ARGS, [NEW_DOM0_ARG]),
         },
+    }
+}
+
+#[test]
+fn source_boots_in_every_mode() {
+    let _guard = exclusive();
+    run_matrix("source", source_iso(), |_mode, entry| {
+        source_expectation(entry)
     });
 }
 
+#[test]
+fn remastered_boots_in_every_mode() {
+    let _guard = exclusive();
+    let source = source_iso();
+    let dir = work_dir().join("remaster");
+    mkdir(&dir);
+    let output = remaster(source, &dir);
+    run_matrix("remastered", &output, |_mode, entry| {
+        remastered_expectation(entry)
+    });
+}
+
+/// The harness itself: a remaster that edits the ISO's menus but leaves the grub.cfg copy inside
+/// efiboot.img as it was passes where GRUB reads the ISO's config (UEFI CD) and fails, on exactly
+/// the two new arguments, where GRUB reads the copy (UEFI from the El Torito image).
+#[test]
+fn harness_catches_a_stale_efiboot_grub_cfg() {
+    let _guard = exclusive();
+    let dir = work_dir().join("stale-efiboot");
+    mkdir(&dir);
+    let edits = HandEdits {
+        marker: NEW_MARKER,
+        xen_arg: NEW_XEN_ARG,
+        dom0_arg: NEW_DOM0_ARG,
+    };
+    let iso = remaster_leaving_efiboot_stale(&source_tree(), &dir, &edits);
+    let expect = remastered_expectation(Entry::Xen);
+
+    let edited = boot(&iso, Mode::UefiCd, Entry::Xen);
+    let problems = check(&edited, Mode::UefiCd, Entry::Xen, &expect);
+    assert!(
+        problems.is_empty(),
+        "UEFI CD boot of the hand remaster ({:.1} s): {problems:#?}\n{}",
+        edited.elapsed.as_secs_f64(),
+        edited.tail(40)
+    );
+
+    let stale = boot(&iso, Mode::UefiEsp, Entry::Xen);
+    let problems = check(&stale, Mode::UefiEsp, Entry::Xen, &expect);
+    let lacks = |arg: &str| {
+        problems
+            .iter()
+            .any(|p| p.contains(&format!("lacks `{arg}`")))
+    };
+    assert!(
+        problems.len() == 2 && lacks(NEW_XEN_ARG) && lacks(NEW_DOM0_ARG),
+        "booting through the stale efiboot.img copy should fail on the two new arguments only \
+         ({:.1} s): {problems:#?}\n{}",
+        stale.elapsed.as_secs_f64(),
+        stale.tail(40)
+    );
+    eprintln!(
+        "[stale-efiboot] uefi-cd xen {:.1} s, uefi-esp xen {:.1} s",
+        edited.elapsed.as_secs_f64(),
+        stale.elapsed.as_secs_f64()
+    );
+}
+
+/// The console parser reads the marker lines through the escape sequences OVMF and GRUB write.
+#[test]
+fn serial_log_reads_lines_through_terminal_escapes() {
+    let raw =
+        b"\x1b[0m\x1b[37m\x1b[40mGRUB-CONFIG: efiboot-grub-cfg\r\n\x1b[2J\x1b[01;01H menu\r\n\
+        (XEN) Command line: com1=115200,8n1 console=com1 loglvl=all\r\n\
+        [    0.000000] Command line: console=hvc0\r\n\
+        MARKER: new text\r\nCMDLINE: console=hvc0  isoremix.test=1\r\n\
+        HYPERVISOR: xen\r\nMODULES: \r\nPOWEROFF: now\r\n";
+    let log = SerialLog {
+        raw: raw.to_vec(),
+        path: PathBuf::from("serial.log"),
+        elapsed: Duration::from_secs(1),
+        ending: Ending::Exited(Some(0)),
+        menu_answered: true,
+    };
+    assert_eq!(log.grub_config_echo().as_deref(), Some("efiboot-grub-cfg"));
+    assert_eq!(log.marker().as_deref(), Some("new text"));
+    assert_eq!(
+        log.cmdline(),
+        Some(vec![
+            "console=hvc0".to_owned(),
+            "isoremix.test=1".to_owned()
+        ])
+    );
+    assert_eq!(log.hypervisor().as_deref(), Some("xen"));
+    assert_eq!(log.modules(), Some(vec![]));
+    let xen = log.xen_cmdline().expect("Xen's command line");
+    assert_eq!(xen.last().map(String::as_str), Some("loglvl=all"));
+    assert!(log.init_finished());
+    assert!(
+        check(
+            &log,
+            Mode::UefiEsp,
+            Entry::Xen,
+            &remastered_expectation(Entry::Xen)
+        )
+        .iter()
+        .any(|p| p.contains("lacks `dom0_max_vcpus=1-16`"))
+    );
+    assert!(
+        check(
+            &log,
+            Mode::UefiCd,
+            Entry::Xen,
+            &remastered_expectation(Entry::Xen)
+        )
+        .iter()
+        .any(|p| p.contains("GRUB config echo"))
+    );
+}
+
 /// Runs `isoremix build PROFILE --source SOURCE -o OUT` with [`PROFILE`] written into `dir`.
-fn remaster(source: &Path, dir: &Path) -> std::path::PathBuf {
+fn remaster(source: &Path, dir: &Path) -> PathBuf {
     let profile = dir.join("profile.toml");
     write(&profile, PROFILE);
     write(&dir.join("marker-new"), format!("{NEW_MARKER}\n"));

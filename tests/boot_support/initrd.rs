@@ -60,14 +60,34 @@ pub fn build_initrd(dir: &Path, marker: &str) -> PathBuf {
     set_mode(&root.join("bin/busybox"), 0o755);
     set_mode(&root.join("etc/marker"), 0o644);
 
+    compress_tree(&root, dir, "install.img")
+}
+
+/// An overlay archive that replaces `/etc/marker` with `marker` when appended to an install.img
+/// (the kernel unpacks concatenated compressed archives in order; a later entry wins). Written as
+/// `dir/marker-overlay.img`; returns its path.
+pub fn build_marker_overlay(dir: &Path, marker: &str) -> PathBuf {
+    let root = dir.join("overlay-root");
+    if root.exists() {
+        std::fs::remove_dir_all(&root)
+            .unwrap_or_else(|e| panic!("cannot empty {}: {e}", root.display()));
+    }
+    mkdir(&root.join("etc"));
+    write(&root.join("etc/marker"), format!("{marker}\n"));
+    set_mode(&root.join("etc/marker"), 0o644);
+    compress_tree(&root, dir, "marker-overlay.img")
+}
+
+/// `root` as a bzip2-compressed newc archive (GNU cpio, owner 0:0) written to `dir/name`.
+fn compress_tree(root: &Path, dir: &Path, name: &str) -> PathBuf {
     // The archive member list, sorted so the archive does not depend on directory order.
     let mut names = vec![".".to_owned()];
-    collect(&root, &root, &mut names);
+    collect(root, root, &mut names);
     names[1..].sort();
-    let list = dir.join("initrd.list");
+    let list = dir.join(format!("{name}.list"));
     write(&list, names.join("\n") + "\n");
 
-    let cpio = dir.join("install.cpio");
+    let cpio = dir.join(format!("{name}.cpio"));
     let list_file = std::fs::File::open(&list).expect("the list was just written");
     run_to_file(
         Command::new("cpio")
@@ -78,11 +98,11 @@ pub fn build_initrd(dir: &Path, marker: &str) -> PathBuf {
                 "--reproducible",
                 "--quiet",
             ])
-            .current_dir(&root)
+            .current_dir(root)
             .stdin(list_file),
         &cpio,
     );
-    let image = dir.join("install.img");
+    let image = dir.join(name);
     run_to_file(Command::new("bzip2").arg("-9").arg("-c").arg(&cpio), &image);
     std::fs::remove_file(&cpio).ok();
     image

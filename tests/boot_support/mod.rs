@@ -9,11 +9,14 @@
 //! - `source_iso`: the source ISO, built the way XCP-ng builds its own (genisoimage + isohybrid).
 //! - `qemu`: one boot of an ISO in a [`Mode`] through an [`Entry`], answering the boot menu.
 //! - `serial_log`: what the guest printed, and accessors for the marker lines.
+//! - `hand_remaster`: a remaster made with the referee tools that leaves efiboot.img's grub.cfg
+//!   stale, to check that the harness notices.
 //! - `matrix`: the 10 boots of one ISO, checked against an [`Expectation`], with timings.
 
 #![allow(dead_code)]
 
 pub mod assets;
+pub mod hand_remaster;
 pub mod initrd;
 pub mod matrix;
 pub mod qemu;
@@ -27,7 +30,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 #[allow(unused_imports)]
 pub use assets::{Assets, assets};
 #[allow(unused_imports)]
-pub use matrix::{ArgCheck, BootResult, Expectation, run_matrix};
+pub use matrix::{ArgCheck, BootResult, Expectation, check, run_matrix};
 #[allow(unused_imports)]
 pub use qemu::{Entry, Mode, boot};
 #[allow(unused_imports)]
@@ -62,5 +65,20 @@ pub fn work_dir() -> &'static Path {
 /// The unmodified source ISO, built once per process under [`work_dir`] and shared by the tests.
 pub fn source_iso() -> &'static Path {
     static ISO: OnceLock<PathBuf> = OnceLock::new();
-    ISO.get_or_init(|| build_source_iso(&work_dir().join("source")))
+    ISO.get_or_init(|| {
+        let iso = build_source_iso(&work_dir().join("source"));
+        let size = std::fs::metadata(&iso).map(|m| m.len()).unwrap_or(0);
+        eprintln!(
+            "source ISO: {} ({:.1} MiB)",
+            iso.display(),
+            size as f64 / 1048576.0
+        );
+        iso
+    })
+}
+
+/// The file tree [`source_iso`] was packed from.
+pub fn source_tree() -> PathBuf {
+    source_iso();
+    work_dir().join("source").join("tree")
 }

@@ -16,7 +16,7 @@ use super::source_iso::{DIRECT_ENTRY, GRUB_ECHO_EFIBOOT, GRUB_ECHO_ISO, XEN_ENTR
 use super::tools::{self, copy, mkdir, run};
 
 /// The default time limit of one boot; `ISOREMIX_BOOT_TIMEOUT` (seconds) overrides it.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
 /// Guest memory: enough for Xen plus a dom0 running from the initrd.
 const MEMORY_MIB: &str = "1024";
 

@@ -75,6 +75,14 @@ const GRUB_MODULES: &[&str] = &[
 
 /// Builds the source ISO in `dir` (created if needed) and returns its path, `dir/source.iso`.
 pub fn build_source_iso(dir: &Path) -> PathBuf {
+    let tree = build_source_tree(dir);
+    let iso = dir.join("source.iso");
+    pack_iso(&tree, &iso);
+    iso
+}
+
+/// Lays out the source ISO's file tree in `dir/tree` and returns that path.
+pub fn build_source_tree(dir: &Path) -> PathBuf {
     tools::require_all();
     let assets = assets();
     let tree = dir.join("tree");
@@ -138,8 +146,12 @@ pub fn build_source_iso(dir: &Path) -> PathBuf {
         "placeholder: this test repository holds no packages and no signatures\n",
     );
     write_empty_repodata(&tree.join("repodata"));
+    tree
+}
 
-    let iso = dir.join("source.iso");
+/// Makes the hybrid ISO `iso` from `tree` with XCP-ng's genisoimage command line and
+/// `isohybrid --uefi`.
+pub fn pack_iso(tree: &Path, iso: &Path) {
     run(Command::new("genisoimage")
         .args(["-quiet", "-r", "-J", "--joliet-long", "-V", VOLUME_ID])
         .args([
@@ -156,10 +168,9 @@ pub fn build_source_iso(dir: &Path) -> PathBuf {
             "-no-emul-boot",
         ])
         .arg("-o")
-        .arg(&iso)
-        .arg(&tree));
-    run(Command::new("isohybrid").arg("--uefi").arg(&iso));
-    iso
+        .arg(iso)
+        .arg(tree));
+    run(Command::new("isohybrid").arg("--uefi").arg(iso));
 }
 
 /// `isolinux.cfg`: XCP-ng's layout (serial console, prompt) with a Xen and a direct entry. The
