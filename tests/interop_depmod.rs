@@ -642,8 +642,9 @@ fn synthetic_tree_edge_cases_are_byte_identical() {
         synthetic(&[vm], &["dup_sym"], false, &[], &[]),
     );
     m(
-        "kernel/dup/user.ko",
-        synthetic(&[vm], &[], false, &["dup_sym", ".base_fn"], &[]),
+        // Compressed, still placed by its `.ko` line in modules.order.
+        "kernel/dup/user.ko.zst",
+        zstd(&synthetic(&[vm], &[], false, &["dup_sym", ".base_fn"], &[])),
     );
     m(
         "kernel/build/skipped.ko",
@@ -750,6 +751,11 @@ fn synthetic_tree_edge_cases_are_byte_identical() {
     assert_identical(&ours, &referee);
     let dep = String::from_utf8_lossy(&referee["modules.dep"]).into_owned();
     assert!(dep.contains("updates/base.ko:"), "{dep}");
+    assert!(dep.starts_with("kernel/drv/top.ko:"), "{dep}");
+    assert!(
+        dep.contains("kernel/dup/dup1.ko:\nkernel/dup/user.ko.zst:"),
+        "{dep}"
+    );
     assert!(!dep.contains("skipped"), "{dep}");
 }
 

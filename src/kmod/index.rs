@@ -28,8 +28,10 @@ const ALIAS_MAX: usize = 4095;
 
 /// The values of one key: (priority, value), in file order.
 type Values = Vec<(u32, Box<[u8]>)>;
+/// The values of one key, borrowed.
+type ValueSlice<'a> = &'a [(u32, Box<[u8]>)];
 /// A key and its values, as the trie writer walks them.
-type Entry<'a> = (&'a [u8], &'a [(u32, Box<[u8]>)]);
+type Entry<'a> = (&'a [u8], ValueSlice<'a>);
 
 /// Builds one binary index: add (key, value, priority) triples, then write.
 #[derive(Debug)]
@@ -167,7 +169,7 @@ struct Node<'k> {
     /// The byte on the edge from the parent.
     ch: u8,
     prefix: &'k [u8],
-    values: Option<&'k [(u32, Box<[u8]>)]>,
+    values: Option<ValueSlice<'k>>,
     children: Vec<(u8, u32)>,
 }
 

@@ -13,6 +13,12 @@ use std::cell::Cell;
 const STEP_LIMIT: u32 = 1_000_000;
 /// Upper bound on a `{m,n}` count.
 const REPEAT_MAX: u32 = 255;
+/// Longest pattern compiled; longer ones match nothing.
+const PATTERN_MAX: usize = 1024;
+/// Deepest group nesting compiled.
+const NESTING_MAX: usize = 32;
+/// Deepest matcher recursion before giving up (no match).
+const DEPTH_MAX: u32 = 200;
 
 #[derive(Debug)]
 enum Node {
@@ -28,9 +34,13 @@ enum Node {
 
 /// True if `pattern` (POSIX ERE) matches somewhere in `text`.
 pub fn is_match(pattern: &str, text: &str) -> bool {
+    if pattern.len() > PATTERN_MAX {
+        return false;
+    }
     let mut parser = Parser {
         p: pattern.as_bytes(),
         i: 0,
+        nesting: 0,
     };
     let Some(node) = parser.alt() else {
         return false;
@@ -39,13 +49,23 @@ pub fn is_match(pattern: &str, text: &str) -> bool {
         return false;
     }
     let t = text.as_bytes();
-    let steps = Cell::new(0u32);
-    (0..=t.len()).any(|start| matches(&node, t, start, &steps, &|_| true))
+    let budget = Budget {
+        steps: Cell::new(0),
+        depth: Cell::new(0),
+    };
+    (0..=t.len()).any(|start| matches(&node, t, start, &budget, &|_| true))
 }
 
 struct Parser<'a> {
     p: &'a [u8],
     i: usize,
+    nesting: usize,
+}
+
+/// Work done so far by one match: total steps and current recursion depth.
+struct Budget {
+    steps: Cell<u32>,
+    depth: Cell<u32>,
 }
 
 impl Parser<'_> {
@@ -129,7 +149,12 @@ impl Parser<'_> {
             b'^' => Node::Start,
             b'$' => Node::End,
             b'(' => {
+                self.nesting += 1;
+                if self.nesting > NESTING_MAX {
+                    return None;
+                }
                 let inner = self.alt()?;
+                self.nesting -= 1;
                 if self.peek() != Some(b')') {
                     return None;
                 }
@@ -216,39 +241,36 @@ fn class_has(class: &[u8], b: u8) -> Option<bool> {
 
 /// Matches `node` at `pos`, calling `k` with each end position until it
 /// accepts.
-fn matches(
-    node: &Node,
-    t: &[u8],
-    pos: usize,
-    steps: &Cell<u32>,
-    k: &dyn Fn(usize) -> bool,
-) -> bool {
-    steps.set(steps.get() + 1);
-    if steps.get() > STEP_LIMIT {
+fn matches(node: &Node, t: &[u8], pos: usize, budget: &Budget, k: &dyn Fn(usize) -> bool) -> bool {
+    budget.steps.set(budget.steps.get() + 1);
+    if budget.steps.get() > STEP_LIMIT || budget.depth.get() >= DEPTH_MAX {
         return false;
     }
-    match node {
+    budget.depth.set(budget.depth.get() + 1);
+    let matched = match node {
         Node::Byte(b) => t.get(pos) == Some(b) && k(pos + 1),
         Node::Any => pos < t.len() && k(pos + 1),
         Node::Set(set) => t.get(pos).is_some_and(|&c| set[c as usize]) && k(pos + 1),
         Node::Start => pos == 0 && k(pos),
         Node::End => pos == t.len() && k(pos),
-        Node::Concat(items) => concat(items, t, pos, steps, k),
-        Node::Alt(branches) => branches.iter().any(|b| matches(b, t, pos, steps, k)),
-        Node::Repeat(inner, min, max) => repeat(inner, *min, *max, 0, t, pos, steps, k),
-    }
+        Node::Concat(items) => concat(items, t, pos, budget, k),
+        Node::Alt(branches) => branches.iter().any(|b| matches(b, t, pos, budget, k)),
+        Node::Repeat(inner, min, max) => repeat(inner, *min, *max, 0, t, pos, budget, k),
+    };
+    budget.depth.set(budget.depth.get() - 1);
+    matched
 }
 
 fn concat(
     items: &[Node],
     t: &[u8],
     pos: usize,
-    steps: &Cell<u32>,
+    budget: &Budget,
     k: &dyn Fn(usize) -> bool,
 ) -> bool {
     match items.split_first() {
         None => k(pos),
-        Some((first, rest)) => matches(first, t, pos, steps, &|p| concat(rest, t, p, steps, k)),
+        Some((first, rest)) => matches(first, t, pos, budget, &|p| concat(rest, t, p, budget, k)),
     }
 }
 
@@ -260,13 +282,13 @@ fn repeat(
     count: u32,
     t: &[u8],
     pos: usize,
-    steps: &Cell<u32>,
+    budget: &Budget,
     k: &dyn Fn(usize) -> bool,
 ) -> bool {
     let more = max.is_none_or(|m| count < m);
     if more
-        && matches(inner, t, pos, steps, &|p| {
-            (p != pos || count < min) && repeat(inner, min, max, count + 1, t, p, steps, k)
+        && matches(inner, t, pos, budget, &|p| {
+            (p != pos || count < min) && repeat(inner, min, max, count + 1, t, p, budget, k)
         })
     {
         return true;
@@ -293,10 +315,24 @@ mod tests {
         assert!(!is_match("(", "x"));
         assert!(!is_match("a{3,1}", "aaa"));
         assert!(is_match("", "anything"));
+        assert!(is_match(
+            "^6\\.1\\.0-[0-9]+-(amd64|cloud-amd64|rt-amd64)$",
+            "6.1.0-56-cloud-amd64"
+        ));
+        assert!(is_match(".*-.*-.*-amd64", "6.1.0-56-cloud-amd64"));
     }
 
     #[test]
     fn hostile_pattern_terminates() {
         assert!(!is_match("((a*)*)*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+        assert!(!is_match(&"(".repeat(100_000), "x"));
+        assert!(!is_match(&"^".repeat(2000), ""));
+        assert!(!is_match("((((^{200}){200}){200}){200})x", "x"));
+        let deep = std::thread::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(|| is_match("((((^{200}){200}){200}){200})", "6.1.0"))
+            .unwrap()
+            .join();
+        assert!(deep.is_ok());
     }
 }
