@@ -1,20 +1,8 @@
-//! Helpers shared by the integration tests: referee lookup, running commands, building RPMs.
+//! Helpers shared by the integration tests: referee tools, running commands, foreign-made source images.
 #![allow(dead_code)]
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Fails the test with a clear message when a referee tool is missing.
-pub fn need(tool: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "referee tool `{tool}` is not installed (Debian packages: rpm, createrepo-c, dnf, python3)"
-    );
-}
 
 /// Runs a command, failing the test with its output if it fails; returns stdout.
 pub fn run(cmd: &mut Command) -> String {
@@ -29,55 +17,6 @@ pub fn run(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A spec file: `Name:` plus the rest.
-pub struct Spec {
-    /// Package name.
-    pub name: &'static str,
-    /// Everything after the `Name:` line.
-    pub body: String,
-}
-
-/// Builds a binary RPM from `spec` with rpmbuild under `top`; returns its path.
-pub fn build_rpm(top: &Path, spec: &Spec) -> PathBuf {
-    need("rpmbuild");
-    fs::create_dir_all(top).unwrap();
-    let spec_path = top.join(format!("{}.spec", spec.name));
-    fs::write(&spec_path, format!("Name: {}\n{}", spec.name, spec.body)).unwrap();
-    run(Command::new("rpmbuild")
-        .arg("--define")
-        .arg(format!("_topdir {}", top.display()))
-        .args([
-            "--define",
-            "_buildhost testhost",
-            "--define",
-            "_build_id_links none",
-        ])
-        .args(["--define", "source_date_epoch_from_changelog 0"])
-        .arg("--quiet")
-        .arg("-bb")
-        .arg(&spec_path));
-    let rpms = top.join("RPMS");
-    for arch in fs::read_dir(&rpms).unwrap() {
-        for f in fs::read_dir(arch.unwrap().path()).unwrap() {
-            let p = f.unwrap().path();
-            let n = p.file_name().unwrap().to_string_lossy().to_string();
-            if n.starts_with(&format!("{}-", spec.name))
-                && n[spec.name.len() + 1..].starts_with(|c: char| c.is_ascii_digit())
-            {
-                return p;
-            }
-        }
-    }
-    panic!("rpmbuild produced no package for {}", spec.name);
-}
-
-/// Sets a file's modification time (seconds since the epoch).
-pub fn set_mtime(path: &Path, secs: u64) {
-    let f = fs::File::options().write(true).open(path).unwrap();
-    f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
-        .unwrap();
 }
 
 /// Fails the test (never skips) when a referee tool is missing.
