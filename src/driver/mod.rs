@@ -11,9 +11,13 @@
 //!   new modules in place.
 
 mod error;
+pub mod image;
 pub mod kver;
+pub mod rpm_payload;
 pub mod wrap;
 
 pub use error::Error;
+pub use image::{ImageModules, KernelModules, index_files};
 pub use kver::check_vermagic;
+pub use rpm_payload::{DriverFile, DriverFileKind, DriverPayload, read_driver_rpm};
 pub use wrap::{WrapSpec, Wrapped, wrap_modules};
