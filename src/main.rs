@@ -38,6 +38,9 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also say which file modprobe would load for this module name (or alias) in install.img.
+        #[arg(long)]
+        module: Option<String>,
     },
     /// Extract an ISO's whole tree into a folder (never writing outside it).
     Extract {
@@ -95,9 +98,10 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("wrote {} ({} bytes)", report.output.display(), report.size);
         }
-        Command::Inspect { iso, json } => {
+        Command::Inspect { iso, json, module } => {
             let source = SourceIso::open(&iso)?;
-            let info = inspect::inspect(&source);
+            let mut info = inspect::inspect(&source);
+            info.modules = inspect::modules(&source, module.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {

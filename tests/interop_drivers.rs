@@ -216,6 +216,36 @@ fn bare_module_goes_into_the_override_folder_and_indexes_match_depmod() {
         "8.2.0.3.0"
     );
     assert_indexes_are_depmods(&root, &k.kver, work.path());
+
+    // `inspect --module` names the files modprobe loads, in modprobe's order, and the module
+    // that differs from the source.
+    let report = run(isoremix()
+        .arg("inspect")
+        .arg(&out)
+        .args(["--module", "mpi3mr"]));
+    let ours: Vec<&str> = report
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("modprobe loads: "))
+        .collect();
+    let prefix = format!("insmod {}/", root.display());
+    let referee: Vec<&str> = deps
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(str::trim_end)
+        .collect();
+    assert!(!referee.is_empty(), "{deps}");
+    assert_eq!(ours, referee, "inspect:\n{report}");
+    assert!(
+        report.contains(&format!("{}: 6 module files", k.kver))
+            && report.contains("differs from the source (overlay): override/mpi3mr.ko"),
+        "{report}"
+    );
+    let before = run(isoremix().arg("inspect").arg(&iso));
+    assert!(
+        before.contains(&format!("{}: 5 module files", k.kver)),
+        "{before}"
+    );
+    assert!(!before.contains("differs from the source"), "{before}");
     // The image's own modules are untouched.
     for m in IMAGE_MODULES {
         let rel = fs::read_to_string(

@@ -7,7 +7,7 @@
 //! when the kernel unpacks it. Module files are read one at a time and only
 //! their metadata is kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
 use super::Error;
@@ -37,6 +37,9 @@ pub struct KernelModules {
     pub builtin_modinfo: Option<Vec<u8>>,
     /// `modules.order`, if present.
     pub order: Option<Vec<u8>>,
+    /// Module paths (under the folder) whose file comes from a segment after
+    /// the image's first: added or replaced by an appended overlay.
+    pub overlaid: BTreeSet<String>,
 }
 
 /// The module trees of an install.img.
@@ -115,6 +118,11 @@ impl ImageModules {
                 }
                 if kmod::is_module_path(rel) {
                     kernel.modules.remove(rel);
+                    if entry.segment > 0 {
+                        kernel.overlaid.insert(rel.to_string());
+                    } else {
+                        kernel.overlaid.remove(rel);
+                    }
                     if !regular {
                         continue;
                     }
