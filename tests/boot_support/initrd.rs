@@ -19,6 +19,12 @@ pub const CMDLINE_PREFIX: &str = "CMDLINE: ";
 pub const HYPERVISOR_PREFIX: &str = "HYPERVISOR: ";
 /// The names in `/proc/modules` (the loaded kernel modules), space-separated.
 pub const MODULES_PREFIX: &str = "MODULES: ";
+/// `modprobe NAME` result for each name listed in [`MODPROBE_LIST_PATH`]: `NAME loaded` or
+/// `NAME failed`.
+pub const MODPROBE_PREFIX: &str = "MODPROBE: ";
+/// Module names `/init` loads with busybox's modprobe before listing `/proc/modules`, one per
+/// line; absent in the default image.
+pub const MODPROBE_LIST_PATH: &str = "/etc/modprobe-test";
 /// Printed last, right before powering off.
 pub const DONE_LINE: &str = "POWEROFF: now";
 
@@ -36,6 +42,11 @@ mount -t sysfs sysfs /sys
 echo "{MARKER_PREFIX}$(cat {MARKER_PATH})"
 echo "{CMDLINE_PREFIX}$(cat /proc/cmdline)"
 echo "{HYPERVISOR_PREFIX}$(cat /sys/hypervisor/type 2>/dev/null || echo none)"
+if [ -f {MODPROBE_LIST_PATH} ]; then
+  for m in $(cat {MODPROBE_LIST_PATH}); do
+    if modprobe "$m"; then echo "{MODPROBE_PREFIX}$m loaded"; else echo "{MODPROBE_PREFIX}$m failed"; fi
+  done
+fi
 echo "{MODULES_PREFIX}$(cut -d ' ' -f 1 /proc/modules | tr '\n' ' ')"
 echo "{DONE_LINE}"
 poweroff -f
@@ -45,6 +56,11 @@ poweroff -f
 
 /// Builds `dir/install.img` whose `/etc/marker` holds `marker` (plus a newline); returns its path.
 pub fn build_initrd(dir: &Path, marker: &str) -> PathBuf {
+    build_initrd_with(dir, marker, &[])
+}
+
+/// [`build_initrd`] with `extra` files (path relative to the root, content; mode 0644) added.
+pub fn build_initrd_with(dir: &Path, marker: &str, extra: &[(String, Vec<u8>)]) -> PathBuf {
     let root = dir.join("initrd-root");
     if root.exists() {
         std::fs::remove_dir_all(&root)
@@ -59,6 +75,12 @@ pub fn build_initrd(dir: &Path, marker: &str) -> PathBuf {
     set_mode(&root.join("init"), 0o755);
     set_mode(&root.join("bin/busybox"), 0o755);
     set_mode(&root.join("etc/marker"), 0o644);
+    for (path, content) in extra {
+        let dest = root.join(path);
+        mkdir(dest.parent().expect("an extra file has a parent folder"));
+        write(&dest, content);
+        set_mode(&dest, 0o644);
+    }
 
     compress_tree(&root, dir, "install.img")
 }
