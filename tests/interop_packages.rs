@@ -329,6 +329,17 @@ fn meta_package_source_installs_added_packages_with_dnf() {
 
     compare_with_createrepo_c(work, &tree, None);
     assert_eq!(pairing_check(&tree), "ok 5");
+    let shown = run(isoremix().arg("inspect").arg(work.join("out.iso")));
+    assert!(shown.contains("packages:    5 in repodata"), "{shown}");
+    assert!(
+        shown.contains("installs:  meta-package xcp-ng-deps"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("site-tools, sh-stub") || shown.contains("sh-stub, site-tools"),
+        "{shown}"
+    );
+    assert!(shown.contains("repomd.xml not signed"), "{shown}");
     let t = treeinfo(&tree);
     assert_eq!(
         t.get("general", "timestamp"),
@@ -495,6 +506,11 @@ fn signed_build_passes_rpm_k_gpg_and_dnf_with_gpgcheck() {
     run(dnf(&root, &tree, Some(&key_file)).args(["install", "xcp-ng-deps"]));
     assert!(installed(&root).contains("site-tools"));
     assert_eq!(pairing_check(&tree), "ok 5");
+    let shown = run(isoremix().arg("inspect").arg(work.join("signed.iso")));
+    assert!(
+        shown.contains("5 of 5 packages signed, repomd.xml signed (repomd.xml.asc), keys: RPM-GPG-KEY-isoremix-"),
+        "{shown}"
+    );
 }
 
 #[test]
