@@ -27,7 +27,7 @@ fn package(name: &str, version: &str, release: &str) -> Vec<u8> {
     s.summary = format!("{name} for a hostile test");
     s.description = s.summary.clone();
     s.files.push(FileSpec::new(
-        &format!("/usr/share/{name}/{release}"),
+        format!("/usr/share/{name}/{release}"),
         0o644,
         1_700_000_000,
         b"x\n".to_vec(),
