@@ -7,6 +7,9 @@ mod boot;
 mod drivers;
 mod installer;
 mod iso_files;
+pub mod packages;
+pub mod signing;
+mod treeinfo;
 
 use std::path::{Path, PathBuf};
 
@@ -113,8 +116,28 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;
     let drivers = drivers::apply(&mut source, &profile.drivers, &mut cx)?;
-    let installer = installer::apply(&mut source, &profile.installer, &drivers.initrd, &mut cx)?;
-    boot::apply(&mut source, &profile.boot, &installer.dom0_args, &mut cx)?;
+    let packages = packages::apply(
+        &mut source,
+        &profile.packages,
+        profile.signing.as_ref(),
+        &packages::Extra {
+            add: drivers.add,
+            install: drivers.install,
+        },
+        profile.installer.answerfile.is_some(),
+        &mut cx,
+    )?;
+    treeinfo::apply(&mut source, &profile.treeinfo, packages.key_file.as_deref(), &mut cx)?;
+    let installer = installer::apply(
+        &mut source,
+        &profile.installer,
+        &packages.answerfile_attributes,
+        &drivers.initrd,
+        &mut cx,
+    )?;
+    let mut dom0_args = installer.dom0_args.clone();
+    dom0_args.extend(packages.dom0_args.iter().cloned());
+    boot::apply(&mut source, &profile.boot, &dom0_args, &mut cx)?;
 
     let total = source.volume_bytes();
     let bar = progress.bytes("writing", total);

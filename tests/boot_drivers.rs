@@ -4,7 +4,8 @@
 //! `modprobe dummy`, which reads the regenerated `modules.dep`. Two boots (BIOS CD, through Xen
 //! and directly); the source, booted the same way, fails to load it.
 //!
-//! Needs the boot harness's referee tools and Debian's package archive on the first run.
+//! The harness's source has an empty repository, so the driver goes into install.img only
+//! (`system = false`). Needs the boot harness's referee tools and Debian's package archive on the first run.
 
 mod boot_support;
 mod common;
@@ -96,7 +97,7 @@ fn swapped_module_loads_with_modprobe_through_xen_and_directly() {
     std::fs::write(
         &profile,
         format!(
-            "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[[drivers]]\nko = [\"{}\"]\nname = \"dummy-module\"\nversion = \"1.0\"\n",
+            "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[[drivers]]\nko = [\"{}\"]\nname = \"dummy-module\"\nversion = \"1.0\"\nsystem = false\n",
             source.display(),
             ko.display()
         ),

@@ -15,10 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::debian_kernel::{Kernel, kernel};
-use common::{genisoimage_xcpng, isoremix, require, run, xcpng_tree, xorriso_extract};
+use common::{XENSERVER_COMPS, groups_source, isoremix, require, run, xorriso_extract};
 use common_initrd::{cli_compress, cpio_extract_all, gnu_cpio, sh};
 use isoremix::initrd::{Compression, Reader};
 use isoremix::kmod::INDEX_FILES;
+use isoremix::rpm::build::{Dep, FileSpec, PackageSpec, build_package};
 
 /// Modules of the source's install.img (file names in Debian's package).
 const IMAGE_MODULES: [&str; 5] = [
@@ -67,18 +68,76 @@ fn depmod(root: &Path, kver: &str) {
         .arg(kver));
 }
 
-/// An XCP-ng-shaped source ISO whose install.img is `root` packed by GNU cpio and bzip2.
+/// A XenServer-style source ISO (packages, repodata by createrepo_c, comps group
+/// `xenserver_base`) whose install.img is `root` packed by GNU cpio and bzip2, put in place by
+/// xorriso.
 fn source_iso(dir: &Path, root: &Path) -> PathBuf {
-    let tree = dir.join("tree");
-    xcpng_tree(&tree);
-    fs::write(
-        tree.join("install.img"),
-        cli_compress("bzip2", &gnu_cpio(root)),
-    )
-    .unwrap();
+    let base = groups_source(dir, XENSERVER_COMPS.as_bytes());
+    let img = dir.join("install.img");
+    fs::write(&img, cli_compress("bzip2", &gnu_cpio(root))).unwrap();
     let iso = dir.join("source.iso");
-    genisoimage_xcpng(&tree, &iso, true);
+    run(Command::new("xorriso")
+        .arg("-indev")
+        .arg(&base)
+        .arg("-outdev")
+        .arg(&iso)
+        .args(["-boot_image", "any", "replay", "-map"])
+        .arg(&img)
+        .args(["/install.img", "-commit"]));
     iso
+}
+
+/// A package providing `/bin/sh` (wrapped packages' scriptlets need it), so dnf can install
+/// into an empty root.
+fn sh_stub(dir: &Path) -> PathBuf {
+    let mut s = PackageSpec::new(
+        "sh-stub",
+        "1.0",
+        "1",
+        "noarch",
+        1_700_000_000,
+        "test.invalid",
+    );
+    s.summary = "Provides /bin/sh for the test root".into();
+    s.description = s.summary.clone();
+    s.provides.push(Dep::any("/bin/sh"));
+    s.files.push(FileSpec::new(
+        "/usr/share/sh-stub/README",
+        0o644,
+        1_700_000_000,
+        b"stub\n".to_vec(),
+    ));
+    let mut bytes = Vec::new();
+    build_package(&s, &mut bytes).unwrap();
+    let path = dir.join(s.file_name());
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Installs the comps group `xenserver_base` from the repository of the extracted ISO `tree`
+/// into a fresh root with dnf; returns the root.
+fn dnf_install_base(tree: &Path, root: &Path) {
+    require("dnf");
+    run(Command::new("dnf")
+        .arg(format!("--repofrompath=r,{}", tree.display()))
+        .args([
+            "--repo=r",
+            "--releasever=1",
+            "--setopt=reposdir=/nonexistent",
+            "--setopt=install_weak_deps=0",
+            "--setopt=gpgcheck=0",
+            "--nodocs",
+            "-y",
+            "-q",
+        ])
+        .arg(format!("--installroot={}", root.display()))
+        .args(["install", "@xenserver_base"]));
+}
+
+fn rpm_in_root(root: &Path, name: &str) -> String {
+    run(Command::new("rpm")
+        .arg(format!("--root={}", root.display()))
+        .args(["-q", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}", name]))
 }
 
 /// Unpacks an install.img with the referees: each segment (boundaries as our reader finds
@@ -121,13 +180,15 @@ fn run_status(cmd: &mut Command) -> (bool, String) {
     (out.status.success(), text)
 }
 
-/// The output's install.img unpacked by the referees into `dir/root`.
-fn output_root(iso: &Path, dir: &Path) -> PathBuf {
+/// The output extracted by xorriso into `dir/out-tree`, and its install.img unpacked by the
+/// referees into `dir/root`: (tree, root).
+fn output_root(iso: &Path, dir: &Path) -> (PathBuf, PathBuf) {
     let tree = dir.join("out-tree");
     xorriso_extract(iso, &tree);
+    run(Command::new("chmod").arg("-R").arg("u+w").arg(&tree));
     let root = dir.join("root");
     unpack_with_gnu_cpio(&tree.join("install.img"), &root);
-    root
+    (tree, root)
 }
 
 /// The index files of `root` against those depmod writes for a copy of it.
@@ -179,13 +240,37 @@ fn bare_module_goes_into_the_override_folder_and_indexes_match_depmod() {
     kernel_root(k, &src_root, &IMAGE_MODULES);
     let iso = source_iso(work.path(), &src_root);
     let ko = k.module_file("mpi3mr.ko");
+    let stub = sh_stub(work.path());
     let profile = format!(
-        "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[[drivers]]\nko = [\"{}\"]\nname = \"mpi3mr-module\"\ndir = \"override\"\n",
+        "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[packages]\nadd = [\"{}\"]\n\n[[drivers]]\nko = [\"{}\"]\nname = \"mpi3mr-module\"\ndir = \"override\"\n",
         iso.display(),
+        stub.display(),
         ko.display()
     );
     let out = build(work.path(), &profile);
-    let root = output_root(&out, work.path());
+    let (tree, root) = output_root(&out, work.path());
+
+    // The installed system: the wrapped package is in the repository, and dnf installs it with
+    // the installer's group.
+    let wrapped = tree.join("Packages/mpi3mr-module-8.2.0.3.0-1.xcpng7.0.x86_64.rpm");
+    assert!(wrapped.exists(), "the wrapped package is not in Packages/");
+    let checked = common::run_all(
+        Command::new("rpm")
+            .args(["-K", "--nosignature"])
+            .arg(&wrapped),
+    );
+    assert!(checked.contains("digests OK"), "{checked}");
+    let host = work.path().join("host");
+    dnf_install_base(&tree, &host);
+    assert_eq!(
+        rpm_in_root(&host, "mpi3mr-module"),
+        "mpi3mr-module-8.2.0.3.0-1.xcpng7.0"
+    );
+    assert_eq!(
+        fs::read(host.join(format!("lib/modules/{}/override/mpi3mr.ko", k.kver))).unwrap(),
+        fs::read(&ko).unwrap(),
+        "dnf installed the module"
+    );
 
     let moddir = root.join("lib/modules").join(&k.kver);
     assert_eq!(
@@ -312,13 +397,33 @@ fn driver_rpm_in_every_payload_compression_reaches_install_img() {
         let case = work.path().join(payload);
         fs::create_dir_all(&case).unwrap();
         let rpm = rpmbuild_driver(k, &case, payload);
+        let stub = sh_stub(&case);
         let profile = format!(
-            "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[[drivers]]\nrpm = \"{}\"\n",
+            "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[packages]\nadd = [\"{}\"]\n\n[[drivers]]\nrpm = \"{}\"\n",
             iso.display(),
+            stub.display(),
             rpm.display()
         );
         let out = build(&case, &profile);
-        let root = output_root(&out, &case);
+        let (tree, root) = output_root(&out, &case);
+        let copied = tree.join("Packages").join(rpm.file_name().unwrap());
+        assert_eq!(
+            fs::read(&copied).unwrap(),
+            fs::read(&rpm).unwrap(),
+            "the RPM is in Packages/"
+        );
+        if payload == "w9.gzdio" {
+            let host = case.join("host");
+            dnf_install_base(&tree, &host);
+            assert_eq!(
+                rpm_in_root(&host, "intel-e1000e"),
+                "intel-e1000e-3.8.7-1.xcpng8.3"
+            );
+            assert!(
+                host.join(format!("lib/modules/{}/updates/e1000e.ko", k.kver))
+                    .exists()
+            );
+        }
         let deps = modprobe_show_depends(&root, &k.kver, "e1000e");
         assert!(
             deps.contains(&format!("/lib/modules/{}/updates/e1000e.ko", k.kver)),

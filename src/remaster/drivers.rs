@@ -53,16 +53,21 @@ fn file_put(path: String, data: Vec<u8>, mode: u32, mtime: u32) -> PutEntry {
 }
 
 /// The release of wrapped packages: `1.xcpng<major.minor>` after the
-/// source's product version, as XCP-ng's driver packages are released.
+/// source's product version (`.treeinfo`), as XCP-ng's driver packages are
+/// released; `1` when the source does not say.
 fn wrap_release(source: &SourceIso) -> String {
     let version = source
         .read_file("/.treeinfo")
         .ok()
         .and_then(|t| TreeInfo::parse(&String::from_utf8_lossy(&t)).ok())
         .and_then(|t| {
-            ["general", "release", "platform"]
-                .iter()
-                .find_map(|s| t.get(s, "version").map(str::to_string))
+            [
+                ("system-v1", "product_version"),
+                ("branding", "version"),
+                ("general", "version"),
+            ]
+            .iter()
+            .find_map(|(s, k)| t.get(s, k).map(str::to_string))
         });
     match version {
         Some(v) => {
