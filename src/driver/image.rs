@@ -254,3 +254,105 @@ pub fn index_files(
         .map(|(name, data)| (format!("{base}/{name}"), data))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::initrd::NewcWriter;
+    use crate::initrd::compression::{Compression, compress};
+    use crate::initrd::newc::{Header, S_IFDIR, S_IFLNK, S_IFREG};
+
+    fn archive(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+        let mut w = NewcWriter::new(Vec::new());
+        for (i, (name, kind, data)) in entries.iter().enumerate() {
+            let h = Header {
+                ino: i as u32 + 1,
+                mode: kind | if *kind == S_IFDIR { 0o755 } else { 0o644 },
+                nlink: 1,
+                ..Header::default()
+            };
+            w.append_bytes(&h, name.as_bytes(), data).unwrap();
+        }
+        compress(Compression::Gzip, &w.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn kernels_lists_configs_and_overlaid_modules() {
+        let mut img = archive(&[
+            ("lib/modules/4.19.0+1", S_IFDIR, b""),
+            (
+                "lib/modules/4.19.0+1/modules.order",
+                S_IFREG,
+                b"kernel/a.ko\n",
+            ),
+            ("lib/modules/4.19.0+1/kernel/bad.ko", S_IFREG, b"not elf"),
+            ("lib/modules/../../etc/x.ko", S_IFREG, b"outside"),
+            (
+                "usr/lib/modules/5.0.0/modules.builtin",
+                S_IFREG,
+                b"kernel/b.ko\n",
+            ),
+            (
+                "etc/depmod.d/dist.conf",
+                S_IFREG,
+                b"search updates built-in\n",
+            ),
+            ("etc/depmod.d/notes.txt", S_IFREG, b"ignored"),
+            ("lib/depmod.d/dist.conf", S_IFREG, b"search extra\n"),
+        ]);
+        img.extend(archive(&[
+            (
+                "lib/modules/4.19.0+1/updates/bad2.ko",
+                S_IFREG,
+                b"still not elf",
+            ),
+            (
+                "lib/modules/4.19.0+1/modules.builtin",
+                S_IFLNK,
+                b"elsewhere",
+            ),
+        ]));
+        let image = ImageModules::read(&img[..]).unwrap();
+        assert_eq!(image.kernel_versions(), ["4.19.0+1", "5.0.0"]);
+        assert_eq!(image.kernels["5.0.0"].base, "usr/lib/modules/5.0.0");
+        assert_eq!(
+            image.kernels["4.19.0+1"].order.as_deref(),
+            Some(&b"kernel/a.ko\n"[..])
+        );
+        assert_eq!(image.kernels["4.19.0+1"].builtin, None);
+        assert_eq!(image.unreadable.len(), 2);
+        assert!(image.unreadable[0].0.ends_with("kernel/bad.ko"));
+        assert!(image.kernels["4.19.0+1"].modules.is_empty());
+        assert!(
+            image.kernels["4.19.0+1"]
+                .overlaid
+                .contains("updates/bad2.ko")
+        );
+        let configs: Vec<_> = image.configs.keys().cloned().collect();
+        assert_eq!(configs, [(0, "dist.conf".into()), (3, "dist.conf".into())]);
+
+        assert!(matches!(
+            image.choose_kernel(None),
+            Err(Error::SeveralKernels { .. })
+        ));
+        assert_eq!(image.choose_kernel(Some("5.0.0")).unwrap(), "5.0.0");
+        assert!(matches!(
+            image.choose_kernel(Some("6.0")),
+            Err(Error::UnknownKernel { .. })
+        ));
+        let files = index_files(&image, "4.19.0+1", &[]).unwrap();
+        assert!(
+            files
+                .iter()
+                .any(|(p, _)| p == "lib/modules/4.19.0+1/modules.dep.bin")
+        );
+    }
+
+    #[test]
+    fn no_kernel_and_garbage() {
+        let img = archive(&[("etc/hostname", S_IFREG, b"x\n")]);
+        let image = ImageModules::read(&img[..]).unwrap();
+        assert!(matches!(image.choose_kernel(None), Err(Error::NoKernel)));
+        assert!(ImageModules::read(&b"garbage that is no archive"[..]).is_err());
+    }
+}
