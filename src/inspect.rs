@@ -258,6 +258,9 @@ pub struct ModulesSection {
     pub kernels: Vec<KernelSection>,
     /// Module files that could not be read, with the reason.
     pub unreadable: Vec<String>,
+    /// Why install.img could not be read, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One kernel's modules.
@@ -280,13 +283,22 @@ pub struct KernelSection {
 
 /// Reads install.img once and reports its kernels, the modules that differ
 /// from the source image and, for `module`, what modprobe would load.
-/// `None` when the image has no `/install.img`.
-pub fn modules(source: &SourceIso, module: Option<&str>) -> Result<Option<ModulesSection>, crate::driver::Error> {
+/// `None` when the image has no `/install.img`; an install.img that cannot be
+/// read is reported in [`ModulesSection::error`].
+pub fn modules(source: &SourceIso, module: Option<&str>) -> Option<ModulesSection> {
+    if !source.exists("/install.img") {
+        return None;
+    }
+    Some(read_modules(source, module).unwrap_or_else(|e| ModulesSection {
+        kernels: Vec::new(),
+        unreadable: Vec::new(),
+        error: Some(e.to_string()),
+    }))
+}
+
+fn read_modules(source: &SourceIso, module: Option<&str>) -> Result<ModulesSection, crate::driver::Error> {
     use crate::driver::{Error, ImageModules};
     use crate::kmod::Resolved;
-    if !source.exists("/install.img") {
-        return Ok(None);
-    }
     let file = source
         .open_file("/install.img")
         .map_err(|e| Error::ImageFile {
@@ -339,10 +351,11 @@ pub fn modules(source: &SourceIso, module: Option<&str>) -> Result<Option<Module
             lookup,
         });
     }
-    Ok(Some(ModulesSection {
+    Ok(ModulesSection {
         kernels,
         unreadable: image.unreadable.iter().map(|(p, e)| format!("{p}: {e}")).collect(),
-    }))
+        error: None,
+    })
 }
 
 /// `modules.dep` as module path -> dependency paths, in file order.
@@ -387,7 +400,9 @@ impl ModulesSection {
     pub fn to_text(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "install.img kernels:");
-        if self.kernels.is_empty() {
+        if let Some(e) = &self.error {
+            let _ = writeln!(s, "  cannot read install.img: {e}");
+        } else if self.kernels.is_empty() {
             let _ = writeln!(s, "  none (no /lib/modules/<kernel>/)");
         }
         for k in &self.kernels {

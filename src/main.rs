@@ -101,7 +101,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Inspect { iso, json, module } => {
             let source = SourceIso::open(&iso)?;
             let mut info = inspect::inspect(&source);
-            info.modules = inspect::modules(&source, module.as_deref())?;
+            info.modules = inspect::modules(&source, module.as_deref());
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {

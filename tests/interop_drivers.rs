@@ -250,6 +250,21 @@ fn bare_module_goes_into_the_override_folder_and_indexes_match_depmod() {
     let out = build(work.path(), &profile);
     let (tree, root) = output_root(&out, work.path());
 
+    // The same build again gives the same image.
+    let again = work.path().join("again.iso");
+    let (ok, text) = run_status(
+        isoremix()
+            .arg("build")
+            .arg(work.path().join("profile.toml"))
+            .arg("-o")
+            .arg(&again),
+    );
+    assert!(ok, "{text}");
+    assert!(
+        fs::read(&out).unwrap() == fs::read(&again).unwrap(),
+        "two builds differ"
+    );
+
     // The installed system: the wrapped package is in the repository, and dnf installs it with
     // the installer's group.
     let wrapped = tree.join("Packages/mpi3mr-module-8.2.0.3.0-1.xcpng7.0.x86_64.rpm");
