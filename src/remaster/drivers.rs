@@ -9,12 +9,13 @@ use std::path::PathBuf;
 
 use super::{Context, Error};
 use crate::driver::{
-    self, DriverFileKind, ImageModules, check_vermagic, index_files, read_driver_rpm, wrap,
+    self, DriverFile, DriverFileKind, ImageModules, check_vermagic, index_files, read_driver_rpm,
+    wrap,
 };
 use crate::initrd::{Content, PutEntry, PutKind};
 use crate::iso::SourceIso;
 use crate::kmod::ModuleInfo;
-use crate::profile::{Driver, DriverSource, Origin};
+use crate::profile::{Driver, DriverSource, Located, ModuleSet, Origin};
 use crate::treeinfo::TreeInfo;
 
 /// The image inside the ISO.
@@ -83,17 +84,84 @@ fn wrap_release(source: &SourceIso) -> String {
     }
 }
 
+/// What the drivers bring into install.img, collected before the indexes
+/// are regenerated.
+#[derive(Default)]
+struct ForImage {
+    /// Entries by path (a later driver's file wins).
+    puts: BTreeMap<String, PutEntry>,
+    /// Added modules by kernel, then by path under the kernel's folder.
+    modules: BTreeMap<String, BTreeMap<String, ModuleInfo>>,
+}
+
+impl ForImage {
+    fn module(
+        &mut self,
+        image: &ImageModules,
+        kver: &str,
+        rel: &str,
+        data: &[u8],
+        info: ModuleInfo,
+        mtime: u32,
+    ) {
+        let base = image
+            .kernels
+            .get(kver)
+            .map_or("lib/modules", |k| k.base.as_str());
+        let path = format!("{base}/{rel}");
+        self.puts
+            .insert(path.clone(), file_put(path, data.to_vec(), 0o644, mtime));
+        self.modules
+            .entry(kver.to_string())
+            .or_default()
+            .insert(rel.to_string(), info);
+    }
+
+    fn file(&mut self, f: &DriverFile, mtime: u32) {
+        let kind = if f.symlink {
+            PutKind::Symlink(f.data.clone())
+        } else {
+            PutKind::File(Content::Bytes(f.data.clone()))
+        };
+        let mode = if f.symlink {
+            0o777
+        } else {
+            (f.mode & 0o755) | 0o644
+        };
+        self.puts.insert(
+            f.path.clone(),
+            PutEntry {
+                path: f.path.clone().into_bytes(),
+                kind,
+                mode,
+                uid: 0,
+                gid: 0,
+                mtime,
+            },
+        );
+    }
+}
+
+/// Everything the steps share while the drivers are applied.
+struct Run<'a> {
+    image: ImageModules,
+    mtime: u32,
+    for_image: ForImage,
+    out: Outcome,
+    install: BTreeSet<String>,
+    release: String,
+    workdir: &'a std::path::Path,
+}
+
 /// Applies `[[drivers]]`.
 pub fn apply(
     source: &mut SourceIso,
     drivers: &[Driver],
     cx: &mut Context<'_>,
 ) -> Result<Outcome, Error> {
-    let mut out = Outcome::default();
     let Some(first) = drivers.first() else {
-        return Ok(out);
+        return Ok(Outcome::default());
     };
-    let mtime = u32::try_from(cx.time).unwrap_or(u32::MAX);
     let bar = cx
         .progress
         .spinner("reading the module trees of install.img");
@@ -106,175 +174,182 @@ pub fn apply(
     let image = ImageModules::read(reader).map_err(|e| step_err(&first.origin, e))?;
     bar.finish_and_clear();
 
-    let mut added: BTreeMap<String, BTreeMap<String, ModuleInfo>> = BTreeMap::new();
-    let mut puts: BTreeMap<String, PutEntry> = BTreeMap::new();
-    let mut install = BTreeSet::new();
+    let mut run = Run {
+        image,
+        mtime: u32::try_from(cx.time).unwrap_or(u32::MAX),
+        for_image: ForImage::default(),
+        out: Outcome::default(),
+        install: BTreeSet::new(),
+        release: wrap_release(source),
+        workdir: cx.workdir,
+    };
     for d in drivers {
-        let err = |e: driver::Error| step_err(&d.origin, e);
-        match &d.source {
-            DriverSource::Rpm(rpm) => {
-                let label = rpm.value.display().to_string();
-                let file = std::fs::File::open(&rpm.value).map_err(|e| step_err(&rpm.origin, e))?;
-                let payload = read_driver_rpm(&label, std::io::BufReader::new(file))
-                    .map_err(|e| step_err(&rpm.origin, e))?;
-                let kernels: Vec<String> = payload
-                    .kernels()
-                    .into_iter()
-                    .filter(|k| image.kernels.contains_key(k))
-                    .collect();
-                if kernels.is_empty() && d.installer {
-                    return Err(step_err(
-                        &rpm.origin,
-                        driver::Error::RpmKernelMismatch {
-                            file: label,
-                            found: payload.kernels().join(", "),
-                            available: image.kernel_versions().join(", "),
-                        },
-                    ));
-                }
-                if d.installer {
-                    for f in &payload.files {
-                        match &f.kind {
-                            DriverFileKind::Module { kver, rel } => {
-                                if !kernels.contains(kver) {
-                                    continue;
-                                }
-                                let info = ModuleInfo::parse(rel, &f.data)
-                                    .map_err(|source| driver::Error::Module {
-                                        file: format!("{label}: {}", f.path),
-                                        source: Box::new(source),
-                                    })
-                                    .map_err(err)?;
-                                check_vermagic(&f.path, &info, kver, d.force).map_err(err)?;
-                                let base = &image.kernels[kver].base;
-                                puts.insert(
-                                    format!("{base}/{rel}"),
-                                    file_put(format!("{base}/{rel}"), f.data.clone(), 0o644, mtime),
-                                );
-                                added
-                                    .entry(kver.clone())
-                                    .or_default()
-                                    .insert(rel.clone(), info);
-                            }
-                            DriverFileKind::Firmware | DriverFileKind::Modprobe => {
-                                let entry = if f.symlink {
-                                    PutEntry {
-                                        path: f.path.clone().into_bytes(),
-                                        kind: PutKind::Symlink(f.data.clone()),
-                                        mode: 0o777,
-                                        uid: 0,
-                                        gid: 0,
-                                        mtime,
-                                    }
-                                } else {
-                                    file_put(
-                                        f.path.clone(),
-                                        f.data.clone(),
-                                        f.mode & 0o755 | 0o644,
-                                        mtime,
-                                    )
-                                };
-                                puts.insert(f.path.clone(), entry);
-                            }
-                        }
-                    }
-                }
-                if d.system {
-                    out.add.push(rpm.value.clone());
-                    install.insert(payload.header.name.clone());
-                }
-                cx.report.steps.push(format!(
-                    "drivers: {} ({} files{})",
-                    payload.header.nevra(),
-                    payload.files.len(),
-                    if d.installer {
-                        ", into install.img"
-                    } else {
-                        ""
-                    }
-                ));
-            }
+        let line = match &d.source {
+            DriverSource::Rpm(rpm) => driver_rpm(&mut run, d, rpm)?,
             DriverSource::Modules {
                 modules,
                 package,
                 version,
-            } => {
-                let kver = image
-                    .choose_kernel(modules.kernel.as_ref().map(|k| k.value.as_str()))
-                    .map_err(|e| match &modules.kernel {
-                        Some(k) => step_err(&k.origin, e),
-                        None => step_err(&d.origin, e),
-                    })?;
-                let mut files = Vec::with_capacity(modules.ko.len());
-                for ko in &modules.ko {
-                    let data = std::fs::read(&ko.value).map_err(|e| step_err(&ko.origin, e))?;
-                    let name = ko
-                        .value
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    files.push((name, data));
-                }
-                let dir = modules.dir.as_str();
-                wrap::check_modules(&files, &kver, d.force).map_err(err)?;
-                if d.installer {
-                    let base = &image.kernels[&kver].base;
-                    for (name, data) in &files {
-                        let rel = format!("{dir}/{name}");
-                        let info = ModuleInfo::parse(&rel, data)
-                            .map_err(|source| driver::Error::Module {
-                                file: name.clone(),
-                                source: Box::new(source),
-                            })
-                            .map_err(err)?;
-                        puts.insert(
-                            format!("{base}/{rel}"),
-                            file_put(format!("{base}/{rel}"), data.clone(), 0o644, mtime),
-                        );
-                        added.entry(kver.clone()).or_default().insert(rel, info);
-                    }
-                }
-                if d.system {
-                    let release = wrap_release(source);
-                    let wrapped = wrap::wrap_modules(&wrap::WrapSpec {
-                        name: &package.value,
-                        version: version.as_ref().map(|v| v.value.as_str()),
-                        release: &release,
-                        kver: &kver,
-                        dir,
-                        modules: &files,
-                        force: d.force,
-                        build_time: mtime,
-                        build_host: BUILD_HOST,
-                    })
-                    .map_err(|e| step_err(&package.origin, e))?;
-                    let path = cx.workdir.join(&wrapped.file_name);
-                    std::fs::write(&path, &wrapped.rpm)
-                        .map_err(|e| step_err(&package.origin, e))?;
-                    cx.report.steps.push(format!(
-                        "drivers: wrapped {} module(s) into {}",
-                        files.len(),
-                        wrapped.file_name
-                    ));
-                    out.add.push(path);
-                    install.insert(package.value.clone());
-                }
-            }
-        }
+            } => bare_modules(&mut run, d, modules, package, version.as_ref())?,
+        };
+        cx.report.steps.push(line);
     }
-    for (kver, modules) in &added {
+    let Run {
+        image,
+        mtime,
+        mut for_image,
+        mut out,
+        install,
+        ..
+    } = run;
+    for (kver, modules) in &for_image.modules {
         let list: Vec<ModuleInfo> = modules.values().cloned().collect();
-        for (path, data) in
-            index_files(&image, kver, &list).map_err(|e| step_err(&first.origin, e))?
-        {
-            puts.insert(path.clone(), file_put(path, data, 0o644, mtime));
+        let files = index_files(&image, kver, &list).map_err(|e| step_err(&first.origin, e))?;
+        for (path, data) in files {
+            for_image
+                .puts
+                .insert(path.clone(), file_put(path, data, 0o644, mtime));
         }
         cx.report.steps.push(format!(
             "drivers: {} module(s) added to install.img for kernel {kver}, indexes regenerated",
             modules.len()
         ));
     }
-    out.initrd = puts.into_values().collect();
+    out.initrd = for_image.puts.into_values().collect();
     out.install = install.into_iter().collect();
     Ok(out)
+}
+
+/// A driver RPM: its files for install.img, the package for the repository.
+fn driver_rpm(run: &mut Run<'_>, d: &Driver, rpm: &Located<PathBuf>) -> Result<String, Error> {
+    let err = |e: driver::Error| step_err(&rpm.origin, e);
+    let label = rpm.value.display().to_string();
+    let file = std::fs::File::open(&rpm.value).map_err(|e| step_err(&rpm.origin, e))?;
+    let payload = read_driver_rpm(&label, std::io::BufReader::new(file)).map_err(err)?;
+    if d.installer {
+        let kernels: Vec<String> = payload
+            .kernels()
+            .into_iter()
+            .filter(|k| run.image.kernels.contains_key(k))
+            .collect();
+        if kernels.is_empty() {
+            return Err(err(driver::Error::RpmKernelMismatch {
+                file: label,
+                found: payload.kernels().join(", "),
+                available: run.image.kernel_versions().join(", "),
+            }));
+        }
+        for f in &payload.files {
+            match &f.kind {
+                DriverFileKind::Module { kver, rel } => {
+                    if !kernels.contains(kver) {
+                        continue;
+                    }
+                    let info = ModuleInfo::parse(rel, &f.data)
+                        .map_err(|source| driver::Error::Module {
+                            file: format!("{label}: {}", f.path),
+                            source: Box::new(source),
+                        })
+                        .map_err(err)?;
+                    check_vermagic(&f.path, &info, kver, d.force).map_err(err)?;
+                    run.for_image
+                        .module(&run.image, kver, rel, &f.data, info, run.mtime);
+                }
+                DriverFileKind::Firmware | DriverFileKind::Modprobe => {
+                    run.for_image.file(f, run.mtime)
+                }
+            }
+        }
+    }
+    if d.system {
+        run.out.add.push(rpm.value.clone());
+        run.install.insert(payload.header.name.clone());
+    }
+    Ok(format!(
+        "drivers: {} ({} files{}{})",
+        payload.header.nevra(),
+        payload.files.len(),
+        if d.installer {
+            ", into install.img"
+        } else {
+            ""
+        },
+        if d.system {
+            ", installed on the host"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// Bare modules: into install.img as they are, and wrapped into a driver
+/// RPM for the repository.
+fn bare_modules(
+    run: &mut Run<'_>,
+    d: &Driver,
+    modules: &ModuleSet,
+    package: &Located<String>,
+    version: Option<&Located<String>>,
+) -> Result<String, Error> {
+    let kver = run
+        .image
+        .choose_kernel(modules.kernel.as_ref().map(|k| k.value.as_str()))
+        .map_err(|e| step_err(modules.kernel.as_ref().map_or(&d.origin, |k| &k.origin), e))?;
+    let mut files = Vec::with_capacity(modules.ko.len());
+    for ko in &modules.ko {
+        let data = std::fs::read(&ko.value).map_err(|e| step_err(&ko.origin, e))?;
+        let name = ko
+            .value
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        files.push((name, data));
+    }
+    let dir = modules.dir.as_str();
+    wrap::check_modules(&files, &kver, d.force).map_err(|e| step_err(&d.origin, e))?;
+    if d.installer {
+        for (name, data) in &files {
+            let rel = format!("{dir}/{name}");
+            let info = ModuleInfo::parse(&rel, data).map_err(|source| {
+                step_err(
+                    &d.origin,
+                    driver::Error::Module {
+                        file: name.clone(),
+                        source: Box::new(source),
+                    },
+                )
+            })?;
+            run.for_image
+                .module(&run.image, &kver, &rel, data, info, run.mtime);
+        }
+    }
+    let mut line = format!(
+        "drivers: {} module(s) for kernel {kver}{}",
+        files.len(),
+        if d.installer {
+            ", into install.img"
+        } else {
+            ""
+        }
+    );
+    if d.system {
+        let wrapped = wrap::wrap_modules(&wrap::WrapSpec {
+            name: &package.value,
+            version: version.map(|v| v.value.as_str()),
+            release: &run.release,
+            kver: &kver,
+            dir,
+            modules: &files,
+            force: d.force,
+            build_time: run.mtime,
+            build_host: BUILD_HOST,
+        })
+        .map_err(|e| step_err(&package.origin, e))?;
+        let path = run.workdir.join(&wrapped.file_name);
+        std::fs::write(&path, &wrapped.rpm).map_err(|e| step_err(&package.origin, e))?;
+        line.push_str(&format!(", wrapped into {}", wrapped.file_name));
+        run.out.add.push(path);
+        run.install.insert(package.value.clone());
+    }
+    Ok(line)
 }
