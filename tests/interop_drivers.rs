@@ -408,10 +408,19 @@ fn driver_rpm_in_every_payload_compression_reaches_install_img() {
     let src_root = work.path().join("src-root");
     kernel_root(k, &src_root, &IMAGE_MODULES);
     let iso = source_iso(work.path(), &src_root);
-    for payload in ["w9.gzdio", "w2.xzdio", "w3.zstdio", "w9.bzdio"] {
+    for (payload, compressor) in [
+        ("w9.gzdio", "gzip"),
+        ("w2.xzdio", "xz"),
+        ("w3.zstdio", "zstd"),
+        ("w9.bzdio", "bzip2"),
+    ] {
         let case = work.path().join(payload);
         fs::create_dir_all(&case).unwrap();
         let rpm = rpmbuild_driver(k, &case, payload);
+        let made = run(Command::new("rpm")
+            .args(["-qp", "--qf", "%{PAYLOADCOMPRESSOR}"])
+            .arg(&rpm));
+        assert_eq!(made, compressor, "rpmbuild made a {made} payload");
         let stub = sh_stub(&case);
         let profile = format!(
             "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[packages]\nadd = [\"{}\"]\n\n[[drivers]]\nrpm = \"{}\"\n",
@@ -542,4 +551,76 @@ fn wrapped_package_is_accepted_by_rpm() {
     })
     .unwrap();
     assert!(again.rpm == wrapped.rpm);
+}
+
+/// `installer = false` leaves install.img byte for byte and only adds the wrapped package, which
+/// the new meta-package requires; `system = false` changes install.img and adds no package.
+#[test]
+fn installer_and_system_switches_choose_where_the_driver_goes() {
+    require("rpm");
+    let k = kernel();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("sample.iso");
+    run(isoremix().arg("sample").arg(&source));
+    let src_tree = work.path().join("src-tree");
+    xorriso_extract(&source, &src_tree);
+    let ko = k.module_file("dummy.ko");
+    let profile = |switch: &str| {
+        format!(
+            "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[[drivers]]\nko = [\"{}\"]\nname = \"dummy-module\"\nversion = \"1.0\"\nforce = true\n{switch}\n",
+            source.display(),
+            ko.display()
+        )
+    };
+
+    let case = work.path().join("host-only");
+    fs::create_dir_all(&case).unwrap();
+    let out = build(&case, &profile("installer = false"));
+    let tree = case.join("out-tree");
+    xorriso_extract(&out, &tree);
+    assert!(
+        fs::read(tree.join("install.img")).unwrap()
+            == fs::read(src_tree.join("install.img")).unwrap(),
+        "install.img changed although installer = false"
+    );
+    let packages: Vec<String> = fs::read_dir(tree.join("Packages"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        packages
+            .iter()
+            .any(|p| p == "dummy-module-1.0-1.xcpng8.3.x86_64.rpm"),
+        "{packages:?}"
+    );
+    let meta = packages
+        .iter()
+        .find(|p| p.starts_with("xcp-ng-deps-"))
+        .expect("a meta-package");
+    let requires = run(Command::new("rpm")
+        .args(["-qp", "--requires"])
+        .arg(tree.join("Packages").join(meta)));
+    assert!(
+        requires.lines().any(|l| l.trim() == "dummy-module"),
+        "{requires}"
+    );
+
+    let case = work.path().join("installer-only");
+    fs::create_dir_all(&case).unwrap();
+    let out = build(&case, &profile("system = false"));
+    let (tree, root) = output_root(&out, &case);
+    assert!(
+        !fs::read_dir(tree.join("Packages")).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("dummy-module")),
+        "a package was added although system = false"
+    );
+    assert!(root.join("lib/modules/4.19.0+1/updates/dummy.ko").exists());
+    let deps = modprobe_show_depends(&root, "4.19.0+1", "dummy");
+    assert!(
+        deps.contains("/lib/modules/4.19.0+1/updates/dummy.ko"),
+        "{deps}"
+    );
 }
