@@ -6,6 +6,9 @@
 //! Later entries of the image replace earlier ones of the same path, as
 //! when the kernel unpacks it. Module files are read one at a time and only
 //! their metadata is kept.
+//!
+//! Modules of depmod.d `external` directories are not collected: depmod
+//! reads those from the running system, outside `/lib/modules/<kver>/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -116,7 +119,9 @@ impl ImageModules {
                     }
                     continue;
                 }
-                if kmod::is_module_path(rel) {
+                // depmod never descends into folders named `build` or `source`.
+                let skipped = rel.split('/').any(|c| c == "build" || c == "source");
+                if kmod::is_module_path(rel) && !skipped {
                     kernel.modules.remove(rel);
                     if entry.segment > 0 {
                         kernel.overlaid.insert(rel.to_string());
@@ -286,6 +291,11 @@ mod tests {
                 b"kernel/a.ko\n",
             ),
             ("lib/modules/4.19.0+1/kernel/bad.ko", S_IFREG, b"not elf"),
+            (
+                "lib/modules/4.19.0+1/build/skipped.ko",
+                S_IFREG,
+                b"never read",
+            ),
             ("lib/modules/../../etc/x.ko", S_IFREG, b"outside"),
             (
                 "usr/lib/modules/5.0.0/modules.builtin",
