@@ -162,17 +162,26 @@ pub fn apply(
     let Some(first) = drivers.first() else {
         return Ok(Outcome::default());
     };
-    let bar = cx
-        .progress
-        .spinner("reading the module trees of install.img");
-    let reader = std::io::BufReader::with_capacity(
-        1 << 20,
-        source
-            .open_file(INSTALL_IMG)
-            .map_err(|e| step_err(&first.origin, e))?,
-    );
-    let image = ImageModules::read(reader).map_err(|e| step_err(&first.origin, e))?;
-    bar.finish_and_clear();
+    // Only a driver RPM bound for the host alone needs nothing from install.img.
+    let needs_image = drivers
+        .iter()
+        .any(|d| d.installer || matches!(d.source, DriverSource::Modules { .. }));
+    let image = if needs_image {
+        let bar = cx
+            .progress
+            .spinner("reading the module trees of install.img");
+        let reader = std::io::BufReader::with_capacity(
+            1 << 20,
+            source
+                .open_file(INSTALL_IMG)
+                .map_err(|e| step_err(&first.origin, e))?,
+        );
+        let image = ImageModules::read(reader).map_err(|e| step_err(&first.origin, e))?;
+        bar.finish_and_clear();
+        image
+    } else {
+        ImageModules::default()
+    };
 
     let mut run = Run {
         image,
