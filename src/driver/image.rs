@@ -82,7 +82,7 @@ fn read_limited(
             source: std::io::Error::other(format!("{size} bytes, more than the {limit} allowed")),
         });
     }
-    let mut data = Vec::with_capacity(size as usize);
+    let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
     reader
         .data()
         .read_to_end(&mut data)

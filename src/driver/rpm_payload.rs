@@ -177,7 +177,7 @@ pub fn read_driver_rpm(file: &str, mut input: impl Read) -> Result<DriverPayload
                 limit: limit.min(MAX_TOTAL_SIZE),
             });
         }
-        let mut data = Vec::with_capacity(size as usize);
+        let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
         reader
             .data()
             .read_to_end(&mut data)
