@@ -160,3 +160,63 @@ fn a_file_that_is_no_rpm_and_a_truncated_rpm_are_refused() {
         &["cut-1.0-1.x86_64.rpm", "payload"],
     );
 }
+
+#[test]
+fn several_kernels_without_a_choice_are_refused() {
+    common::require("xorriso");
+    common::require("cpio");
+    common::require("bzip2");
+    let k = kernel();
+    let work = tempfile::tempdir().unwrap();
+    let sample = work.path().join("sample.iso");
+    common::run(isoremix().arg("sample").arg(&sample));
+    // An install.img (GNU cpio + bzip2) with two kernels' module folders.
+    let root = work.path().join("root");
+    for kver in ["4.19.0+1", "5.10.0+2"] {
+        fs::create_dir_all(root.join("lib/modules").join(kver)).unwrap();
+        fs::write(
+            root.join("lib/modules").join(kver).join("modules.order"),
+            b"",
+        )
+        .unwrap();
+    }
+    let img = work.path().join("install.img");
+    common::run(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "find . | LC_ALL=C sort | cpio -o -H newc --quiet | bzip2 -9 > '{}'",
+                img.display()
+            ))
+            .current_dir(&root),
+    );
+    let source = work.path().join("two-kernels.iso");
+    common::run(
+        std::process::Command::new("xorriso")
+            .arg("-indev")
+            .arg(&sample)
+            .arg("-outdev")
+            .arg(&source)
+            .args(["-boot_image", "any", "replay", "-map"])
+            .arg(&img)
+            .args(["/install.img", "-commit"]),
+    );
+    let profile = work.path().join("profile.toml");
+    fs::write(
+        &profile,
+        format!(
+            "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[[drivers]]\nko = [\"{}\"]\nname = \"mpi3mr-module\"\n",
+            source.display(),
+            k.module_file("mpi3mr.ko").display()
+        ),
+    )
+    .unwrap();
+    let out = isoremix().arg("build").arg(&profile).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(!work.path().join("out.iso").exists());
+    assert!(
+        text.contains("several kernels (4.19.0+1, 5.10.0+2)") && text.contains("kernel = "),
+        "{text}"
+    );
+}
