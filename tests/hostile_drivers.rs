@@ -1,6 +1,7 @@
 //! Bad `[[drivers]]` inputs: each build fails with a message naming the problem, and no
 //! output ISO is left behind. The source is the built-in sample, whose install.img has kernel
-//! `4.19.0+1` and no modules.
+//! `4.19.0+1` and no modules (or, for two kernels, the sample with its install.img replaced by
+//! xorriso).
 
 mod common;
 
