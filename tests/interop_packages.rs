@@ -380,6 +380,11 @@ fn meta_package_source_installs_added_packages_with_dnf() {
         "{log}"
     );
     assert!(
+        log.contains("no package changed: the source's repodata is kept"),
+        "{log}"
+    );
+    assert!(!log.contains("warning: packages changed"), "{log}");
+    assert!(
         !log.contains("xcp-ng-deps release"),
         "already required: no new release\n{log}"
     );
