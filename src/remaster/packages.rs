@@ -104,6 +104,9 @@ struct Package {
     record: Record,
 }
 
+/// The output repository's packages by location.
+type Packages = BTreeMap<String, Package>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum From {
     /// Unchanged, in the source image at this location.
@@ -481,7 +484,7 @@ fn source_packages(
     source: &SourceIso,
     repomd: Option<&repomd::Repomd>,
     cx: &mut Context<'_>,
-) -> Result<(BTreeMap<String, Package>, Option<Vec<Record>>), Error> {
+) -> Result<(Packages, Option<Vec<Record>>), Error> {
     let stored = repomd.map(|md| reader::read_repo(md, |href| read_repo_file(source, href)));
     let mut all_stored = None;
     let reuse = match stored {
