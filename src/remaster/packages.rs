@@ -249,7 +249,7 @@ pub fn apply(
         for loc in &replaced {
             let old = &packages[loc].record;
             let old_evr = Evr::new(
-                old.epoch.parse().ok(),
+                old.epoch.parse().ok().filter(|e| *e != 0),
                 old.version.clone(),
                 old.release.clone(),
             );
