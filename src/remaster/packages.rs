@@ -824,33 +824,24 @@ fn sign_packages(
     let mut signed = 0usize;
     for (location, pkg) in packages.iter_mut() {
         let at = format!("[signing] {location}");
-        let input_path = match &pkg.from {
-            From::Host(path) if !path.starts_with(cx.workdir) => Some(path.clone()),
-            From::Host(_) => None,
+        // What to sign: added packages (the rewritten meta-package, made in the work folder,
+        // is signed already) and unsigned packages of the source.
+        let mut input: Box<dyn Read> = match &pkg.from {
+            From::Host(path) if path.starts_with(cx.workdir) => continue,
+            From::Host(path) => Box::new(std::io::BufReader::new(
+                std::fs::File::open(path).map_err(|e| step(&at, e))?,
+            )),
             From::Source => {
-                let mut head = source
-                    .open_file(&format!("/{location}"))
-                    .map_err(|e| step(&at, e))?;
-                if signing::is_signed(&mut head).map_err(|e| step(&at, e))? {
-                    None
-                } else {
-                    Some(PathBuf::new())
+                let open = || {
+                    source
+                        .open_file(&format!("/{location}"))
+                        .map_err(|e| step(&at, e))
+                };
+                if signing::is_signed(&mut open()?).map_err(|e| step(&at, e))? {
+                    continue;
                 }
+                Box::new(std::io::BufReader::new(open()?))
             }
-        };
-        let Some(input_path) = input_path else {
-            continue;
-        };
-        let mut input: Box<dyn Read> = if input_path.as_os_str().is_empty() {
-            Box::new(std::io::BufReader::new(
-                source
-                    .open_file(&format!("/{location}"))
-                    .map_err(|e| step(&at, e))?,
-            ))
-        } else {
-            Box::new(std::io::BufReader::new(
-                std::fs::File::open(&input_path).map_err(|e| step(&at, e))?,
-            ))
         };
         let path = dir.join(pkg.record.file_name());
         let mut out =
