@@ -56,6 +56,9 @@ enum Command {
         /// Pad Packages/ with incompressible RPMs to about this many bytes.
         #[arg(long)]
         size: Option<u64>,
+        /// Add this many small generated RPMs to Packages/.
+        #[arg(long, default_value_t = 0)]
+        packages: usize,
     },
 }
 
@@ -120,9 +123,14 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 dir.display()
             );
         }
-        Command::Sample { output, size } => {
+        Command::Sample {
+            output,
+            size,
+            packages,
+        } => {
             let options = sample::Options {
                 pad_to: size,
+                packages,
                 ..sample::Options::default()
             };
             sample::write(&output, &options)?;
