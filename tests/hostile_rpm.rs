@@ -4,7 +4,7 @@
 use isoremix::rpm::Error;
 use isoremix::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
 use isoremix::rpm::payload::Compression;
-use isoremix::rpm::rewrite::{RewriteSpec, rewrite_package};
+use isoremix::rpm::rewrite::{NewRelease, RewriteSpec, rewrite_package};
 use isoremix::rpm::sign::SigningKey;
 
 const T: u32 = 1_700_000_000;
@@ -21,7 +21,7 @@ fn small_package() -> Vec<u8> {
 
 fn rewrite(input: &[u8]) -> Result<Vec<u8>, Error> {
     let spec = RewriteSpec {
-        release: "1.r1".into(),
+        release: NewRelease::Set("1.r1".into()),
         add_requires: vec![Dep::any("b")],
         sign: None,
     };
@@ -176,7 +176,7 @@ fn forbidden_names_and_paths_are_refused() {
 fn forbidden_rewrite_release_is_refused() {
     let pkg = small_package();
     let spec = RewriteSpec {
-        release: "1-remix".into(),
+        release: NewRelease::Set("1-remix".into()),
         add_requires: Vec::new(),
         sign: None,
     };

@@ -11,7 +11,7 @@ use isoremix::rpm::build::{
 };
 use isoremix::rpm::evr::{Evr, rpmvercmp};
 use isoremix::rpm::payload::Compression;
-use isoremix::rpm::rewrite::{RewriteSpec, rewrite_package};
+use isoremix::rpm::rewrite::{NewRelease, RewriteSpec, rewrite_package};
 use isoremix::rpm::sign::{SigningKey, sign_package};
 
 const BUILD_TIME: u32 = 1_700_000_000;
@@ -535,7 +535,7 @@ fn rewritten_meta_package_is_accepted_by_rpm() {
         }
         for sign_output in [false, true] {
             let spec = RewriteSpec {
-                release: "5.remix1".into(),
+                release: NewRelease::Suffix(".remix1".into()),
                 add_requires: vec![
                     Dep::any("example-driver"),
                     Dep::versioned("extra-tools", DepCmp::Ge, "2.0-1"),
@@ -546,6 +546,7 @@ fn rewritten_meta_package_is_accepted_by_rpm() {
             let mut out = Vec::new();
             let report = rewrite_package(&mut &original[..], &mut out, &spec).expect("rewrite");
             assert_eq!(report.old_release, "5");
+            assert_eq!(report.new_release, "5.remix1");
             assert_eq!(report.added.len(), 2, "kernel was already required");
             let mut again = Vec::new();
             rewrite_package(&mut &original[..], &mut again, &spec).unwrap();
@@ -618,7 +619,7 @@ fn rewrite_of_our_own_build_keeps_files() {
     std::fs::create_dir(&db).unwrap();
     let original = build(&sample_spec());
     let spec = RewriteSpec {
-        release: "1.xcpng8.3.1".into(),
+        release: NewRelease::Set("1.xcpng8.3.1".into()),
         add_requires: vec![Dep::versioned("other", DepCmp::Eq, "3:1.0-2")],
         sign: None,
     };
@@ -782,7 +783,7 @@ fn createrepo_c_indexes_built_signed_and_rewritten_packages() {
     let original = std::fs::read(&input).unwrap();
     let mut rewritten = Vec::new();
     let rewrite = RewriteSpec {
-        release: "5.remix1".into(),
+        release: NewRelease::Set("5.remix1".into()),
         add_requires: vec![Dep::versioned("example-driver", DepCmp::Ge, "2:1.2.3")],
         sign: Some((&key, BUILD_TIME)),
     };
@@ -879,7 +880,7 @@ fn rpm_installs_built_signed_and_rewritten_packages() {
     let original = std::fs::read(&input).unwrap();
     let mut rewritten = Vec::new();
     let rewrite = RewriteSpec {
-        release: "5.remix1".into(),
+        release: NewRelease::Set("5.remix1".into()),
         add_requires: vec![Dep::any("example-driver")],
         sign: Some((&key, BUILD_TIME)),
     };

@@ -30,11 +30,30 @@ mod tag {
     pub const PROVIDEVERSION: u32 = 1113;
 }
 
+/// The release of the rewritten package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewRelease {
+    /// Exactly this release.
+    Set(String),
+    /// The old release followed by this suffix (`5` + `.remix1` = `5.remix1`), which rpm
+    /// orders above the old one.
+    Suffix(String),
+}
+
+impl NewRelease {
+    fn apply(&self, old: &str) -> String {
+        match self {
+            NewRelease::Set(r) => r.clone(),
+            NewRelease::Suffix(s) => format!("{old}{s}"),
+        }
+    }
+}
+
 /// What the new release changes.
 #[derive(Debug, Clone)]
 pub struct RewriteSpec<'a> {
-    /// The new release string (e.g. the old one with a suffix: `1.xcpng8.3.remix1`).
-    pub release: String,
+    /// The new release.
+    pub release: NewRelease,
     /// Requires to add (a require with the same name, sense and version is not added twice).
     pub add_requires: Vec<Dep>,
     /// Sign the result with this key, the signature created at the given time.
@@ -48,6 +67,8 @@ pub struct RewriteReport {
     pub name: String,
     /// The release before.
     pub old_release: String,
+    /// The release written.
+    pub new_release: String,
     /// The requires actually added (those not already present).
     pub added: Vec<Dep>,
     /// Bytes of payload copied.
@@ -71,7 +92,8 @@ pub fn rewrite_package(
     output: &mut impl Write,
     spec: &RewriteSpec<'_>,
 ) -> Result<RewriteReport, Error> {
-    check_version_chars("release", &spec.release)?;
+    let (NewRelease::Set(r) | NewRelease::Suffix(r)) = &spec.release;
+    check_version_chars("release", r)?;
     for dep in &spec.add_requires {
         dep.validate()?;
     }
@@ -87,9 +109,11 @@ pub fn rewrite_package(
         Some(e) => format!("{e}:{version}-{release}"),
         None => format!("{version}-{release}"),
     };
-    let (old_evr, new_evr) = (evr(&old_release), evr(&spec.release));
+    let new_release = spec.release.apply(&old_release);
+    check_version_chars("release", &new_release)?;
+    let (old_evr, new_evr) = (evr(&old_release), evr(&new_release));
 
-    main.set(Entry::string(tag::RELEASE, &spec.release));
+    main.set(Entry::string(tag::RELEASE, &new_release));
     update_self_provide(main, &name, &old_evr, &new_evr)?;
     let added = add_requires(main, &spec.add_requires)?;
 
@@ -101,12 +125,13 @@ pub fn rewrite_package(
     }
     start
         .lead
-        .set_name(&format!("{name}-{version}-{}", spec.release));
+        .set_name(&format!("{name}-{version}-{new_release}"));
     let copied = write_package(output, &start.lead, &sig, &main_bytes, input)?;
     check_payload_len(payload_len, copied)?;
     Ok(RewriteReport {
         name,
         old_release,
+        new_release,
         added,
         payload_len: copied,
     })
