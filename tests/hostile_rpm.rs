@@ -204,3 +204,44 @@ fn garbage_keys_are_refused() {
         assert!(matches!(err, Error::Key { .. }), "{err}");
     }
 }
+
+#[test]
+fn tampered_header_or_payload_is_detected() {
+    let pkg = small_package();
+    let payload = payload_offset(&pkg);
+    // The summary text sits in the main header's data store; change one letter of it.
+    let at = pkg
+        .windows(4)
+        .rposition(|w| w == b"meta")
+        .filter(|&i| i < payload)
+        .expect("package name in the main header");
+    let mut bad = pkg.clone();
+    bad[at] = b'M';
+    let err = rewrite(&bad).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DigestMismatch {
+                part: "main header",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Flip a bit in the compressed payload.
+    let mut bad = pkg.clone();
+    let last = bad.len() - 10;
+    bad[last] ^= 0x01;
+    let err = rewrite(&bad).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DigestMismatch {
+                part: "payload",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 
 use super::Error;
 use super::build::Dep;
-use super::container::{PackageStart, check_payload_len, fresh_signature_header, write_package};
+use super::container::{PackageStart, check_payload, fresh_signature_header, write_package};
 use super::evr::check_version_chars;
 use super::index::{Entry, Header, kind};
 use super::sign::{SigningKey, add_header_signature};
@@ -98,6 +98,7 @@ pub fn rewrite_package(
         dep.validate()?;
     }
     let mut start = PackageStart::read(input)?;
+    start.verify_header_digest()?;
     let main = &mut start.main;
     let name = text(main, tag::NAME, "name")?;
     let version = text(main, tag::VERSION, "version")?;
@@ -127,13 +128,14 @@ pub fn rewrite_package(
         .lead
         .set_name(&format!("{name}-{version}-{new_release}"));
     let copied = write_package(output, &start.lead, &sig, &main_bytes, input)?;
-    check_payload_len(payload_len, copied)?;
+    let payload_len = copied.0;
+    check_payload(&start, copied)?;
     Ok(RewriteReport {
         name,
         old_release,
         new_release,
         added,
-        payload_len: copied,
+        payload_len,
     })
 }
 

@@ -13,7 +13,7 @@ use pgp::crypto::public_key::PublicKeyAlgorithm;
 
 use super::Error;
 use super::container::{
-    PackageStart, check_payload_len, fresh_signature_header, sigtag, write_package,
+    PackageStart, check_payload, fresh_signature_header, sigtag, write_package,
 };
 use super::index::{Entry, Header};
 
@@ -136,8 +136,9 @@ pub(crate) fn add_header_signature(
 }
 
 /// Signs a package: reads it from `input`, writes it to `output` with a header signature by
-/// `key` created at `time`. Old signatures are dropped; the header digests are recomputed; the
-/// main header and payload are copied byte for byte.
+/// `key` created at `time`. Old signatures are dropped; the main header and payload are copied
+/// byte for byte. The input's header digest is checked before signing and its payload digest
+/// while copying: a corrupt package gives an error (after part of the output was written).
 pub fn sign_package(
     input: &mut impl Read,
     output: &mut impl Write,
@@ -145,9 +146,9 @@ pub fn sign_package(
     time: u32,
 ) -> Result<(), Error> {
     let start = PackageStart::read(input)?;
-    let payload_len = start.payload_len();
-    let mut sig = fresh_signature_header(&start.signature, &start.main_raw, payload_len);
+    start.verify_header_digest()?;
+    let mut sig = fresh_signature_header(&start.signature, &start.main_raw, start.payload_len());
     add_header_signature(&mut sig, &start.main_raw, key, time)?;
     let copied = write_package(output, &start.lead, &sig, &start.main_raw, input)?;
-    check_payload_len(payload_len, copied)
+    check_payload(&start, copied)
 }
