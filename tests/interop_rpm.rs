@@ -952,3 +952,29 @@ fn rpm_installs_built_signed_and_rewritten_packages() {
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+#[test]
+fn header_range_matches_createrepo_c() {
+    use isoremix::rpm::container::PackageStart;
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = build(&sample_spec());
+    let start = PackageStart::read(&mut &bytes[..]).unwrap();
+    let (from, to) = start.header_range();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    write(&repo, "p.rpm", &bytes);
+    run_ok(Command::new("createrepo_c").arg("--quiet").arg(&repo));
+    let primary = std::fs::read_dir(repo.join("repodata"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-primary.xml.gz"))
+        .unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(primary).unwrap()),
+        &mut xml,
+    )
+    .unwrap();
+    let want = format!("<rpm:header-range start=\"{from}\" end=\"{to}\"/>");
+    assert!(xml.contains(&want), "missing {want} in:\n{xml}");
+}

@@ -7,7 +7,7 @@ use sha1::Digest as _;
 
 use super::Error;
 use super::index::{Entry, Header, read_fully};
-use super::lead::Lead;
+use super::lead::{LEAD_SIZE, Lead};
 
 /// Signature header tags this crate reads or writes.
 pub mod sigtag {
@@ -49,6 +49,8 @@ pub struct PackageStart {
     pub main: Header,
     /// The main header's exact bytes.
     pub main_raw: Vec<u8>,
+    /// Offset of the main header in the file (lead and padded signature header before it).
+    pub main_offset: u64,
 }
 
 impl PackageStart {
@@ -65,11 +67,13 @@ impl PackageStart {
             });
         }
         let (main, main_raw) = Header::read(input, "main header")?;
+        let main_offset = (LEAD_SIZE + sig_raw.len() + pad) as u64;
         Ok(PackageStart {
             lead,
             signature,
             main,
             main_raw,
+            main_offset,
         })
     }
 
@@ -110,6 +114,15 @@ impl PackageStart {
         self.main
             .get(TAG_PAYLOADDIGEST)
             .and_then(|e| e.strings().into_iter().next())
+    }
+
+    /// The main header's byte range in the file, as repodata's `header-range` gives it:
+    /// start is the end of the signature header's padding, end the start of the payload.
+    pub fn header_range(&self) -> (u64, u64) {
+        (
+            self.main_offset,
+            self.main_offset + self.main_raw.len() as u64,
+        )
     }
 
     /// Payload length according to the signature header's size entry, if it has one.

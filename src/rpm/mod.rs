@@ -8,8 +8,14 @@
 //!   exports the public key.
 //! - [`evr`] compares versions the way rpm does.
 //! - [`payload`] chooses the payload compression and makes deterministic filler content.
-//! - [`index`] is the on-disk header structure (index entries and data store) shared by the
-//!   rewriting and signing code.
+//! - [`index`] is the on-disk header structure (index entries and data store), [`lead`] the
+//!   96-byte lead and [`container`] the sequence lead / signature header / main header / payload,
+//!   shared by the rewriting and signing code.
+//!
+//! Entry points for the pipeline: [`build::build_package`], [`build::build_padding_package`],
+//! [`build::kernel_module_spec`], [`rewrite::rewrite_package`], [`sign::SigningKey`] with
+//! [`sign::sign_package`], [`sign::SigningKey::detached_signature`] and
+//! [`sign::SigningKey::public_key_armored`], and [`Evr`] / [`Nevra`] for version ordering.
 
 pub mod build;
 pub mod container;
