@@ -719,7 +719,7 @@ fn rpmvercmp_matches_rpm() {
 
 #[test]
 fn padding_packages_are_valid_incompressible_and_reproducible() {
-    use isoremix::rpm::build::{PaddingSpec, build_padding_package};
+    use isoremix::rpm::padding::{PaddingSpec, build_padding_package};
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db");
     std::fs::create_dir(&db).unwrap();
@@ -743,7 +743,7 @@ fn padding_packages_are_valid_incompressible_and_reproducible() {
     });
     assert_ne!(bytes, other, "the seed does not change the content");
     assert!(
-        bytes.len() > padding.size,
+        bytes.len() as u64 > padding.size,
         "filler compressed to {} bytes",
         bytes.len()
     );
@@ -761,6 +761,36 @@ fn padding_packages_are_valid_incompressible_and_reproducible() {
             "/usr/share/padding-001 0\n/usr/share/padding-001/filler.bin {}\n",
             padding.size
         )
+    );
+    let archive = payload_archive(&pkg);
+    let archive_size = run_ok(
+        rpm(&db)
+            .args(["-qp", "--qf", "%{LONGARCHIVESIZE}"])
+            .arg(&pkg),
+    );
+    assert_eq!(archive_size, archive.len().to_string());
+    assert_eq!(
+        cpio_list(&pkg),
+        [
+            "./usr/share/padding-001",
+            "./usr/share/padding-001/filler.bin"
+        ]
+    );
+
+    // Installed, the file has the digest the header records (rpm -V) and the filler's bytes.
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let rpm_root = || {
+        let mut c = Command::new("rpm");
+        c.arg("--root").arg(&root).args(["--dbpath", "/db"]);
+        c
+    };
+    run_ok(rpm_root().args(["-i", "--nodeps", "--noscripts"]).arg(&pkg));
+    run_ok(rpm_root().args(["-V", "--nomtime", "padding-001"]));
+    let installed = std::fs::read(root.join("usr/share/padding-001/filler.bin")).unwrap();
+    assert_eq!(
+        installed,
+        isoremix::rpm::payload::Filler::new(1).take_vec(padding.size as usize)
     );
 }
 
