@@ -245,3 +245,38 @@ fn tampered_header_or_payload_is_detected() {
         "{err}"
     );
 }
+
+#[test]
+fn oversized_or_badly_named_padding_is_refused() {
+    use isoremix::rpm::padding::{PaddingSpec, build_padding_package};
+    let ok = PaddingSpec {
+        name: "pad".into(),
+        version: "1".into(),
+        release: "1".into(),
+        size: 1,
+        seed: 0,
+    };
+    for (spec, field) in [
+        (
+            PaddingSpec {
+                size: 5 << 30,
+                ..ok.clone()
+            },
+            "padding size",
+        ),
+        (
+            PaddingSpec {
+                name: "pad/../x".into(),
+                ..ok.clone()
+            },
+            "package name",
+        ),
+    ] {
+        let mut out = Vec::new();
+        match build_padding_package(&spec, T, "host", &mut out) {
+            Err(Error::InvalidField { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected invalid {field}, got {other:?}"),
+        }
+        assert!(out.is_empty(), "output written before the spec was checked");
+    }
+}

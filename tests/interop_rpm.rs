@@ -1008,3 +1008,82 @@ fn header_range_matches_createrepo_c() {
     let want = format!("<rpm:header-range start=\"{from}\" end=\"{to}\"/>");
     assert!(xml.contains(&want), "missing {want} in:\n{xml}");
 }
+
+#[test]
+fn signing_subkey_is_used_and_accepted() {
+    // A certification-only primary key with a separate signing subkey, as many real
+    // repository keys are made.
+    let home = tempfile::tempdir().unwrap();
+    let uid = "Isoremix Subkey Test <subkey@example.org>";
+    run_ok(gpg(home.path()).args([
+        "--passphrase",
+        PASSPHRASE,
+        "--quick-gen-key",
+        uid,
+        "rsa3072",
+        "cert",
+        "never",
+    ]));
+    let listing = run_ok(gpg(home.path()).args(["--with-colons", "--list-keys", uid]));
+    let fpr = listing
+        .lines()
+        .find(|l| l.starts_with("fpr:"))
+        .and_then(|l| l.split(':').nth(9))
+        .expect("primary fingerprint")
+        .to_string();
+    run_ok(gpg(home.path()).args([
+        "--passphrase",
+        PASSPHRASE,
+        "--quick-add-key",
+        &fpr,
+        "rsa3072",
+        "sign",
+        "never",
+    ]));
+    let secret = run_ok(gpg(home.path()).args([
+        "--passphrase",
+        PASSPHRASE,
+        "--armor",
+        "--export-secret-keys",
+    ]));
+    let key = SigningKey::from_armored(&secret, PASSPHRASE).unwrap();
+    assert_eq!(key.fingerprint(), fpr.to_lowercase());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = write(
+        tmp.path(),
+        "signed.rpm",
+        &sign(&build(&sample_spec()), &key, BUILD_TIME),
+    );
+    let db = rpmdb_with_key(tmp.path(), &key);
+    let k = check_k(&db, &pkg);
+    assert!(
+        k.contains("Header V4 RSA/SHA256 Signature") && !k.contains("NOKEY"),
+        "{k}"
+    );
+
+    let data = b"repomd".to_vec();
+    let sig = write(
+        tmp.path(),
+        "d.asc",
+        key.detached_signature(&data[..], BUILD_TIME)
+            .unwrap()
+            .as_bytes(),
+    );
+    let data_path = write(tmp.path(), "d", &data);
+    let verifier = tempfile::tempdir().unwrap();
+    let pubkey = write(
+        tmp.path(),
+        "pub.asc",
+        key.public_key_armored().unwrap().as_bytes(),
+    );
+    run_ok(gpg(verifier.path()).arg("--import").arg(&pubkey));
+    let status = run_ok(
+        gpg(verifier.path())
+            .arg("--status-fd=1")
+            .arg("--verify")
+            .arg(&sig)
+            .arg(&data_path),
+    );
+    assert!(status.contains("[GNUPG:] GOODSIG"), "{status}");
+}
