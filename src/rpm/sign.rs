@@ -31,6 +31,17 @@ impl SigningKey {
         let (secret, _) = SignedSecretKey::from_string(secret_key).map_err(|e| Error::Key {
             reason: e.to_string(),
         })?;
+        {
+            use pgp::types::KeyDetails as _;
+            if secret.primary_key.version() != pgp::types::KeyVersion::V4 {
+                return Err(Error::Key {
+                    reason: format!(
+                        "only OpenPGP v4 keys are supported (rpm 4.x verifies nothing else), this one is {:?}",
+                        secret.primary_key.version()
+                    ),
+                });
+            }
+        }
         let signer = Signer::from_asc(secret_key)
             .map_err(|e| Error::Key {
                 reason: e.to_string(),
