@@ -10,6 +10,7 @@ use ::rpm::signature::Signing as _;
 use ::rpm::signature::pgp::Signer;
 use pgp::composed::{ArmorOptions, Deserializable, DetachedSignature, SignedSecretKey};
 use pgp::crypto::public_key::PublicKeyAlgorithm;
+use pgp::types::{KeyDetails as _, KeyVersion};
 
 use super::Error;
 use super::container::{
@@ -17,7 +18,8 @@ use super::container::{
 };
 use super::index::{Entry, Header};
 
-/// A secret key ready to sign, loaded from an armored OpenPGP secret key.
+/// A secret key ready to sign, loaded from an armored OpenPGP secret key. With a keyring, the
+/// first certificate is used; its signing subkey if it has one, else its primary key.
 #[derive(Debug, Clone)]
 pub struct SigningKey {
     signer: Signer,
@@ -31,16 +33,13 @@ impl SigningKey {
         let (secret, _) = SignedSecretKey::from_string(secret_key).map_err(|e| Error::Key {
             reason: e.to_string(),
         })?;
-        {
-            use pgp::types::KeyDetails as _;
-            if secret.primary_key.version() != pgp::types::KeyVersion::V4 {
-                return Err(Error::Key {
-                    reason: format!(
-                        "only OpenPGP v4 keys are supported (rpm 4.x verifies nothing else), this one is {:?}",
-                        secret.primary_key.version()
-                    ),
-                });
-            }
+        if secret.primary_key.version() != KeyVersion::V4 {
+            return Err(Error::Key {
+                reason: format!(
+                    "only OpenPGP v4 keys are supported (rpm 4.x verifies nothing else), this one is {:?}",
+                    secret.primary_key.version()
+                ),
+            });
         }
         let signer = Signer::from_asc(secret_key)
             .map_err(|e| Error::Key {
@@ -68,14 +67,12 @@ impl SigningKey {
 
     /// The primary key's fingerprint, lowercase hex.
     pub fn fingerprint(&self) -> String {
-        use pgp::types::KeyDetails as _;
         hex::encode(self.secret.primary_key.fingerprint().as_bytes())
     }
 
     /// Creation time of the newest key (primary or subkey) of this certificate, in seconds
     /// since the epoch.
     pub fn created_at(&self) -> u32 {
-        use pgp::types::KeyDetails as _;
         std::iter::once(self.secret.primary_key.created_at())
             .chain(
                 self.secret
