@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use isoremix::rpm::build::{
-    Dep, DepCmp, DirSpec, FileSpec, PackageSpec, ScriptSpec, build_package,
+    Dep, DepCmp, DirSpec, FileSpec, PackageSpec, ScriptSpec, build_package, build_signed_package,
 };
 use isoremix::rpm::evr::{Evr, rpmvercmp};
 use isoremix::rpm::payload::Compression;
@@ -353,6 +353,9 @@ fn signed_packages_verify_with_rpmkeys() {
             SigningKey::from_armored(&made.secret_armored, &made.passphrase).expect("load key");
         let unsigned = build(&sample_spec());
         let signed = sign(&unsigned, &key, BUILD_TIME + 10);
+        let mut built_signed = Vec::new();
+        build_signed_package(&sample_spec(), &key, BUILD_TIME + 10, &mut built_signed).unwrap();
+        assert_eq!(signed, built_signed);
         assert_eq!(
             signed,
             sign(&unsigned, &key, BUILD_TIME + 10),

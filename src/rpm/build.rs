@@ -531,6 +531,19 @@ pub fn build_package(spec: &PackageSpec, out: &mut impl Write) -> Result<(), Err
     Ok(())
 }
 
+/// Builds the package and signs it with `key`, the signature created at `time` (see
+/// [`super::sign::sign_package`]).
+pub fn build_signed_package(
+    spec: &PackageSpec,
+    key: &super::sign::SigningKey,
+    time: u32,
+    out: &mut impl Write,
+) -> Result<(), Error> {
+    let mut unsigned = Vec::new();
+    build_package(spec, &mut unsigned)?;
+    super::sign::sign_package(&mut unsigned.as_slice(), out, key, time)
+}
+
 /// Size of the decompressed payload (the cpio archive).
 fn archive_size(compression: Compression, payload: &[u8]) -> Result<u64, Error> {
     let mut sink = std::io::sink();
