@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use isoremix::rpm::build::{
-    Dep, DepCmp, DirSpec, FileSpec, PackageSpec, ScriptSpec, build_package,
+    Dep, DepCmp, DirSpec, FileSpec, PackageSpec, ScriptSpec, build_package, build_signed_package,
 };
 use isoremix::rpm::evr::{Evr, rpmvercmp};
 use isoremix::rpm::payload::Compression;
-use isoremix::rpm::rewrite::{RewriteSpec, rewrite_package};
+use isoremix::rpm::rewrite::{NewRelease, RewriteSpec, rewrite_package};
 use isoremix::rpm::sign::{SigningKey, sign_package};
 
 const BUILD_TIME: u32 = 1_700_000_000;
@@ -353,6 +353,9 @@ fn signed_packages_verify_with_rpmkeys() {
             SigningKey::from_armored(&made.secret_armored, &made.passphrase).expect("load key");
         let unsigned = build(&sample_spec());
         let signed = sign(&unsigned, &key, BUILD_TIME + 10);
+        let mut built_signed = Vec::new();
+        build_signed_package(&sample_spec(), &key, BUILD_TIME + 10, &mut built_signed).unwrap();
+        assert_eq!(signed, built_signed);
         assert_eq!(
             signed,
             sign(&unsigned, &key, BUILD_TIME + 10),
@@ -535,7 +538,7 @@ fn rewritten_meta_package_is_accepted_by_rpm() {
         }
         for sign_output in [false, true] {
             let spec = RewriteSpec {
-                release: "5.remix1".into(),
+                release: NewRelease::Suffix(".remix1".into()),
                 add_requires: vec![
                     Dep::any("example-driver"),
                     Dep::versioned("extra-tools", DepCmp::Ge, "2.0-1"),
@@ -546,6 +549,7 @@ fn rewritten_meta_package_is_accepted_by_rpm() {
             let mut out = Vec::new();
             let report = rewrite_package(&mut &original[..], &mut out, &spec).expect("rewrite");
             assert_eq!(report.old_release, "5");
+            assert_eq!(report.new_release, "5.remix1");
             assert_eq!(report.added.len(), 2, "kernel was already required");
             let mut again = Vec::new();
             rewrite_package(&mut &original[..], &mut again, &spec).unwrap();
@@ -618,7 +622,7 @@ fn rewrite_of_our_own_build_keeps_files() {
     std::fs::create_dir(&db).unwrap();
     let original = build(&sample_spec());
     let spec = RewriteSpec {
-        release: "1.xcpng8.3.1".into(),
+        release: NewRelease::Set("1.xcpng8.3.1".into()),
         add_requires: vec![Dep::versioned("other", DepCmp::Eq, "3:1.0-2")],
         sign: None,
     };
@@ -718,7 +722,7 @@ fn rpmvercmp_matches_rpm() {
 
 #[test]
 fn padding_packages_are_valid_incompressible_and_reproducible() {
-    use isoremix::rpm::build::{PaddingSpec, build_padding_package};
+    use isoremix::rpm::padding::{PaddingSpec, build_padding_package};
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db");
     std::fs::create_dir(&db).unwrap();
@@ -742,7 +746,7 @@ fn padding_packages_are_valid_incompressible_and_reproducible() {
     });
     assert_ne!(bytes, other, "the seed does not change the content");
     assert!(
-        bytes.len() > padding.size,
+        bytes.len() as u64 > padding.size,
         "filler compressed to {} bytes",
         bytes.len()
     );
@@ -760,6 +764,36 @@ fn padding_packages_are_valid_incompressible_and_reproducible() {
             "/usr/share/padding-001 0\n/usr/share/padding-001/filler.bin {}\n",
             padding.size
         )
+    );
+    let archive = payload_archive(&pkg);
+    let archive_size = run_ok(
+        rpm(&db)
+            .args(["-qp", "--qf", "%{LONGARCHIVESIZE}"])
+            .arg(&pkg),
+    );
+    assert_eq!(archive_size, archive.len().to_string());
+    assert_eq!(
+        cpio_list(&pkg),
+        [
+            "./usr/share/padding-001",
+            "./usr/share/padding-001/filler.bin"
+        ]
+    );
+
+    // Installed, the file has the digest the header records (rpm -V) and the filler's bytes.
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let rpm_root = || {
+        let mut c = Command::new("rpm");
+        c.arg("--root").arg(&root).args(["--dbpath", "/db"]);
+        c
+    };
+    run_ok(rpm_root().args(["-i", "--nodeps", "--noscripts"]).arg(&pkg));
+    run_ok(rpm_root().args(["-V", "--nomtime", "padding-001"]));
+    let installed = std::fs::read(root.join("usr/share/padding-001/filler.bin")).unwrap();
+    assert_eq!(
+        installed,
+        isoremix::rpm::payload::Filler::new(1).take_vec(padding.size as usize)
     );
 }
 
@@ -782,7 +816,7 @@ fn createrepo_c_indexes_built_signed_and_rewritten_packages() {
     let original = std::fs::read(&input).unwrap();
     let mut rewritten = Vec::new();
     let rewrite = RewriteSpec {
-        release: "5.remix1".into(),
+        release: NewRelease::Set("5.remix1".into()),
         add_requires: vec![Dep::versioned("example-driver", DepCmp::Ge, "2:1.2.3")],
         sign: Some((&key, BUILD_TIME)),
     };
@@ -879,7 +913,7 @@ fn rpm_installs_built_signed_and_rewritten_packages() {
     let original = std::fs::read(&input).unwrap();
     let mut rewritten = Vec::new();
     let rewrite = RewriteSpec {
-        release: "5.remix1".into(),
+        release: NewRelease::Set("5.remix1".into()),
         add_requires: vec![Dep::any("example-driver")],
         sign: Some((&key, BUILD_TIME)),
     };
@@ -950,4 +984,109 @@ fn rpm_installs_built_signed_and_rewritten_packages() {
         String::from_utf8_lossy(&verify.stdout),
         String::from_utf8_lossy(&verify.stderr)
     );
+}
+
+#[test]
+fn header_range_matches_createrepo_c() {
+    use isoremix::rpm::container::PackageStart;
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = build(&sample_spec());
+    let start = PackageStart::read(&mut &bytes[..]).unwrap();
+    let (from, to) = start.header_range();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    write(&repo, "p.rpm", &bytes);
+    run_ok(Command::new("createrepo_c").arg("--quiet").arg(&repo));
+    let primary = std::fs::read_dir(repo.join("repodata"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-primary.xml.gz"))
+        .unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(primary).unwrap()),
+        &mut xml,
+    )
+    .unwrap();
+    let want = format!("<rpm:header-range start=\"{from}\" end=\"{to}\"/>");
+    assert!(xml.contains(&want), "missing {want} in:\n{xml}");
+}
+
+#[test]
+fn signing_subkey_is_used_and_accepted() {
+    // A certification-only primary key with a separate signing subkey, as many real
+    // repository keys are made.
+    let home = tempfile::tempdir().unwrap();
+    let uid = "Isoremix Subkey Test <subkey@example.org>";
+    run_ok(gpg(home.path()).args([
+        "--passphrase",
+        PASSPHRASE,
+        "--quick-gen-key",
+        uid,
+        "rsa3072",
+        "cert",
+        "never",
+    ]));
+    let listing = run_ok(gpg(home.path()).args(["--with-colons", "--list-keys", uid]));
+    let fpr = listing
+        .lines()
+        .find(|l| l.starts_with("fpr:"))
+        .and_then(|l| l.split(':').nth(9))
+        .expect("primary fingerprint")
+        .to_string();
+    run_ok(gpg(home.path()).args([
+        "--passphrase",
+        PASSPHRASE,
+        "--quick-add-key",
+        &fpr,
+        "rsa3072",
+        "sign",
+        "never",
+    ]));
+    let secret = run_ok(gpg(home.path()).args([
+        "--passphrase",
+        PASSPHRASE,
+        "--armor",
+        "--export-secret-keys",
+    ]));
+    let key = SigningKey::from_armored(&secret, PASSPHRASE).unwrap();
+    assert_eq!(key.fingerprint(), fpr.to_lowercase());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = write(
+        tmp.path(),
+        "signed.rpm",
+        &sign(&build(&sample_spec()), &key, BUILD_TIME),
+    );
+    let db = rpmdb_with_key(tmp.path(), &key);
+    let k = check_k(&db, &pkg);
+    assert!(
+        k.contains("Header V4 RSA/SHA256 Signature") && !k.contains("NOKEY"),
+        "{k}"
+    );
+
+    let data = b"repomd".to_vec();
+    let sig = write(
+        tmp.path(),
+        "d.asc",
+        key.detached_signature(&data[..], BUILD_TIME)
+            .unwrap()
+            .as_bytes(),
+    );
+    let data_path = write(tmp.path(), "d", &data);
+    let verifier = tempfile::tempdir().unwrap();
+    let pubkey = write(
+        tmp.path(),
+        "pub.asc",
+        key.public_key_armored().unwrap().as_bytes(),
+    );
+    run_ok(gpg(verifier.path()).arg("--import").arg(&pubkey));
+    let status = run_ok(
+        gpg(verifier.path())
+            .arg("--status-fd=1")
+            .arg("--verify")
+            .arg(&sig)
+            .arg(&data_path),
+    );
+    assert!(status.contains("[GNUPG:] GOODSIG"), "{status}");
 }

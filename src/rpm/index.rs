@@ -222,6 +222,7 @@ impl Header {
         let (index, store) = rest.split_at(il as usize * 16);
         let mut entries = Vec::with_capacity(il as usize);
         let mut region_tag = None;
+        let mut end = 0usize;
         for (i, raw) in index.chunks_exact(16).enumerate() {
             let (tag, kind, offset, count) = (
                 be32(raw, 0),
@@ -247,6 +248,14 @@ impl Header {
             let len = data_len(kind, count, &store[start..]).map_err(|reason| {
                 malformed(format!("tag {tag} (type {kind}, count {count}): {reason}"))
             })?;
+            // As rpm requires, each entry's data follows the previous entry's: no overlaps,
+            // which also bounds the memory the copies below take to the size of the store.
+            if start < end {
+                return Err(malformed(format!(
+                    "tag {tag}: its data at offset {start} overlaps the previous entry's (ending at {end})"
+                )));
+            }
+            end = start + len;
             entries.push(Entry {
                 tag,
                 kind,
@@ -394,6 +403,19 @@ mod tests {
         assert_eq!(raw, bytes);
         assert_eq!(back, header);
         assert_eq!(back.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn overlapping_entries_are_an_error() {
+        let mut bytes = Header {
+            region_tag: REGION_IMMUTABLE,
+            entries: vec![Entry::bin(1000, &[1; 64]), Entry::bin(1001, &[2; 64])],
+        }
+        .to_bytes();
+        // Point the second entry at the first one's data.
+        bytes[16 + 32 + 8..16 + 32 + 12].copy_from_slice(&0u32.to_be_bytes());
+        let err = Header::read(&mut bytes.as_slice(), "main header").unwrap_err();
+        assert!(err.to_string().contains("overlap"), "{err}");
     }
 
     #[test]
