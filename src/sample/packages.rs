@@ -7,7 +7,8 @@ use std::path::Path;
 use hadris_fs::Content;
 
 use crate::repo::{self, Record};
-use crate::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, PaddingSpec, build_package, build_padding_package};
+use crate::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
+use crate::rpm::padding::{PaddingSpec, build_padding_package};
 use crate::rpm::header::read_package;
 
 use super::{Error, Files, build_err};
@@ -15,7 +16,7 @@ use super::{Error, Files, build_err};
 /// The build host the sample's packages record.
 const BUILD_HOST: &str = "sample.isoremix.invalid";
 /// The size of one padding package's filler file.
-const PADDING_CHUNK: usize = 8 << 20;
+const PADDING_CHUNK: u64 = 32 << 20;
 
 fn spec(name: &str, version: &str, arch: &str, summary: &str, time: u32) -> PackageSpec {
     let mut s = PackageSpec::new(name, version, "1.xcpng8.3", arch, time, BUILD_HOST);
@@ -77,7 +78,7 @@ pub fn add(files: &mut Files, work: &Path, pad_to: Option<u64>, time: i64) -> Re
         let mut n = 0u64;
         while total < target {
             n += 1;
-            let size = PADDING_CHUNK.min((target - total) as usize).max(4096);
+            let size = PADDING_CHUNK.min(target - total).max(4096);
             let padding = PaddingSpec {
                 name: format!("sample-padding-{n:04}"),
                 version: "1.0".into(),
