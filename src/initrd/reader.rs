@@ -37,6 +37,21 @@ pub struct Segment {
     pub uncompressed_len: u64,
 }
 
+impl std::fmt::Display for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} segment at offset {}: {} bytes stored, {} bytes of cpio data, {} archive(s), {} entries",
+            self.compression,
+            self.offset,
+            self.stored_len,
+            self.uncompressed_len,
+            self.archives,
+            self.entries
+        )
+    }
+}
+
 /// One cpio entry as read (the trailer is never yielded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
