@@ -217,3 +217,41 @@ pub fn sample_base(dir: &Path) {
     fs::set_permissions(dir.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
     set_times(dir, 1_600_000_000);
 }
+
+/// A Debian amd64 kernel (`vmlinuz`) downloaded at run time into the test cache
+/// (`$ISOREMIX_TEST_CACHE`, else `target/test-cache`), never into the source tree.
+pub fn debian_kernel() -> std::path::PathBuf {
+    require("apt-get");
+    require("dpkg-deb");
+    let cache = std::env::var_os("ISOREMIX_TEST_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-cache"));
+    fs::create_dir_all(&cache).unwrap();
+    let script = "set -e
+        if ! ls boot/vmlinuz-* >/dev/null 2>&1; then
+          pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \\(linux-image-[0-9].*\\)$/\\1/p' | head -n1)
+          test -n \"$pkg\" || { echo 'cannot find the linux-image package behind linux-image-amd64' >&2; exit 1; }
+          ls ${pkg}_*.deb >/dev/null 2>&1 || apt-get download \"$pkg\" >/dev/null 2>&1 || { echo \"apt-get download $pkg failed\" >&2; exit 1; }
+          dpkg-deb --fsys-tarfile ${pkg}_*.deb | tar -x --wildcards './boot/vmlinuz-*'
+        fi
+        ls boot/vmlinuz-* | head -n1";
+    let out = sh(script, &cache, b"");
+    cache.join(String::from_utf8_lossy(&out).trim())
+}
+
+/// Boots `kernel` with `initrd` in qemu (TCG) and returns the serial console output.
+pub fn boot(kernel: &Path, initrd: &Path) -> String {
+    require("qemu-system-x86_64");
+    require("timeout");
+    let log = initrd.with_extension("serial.log");
+    let cmd = format!(
+        "timeout 600 qemu-system-x86_64 -accel tcg -m 512 -nodefaults -display none -no-reboot \
+         -kernel '{}' -initrd '{}' -append 'console=ttyS0 panic=-1 loglevel=1 rdinit=/init' \
+         -serial file:'{}'",
+        kernel.display(),
+        initrd.display(),
+        log.display()
+    );
+    sh(&cmd, Path::new("/"), b"");
+    String::from_utf8_lossy(&fs::read(&log).unwrap()).replace('\r', "")
+}
