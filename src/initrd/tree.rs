@@ -176,6 +176,17 @@ fn join(parts: &[Vec<u8>]) -> Vec<u8> {
     parts.join(&b'/')
 }
 
+/// Why a stored name is unusual on its own (absolute, `..`), if it is.
+fn unusual_name(name: &[u8]) -> Option<String> {
+    if name.first() == Some(&b'/') {
+        Some("absolute name".to_string())
+    } else if name.split(|&b| b == b'/').any(|c| c == b"..") {
+        Some("name with a '..' component".to_string())
+    } else {
+        None
+    }
+}
+
 impl Default for Tree {
     fn default() -> Self {
         Tree::new()
@@ -417,7 +428,7 @@ impl Tree {
             Node {
                 inode,
                 name: e.name.to_vec(),
-                unusual: None,
+                unusual: unusual_name(e.name),
             },
         );
         1
@@ -516,18 +527,17 @@ impl Tree {
                 return;
             }
         };
-        let unusual = if e.name.first() == Some(&b'/') {
-            Some("absolute name".to_string())
-        } else if e.name.split(|&b| b == b'/').any(|c| c == b"..") {
-            Some("name with a '..' component".to_string())
-        } else if through {
-            Some("name resolved through a symlink".to_string())
-        } else {
-            None
-        };
+        let unusual = unusual_name(e.name)
+            .or_else(|| through.then(|| "name resolved through a symlink".to_string()));
         if is_self && kind != Kind::Dir {
             self.skip(e.name, "names a directory, not a file");
             return;
+        }
+        // An unusual name touching an existing entry marks it (extraction then refuses it).
+        if let Some(reason) = &unusual
+            && let Some(node) = self.nodes.get_mut(&path)
+        {
+            node.unusual = Some(reason.clone());
         }
         match kind {
             Kind::File => {
@@ -536,6 +546,11 @@ impl Tree {
                 if ml < 0 {
                     self.skip(e.name, "hard link to a name that no longer exists");
                     return;
+                }
+                if ml == 1
+                    && let (Some(reason), Some(node)) = (&unusual, self.nodes.get_mut(&path))
+                {
+                    node.unusual = Some(reason.clone());
                 }
                 let existing = self.nodes.get(&path).map(|n| n.inode);
                 let inode = match existing {
