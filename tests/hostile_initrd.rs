@@ -62,6 +62,18 @@ fn garbage_after_the_last_archive() {
 }
 
 #[test]
+fn unsupported_compression_is_named() {
+    let mut image = compress(Compression::Bzip2, &archive(&[file(b"a", b"1")])).unwrap();
+    let at = image.len();
+    image.extend_from_slice(&[0x02, 0x21, 0x4c, 0x18, 0, 0]);
+    let msg = err_of(&image);
+    assert!(
+        msg.contains(&format!("lz4-compressed segment at image offset {at}")),
+        "{msg}"
+    );
+}
+
+#[test]
 fn junk_inside_a_compressed_stream() {
     let mut a = archive(&[file(b"a", b"1")]);
     a.extend_from_slice(b"JUNK");

@@ -433,6 +433,9 @@ impl<R: Read> Reader<R> {
             return Err(Error::Unaligned { offset });
         }
         let Some(kind) = kind else {
+            if let Some(name) = compression::detect_unsupported(head) {
+                return Err(Error::Unsupported { offset, name });
+            }
             return Err(Error::UnknownData { offset });
         };
         if kind == Compression::None && !offset.is_multiple_of(4) {
