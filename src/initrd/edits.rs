@@ -53,7 +53,10 @@ pub struct PutEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Edits {
     /// Files, directories and symlinks to add or replace, in order (a later one for the same
-    /// path wins).
+    /// path wins). The kernel's rules apply, in both strategies alike: a path through a directory
+    /// symlink lands where the symlink points; replacing one name of a hard-linked file rewrites
+    /// the content shared by all its names (remove the path too to give it its own); a
+    /// non-empty directory cannot be replaced without removing it.
     pub put: Vec<PutEntry>,
     /// Paths to remove (a directory with everything under it).
     pub remove: Vec<Vec<u8>>,
