@@ -8,8 +8,8 @@
 //! - [`tree`]: the merged view with the Linux kernel's shadowing rules (metadata only);
 //! - [`writer`]: the newc archive builder;
 //! - [`edits`]: what a caller wants changed, resolved against a tree, and the overlay/repack choice;
-//! - [`overlay`] and [`repack`]: the two ways of writing the result;
-//! - [`extract`]: a safe unpack of the merged tree into a directory.
+//! - [`overlay`] and [`mod@repack`]: the two ways of writing the result;
+//! - [`mod@extract`]: a safe unpack of the merged tree into a directory.
 //!
 //! A typical use, reading the image twice (once for the tree, once for the data):
 //!
