@@ -238,6 +238,25 @@ fn patch_that_does_not_apply_names_patch_file_and_hunk() {
             && msg.contains("patch line 3"),
         "{msg}"
     );
+    // A patch creating a file that is already there.
+    let patch = Patch::parse(
+        "create.patch",
+        b"--- /dev/null\n+++ b/etc/x.conf\n@@ -0,0 +1 @@\n+new\n",
+    )
+    .unwrap();
+    let edits = Edits {
+        patches: vec![patch],
+        ..Edits::default()
+    };
+    let msg = initrd::prepare(&edits, &tree, &image[..])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("create.patch")
+            && msg.contains("etc/x.conf")
+            && msg.contains("already exists"),
+        "{msg}"
+    );
     // A patch for a file that is not there.
     let patch = Patch::parse(
         "missing.patch",

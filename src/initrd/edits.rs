@@ -193,6 +193,65 @@ fn apply_put(tree: &mut Tree, put: &PutEntry, index: usize, archive: u64) -> Res
     Ok(())
 }
 
+/// Path → new content (`None`: deleted).
+type Patched = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+/// Path → mode a patch gives a created file.
+type NewModes = BTreeMap<Vec<u8>, Option<u32>>;
+
+/// New contents (`None`: deleted) of every path the patches touch, and the modes the patches
+/// give to created files. The current content of a path comes from an earlier patch, else
+/// from a put, else from the image (all fetched in one pass).
+fn apply_patches<R: Read>(
+    patches: &[Patch],
+    tree: &Tree,
+    scratch: &Tree,
+    puts: &BTreeMap<Vec<u8>, PutEntry>,
+    image: R,
+) -> Result<(Patched, NewModes)> {
+    let mut from_image: Vec<Vec<u8>> = Vec::new();
+    for f in patches.iter().flat_map(|p| &p.files) {
+        let norm = normalize(f.path())?;
+        if puts.contains_key(&norm) || from_image.contains(&norm) {
+            continue;
+        }
+        let exists = scratch
+            .lookup(&norm)
+            .and_then(|(_, n)| scratch.inode(n.inode))
+            .is_some_and(|i| i.kind == Kind::File);
+        if exists {
+            from_image.push(norm);
+        }
+    }
+    let fetched = if from_image.is_empty() {
+        BTreeMap::new()
+    } else {
+        let names: Vec<&[u8]> = from_image.iter().map(|v| v.as_slice()).collect();
+        tree.read_contents(image, &names)?
+    };
+    let mut patched: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+    let mut new_modes: BTreeMap<Vec<u8>, Option<u32>> = BTreeMap::new();
+    for p in patches {
+        for f in &p.files {
+            let norm = normalize(f.path())?;
+            let current: Option<Vec<u8>> = match patched.get(&norm) {
+                Some(c) => c.clone(),
+                None => match puts.get(&norm) {
+                    Some(PutEntry {
+                        kind: PutKind::File(c),
+                        ..
+                    }) => Some(read_content(&norm, c)?),
+                    Some(_) => None,
+                    None => fetched.get(&norm).cloned(),
+                },
+            };
+            let result = patch::apply(&p.name, f, current.as_deref())?;
+            patched.insert(norm.clone(), result);
+            new_modes.entry(norm).or_insert(f.new_mode);
+        }
+    }
+    Ok((patched, new_modes))
+}
+
 /// Resolves `edits` against `tree` (the source image's tree); `image` is the same image, read
 /// once when patches need the current content of files.
 pub fn prepare<R: Read>(edits: &Edits, tree: &Tree, image: R) -> Result<Changes> {
@@ -221,50 +280,7 @@ pub fn prepare<R: Read>(edits: &Edits, tree: &Tree, image: R) -> Result<Changes>
         puts.insert(norm, p);
     }
 
-    // Patches: current content comes from a put, else from the image (fetched in one pass).
-    let mut patched: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-    let mut from_image: Vec<Vec<u8>> = Vec::new();
-    for p in &edits.patches {
-        for f in &p.files {
-            let norm = normalize(f.path())?;
-            if f.creates() || puts.contains_key(&norm) || from_image.contains(&norm) {
-                continue;
-            }
-            let exists = scratch
-                .lookup(&norm)
-                .and_then(|(_, n)| scratch.inode(n.inode))
-                .is_some_and(|i| i.kind == Kind::File);
-            if exists {
-                from_image.push(norm);
-            }
-        }
-    }
-    let fetched = if from_image.is_empty() {
-        BTreeMap::new()
-    } else {
-        let names: Vec<&[u8]> = from_image.iter().map(|v| v.as_slice()).collect();
-        tree.read_contents(image, &names)?
-    };
-    let mut new_modes: BTreeMap<Vec<u8>, Option<u32>> = BTreeMap::new();
-    for p in &edits.patches {
-        for f in &p.files {
-            let norm = normalize(f.path())?;
-            let current: Option<Vec<u8>> = match patched.get(&norm) {
-                Some(c) => c.clone(),
-                None => match puts.get(&norm) {
-                    Some(PutEntry {
-                        kind: PutKind::File(c),
-                        ..
-                    }) => Some(read_content(&norm, c)?),
-                    Some(_) => None,
-                    None => fetched.get(&norm).cloned(),
-                },
-            };
-            let result = patch::apply(&p.name, f, current.as_deref())?;
-            patched.insert(norm.clone(), result);
-            new_modes.entry(norm).or_insert(f.new_mode);
-        }
-    }
+    let (patched, new_modes) = apply_patches(&edits.patches, tree, &scratch, &puts, image)?;
     let mut extra_removes = Vec::new();
     for (path, content) in patched {
         match content {
@@ -309,12 +325,11 @@ pub fn prepare<R: Read>(edits: &Edits, tree: &Tree, image: R) -> Result<Changes>
         }
     }
     for r in extra_removes {
-        let canonical = scratch.resolve(&r).map_err(|what| Error::Edit {
-            path: r.clone(),
-            what,
-        })?;
-        scratch.remove(&canonical)?;
-        removes.push(canonical);
+        // A file only created by a put and deleted by a patch was never in the image.
+        if let Some((canonical, _)) = scratch.lookup(&r) {
+            scratch.remove(&canonical)?;
+            removes.push(canonical);
+        }
     }
 
     // Canonical paths, missing parents created, then everything applied in path order.
