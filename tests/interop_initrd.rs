@@ -370,8 +370,8 @@ $B echo MARK-BEGIN
 $B find / -xdev | $B sort | while read p; do
   case "$p" in /dev|/dev/*|/root|/proc|/sys) continue;; esac
   if [ -L "$p" ]; then $B echo "P|$p|L|$($B readlink "$p")"
-  elif [ -d "$p" ]; then $B echo "P|$p|D|$($B stat -c %a "$p")"
-  elif [ -f "$p" ]; then $B echo "P|$p|F|$($B stat -c %a "$p")|$($B stat -c %h "$p")|$($B sha256sum < "$p" | $B cut -d' ' -f1)"
+  elif [ -d "$p" ]; then $B echo "P|$p|D|$($B stat -c %a "$p")|$($B stat -c %Y "$p")"
+  elif [ -f "$p" ]; then $B echo "P|$p|F|$($B stat -c %a "$p")|$($B stat -c %h "$p")|$($B stat -c %Y "$p")|$($B sha256sum < "$p" | $B cut -d' ' -f1)"
   else $B echo "P|$p|O|$($B stat -c %a "$p")"; fi
 done
 $B echo MARK-END
@@ -398,13 +398,14 @@ fn expected_listing(tree: &Tree, image: &[u8]) -> Vec<String> {
             let path = format!("/{}", String::from_utf8_lossy(p));
             let perm = i.mode & 0o7777;
             match i.kind {
-                initrd::Kind::Dir => format!("P|{path}|D|{perm:o}"),
+                initrd::Kind::Dir => format!("P|{path}|D|{perm:o}|{}", i.mtime),
                 initrd::Kind::Symlink => {
                     format!("P|{path}|L|{}", String::from_utf8_lossy(&i.target))
                 }
                 initrd::Kind::File => format!(
-                    "P|{path}|F|{perm:o}|{}|{}",
+                    "P|{path}|F|{perm:o}|{}|{}|{}",
                     links[&n.inode],
+                    i.mtime,
                     hex::encode(Sha256::digest(&contents[p]))
                 ),
                 _ => format!("P|{path}|O|{perm:o}"),
@@ -469,6 +470,8 @@ fn linux_kernel_unpacks_repack_and_overlay_as_the_tree_says() {
         wr.finish().unwrap()
     };
     let layer_b = ours(&[
+        // A later directory entry changes the mode, not the time (the first entry's wins).
+        entry(0o040750, b"etc", b""),
         entry(0o100755, b"lib/libc.so", b"libc v2 via the symlink\n"),
         entry(0o100644, b"usr/lib/a", b"shared v2 under both names\n"),
         entry(0o100644, b"etc/link", b"a file where a symlink was\n"),
@@ -546,7 +549,11 @@ fn linux_kernel_unpacks_repack_and_overlay_as_the_tree_says() {
     .unwrap();
     let final_tree = Tree::read(&full[..]).unwrap();
     let want = expected_listing(&final_tree, &full);
-    assert!(want.iter().any(|l| l.starts_with("P|/usr/lib/b|F|644|2|")));
+    assert!(
+        want.iter()
+            .any(|l| l.starts_with("P|/usr/lib/b|F|644|2|1600000100|"))
+    );
+    assert!(want.iter().any(|l| l == "P|/etc|D|750|1600000000"));
 
     let kernel = debian_kernel();
     assert_eq!(
@@ -557,7 +564,7 @@ fn linux_kernel_unpacks_repack_and_overlay_as_the_tree_says() {
     // The source sequence itself: the kernel's shadowing rules against our tree's.
     let want = expected_listing(&tree, &image);
     assert!(want.iter().any(|l| l == "P|/var/empty|L|/etc"));
-    assert!(want.iter().any(|l| l == "P|/var/full|D|755"));
+    assert!(want.iter().any(|l| l == "P|/var/full|D|755|1600000000"));
     assert_eq!(
         kernel_view(&kernel, &w.join("source.img"), &image),
         want.join("\n")

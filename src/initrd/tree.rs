@@ -19,8 +19,8 @@
 //!   first such name: an existing entry at the new name is removed, the link is made, and data of
 //!   the new entry (when its size is not 0) replace the content.
 //!
-//! Directory times: the latest entry's time is kept (the kernel applies directory times after
-//! unpacking; which one wins is not something an installer depends on).
+//! - directory times are set after everything is unpacked, the first entry of a directory
+//!   last: a later entry for an existing directory changes its mode and owner, not its time.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::Read;
@@ -194,7 +194,8 @@ impl Default for Tree {
 }
 
 impl Tree {
-    /// An empty tree: just the root directory (mode 0755, owner 0).
+    /// An empty tree: just the root directory (mode 0755, owner 0, time 0; the first `.`
+    /// entry sets its time).
     pub fn new() -> Tree {
         let mut nodes = BTreeMap::new();
         nodes.insert(
@@ -629,7 +630,20 @@ impl Tree {
                 match self.nodes.get(&path).map(|n| n.inode) {
                     Some(i) => {
                         if self.inodes.get(i).is_some_and(|x| x.kind == Kind::Dir) {
+                            // mkdir fails, chown and chmod apply; the time does not change:
+                            // the kernel sets directory times after unpacking, the first
+                            // entry of a directory last, so the first one wins.
+                            // (The root exists before any entry: its first `.` entry sets it.)
+                            let root_unnamed =
+                                self.nodes.get(&path).is_some_and(|n| n.name.is_empty());
+                            let mtime = match self.inodes.get(i) {
+                                Some(x) if !root_unnamed => x.mtime,
+                                _ => e.mtime,
+                            };
                             self.set_meta(i, e);
+                            if let Some(x) = self.inodes.get_mut(i) {
+                                x.mtime = mtime;
+                            }
                             if let Some(n) = self.nodes.get_mut(&path) {
                                 n.name = e.name.to_vec();
                             }
