@@ -720,7 +720,8 @@ impl Tree {
         Ok(())
     }
 
-    /// Marks the start of a new archive (hard links never join across archives).
+    /// The index an archive appended after this image gets (hard links never join across
+    /// archives).
     pub(crate) fn next_archive(&self) -> u64 {
         self.segments.iter().map(|s| s.archives).sum::<u64>() + 1
     }
