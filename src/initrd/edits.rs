@@ -89,6 +89,13 @@ pub struct Changes {
     pub merged: Tree,
 }
 
+impl Changes {
+    /// True when nothing is put nor removed (the source can be kept as it is).
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty() && self.removes.is_empty()
+    }
+}
+
 /// Cleans a caller-given path: drops a leading `/`, `.` and empty components; refuses `..`,
 /// NUL bytes and the empty path.
 fn normalize(path: &[u8]) -> Result<Vec<u8>> {
