@@ -62,6 +62,18 @@ fn garbage_after_the_last_archive() {
 }
 
 #[test]
+fn unsupported_compression_is_named() {
+    let mut image = compress(Compression::Bzip2, &archive(&[file(b"a", b"1")])).unwrap();
+    let at = image.len();
+    image.extend_from_slice(&[0x02, 0x21, 0x4c, 0x18, 0, 0]);
+    let msg = err_of(&image);
+    assert!(
+        msg.contains(&format!("lz4-compressed segment at image offset {at}")),
+        "{msg}"
+    );
+}
+
+#[test]
 fn junk_inside_a_compressed_stream() {
     let mut a = archive(&[file(b"a", b"1")]);
     a.extend_from_slice(b"JUNK");
@@ -224,6 +236,25 @@ fn patch_that_does_not_apply_names_patch_file_and_hunk() {
             && msg.contains("etc/x.conf")
             && msg.contains("hunk #1")
             && msg.contains("patch line 3"),
+        "{msg}"
+    );
+    // A patch creating a file that is already there.
+    let patch = Patch::parse(
+        "create.patch",
+        b"--- /dev/null\n+++ b/etc/x.conf\n@@ -0,0 +1 @@\n+new\n",
+    )
+    .unwrap();
+    let edits = Edits {
+        patches: vec![patch],
+        ..Edits::default()
+    };
+    let msg = initrd::prepare(&edits, &tree, &image[..])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("create.patch")
+            && msg.contains("etc/x.conf")
+            && msg.contains("already exists"),
         "{msg}"
     );
     // A patch for a file that is not there.

@@ -52,6 +52,22 @@ pub fn detect(head: &[u8]) -> Option<Compression> {
     }
 }
 
+/// Names the compressions the kernel may know but this crate does not read (lzma, lzo, lz4,
+/// old-style gzip), from the first bytes of a segment.
+pub fn detect_unsupported(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(&[0x5d, 0x00]) {
+        Some("lzma")
+    } else if head.starts_with(&[0x89, 0x4c]) {
+        Some("lzo")
+    } else if head.starts_with(&[0x02, 0x21]) {
+        Some("lz4")
+    } else if head.starts_with(&[0x1f, 0x9e]) {
+        Some("old gzip (pack)")
+    } else {
+        None
+    }
+}
+
 /// A decoder for exactly one compressed stream. It reads its input through `BufRead` and consumes
 /// only the bytes of the stream, so after the end [`Decoder::into_inner`] gives the input back
 /// positioned on the first byte after the stream.

@@ -8,8 +8,39 @@
 //! - [`tree`]: the merged view with the Linux kernel's shadowing rules (metadata only);
 //! - [`writer`]: the newc archive builder;
 //! - [`edits`]: what a caller wants changed, resolved against a tree, and the overlay/repack choice;
-//! - [`overlay`] and [`repack`]: the two ways of writing the result;
-//! - [`extract`]: a safe unpack of the merged tree into a directory.
+//! - [`overlay`] and [`mod@repack`]: the two ways of writing the result;
+//! - [`mod@extract`]: a safe unpack of the merged tree into a directory.
+//!
+//! A typical use, reading the image twice (once for the tree, once for the data):
+//!
+//! ```no_run
+//! use std::fs::File;
+//! use std::io::BufWriter;
+//! use isoremix::initrd::{self, Edits, RepackOptions, Strategy, Tree};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let tree = Tree::read(File::open("install.img")?)?;
+//! for segment in tree.segments() {
+//!     println!("{segment}");
+//! }
+//! let edits = Edits { mtime: 1_700_000_000, ..Edits::default() };
+//! let changes = initrd::prepare(&edits, &tree, File::open("install.img")?)?;
+//! match initrd::plan(&changes, None)? {
+//!     Strategy::Overlay => {
+//!         // Copy install.img unchanged, then append:
+//!         let mut out = BufWriter::new(File::create("overlay.bin")?);
+//!         let compression = tree.last_compression().unwrap_or(initrd::Compression::Bzip2);
+//!         initrd::write_overlay(tree.image_len(), compression, &changes, &mut out)?;
+//!     }
+//!     Strategy::Repack => {
+//!         let out = BufWriter::new(File::create("install.new.img")?);
+//!         let image = File::open("install.img")?;
+//!         initrd::repack(image, &tree, Some(&changes), &RepackOptions::default(), out)?;
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod compression;
 pub mod edits;

@@ -328,6 +328,7 @@ pub fn repack<R: Read, W: Write>(
         sink.jobs = None;
         result?;
         sink.collect(true)
+            .and_then(|()| sink.out.flush())
             .map_err(|e| Error::io("writing the repacked image", e))?;
         Ok(sink.summary)
     })
