@@ -88,10 +88,12 @@ pub fn inspect(source: &SourceIso) -> Inspection {
     });
     let sa = source.system_area();
     let by_first_sector = |sector: u64| -> Option<String> {
-        iso::files(source.tree()).into_iter().find_map(|(path, content)| {
-            let first = content.stored_extents()?.first()?.offset();
-            (first == sector * 512 && sector > 0).then_some(path)
-        })
+        iso::files(source.tree())
+            .into_iter()
+            .find_map(|(path, content)| {
+                let first = content.stored_extents()?.first()?.offset();
+                (first == sector * 512 && sector > 0).then_some(path)
+            })
     };
     let has_mbr = sa[510] == 0x55 && sa[511] == 0xAA;
     let mut mbr = Vec::new();
@@ -134,21 +136,32 @@ pub fn inspect(source: &SourceIso) -> Inspection {
     }
     let mut boots = Vec::new();
     for e in source.boot_entries() {
-        let file = e.path.clone().unwrap_or_else(|| format!("block {}", e.load_block));
+        let file = e
+            .path
+            .clone()
+            .unwrap_or_else(|| format!("block {}", e.load_block));
         match e.platform {
             BootPlatform::Bios => boots.push(format!(
                 "BIOS from CD: El Torito entry loads {file} ({} sectors{})",
                 e.sector_count,
-                if e.boot_info_table { ", boot-info-table" } else { "" }
+                if e.boot_info_table {
+                    ", boot-info-table"
+                } else {
+                    ""
+                }
             )),
-            BootPlatform::Uefi => boots.push(format!("UEFI from CD: El Torito entry, FAT image {file}")),
+            BootPlatform::Uefi => {
+                boots.push(format!("UEFI from CD: El Torito entry, FAT image {file}"))
+            }
             BootPlatform::Other(id) => boots.push(format!("platform 0x{id:02x}: {file}")),
         }
     }
     if has_mbr && sa[..432].iter().any(|&b| b != 0) {
         let lba = u32::from_le_bytes([sa[432], sa[433], sa[434], sa[435]]);
         let target = by_first_sector(u64::from(lba)).unwrap_or_else(|| format!("sector {lba}"));
-        boots.push(format!("BIOS from USB: isohybrid MBR boot code chains to {target}"));
+        boots.push(format!(
+            "BIOS from USB: isohybrid MBR boot code chains to {target}"
+        ));
     }
     for p in &mbr {
         if p.kind == 0xEF {
@@ -170,7 +183,12 @@ pub fn inspect(source: &SourceIso) -> Inspection {
         top_level,
         el_torito: source.boot_entries().to_vec(),
         catalog: source.catalog_path().map(str::to_string),
-        mbr_id: has_mbr.then(|| format!("{:02x}{:02x}{:02x}{:02x}", sa[443], sa[442], sa[441], sa[440])),
+        mbr_id: has_mbr.then(|| {
+            format!(
+                "{:02x}{:02x}{:02x}{:02x}",
+                sa[443], sa[442], sa[441], sa[440]
+            )
+        }),
         mbr,
         gpt,
         boots,
@@ -182,21 +200,33 @@ impl Inspection {
     pub fn to_text(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "volume id:   {}", self.volume_id);
-        let _ = writeln!(s, "size:        {} bytes (ISO 9660 volume {} bytes)", self.size, self.volume_bytes);
+        let _ = writeln!(
+            s,
+            "size:        {} bytes (ISO 9660 volume {} bytes)",
+            self.size, self.volume_bytes
+        );
         let _ = writeln!(
             s,
             "tree:        {} files ({} bytes), {} directories, {} symlinks",
             self.files, self.file_bytes, self.dirs, self.symlinks
         );
         let _ = writeln!(s, "top level:   {}", self.top_level.join(" "));
-        let _ = writeln!(s, "El Torito:   catalog {}", self.catalog.as_deref().unwrap_or("(not in the tree)"));
+        let _ = writeln!(
+            s,
+            "El Torito:   catalog {}",
+            self.catalog.as_deref().unwrap_or("(not in the tree)")
+        );
         for (i, e) in self.el_torito.iter().enumerate() {
             let _ = writeln!(
                 s,
                 "  entry {}: {:?} {} load {} sectors at block {} -> {}",
                 i + 1,
                 e.platform,
-                if e.no_emulation { "no-emulation" } else { "emulation" },
+                if e.no_emulation {
+                    "no-emulation"
+                } else {
+                    "emulation"
+                },
                 e.sector_count,
                 e.load_block,
                 e.path.as_deref().unwrap_or("?")
@@ -219,7 +249,10 @@ impl Inspection {
                 p.kind,
                 p.start,
                 p.sectors,
-                p.file.as_deref().map(|f| format!(" = {f}")).unwrap_or_default()
+                p.file
+                    .as_deref()
+                    .map(|f| format!(" = {f}"))
+                    .unwrap_or_default()
             );
         }
         if !self.gpt.is_empty() {

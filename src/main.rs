@@ -80,9 +80,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             source,
         } => {
             let overrides = Overrides {
-                source_iso: source
-                    .map(|s| s.parse::<SourceSpec>())
-                    .transpose()?,
+                source_iso: source.map(|s| s.parse::<SourceSpec>()).transpose()?,
                 output_iso: output,
             };
             let profile = Profile::load_with(&profile, &overrides)?;

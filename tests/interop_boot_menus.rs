@@ -12,7 +12,10 @@ use common::*;
 
 fn mtype(img: &Path, path: &str) -> String {
     require("mtype");
-    run(Command::new("mtype").arg("-i").arg(img).arg(format!("::{path}")))
+    run(Command::new("mtype")
+        .arg("-i")
+        .arg(img)
+        .arg(format!("::{path}")))
 }
 
 /// Lines of `b` that differ from `a` (same line count required).
@@ -45,33 +48,76 @@ fn one_entry_edit_reaches_all_three_configs_and_nothing_else() {
     xorriso_extract(&out, &b);
 
     let read = |d: &Path, p: &str| std::fs::read_to_string(d.join(p)).unwrap();
-    let iso = changed_lines(&read(&a, "boot/isolinux/isolinux.cfg"), &read(&b, "boot/isolinux/isolinux.cfg"));
+    let iso = changed_lines(
+        &read(&a, "boot/isolinux/isolinux.cfg"),
+        &read(&b, "boot/isolinux/isolinux.cfg"),
+    );
     assert_eq!(iso.len(), 1, "{iso:?}");
-    assert!(iso[0].2.contains("device_mapper_multipath=enabled nomodeset --- /install.img"), "{iso:?}");
+    assert!(
+        iso[0]
+            .2
+            .contains("device_mapper_multipath=enabled nomodeset --- /install.img"),
+        "{iso:?}"
+    );
 
-    let grub = changed_lines(&read(&a, "EFI/xenserver/grub.cfg"), &read(&b, "EFI/xenserver/grub.cfg"));
+    let grub = changed_lines(
+        &read(&a, "EFI/xenserver/grub.cfg"),
+        &read(&b, "EFI/xenserver/grub.cfg"),
+    );
     assert_eq!(grub.len(), 1, "{grub:?}");
-    assert!(grub[0].2.trim_end().ends_with("device_mapper_multipath=enabled nomodeset"), "{grub:?}");
+    assert!(
+        grub[0]
+            .2
+            .trim_end()
+            .ends_with("device_mapper_multipath=enabled nomodeset"),
+        "{grub:?}"
+    );
 
     // The copy inside the EFI boot image, read with mtools from the image xorriso extracted.
     let (ea, eb) = (a.join("boot/efiboot.img"), b.join("boot/efiboot.img"));
-    let inner = changed_lines(&mtype(&ea, "/EFI/xenserver/grub.cfg"), &mtype(&eb, "/EFI/xenserver/grub.cfg"));
+    let inner = changed_lines(
+        &mtype(&ea, "/EFI/xenserver/grub.cfg"),
+        &mtype(&eb, "/EFI/xenserver/grub.cfg"),
+    );
     assert_eq!(inner.len(), 1, "{inner:?}");
     assert_eq!(inner[0].2, grub[0].2);
-    assert_eq!(inner[0].0, grub[0].0 + 1, "the copy has its extra search line before the entries");
+    assert_eq!(
+        inner[0].0,
+        grub[0].0 + 1,
+        "the copy has its extra search line before the entries"
+    );
     assert!(mtype(&eb, "/EFI/xenserver/grub.cfg").contains("search --file --set /install.img"));
     require("fsck.fat");
     run(Command::new("fsck.fat").arg("-n").arg(&eb));
 
     // Everything else on the image is unchanged but for the boot catalog.
-    for f in ["install.img", "boot/vmlinuz", "boot/xen.gz", ".treeinfo", "EFI/xenserver/grubx64.efi"] {
-        assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f}");
+    for f in [
+        "install.img",
+        "boot/vmlinuz",
+        "boot/xen.gz",
+        ".treeinfo",
+        "EFI/xenserver/grubx64.efi",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
     }
     // Both El Torito entries and the hybrid MBR, over the new EFI image.
     let rep = xorriso_report(&out);
-    assert!(rep.contains("El Torito img path :   1  /boot/isolinux/isolinux.bin"), "{rep}");
-    assert!(rep.contains("El Torito img path :   2  /boot/efiboot.img"), "{rep}");
-    assert!(rep.contains("MBR partition path :   2  /boot/efiboot.img"), "{rep}");
+    assert!(
+        rep.contains("El Torito img path :   1  /boot/isolinux/isolinux.bin"),
+        "{rep}"
+    );
+    assert!(
+        rep.contains("El Torito img path :   2  /boot/efiboot.img"),
+        "{rep}"
+    );
+    assert!(
+        rep.contains("MBR partition path :   2  /boot/efiboot.img"),
+        "{rep}"
+    );
 }
 
 #[test]
@@ -83,7 +129,11 @@ fn an_unknown_entry_is_an_error_naming_it_and_no_image_is_written() {
          [boot]\nentries = [\"no-such-entry\"]\ndom0_args = { add = [\"x=1\"] }\n",
     )
     .unwrap();
-    let out = isoremix().arg("build").arg(dir.path().join("p.toml")).output().unwrap();
+    let out = isoremix()
+        .arg("build")
+        .arg(dir.path().join("p.toml"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-entry"), "{err}");

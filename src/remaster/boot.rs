@@ -111,7 +111,10 @@ pub fn apply(
             });
         }
         if configs.is_empty() {
-            return Err(err(at, "the image has no boot menu (isolinux.cfg or grub.cfg) to edit"));
+            return Err(err(
+                at,
+                "the image has no boot menu (isolinux.cfg or grub.cfg) to edit",
+            ));
         }
         let report = boot::apply(&edits, &mut configs).map_err(|e| err(at, e))?;
         for (config, file) in configs.iter().zip(&report.files) {
@@ -137,20 +140,29 @@ pub fn apply(
                         .map_err(|e| err(at, e))?;
                 }
                 _ => source
-                    .put_file(&format!("/{}", config.name), NewContent::Bytes(config.bytes.clone()), cx.datetime)
+                    .put_file(
+                        &format!("/{}", config.name),
+                        NewContent::Bytes(config.bytes.clone()),
+                        cx.datetime,
+                    )
                     .map_err(|e| err(at, e))?,
             }
         }
     }
     if profile.efi_fallback {
-        let img = efiboot_image
-            .as_ref()
-            .ok_or_else(|| err(at, "efi_fallback: the image has no UEFI El Torito boot image"))?;
+        let img = efiboot_image.as_ref().ok_or_else(|| {
+            err(
+                at,
+                "efi_fallback: the image has no UEFI El Torito boot image",
+            )
+        })?;
         let loader = efiboot::efi_fallback_loader(img).map_err(|e| err(at, e))?;
         source
             .put_file(FALLBACK, NewContent::Bytes(loader), cx.datetime)
             .map_err(|e| err(at, e))?;
-        cx.report.steps.push(format!("boot: EFI fallback loader placed at {FALLBACK}"));
+        cx.report
+            .steps
+            .push(format!("boot: EFI fallback loader placed at {FALLBACK}"));
     }
     Ok(())
 }

@@ -62,7 +62,8 @@ fn edits(profile: &InstallerEdits, extra: &[PutEntry], mtime: u32) -> Result<Edi
     }
     for p in &profile.patches {
         let text = std::fs::read(&p.value).map_err(|e| step_err(p, e))?;
-        let patch = Patch::parse(&p.value.display().to_string(), &text).map_err(|e| step_err(p, e))?;
+        let patch =
+            Patch::parse(&p.value.display().to_string(), &text).map_err(|e| step_err(p, e))?;
         out.patches.push(patch);
     }
     Ok(out)
@@ -79,7 +80,8 @@ pub fn apply(
     let mut extra = Vec::new();
     if let Some(af) = &profile.answerfile {
         let text = std::fs::read(&af.value).map_err(|e| step_err(af, e))?;
-        answerfile::validate(&af.value.display().to_string(), &text).map_err(|e| step_err(af, e))?;
+        answerfile::validate(&af.value.display().to_string(), &text)
+            .map_err(|e| step_err(af, e))?;
         extra.push(PutEntry {
             path: ANSWERFILE_PATH.as_bytes().to_vec(),
             kind: PutKind::File(Content::Bytes(text)),
@@ -88,13 +90,18 @@ pub fn apply(
             gid: 0,
             mtime,
         });
-        outcome.dom0_args = vec![format!("answerfile=file://{ANSWERFILE_PATH}"), "install".into()];
+        outcome.dom0_args = vec![
+            format!("answerfile=file://{ANSWERFILE_PATH}"),
+            "install".into(),
+        ];
         outcome.answerfile = Some(af.value.clone());
     }
-    if profile.files.is_empty() && profile.remove.is_empty() && profile.patches.is_empty() && extra.is_empty() {
-        if profile.mode != InstallerMode::Repack {
-            return Ok(outcome);
-        }
+    let nothing = profile.files.is_empty()
+        && profile.remove.is_empty()
+        && profile.patches.is_empty()
+        && extra.is_empty();
+    if nothing && profile.mode != InstallerMode::Repack {
+        return Ok(outcome);
     }
     let edits = edits(profile, &extra, mtime)?;
     let forced = match profile.mode {
@@ -104,11 +111,15 @@ pub fn apply(
     };
     // Only adding files needs nothing from the image but its first bytes: the
     // overlay then carries every parent directory itself.
-    let needs_tree = !edits.remove.is_empty() || !edits.patches.is_empty() || forced == Some(Strategy::Repack);
+    let needs_tree =
+        !edits.remove.is_empty() || !edits.patches.is_empty() || forced == Some(Strategy::Repack);
     let base_len = source.open_file(INSTALL_IMG).map_err(whole)?.len();
     let tree = if needs_tree {
         let bar = cx.progress.spinner("reading install.img");
-        let reader = std::io::BufReader::with_capacity(1 << 20, source.open_file(INSTALL_IMG).map_err(whole)?);
+        let reader = std::io::BufReader::with_capacity(
+            1 << 20,
+            source.open_file(INSTALL_IMG).map_err(whole)?,
+        );
         let tree = initrd::Tree::read(reader).map_err(whole)?;
         bar.finish_and_clear();
         tree
@@ -124,7 +135,11 @@ pub fn apply(
                 Some(c) => c,
                 None => {
                     let mut head = [0u8; 8];
-                    let n = source.open_file(INSTALL_IMG).map_err(whole)?.read(&mut head).map_err(whole)?;
+                    let n = source
+                        .open_file(INSTALL_IMG)
+                        .map_err(whole)?
+                        .read(&mut head)
+                        .map_err(whole)?;
                     initrd::compression::detect(&head[..n]).ok_or_else(|| {
                         whole("install.img does not start with a known archive (bzip2, gzip, xz, zstd or newc)")
                     })?
@@ -144,13 +159,24 @@ pub fn apply(
             let path = cx.workdir.join("install.img");
             let out = std::fs::File::create(&path).map_err(whole)?;
             let bar = cx.progress.spinner("re-packing install.img");
-            let image = std::io::BufReader::with_capacity(1 << 20, source.open_file(INSTALL_IMG).map_err(whole)?);
+            let image = std::io::BufReader::with_capacity(
+                1 << 20,
+                source.open_file(INSTALL_IMG).map_err(whole)?,
+            );
             let options = initrd::RepackOptions {
-                compression: tree.last_compression().unwrap_or(initrd::Compression::Bzip2),
+                compression: tree
+                    .last_compression()
+                    .unwrap_or(initrd::Compression::Bzip2),
                 ..initrd::RepackOptions::default()
             };
-            initrd::repack(image, &tree, Some(&changes), &options, std::io::BufWriter::new(out))
-                .map_err(whole)?;
+            initrd::repack(
+                image,
+                &tree,
+                Some(&changes),
+                &options,
+                std::io::BufWriter::new(out),
+            )
+            .map_err(whole)?;
             bar.finish_and_clear();
             source
                 .put_file(INSTALL_IMG, NewContent::HostFile(path), cx.datetime)
