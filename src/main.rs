@@ -53,6 +53,10 @@ enum Command {
         /// Pad Packages/ with incompressible RPMs to about this many bytes.
         #[arg(long)]
         size: Option<u64>,
+        /// Use real boot files from this folder instead of placeholders:
+        /// isolinux.bin, mboot.c32, isohdpfx.bin, xen.gz, vmlinuz, BOOTX64.EFI.
+        #[arg(long)]
+        boot_files: Option<PathBuf>,
     },
 }
 
@@ -114,12 +118,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 dir.display()
             );
         }
-        Command::Sample { output, size } => {
+        Command::Sample {
+            output,
+            size,
+            boot_files,
+        } => {
             let options = sample::Options {
                 pad_to: size,
-                ..sample::Options::default()
+                boot_files,
             };
+            let bar = Progress::auto().spinner("writing the sample");
             sample::write(&output, &options)?;
+            bar.finish_and_clear();
             println!("wrote {}", output.display());
         }
     }

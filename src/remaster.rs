@@ -76,6 +76,7 @@ pub struct Context<'a> {
 
 /// Builds the image `profile` describes.
 pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error> {
+    refuse_unsupported(profile)?;
     let workdir = tempfile::Builder::new()
         .prefix("isoremix-")
         .tempdir()
@@ -141,6 +142,24 @@ fn seed(source: &SourceIso, profile: &Profile) -> Vec<u8> {
     h.update(source.volume_bytes().to_le_bytes());
     h.update(std::fs::read(&profile.file).unwrap_or_default());
     h.finalize().to_vec()
+}
+
+/// Sections this version cannot carry out yet: refusing them beats writing
+/// an image that silently lacks them.
+fn refuse_unsupported(profile: &Profile) -> Result<(), Error> {
+    let unsupported = [
+        ("[packages]", profile.packages != Default::default()),
+        ("[treeinfo]", profile.treeinfo != Default::default()),
+        ("[signing]", profile.signing.is_some()),
+        ("[[drivers]]", !profile.drivers.is_empty()),
+    ];
+    match unsupported.iter().find(|(_, present)| *present) {
+        Some((section, _)) => Err(Error::Step {
+            at: profile.file.display().to_string(),
+            message: format!("{section} is not supported by this version of isoremix yet"),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn refuse_overwriting_the_source(source: &Path, output: &Path) -> Result<(), Error> {
