@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use hadris_fs::FileType;
 use serde::Serialize;
 
+use crate::initrd;
 use crate::iso::{self, BootEntryInfo, BootPlatform, SourceIso};
 
 /// One MBR partition.
@@ -33,6 +34,93 @@ pub struct GptPartition {
     pub first: u64,
     /// Last 512-byte sector.
     pub last: u64,
+}
+
+/// One compressed (or plain) segment of install.img.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitrdSegment {
+    /// Offset in install.img.
+    pub offset: u64,
+    /// `bzip2`, `gzip`, `xz`, `zstd` or `none`.
+    pub compression: String,
+    /// Bytes it occupies in install.img.
+    pub stored: u64,
+    /// Bytes of cpio data it holds.
+    pub uncompressed: u64,
+    /// cpio archives in it.
+    pub archives: u64,
+    /// Entries in it.
+    pub entries: u64,
+}
+
+/// The installer's root filesystem as the kernel would unpack it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstallImg {
+    /// Its path on the image.
+    pub path: String,
+    /// Its length.
+    pub size: u64,
+    /// Its segments, in order.
+    pub segments: Vec<InitrdSegment>,
+    /// Entries of the merged tree.
+    pub entries: usize,
+}
+
+/// The path of the installer's root filesystem on an XCP-ng image.
+pub const INSTALL_IMG: &str = "/install.img";
+
+/// Reads install.img (one streaming pass) into its merged tree; `None`
+/// when the image has none.
+pub fn read_install_img(
+    source: &SourceIso,
+) -> Result<Option<(InstallImg, initrd::Tree)>, InspectError> {
+    if !source.exists(INSTALL_IMG) {
+        return Ok(None);
+    }
+    let reader = std::io::BufReader::with_capacity(1 << 20, source.open_file(INSTALL_IMG)?);
+    let tree = initrd::Tree::read(reader)?;
+    let info = InstallImg {
+        path: INSTALL_IMG.to_string(),
+        size: tree.image_len(),
+        segments: tree
+            .segments()
+            .iter()
+            .map(|s| InitrdSegment {
+                offset: s.offset,
+                compression: s.compression.to_string(),
+                stored: s.stored_len,
+                uncompressed: s.uncompressed_len,
+                archives: s.archives,
+                entries: s.entries,
+            })
+            .collect(),
+        entries: tree.len(),
+    };
+    Ok(Some((info, tree)))
+}
+
+/// `ls -l`-style lines of the merged tree at and below `prefix` (all when empty).
+pub fn list_install_img(tree: &initrd::Tree, prefix: &str) -> Vec<String> {
+    let prefix = prefix.trim_matches('/').as_bytes();
+    tree.nodes()
+        .filter(|(path, _)| {
+            prefix.is_empty()
+                || *path == prefix
+                || (path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'/'))
+        })
+        .filter_map(|(path, _)| tree.list_line(path))
+        .collect()
+}
+
+/// Why install.img could not be inspected.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// The ISO could not be read.
+    #[error(transparent)]
+    Iso(#[from] iso::Error),
+    /// install.img is damaged.
+    #[error("{INSTALL_IMG}: {0}")]
+    Initrd(#[from] initrd::Error),
 }
 
 /// Everything `inspect` reports about an image.
@@ -66,6 +154,8 @@ pub struct Inspection {
     pub gpt: Vec<GptPartition>,
     /// What boots what, one line per way of booting.
     pub boots: Vec<String>,
+    /// The installer's root filesystem, when read.
+    pub install_img: Option<InstallImg>,
 }
 
 /// Reads `source` and summarises it.
@@ -192,6 +282,7 @@ pub fn inspect(source: &SourceIso) -> Inspection {
         mbr,
         gpt,
         boots,
+        install_img: None,
     }
 }
 
@@ -264,6 +355,20 @@ impl Inspection {
         let _ = writeln!(s, "boots:");
         for b in &self.boots {
             let _ = writeln!(s, "  {b}");
+        }
+        if let Some(img) = &self.install_img {
+            let _ = writeln!(
+                s,
+                "{}: {} bytes, {} entries in the merged tree",
+                img.path, img.size, img.entries
+            );
+            for g in &img.segments {
+                let _ = writeln!(
+                    s,
+                    "  {} segment at {}: {} bytes stored, {} bytes of cpio, {} archive(s), {} entries",
+                    g.compression, g.offset, g.stored, g.uncompressed, g.archives, g.entries
+                );
+            }
         }
         s
     }

@@ -38,6 +38,9 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// List install.img's merged tree (below PATH if given) instead.
+        #[arg(long, value_name = "PATH")]
+        initrd_ls: Option<Option<String>>,
     },
     /// Extract an ISO's whole tree into a folder (never writing outside it).
     Extract {
@@ -45,6 +48,9 @@ enum Command {
         iso: PathBuf,
         /// The folder to create or fill.
         dir: PathBuf,
+        /// Extract install.img's merged tree instead of the ISO's.
+        #[arg(long)]
+        initrd: bool,
     },
     /// Write the built-in XCP-ng 8.3-shaped sample source ISO.
     Sample {
@@ -97,16 +103,57 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("wrote {} ({} bytes)", report.output.display(), report.size);
         }
-        Command::Inspect { iso, json } => {
+        Command::Inspect {
+            iso,
+            json,
+            initrd_ls,
+        } => {
             let source = SourceIso::open(&iso)?;
-            let info = inspect::inspect(&source);
+            let mut info = inspect::inspect(&source);
+            let bar = Progress::auto().spinner("reading install.img");
+            let initrd = inspect::read_install_img(&source)?;
+            bar.finish_and_clear();
+            if let Some(prefix) = initrd_ls {
+                let (_, tree) = initrd.ok_or("the image has no /install.img")?;
+                for line in inspect::list_install_img(&tree, prefix.as_deref().unwrap_or("")) {
+                    println!("{line}");
+                }
+                return Ok(());
+            }
+            info.install_img = initrd.map(|(img, _)| img);
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {
                 print!("{}", info.to_text());
             }
         }
-        Command::Extract { iso, dir } => {
+        Command::Extract {
+            iso,
+            dir,
+            initrd: true,
+        } => {
+            let source = SourceIso::open(&iso)?;
+            let (_, tree) =
+                inspect::read_install_img(&source)?.ok_or("the image has no /install.img")?;
+            let image =
+                std::io::BufReader::with_capacity(1 << 20, source.open_file(inspect::INSTALL_IMG)?);
+            let done = isoremix::initrd::extract(image, &tree, &dir)?;
+            println!(
+                "extracted install.img: {} files, {} hard links, {} directories, {} symlinks into {}",
+                done.files,
+                done.hard_links,
+                done.dirs,
+                done.symlinks,
+                dir.display()
+            );
+            if !done.skipped.is_empty() {
+                eprintln!(
+                    "warning: {} device nodes, FIFOs or sockets need root and were not created",
+                    done.skipped.len()
+                );
+            }
+        }
+        Command::Extract { iso, dir, .. } => {
             let source = SourceIso::open(&iso)?;
             let done = extract::extract(&source, &dir)?;
             println!(
