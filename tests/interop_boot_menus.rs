@@ -139,3 +139,62 @@ fn an_unknown_entry_is_an_error_naming_it_and_no_image_is_written() {
     assert!(err.contains("no-such-entry"), "{err}");
     assert!(!dir.path().join("out.iso").exists());
 }
+
+#[test]
+fn new_entry_default_timeout_and_efi_fallback_in_every_menu() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n\
+         [boot]\nxen_args = { set = [\"dom0_mem=max:16384M\"], remove = [\"com1\"] }\n\
+         dom0_args = { remove = [\"console=hvc0\"] }\ndefault = \"install-site\"\ntimeout = 3\nefi_fallback = true\n\
+         [[boot.entry]]\nlabel = \"install-site\"\ntitle = \"Install with site defaults\"\nfrom = \"install\"\n\
+         dom0_args = { add = [\"answerfile=http://deploy.example/answer.xml\", \"install\"] }\n",
+    )
+    .unwrap();
+    run(isoremix().arg("build").arg(dir.path().join("p.toml")));
+    let b = dir.path().join("b");
+    xorriso_extract(&dir.path().join("out.iso"), &b);
+    let isolinux = std::fs::read_to_string(b.join("boot/isolinux/isolinux.cfg")).unwrap();
+    assert!(isolinux.contains("DEFAULT install-site"), "{isolinux}");
+    assert!(isolinux.contains("TIMEOUT 30"), "{isolinux}");
+    assert!(isolinux.contains("LABEL install-site"), "{isolinux}");
+    assert!(!isolinux.contains("com1=115200"), "{isolinux}");
+    assert!(!isolinux.contains("console=hvc0"), "{isolinux}");
+    assert!(isolinux.contains("dom0_mem=max:16384M"), "{isolinux}");
+    assert!(
+        isolinux.contains("answerfile=http://deploy.example/answer.xml install --- /install.img"),
+        "{isolinux}"
+    );
+    let grub = std::fs::read_to_string(b.join("EFI/xenserver/grub.cfg")).unwrap();
+    let inner = mtype(&b.join("boot/efiboot.img"), "/EFI/xenserver/grub.cfg");
+    for cfg in [&grub, &inner] {
+        assert!(
+            cfg.contains("menuentry \"Install with site defaults\""),
+            "{cfg}"
+        );
+        assert!(cfg.contains("set timeout=3"), "{cfg}");
+        assert!(!cfg.contains("console=hvc0"), "{cfg}");
+        assert!(
+            cfg.contains("answerfile=http://deploy.example/answer.xml install"),
+            "{cfg}"
+        );
+    }
+    assert!(inner.contains("search --file --set /install.img"));
+    // The fallback loader on the ISO is the EFI image's own BOOTX64.EFI.
+    require("mcopy");
+    let loader = dir.path().join("loader.efi");
+    run(Command::new("mcopy")
+        .arg("-i")
+        .arg(b.join("boot/efiboot.img"))
+        .arg("::/EFI/BOOT/BOOTX64.EFI")
+        .arg(&loader));
+    assert_eq!(
+        std::fs::read(b.join("EFI/BOOT/BOOTX64.EFI")).unwrap(),
+        std::fs::read(&loader).unwrap()
+    );
+    require("grub-script-check");
+    for cfg in [b.join("EFI/xenserver/grub.cfg")] {
+        run(Command::new("grub-script-check").arg(cfg));
+    }
+}
