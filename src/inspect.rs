@@ -66,6 +66,8 @@ pub struct Inspection {
     pub gpt: Vec<GptPartition>,
     /// What boots what, one line per way of booting.
     pub boots: Vec<String>,
+    /// The driver disk the image is, if it is one (`update.xml` and repodata at the root).
+    pub driver_disk: Option<crate::driver_disk::DiskInfo>,
 }
 
 /// Reads `source` and summarises it.
@@ -174,6 +176,7 @@ pub fn inspect(source: &SourceIso) -> Inspection {
         mbr,
         gpt,
         boots,
+        driver_disk: crate::driver_disk::recognise(source),
     }
 }
 
@@ -231,6 +234,22 @@ impl Inspection {
         let _ = writeln!(s, "boots:");
         for b in &self.boots {
             let _ = writeln!(s, "  {b}");
+        }
+        if let Some(dd) = &self.driver_disk {
+            match (&dd.update, &dd.problem) {
+                (Some(u), _) => {
+                    let _ = writeln!(s, "driver disk: {} {} ({})", u.name_label, u.version, u.uuid);
+                    let _ = writeln!(s, "  control:   {}", u.control);
+                    let _ = writeln!(s, "  about:     {}", u.description);
+                }
+                (None, problem) => {
+                    let _ = writeln!(s, "driver disk: unreadable: {}", problem.as_deref().unwrap_or("?"));
+                }
+            }
+            let _ = writeln!(s, "  signed:    {}", if dd.signed { "yes" } else { "no" });
+            for p in &dd.packages {
+                let _ = writeln!(s, "  package:   {p}");
+            }
         }
         s
     }
