@@ -224,3 +224,22 @@ fn inspect_reports_a_broken_update_xml_without_failing() {
         assert!(v["driver_disk"]["problem"].is_string(), "{json}");
     }
 }
+
+#[test]
+fn bare_modules_that_are_not_modules_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ko = dir.path().join("igc.ko");
+    std::fs::write(&ko, b"not an ELF file, whatever its name says\n").unwrap();
+    // Without `kernel`, the vermagic is read first; with it, the wrapper checks the module.
+    for kernel in ["", "kernel = \"4.19.0+1\"\n"] {
+        let result = driver_disk(
+            dir.path(),
+            &format!(
+                "name = \"intel-igc\"\nko = [\"{}\"]\n{kernel}",
+                ko.display()
+            ),
+            "",
+        );
+        assert_refused(dir.path(), result, &["igc.ko", "intel-igc"]);
+    }
+}

@@ -389,3 +389,85 @@ fn two_runs_give_identical_bytes_and_inspect_recognises_the_disk() {
     assert_eq!(v["driver_disk"]["control"], "update-intel-igc");
     assert_eq!(v["driver_disk"]["signed"], false);
 }
+
+/// A repository (made by createrepo_c) with one package providing `/bin/sh`, which the
+/// scriptlets of a wrapped driver require; nothing of it is run (`tsflags=noscripts`).
+fn shell_repo(dir: &Path) -> PathBuf {
+    use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+    require("createrepo_c");
+    let repo = dir.join("shell-repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let mut spec = PackageSpec::new("fake-sh", "1", "1", "x86_64", 1_700_000_000, "t.invalid");
+    spec.files.push(FileSpec::new(
+        "/bin/sh",
+        0o755,
+        1_700_000_000,
+        b"#!/nonexistent\n".to_vec(),
+    ));
+    let mut bytes = Vec::new();
+    build_package(&spec, &mut bytes).unwrap();
+    std::fs::write(repo.join(spec.file_name()), bytes).unwrap();
+    run(Command::new("createrepo_c").arg("-q").arg(&repo));
+    repo
+}
+
+#[test]
+fn bare_module_is_wrapped_into_a_driver_rpm_that_dnf_installs() {
+    let k = common::debian_kernel::kernel();
+    let ko = k.module_file("igc.ko");
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("dd.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[driver_disk]\nname = \"intel-igc\"\nversion = \"5.10.214-1\"\nko = [\"{}\"]\n\
+             [output]\niso = \"out.iso\"\n",
+            ko.display()
+        ),
+    )
+    .unwrap();
+    let iso = work.path().join("dd.iso");
+    build_disk(&path, &iso);
+    let disk = work.path().join("disk");
+    xorriso_extract(&iso, &disk);
+    let driver = disk.join("Packages/intel-igc-5.10.214-1.x86_64.rpm");
+    assert!(driver.is_file(), "no wrapped driver RPM on the disk");
+    let files = run(Command::new("rpm").args(["-qpl"]).arg(&driver));
+    let module = format!("/lib/modules/{}/updates/igc.ko", k.kver);
+    assert!(files.lines().any(|l| l == module), "{files}");
+    let scripts = run(Command::new("rpm").args(["-qp", "--scripts"]).arg(&driver));
+    assert!(
+        scripts.contains(&format!("depmod -a {}", k.kver)),
+        "{scripts}"
+    );
+
+    let shells = shell_repo(work.path());
+    let root = work.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    run(dnf(&root, &disk).args([
+        &format!("--repofrompath=sh,{}", shells.display()),
+        "--repo=sh",
+        "--setopt=gpgcheck=0",
+        "--setopt=tsflags=noscripts",
+        "group",
+        "install",
+        "drivers",
+    ]));
+    let names = installed(&root);
+    assert!(
+        names.contains(&"intel-igc-5.10.214-1".to_string())
+            && names.contains(&"update-intel-igc-5.10.214-1".to_string()),
+        "{names:?}"
+    );
+    let installed_module = root.join(module.trim_start_matches('/'));
+    assert_eq!(
+        std::fs::read(&installed_module).unwrap(),
+        std::fs::read(&ko).unwrap()
+    );
+    // modinfo reads the installed module's vermagic for the kernel it was taken from.
+    require("modinfo");
+    let vermagic = run(Command::new("modinfo")
+        .args(["-F", "vermagic"])
+        .arg(&installed_module));
+    assert!(vermagic.starts_with(&k.kver), "{vermagic}");
+}

@@ -19,18 +19,10 @@ pub fn is_module_path(path: &str) -> bool {
     let rest = path
         .strip_prefix("/lib/modules/")
         .or_else(|| path.strip_prefix("/usr/lib/modules/"));
-    let Some(rest) = rest else {
-        return false;
-    };
-    // <kver>/<something>/.../<file>.ko*: at least a kernel version folder and a file.
-    let mut parts = rest.split('/');
-    let kver_ok = parts.next().is_some_and(|k| !k.is_empty());
-    let file = rest.rsplit('/').next().unwrap_or_default();
-    kver_ok
-        && rest.contains('/')
-        && [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
-            .iter()
-            .any(|ending| file.len() > ending.len() && file.ends_with(ending))
+    match rest.and_then(|r| r.split_once('/')) {
+        Some((kver, inside)) => !kver.is_empty() && crate::kmod::is_module_path(inside),
+        None => false,
+    }
 }
 
 /// The kernel modules a package installs (regular files only), in header order.

@@ -11,7 +11,8 @@
 //!   mandatory;
 //! - with a signing key: signed packages, `repodata/repomd.xml.asc` and `update.xml.asc`.
 //!
-//! [`disk::write_disk`] does the work from plain data; [`build`] maps a profile onto it.
+//! [`disk::write_disk`] does the work from plain data; [`build`] maps a profile onto it,
+//! wrapping bare kernel modules into a driver RPM first (`crate::driver::wrap`).
 
 pub mod control;
 pub mod disk;
@@ -19,14 +20,17 @@ pub mod recognise;
 pub mod update_xml;
 pub mod uuid;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use disk::{DiskReport, DiskSpec, write_disk};
 pub use recognise::{DiskInfo, recognise};
 pub use update_xml::UpdateInfo;
 
 use crate::clock;
-use crate::profile::{DiskSource, DriverDiskProfile, Signing};
+use crate::driver::kver::vermagic_release;
+use crate::driver::wrap::{WrapSpec, wrap_modules};
+use crate::kmod::{MAX_MODULE_SIZE, ModuleInfo};
+use crate::profile::{DiskSource, DriverDisk, DriverDiskProfile, ModuleSet, Signing};
 use crate::rpm::sign::SigningKey;
 
 /// Why a driver disk could not be built.
@@ -84,12 +88,26 @@ pub enum Error {
         reason: String,
     },
     /// Bare kernel modules cannot be wrapped into a driver RPM.
-    #[error("wrapping kernel modules for driver disk {name}: {reason}")]
-    Modules {
+    #[error("wrapping kernel modules for driver disk {name}: {source}")]
+    Wrap {
         /// The disk's name.
         name: String,
-        /// What is wrong.
-        reason: String,
+        /// The cause.
+        source: Box<crate::driver::Error>,
+    },
+    /// A kernel module file is too large to be one.
+    #[error("kernel module {path} is {size} bytes, more than any module")]
+    ModuleTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+    },
+    /// No kernel version is given and the first module names none in its vermagic.
+    #[error("kernel module {path} has no vermagic: give `kernel` in [driver_disk]")]
+    NoKernel {
+        /// The module file.
+        path: PathBuf,
     },
     /// The build time is not usable.
     #[error("build time {time} is out of range for RPM and ISO dates")]
@@ -137,6 +155,87 @@ pub fn load_key(signing: &Signing) -> Result<SigningKey, Error> {
     SigningKey::from_armored(&text, &passphrase).map_err(|e| key_err(e.to_string()))
 }
 
+/// Wraps the bare modules of `set` into the driver RPM `<name>-<version>-<release>.x86_64.rpm`
+/// (version and release from the disk's version, else the modules' `modinfo` version and
+/// release 1) for the profile's kernel, else the first module's vermagic kernel. Returns the
+/// package file, written in `workdir`.
+fn wrap(dd: &DriverDisk, set: &ModuleSet, time: i64, workdir: &Path) -> Result<PathBuf, Error> {
+    let wrap_err = |source: crate::driver::Error| Error::Wrap {
+        name: dd.name.value.clone(),
+        source: Box::new(source),
+    };
+    let mut modules = Vec::with_capacity(set.ko.len());
+    for ko in &set.ko {
+        let path = &ko.value;
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(io)?.len();
+        if size > MAX_MODULE_SIZE {
+            return Err(Error::ModuleTooLarge {
+                path: path.clone(),
+                size,
+            });
+        }
+        let data = std::fs::read(path).map_err(io)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        modules.push((path, name, data));
+    }
+    let kver = match (&set.kernel, modules.first()) {
+        (Some(k), _) => k.value.clone(),
+        (None, Some((path, name, data))) => {
+            let info = ModuleInfo::parse(name, data).map_err(|source| {
+                wrap_err(crate::driver::Error::Module {
+                    file: name.clone(),
+                    source: Box::new(source),
+                })
+            })?;
+            match info.vermagic().map(vermagic_release) {
+                Some(k) if !k.is_empty() => k.to_string(),
+                _ => {
+                    return Err(Error::NoKernel {
+                        path: (*path).clone(),
+                    });
+                }
+            }
+        }
+        (None, None) => return Err(wrap_err(crate::driver::Error::NoModules)),
+    };
+    let (version, release) = match &dd.version {
+        Some(v) => {
+            let (v, r) = control::split_version(&v.value);
+            (Some(v), r)
+        }
+        None => (None, "1"),
+    };
+    let files: Vec<(String, Vec<u8>)> = modules
+        .into_iter()
+        .map(|(_, name, data)| (name, data))
+        .collect();
+    let wrapped = wrap_modules(&WrapSpec {
+        name: &dd.name.value,
+        version,
+        release,
+        kver: &kver,
+        dir: set.dir.as_str(),
+        modules: &files,
+        force: dd.force,
+        build_time: u32::try_from(time).map_err(|_| Error::Time { time })?,
+        build_host: control::BUILD_HOST,
+    })
+    .map_err(wrap_err)?;
+    let path = workdir.join(&wrapped.file_name);
+    std::fs::write(&path, &wrapped.rpm).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
 /// Builds the driver disk `profile` describes at its `[output] iso`. The build time is
 /// `SOURCE_DATE_EPOCH`, else 0.
 pub fn build(profile: &DriverDiskProfile) -> Result<DiskReport, Error> {
@@ -150,14 +249,12 @@ pub fn build(profile: &DriverDiskProfile) -> Result<DiskReport, Error> {
             path: std::env::temp_dir(),
             source,
         })?;
+    let wrapped;
     let driver_rpm = match &dd.source {
-        DiskSource::Rpm(path) => path.value.clone(),
-        DiskSource::Modules(_) => {
-            return Err(Error::Modules {
-                name: dd.name.value.clone(),
-                reason: "wrapping bare modules is not available yet; give a driver RPM (`rpm =`)"
-                    .into(),
-            });
+        DiskSource::Rpm(path) => &path.value,
+        DiskSource::Modules(set) => {
+            wrapped = wrap(dd, set, time, workdir.path())?;
+            &wrapped
         }
     };
     let spec = DiskSpec {
@@ -165,7 +262,7 @@ pub fn build(profile: &DriverDiskProfile) -> Result<DiskReport, Error> {
         version: dd.version.as_ref().map(|v| v.value.as_str()),
         description: dd.description.as_ref().map(|v| v.value.as_str()),
         uuid: dd.uuid.as_ref().map(|v| v.value.as_str()),
-        driver_rpm: &driver_rpm,
+        driver_rpm,
         key: key.as_ref(),
         time,
         workdir: workdir.path(),
