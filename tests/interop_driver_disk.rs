@@ -57,12 +57,17 @@ fn rpmbuild_driver(dir: &Path) -> PathBuf {
 
 /// Writes a driver-disk profile and returns its path.
 fn profile(dir: &Path, rpm: &Path, extra: &str) -> PathBuf {
+    profile_with(dir, rpm, "", extra)
+}
+
+/// Writes a driver-disk profile with more `[driver_disk]` keys and more sections.
+fn profile_with(dir: &Path, rpm: &Path, keys: &str, extra: &str) -> PathBuf {
     let path = dir.join("dd.toml");
     std::fs::write(
         &path,
         format!(
             "[driver_disk]\nname = \"intel-igc\"\nversion = \"5.10.214-1\"\n\
-             description = \"Intel igc driver for XCP-ng 8.3\"\nrpm = \"{}\"\n\
+             description = \"Intel igc driver for XCP-ng 8.3\"\nrpm = \"{}\"\n{keys}\
              [output]\niso = \"out.iso\"\n{extra}",
             rpm.display()
         ),
@@ -260,6 +265,10 @@ fn signed_disk_passes_repo_gpgcheck_rpm_k_and_gpg_verify() {
     let iso = work.path().join("dd.iso");
     let said = build_disk(&profile, &iso);
     assert!(said.contains("signed"), "{said}");
+    // Signatures are deterministic too: a second run gives the same bytes.
+    let again = work.path().join("again.iso");
+    build_disk(&profile, &again);
+    assert_eq!(std::fs::read(&iso).unwrap(), std::fs::read(&again).unwrap());
     let disk = work.path().join("disk");
     xorriso_extract(&iso, &disk);
 
@@ -366,6 +375,11 @@ fn signed_disk_passes_repo_gpgcheck_rpm_k_and_gpg_verify() {
         !out.status.success(),
         "dnf accepted a repomd.xml that does not match its signature"
     );
+    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(
+        stderr.contains("gpg") || stderr.contains("signature"),
+        "dnf failed for another reason than the signature: {stderr}"
+    );
 }
 
 #[test]
@@ -388,6 +402,17 @@ fn two_runs_give_identical_bytes_and_inspect_recognises_the_disk() {
     assert_eq!(v["driver_disk"]["name_label"], "intel-igc");
     assert_eq!(v["driver_disk"]["control"], "update-intel-igc");
     assert_eq!(v["driver_disk"]["signed"], false);
+    let default_uuid = v["driver_disk"]["uuid"].as_str().unwrap().to_string();
+
+    // A uuid given in the profile is used as written (lower-cased); the default differs.
+    let given = "0B5E3C2A-1111-4222-8333-444455556666";
+    let with_uuid = profile_with(work.path(), &rpm, &format!("uuid = \"{given}\"\n"), "");
+    let c = work.path().join("c.iso");
+    build_disk(&with_uuid, &c);
+    let json = run(isoremix().args(["inspect", "--json"]).arg(&c));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["driver_disk"]["uuid"], given.to_lowercase());
+    assert_ne!(default_uuid, given.to_lowercase());
 }
 
 /// A repository (made by createrepo_c) with one package providing `/bin/sh`, which the
