@@ -29,7 +29,7 @@ pub struct DiskSpec<'a> {
     pub name: &'a str,
     /// The disk's version; `None`: the driver's `version-release`.
     pub version: Option<&'a str>,
-    /// `update.xml`'s `name-description`; `None`: "Driver disk for <name> <version>".
+    /// `update.xml`'s `name-description`; `None`: `Driver disk for NAME VERSION`.
     pub description: Option<&'a str>,
     /// `update.xml`'s uuid; `None`: derived from name and version.
     pub uuid: Option<&'a str>,
