@@ -156,6 +156,8 @@ pub struct Inspection {
     pub boots: Vec<String>,
     /// The installer's root filesystem, when read.
     pub install_img: Option<InstallImg>,
+    /// The driver disk the image is, if it is one (`update.xml` and repodata at the root).
+    pub driver_disk: Option<crate::driver_disk::DiskInfo>,
 }
 
 /// Reads `source` and summarises it.
@@ -283,6 +285,7 @@ pub fn inspect(source: &SourceIso) -> Inspection {
         gpt,
         boots,
         install_img: None,
+        driver_disk: crate::driver_disk::recognise(source),
     }
 }
 
@@ -368,6 +371,30 @@ impl Inspection {
                     "  {} segment at {}: {} bytes stored, {} bytes of cpio, {} archive(s), {} entries",
                     g.compression, g.offset, g.stored, g.uncompressed, g.archives, g.entries
                 );
+            }
+        }
+        if let Some(dd) = &self.driver_disk {
+            match (&dd.update, &dd.problem) {
+                (Some(u), _) => {
+                    let _ = writeln!(
+                        s,
+                        "driver disk: {} {} ({})",
+                        u.name_label, u.version, u.uuid
+                    );
+                    let _ = writeln!(s, "  control:   {}", u.control);
+                    let _ = writeln!(s, "  about:     {}", u.description);
+                }
+                (None, problem) => {
+                    let _ = writeln!(
+                        s,
+                        "driver disk: unreadable: {}",
+                        problem.as_deref().unwrap_or("?")
+                    );
+                }
+            }
+            let _ = writeln!(s, "  signed:    {}", if dd.signed { "yes" } else { "no" });
+            for p in &dd.packages {
+                let _ = writeln!(s, "  package:   {p}");
             }
         }
         s

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use isoremix::iso::SourceIso;
-use isoremix::profile::{Overrides, Profile, SourceIso as SourceSpec};
+use isoremix::profile::{DriverDiskProfile, Overrides, Profile, SourceIso as SourceSpec};
 use isoremix::progress::Progress;
-use isoremix::{extract, inspect, remaster, sample};
+use isoremix::{driver_disk, extract, inspect, remaster, sample};
 
 /// Remaster XCP-ng installer ISOs without root.
 #[derive(Parser)]
@@ -51,6 +51,14 @@ enum Command {
         /// Extract install.img's merged tree instead of the ISO's.
         #[arg(long)]
         initrd: bool,
+    },
+    /// Build an XCP-ng driver disk ISO from a driver-disk profile.
+    DriverDisk {
+        /// The driver-disk profile (TOML).
+        profile: PathBuf,
+        /// Write here instead of the profile's [output] iso.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Write the built-in XCP-ng 8.3-shaped sample source ISO.
     Sample {
@@ -163,6 +171,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 done.dirs,
                 done.symlinks,
                 dir.display()
+            );
+        }
+        Command::DriverDisk { profile, output } => {
+            let profile = DriverDiskProfile::load_with(&profile, output.as_deref())?;
+            let report = driver_disk::build(&profile)?;
+            println!(
+                "wrote {} ({} bytes): driver disk {} {}{}",
+                report.output.display(),
+                report.size,
+                report.update.name_label,
+                report.update.version,
+                if report.signed { ", signed" } else { "" }
             );
         }
         Command::Sample {

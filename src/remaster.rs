@@ -4,6 +4,7 @@
 //! that translates its profile section into calls of a format module.
 
 mod boot;
+mod drivers;
 mod installer;
 mod iso_files;
 
@@ -112,7 +113,8 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
     };
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;
-    let installer = installer::apply(&mut source, &profile.installer, &mut cx)?;
+    let drivers = drivers::apply(&mut source, &profile.drivers, &mut cx)?;
+    let installer = installer::apply(&mut source, &profile.installer, &drivers.initrd, &mut cx)?;
     boot::apply(&mut source, &profile.boot, &installer.dom0_args, &mut cx)?;
 
     let total = source.volume_bytes();

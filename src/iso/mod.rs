@@ -5,6 +5,7 @@
 mod device;
 mod edit;
 mod error;
+mod fresh;
 pub mod hybrid;
 mod source;
 mod writer;
@@ -12,5 +13,6 @@ mod writer;
 pub use device::SECTOR;
 pub use edit::NewContent;
 pub use error::{Error, Result};
+pub use fresh::write_fresh;
 pub use source::{BootEntryInfo, BootPlatform, ExtentReader, SYSTEM_AREA, SourceIso, files, walk};
 pub use writer::{WriteOptions, WriteReport, apply_hybrid, write};

@@ -70,14 +70,16 @@ fn edits(profile: &InstallerEdits, extra: &[PutEntry], mtime: u32) -> Result<Edi
 }
 
 /// Applies `[installer]` to the source's install.img.
+/// `extra` are entries other steps (drivers) put into install.img.
 pub fn apply(
     source: &mut SourceIso,
     profile: &InstallerEdits,
+    extra: &[PutEntry],
     cx: &mut Context<'_>,
 ) -> Result<Outcome, Error> {
     let mut outcome = Outcome::default();
     let mtime = u32::try_from(cx.time).unwrap_or(u32::MAX);
-    let mut extra = Vec::new();
+    let mut extra = extra.to_vec();
     if let Some(af) = &profile.answerfile {
         let text = std::fs::read(&af.value).map_err(|e| step_err(af, e))?;
         answerfile::validate(&af.value.display().to_string(), &text)

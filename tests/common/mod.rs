@@ -187,3 +187,6 @@ pub fn xorriso_report(iso: &Path) -> String {
         "plain",
     ]))
 }
+
+/// Debian's kernel package (module trees for tests).
+pub mod debian_kernel;

@@ -1,0 +1,395 @@
+//! Drivers swapped into a remastered ISO, checked with kmod's own tools on the output's
+//! install.img: `modprobe --show-depends` and `modinfo` find the swapped module in the chosen
+//! folder, and the module indexes are byte-identical to what `depmod` writes for the unpacked
+//! tree. The install.img is split into its segments and each is unpacked by bzip2 and GNU cpio.
+//! Wrapped driver packages are checked with `rpm` (file list, scriptlets, digests).
+//!
+//! The source's install.img holds a subset of Debian's kernel package (downloaded once into
+//! `target/test-cache/`), packed by GNU cpio and bzip2, with indexes made by depmod.
+
+mod common;
+mod common_initrd;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::debian_kernel::{Kernel, kernel};
+use common::{genisoimage_xcpng, isoremix, require, run, xcpng_tree, xorriso_extract};
+use common_initrd::{cli_compress, cpio_extract_all, gnu_cpio, sh};
+use isoremix::initrd::{Compression, Reader};
+use isoremix::kmod::INDEX_FILES;
+
+/// Modules of the source's install.img (file names in Debian's package).
+const IMAGE_MODULES: [&str; 5] = [
+    "scsi_common.ko",
+    "scsi_mod.ko",
+    "scsi_transport_sas.ko",
+    "e1000.ko",
+    "e1000e.ko",
+];
+
+/// depmod.d of the source's install.img, as XCP-ng's.
+const DEPMOD_CONF: &str = "search override updates extra built-in weak-updates\n";
+
+/// A root holding `modules` of the Debian kernel under `kernel/`, its list files (with
+/// `modules.order` cut to those modules), XCP-ng's depmod.d and indexes made by depmod.
+fn kernel_root(k: &Kernel, root: &Path, modules: &[&str]) {
+    let moddir = root.join("lib/modules").join(&k.kver);
+    fs::create_dir_all(root.join("etc/depmod.d")).unwrap();
+    fs::write(root.join("etc/depmod.d/dist.conf"), DEPMOD_CONF).unwrap();
+    let order = fs::read_to_string(k.moddir().join("modules.order")).unwrap();
+    let mut kept = String::new();
+    for line in order.lines() {
+        if modules.iter().any(|m| line.rsplit('/').next() == Some(m)) {
+            let dest = moddir.join(line);
+            fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            fs::copy(k.moddir().join(line), &dest).unwrap();
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    fs::write(moddir.join("modules.order"), kept).unwrap();
+    for f in ["modules.builtin", "modules.builtin.modinfo"] {
+        fs::copy(k.moddir().join(f), moddir.join(f)).unwrap();
+    }
+    depmod(root, &k.kver);
+}
+
+/// Runs the referee depmod on `root` with `root`'s depmod.d only.
+fn depmod(root: &Path, kver: &str) {
+    require("depmod");
+    run(Command::new("depmod")
+        .arg("-b")
+        .arg(root)
+        .arg("-C")
+        .arg(root.join("etc/depmod.d"))
+        .arg(kver));
+}
+
+/// An XCP-ng-shaped source ISO whose install.img is `root` packed by GNU cpio and bzip2.
+fn source_iso(dir: &Path, root: &Path) -> PathBuf {
+    let tree = dir.join("tree");
+    xcpng_tree(&tree);
+    fs::write(
+        tree.join("install.img"),
+        cli_compress("bzip2", &gnu_cpio(root)),
+    )
+    .unwrap();
+    let iso = dir.join("source.iso");
+    genisoimage_xcpng(&tree, &iso, true);
+    iso
+}
+
+/// Unpacks an install.img with the referees: each segment (boundaries as our reader finds
+/// them) decompressed by its command-line tool and unpacked by GNU cpio, later over earlier.
+fn unpack_with_gnu_cpio(img: &Path, dest: &Path) {
+    let data = fs::read(img).unwrap();
+    let mut reader = Reader::new(&data[..]);
+    while reader.next_entry().unwrap().is_some() {}
+    let segments = reader.segments().to_vec();
+    assert!(!segments.is_empty());
+    for s in &segments {
+        let start = usize::try_from(s.offset).unwrap();
+        let end = start + usize::try_from(s.stored_len).unwrap();
+        let raw = &data[start..end];
+        let tool = match s.compression {
+            Compression::Bzip2 => "bzip2 -dc",
+            Compression::Gzip => "gzip -dc",
+            Compression::Xz => "xz -dc",
+            Compression::Zstd => "zstd -dc",
+            Compression::None => "cat",
+        };
+        let plain = sh(tool, Path::new("/"), raw);
+        cpio_extract_all(&plain, dest);
+    }
+}
+
+/// Builds `profile` (text) in `dir`; returns the output ISO.
+fn build(dir: &Path, profile: &str) -> PathBuf {
+    let path = dir.join("profile.toml");
+    fs::write(&path, profile).unwrap();
+    let out = run_status(isoremix().arg("build").arg(&path));
+    assert!(out.0, "isoremix build failed:\n{}", out.1);
+    dir.join("out.iso")
+}
+
+fn run_status(cmd: &mut Command) -> (bool, String) {
+    let out = cmd.output().expect("run isoremix");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// The output's install.img unpacked by the referees into `dir/root`.
+fn output_root(iso: &Path, dir: &Path) -> PathBuf {
+    let tree = dir.join("out-tree");
+    xorriso_extract(iso, &tree);
+    let root = dir.join("root");
+    unpack_with_gnu_cpio(&tree.join("install.img"), &root);
+    root
+}
+
+/// The index files of `root` against those depmod writes for a copy of it.
+fn assert_indexes_are_depmods(root: &Path, kver: &str, work: &Path) {
+    let copy = work.join("depmod-copy");
+    let _ = fs::remove_dir_all(&copy);
+    run(Command::new("cp").arg("-a").arg(root).arg(&copy));
+    let moddir = copy.join("lib/modules").join(kver);
+    for name in INDEX_FILES {
+        let _ = fs::remove_file(moddir.join(name));
+    }
+    depmod(&copy, kver);
+    let ours = root.join("lib/modules").join(kver);
+    for name in INDEX_FILES {
+        let a = fs::read(ours.join(name)).unwrap_or_else(|e| panic!("output has no {name}: {e}"));
+        let b = fs::read(moddir.join(name)).unwrap();
+        assert!(
+            a == b,
+            "{name} differs from depmod's ({} vs {} bytes)",
+            a.len(),
+            b.len()
+        );
+    }
+}
+
+fn modprobe_show_depends(root: &Path, kver: &str, module: &str) -> String {
+    require("modprobe");
+    run(Command::new("modprobe")
+        .arg("-d")
+        .arg(root)
+        .args(["-S", kver, "--show-depends", module]))
+}
+
+fn modinfo_field(root: &Path, kver: &str, field: &str, module: &str) -> String {
+    require("modinfo");
+    run(Command::new("modinfo")
+        .arg("-b")
+        .arg(root)
+        .args(["-k", kver, "-F", field, module]))
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn bare_module_goes_into_the_override_folder_and_indexes_match_depmod() {
+    let k = kernel();
+    let work = tempfile::tempdir().unwrap();
+    let src_root = work.path().join("src-root");
+    kernel_root(k, &src_root, &IMAGE_MODULES);
+    let iso = source_iso(work.path(), &src_root);
+    let ko = k.module_file("mpi3mr.ko");
+    let profile = format!(
+        "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[[drivers]]\nko = [\"{}\"]\nname = \"mpi3mr-module\"\ndir = \"override\"\n",
+        iso.display(),
+        ko.display()
+    );
+    let out = build(work.path(), &profile);
+    let root = output_root(&out, work.path());
+
+    let moddir = root.join("lib/modules").join(&k.kver);
+    assert_eq!(
+        fs::read(moddir.join("override/mpi3mr.ko")).unwrap(),
+        fs::read(&ko).unwrap(),
+        "the module is in override/ unchanged"
+    );
+    let deps = modprobe_show_depends(&root, &k.kver, "mpi3mr");
+    let last = deps.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with(&format!("/lib/modules/{}/override/mpi3mr.ko ", k.kver))
+            || last.ends_with(&format!("/lib/modules/{}/override/mpi3mr.ko", k.kver)),
+        "modprobe loads the swapped module last: {deps}"
+    );
+    for dep in ["scsi_common", "scsi_mod", "scsi_transport_sas"] {
+        assert!(
+            deps.contains(&format!("/{dep}.ko")),
+            "{dep} missing from:\n{deps}"
+        );
+    }
+    let filename = modinfo_field(&root, &k.kver, "filename", "mpi3mr");
+    assert!(
+        filename.ends_with(&format!("/lib/modules/{}/override/mpi3mr.ko", k.kver)),
+        "modinfo: {filename}"
+    );
+    assert_eq!(
+        modinfo_field(&root, &k.kver, "version", "mpi3mr"),
+        "8.2.0.3.0"
+    );
+    assert_indexes_are_depmods(&root, &k.kver, work.path());
+    // The image's own modules are untouched.
+    for m in IMAGE_MODULES {
+        let rel = fs::read_to_string(
+            src_root
+                .join("lib/modules")
+                .join(&k.kver)
+                .join("modules.order"),
+        )
+        .unwrap()
+        .lines()
+        .find(|l| l.ends_with(m))
+        .unwrap()
+        .to_string();
+        assert_eq!(
+            fs::read(moddir.join(&rel)).unwrap(),
+            fs::read(k.moddir().join(&rel)).unwrap()
+        );
+    }
+}
+
+/// A driver RPM made by rpmbuild, as XCP-ng's are, with `payload` compression (rpm macro
+/// value) holding e1000e in updates/, a firmware file and a modprobe.d file.
+fn rpmbuild_driver(k: &Kernel, dir: &Path, payload: &str) -> PathBuf {
+    require("rpmbuild");
+    let top = dir.join(format!("rpmbuild-{}", payload.replace('.', "-")));
+    fs::create_dir_all(top.join("SOURCES")).unwrap();
+    fs::copy(k.module_file("e1000e.ko"), top.join("SOURCES/e1000e.ko")).unwrap();
+    let spec = format!(
+        "Name: intel-e1000e\nVersion: 3.8.7\nRelease: 1.xcpng8.3\nSummary: e1000e driver\nLicense: GPLv2\n\
+         Source0: e1000e.ko\nBuildArch: x86_64\n%description\nIntel e1000e.\n\
+         %install\nmkdir -p %{{buildroot}}/lib/modules/{kver}/updates %{{buildroot}}/lib/firmware/e1000e-test %{{buildroot}}/etc/modprobe.d\n\
+         install -m 644 %{{SOURCE0}} %{{buildroot}}/lib/modules/{kver}/updates/e1000e.ko\n\
+         echo firmware > %{{buildroot}}/lib/firmware/e1000e-test/fw.bin\n\
+         echo 'options e1000e InterruptThrottleRate=1' > %{{buildroot}}/etc/modprobe.d/e1000e.conf\n\
+         %post\n/sbin/depmod -a {kver}\n%postun\n/sbin/depmod -a {kver}\n\
+         %files\n/lib/modules/{kver}/updates/e1000e.ko\n/lib/firmware/e1000e-test/fw.bin\n/etc/modprobe.d/e1000e.conf\n",
+        kver = k.kver
+    );
+    fs::write(top.join("intel-e1000e.spec"), spec).unwrap();
+    run(Command::new("rpmbuild")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .arg("--define")
+        .arg(format!("_binary_payload {payload}"))
+        .args([
+            "--define",
+            "__os_install_post %{nil}",
+            "--define",
+            "debug_package %{nil}",
+        ])
+        .arg("-bb")
+        .arg(top.join("intel-e1000e.spec")));
+    top.join("RPMS/x86_64/intel-e1000e-3.8.7-1.xcpng8.3.x86_64.rpm")
+}
+
+#[test]
+fn driver_rpm_in_every_payload_compression_reaches_install_img() {
+    let k = kernel();
+    let work = tempfile::tempdir().unwrap();
+    let src_root = work.path().join("src-root");
+    kernel_root(k, &src_root, &IMAGE_MODULES);
+    let iso = source_iso(work.path(), &src_root);
+    for payload in ["w9.gzdio", "w2.xzdio", "w3.zstdio", "w9.bzdio"] {
+        let case = work.path().join(payload);
+        fs::create_dir_all(&case).unwrap();
+        let rpm = rpmbuild_driver(k, &case, payload);
+        let profile = format!(
+            "[source]\niso = \"{}\"\n[output]\niso = \"out.iso\"\n\n[[drivers]]\nrpm = \"{}\"\n",
+            iso.display(),
+            rpm.display()
+        );
+        let out = build(&case, &profile);
+        let root = output_root(&out, &case);
+        let deps = modprobe_show_depends(&root, &k.kver, "e1000e");
+        assert!(
+            deps.contains(&format!("/lib/modules/{}/updates/e1000e.ko", k.kver)),
+            "{payload}: modprobe loads updates/ over kernel/: {deps}"
+        );
+        assert_eq!(
+            fs::read_to_string(root.join("lib/firmware/e1000e-test/fw.bin")).unwrap(),
+            "firmware\n"
+        );
+        assert_eq!(
+            fs::read_to_string(root.join("etc/modprobe.d/e1000e.conf")).unwrap(),
+            "options e1000e InterruptThrottleRate=1\n"
+        );
+        let config = run(Command::new("modprobe")
+            .arg("-d")
+            .arg(&root)
+            .arg("-C")
+            .arg(root.join("etc/modprobe.d"))
+            .args(["-S", &k.kver, "--showconfig"]));
+        assert!(
+            config.contains("options e1000e InterruptThrottleRate=1"),
+            "{config}"
+        );
+        assert_indexes_are_depmods(&root, &k.kver, &case);
+    }
+}
+
+#[test]
+fn wrapped_package_is_accepted_by_rpm() {
+    require("rpm");
+    let k = kernel();
+    let work = tempfile::tempdir().unwrap();
+    let ko = k.module_file("mpi3mr.ko");
+    let modules = vec![("mpi3mr.ko".to_string(), fs::read(&ko).unwrap())];
+    let wrapped = isoremix::driver::wrap_modules(&isoremix::driver::WrapSpec {
+        name: "mpi3mr-module",
+        version: None,
+        release: "1.xcpng8.3",
+        kver: &k.kver,
+        dir: "override",
+        modules: &modules,
+        force: false,
+        build_time: 1_700_000_000,
+        build_host: "build.example",
+    })
+    .unwrap();
+    assert_eq!(
+        wrapped.file_name,
+        "mpi3mr-module-8.2.0.3.0-1.xcpng8.3.x86_64.rpm"
+    );
+    let path = work.path().join(&wrapped.file_name);
+    fs::write(&path, &wrapped.rpm).unwrap();
+
+    let list = run(Command::new("rpm").args(["-qpl"]).arg(&path));
+    assert!(
+        list.lines()
+            .any(|l| l == format!("/lib/modules/{}/override/mpi3mr.ko", k.kver)),
+        "{list}"
+    );
+    let scripts = run(Command::new("rpm").args(["-qp", "--scripts"]).arg(&path));
+    let depmod = format!("depmod -a {}", k.kver);
+    assert!(scripts.contains("postinstall scriptlet"), "{scripts}");
+    assert!(scripts.contains("postuninstall scriptlet"), "{scripts}");
+    assert_eq!(scripts.matches(&depmod).count(), 2, "{scripts}");
+    let checked = common::run_all(Command::new("rpm").args(["-K", "--nosignature"]).arg(&path));
+    assert!(checked.contains("digests OK"), "{checked}");
+    let nevra = run(Command::new("rpm")
+        .args([
+            "-qp",
+            "--queryformat",
+            "%{NAME}|%{VERSION}|%{RELEASE}|%{ARCH}",
+        ])
+        .arg(&path));
+    assert_eq!(nevra, "mpi3mr-module|8.2.0.3.0|1.xcpng8.3|x86_64");
+
+    // The installed file is the module, byte for byte (rpm2cpio + GNU cpio).
+    require("rpm2cpio");
+    let dest = work.path().join("payload");
+    fs::create_dir_all(&dest).unwrap();
+    sh(
+        &format!("rpm2cpio '{}' | cpio -idm --quiet", path.display()),
+        &dest,
+        b"",
+    );
+    assert_eq!(
+        fs::read(dest.join(format!("lib/modules/{}/override/mpi3mr.ko", k.kver))).unwrap(),
+        fs::read(&ko).unwrap()
+    );
+
+    // Same inputs, same bytes.
+    let again = isoremix::driver::wrap_modules(&isoremix::driver::WrapSpec {
+        name: "mpi3mr-module",
+        version: None,
+        release: "1.xcpng8.3",
+        kver: &k.kver,
+        dir: "override",
+        modules: &modules,
+        force: false,
+        build_time: 1_700_000_000,
+        build_host: "build.example",
+    })
+    .unwrap();
+    assert!(again.rpm == wrapped.rpm);
+}
