@@ -158,6 +158,8 @@ pub struct Inspection {
     pub install_img: Option<InstallImg>,
     /// The driver disk the image is, if it is one (`update.xml` and repodata at the root).
     pub driver_disk: Option<crate::driver_disk::DiskInfo>,
+    /// The installer's package repository, when the image has one.
+    pub packages: Option<PackagesInfo>,
 }
 
 /// Reads `source` and summarises it.
@@ -286,6 +288,7 @@ pub fn inspect(source: &SourceIso) -> Inspection {
         boots,
         install_img: None,
         driver_disk: crate::driver_disk::recognise(source),
+        packages: inspect_packages(source),
     }
 }
 
@@ -397,6 +400,154 @@ impl Inspection {
                 let _ = writeln!(s, "  package:   {p}");
             }
         }
+        if let Some(p) = &self.packages {
+            p.write_text(&mut s);
+        }
         s
     }
+}
+
+/// The installer's package repository: what `isoremix inspect` shows of `Packages/`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackagesInfo {
+    /// Packages listed in repodata.
+    pub count: usize,
+    /// How the installer picks what it installs: `meta-package <name>` or `comps group
+    /// <id>`; `None` when neither is found.
+    pub install_style: Option<String>,
+    /// The meta-package's requires, when the style is a meta-package.
+    pub meta_requires: Vec<String>,
+    /// Whether `repodata/repomd.xml.asc` exists.
+    pub repomd_signed: bool,
+    /// Packages that carry a signature.
+    pub signed_packages: usize,
+    /// The key files `.treeinfo [keys]` names, in order (the installer uses the first).
+    pub keys: Vec<String>,
+    /// Why the repository could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+impl PackagesInfo {
+    fn write_text(&self, s: &mut String) {
+        let _ = writeln!(s, "packages:    {} in repodata", self.count);
+        if let Some(e) = &self.error {
+            let _ = writeln!(s, "  unreadable repository: {e}");
+        }
+        let _ = writeln!(
+            s,
+            "  installs:  {}",
+            self.install_style
+                .as_deref()
+                .unwrap_or("neither xcp-ng-deps nor a xenserver_base group found")
+        );
+        if !self.meta_requires.is_empty() {
+            let _ = writeln!(s, "  requires:  {}", self.meta_requires.join(", "));
+        }
+        let _ = writeln!(
+            s,
+            "  signing:   {} of {} packages signed, repomd.xml {}, keys: {}",
+            self.signed_packages,
+            self.count,
+            if self.repomd_signed {
+                "signed (repomd.xml.asc)"
+            } else {
+                "not signed"
+            },
+            if self.keys.is_empty() {
+                "none".to_string()
+            } else {
+                self.keys.join(" ")
+            }
+        );
+    }
+}
+
+/// `name`, or `name >= [epoch:]version[-release]`.
+fn dep_text(d: &crate::repo::Dep) -> String {
+    let Some(flags) = &d.flags else {
+        return d.name.clone();
+    };
+    let op = match flags.as_str() {
+        "EQ" => "=",
+        "LT" => "<",
+        "GT" => ">",
+        "LE" => "<=",
+        _ => ">=",
+    };
+    let mut evr = String::new();
+    if let Some(e) = d.epoch.as_deref().filter(|e| *e != "0") {
+        evr.push_str(e);
+        evr.push(':');
+    }
+    evr.push_str(d.ver.as_deref().unwrap_or_default());
+    if let Some(r) = &d.rel {
+        evr.push('-');
+        evr.push_str(r);
+    }
+    format!("{} {op} {evr}", d.name)
+}
+
+/// Reads the repository of `source`, or `None` when it has no `repodata/repomd.xml`.
+fn inspect_packages(source: &SourceIso) -> Option<PackagesInfo> {
+    use crate::remaster::packages::{DEFAULT_GROUP, DEFAULT_META};
+    use crate::repo::{comps, reader, repomd};
+    let xml = source.read_file("/repodata/repomd.xml").ok()?;
+    let mut info = PackagesInfo {
+        count: 0,
+        install_style: None,
+        meta_requires: Vec::new(),
+        repomd_signed: source.exists("/repodata/repomd.xml.asc"),
+        signed_packages: 0,
+        keys: Vec::new(),
+        error: None,
+    };
+    if let Ok(t) = source.read_file("/.treeinfo")
+        && let Ok(t) = crate::treeinfo::TreeInfo::parse(&String::from_utf8_lossy(&t))
+    {
+        info.keys = t.options("keys").into_iter().map(|(_, v)| v).collect();
+    }
+    let open = |href: &str| {
+        source
+            .read_file(&format!("/{href}"))
+            .map_err(|e| crate::repo::Error::Io {
+                what: href.to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })
+    };
+    let md = match repomd::parse_repomd(&xml) {
+        Ok(md) => md,
+        Err(e) => {
+            info.error = Some(e.to_string());
+            return Some(info);
+        }
+    };
+    let records = match reader::read_repo(&md, open) {
+        Ok(r) => r,
+        Err(e) => {
+            info.error = Some(e.to_string());
+            return Some(info);
+        }
+    };
+    info.count = records.len();
+    for r in &records {
+        let signed = source
+            .open_file(&format!("/{}", r.location_href))
+            .ok()
+            .and_then(|mut f| crate::remaster::signing::is_signed(&mut f).ok());
+        if signed == Some(true) {
+            info.signed_packages += 1;
+        }
+    }
+    let groups = reader::read_groups(&md, open)
+        .ok()
+        .flatten()
+        .and_then(|(_, xml)| comps::parse_groups(&xml).ok())
+        .unwrap_or_default();
+    if let Some(meta) = records.iter().find(|r| r.name == DEFAULT_META) {
+        info.install_style = Some(format!("meta-package {DEFAULT_META}"));
+        info.meta_requires = meta.requires.iter().map(dep_text).collect();
+    } else if groups.iter().any(|g| g.id == DEFAULT_GROUP) {
+        info.install_style = Some(format!("comps group {DEFAULT_GROUP}"));
+    }
+    Some(info)
 }

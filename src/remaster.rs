@@ -7,6 +7,9 @@ mod boot;
 mod drivers;
 mod installer;
 mod iso_files;
+pub mod packages;
+pub mod signing;
+mod treeinfo;
 
 use std::path::{Path, PathBuf};
 
@@ -77,7 +80,6 @@ pub struct Context<'a> {
 
 /// Builds the image `profile` describes.
 pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error> {
-    refuse_unsupported(profile)?;
     let workdir = tempfile::Builder::new()
         .prefix("isoremix-")
         .tempdir()
@@ -114,8 +116,33 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;
     let drivers = drivers::apply(&mut source, &profile.drivers, &mut cx)?;
-    let installer = installer::apply(&mut source, &profile.installer, &drivers.initrd, &mut cx)?;
-    boot::apply(&mut source, &profile.boot, &installer.dom0_args, &mut cx)?;
+    let packages = packages::apply(
+        &mut source,
+        &profile.packages,
+        profile.signing.as_ref(),
+        &packages::Extra {
+            add: drivers.add.clone(),
+            install: drivers.install.clone(),
+        },
+        profile.installer.answerfile.is_some(),
+        &mut cx,
+    )?;
+    treeinfo::apply(
+        &mut source,
+        &profile.treeinfo,
+        packages.key_file.as_deref(),
+        &mut cx,
+    )?;
+    let installer = installer::apply(
+        &mut source,
+        &profile.installer,
+        &drivers.initrd,
+        &packages.answerfile_attributes,
+        &mut cx,
+    )?;
+    let mut dom0_args = installer.dom0_args.clone();
+    dom0_args.extend(packages.dom0_args.iter().cloned());
+    boot::apply(&mut source, &profile.boot, &dom0_args, &mut cx)?;
 
     let total = source.volume_bytes();
     let bar = progress.bytes("writing", total);
@@ -144,24 +171,6 @@ fn seed(source: &SourceIso, profile: &Profile) -> Vec<u8> {
     h.update(source.volume_bytes().to_le_bytes());
     h.update(std::fs::read(&profile.file).unwrap_or_default());
     h.finalize().to_vec()
-}
-
-/// Sections this version cannot carry out yet: refusing them beats writing
-/// an image that silently lacks them.
-fn refuse_unsupported(profile: &Profile) -> Result<(), Error> {
-    let unsupported = [
-        ("[packages]", profile.packages != Default::default()),
-        ("[treeinfo]", profile.treeinfo != Default::default()),
-        ("[signing]", profile.signing.is_some()),
-        ("[[drivers]]", !profile.drivers.is_empty()),
-    ];
-    match unsupported.iter().find(|(_, present)| *present) {
-        Some((section, _)) => Err(Error::Step {
-            at: profile.file.display().to_string(),
-            message: format!("{section} is not supported by this version of isoremix yet"),
-        }),
-        None => Ok(()),
-    }
 }
 
 fn refuse_overwriting_the_source(source: &Path, output: &Path) -> Result<(), Error> {

@@ -101,21 +101,18 @@ fn the_demo_profile_loads_with_every_active_key_set() {
     assert_eq!((e.origin.line, e.origin.col), (line, 1));
 
     let k = &p.packages;
-    assert!(
-        k.add.is_empty(),
-        "binary inputs are commented out in the demo"
-    );
-    assert_eq!(values(&k.remove), ["xcp-ng-xapi-plugins"]);
-    assert_eq!(values(&k.install), ["sysstat"]);
     assert_eq!(
-        k.group.as_ref().map(|g| g.value.as_str()),
-        Some("xenserver_base")
+        k.add.iter().map(|f| f.value.clone()).collect::<Vec<_>>(),
+        [demo.join("rpms/site-tools-1.0-1.noarch.rpm")]
     );
+    assert_eq!(values(&k.remove), ["sample-docs"]);
+    assert_eq!(values(&k.install), ["site-tools"]);
+    assert_eq!(k.group, None);
     assert_eq!(
         k.meta.as_ref().map(|m| m.value.as_str()),
         Some("xcp-ng-deps")
     );
-    assert!(k.allow_downgrade);
+    assert!(!k.allow_downgrade);
 
     let t = &p.treeinfo;
     assert_eq!(
@@ -294,6 +291,7 @@ fn the_demo_shows_every_key_and_its_commented_examples_are_valid() {
             .collect::<Vec<_>>(),
         [
             demo.join("rpms/site-agent-2.1-3.x86_64.rpm"),
+            demo.join("rpms/site-tools-1.0-1.noarch.rpm"),
             demo.join("rpms/site-tools-1.0-1.x86_64.rpm"),
         ]
     );

@@ -69,12 +69,15 @@ fn edits(profile: &InstallerEdits, extra: &[PutEntry], mtime: u32) -> Result<Edi
     Ok(out)
 }
 
-/// Applies `[installer]` to the source's install.img.
-/// `extra` are entries other steps (drivers) put into install.img.
+/// Applies `[installer]` to the source's install.img. `extra` are entries
+/// other steps (drivers) put into install.img; `answerfile_attributes` are
+/// set on the embedded answer file's `<installation>` element (e.g.
+/// `gpgcheck="false"`).
 pub fn apply(
     source: &mut SourceIso,
     profile: &InstallerEdits,
     extra: &[PutEntry],
+    answerfile_attributes: &[(String, String)],
     cx: &mut Context<'_>,
 ) -> Result<Outcome, Error> {
     let mut outcome = Outcome::default();
@@ -84,6 +87,16 @@ pub fn apply(
         let text = std::fs::read(&af.value).map_err(|e| step_err(af, e))?;
         answerfile::validate(&af.value.display().to_string(), &text)
             .map_err(|e| step_err(af, e))?;
+        let text = if answerfile_attributes.is_empty() {
+            text
+        } else {
+            let name = af.value.display().to_string();
+            let attrs: Vec<(&str, &str)> = answerfile_attributes
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            answerfile::set_root_attributes(&name, &text, &attrs).map_err(|e| step_err(af, e))?
+        };
         extra.push(PutEntry {
             path: ANSWERFILE_PATH.as_bytes().to_vec(),
             kind: PutKind::File(Content::Bytes(text)),

@@ -190,3 +190,81 @@ pub fn xorriso_report(iso: &Path) -> String {
 
 /// Debian's kernel package (module trees for tests).
 pub mod debian_kernel;
+
+/// The comps of a XenServer-style source: groups `xenserver_base` and `xenserver_dom0`.
+pub const XENSERVER_COMPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE comps PUBLIC "-//Red Hat, Inc.//DTD Comps info//EN" "comps.dtd">
+<comps>
+  <!-- kept byte for byte -->
+  <group>
+    <id>xenserver_base</id>
+    <name>Base</name>
+    <default>true</default>
+    <uservisible>false</uservisible>
+    <packagelist>
+      <packagereq type="mandatory">xenserver-release</packagereq>
+      <packagereq type="mandatory">base-tool</packagereq>
+    </packagelist>
+  </group>
+  <group>
+    <id>xenserver_dom0</id>
+    <name>Dom0</name>
+    <packagelist>
+      <packagereq type="mandatory">dom0-tool</packagereq>
+    </packagelist>
+  </group>
+</comps>
+"#;
+
+/// A foreign-made XenServer-style source in `dir`: the XCP-ng-shaped tree whose `Packages/`
+/// holds three small RPMs, `repodata/` made by `createrepo_c -g` with `comps` as the groups
+/// file, a `.treeinfo`, written by genisoimage.
+pub fn groups_source(dir: &Path, comps: &[u8]) -> PathBuf {
+    use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+    require("createrepo_c");
+    let tree = dir.join("tree");
+    xcpng_tree(&tree);
+    for entry in std::fs::read_dir(tree.join("Packages")).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let time = 1_600_000_000;
+    for (name, version, path) in [
+        ("xenserver-release", "7.0.0", "/etc/xenserver-release"),
+        ("base-tool", "1.0", "/usr/bin/base-tool"),
+        ("dom0-tool", "2.0", "/usr/sbin/dom0-tool"),
+    ] {
+        let mut spec = PackageSpec::new(name, version, "1", "x86_64", time, "groups.example");
+        spec.summary = format!("{name} of a groups-style source");
+        spec.description = spec.summary.clone();
+        spec.files.push(FileSpec::new(
+            path,
+            0o755,
+            time,
+            format!("{name}\n").into_bytes(),
+        ));
+        let mut bytes = Vec::new();
+        build_package(&spec, &mut bytes).unwrap();
+        std::fs::write(tree.join("Packages").join(spec.file_name()), bytes).unwrap();
+    }
+    let groups = dir.join("groups.xml");
+    std::fs::write(&groups, comps).unwrap();
+    run(Command::new("createrepo_c")
+        .args(["-q", "--no-database", "--general-compress-type=gz", "-g"])
+        .arg(&groups)
+        .arg(&tree));
+    std::fs::write(
+        tree.join(".treeinfo"),
+        "[platform]\nname = XCP\nversion = 2.1.0\n\n[branding]\nname = XenServer\nversion = 7.0.0\n\n\
+[build]\nnumber = 125380c\n\n[keys]\nkey1 = RPM-GPG-KEY\n\n[general]\nname = XenServer-7.0.0\n\
+timestamp = 1600000000\nversion = 7.0.0\n\n[vendor-notes]\nkept = yes\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tree.join("RPM-GPG-KEY"),
+        "not a key: this source is unsigned\n",
+    )
+    .unwrap();
+    let iso = dir.join("groups-source.iso");
+    genisoimage_xcpng(&tree, &iso, true);
+    iso
+}

@@ -1,0 +1,80 @@
+//! Step `[treeinfo]`: `.treeinfo` rewritten from the source's with the profile's build number
+//! and product, the signing key named first in `[keys]`, and `[general] timestamp` set to the
+//! build time. Every other line is kept.
+
+use super::{Context, Error};
+use crate::iso::{NewContent, SourceIso};
+use crate::profile::TreeinfoEdits;
+use crate::treeinfo::{TreeinfoEdit, rewrite};
+
+const TREEINFO: &str = "/.treeinfo";
+
+/// Rewrites `.treeinfo`; `key_file` is the key file the packages step wrote, if any. A source
+/// without `.treeinfo` is left alone unless the profile asks for a change.
+pub fn apply(
+    source: &mut SourceIso,
+    edits: &TreeinfoEdits,
+    key_file: Option<&str>,
+    cx: &mut Context<'_>,
+) -> Result<(), Error> {
+    let wants = edits.build_number.is_some()
+        || edits.product_name.is_some()
+        || edits.product_version.is_some()
+        || key_file.is_some();
+    if !source.exists(TREEINFO) {
+        if wants {
+            return Err(Error::Step {
+                at: "[treeinfo]".into(),
+                message: "the source has no .treeinfo to edit".into(),
+            });
+        }
+        return Ok(());
+    }
+    let err = |at: String| {
+        move |e: crate::treeinfo::Error| Error::Step {
+            at,
+            message: e.to_string(),
+        }
+    };
+    let text = source.read_file(TREEINFO).map_err(|e| Error::Step {
+        at: "[treeinfo]".into(),
+        message: e.to_string(),
+    })?;
+    let text = String::from_utf8(text).map_err(|_| Error::Step {
+        at: "[treeinfo]".into(),
+        message: "the source's .treeinfo is not UTF-8 text".into(),
+    })?;
+    let edit = TreeinfoEdit {
+        build_number: edits.build_number.as_ref().map(|v| v.value.clone()),
+        product_name: edits.product_name.as_ref().map(|v| v.value.clone()),
+        product_version: edits.product_version.as_ref().map(|v| v.value.clone()),
+        first_key: key_file.map(str::to_string),
+        timestamp: u64::try_from(cx.time).unwrap_or(0),
+    };
+    let at = edits
+        .build_number
+        .as_ref()
+        .or(edits.product_name.as_ref())
+        .or(edits.product_version.as_ref())
+        .map_or_else(|| "[treeinfo]".to_string(), |v| v.origin.to_string());
+    let new = rewrite(&text, &edit).map_err(err(at))?;
+    if new != text {
+        source
+            .put_file(TREEINFO, NewContent::Bytes(new.into_bytes()), cx.datetime)
+            .map_err(|e| Error::Step {
+                at: "[treeinfo]".into(),
+                message: e.to_string(),
+            })?;
+        cx.report.steps.push(format!(
+            "treeinfo: rewritten (timestamp {}{}{})",
+            edit.timestamp,
+            edit.build_number
+                .map(|b| format!(", build {b}"))
+                .unwrap_or_default(),
+            key_file
+                .map(|k| format!(", key1 = {k}"))
+                .unwrap_or_default()
+        ));
+    }
+    Ok(())
+}

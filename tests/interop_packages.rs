@@ -1,0 +1,605 @@
+//! The `[packages]`, `[treeinfo]` and `[signing]` steps of `isoremix build`, end to end, against
+//! referees: createrepo_c (run on the same extracted tree, every package record of primary,
+//! filelists and other compared field by field), dnf (queries the new repository and installs
+//! the meta-package or the comps group into a temporary root, with gpgcheck on when signed),
+//! rpm -K (package signatures) and gpg (repomd.xml.asc). Also: the demo RPM is rebuilt from its
+//! spec byte for byte.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+
+/// The committed demo package.
+const DEMO_RPM: &str = "profiles/demo/rpms/site-tools-1.0-1.noarch.rpm";
+/// The demo package's build time (2024-10-01 00:00 UTC, the sample's).
+const DEMO_TIME: u32 = 1_727_740_800;
+
+/// The spec the committed demo RPM was built from.
+fn site_tools_spec() -> PackageSpec {
+    let mut s = PackageSpec::new(
+        "site-tools",
+        "1.0",
+        "1",
+        "noarch",
+        DEMO_TIME,
+        "demo.isoremix.invalid",
+    );
+    s.summary = "Site tools for the isoremix demo".into();
+    s.description = "A tiny package the demo profile adds to the installer's repository.".into();
+    s.license = "MIT".into();
+    s.group = "System Environment/Base".into();
+    s.vendor = Some("isoremix demo".into());
+    s.files.push(FileSpec::new(
+        "/usr/bin/site-tool",
+        0o755,
+        DEMO_TIME,
+        b"#!/bin/sh\necho site tool from the isoremix demo profile\n".to_vec(),
+    ));
+    s.files.push(FileSpec::new(
+        "/etc/site-tools.conf",
+        0o644,
+        DEMO_TIME,
+        b"# site tools configuration\nenabled=1\n".to_vec(),
+    ));
+    s
+}
+
+fn manifest(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Rebuilds the demo RPM from its spec; the committed bytes must be identical. With
+/// `ISOREMIX_WRITE_DEMO_RPM=1` the file is (re)written instead.
+#[test]
+fn demo_rpm_is_rebuilt_byte_for_byte_from_its_spec() {
+    let mut bytes = Vec::new();
+    build_package(&site_tools_spec(), &mut bytes).unwrap();
+    let path = manifest(DEMO_RPM);
+    if std::env::var_os("ISOREMIX_WRITE_DEMO_RPM").is_some() {
+        fs::write(&path, &bytes).unwrap();
+    }
+    let committed = fs::read(&path).unwrap();
+    assert!(
+        committed == bytes,
+        "{DEMO_RPM} differs from a rebuild of site_tools_spec()"
+    );
+}
+
+// ---- end to end: builds checked by the referees ----
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use common::{groups_source, isoremix, require, run, run_all, xorriso_extract};
+use isoremix::repo::{self, Record};
+use isoremix::rpm::build::Dep;
+
+/// SOURCE_DATE_EPOCH of every build here.
+const EPOCH: u64 = 1_700_000_000;
+
+/// A package that provides `/bin/sh` (the sample's tools require it), so dnf can resolve the
+/// whole meta-package in an empty root.
+fn sh_stub(dir: &Path) -> PathBuf {
+    let mut s = PackageSpec::new("sh-stub", "1.0", "1", "noarch", DEMO_TIME, "test.invalid");
+    s.summary = "Provides /bin/sh for the test root".into();
+    s.description = s.summary.clone();
+    s.provides.push(Dep::any("/bin/sh"));
+    s.files.push(FileSpec::new(
+        "/usr/share/sh-stub/README",
+        0o644,
+        DEMO_TIME,
+        b"stub\n".to_vec(),
+    ));
+    let mut bytes = Vec::new();
+    build_package(&s, &mut bytes).unwrap();
+    let path = dir.join(s.file_name());
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// `rpms/` with the demo package and the /bin/sh stub.
+fn rpms(work: &Path) {
+    let dir = work.join("rpms");
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(manifest(DEMO_RPM), dir.join("site-tools-1.0-1.noarch.rpm")).unwrap();
+    sh_stub(&dir);
+}
+
+fn sample(work: &Path) -> PathBuf {
+    let iso = work.join("source.iso");
+    run(isoremix().arg("sample").arg(&iso));
+    iso
+}
+
+/// Runs `isoremix build` on `profile` (written in `work`); returns stdout and stderr.
+fn build(work: &Path, name: &str, profile: &str) -> String {
+    let path = work.join(name);
+    fs::write(&path, profile).unwrap();
+    run_all(
+        isoremix()
+            .env("SOURCE_DATE_EPOCH", EPOCH.to_string())
+            .arg("build")
+            .arg(&path),
+    )
+}
+
+fn extract(iso: &Path, dir: &Path) {
+    xorriso_extract(iso, dir);
+    run(Command::new("chmod").arg("-R").arg("u+w").arg(dir));
+}
+
+/// dnf 4 reading the repository at `tree` into the empty root `root`.
+fn dnf(root: &Path, tree: &Path, gpgkey: Option<&Path>) -> Command {
+    let mut cmd = Command::new("dnf");
+    cmd.arg(format!("--repofrompath=r,{}", tree.display()))
+        .args([
+            "--repo=r",
+            "--releasever=1",
+            "--setopt=reposdir=/nonexistent",
+            "--setopt=install_weak_deps=0",
+            "--nodocs",
+            "-y",
+            "-q",
+        ]);
+    match gpgkey {
+        Some(key) => {
+            cmd.args(["--setopt=r.gpgcheck=1", "--setopt=r.repo_gpgcheck=1"])
+                .arg(format!("--setopt=r.gpgkey=file://{}", key.display()));
+        }
+        None => {
+            cmd.arg("--setopt=gpgcheck=0");
+        }
+    }
+    cmd.arg(format!("--installroot={}", root.display()));
+    cmd
+}
+
+fn installed(root: &Path) -> BTreeSet<String> {
+    run(Command::new("rpm")
+        .arg(format!("--root={}", root.display()))
+        .args(["-qa", "--qf", "%{name}\\n"]))
+    .lines()
+    .filter(|l| !l.starts_with("gpg-pubkey"))
+    .map(str::to_string)
+    .collect()
+}
+
+/// Runs createrepo_c on a copy of `tree`'s packages (with `groups` as its groups file) and
+/// compares every package record of primary, filelists and other field by field.
+/// Documented difference: `time file` (createrepo_c takes each file's mtime; isoremix keeps
+/// the source's value for reused records and uses SOURCE_DATE_EPOCH for new ones).
+fn compare_with_createrepo_c(work: &Path, tree: &Path, groups: Option<&[u8]>) {
+    require("createrepo_c");
+    let theirs = work.join("createrepo_c");
+    fs::create_dir_all(theirs.join("Packages")).unwrap();
+    for e in fs::read_dir(tree.join("Packages")).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), theirs.join("Packages").join(e.file_name())).unwrap();
+    }
+    let mut cmd = Command::new("createrepo_c");
+    cmd.args(["-q", "--no-database", "--general-compress-type=gz"]);
+    if let Some(g) = groups {
+        let path = work.join("their-groups.xml");
+        fs::write(&path, g).unwrap();
+        cmd.arg("-g").arg(path);
+    }
+    run(cmd.arg(&theirs));
+    let by_location = |records: Vec<Record>| -> Vec<Record> {
+        let mut r = records;
+        r.sort_by(|a, b| a.location_href.cmp(&b.location_href));
+        r
+    };
+    let their = by_location(repo::reader::read_repo_dir(&theirs).unwrap());
+    let ours = by_location(repo::reader::read_repo_dir(tree).unwrap());
+    assert_eq!(
+        their.iter().map(|r| &r.location_href).collect::<Vec<_>>(),
+        ours.iter().map(|r| &r.location_href).collect::<Vec<_>>()
+    );
+    for (mut t, o) in their.into_iter().zip(ours) {
+        t.time_file = o.time_file;
+        assert_eq!(t, o, "record of {} differs from createrepo_c's", o.name);
+    }
+    let kinds = |root: &Path| {
+        let md = repo::repomd::parse_repomd(&fs::read(root.join("repodata/repomd.xml")).unwrap())
+            .unwrap();
+        md.records
+            .into_iter()
+            .map(|r| (r.kind, r.open_checksum.unwrap_or(r.checksum)))
+            .collect::<Vec<_>>()
+    };
+    let (t, o) = (kinds(&theirs), kinds(tree));
+    assert_eq!(
+        t.iter().map(|x| &x.0).collect::<Vec<_>>(),
+        o.iter().map(|x| &x.0).collect::<Vec<_>>()
+    );
+    // The comps file is the same bytes in both.
+    for ((kind, a), (_, b)) in t.iter().zip(&o) {
+        if kind.starts_with("group") {
+            assert_eq!(a, b, "{kind}");
+        }
+    }
+}
+
+/// The installer's media check (host-installer pairs every location, size and sha256 of
+/// primary.xml in document order and checks each file).
+const PAIRING_CHECK: &str = r#"
+import gzip, hashlib, os, sys, xml.dom.minidom
+root = sys.argv[1]
+repomd = xml.dom.minidom.parse(os.path.join(root, "repodata/repomd.xml"))
+href = [d for d in repomd.getElementsByTagName("data") if d.getAttribute("type") == "primary"][0] \
+    .getElementsByTagName("location")[0].getAttribute("href")
+doc = xml.dom.minidom.parseString(gzip.open(os.path.join(root, href)).read())
+locations = [e.getAttribute("href") for e in doc.getElementsByTagName("location")]
+sizes = [int(e.getAttribute("package")) for e in doc.getElementsByTagName("size")]
+sums = [e.firstChild.data for e in doc.getElementsByTagName("checksum") if e.getAttribute("type") == "sha256"]
+assert len(locations) == len(sizes) == len(sums) == len(doc.getElementsByTagName("package"))
+for loc, size, digest in zip(locations, sizes, sums):
+    path = os.path.join(root, loc)
+    assert os.path.getsize(path) == size, loc
+    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == digest, loc
+print("ok", len(locations))
+"#;
+
+fn pairing_check(tree: &Path) -> String {
+    require("python3");
+    run(Command::new("python3")
+        .arg("-c")
+        .arg(PAIRING_CHECK)
+        .arg(tree))
+    .trim()
+    .to_string()
+}
+
+fn treeinfo(tree: &Path) -> isoremix::treeinfo::TreeInfo {
+    isoremix::treeinfo::TreeInfo::parse(&fs::read_to_string(tree.join(".treeinfo")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn meta_package_source_installs_added_packages_with_dnf() {
+    for tool in ["dnf", "rpm", "createrepo_c"] {
+        require(tool);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    sample(work);
+    rpms(work);
+    let log = build(
+        work,
+        "p.toml",
+        "[source]\niso = \"source.iso\"\n[output]\niso = \"out.iso\"\n\
+         [packages]\nadd = [\"rpms/*.rpm\"]\nremove = [\"sample-docs\"]\n\
+         [treeinfo]\nbuild_number = \"remix-7\"\n",
+    );
+    assert!(log.contains("4 records reused, 0 read"), "{log}");
+    assert!(
+        log.contains("the installer installs the meta-package xcp-ng-deps"),
+        "{log}"
+    );
+    assert!(
+        log.contains("warning: packages changed without a [signing] key"),
+        "{log}"
+    );
+    let tree = work.join("tree");
+    extract(&work.join("out.iso"), &tree);
+
+    // Unsigned: the checks are off in every installer entry, the stale signature is gone.
+    let isolinux = fs::read_to_string(tree.join("boot/isolinux/isolinux.cfg")).unwrap();
+    let grub = fs::read_to_string(tree.join("EFI/xenserver/grub.cfg")).unwrap();
+    for cfg in [&isolinux, &grub] {
+        assert!(
+            cfg.contains("no-gpgcheck") && cfg.contains("no-repo-gpgcheck"),
+            "{cfg}"
+        );
+    }
+    assert!(!tree.join("repodata/repomd.xml.asc").exists());
+
+    // The new meta-package release requires the added packages, not the removed one.
+    let metas: Vec<_> = fs::read_dir(tree.join("Packages"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("xcp-ng-deps-"))
+        .collect();
+    assert_eq!(metas, ["xcp-ng-deps-8.3-1.xcpng8.3.remix1.noarch.rpm"]);
+    let db = work.join("db");
+    fs::create_dir_all(&db).unwrap();
+    let requires = run(Command::new("rpm")
+        .arg("--dbpath")
+        .arg(&db)
+        .args(["-qp", "--requires"])
+        .arg(tree.join("Packages").join(&metas[0])));
+    let requires: BTreeSet<&str> = requires
+        .lines()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert!(
+        requires.contains("site-tools") && requires.contains("sh-stub"),
+        "{requires:?}"
+    );
+    assert!(!requires.contains("sample-docs"), "{requires:?}");
+    run(Command::new("rpm")
+        .arg("--dbpath")
+        .arg(&db)
+        .arg("-K")
+        .arg("--nosignature")
+        .arg(tree.join("Packages").join(&metas[0])));
+
+    compare_with_createrepo_c(work, &tree, None);
+    assert_eq!(pairing_check(&tree), "ok 5");
+    let shown = run(isoremix().arg("inspect").arg(work.join("out.iso")));
+    assert!(shown.contains("packages:    5 in repodata"), "{shown}");
+    assert!(
+        shown.contains("installs:  meta-package xcp-ng-deps"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("site-tools, sh-stub") || shown.contains("sh-stub, site-tools"),
+        "{shown}"
+    );
+    assert!(shown.contains("repomd.xml not signed"), "{shown}");
+    let t = treeinfo(&tree);
+    assert_eq!(
+        t.get("general", "timestamp"),
+        Some(EPOCH.to_string().as_str())
+    );
+    assert_eq!(t.get("build", "number"), Some("remix-7"));
+
+    // dnf sees the new repository and installs the meta-package with the added packages.
+    let root = work.join("root");
+    fs::create_dir_all(&root).unwrap();
+    let names: BTreeSet<String> =
+        run(dnf(&root, &tree, None).args(["repoquery", "--qf", "%{name}"]))
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+    let expected: BTreeSet<String> = [
+        "sample-tools",
+        "sh-stub",
+        "site-tools",
+        "xcp-ng-deps",
+        "xcp-ng-release",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(names, expected);
+    run(dnf(&root, &tree, None).args(["install", "xcp-ng-deps"]));
+    assert_eq!(installed(&root), expected);
+
+    // A second run with nothing to change reuses every record and reads no package.
+    let log = build(
+        work,
+        "again.toml",
+        "[source]\niso = \"out.iso\"\n[output]\niso = \"again.iso\"\n[packages]\ninstall = [\"site-tools\"]\n",
+    );
+    assert!(
+        log.contains("5 source packages (5 records reused, 0 read)"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("xcp-ng-deps release"),
+        "already required: no new release\n{log}"
+    );
+}
+
+/// A throwaway GnuPG home with a generated RSA key protected by a passphrase.
+fn test_key(work: &Path) -> PathBuf {
+    require("gpg");
+    let home = work.join("gnupg");
+    fs::create_dir_all(&home).unwrap();
+    run(Command::new("chmod").arg("700").arg(&home));
+    let gpg = || {
+        let mut c = Command::new("gpg");
+        c.env("GNUPGHOME", &home).args([
+            "--batch",
+            "--quiet",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "s3cret",
+        ]);
+        c
+    };
+    run(gpg().args([
+        "--quick-gen-key",
+        "Packages Test <pk@example.org>",
+        "rsa3072",
+        "sign",
+        "never",
+    ]));
+    let secret = run(gpg().args(["--armor", "--export-secret-keys"]));
+    let path = work.join("signing.asc");
+    fs::write(&path, secret).unwrap();
+    path
+}
+
+#[test]
+fn signed_build_passes_rpm_k_gpg_and_dnf_with_gpgcheck() {
+    for tool in ["dnf", "rpm", "rpmkeys", "gpg"] {
+        require(tool);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    sample(work);
+    rpms(work);
+    test_key(work);
+    let out = isoremix()
+        .env("SOURCE_DATE_EPOCH", EPOCH.to_string())
+        .env("PK_TEST_PASSPHRASE", "s3cret")
+        .arg("build")
+        .arg({
+            let p = work.join("signed.toml");
+            fs::write(
+                &p,
+                "[source]\niso = \"source.iso\"\n[output]\niso = \"signed.iso\"\n\
+                 [packages]\nadd = [\"rpms/*.rpm\"]\nremove = [\"sample-docs\"]\n\
+                 [signing]\nkey = \"signing.asc\"\npassphrase_env = \"PK_TEST_PASSPHRASE\"\n",
+            )
+            .unwrap();
+            p
+        })
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{log}");
+    assert!(!log.contains("warning: packages changed"), "{log}");
+    let tree = work.join("tree");
+    extract(&work.join("signed.iso"), &tree);
+
+    // .treeinfo names our key first; the file is on the image.
+    let t = treeinfo(&tree);
+    let keys = t.options("keys");
+    assert!(keys[0].1.starts_with("RPM-GPG-KEY-isoremix-"), "{keys:?}");
+    assert_eq!(keys[1].1, "RPM-GPG-KEY-xcpng");
+    let key_file = tree.join(&keys[0].1);
+    assert!(key_file.is_file());
+    // Signatures stay on: no boot argument turns them off.
+    let isolinux = fs::read_to_string(tree.join("boot/isolinux/isolinux.cfg")).unwrap();
+    assert!(!isolinux.contains("no-gpgcheck"), "{isolinux}");
+
+    // rpm -K accepts every package's signature with the key from the image.
+    let db = work.join("keydb");
+    fs::create_dir_all(&db).unwrap();
+    run(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(&db)
+        .arg("--import")
+        .arg(&key_file));
+    for e in fs::read_dir(tree.join("Packages")).unwrap() {
+        let path = e.unwrap().path();
+        let k = run_all(
+            Command::new("rpm")
+                .arg("--dbpath")
+                .arg(&db)
+                .arg("-K")
+                .arg(&path),
+        );
+        assert!(k.contains("signatures OK"), "{}: {k}", path.display());
+    }
+    // gpg accepts repomd.xml.asc.
+    let home = work.join("verify-home");
+    fs::create_dir_all(&home).unwrap();
+    run(Command::new("chmod").arg("700").arg(&home));
+    run_all(
+        Command::new("gpg")
+            .env("GNUPGHOME", &home)
+            .args(["--batch", "--import"])
+            .arg(&key_file),
+    );
+    run_all(
+        Command::new("gpg")
+            .env("GNUPGHOME", &home)
+            .args(["--batch", "--verify"])
+            .arg(tree.join("repodata/repomd.xml.asc"))
+            .arg(tree.join("repodata/repomd.xml")),
+    );
+    // dnf with gpgcheck and repo_gpgcheck installs the meta-package.
+    let root = work.join("root");
+    fs::create_dir_all(&root).unwrap();
+    run(dnf(&root, &tree, Some(&key_file)).args(["install", "xcp-ng-deps"]));
+    assert!(installed(&root).contains("site-tools"));
+    assert_eq!(pairing_check(&tree), "ok 5");
+    let shown = run(isoremix().arg("inspect").arg(work.join("signed.iso")));
+    assert!(
+        shown.contains("5 of 5 packages signed, repomd.xml signed (repomd.xml.asc), keys: RPM-GPG-KEY-isoremix-"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn groups_source_gets_the_package_in_its_comps_group() {
+    for tool in ["dnf", "rpm", "createrepo_c"] {
+        require(tool);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let src = groups_source(work, common::XENSERVER_COMPS.as_bytes());
+    fs::rename(&src, work.join("source.iso")).unwrap();
+    rpms(work);
+    fs::remove_file(work.join("rpms/sh-stub-1.0-1.noarch.rpm")).unwrap();
+    let log = build(
+        work,
+        "g.toml",
+        "[source]\niso = \"source.iso\"\n[output]\niso = \"out.iso\"\n[packages]\nadd = [\"rpms/*.rpm\"]\n",
+    );
+    assert!(
+        log.contains("the installer installs the comps group xenserver_base"),
+        "{log}"
+    );
+    assert!(log.contains("3 records reused, 0 read"), "{log}");
+    let tree = work.join("tree");
+    extract(&work.join("out.iso"), &tree);
+
+    // The comps gained one line; every other byte is kept.
+    let md =
+        repo::repomd::parse_repomd(&fs::read(tree.join("repodata/repomd.xml")).unwrap()).unwrap();
+    let group = md.record("group").expect("group kept");
+    assert!(md.record("group_gz").is_some());
+    let comps = fs::read_to_string(tree.join(&group.location_href)).unwrap();
+    let expected = common::XENSERVER_COMPS.replace(
+        "base-tool</packagereq>\n",
+        "base-tool</packagereq>\n      <packagereq type=\"mandatory\">site-tools</packagereq>\n",
+    );
+    assert_eq!(comps, expected);
+    compare_with_createrepo_c(work, &tree, Some(expected.as_bytes()));
+    assert_eq!(pairing_check(&tree), "ok 4");
+    // Unknown sections of .treeinfo are kept.
+    let t = treeinfo(&tree);
+    assert_eq!(t.get("vendor-notes", "kept"), Some("yes"));
+    assert_eq!(
+        t.get("general", "timestamp"),
+        Some(EPOCH.to_string().as_str())
+    );
+
+    let root = work.join("root");
+    fs::create_dir_all(&root).unwrap();
+    run(dnf(&root, &tree, None).args(["install", "@xenserver_base"]));
+    let got = installed(&root);
+    assert!(
+        got.contains("site-tools") && got.contains("base-tool"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn with_an_answer_file_the_checks_are_turned_off_in_it_not_on_the_command_line() {
+    require("bzip2");
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    sample(work);
+    rpms(work);
+    fs::write(
+        work.join("answer.xml"),
+        "<?xml version=\"1.0\"?>\n<installation mode=\"fresh\">\n  <primary-disk>sda</primary-disk>\n</installation>\n",
+    )
+    .unwrap();
+    build(
+        work,
+        "a.toml",
+        "[source]\niso = \"source.iso\"\n[output]\niso = \"out.iso\"\n\
+         [installer]\nanswerfile = \"answer.xml\"\n[packages]\nadd = [\"rpms/*.rpm\"]\n",
+    );
+    let tree = work.join("tree");
+    extract(&work.join("out.iso"), &tree);
+    let isolinux = fs::read_to_string(tree.join("boot/isolinux/isolinux.cfg")).unwrap();
+    assert!(!isolinux.contains("no-gpgcheck"), "{isolinux}");
+    // install.img (bzip2 streams, decompressed by bzip2) carries the edited answer file.
+    let out = Command::new("bzip2")
+        .arg("-dc")
+        .arg(tree.join("install.img"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("<installation mode=\"fresh\" gpgcheck=\"false\" repo-gpgcheck=\"false\">"),
+        "the embedded answer file lacks the gpgcheck attributes"
+    );
+}
