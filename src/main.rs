@@ -119,8 +119,17 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let source = SourceIso::open(&iso)?;
             let mut info = inspect::inspect(&source);
             let bar = Progress::auto().spinner("reading install.img");
-            let initrd = inspect::read_install_img(&source)?;
+            let initrd = inspect::read_install_img(&source);
             bar.finish_and_clear();
+            // A damaged install.img is reported, not fatal: the rest of the report stands.
+            let initrd = match (initrd, &initrd_ls) {
+                (Ok(found), _) => found,
+                (Err(e), Some(_)) => return Err(e.into()),
+                (Err(e), None) => {
+                    eprintln!("warning: {e}");
+                    None
+                }
+            };
             if let Some(prefix) = initrd_ls {
                 let (_, tree) = initrd.ok_or("the image has no /install.img")?;
                 for line in inspect::list_install_img(&tree, prefix.as_deref().unwrap_or("")) {
