@@ -28,7 +28,10 @@ const PROFILE: &str = "[source]\niso = \"builtin:sample\"\n[output]\niso = \"x.i
 
 fn assert_nothing_written(dir: &Path) {
     let out = dir.join("out");
-    let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert!(left.is_empty(), "files left behind: {left:?}");
 }
 
@@ -47,7 +50,10 @@ fn truncated_iso_is_refused() {
     std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
     let (ok, err) = build(dir.path(), PROFILE, &cut);
     assert!(!ok);
-    assert!(err.contains("cut.iso") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("cut.iso") && err.contains("truncated"),
+        "{err}"
+    );
     assert_nothing_written(dir.path());
 }
 
@@ -58,7 +64,10 @@ fn wrong_magic_is_refused() {
     std::fs::write(&bad, vec![0u8; 100_000]).unwrap();
     let (ok, err) = build(dir.path(), PROFILE, &bad);
     assert!(!ok);
-    assert!(err.contains("bad.iso") && err.contains("wrong magic"), "{err}");
+    assert!(
+        err.contains("bad.iso") && err.contains("wrong magic"),
+        "{err}"
+    );
     assert_nothing_written(dir.path());
 }
 
@@ -70,10 +79,16 @@ fn source_without_boot_catalog_is_refused() {
     std::fs::write(tree.join("README"), "no boot\n").unwrap();
     let iso = dir.path().join("noboot.iso");
     require("genisoimage");
-    run(Command::new("genisoimage").args(["-quiet", "-r", "-J", "-o"]).arg(&iso).arg(&tree));
+    run(Command::new("genisoimage")
+        .args(["-quiet", "-r", "-J", "-o"])
+        .arg(&iso)
+        .arg(&tree));
     let (ok, err) = build(dir.path(), PROFILE, &iso);
     assert!(!ok);
-    assert!(err.contains("noboot.iso") && err.contains("boot catalog"), "{err}");
+    assert!(
+        err.contains("noboot.iso") && err.contains("boot catalog"),
+        "{err}"
+    );
     assert_nothing_written(dir.path());
 }
 
@@ -96,7 +111,10 @@ fn missing_input_file_is_named() {
     let text = format!("{PROFILE}[[iso.files]]\nsrc = \"files/nope.txt\"\ndest = \"/nope.txt\"\n");
     let (ok, err) = build(dir.path(), &text, &src);
     assert!(!ok);
-    assert!(err.contains("nope.txt") && err.contains("profile.toml:6"), "{err}");
+    assert!(
+        err.contains("nope.txt") && err.contains("profile.toml:6"),
+        "{err}"
+    );
     assert_nothing_written(dir.path());
 }
 
@@ -107,6 +125,9 @@ fn removing_a_file_the_source_lacks_fails_without_output() {
     let text = format!("{PROFILE}[iso]\nremove = [\"/NO-SUCH-FILE\"]\n");
     let (ok, err) = build(dir.path(), &text, &src);
     assert!(!ok);
-    assert!(err.contains("/NO-SUCH-FILE") && err.contains("profile.toml:6"), "{err}");
+    assert!(
+        err.contains("/NO-SUCH-FILE") && err.contains("profile.toml:6"),
+        "{err}"
+    );
     assert_nothing_written(dir.path());
 }
