@@ -215,8 +215,6 @@ fn libc_higher(a: &str, b: &str) -> bool {
     }
 }
 
-
-
 /// Filters requirements as createrepo_c does; returns (requires, extra recommends).
 fn requires(h: &header::PackageHeader) -> (Vec<Dep>, Vec<Dep>) {
     let own_files: BTreeSet<&str> = h.files.iter().map(|f| f.path.as_str()).collect();
@@ -391,7 +389,10 @@ mod tests {
 
     #[test]
     fn vercmp_basics() {
-        assert_eq!(crate::rpm::evr::rpmvercmp("2.4", "2.3.4"), Ordering::Greater);
+        assert_eq!(
+            crate::rpm::evr::rpmvercmp("2.4", "2.3.4"),
+            Ordering::Greater
+        );
         assert_eq!(crate::rpm::evr::rpmvercmp("1.0", "1.0"), Ordering::Equal);
         assert_eq!(crate::rpm::evr::rpmvercmp("1.0~rc1", "1.0"), Ordering::Less);
         assert_eq!(crate::rpm::evr::rpmvercmp("1.0a", "1.0"), Ordering::Greater);

@@ -21,8 +21,8 @@
 pub mod build;
 pub mod container;
 pub mod error;
-pub mod header;
 pub mod evr;
+pub mod header;
 pub mod index;
 pub mod lead;
 pub mod padding;

@@ -110,7 +110,14 @@ impl Files {
         let mut dirs = std::collections::BTreeSet::new();
         for (path, _) in &self.files {
             let mut prefix = String::new();
-            for part in path.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
+            for part in path
+                .split('/')
+                .rev()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
                 if !prefix.is_empty() {
                     prefix.push('/');
                 }
@@ -123,8 +130,11 @@ impl Files {
                 .map_err(build_err)?;
         }
         for (path, content) in self.files {
-            tree.insert(&path, Node::file(content).with_attrs(attrs(0o444, self.time)))
-                .map_err(build_err)?;
+            tree.insert(
+                &path,
+                Node::file(content).with_attrs(attrs(0o444, self.time)),
+            )
+            .map_err(build_err)?;
         }
         Ok(tree)
     }
@@ -176,23 +186,44 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
         time,
     };
     f.add(".treeinfo", treeinfo().into_bytes());
-    f.add("EULA", b"isoremix sample: no licence terms; the real ISO carries XCP-ng's EULA here.\n".to_vec());
-    f.add("LICENSES", b"isoremix sample: the real ISO lists package licences here.\n".to_vec());
+    f.add(
+        "EULA",
+        b"isoremix sample: no licence terms; the real ISO carries XCP-ng's EULA here.\n".to_vec(),
+    );
+    f.add(
+        "LICENSES",
+        b"isoremix sample: the real ISO lists package licences here.\n".to_vec(),
+    );
     f.add("RPM-GPG-KEY-xcpng", placeholder("RPM signing key"));
     f.add("install.img", installer::install_img(SAMPLE_TIME)?);
-    f.add("boot/xen.gz", boot_file(opts, "xen.gz", placeholder("Xen hypervisor"))?);
-    f.add("boot/vmlinuz", boot_file(opts, "vmlinuz", placeholder("dom0 kernel"))?);
+    f.add(
+        "boot/xen.gz",
+        boot_file(opts, "xen.gz", placeholder("Xen hypervisor"))?,
+    );
+    f.add(
+        "boot/vmlinuz",
+        boot_file(opts, "vmlinuz", placeholder("dom0 kernel"))?,
+    );
     f.add("boot/alt/vmlinuz", placeholder("alternate dom0 kernel"));
     f.add("boot/memtest.bin", placeholder("memtest86+ (BIOS)"));
     f.add("boot/memtest.efi", placeholder("memtest86+ (UEFI)"));
     let isolinux = boot_file(opts, "isolinux.bin", placeholder_isolinux())?;
     let mboot = boot_file(opts, "mboot.c32", placeholder("mboot.c32"))?;
     f.add("boot/isolinux/isolinux.bin", isolinux);
-    f.add("boot/isolinux/isolinux.cfg", ISOLINUX_CFG.as_bytes().to_vec());
+    f.add(
+        "boot/isolinux/isolinux.cfg",
+        ISOLINUX_CFG.as_bytes().to_vec(),
+    );
     f.add("boot/isolinux/mboot.c32", mboot.clone());
     f.add("boot/isolinux/menu.c32", placeholder("menu.c32"));
-    f.add("boot/isolinux/pg_main", b"XCP-ng 8.3 (isoremix sample)\n".to_vec());
-    f.add("boot/isolinux/pg_help", b"Press F1 for the main page.\n".to_vec());
+    f.add(
+        "boot/isolinux/pg_main",
+        b"XCP-ng 8.3 (isoremix sample)\n".to_vec(),
+    );
+    f.add(
+        "boot/isolinux/pg_help",
+        b"Press F1 for the main page.\n".to_vec(),
+    );
     f.add("boot/isolinux/splash.lss", placeholder("splash image"));
     f.add("boot/pxelinux/pxelinux.0", placeholder("pxelinux.0"));
     f.add("boot/pxelinux/mboot.c32", mboot);
@@ -234,7 +265,10 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
                 .with_entry(BootEntry::uefi("boot/efiboot.img"))
                 .with_catalog_path("boot/isolinux/boot.cat"),
         );
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = tempfile::Builder::new()
         .prefix(".isoremix-sample-")
         .suffix(".partial")

@@ -8,8 +8,8 @@ use hadris_fs::Content;
 
 use crate::repo::{self, Record};
 use crate::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
-use crate::rpm::padding::{PaddingSpec, build_padding_package};
 use crate::rpm::header::read_package;
+use crate::rpm::padding::{PaddingSpec, build_padding_package};
 
 use super::{Error, Files, build_err};
 
@@ -30,7 +30,13 @@ fn spec(name: &str, version: &str, arch: &str, summary: &str, time: u32) -> Pack
 
 /// The sample's own packages.
 fn specs(time: u32) -> Vec<PackageSpec> {
-    let mut release = spec("xcp-ng-release", "8.3.0", "x86_64", "XCP-ng release file", time);
+    let mut release = spec(
+        "xcp-ng-release",
+        "8.3.0",
+        "x86_64",
+        "XCP-ng release file",
+        time,
+    );
     release.files.push(FileSpec::new(
         "/etc/xcp-ng-release",
         0o644,
@@ -52,11 +58,18 @@ fn specs(time: u32) -> Vec<PackageSpec> {
         time,
         b"isoremix sample documentation\n".to_vec(),
     ));
-    let mut deps = spec("xcp-ng-deps", "8.3", "noarch", "Packages the installer installs", time);
+    let mut deps = spec(
+        "xcp-ng-deps",
+        "8.3",
+        "noarch",
+        "Packages the installer installs",
+        time,
+    );
     for name in ["xcp-ng-release", "sample-tools", "sample-docs"] {
         deps.requires.push(Dep::any(name));
     }
-    deps.requires.push(Dep::versioned("xcp-ng-release", DepCmp::Ge, "8.3.0"));
+    deps.requires
+        .push(Dep::versioned("xcp-ng-release", DepCmp::Ge, "8.3.0"));
     vec![release, tools, docs, deps]
 }
 
@@ -95,7 +108,8 @@ pub fn add(files: &mut Files, work: &Path, pad_to: Option<u64>, time: i64) -> Re
             build_padding_package(&padding, time32, BUILD_HOST, &mut out).map_err(build_err)?;
             drop(out);
             let href = format!("Packages/sample-padding-{n:04}-1.0-1.noarch.rpm");
-            let pkg = read_package(std::fs::File::open(&path).map_err(io_err)?).map_err(build_err)?;
+            let pkg =
+                read_package(std::fs::File::open(&path).map_err(io_err)?).map_err(build_err)?;
             records.push(Record::from_package(&pkg, &href, time as u64, Some(10)));
             total += pkg.size;
             files.add(&href, hadris_fs::host::file(&path).map_err(build_err)?);
