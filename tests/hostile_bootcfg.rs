@@ -2,14 +2,14 @@
 //! FAT images. Each gives a clear error naming the problem; nothing panics, hangs, or is
 //! half-edited.
 
+mod common;
+
+use common::bootcfg::{GRUB, ISOLINUX, strings};
 use isoremix::boot::args::ArgEdits;
 use isoremix::boot::efiboot::{self, FatTime};
 use isoremix::boot::grub::GrubCfg;
 use isoremix::boot::isolinux::IsolinuxCfg;
 use isoremix::boot::{BootEdits, ConfigFile, ConfigKind, EntryEdits, NewEntry, apply};
-
-const ISOLINUX: &str = include_str!("../fixtures/xcp-ng-8.3/boot/isolinux/isolinux.cfg");
-const GRUB: &str = include_str!("../fixtures/xcp-ng-8.3/EFI/xenserver/grub.cfg");
 
 fn cfg(kind: ConfigKind, text: &str) -> ConfigFile {
     ConfigFile {
@@ -29,10 +29,6 @@ fn both() -> Vec<ConfigFile> {
     ]
 }
 
-fn s(v: &[&str]) -> Vec<String> {
-    v.iter().map(|x| x.to_string()).collect()
-}
-
 /// Applies `edits`, expects an error whose message contains every `needle`, and checks that the
 /// configs were left as they were.
 fn fails(edits: &BootEdits, mut configs: Vec<ConfigFile>, needles: &[&str]) {
@@ -47,10 +43,10 @@ fn fails(edits: &BootEdits, mut configs: Vec<ConfigFile>, needles: &[&str]) {
 
 fn dom0_add(entries: Option<&[&str]>, add: &[&str]) -> BootEdits {
     BootEdits {
-        entries: entries.map(s),
+        entries: entries.map(strings),
         edits: EntryEdits {
             dom0_args: ArgEdits {
-                add: s(add),
+                add: strings(add),
                 ..Default::default()
             },
             ..Default::default()
@@ -190,7 +186,7 @@ fn unknown_entry_name() {
 #[test]
 fn unknown_entry_name_without_argument_edits() {
     let edits = BootEdits {
-        entries: Some(s(&["nope"])),
+        entries: Some(strings(&["nope"])),
         ..Default::default()
     };
     fails(&edits, both(), &["\"nope\""]);
@@ -218,10 +214,10 @@ fn unknown_default_and_from() {
 #[test]
 fn removing_an_argument_no_edited_entry_has() {
     let edits = BootEdits {
-        entries: Some(s(&["install"])),
+        entries: Some(strings(&["install"])),
         edits: EntryEdits {
             xen_args: ArgEdits {
-                remove: s(&["com1", "no-such-key"]),
+                remove: strings(&["com1", "no-such-key"]),
                 ..Default::default()
             },
             ..Default::default()
@@ -233,7 +229,7 @@ fn removing_an_argument_no_edited_entry_has() {
     let edits = BootEdits {
         edits: EntryEdits {
             dom0_args: ArgEdits {
-                remove: s(&["console=ttyS0"]),
+                remove: strings(&["console=ttyS0"]),
                 ..Default::default()
             },
             ..Default::default()
@@ -310,10 +306,10 @@ fn xen_edits_on_an_entry_that_boots_linux_directly() {
     let text =
         format!("{ISOLINUX}LABEL direct\n\tKERNEL /boot/vmlinuz\n\tAPPEND initrd=/install.img\n");
     let edits = BootEdits {
-        entries: Some(s(&["direct"])),
+        entries: Some(strings(&["direct"])),
         edits: EntryEdits {
             xen_args: ArgEdits {
-                add: s(&["loglvl=all"]),
+                add: strings(&["loglvl=all"]),
                 ..Default::default()
             },
             ..Default::default()

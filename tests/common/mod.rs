@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod bootcfg;
 pub mod rpmbuild;
 
 /// Runs a command, failing the test with its output if it fails; returns stdout.
