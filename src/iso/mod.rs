@@ -10,7 +10,7 @@ mod source;
 mod writer;
 
 pub use device::SECTOR;
-pub use edit::NewContent;
+pub use edit::{NewContent, node_attrs};
 pub use error::{Error, Result};
 pub use source::{BootEntryInfo, BootPlatform, ExtentReader, SYSTEM_AREA, SourceIso, files, walk};
 pub use writer::{WriteOptions, WriteReport, apply_hybrid, write};

@@ -13,12 +13,12 @@ mod packages;
 
 use std::path::{Path, PathBuf};
 
-use hadris_fs::{Content, DateTime, Node, Owner, Permissions, SetAttr, Tree};
+use hadris_fs::{Content, DateTime, Node, Tree};
 use hadris_iso::{BootEntry, BootInfo, ElTorito, IsoId, IsoOptions};
 use hadris_storage::host::FileDevice;
 
 use crate::boot::efiboot;
-use crate::iso::{self, hybrid::HybridSource};
+use crate::iso::{self, hybrid::HybridSource, node_attrs};
 
 /// The time every file of the sample carries (2024-10-01 00:00 UTC).
 pub const SAMPLE_TIME: i64 = 1_727_740_800;
@@ -85,15 +85,6 @@ fn placeholder_isolinux() -> Vec<u8> {
     bin
 }
 
-fn attrs(mode: u32, time: DateTime) -> SetAttr {
-    SetAttr::new()
-        .with_permissions(Permissions::new(mode))
-        .with_owner(Owner::new(0, 0))
-        .with_modified(time)
-        .with_accessed(time)
-        .with_created(time)
-}
-
 /// The sample's files, path → content, before they become a tree.
 struct Files {
     files: Vec<(String, Content)>,
@@ -126,13 +117,13 @@ impl Files {
             }
         }
         for dir in dirs {
-            tree.insert(&dir, Node::dir().with_attrs(attrs(0o555, self.time)))
+            tree.insert(&dir, Node::dir().with_attrs(node_attrs(0o555, self.time)))
                 .map_err(build_err)?;
         }
         for (path, content) in self.files {
             tree.insert(
                 &path,
-                Node::file(content).with_attrs(attrs(0o444, self.time)),
+                Node::file(content).with_attrs(node_attrs(0o444, self.time)),
             )
             .map_err(build_err)?;
         }
