@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod bootcfg;
+pub mod initrd;
 pub mod rpmbuild;
 
 /// Runs a command, failing the test with its output if it fails; returns stdout.
@@ -22,16 +23,20 @@ pub fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Fails the test (never skips) when a referee tool is missing.
-pub fn require(tool: &str) {
-    let found = Command::new("sh")
+/// Whether the tool `tool` is on the PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
         .output()
         .map(|o| o.status.success())
-        .unwrap_or(false);
+        .unwrap_or(false)
+}
+
+/// Fails the test (never skips) when a referee tool is missing.
+pub fn require(tool: &str) {
     assert!(
-        found,
+        have(tool),
         "referee tool `{tool}` is missing: install it (see .ci/run) — this test does not skip"
     );
 }
