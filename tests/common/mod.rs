@@ -195,3 +195,12 @@ pub fn xorriso_report(iso: &Path) -> String {
         "plain",
     ]))
 }
+
+/// The 1-based line and column (in characters) of the first occurrence of `needle` in `text`.
+pub fn position_of(text: &str, needle: &str) -> (usize, usize) {
+    let offset = text.find(needle).expect("needle in text");
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
