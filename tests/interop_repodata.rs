@@ -457,6 +457,19 @@ fn dnf(root: &Path, repo_dir: &Path) -> Command {
     cmd
 }
 
+/// Installs `what` with dnf from `repo_dir` into the root `root` (made if missing); returns the
+/// names of the packages then installed there, sorted.
+fn dnf_install(root: &Path, repo_dir: &Path, what: &str) -> Vec<String> {
+    fs::create_dir_all(root).unwrap();
+    run(dnf(root, repo_dir).args(["install", what]));
+    let installed = run(Command::new("rpm")
+        .arg(format!("--root={}", root.display()))
+        .args(["-qa", "--qf", "%{name}\n"]));
+    let mut names: Vec<String> = installed.lines().map(str::to_string).collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn dnf_queries_and_installs_from_our_repo() {
     require("rpmbuild");
@@ -496,13 +509,10 @@ fn dnf_queries_and_installs_from_our_repo() {
     assert_eq!(whatprovides.trim(), "hello");
 
     // A dependency is resolved from our metadata and the package installs.
-    run(dnf(&root, &out).args(["install", "needs-simple"]));
-    let installed = run(Command::new("rpm")
-        .arg(format!("--root={}", root.display()))
-        .args(["-qa", "--qf", "%{name}\n"]));
-    let mut names: Vec<&str> = installed.lines().collect();
-    names.sort();
-    assert_eq!(names, vec!["needs-simple", "simple"]);
+    assert_eq!(
+        dnf_install(&root, &out, "needs-simple"),
+        vec!["needs-simple", "simple"]
+    );
 }
 
 #[test]
@@ -557,14 +567,10 @@ fn dnf_installs_a_package_added_to_a_group_by_comps_edit() {
     write_ours(&tree, &out, Some(&edited));
 
     let root = work.path().join("root");
-    fs::create_dir_all(&root).unwrap();
-    run(dnf(&root, &out).args(["install", "@base_group"]));
-    let installed = run(Command::new("rpm")
-        .arg(format!("--root={}", root.display()))
-        .args(["-qa", "--qf", "%{name}\n"]));
-    let mut names: Vec<&str> = installed.lines().collect();
-    names.sort();
-    assert_eq!(names, vec!["crated", "needs-simple", "simple"]);
+    assert_eq!(
+        dnf_install(&root, &out, "@base_group"),
+        vec!["crated", "needs-simple", "simple"]
+    );
 }
 
 #[test]
@@ -612,14 +618,7 @@ fn dnf_installs_the_drivers_group_of_a_driver_disk_repo() {
         ("@drivers", vec!["mydriver-module", "update-mydriver"]),
     ] {
         let root = work.path().join(format!("root{}", &group[1..]));
-        fs::create_dir_all(&root).unwrap();
-        run(dnf(&root, &dd).args(["install", group]));
-        let installed = run(Command::new("rpm")
-            .arg(format!("--root={}", root.display()))
-            .args(["-qa", "--qf", "%{name}\n"]));
-        let mut names: Vec<&str> = installed.lines().collect();
-        names.sort();
-        assert_eq!(names, expected, "{group}");
+        assert_eq!(dnf_install(&root, &dd, group), expected, "{group}");
     }
 }
 
