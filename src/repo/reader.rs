@@ -195,8 +195,39 @@ pub fn read_records(
         .enumerate()
         .map(|(i, r)| (r.pkgid.clone(), i))
         .collect();
-    read_filelists(filelists.0, filelists.1, &mut records, &index)?;
-    read_other(other.0, other.1, &mut records, &index)?;
+    read_per_package(
+        filelists,
+        (b"filelists", b"file"),
+        &mut records,
+        &index,
+        |r| r.files.clear(),
+        |x, e, empty, at| {
+            let kind = file_kind(x, e)?;
+            let path = if empty { String::new() } else { x.text()? };
+            match at {
+                InPackage::Known(r) => r.files.push(RecordFile { path, kind }),
+                InPackage::Unknown => {}
+                InPackage::Outside => return Err(x.bad("<file> outside a <package>".into())),
+            }
+            Ok(())
+        },
+    )?;
+    read_per_package(
+        other,
+        (b"otherdata", b"changelog"),
+        &mut records,
+        &index,
+        |r| r.changelogs.clear(),
+        |x, e, empty, at| {
+            let author = x.attr(e, b"author")?;
+            let date = x.num(e, b"date")?;
+            let text = if empty { String::new() } else { x.text()? };
+            if let InPackage::Known(r) = at {
+                r.changelogs.push(Changelog { author, date, text });
+            }
+            Ok(())
+        },
+    )?;
     Ok(records)
 }
 
@@ -459,17 +490,20 @@ enum InPackage<'r> {
     Known(&'r mut Record),
 }
 
-/// Reads filelists.xml or other.xml, whose root element is `root`: each `<package pkgid>` is
-/// matched to its record through `index` and emptied by `start`; every other element goes to
-/// `element` (with whether it is empty) together with the package it stands in.
+/// Reads filelists.xml or other.xml (`input`, named `name`), whose root element is `root`: each
+/// `<package pkgid>` is matched to its record through `index` and emptied by `start`; every
+/// `<{item}>` element goes to `element` (with whether it is empty) together with the package
+/// it stands in.
 fn read_per_package<R: BufRead>(
-    x: &mut XmlIn<'_, R>,
-    root: &[u8],
+    (name, input): (&str, R),
+    (root, item): (&[u8], &[u8]),
     records: &mut [Record],
     index: &BTreeMap<String, usize>,
     start: fn(&mut Record),
     mut element: impl FnMut(&mut XmlIn<'_, R>, &BytesStart, bool, InPackage<'_>) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    let mut x = XmlIn::new(name, input);
+    let x = &mut x;
     // None outside a package; Some(None) in a package primary.xml does not list.
     let mut current: Option<Option<usize>> = None;
     let mut seen_root = false;
@@ -495,7 +529,7 @@ fn read_per_package<R: BufRead>(
                 }
                 current = Some(found);
             }
-            _ => {
+            local if local == item => {
                 let at = match current {
                     None => InPackage::Outside,
                     Some(None) => InPackage::Unknown,
@@ -505,67 +539,11 @@ fn read_per_package<R: BufRead>(
                 };
                 element(x, &e, empty, at)?;
             }
+            _ => {}
         }
     }
     if !seen_root {
         return Err(x.bad(format!("no <{}> element", String::from_utf8_lossy(root))));
     }
     Ok(())
-}
-
-fn read_filelists(
-    name: &str,
-    input: impl BufRead,
-    records: &mut [Record],
-    index: &BTreeMap<String, usize>,
-) -> Result<(), Error> {
-    let mut x = XmlIn::new(name, input);
-    read_per_package(
-        &mut x,
-        b"filelists",
-        records,
-        index,
-        |r| r.files.clear(),
-        |x, e, empty, at| {
-            if e.local_name().as_ref() != b"file" {
-                return Ok(());
-            }
-            let kind = file_kind(x, e)?;
-            let path = if empty { String::new() } else { x.text()? };
-            match at {
-                InPackage::Known(r) => r.files.push(RecordFile { path, kind }),
-                InPackage::Unknown => {}
-                InPackage::Outside => return Err(x.bad("<file> outside a <package>".into())),
-            }
-            Ok(())
-        },
-    )
-}
-
-fn read_other(
-    name: &str,
-    input: impl BufRead,
-    records: &mut [Record],
-    index: &BTreeMap<String, usize>,
-) -> Result<(), Error> {
-    let mut x = XmlIn::new(name, input);
-    read_per_package(
-        &mut x,
-        b"otherdata",
-        records,
-        index,
-        |r| r.changelogs.clear(),
-        |x, e, empty, at| {
-            if e.local_name().as_ref() != b"changelog" {
-                return Ok(());
-            }
-            let author = x.attr(e, b"author")?;
-            let date = x.num(e, b"date")?;
-            let text = if empty { String::new() } else { x.text()? };
-            if let InPackage::Known(r) = at {
-                r.changelogs.push(Changelog { author, date, text });
-            }
-            Ok(())
-        },
-    )
 }
