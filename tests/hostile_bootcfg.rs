@@ -4,28 +4,17 @@
 
 mod common;
 
-use common::bootcfg::{GRUB, ISOLINUX, strings};
+use common::bootcfg::{GRUB, ISOLINUX, config, strings};
 use isoremix::boot::args::ArgEdits;
 use isoremix::boot::efiboot::{self, FatTime};
 use isoremix::boot::grub::GrubCfg;
 use isoremix::boot::isolinux::IsolinuxCfg;
 use isoremix::boot::{BootEdits, ConfigFile, ConfigKind, EntryEdits, NewEntry, apply};
 
-fn cfg(kind: ConfigKind, text: &str) -> ConfigFile {
-    ConfigFile {
-        name: match kind {
-            ConfigKind::Isolinux => "isolinux.cfg".into(),
-            ConfigKind::Grub => "grub.cfg".into(),
-        },
-        kind,
-        bytes: text.as_bytes().to_vec(),
-    }
-}
-
 fn both() -> Vec<ConfigFile> {
     vec![
-        cfg(ConfigKind::Isolinux, ISOLINUX),
-        cfg(ConfigKind::Grub, GRUB),
+        config(ConfigKind::Isolinux, ISOLINUX),
+        config(ConfigKind::Grub, GRUB),
     ]
 }
 
@@ -67,7 +56,7 @@ fn isolinux_unknown_directive() {
     );
     fails(
         &dom0_add(None, &["x"]),
-        vec![cfg(ConfigKind::Isolinux, &text)],
+        vec![config(ConfigKind::Isolinux, &text)],
         &["isolinux.cfg", "FROBNICATE"],
     );
 }
@@ -157,7 +146,7 @@ fn grub_line_with_variables_is_not_rewritten() {
     );
     fails(
         &dom0_add(Some(&["shell"]), &["x=1"]),
-        vec![cfg(ConfigKind::Grub, &text)],
+        vec![config(ConfigKind::Grub, &text)],
         &["grub.cfg", "variables"],
     );
 }
@@ -169,7 +158,7 @@ fn grub_saved_default_is_not_guessed() {
         default: Some("safe".into()),
         ..Default::default()
     };
-    fails(&edits, vec![cfg(ConfigKind::Grub, &text)], &["saved"]);
+    fails(&edits, vec![config(ConfigKind::Grub, &text)], &["saved"]);
 }
 
 // ---- edits naming what does not exist ----
@@ -269,8 +258,8 @@ fn entry_without_counterpart() {
     fails(
         &dom0_add(Some(&["install-alt"]), &["x"]),
         vec![
-            cfg(ConfigKind::Isolinux, ISOLINUX),
-            cfg(ConfigKind::Grub, &grub),
+            config(ConfigKind::Isolinux, ISOLINUX),
+            config(ConfigKind::Grub, &grub),
         ],
         &["grub.cfg", "install-alt"],
     );
@@ -318,7 +307,7 @@ fn xen_edits_on_an_entry_that_boots_linux_directly() {
     };
     fails(
         &edits,
-        vec![cfg(ConfigKind::Isolinux, &text)],
+        vec![config(ConfigKind::Isolinux, &text)],
         &["direct", "does not boot Xen"],
     );
 }
@@ -477,7 +466,7 @@ fn conditional_grub_default_is_kept_but_not_edited() {
         "if [ \"${next_entry}\" ] ; then\n   set default=\"${next_entry}\"\nelse\n   set default=\"0\"\nfi\n",
     );
     // Parsing and argument edits work...
-    let mut c = vec![cfg(ConfigKind::Grub, &text)];
+    let mut c = vec![config(ConfigKind::Grub, &text)];
     apply(&dom0_add(Some(&["safe"]), &["x=1"]), &mut c).unwrap();
     // ...but the default is not guessed.
     let edits = BootEdits {
@@ -486,7 +475,7 @@ fn conditional_grub_default_is_kept_but_not_edited() {
     };
     fails(
         &edits,
-        vec![cfg(ConfigKind::Grub, &text)],
+        vec![config(ConfigKind::Grub, &text)],
         &["line 2", "conditional"],
     );
 }
@@ -500,7 +489,7 @@ fn isolinux_default_running_a_menu_module_is_not_replaced() {
     };
     fails(
         &edits,
-        vec![cfg(ConfigKind::Isolinux, &text)],
+        vec![config(ConfigKind::Isolinux, &text)],
         &["menu module"],
     );
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::bootcfg::{GRUB, ISOLINUX, efiboot_grub, iso_configs, strings};
+use common::bootcfg::{GRUB, ISOLINUX, config, efiboot_grub, iso_configs, strings};
 use isoremix::boot::args::ArgEdits;
 use isoremix::boot::{BootEdits, ConfigFile, ConfigKind, EntryEdits, NewEntry, apply};
 
@@ -281,11 +281,7 @@ fn an_index_default_after_an_inserted_entry_follows_its_entry() {
 #[test]
 fn crlf_and_tabs_survive_an_edit() {
     let crlf = ISOLINUX.replace('\n', "\r\n");
-    let mut c = vec![ConfigFile {
-        name: "isolinux.cfg".into(),
-        kind: ConfigKind::Isolinux,
-        bytes: crlf.clone().into_bytes(),
-    }];
+    let mut c = vec![config(ConfigKind::Isolinux, &crlf)];
     let edits = BootEdits {
         entries: Some(strings(&["shell"])),
         edits: EntryEdits {
@@ -311,11 +307,7 @@ fn crlf_and_tabs_survive_an_edit() {
 #[test]
 fn title_style_grub_default_stays_a_title() {
     let g = GRUB.replacen("set default=\"0\"", "set default='install'", 1);
-    let mut c = vec![ConfigFile {
-        name: "grub.cfg".into(),
-        kind: ConfigKind::Grub,
-        bytes: g.clone().into_bytes(),
-    }];
+    let mut c = vec![config(ConfigKind::Grub, &g)];
     let edits = BootEdits {
         default: Some("no-serial".into()),
         ..Default::default()
@@ -332,16 +324,8 @@ fn missing_default_and_timeout_are_added_before_the_entries() {
     let iso = "LABEL a\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\n";
     let grub = "insmod gzio\n\nmenuentry \"a\" {\n  multiboot2 /xen.gz x\n  module2 /vmlinuz y\n  module2 /initrd.img\n}\n";
     let mut c = vec![
-        ConfigFile {
-            name: "isolinux.cfg".into(),
-            kind: ConfigKind::Isolinux,
-            bytes: iso.as_bytes().to_vec(),
-        },
-        ConfigFile {
-            name: "grub.cfg".into(),
-            kind: ConfigKind::Grub,
-            bytes: grub.as_bytes().to_vec(),
-        },
+        config(ConfigKind::Isolinux, &iso),
+        config(ConfigKind::Grub, &grub),
     ];
     let edits = BootEdits {
         default: Some("a".into()),
@@ -360,11 +344,7 @@ fn missing_default_and_timeout_are_added_before_the_entries() {
 #[test]
 fn menu_label_is_the_title_of_a_copied_isolinux_entry() {
     let iso = "UI menu.c32\nLABEL a\n  MENU LABEL First entry\n  MENU DEFAULT\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\nLABEL b\n  LINUX /memtest\n";
-    let mut c = vec![ConfigFile {
-        name: "isolinux.cfg".into(),
-        kind: ConfigKind::Isolinux,
-        bytes: iso.as_bytes().to_vec(),
-    }];
+    let mut c = vec![config(ConfigKind::Isolinux, &iso)];
     let edits = BootEdits {
         new_entries: vec![NewEntry {
             label: "a2".into(),
@@ -394,11 +374,7 @@ fn bare_grub_assignments_are_settings_too() {
         "timeout=5",
         1,
     );
-    let mut c = vec![ConfigFile {
-        name: "grub.cfg".into(),
-        kind: ConfigKind::Grub,
-        bytes: g.clone().into_bytes(),
-    }];
+    let mut c = vec![config(ConfigKind::Grub, &g)];
     let edits = BootEdits {
         default: Some("safe".into()),
         timeout: Some(10),
@@ -488,11 +464,7 @@ fn grub_menuentry_options_before_the_title() {
         "menuentry --class xen --unrestricted 'safe' --hotkey s {",
         1,
     );
-    let mut c = vec![ConfigFile {
-        name: "grub.cfg".into(),
-        kind: ConfigKind::Grub,
-        bytes: g.clone().into_bytes(),
-    }];
+    let mut c = vec![config(ConfigKind::Grub, &g)];
     let edits = BootEdits {
         new_entries: vec![NewEntry {
             label: "safe2".into(),
@@ -518,16 +490,8 @@ fn entries_that_boot_linux_directly_take_the_dom0_edits_when_named() {
         "{GRUB}\nmenuentry \"direct\" {{\n    linux /boot/vmlinuz console=tty0\n    initrd /install.img\n}}\n"
     );
     let mut c = vec![
-        ConfigFile {
-            name: "isolinux.cfg".into(),
-            kind: ConfigKind::Isolinux,
-            bytes: iso.clone().into_bytes(),
-        },
-        ConfigFile {
-            name: "grub.cfg".into(),
-            kind: ConfigKind::Grub,
-            bytes: grub.clone().into_bytes(),
-        },
+        config(ConfigKind::Isolinux, &iso),
+        config(ConfigKind::Grub, &grub),
     ];
     // Not edited by default (only entries that boot Xen are).
     let mut all = BootEdits::default();
@@ -573,11 +537,7 @@ fn entries_that_boot_linux_directly_take_the_dom0_edits_when_named() {
 
 #[test]
 fn isolinux_linux_entry_without_append_gets_one() {
-    let mut c = vec![ConfigFile {
-        name: "isolinux.cfg".into(),
-        kind: ConfigKind::Isolinux,
-        bytes: ISOLINUX.as_bytes().to_vec(),
-    }];
+    let mut c = vec![config(ConfigKind::Isolinux, ISOLINUX)];
     let mut edits = BootEdits {
         entries: Some(strings(&["memtest"])),
         ..Default::default()

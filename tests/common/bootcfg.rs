@@ -39,6 +39,18 @@ pub fn iso_configs(efiboot_copy: Vec<u8>) -> Vec<ConfigFile> {
     ]
 }
 
+/// A config of `kind` named `isolinux.cfg` or `grub.cfg`, holding `text`.
+pub fn config(kind: ConfigKind, text: &str) -> ConfigFile {
+    ConfigFile {
+        name: match kind {
+            ConfigKind::Isolinux => "isolinux.cfg".into(),
+            ConfigKind::Grub => "grub.cfg".into(),
+        },
+        kind,
+        bytes: text.as_bytes().to_vec(),
+    }
+}
+
 /// Owned copies of `v`.
 pub fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
