@@ -324,8 +324,8 @@ fn missing_default_and_timeout_are_added_before_the_entries() {
     let iso = "LABEL a\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\n";
     let grub = "insmod gzio\n\nmenuentry \"a\" {\n  multiboot2 /xen.gz x\n  module2 /vmlinuz y\n  module2 /initrd.img\n}\n";
     let mut c = vec![
-        config(ConfigKind::Isolinux, &iso),
-        config(ConfigKind::Grub, &grub),
+        config(ConfigKind::Isolinux, iso),
+        config(ConfigKind::Grub, grub),
     ];
     let edits = BootEdits {
         default: Some("a".into()),
@@ -344,7 +344,7 @@ fn missing_default_and_timeout_are_added_before_the_entries() {
 #[test]
 fn menu_label_is_the_title_of_a_copied_isolinux_entry() {
     let iso = "UI menu.c32\nLABEL a\n  MENU LABEL First entry\n  MENU DEFAULT\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\nLABEL b\n  LINUX /memtest\n";
-    let mut c = vec![config(ConfigKind::Isolinux, &iso)];
+    let mut c = vec![config(ConfigKind::Isolinux, iso)];
     let edits = BootEdits {
         new_entries: vec![NewEntry {
             label: "a2".into(),
