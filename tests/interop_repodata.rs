@@ -221,8 +221,8 @@ fn crate_built_package() -> rpm::Package {
         .unwrap()
 }
 
-/// Reads every package of `tree/Packages` into records, createrepo_c's order.
-fn our_records(tree: &Path) -> Vec<Record> {
+/// A job for every package of `tree/Packages`, sorted by location, each dated FILE_TIME.
+fn package_jobs(tree: &Path) -> Vec<PackageJob> {
     let mut jobs: Vec<PackageJob> = fs::read_dir(tree.join("Packages"))
         .unwrap()
         .map(|e| {
@@ -236,6 +236,12 @@ fn our_records(tree: &Path) -> Vec<Record> {
         })
         .collect();
     jobs.sort_by(|a, b| a.location_href.cmp(&b.location_href));
+    jobs
+}
+
+/// Reads every package of `tree/Packages` into records, createrepo_c's order.
+fn our_records(tree: &Path) -> Vec<Record> {
+    let jobs = package_jobs(tree);
     let mut records: Vec<Record> =
         repo::read_records(&jobs, 2, Some(repo::DEFAULT_CHANGELOG_LIMIT), |j| {
             fs::File::open(&j.path)
@@ -627,21 +633,7 @@ fn output_is_deterministic_whatever_the_thread_count() {
     require("rpmbuild");
     let work = tempfile::tempdir().unwrap();
     let tree = build_tree(work.path());
-    let jobs: Vec<PackageJob> = {
-        let mut names: Vec<String> = fs::read_dir(tree.join("Packages"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|n| PackageJob {
-                path: tree.join("Packages").join(&n),
-                location_href: format!("Packages/{n}"),
-                time_file: FILE_TIME,
-            })
-            .collect()
-    };
+    let jobs = package_jobs(&tree);
     let run_with = |threads| {
         let mut records: Vec<Record> =
             repo::read_records(&jobs, threads, Some(10), |j| fs::File::open(&j.path))
