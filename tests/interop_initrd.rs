@@ -3,15 +3,14 @@
 //! `bzip2 -t`, `bzip2 -dc` and GNU cpio; an overlay with Debian's `unmkinitramfs`; patches
 //! against GNU patch.
 
-mod common_initrd;
+mod common;
 
 use std::fs;
 use std::path::Path;
 
-use common_initrd::*;
-use isoremix::initrd::{
-    self, Compression, Content, Edits, PutEntry, PutKind, RepackOptions, Strategy, Tree,
-};
+use common::initrd::*;
+use common::require;
+use isoremix::initrd::{self, Compression, Content, Edits, PutKind, RepackOptions, Strategy, Tree};
 use isoremix::patch::Patch;
 
 /// The layers of a five-segment image and the uncompressed archive of each.
@@ -181,22 +180,12 @@ fn repack_is_read_by_bzip2_and_gnu_cpio() {
     fs::write(&host_file, b"\x7fELF pretend tool\n").unwrap();
     let edits = Edits {
         put: vec![
-            PutEntry {
-                path: b"etc/motd".to_vec(),
-                kind: PutKind::File(Content::Bytes(b"remastered\n".to_vec())),
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
-            PutEntry {
-                path: b"/srv/bin/tool".to_vec(),
-                kind: PutKind::File(Content::HostFile(host_file.clone())),
-                mode: 0o755,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
+            put_bytes(b"etc/motd", b"remastered\n", 0o644),
+            put_entry(
+                b"/srv/bin/tool",
+                PutKind::File(Content::HostFile(host_file.clone())),
+                0o755,
+            ),
         ],
         remove: vec![b"usr/share".to_vec()],
         patches: vec![Patch::parse("installer.patch", INSTALLER_CONF_PATCH).unwrap()],
@@ -277,22 +266,8 @@ fn overlay_is_read_by_unmkinitramfs() {
     let tree = Tree::read(&base[..]).unwrap();
     let edits = Edits {
         put: vec![
-            PutEntry {
-                path: b"etc/hosts".to_vec(),
-                kind: PutKind::File(Content::Bytes(b"192.168.0.1 mirror\n".to_vec())),
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
-            PutEntry {
-                path: b"etc/new.d/answer.xml".to_vec(),
-                kind: PutKind::File(Content::Bytes(b"<installation/>\n".to_vec())),
-                mode: 0o600,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
+            put_bytes(b"etc/hosts", b"192.168.0.1 mirror\n", 0o644),
+            put_bytes(b"etc/new.d/answer.xml", b"<installation/>\n", 0o600),
         ],
         remove: vec![],
         patches: vec![Patch::parse("installer.patch", INSTALLER_CONF_PATCH).unwrap()],
@@ -492,14 +467,7 @@ fn linux_kernel_unpacks_repack_and_overlay_as_the_tree_says() {
     // Repack with a removal and a patch, in segments smaller than busybox.
     let tree = Tree::read(&image[..]).unwrap();
     let edits = Edits {
-        put: vec![PutEntry {
-            path: b"etc/new".to_vec(),
-            kind: PutKind::File(Content::Bytes(b"added by repack\n".to_vec())),
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            mtime: 1_700_000_000,
-        }],
+        put: vec![put_bytes(b"etc/new", b"added by repack\n", 0o644)],
         remove: vec![b"opt/remove-me".to_vec()],
         patches: vec![Patch::parse("installer.patch", INSTALLER_CONF_PATCH).unwrap()],
         mtime: 1_700_000_000,
@@ -518,22 +486,8 @@ fn linux_kernel_unpacks_repack_and_overlay_as_the_tree_says() {
     assert!(tree2.segments().len() >= 3, "{:?}", tree2.segments());
     let edits = Edits {
         put: vec![
-            PutEntry {
-                path: b"etc/hosts".to_vec(),
-                kind: PutKind::File(Content::Bytes(b"10.1.1.1 overlay\n".to_vec())),
-                mode: 0o600,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
-            PutEntry {
-                path: b"srv/overlay/new.txt".to_vec(),
-                kind: PutKind::File(Content::Bytes(b"new in overlay\n".to_vec())),
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
+            put_bytes(b"etc/hosts", b"10.1.1.1 overlay\n", 0o600),
+            put_bytes(b"srv/overlay/new.txt", b"new in overlay\n", 0o644),
         ],
         mtime: 1_700_000_000,
         ..Edits::default()

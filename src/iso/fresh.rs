@@ -7,7 +7,7 @@ use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use hadris_fs::{Content, DateTime, Node, Owner, Permissions, SetAttr, Tree};
+use hadris_fs::{Content, DateTime, Node, Tree};
 use hadris_iso::IsoOptions;
 use hadris_storage::host::FileDevice;
 
@@ -17,15 +17,6 @@ use super::error::{Error, Result};
 const DIR_MODE: u32 = 0o555;
 /// Mode of every file of a fresh image.
 const FILE_MODE: u32 = 0o444;
-
-fn attrs(mode: u32, time: DateTime) -> SetAttr {
-    SetAttr::new()
-        .with_permissions(Permissions::new(mode))
-        .with_owner(Owner::new(0, 0))
-        .with_modified(time)
-        .with_accessed(time)
-        .with_created(time)
-}
 
 fn write_err(out: &Path, detail: impl ToString) -> Error {
     Error::Write {
@@ -48,13 +39,16 @@ fn tree_of(files: Vec<(String, Content)>, time: DateTime, out: &Path) -> Result<
         }
     }
     for dir in dirs {
-        tree.insert(&dir, Node::dir().with_attrs(attrs(DIR_MODE, time)))
-            .map_err(|e| write_err(out, format!("{dir}: {e}")))?;
+        tree.insert(
+            &dir,
+            Node::dir().with_attrs(super::node_attrs(DIR_MODE, time)),
+        )
+        .map_err(|e| write_err(out, format!("{dir}: {e}")))?;
     }
     for (path, content) in files {
         tree.insert(
             &path,
-            Node::file(content).with_attrs(attrs(FILE_MODE, time)),
+            Node::file(content).with_attrs(super::node_attrs(FILE_MODE, time)),
         )
         .map_err(|e| write_err(out, format!("{path}: {e}")))?;
     }

@@ -12,11 +12,8 @@ use ::rpm::{BuildConfig, Dependency, DependencyFlags, FileOptions, PackageBuilde
 use super::Error;
 use super::container::{PackageStart, fresh_signature_header, sigtag, write_package};
 use super::evr::{check_name, check_version_chars};
-use super::index::Entry;
+use super::index::{Entry, tag};
 use super::payload::Compression;
-
-/// Main header tag naming the source package.
-const TAG_SOURCERPM: u32 = 1044;
 
 /// How a dependency constrains the version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -520,7 +517,7 @@ pub fn build_package(spec: &PackageSpec, out: &mut impl Write) -> Result<(), Err
         .source_rpm
         .clone()
         .unwrap_or_else(|| format!("{}-{}-{}.src.rpm", spec.name, spec.version, spec.release));
-    start.main.set(Entry::string(TAG_SOURCERPM, &source_rpm));
+    start.main.set(Entry::string(tag::SOURCERPM, &source_rpm));
     let main = start.main.to_bytes();
     let mut sig = fresh_signature_header(&start.signature, &main, Some(rest.len() as u64));
     match u32::try_from(archive_size) {

@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use sha1::Digest as _;
 
 use super::Error;
-use super::index::{Entry, Header, read_fully};
+use super::index::{Entry, Header, read_fully, tag};
 use super::lead::{LEAD_SIZE, Lead};
 
 /// Signature header tags this crate reads or writes.
@@ -31,10 +31,6 @@ pub mod sigtag {
     pub const DSA: u32 = 267;
 }
 
-/// Main header tag of the payload digest (hex strings).
-const TAG_PAYLOADDIGEST: u32 = 5092;
-/// Main header tag of the payload digest algorithm.
-const TAG_PAYLOADDIGESTALGO: u32 = 5093;
 /// rpm's number for SHA-256.
 const HASH_SHA256: u32 = 8;
 
@@ -106,13 +102,13 @@ impl PackageStart {
     pub fn payload_sha256(&self) -> Option<String> {
         let algo = self
             .main
-            .get(TAG_PAYLOADDIGESTALGO)
+            .get(tag::PAYLOADDIGESTALGO)
             .and_then(|e| e.int32s().first().copied())?;
         if algo != HASH_SHA256 {
             return None;
         }
         self.main
-            .get(TAG_PAYLOADDIGEST)
+            .get(tag::PAYLOADDIGEST)
             .and_then(|e| e.strings().into_iter().next())
     }
 

@@ -13,7 +13,7 @@ use sha2::Digest as _;
 use super::Error;
 use super::container::{fresh_signature_header, sigtag, write_package};
 use super::evr::{check_name, check_version_chars};
-use super::index::{Entry, Header, REGION_IMMUTABLE, REGION_SIGNATURES, kind};
+use super::index::{Entry, Header, REGION_IMMUTABLE, REGION_SIGNATURES, kind, tag};
 use super::lead::Lead;
 use super::payload::{CpioEntry, Filler};
 
@@ -34,52 +34,6 @@ pub struct PaddingSpec {
 
 /// rpmlib dependency sense: `RPMSENSE_RPMLIB | LESS | EQUAL`.
 const RPMLIB_LE: u32 = (1 << 24) | 2 | 8;
-
-/// Main header tags written here.
-mod tag {
-    pub const I18NTABLE: u32 = 100;
-    pub const NAME: u32 = 1000;
-    pub const VERSION: u32 = 1001;
-    pub const RELEASE: u32 = 1002;
-    pub const SUMMARY: u32 = 1004;
-    pub const DESCRIPTION: u32 = 1005;
-    pub const BUILDTIME: u32 = 1006;
-    pub const BUILDHOST: u32 = 1007;
-    pub const SIZE: u32 = 1009;
-    pub const LICENSE: u32 = 1014;
-    pub const GROUP: u32 = 1016;
-    pub const OS: u32 = 1021;
-    pub const ARCH: u32 = 1022;
-    pub const FILESIZES: u32 = 1028;
-    pub const FILEMODES: u32 = 1030;
-    pub const FILERDEVS: u32 = 1033;
-    pub const FILEMTIMES: u32 = 1034;
-    pub const FILEDIGESTS: u32 = 1035;
-    pub const FILELINKTOS: u32 = 1036;
-    pub const FILEFLAGS: u32 = 1037;
-    pub const FILEUSERNAME: u32 = 1039;
-    pub const FILEGROUPNAME: u32 = 1040;
-    pub const SOURCERPM: u32 = 1044;
-    pub const PROVIDENAME: u32 = 1047;
-    pub const REQUIREFLAGS: u32 = 1048;
-    pub const REQUIRENAME: u32 = 1049;
-    pub const REQUIREVERSION: u32 = 1050;
-    pub const FILEDEVICES: u32 = 1095;
-    pub const FILEINODES: u32 = 1096;
-    pub const FILELANGS: u32 = 1097;
-    pub const PROVIDEFLAGS: u32 = 1112;
-    pub const PROVIDEVERSION: u32 = 1113;
-    pub const DIRINDEXES: u32 = 1116;
-    pub const BASENAMES: u32 = 1117;
-    pub const DIRNAMES: u32 = 1118;
-    pub const PAYLOADFORMAT: u32 = 1124;
-    pub const PAYLOADCOMPRESSOR: u32 = 1125;
-    pub const PAYLOADFLAGS: u32 = 1126;
-    pub const FILEDIGESTALGO: u32 = 5011;
-    pub const ENCODING: u32 = 5062;
-    pub const PAYLOADDIGEST: u32 = 5092;
-    pub const PAYLOADDIGESTALGO: u32 = 5093;
-}
 
 /// rpm's number for SHA-256.
 const HASH_SHA256: u32 = 8;

@@ -14,22 +14,8 @@ use super::Error;
 use super::build::Dep;
 use super::container::{PackageStart, check_payload, fresh_signature_header, write_package};
 use super::evr::check_version_chars;
-use super::index::{Entry, Header};
+use super::index::{Entry, Header, tag};
 use super::sign::{SigningKey, add_header_signature};
-
-/// Main header tags the rewrite reads or changes.
-mod tag {
-    pub const NAME: u32 = 1000;
-    pub const VERSION: u32 = 1001;
-    pub const RELEASE: u32 = 1002;
-    pub const EPOCH: u32 = 1003;
-    pub const PROVIDENAME: u32 = 1047;
-    pub const REQUIREFLAGS: u32 = 1048;
-    pub const REQUIRENAME: u32 = 1049;
-    pub const REQUIREVERSION: u32 = 1050;
-    pub const PROVIDEFLAGS: u32 = 1112;
-    pub const PROVIDEVERSION: u32 = 1113;
-}
 
 /// The release of the rewritten package.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
-//! Helpers shared by the initrd tests: referee tools (GNU cpio, bzip2, gzip, xz, zstd,
-//! unmkinitramfs, patch), sample trees and a comparable description of a directory.
-#![allow(dead_code)]
+//! install.img tests: referee tools (GNU cpio, bzip2, gzip, xz, zstd, unmkinitramfs, patch,
+//! qemu), sample trees, a comparable description of a directory, and newc archives and edits
+//! made with our writer.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,12 +10,38 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Fails (never skips) when a referee tool is missing.
-pub fn require(tool: &str) {
-    assert!(
-        have(tool),
-        "referee tool `{tool}` is missing: install the Debian package providing it (cpio, bzip2, gzip, xz-utils, zstd, initramfs-tools-core, patch)"
-    );
+use isoremix::initrd::newc::Header;
+use isoremix::initrd::{Content, NewcWriter, PutEntry, PutKind};
+
+use super::{have, require};
+
+/// The time of the entries the tests put into an image.
+pub const EDIT_TIME: u32 = 1_700_000_000;
+
+/// A root-owned entry of `kind` at `path` with `mode`, dated [`EDIT_TIME`].
+pub fn put_entry(path: &[u8], kind: PutKind, mode: u32) -> PutEntry {
+    PutEntry {
+        path: path.to_vec(),
+        kind,
+        mode,
+        uid: 0,
+        gid: 0,
+        mtime: EDIT_TIME,
+    }
+}
+
+/// A root-owned file holding `content` at `path` with `mode`, dated [`EDIT_TIME`].
+pub fn put_bytes(path: &[u8], content: &[u8], mode: u32) -> PutEntry {
+    put_entry(path, PutKind::File(Content::Bytes(content.to_vec())), mode)
+}
+
+/// A newc archive of `entries` (header, name, data) made by our writer.
+pub fn newc_archive(entries: &[(Header, Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut w = NewcWriter::new(Vec::new());
+    for (h, name, data) in entries {
+        w.append_bytes(h, name, data).unwrap();
+    }
+    w.finish().unwrap()
 }
 
 /// Runs a shell command in `dir` with `stdin`, returns stdout; panics with stderr on failure.
@@ -50,16 +76,6 @@ pub fn sh(cmd: &str, dir: &Path, stdin: &[u8]) -> Vec<u8> {
 pub fn gnu_cpio(dir: &Path) -> Vec<u8> {
     require("cpio");
     sh("find . | LC_ALL=C sort | cpio -o -H newc --quiet", dir, b"")
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
 }
 
 /// Compresses with the command-line tool of `kind` ("bzip2", "gzip", "xz", "zstd"). The zstd
