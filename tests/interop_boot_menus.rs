@@ -194,7 +194,9 @@ fn new_entry_default_timeout_and_efi_fallback_in_every_menu() {
         std::fs::read(&loader).unwrap()
     );
     require("grub-script-check");
-    for cfg in [b.join("EFI/xenserver/grub.cfg")] {
+    let inner_file = dir.path().join("efiboot-grub.cfg");
+    std::fs::write(&inner_file, &inner).unwrap();
+    for cfg in [b.join("EFI/xenserver/grub.cfg"), inner_file] {
         run(Command::new("grub-script-check").arg(cfg));
     }
 }
