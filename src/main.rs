@@ -71,6 +71,9 @@ enum Command {
         /// isolinux.bin, mboot.c32, isohdpfx.bin, xen.gz, vmlinuz, BOOTX64.EFI.
         #[arg(long)]
         boot_files: Option<PathBuf>,
+        /// Add this many small generated RPMs to Packages/.
+        #[arg(long, default_value_t = 0)]
+        packages: usize,
     },
 }
 
@@ -204,10 +207,12 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             output,
             size,
             boot_files,
+            packages,
         } => {
             let options = sample::Options {
                 pad_to: size,
                 boot_files,
+                packages,
             };
             let bar = Progress::auto().spinner("writing the sample");
             sample::write(&output, &options)?;

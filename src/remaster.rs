@@ -140,9 +140,13 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
         &packages.answerfile_attributes,
         &mut cx,
     )?;
-    let mut dom0_args = installer.dom0_args.clone();
-    dom0_args.extend(packages.dom0_args.iter().cloned());
-    boot::apply(&mut source, &profile.boot, &dom0_args, &mut cx)?;
+    boot::apply(
+        &mut source,
+        &profile.boot,
+        &installer.dom0_args,
+        &packages.dom0_args,
+        &mut cx,
+    )?;
 
     let total = source.volume_bytes();
     let bar = progress.bytes("writing", total);

@@ -200,3 +200,63 @@ fn new_entry_default_timeout_and_efi_fallback_in_every_menu() {
         run(Command::new("grub-script-check").arg(cfg));
     }
 }
+
+#[test]
+fn signature_checks_go_off_in_every_xen_entry_even_when_boot_selects_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let rpm = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("profiles/demo/rpms/site-tools-1.0-1.noarch.rpm");
+    std::fs::copy(&rpm, dir.path().join("site-tools-1.0-1.noarch.rpm")).unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n\
+         [packages]\nadd = [\"*.rpm\"]\n\
+         [boot]\nentries = [\"install\"]\ndom0_args = { add = [\"nomodeset\"] }\n",
+    )
+    .unwrap();
+    let out = isoremix()
+        .arg("build")
+        .arg(dir.path().join("p.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning: "),
+        "no warning about the signature checks"
+    );
+    let b = dir.path().join("b");
+    xorriso_extract(&dir.path().join("out.iso"), &b);
+    let isolinux = std::fs::read_to_string(b.join("boot/isolinux/isolinux.cfg")).unwrap();
+    let appends: Vec<&str> = isolinux
+        .lines()
+        .filter(|l| l.contains("APPEND /boot/xen.gz"))
+        .collect();
+    assert_eq!(appends.len(), 6, "{isolinux}");
+    for line in &appends {
+        assert!(line.contains("no-gpgcheck no-repo-gpgcheck"), "{line}");
+    }
+    assert_eq!(
+        appends.iter().filter(|l| l.contains("nomodeset")).count(),
+        1,
+        "{isolinux}"
+    );
+    let grub = std::fs::read_to_string(b.join("EFI/xenserver/grub.cfg")).unwrap();
+    let inner = mtype(&b.join("boot/efiboot.img"), "/EFI/xenserver/grub.cfg");
+    for cfg in [&grub, &inner] {
+        let modules: Vec<&str> = cfg
+            .lines()
+            .filter(|l| l.contains("module2 /boot/"))
+            .collect();
+        assert_eq!(modules.len(), 6, "{cfg}");
+        assert!(
+            modules
+                .iter()
+                .all(|l| l.contains("no-gpgcheck no-repo-gpgcheck")),
+            "{cfg}"
+        );
+    }
+}

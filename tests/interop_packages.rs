@@ -380,6 +380,11 @@ fn meta_package_source_installs_added_packages_with_dnf() {
         "{log}"
     );
     assert!(
+        log.contains("no package changed: the source's repodata is kept"),
+        "{log}"
+    );
+    assert!(!log.contains("warning: packages changed"), "{log}");
+    assert!(
         !log.contains("xcp-ng-deps release"),
         "already required: no new release\n{log}"
     );
@@ -602,4 +607,75 @@ fn with_an_answer_file_the_checks_are_turned_off_in_it_not_on_the_command_line()
         text.contains("<installation mode=\"fresh\" gpgcheck=\"false\" repo-gpgcheck=\"false\">"),
         "the embedded answer file lacks the gpgcheck attributes"
     );
+}
+
+/// A source whose packages another key signed: they stay as they are, the new ones are signed
+/// with the profile's key, and the key file the installer imports carries both keys, so dnf
+/// with gpgcheck installs the mix.
+#[test]
+fn packages_signed_by_the_source_key_still_verify_after_a_signed_remaster() {
+    for tool in ["dnf", "rpm", "gpg"] {
+        require(tool);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    sample(work);
+    rpms(work);
+    let first = work.join("first");
+    fs::create_dir_all(&first).unwrap();
+    let key_a = test_key(&first);
+    let key_b = test_key(work);
+    let build_signed = |name: &str, profile: String| {
+        let p = work.join(name);
+        fs::write(&p, profile).unwrap();
+        run_all(
+            isoremix()
+                .env("SOURCE_DATE_EPOCH", EPOCH.to_string())
+                .env("PK_TEST_PASSPHRASE", "s3cret")
+                .arg("build")
+                .arg(&p),
+        )
+    };
+    build_signed(
+        "a.toml",
+        format!(
+            "[source]\niso = \"source.iso\"\n[output]\niso = \"a.iso\"\n[packages]\nadd = [\"rpms/sh-stub-1.0-1.noarch.rpm\"]\n\
+             [signing]\nkey = \"{}\"\npassphrase_env = \"PK_TEST_PASSPHRASE\"\n",
+            key_a.display()
+        ),
+    );
+    let log = build_signed(
+        "b.toml",
+        format!(
+            "[source]\niso = \"a.iso\"\n[output]\niso = \"b.iso\"\n[packages]\nadd = [\"rpms/site-tools-1.0-1.noarch.rpm\"]\n\
+             [signing]\nkey = \"{}\"\npassphrase_env = \"PK_TEST_PASSPHRASE\"\n",
+            key_b.display()
+        ),
+    );
+    assert!(log.contains("also carries the source's key"), "{log}");
+    // Only the added package and the new meta-package release were signed again.
+    assert!(log.contains("packages: 1 packages signed"), "{log}");
+    let tree = work.join("tree");
+    extract(&work.join("b.iso"), &tree);
+    let keys = treeinfo(&tree).options("keys");
+    let key_file = tree.join(&keys[0].1);
+    let text = fs::read_to_string(&key_file).unwrap();
+    assert_eq!(text.matches("BEGIN PGP PUBLIC KEY BLOCK").count(), 2);
+    assert_eq!(keys[1].1, treeinfo_first_key(work, "a.iso"));
+
+    let root = work.join("root");
+    fs::create_dir_all(&root).unwrap();
+    run(dnf(&root, &tree, Some(&key_file)).args(["install", "xcp-ng-deps"]));
+    let got = installed(&root);
+    assert!(
+        got.contains("site-tools") && got.contains("sample-tools"),
+        "{got:?}"
+    );
+}
+
+/// `.treeinfo [keys] key1` of an image.
+fn treeinfo_first_key(work: &Path, iso: &str) -> String {
+    let dir = work.join(format!("{iso}.tree"));
+    extract(&work.join(iso), &dir);
+    treeinfo(&dir).options("keys")[0].1.clone()
 }

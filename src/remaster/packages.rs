@@ -102,6 +102,9 @@ struct Package {
     record: Record,
 }
 
+/// The output repository's packages by location.
+type Packages = BTreeMap<String, Package>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum From {
     /// Unchanged, in the source image at this location.
@@ -144,13 +147,24 @@ pub fn apply(
         None => None,
     };
     let time = u32::try_from(cx.time).unwrap_or(u32::MAX);
-    let repomd_xml = source
-        .read_file(REPOMD)
-        .map_err(|e| whole(format!("the source has no repository to edit: {e}")))?;
-    let source_repomd = repomd::parse_repomd(&repomd_xml).map_err(whole)?;
-    let groups =
-        reader::read_groups(&source_repomd, |href| read_repo_file(source, href)).map_err(whole)?;
-    let mut packages = source_packages(source, &source_repomd, cx)?;
+    let source_repomd = if source.exists(REPOMD) {
+        let xml = source.read_file(REPOMD).map_err(whole)?;
+        Some(repomd::parse_repomd(&xml).map_err(whole)?)
+    } else if source.exists(&format!("/{PACKAGES_DIR}")) {
+        cx.report
+            .steps
+            .push("packages: the source has no repodata: every package is read".into());
+        None
+    } else {
+        return Err(whole(
+            "the source has no repository to edit (neither repodata/repomd.xml nor Packages/)",
+        ));
+    };
+    let groups = match &source_repomd {
+        Some(md) => reader::read_groups(md, |href| read_repo_file(source, href)).map_err(whole)?,
+        None => None,
+    };
+    let (mut packages, stored) = source_packages(source, source_repomd.as_ref(), cx)?;
     let source_names: BTreeSet<String> = packages.values().map(|p| p.record.name.clone()).collect();
 
     // Removals, by name.
@@ -188,6 +202,22 @@ pub fn apply(
     for (at, path) in &adds {
         let pkg = read_host_package(path).map_err(|e| step(at, e))?;
         let h = &pkg.header;
+        for (field, value) in [
+            ("name", &h.name),
+            ("version", &h.version),
+            ("release", &h.release),
+            ("arch", &h.arch),
+        ] {
+            if !is_file_name_part(value) {
+                return Err(step(
+                    at,
+                    format!(
+                        "{}: its {field} {value:?} cannot be part of a file name",
+                        path.display()
+                    ),
+                ));
+            }
+        }
         if h.arch == "src" || h.arch == "nosrc" {
             return Err(step(
                 at,
@@ -204,7 +234,11 @@ pub fn apply(
                 ),
             ));
         }
-        let evr = Evr::new(Some(h.epoch), h.version.clone(), h.release.clone());
+        let evr = Evr::new(
+            (h.epoch != 0).then_some(h.epoch),
+            h.version.clone(),
+            h.release.clone(),
+        );
         let replaced: Vec<String> = packages
             .iter()
             .filter(|(_, p)| p.record.name == h.name)
@@ -213,7 +247,7 @@ pub fn apply(
         for loc in &replaced {
             let old = &packages[loc].record;
             let old_evr = Evr::new(
-                old.epoch.parse().ok(),
+                old.epoch.parse().ok().filter(|e| *e != 0),
                 old.version.clone(),
                 old.release.clone(),
             );
@@ -359,15 +393,27 @@ pub fn apply(
         }
     }
 
-    let changed = !nothing || comps_changed;
     if let Some(key) = &key {
         sign_packages(&mut packages, source, key, time, cx)?;
     }
+    // Every record the same as the source repodata's (same package bytes): the repository
+    // did not change, and its repodata is kept as it is.
+    let unchanged = !comps_changed
+        && stored.as_ref().is_some_and(|stored| {
+            stored.len() == packages.len()
+                && stored.iter().all(|r| {
+                    packages
+                        .get(&r.location_href)
+                        .is_some_and(|p| p.record == *r)
+                })
+        });
+    let changed = !unchanged;
     write_repository(
         source,
         &packages,
         comps_xml.as_ref(),
         key.as_ref(),
+        unchanged,
         time,
         cx,
     )?;
@@ -405,6 +451,16 @@ pub fn apply(
     Ok(outcome)
 }
 
+/// Whether `s` can be part of a package file name: not empty, no path separator, no
+/// whitespace or control character, not starting with a dot.
+fn is_file_name_part(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('.')
+        && !s
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_whitespace() || c.is_control())
+}
+
 fn read_repo_file(source: &SourceIso, href: &str) -> Result<Vec<u8>, repo::Error> {
     source
         .read_file(&format!("/{href}"))
@@ -424,12 +480,18 @@ fn read_host_package(path: &Path) -> Result<PackageFile, String> {
 /// when location and size match, else read (header and checksum) from the image.
 fn source_packages(
     source: &SourceIso,
-    repomd: &repomd::Repomd,
+    repomd: Option<&repomd::Repomd>,
     cx: &mut Context<'_>,
-) -> Result<BTreeMap<String, Package>, Error> {
-    let reuse = match reader::read_repo(repomd, |href| read_repo_file(source, href)) {
-        Ok(records) => reader::ReuseIndex::new(records),
-        Err(e) => {
+) -> Result<(Packages, Option<Vec<Record>>), Error> {
+    let stored = repomd.map(|md| reader::read_repo(md, |href| read_repo_file(source, href)));
+    let mut all_stored = None;
+    let reuse = match stored {
+        None => reader::ReuseIndex::default(),
+        Some(Ok(records)) => {
+            all_stored = Some(records.clone());
+            reader::ReuseIndex::new(records)
+        }
+        Some(Err(e)) => {
             cx.report
                 .warnings
                 .push(format!("packages: the source's repodata cannot be reused ({e}); every package is read again"));
@@ -491,7 +553,9 @@ fn source_packages(
         out.len(),
         jobs.len()
     ));
-    Ok(out)
+    // The stored records describe the source exactly only when each package was found in them.
+    let stored = all_stored.filter(|s| jobs.is_empty() && s.len() == out.len());
+    Ok((out, stored))
 }
 
 /// Whether `record` is, or provides, `name`.
@@ -758,33 +822,24 @@ fn sign_packages(
     let mut signed = 0usize;
     for (location, pkg) in packages.iter_mut() {
         let at = format!("[signing] {location}");
-        let input_path = match &pkg.from {
-            From::Host(path) if !path.starts_with(cx.workdir) => Some(path.clone()),
-            From::Host(_) => None,
+        // What to sign: added packages (the rewritten meta-package, made in the work folder,
+        // is signed already) and unsigned packages of the source.
+        let mut input: Box<dyn Read> = match &pkg.from {
+            From::Host(path) if path.starts_with(cx.workdir) => continue,
+            From::Host(path) => Box::new(std::io::BufReader::new(
+                std::fs::File::open(path).map_err(|e| step(&at, e))?,
+            )),
             From::Source => {
-                let mut head = source
-                    .open_file(&format!("/{location}"))
-                    .map_err(|e| step(&at, e))?;
-                if signing::is_signed(&mut head).map_err(|e| step(&at, e))? {
-                    None
-                } else {
-                    Some(PathBuf::new())
+                let open = || {
+                    source
+                        .open_file(&format!("/{location}"))
+                        .map_err(|e| step(&at, e))
+                };
+                if signing::is_signed(&mut open()?).map_err(|e| step(&at, e))? {
+                    continue;
                 }
+                Box::new(std::io::BufReader::new(open()?))
             }
-        };
-        let Some(input_path) = input_path else {
-            continue;
-        };
-        let mut input: Box<dyn Read> = if input_path.as_os_str().is_empty() {
-            Box::new(std::io::BufReader::new(
-                source
-                    .open_file(&format!("/{location}"))
-                    .map_err(|e| step(&at, e))?,
-            ))
-        } else {
-            Box::new(std::io::BufReader::new(
-                std::fs::File::open(&input_path).map_err(|e| step(&at, e))?,
-            ))
         };
         let path = dir.join(pkg.record.file_name());
         let mut out =
@@ -810,12 +865,15 @@ fn sign_packages(
 }
 
 /// Puts the new and changed packages in the image, removes the gone ones, and writes new
-/// repodata (and `repomd.xml.asc` when signing).
+/// repodata (and `repomd.xml.asc` when signing). With `unchanged` the source's repodata is
+/// kept (only signed again when there is a key).
+#[allow(clippy::too_many_arguments)]
 fn write_repository(
     source: &mut SourceIso,
     packages: &BTreeMap<String, Package>,
     comps: Option<&(String, Vec<u8>)>,
     key: Option<&SigningKey>,
+    unchanged: bool,
     time: u32,
     cx: &mut Context<'_>,
 ) -> Result<(), Error> {
@@ -846,6 +904,26 @@ fn write_repository(
                 )
                 .map_err(whole)?;
         }
+    }
+    if unchanged {
+        if let Some(key) = key {
+            let repomd_bytes = source.read_file(REPOMD).map_err(whole)?;
+            let asc = key
+                .detached_signature(&repomd_bytes[..], time)
+                .map_err(whole)?;
+            source
+                .put_file(REPOMD_ASC, NewContent::Bytes(asc.into_bytes()), cx.datetime)
+                .map_err(whole)?;
+        }
+        cx.report.steps.push(format!(
+            "packages: no package changed: the source's repodata is kept{}",
+            if key.is_some() {
+                ", repomd.xml signed"
+            } else {
+                ""
+            }
+        ));
+        return Ok(());
     }
     let mut records: Vec<Record> = packages.values().map(|p| p.record.clone()).collect();
     repo::sort_records(&mut records);
@@ -921,6 +999,15 @@ fn write_key_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_that_would_make_paths_are_refused() {
+        assert!(is_file_name_part("site-tools"));
+        assert!(is_file_name_part("1.0"));
+        for bad in ["", "..", ".hidden", "a/b", "a\\b", "a b", "a\nb"] {
+            assert!(!is_file_name_part(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn release_suffix_counts_up() {

@@ -37,6 +37,8 @@ pub struct Options {
     /// `isolinux.bin`, `mboot.c32`, `isohdpfx.bin`, `xen.gz`, `vmlinuz`,
     /// `BOOTX64.EFI` (any subset).
     pub boot_files: Option<PathBuf>,
+    /// Add this many small generated packages to `Packages/` (repodata benchmarks).
+    pub packages: usize,
 }
 
 /// Why the sample could not be made.
@@ -196,7 +198,7 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
     )
     .map_err(build_err)?;
     f.add("boot/efiboot.img", efiboot);
-    packages::add(&mut f, work.path(), opts.pad_to, SAMPLE_TIME)?;
+    packages::add(&mut f, work.path(), opts.pad_to, opts.packages, SAMPLE_TIME)?;
 
     let options = IsoOptions::default()
         .with_id(IsoId::Volume, "XCP-ng 8.3")

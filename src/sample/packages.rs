@@ -73,12 +73,38 @@ fn specs(time: u32) -> Vec<PackageSpec> {
     vec![release, tools, docs, deps]
 }
 
+/// `count` small generated packages (`sample-bulk-0001`...), each with one file of its own,
+/// for repository-sized benchmarks.
+fn bulk_specs(count: usize, time: u32) -> Vec<PackageSpec> {
+    (1..=count)
+        .map(|n| {
+            let name = format!("sample-bulk-{n:04}");
+            let mut s = spec(&name, "1.0", "noarch", "Generated bulk package", time);
+            s.compression = crate::rpm::payload::Compression::Gzip(6);
+            s.files.push(FileSpec::new(
+                format!("/usr/share/sample-bulk/{name}.txt"),
+                0o644,
+                time,
+                format!("{name}: one of the sample's generated packages\n").into_bytes(),
+            ));
+            s
+        })
+        .collect()
+}
+
 /// Adds `Packages/*.rpm` and `repodata/*` to `files`; with `pad_to`, adds
-/// padding packages (written under `work`) until the source is about that big.
-pub fn add(files: &mut Files, work: &Path, pad_to: Option<u64>, time: i64) -> Result<(), Error> {
+/// padding packages (written under `work`) until the source is about that big;
+/// `bulk` more small generated packages are added too.
+pub fn add(
+    files: &mut Files,
+    work: &Path,
+    pad_to: Option<u64>,
+    bulk: usize,
+    time: i64,
+) -> Result<(), Error> {
     let time32 = u32::try_from(time).map_err(build_err)?;
     let mut records: Vec<Record> = Vec::new();
-    for spec in specs(time32) {
+    for spec in specs(time32).into_iter().chain(bulk_specs(bulk, time32)) {
         let mut rpm = Vec::new();
         build_package(&spec, &mut rpm).map_err(build_err)?;
         let href = format!("Packages/{}", spec.file_name());
