@@ -3,6 +3,7 @@
 //!
 //! The layout follows the format, one file per concept:
 //! - [`newc`]: the 110-byte header and its padding rules;
+//! - [`bzip2_blocks`]: block-parallel decoding of one bzip2 stream;
 //! - [`compression`]: detecting, decoding and encoding compressed segments;
 //! - [`reader`]: a streaming reader over the whole sequence, yielding entries and segment boundaries;
 //! - [`tree`]: the merged view with the Linux kernel's shadowing rules (metadata only);
@@ -42,6 +43,7 @@
 //! # }
 //! ```
 
+pub mod bzip2_blocks;
 pub mod compression;
 pub mod edits;
 mod error;
