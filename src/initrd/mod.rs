@@ -56,13 +56,16 @@ pub mod tree;
 pub mod writer;
 
 pub use compression::Compression;
-pub use edits::{Changes, Content, Edits, PutEntry, PutKind, Strategy, plan, prepare};
+pub use edits::{
+    Changes, Content, Edits, PutEntry, PutKind, Strategy, patch_targets, plan, prepare,
+    prepare_kept,
+};
 pub use error::{Error, Location, show};
 pub use extract::{ExtractReport, extract};
 pub use overlay::write_overlay;
 pub use reader::{Entry, Reader, Segment};
 pub use repack::{RepackOptions, repack};
-pub use tree::{DataSource, Inode, Kind, Node, Tree};
+pub use tree::{DataSource, Inode, Kept, Kind, Node, Tree};
 pub use writer::NewcWriter;
 
 /// Result type of the initrd module.

@@ -91,10 +91,13 @@ pub fn apply(
         outcome.dom0_args = vec![format!("answerfile=file://{ANSWERFILE_PATH}"), "install".into()];
         outcome.answerfile = Some(af.value.clone());
     }
-    if profile.files.is_empty() && profile.remove.is_empty() && profile.patches.is_empty() && extra.is_empty() {
-        if profile.mode != InstallerMode::Repack {
-            return Ok(outcome);
-        }
+    if profile.files.is_empty()
+        && profile.remove.is_empty()
+        && profile.patches.is_empty()
+        && extra.is_empty()
+        && profile.mode != InstallerMode::Repack
+    {
+        return Ok(outcome);
     }
     let edits = edits(profile, &extra, mtime)?;
     let forced = match profile.mode {
@@ -106,16 +109,19 @@ pub fn apply(
     // overlay then carries every parent directory itself.
     let needs_tree = !edits.remove.is_empty() || !edits.patches.is_empty() || forced == Some(Strategy::Repack);
     let base_len = source.open_file(INSTALL_IMG).map_err(whole)?.len();
-    let tree = if needs_tree {
+    // The files the patches change are kept while the tree is read: one pass over the image.
+    let (tree, kept) = if needs_tree {
         let bar = cx.progress.spinner("reading install.img");
         let reader = std::io::BufReader::with_capacity(1 << 20, source.open_file(INSTALL_IMG).map_err(whole)?);
-        let tree = initrd::Tree::read(reader).map_err(whole)?;
+        let targets = initrd::patch_targets(&edits).map_err(whole)?;
+        let targets: Vec<&[u8]> = targets.iter().map(|t| t.as_slice()).collect();
+        let read = initrd::Tree::read_keeping(reader, &targets, 64 << 20).map_err(whole)?;
         bar.finish_and_clear();
-        tree
+        read
     } else {
-        initrd::Tree::new()
+        (initrd::Tree::new(), initrd::Kept::default())
     };
-    let changes = initrd::prepare(&edits, &tree, source.open_file(INSTALL_IMG).map_err(whole)?)
+    let changes = initrd::prepare_kept(&edits, &tree, &kept, source.open_file(INSTALL_IMG).map_err(whole)?)
         .map_err(whole)?;
     let strategy = initrd::plan(&changes, forced).map_err(whole)?;
     match strategy {
