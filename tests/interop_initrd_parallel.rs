@@ -183,3 +183,60 @@ fn a_patch_needs_one_pass_over_the_image() {
     // Without the kept content, the image is needed: the untouchable reader is refused.
     assert!(initrd::prepare_kept(&edits, &tree, &initrd::Kept::default(), Untouchable).is_err());
 }
+
+#[test]
+fn a_repack_from_the_spool_equals_a_repack_from_the_image() {
+    require("cpio");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    make_tree(&root);
+    let mut image = archive(&root, "bzip2 -9");
+    // A second segment replacing a file of the first.
+    let extra = dir.path().join("extra");
+    fs::create_dir_all(extra.join("usr")).unwrap();
+    fs::write(extra.join("usr/zeros.bin"), "replaced\n").unwrap();
+    image.extend_from_slice(&archive(&extra, "lbzip2 -9"));
+    let spool_path = dir.path().join("spool");
+    let spool = io::BufWriter::new(fs::File::create(&spool_path).unwrap());
+    let (tree, _) = Tree::read_spooling(io::Cursor::new(&image), &[], 0, Box::new(spool)).unwrap();
+    let total: u64 = tree.segments().iter().map(|s| s.uncompressed_len).sum();
+    assert_eq!(fs::metadata(&spool_path).unwrap().len(), total);
+    let options = initrd::RepackOptions {
+        segment_size: 1 << 20,
+        ..initrd::RepackOptions::default()
+    };
+    let mut from_image = Vec::new();
+    initrd::repack(
+        io::Cursor::new(&image),
+        &tree,
+        None,
+        &options,
+        &mut from_image,
+    )
+    .unwrap();
+    let mut from_spool = Vec::new();
+    let spool = io::BufReader::new(fs::File::open(&spool_path).unwrap());
+    initrd::repack_spooled(spool, &tree, None, &options, &mut from_spool).unwrap();
+    assert!(from_image == from_spool, "the two repacks differ");
+    // The referee reads the repacked data: bzip2 -dc, then GNU cpio archive after archive.
+    let all = referee_decode(&from_spool, dir.path());
+    let cpio_path = dir.path().join("all.cpio");
+    fs::write(&cpio_path, all).unwrap();
+    let out = dir.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    let script = format!(
+        "(while cpio -idmu --quiet; do :; done) < '{}' 2>/dev/null; true",
+        cpio_path.display()
+    );
+    run(Command::new("sh").arg("-c").arg(&script).current_dir(&out));
+    assert_eq!(fs::read(out.join("usr/zeros.bin")).unwrap(), b"replaced\n");
+    assert_eq!(
+        fs::read(out.join("usr/random.bin")).unwrap(),
+        fs::read(root.join("usr/random.bin")).unwrap()
+    );
+    // A spool cut short is an error, not a short file.
+    let len = fs::metadata(&spool_path).unwrap().len();
+    let cut = fs::read(&spool_path).unwrap()[..(len / 2) as usize].to_vec();
+    let err = initrd::repack_spooled(io::Cursor::new(cut), &tree, None, &options, io::sink());
+    assert!(err.is_err());
+}

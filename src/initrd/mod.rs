@@ -64,7 +64,7 @@ pub use error::{Error, Location, show};
 pub use extract::{ExtractReport, extract};
 pub use overlay::write_overlay;
 pub use reader::{Entry, Reader, Segment};
-pub use repack::{RepackOptions, repack};
+pub use repack::{RepackOptions, repack, repack_spooled};
 pub use tree::{DataSource, Inode, Kept, Kind, Node, Tree};
 pub use writer::NewcWriter;
 

@@ -276,9 +276,28 @@ impl Tree {
     /// of `names` (canonical paths), when not longer than `max_len` bytes each. A later
     /// [`Tree::read_contents_kept`] then needs no second pass over the image for them.
     pub fn read_keeping<R: Read>(image: R, names: &[&[u8]], max_len: u64) -> Result<(Tree, Kept)> {
+        Tree::read_from(Reader::new(image), names, max_len)
+    }
+
+    /// As [`Tree::read_keeping`], also writing the decompressed data of the image's compressed
+    /// segments to `spool` (see [`Reader::with_spool`]), for [`super::repack_spooled`] to
+    /// repack without decompressing the image again.
+    pub fn read_spooling<R: Read>(
+        image: R,
+        names: &[&[u8]],
+        max_len: u64,
+        spool: Box<dyn std::io::Write>,
+    ) -> Result<(Tree, Kept)> {
+        Tree::read_from(Reader::with_spool(image, spool), names, max_len)
+    }
+
+    fn read_from<R: Read>(
+        mut reader: Reader<R>,
+        names: &[&[u8]],
+        max_len: u64,
+    ) -> Result<(Tree, Kept)> {
         let wanted: HashSet<&[u8]> = names.iter().copied().collect();
         let mut kept = Kept::default();
-        let mut reader = Reader::new(image);
         let mut tree = Tree::new();
         while let Some(entry) = reader.next_entry()? {
             tree.apply_entry(&entry);
