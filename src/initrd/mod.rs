@@ -12,6 +12,11 @@
 //! - [`overlay`] and [`mod@repack`]: the two ways of writing the result;
 //! - [`mod@extract`]: a safe unpack of the merged tree into a directory.
 //!
+//! Reading decodes each bzip2 segment on all cores ([`bzip2_blocks`]). A build needs one
+//! decompression of the image: [`Tree::read_keeping`] keeps the contents the patches need
+//! ([`patch_targets`], then [`prepare_kept`]), and [`Tree::read_spooling`] writes the
+//! decompressed data to a spool file that [`repack_spooled`] re-packs from.
+//!
 //! A typical use, reading the image twice (once for the tree, once for the data):
 //!
 //! ```no_run
