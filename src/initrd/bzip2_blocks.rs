@@ -695,6 +695,27 @@ mod tests {
         assert_eq!(rest, b"garbage after");
     }
 
+    /// With an input handing out a few bytes at a time, the stream still ends at the right byte.
+    #[test]
+    fn exact_end_with_tiny_input_buffers() {
+        for data in [sample(300_000), Vec::new(), b"x".to_vec()] {
+            let stream = compress(&data, 1);
+            let mut image = stream.clone();
+            image.extend_from_slice(b"BZh9 next");
+            for cap in [1, 3, 7, 11] {
+                let mut input = io::BufReader::with_capacity(cap, &image[..]);
+                let mut dec = ParallelBzDecoder::new(&mut input, 2);
+                let mut out = Vec::new();
+                dec.read_to_end(&mut out).unwrap();
+                assert!(out == data, "capacity {cap}");
+                drop(dec);
+                let mut rest = Vec::new();
+                input.read_to_end(&mut rest).unwrap();
+                assert_eq!(rest, b"BZh9 next", "capacity {cap}");
+            }
+        }
+    }
+
     #[test]
     fn hostile_streams_fail_like_the_serial_decoder() {
         let data = sample(1 << 20);
