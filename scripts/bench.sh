@@ -9,21 +9,33 @@
 # dpkg-deb and apt-get (a Debian kernel package gives real modules).
 #
 # BENCH_CACHE (default target/bench-cache) keeps the realistic install.img
-# between runs; BENCH_SKIP_SERIAL=1 skips the slow bunzip2 + bzip2 -9 pair.
+# between runs; BENCH_SKIP_SERIAL=1 skips the slow bunzip2 + bzip2 -9 pair;
+# BENCH_BIN runs another isoremix binary (no release build then);
+# BENCH_SOURCE_SIZE changes the 600 MB source size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d)}
 mkdir -p "$work"
-cargo build --release --quiet
-bin=$PWD/target/release/isoremix
+if [ -z "${BENCH_BIN:-}" ]; then
+  cargo build --release --quiet
+fi
+bin=${BENCH_BIN:-$PWD/target/release/isoremix}
+size=${BENCH_SOURCE_SIZE:-600000000}
 export SOURCE_DATE_EPOCH=1700000000
 
-secs() { /usr/bin/time -f "%e %M" -o "$work/.time" "$@" >/dev/null 2>&1; cat "$work/.time"; }
-# prints "<seconds> <peak RSS KiB>"
+# Runs a command; prints "<seconds> <peak RSS KiB>" (a failure stops the script).
+secs() {
+  if ! /usr/bin/time -f "%e %M" -o "$work/.time" "$@" >/dev/null 2>"$work/.err"; then
+    echo "FAILED: $*" >&2
+    cat "$work/.err" >&2
+    exit 1
+  fi
+  tail -n1 "$work/.time"
+}
 
 echo "== workdir: $work"
 echo "== making a 600 MB sample source"
-"$bin" sample "$work/source.iso" --size 600000000 >/dev/null
+"$bin" sample "$work/source.iso" --size "$size" >/dev/null
 ls -l "$work/source.iso" | awk '{print "source size:", $5}'
 sync
 
@@ -86,8 +98,8 @@ fi
 img_size=$(stat -c %s "$img")
 echo "install.img: $img_size bytes stored, $(bzip2 -dc "$img" | wc -c) bytes of cpio data"
 
-echo "== making a 600 MB source with that install.img"
-"$bin" sample "$work/base.iso" --size $((600 * 1000 * 1000 - img_size)) >/dev/null
+echo "== making a $size-byte source with that install.img"
+"$bin" sample "$work/base.iso" --size $((size - img_size)) >/dev/null
 cat > "$work/swap.toml" <<TOML
 [source]
 iso = "base.iso"
@@ -124,6 +136,8 @@ d="$work/manual"
 rm -rf "\$d"; mkdir -p "\$d/iso" "\$d/root"
 xorriso -osirrox on -indev "$work/source.iso" -extract / "\$d/iso" 2>/dev/null
 chmod -R u+w "\$d/iso"
+# XCP-ng ships a real isolinux.bin; isohybrid needs one.
+cp /usr/lib/ISOLINUX/isolinux.bin "\$d/iso/boot/isolinux/isolinux.bin"
 (cd "\$d/root" && bunzip2 < "\$d/iso/install.img" | cpio -idm --quiet)
 cp "$work/site.conf" "\$d/root/etc/site.conf"
 (cd "\$d/root" && find . | cpio -o -H newc --quiet | bzip2 -9 > "\$d/iso/install.img")
