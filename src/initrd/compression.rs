@@ -68,11 +68,11 @@ pub fn detect_unsupported(head: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// A decoder for exactly one compressed stream. It reads its input through `BufRead` and consumes
-/// only the bytes of the stream, so after the end [`Decoder::into_inner`] gives the input back
+/// A decoder for exactly one compressed stream (bzip2 decoded block-parallel on every core).
+/// It reads its input through `BufRead` and consumes only the bytes of the stream, so after the end [`Decoder::into_inner`] gives the input back
 /// positioned on the first byte after the stream.
 pub(crate) enum Decoder<R: BufRead> {
-    Bzip2(bzip2::bufread::BzDecoder<R>),
+    Bzip2(super::bzip2_blocks::ParallelBzDecoder<R>),
     Gzip(flate2::bufread::GzDecoder<R>),
     Xz(liblzma::bufread::XzDecoder<R>),
     Zstd(zstd::stream::read::Decoder<'static, R>),
@@ -82,7 +82,10 @@ impl<R: BufRead> Decoder<R> {
     /// A decoder of `compression` (not [`Compression::None`]) over `input`.
     pub(crate) fn new(compression: Compression, input: R) -> io::Result<Self> {
         Ok(match compression {
-            Compression::Bzip2 => Decoder::Bzip2(bzip2::bufread::BzDecoder::new(input)),
+            Compression::Bzip2 => Decoder::Bzip2(super::bzip2_blocks::ParallelBzDecoder::new(
+                input,
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
             Compression::Gzip => Decoder::Gzip(flate2::bufread::GzDecoder::new(input)),
             Compression::Xz => Decoder::Xz(liblzma::bufread::XzDecoder::new(input)),
             Compression::Zstd => {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::Result;
 use super::error::{Error, show};
 use super::newc::{self, PATH_MAX};
-use super::tree::{DataSource, Incoming, Kind, Tree};
+use super::tree::{DataSource, Incoming, Kept, Kind, Tree};
 use crate::patch::{self, Patch};
 
 /// Content of a file to add or replace.
@@ -211,6 +211,7 @@ type NewModes = BTreeMap<Vec<u8>, Option<u32>>;
 fn apply_patches<R: Read>(
     patches: &[Patch],
     tree: &Tree,
+    kept: &Kept,
     scratch: &Tree,
     puts: &BTreeMap<Vec<u8>, PutEntry>,
     image: R,
@@ -233,7 +234,7 @@ fn apply_patches<R: Read>(
         BTreeMap::new()
     } else {
         let names: Vec<&[u8]> = from_image.iter().map(|v| v.as_slice()).collect();
-        tree.read_contents(image, &names)?
+        tree.read_contents_kept(kept, image, &names)?
     };
     let mut patched: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
     let mut new_modes: BTreeMap<Vec<u8>, Option<u32>> = BTreeMap::new();
@@ -259,9 +260,29 @@ fn apply_patches<R: Read>(
     Ok((patched, new_modes))
 }
 
+/// The paths the patches of `edits` touch, normalized (canonical unless reached through a
+/// symlink): what to keep while reading the tree ([`Tree::read_keeping`]) so that
+/// [`prepare_kept`] needs no second pass over the image.
+pub fn patch_targets(edits: &Edits) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for f in edits.patches.iter().flat_map(|p| &p.files) {
+        let norm = normalize(f.path())?;
+        if !out.contains(&norm) {
+            out.push(norm);
+        }
+    }
+    Ok(out)
+}
+
 /// Resolves `edits` against `tree` (the source image's tree); `image` is the same image, read
 /// once when patches need the current content of files.
 pub fn prepare<R: Read>(edits: &Edits, tree: &Tree, image: R) -> Result<Changes> {
+    prepare_kept(edits, tree, &Kept::default(), image)
+}
+
+/// As [`prepare`], taking the current content of patched files from `kept` when it holds
+/// them (see [`patch_targets`]); `image` is read only for the others.
+pub fn prepare_kept<R: Read>(edits: &Edits, tree: &Tree, kept: &Kept, image: R) -> Result<Changes> {
     let mut scratch = tree.clone();
     let mut removes = Vec::new();
     for r in &edits.remove {
@@ -287,7 +308,7 @@ pub fn prepare<R: Read>(edits: &Edits, tree: &Tree, image: R) -> Result<Changes>
         puts.insert(norm, p);
     }
 
-    let (patched, new_modes) = apply_patches(&edits.patches, tree, &scratch, &puts, image)?;
+    let (patched, new_modes) = apply_patches(&edits.patches, tree, kept, &scratch, &puts, image)?;
     let mut extra_removes = Vec::new();
     for (path, content) in patched {
         match content {

@@ -12,7 +12,7 @@
 //!
 //! Nothing is held in memory beyond one header, one name and one symlink target.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 
 use super::Result;
 use super::compression::{self, Compression, Decoder};
@@ -139,8 +139,28 @@ impl<R: Read> BufRead for Counting<R> {
 
 enum Source<R: Read> {
     Top(Counting<R>),
-    Compressed(Box<BufReader<Decoder<Counting<R>>>>),
+    Compressed(Box<BufReader<Spooled<Counting<R>>>>),
     Gone,
+}
+
+/// A segment's decoder, copying what it yields to the spool when there is one.
+struct Spooled<R: BufRead> {
+    decoder: Decoder<R>,
+    spool: Option<Box<dyn Write>>,
+}
+
+impl<R: BufRead> Read for Spooled<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.decoder.read(buf)?;
+        if let Some(spool) = self.spool.as_mut() {
+            if n == 0 {
+                spool.flush()?;
+            } else {
+                spool.write_all(&buf[..n])?;
+            }
+        }
+        Ok(n)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +190,7 @@ pub struct Reader<R: Read> {
     segments: Vec<Segment>,
     archives: u64,
     after_raw: bool,
+    spool: Option<Box<dyn Write>>,
 }
 
 impl<R: Read> Reader<R> {
@@ -188,7 +209,17 @@ impl<R: Read> Reader<R> {
             segments: Vec::new(),
             archives: 0,
             after_raw: false,
+            spool: None,
         }
+    }
+
+    /// A reader over `input` that also writes the decompressed data of every compressed segment,
+    /// one after the other, to `spool` (segment `i` starts after the `uncompressed_len` of the
+    /// compressed segments before it); uncompressed segments are not copied.
+    pub fn with_spool(input: R, spool: Box<dyn Write>) -> Self {
+        let mut r = Reader::new(input);
+        r.spool = Some(spool);
+        r
     }
 
     /// The segments completely read so far (all of them once `next_entry` returned `None`).
@@ -200,7 +231,7 @@ impl<R: Read> Reader<R> {
     pub fn image_position(&self) -> u64 {
         match &self.source {
             Source::Top(c) => c.pos,
-            Source::Compressed(b) => match b.get_ref() {
+            Source::Compressed(b) => match &b.get_ref().decoder {
                 Decoder::Bzip2(d) => d.get_ref().pos,
                 Decoder::Gzip(d) => d.get_ref().pos,
                 Decoder::Xz(d) => d.get_ref().pos,
@@ -464,6 +495,10 @@ impl<R: Read> Reader<R> {
                 offset,
                 source: e,
             })?;
+            let decoder = Spooled {
+                decoder,
+                spool: self.spool.take(),
+            };
             self.source = Source::Compressed(Box::new(BufReader::with_capacity(BUF_LEN, decoder)));
             self.mode = Mode::BetweenArchives;
         }
@@ -490,7 +525,9 @@ impl<R: Read> Reader<R> {
                         io::Error::other("reader in a bad state"),
                     ));
                 };
-                self.source = Source::Top(b.into_inner().into_inner());
+                let spooled = b.into_inner();
+                self.spool = spooled.spool;
+                self.source = Source::Top(spooled.decoder.into_inner());
                 self.close_segment();
                 self.mode = Mode::Top;
             }

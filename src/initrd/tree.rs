@@ -172,6 +172,37 @@ pub struct Tree {
 
 const MAX_SYMLINK_FOLLOWS: usize = 40;
 
+/// File contents kept by [`Tree::read_keeping`], by where their data are in the image.
+#[derive(Debug, Clone, Default)]
+pub struct Kept {
+    data: HashMap<(usize, u64), Vec<u8>>,
+}
+
+impl Kept {
+    /// Number of contents kept.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// True when nothing was kept.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+/// A stored name without `/`, `.` and empty components; `None` when it has a `..`.
+fn clean_name(name: &[u8]) -> Option<Vec<u8>> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in name.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => return None,
+            _ => parts.push(c),
+        }
+    }
+    Some(parts.join(&b'/'))
+}
+
 fn join(parts: &[Vec<u8>]) -> Vec<u8> {
     parts.join(&b'/')
 }
@@ -238,6 +269,58 @@ impl Tree {
         tree.segments = reader.segments().to_vec();
         tree.image_len = reader.image_position();
         Ok(tree)
+    }
+
+    /// Reads a whole image once, as [`Tree::read`], and keeps on the way the data of the
+    /// regular-file entries whose stored name, cleaned of `/`, `.` and empty components, is one
+    /// of `names` (canonical paths), when not longer than `max_len` bytes each. A later
+    /// [`Tree::read_contents_kept`] then needs no second pass over the image for them.
+    pub fn read_keeping<R: Read>(image: R, names: &[&[u8]], max_len: u64) -> Result<(Tree, Kept)> {
+        Tree::read_from(Reader::new(image), names, max_len)
+    }
+
+    /// As [`Tree::read_keeping`], also writing the decompressed data of the image's compressed
+    /// segments to `spool` (see [`Reader::with_spool`]), for [`super::repack_spooled`] to
+    /// repack without decompressing the image again.
+    pub fn read_spooling<R: Read>(
+        image: R,
+        names: &[&[u8]],
+        max_len: u64,
+        spool: Box<dyn std::io::Write>,
+    ) -> Result<(Tree, Kept)> {
+        Tree::read_from(Reader::with_spool(image, spool), names, max_len)
+    }
+
+    fn read_from<R: Read>(
+        mut reader: Reader<R>,
+        names: &[&[u8]],
+        max_len: u64,
+    ) -> Result<(Tree, Kept)> {
+        let wanted: HashSet<&[u8]> = names.iter().copied().collect();
+        let mut kept = Kept::default();
+        let mut tree = Tree::new();
+        while let Some(entry) = reader.next_entry()? {
+            tree.apply_entry(&entry);
+            let is_file = entry.header.file_type() == newc::S_IFREG;
+            if !is_file || u64::from(entry.header.filesize) > max_len || wanted.is_empty() {
+                continue;
+            }
+            let Some(clean) = clean_name(&entry.name) else {
+                continue;
+            };
+            if !wanted.contains(clean.as_slice()) {
+                continue;
+            }
+            let mut data = Vec::with_capacity(entry.header.filesize as usize);
+            reader
+                .data()
+                .read_to_end(&mut data)
+                .map_err(|e| Error::io(format!("reading {}", show(&entry.name)), e))?;
+            kept.data.insert((entry.segment, entry.data_offset), data);
+        }
+        tree.segments = reader.segments().to_vec();
+        tree.image_len = reader.image_position();
+        Ok((tree, kept))
     }
 
     /// The segments of the image the tree was read from.
@@ -748,6 +831,17 @@ impl Tree {
         image: R,
         names: &[&[u8]],
     ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
+        self.read_contents_kept(&Kept::default(), image, names)
+    }
+
+    /// As [`Tree::read_contents`], taking the contents from `kept` (see [`Tree::read_keeping`])
+    /// when it holds them: `image` is only read when some content is missing there.
+    pub fn read_contents_kept<R: Read>(
+        &self,
+        kept: &Kept,
+        image: R,
+        names: &[&[u8]],
+    ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
         let mut out = BTreeMap::new();
         let mut wanted: HashMap<(usize, u64), Vec<Vec<u8>>> = HashMap::new();
         for &name in names {
@@ -769,12 +863,15 @@ impl Tree {
                 DataSource::Empty => {
                     out.insert(name.to_vec(), Vec::new());
                 }
-                DataSource::Base { segment, offset } => {
-                    wanted
+                DataSource::Base { segment, offset } => match kept.data.get(&(segment, offset)) {
+                    Some(data) if data.len() as u64 == inode.size => {
+                        out.insert(name.to_vec(), data.clone());
+                    }
+                    _ => wanted
                         .entry((segment, offset))
                         .or_default()
-                        .push(name.to_vec());
-                }
+                        .push(name.to_vec()),
+                },
                 DataSource::Edit(_) => {
                     return Err(not_file("content is an edit, not in the image"));
                 }
