@@ -5,21 +5,37 @@
 #   scripts/bench.sh [WORKDIR]     (default: a temporary folder)
 #
 # Needs: cargo, GNU time (/usr/bin/time), and for the comparisons bzip2,
-# lbzip2, cpio, createrepo_c.
+# lbzip2, cpio, createrepo_c, xorriso, genisoimage, isohybrid (syslinux-utils),
+# dpkg-deb and apt-get (a Debian kernel package gives real modules).
+#
+# BENCH_CACHE (default target/bench-cache) keeps the realistic install.img
+# between runs; BENCH_SKIP_SERIAL=1 skips the slow bunzip2 + bzip2 -9 pair;
+# BENCH_BIN runs another isoremix binary (no release build then);
+# BENCH_SOURCE_SIZE changes the 600 MB source size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d)}
 mkdir -p "$work"
-cargo build --release --quiet
-bin=$PWD/target/release/isoremix
+if [ -z "${BENCH_BIN:-}" ]; then
+  cargo build --release --quiet
+fi
+bin=${BENCH_BIN:-$PWD/target/release/isoremix}
+size=${BENCH_SOURCE_SIZE:-600000000}
 export SOURCE_DATE_EPOCH=1700000000
 
-secs() { /usr/bin/time -f "%e %M" -o "$work/.time" "$@" >/dev/null 2>&1; cat "$work/.time"; }
-# prints "<seconds> <peak RSS KiB>"
+# Runs a command; prints "<seconds> <peak RSS KiB>" (a failure stops the script).
+secs() {
+  if ! /usr/bin/time -f "%e %M" -o "$work/.time" "$@" >/dev/null 2>"$work/.err"; then
+    echo "FAILED: $*" >&2
+    cat "$work/.err" >&2
+    exit 1
+  fi
+  tail -n1 "$work/.time"
+}
 
 echo "== workdir: $work"
 echo "== making a 600 MB sample source"
-"$bin" sample "$work/source.iso" --size 600000000 >/dev/null
+"$bin" sample "$work/source.iso" --size "$size" >/dev/null
 ls -l "$work/source.iso" | awk '{print "source size:", $5}'
 sync
 
@@ -44,6 +60,139 @@ echo "isoremix: ${ir_s}s  peak RSS ${ir_rss} KiB"
 awk -v a="$ir_s" -v b="$cp_s" 'BEGIN { if (b > 0) printf "ratio isoremix/cp: %.2f (target <= 1.3)\n", a / b }'
 echo "peak RSS target: <= 150000 KiB"
 rm -f "$work/copy.iso" "$work/out-iso-edit.iso"
+
+# ---------------------------------------------------------------------------
+# install.img benchmarks, on a source whose install.img is realistic: about
+# 640 MB of real binaries (a Debian kernel's modules, /usr/bin, shared
+# libraries) in one newc archive, bzip2 -9, like XCP-ng's.
+cache=${BENCH_CACHE:-$PWD/target/bench-cache}
+mkdir -p "$cache"
+img=$cache/install.img
+budget=$((640 * 1000 * 1000))
+if [ ! -s "$img" ]; then
+  echo "== building a realistic install.img in $cache (once)"
+  deb=$(ls "$cache"/linux-image-6.1.0-*-amd64_*.deb 2>/dev/null | head -n1 || true)
+  if [ -z "$deb" ]; then
+    pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | cut -d' ' -f1 | sort -V | tail -n1)
+    (cd "$cache" && apt-get download "$pkg")
+    deb=$(ls "$cache"/linux-image-6.1.0-*-amd64_*.deb | head -n1)
+  fi
+  root=$cache/root
+  rm -rf "$root"
+  mkdir -p "$root"
+  dpkg-deb -x "$deb" "$root"
+  # The installer's own files: real Python sources under the XCP-ng path.
+  mkdir -p "$root/opt/xensource/installer" "$root/etc"
+  cp /usr/lib/python3.11/tarfile.py "$root/opt/xensource/installer/constants.py"
+  cp /usr/lib/python3.11/argparse.py "$root/opt/xensource/installer/init"
+  used=$(du -sb "$root" | cut -f1)
+  # Top up with real binaries, in a stable order, up to the budget.
+  find /usr/bin /usr/lib/x86_64-linux-gnu -type f -printf '%s %p\n' | LC_ALL=C sort -k2 |
+    awk -v left=$((budget - used)) '{ if (left - $1 >= 0) { left -= $1; print $2 } }' |
+    while read -r f; do mkdir -p "$root$(dirname "$f")"; cp -p "$f" "$root$f"; done
+  (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) > "$cache/install.cpio"
+  bzip2 -9 < "$cache/install.cpio" > "$img.tmp"
+  mv "$img.tmp" "$img"
+  rm -rf "$root" "$cache/install.cpio"
+fi
+img_size=$(stat -c %s "$img")
+echo "install.img: $img_size bytes stored, $(bzip2 -dc "$img" | wc -c) bytes of cpio data"
+
+echo "== making a $size-byte source with that install.img"
+"$bin" sample "$work/base.iso" --size $((size - img_size)) >/dev/null
+cat > "$work/swap.toml" <<TOML
+[source]
+iso = "base.iso"
+[output]
+iso = "source.iso"
+[[iso.files]]
+src = "$img"
+dest = "/install.img"
+TOML
+"$bin" build "$work/swap.toml" >/dev/null
+rm -f "$work/base.iso"
+ls -l "$work/source.iso" | awk '{print "source size:", $5}'
+
+# Inputs of the edits.
+echo "site=bench" > "$work/site.conf"
+mkdir -p "$work/patch/a/opt/xensource/installer" "$work/patch/b/opt/xensource/installer"
+cp /usr/lib/python3.11/tarfile.py "$work/patch/a/opt/xensource/installer/constants.py"
+sed '0,/^import /s//import os  # site patch\nimport /' "$work/patch/a/opt/xensource/installer/constants.py" \
+  > "$work/patch/b/opt/xensource/installer/constants.py"
+(cd "$work/patch" && diff -u a/opt/xensource/installer/constants.py b/opt/xensource/installer/constants.py > ../site.patch || true)
+
+profile() { # NAME, then the [installer] lines
+  local name=$1; shift
+  { printf '[source]\niso = "source.iso"\n[output]\niso = "out-%s.iso"\n' "$name"; printf '%s\n' "$@"; } > "$work/$name.toml"
+}
+profile overlay '[[installer.files]]' 'src = "site.conf"' 'dest = "/etc/site.conf"'
+profile patch '[installer]' 'patches = ["site.patch"]'
+profile repack '[installer]' 'mode = "repack"'
+
+# The manual way: unpack the ISO and the image, edit, pack both again.
+cat > "$work/manual.sh" <<SH
+set -euo pipefail
+d="$work/manual"
+rm -rf "\$d"; mkdir -p "\$d/iso" "\$d/root"
+xorriso -osirrox on -indev "$work/source.iso" -extract / "\$d/iso" 2>/dev/null
+chmod -R u+w "\$d/iso"
+# XCP-ng ships a real isolinux.bin; isohybrid needs one.
+cp /usr/lib/ISOLINUX/isolinux.bin "\$d/iso/boot/isolinux/isolinux.bin"
+(cd "\$d/root" && bunzip2 < "\$d/iso/install.img" | cpio -idm --quiet)
+cp "$work/site.conf" "\$d/root/etc/site.conf"
+(cd "\$d/root" && find . | cpio -o -H newc --quiet | bzip2 -9 > "\$d/iso/install.img")
+genisoimage -quiet -r -J --joliet-long -V "XCP-ng 8.3" -c boot/isolinux/boot.cat \
+  -b boot/isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table \
+  -eltorito-alt-boot -e boot/efiboot.img -no-emul-boot -o "\$d/out.iso" "\$d/iso"
+isohybrid --uefi "\$d/out.iso"
+rm -rf "\$d"
+SH
+
+row() { printf '%-44s %8s s %10s KiB\n' "$1" "$2" "$3"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+sync
+echo "== load before the install.img runs: $(uptime)"
+
+echo
+echo "== (a) one file dropped into install.img (overlay)"
+read -r cp_s cp_rss < <(secs cp "$work/source.iso" "$work/copy.iso")
+rm -f "$work/copy.iso"
+read -r ov_s ov_rss < <(secs "$bin" build "$work/overlay.toml")
+read -r man_s man_rss < <(secs bash "$work/manual.sh")
+row "cp of the ISO" "$cp_s" "$cp_rss"
+row "isoremix build (overlay)" "$ov_s" "$ov_rss"
+row "manual: bunzip2|cpio, cpio|bzip2 -9, mkisofs" "$man_s" "$man_rss"
+echo "ratio isoremix/cp: $(ratio "$ov_s" "$cp_s") (target <= 1.3); manual/isoremix: $(ratio "$man_s" "$ov_s")"
+
+echo
+echo "== (b) patch of one installer file (reads install.img)"
+read -r pa_s pa_rss < <(secs "$bin" build "$work/patch.toml")
+row "isoremix build (patch)" "$pa_s" "$pa_rss"
+echo "target: <= 10 s on 2 cores ($(nproc) cores here)"
+
+echo
+echo "== (c) forced repack"
+read -r rp_s rp_rss < <(secs "$bin" build "$work/repack.toml")
+read -r ld_s ld_rss < <(secs sh -c "lbzip2 -d -c '$img' > '$work/lb.cpio'")
+read -r lc_s lc_rss < <(secs sh -c "lbzip2 -9 -c '$work/lb.cpio' > '$work/lb.bz2'")
+rm -f "$work/lb.bz2"
+row "isoremix build (mode = repack)" "$rp_s" "$rp_rss"
+row "lbzip2 -d" "$ld_s" "$ld_rss"
+row "lbzip2 -9" "$lc_s" "$lc_rss"
+lb_sum=$(awk -v a="$ld_s" -v b="$lc_s" 'BEGIN { print a + b }')
+row "lbzip2 pair" "$lb_sum" "-"
+if [ "${BENCH_SKIP_SERIAL:-0}" != 1 ]; then
+  read -r bd_s bd_rss < <(secs sh -c "bunzip2 -c '$img' > /dev/null")
+  read -r bc_s bc_rss < <(secs sh -c "bzip2 -9 -c '$work/lb.cpio' > /dev/null")
+  row "bunzip2" "$bd_s" "$bd_rss"
+  row "bzip2 -9" "$bc_s" "$bc_rss"
+fi
+rm -f "$work/lb.cpio"
+echo "ratio isoremix/lbzip2 pair: $(ratio "$rp_s" "$lb_sum") (target < 1)"
+echo
+echo "peak RSS target: <= 150000 KiB (isoremix: overlay $ov_rss, patch $pa_rss, repack $rp_rss)"
+echo "== load after: $(uptime)"
+rm -f "$work"/out-*.iso
 
 echo "== repodata: 1,000 generated RPMs, isoremix vs createrepo_c"
 # Three figures on the same 1,004 packages (the sample's four plus 1,000 small generated ones):

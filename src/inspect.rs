@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use hadris_fs::FileType;
 use serde::Serialize;
 
+use crate::initrd;
 use crate::iso::{self, BootEntryInfo, BootPlatform, SourceIso};
 
 /// One MBR partition.
@@ -33,6 +34,93 @@ pub struct GptPartition {
     pub first: u64,
     /// Last 512-byte sector.
     pub last: u64,
+}
+
+/// One compressed (or plain) segment of install.img.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitrdSegment {
+    /// Offset in install.img.
+    pub offset: u64,
+    /// `bzip2`, `gzip`, `xz`, `zstd` or `none`.
+    pub compression: String,
+    /// Bytes it occupies in install.img.
+    pub stored: u64,
+    /// Bytes of cpio data it holds.
+    pub uncompressed: u64,
+    /// cpio archives in it.
+    pub archives: u64,
+    /// Entries in it.
+    pub entries: u64,
+}
+
+/// The installer's root filesystem as the kernel would unpack it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstallImg {
+    /// Its path on the image.
+    pub path: String,
+    /// Its length.
+    pub size: u64,
+    /// Its segments, in order.
+    pub segments: Vec<InitrdSegment>,
+    /// Entries of the merged tree.
+    pub entries: usize,
+}
+
+/// The path of the installer's root filesystem on an XCP-ng image.
+pub const INSTALL_IMG: &str = "/install.img";
+
+/// Reads install.img (one streaming pass) into its merged tree; `None`
+/// when the image has none.
+pub fn read_install_img(
+    source: &SourceIso,
+) -> Result<Option<(InstallImg, initrd::Tree)>, InspectError> {
+    if !source.exists(INSTALL_IMG) {
+        return Ok(None);
+    }
+    let reader = std::io::BufReader::with_capacity(1 << 20, source.open_file(INSTALL_IMG)?);
+    let tree = initrd::Tree::read(reader)?;
+    let info = InstallImg {
+        path: INSTALL_IMG.to_string(),
+        size: tree.image_len(),
+        segments: tree
+            .segments()
+            .iter()
+            .map(|s| InitrdSegment {
+                offset: s.offset,
+                compression: s.compression.to_string(),
+                stored: s.stored_len,
+                uncompressed: s.uncompressed_len,
+                archives: s.archives,
+                entries: s.entries,
+            })
+            .collect(),
+        entries: tree.len(),
+    };
+    Ok(Some((info, tree)))
+}
+
+/// `ls -l`-style lines of the merged tree at and below `prefix` (all when empty).
+pub fn list_install_img(tree: &initrd::Tree, prefix: &str) -> Vec<String> {
+    let prefix = prefix.trim_matches('/').as_bytes();
+    tree.nodes()
+        .filter(|(path, _)| {
+            prefix.is_empty()
+                || *path == prefix
+                || (path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'/'))
+        })
+        .filter_map(|(path, _)| tree.list_line(path))
+        .collect()
+}
+
+/// Why install.img could not be inspected.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// The ISO could not be read.
+    #[error(transparent)]
+    Iso(#[from] iso::Error),
+    /// install.img is damaged.
+    #[error("{INSTALL_IMG}: {0}")]
+    Initrd(#[from] initrd::Error),
 }
 
 /// Everything `inspect` reports about an image.
@@ -66,6 +154,10 @@ pub struct Inspection {
     pub gpt: Vec<GptPartition>,
     /// What boots what, one line per way of booting.
     pub boots: Vec<String>,
+    /// The installer's root filesystem, when read.
+    pub install_img: Option<InstallImg>,
+    /// The driver disk the image is, if it is one (`update.xml` and repodata at the root).
+    pub driver_disk: Option<crate::driver_disk::DiskInfo>,
     /// The installer's package repository, when the image has one.
     pub packages: Option<PackagesInfo>,
     /// The kernel modules of install.img (see [`modules`]); `None` when not read.
@@ -93,10 +185,12 @@ pub fn inspect(source: &SourceIso) -> Inspection {
     });
     let sa = source.system_area();
     let by_first_sector = |sector: u64| -> Option<String> {
-        iso::files(source.tree()).into_iter().find_map(|(path, content)| {
-            let first = content.stored_extents()?.first()?.offset();
-            (first == sector * 512 && sector > 0).then_some(path)
-        })
+        iso::files(source.tree())
+            .into_iter()
+            .find_map(|(path, content)| {
+                let first = content.stored_extents()?.first()?.offset();
+                (first == sector * 512 && sector > 0).then_some(path)
+            })
     };
     let has_mbr = sa[510] == 0x55 && sa[511] == 0xAA;
     let mut mbr = Vec::new();
@@ -139,21 +233,32 @@ pub fn inspect(source: &SourceIso) -> Inspection {
     }
     let mut boots = Vec::new();
     for e in source.boot_entries() {
-        let file = e.path.clone().unwrap_or_else(|| format!("block {}", e.load_block));
+        let file = e
+            .path
+            .clone()
+            .unwrap_or_else(|| format!("block {}", e.load_block));
         match e.platform {
             BootPlatform::Bios => boots.push(format!(
                 "BIOS from CD: El Torito entry loads {file} ({} sectors{})",
                 e.sector_count,
-                if e.boot_info_table { ", boot-info-table" } else { "" }
+                if e.boot_info_table {
+                    ", boot-info-table"
+                } else {
+                    ""
+                }
             )),
-            BootPlatform::Uefi => boots.push(format!("UEFI from CD: El Torito entry, FAT image {file}")),
+            BootPlatform::Uefi => {
+                boots.push(format!("UEFI from CD: El Torito entry, FAT image {file}"))
+            }
             BootPlatform::Other(id) => boots.push(format!("platform 0x{id:02x}: {file}")),
         }
     }
     if has_mbr && sa[..432].iter().any(|&b| b != 0) {
         let lba = u32::from_le_bytes([sa[432], sa[433], sa[434], sa[435]]);
         let target = by_first_sector(u64::from(lba)).unwrap_or_else(|| format!("sector {lba}"));
-        boots.push(format!("BIOS from USB: isohybrid MBR boot code chains to {target}"));
+        boots.push(format!(
+            "BIOS from USB: isohybrid MBR boot code chains to {target}"
+        ));
     }
     for p in &mbr {
         if p.kind == 0xEF {
@@ -175,10 +280,17 @@ pub fn inspect(source: &SourceIso) -> Inspection {
         top_level,
         el_torito: source.boot_entries().to_vec(),
         catalog: source.catalog_path().map(str::to_string),
-        mbr_id: has_mbr.then(|| format!("{:02x}{:02x}{:02x}{:02x}", sa[443], sa[442], sa[441], sa[440])),
+        mbr_id: has_mbr.then(|| {
+            format!(
+                "{:02x}{:02x}{:02x}{:02x}",
+                sa[443], sa[442], sa[441], sa[440]
+            )
+        }),
         mbr,
         gpt,
         boots,
+        install_img: None,
+        driver_disk: crate::driver_disk::recognise(source),
         packages: inspect_packages(source),
         modules: None,
     }
@@ -189,21 +301,33 @@ impl Inspection {
     pub fn to_text(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "volume id:   {}", self.volume_id);
-        let _ = writeln!(s, "size:        {} bytes (ISO 9660 volume {} bytes)", self.size, self.volume_bytes);
+        let _ = writeln!(
+            s,
+            "size:        {} bytes (ISO 9660 volume {} bytes)",
+            self.size, self.volume_bytes
+        );
         let _ = writeln!(
             s,
             "tree:        {} files ({} bytes), {} directories, {} symlinks",
             self.files, self.file_bytes, self.dirs, self.symlinks
         );
         let _ = writeln!(s, "top level:   {}", self.top_level.join(" "));
-        let _ = writeln!(s, "El Torito:   catalog {}", self.catalog.as_deref().unwrap_or("(not in the tree)"));
+        let _ = writeln!(
+            s,
+            "El Torito:   catalog {}",
+            self.catalog.as_deref().unwrap_or("(not in the tree)")
+        );
         for (i, e) in self.el_torito.iter().enumerate() {
             let _ = writeln!(
                 s,
                 "  entry {}: {:?} {} load {} sectors at block {} -> {}",
                 i + 1,
                 e.platform,
-                if e.no_emulation { "no-emulation" } else { "emulation" },
+                if e.no_emulation {
+                    "no-emulation"
+                } else {
+                    "emulation"
+                },
                 e.sector_count,
                 e.load_block,
                 e.path.as_deref().unwrap_or("?")
@@ -226,7 +350,10 @@ impl Inspection {
                 p.kind,
                 p.start,
                 p.sectors,
-                p.file.as_deref().map(|f| format!(" = {f}")).unwrap_or_default()
+                p.file
+                    .as_deref()
+                    .map(|f| format!(" = {f}"))
+                    .unwrap_or_default()
             );
         }
         if !self.gpt.is_empty() {
@@ -238,6 +365,44 @@ impl Inspection {
         let _ = writeln!(s, "boots:");
         for b in &self.boots {
             let _ = writeln!(s, "  {b}");
+        }
+        if let Some(img) = &self.install_img {
+            let _ = writeln!(
+                s,
+                "{}: {} bytes, {} entries in the merged tree",
+                img.path, img.size, img.entries
+            );
+            for g in &img.segments {
+                let _ = writeln!(
+                    s,
+                    "  {} segment at {}: {} bytes stored, {} bytes of cpio, {} archive(s), {} entries",
+                    g.compression, g.offset, g.stored, g.uncompressed, g.archives, g.entries
+                );
+            }
+        }
+        if let Some(dd) = &self.driver_disk {
+            match (&dd.update, &dd.problem) {
+                (Some(u), _) => {
+                    let _ = writeln!(
+                        s,
+                        "driver disk: {} {} ({})",
+                        u.name_label, u.version, u.uuid
+                    );
+                    let _ = writeln!(s, "  control:   {}", u.control);
+                    let _ = writeln!(s, "  about:     {}", u.description);
+                }
+                (None, problem) => {
+                    let _ = writeln!(
+                        s,
+                        "driver disk: unreadable: {}",
+                        problem.as_deref().unwrap_or("?")
+                    );
+                }
+            }
+            let _ = writeln!(s, "  signed:    {}", if dd.signed { "yes" } else { "no" });
+            for p in &dd.packages {
+                let _ = writeln!(s, "  package:   {p}");
+            }
         }
         if let Some(p) = &self.packages {
             p.write_text(&mut s);
@@ -458,7 +623,9 @@ impl PackagesInfo {
         let _ = writeln!(
             s,
             "  installs:  {}",
-            self.install_style.as_deref().unwrap_or("neither xcp-ng-deps nor a xenserver_base group found")
+            self.install_style
+                .as_deref()
+                .unwrap_or("neither xcp-ng-deps nor a xenserver_base group found")
         );
         if !self.meta_requires.is_empty() {
             let _ = writeln!(s, "  requires:  {}", self.meta_requires.join(", "));
@@ -468,8 +635,16 @@ impl PackagesInfo {
             "  signing:   {} of {} packages signed, repomd.xml {}, keys: {}",
             self.signed_packages,
             self.count,
-            if self.repomd_signed { "signed (repomd.xml.asc)" } else { "not signed" },
-            if self.keys.is_empty() { "none".to_string() } else { self.keys.join(" ") }
+            if self.repomd_signed {
+                "signed (repomd.xml.asc)"
+            } else {
+                "not signed"
+            },
+            if self.keys.is_empty() {
+                "none".to_string()
+            } else {
+                self.keys.join(" ")
+            }
         );
     }
 }
@@ -519,10 +694,12 @@ fn inspect_packages(source: &SourceIso) -> Option<PackagesInfo> {
         info.keys = t.options("keys").into_iter().map(|(_, v)| v).collect();
     }
     let open = |href: &str| {
-        source.read_file(&format!("/{href}")).map_err(|e| crate::repo::Error::Io {
-            what: href.to_string(),
-            source: std::io::Error::other(e.to_string()),
-        })
+        source
+            .read_file(&format!("/{href}"))
+            .map_err(|e| crate::repo::Error::Io {
+                what: href.to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })
     };
     let md = match repomd::parse_repomd(&xml) {
         Ok(md) => md,

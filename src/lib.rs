@@ -9,6 +9,7 @@ pub mod answerfile;
 pub mod boot;
 pub mod clock;
 pub mod driver;
+pub mod driver_disk;
 pub mod extract;
 pub mod initrd;
 pub mod inspect;

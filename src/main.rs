@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use isoremix::iso::SourceIso;
-use isoremix::profile::{Overrides, Profile, SourceIso as SourceSpec};
+use isoremix::profile::{DriverDiskProfile, Overrides, Profile, SourceIso as SourceSpec};
 use isoremix::progress::Progress;
-use isoremix::{extract, inspect, remaster, sample};
+use isoremix::{driver_disk, extract, inspect, remaster, sample};
 
 /// Remaster XCP-ng installer ISOs without root.
 #[derive(Parser)]
@@ -38,6 +38,9 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// List install.img's merged tree (below PATH if given) instead.
+        #[arg(long, value_name = "PATH")]
+        initrd_ls: Option<Option<String>>,
         /// Also say which file modprobe would load for this module name (or alias) in install.img.
         #[arg(long)]
         module: Option<String>,
@@ -48,6 +51,17 @@ enum Command {
         iso: PathBuf,
         /// The folder to create or fill.
         dir: PathBuf,
+        /// Extract install.img's merged tree instead of the ISO's.
+        #[arg(long)]
+        initrd: bool,
+    },
+    /// Build an XCP-ng driver disk ISO from a driver-disk profile.
+    DriverDisk {
+        /// The driver-disk profile (TOML).
+        profile: PathBuf,
+        /// Write here instead of the profile's [output] iso.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Write the built-in XCP-ng 8.3-shaped sample source ISO.
     Sample {
@@ -56,6 +70,10 @@ enum Command {
         /// Pad Packages/ with incompressible RPMs to about this many bytes.
         #[arg(long)]
         size: Option<u64>,
+        /// Use real boot files from this folder instead of placeholders:
+        /// isolinux.bin, mboot.c32, isohdpfx.bin, xen.gz, vmlinuz, BOOTX64.EFI.
+        #[arg(long)]
+        boot_files: Option<PathBuf>,
         /// Add this many small generated RPMs to Packages/.
         #[arg(long, default_value_t = 0)]
         packages: usize,
@@ -67,10 +85,16 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            let mut shown = err.to_string();
+            eprintln!("error: {shown}");
+            // Causes whose text the message already carries are not repeated.
             let mut source = err.source();
             while let Some(cause) = source {
-                eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    shown.push_str(&text);
+                }
                 source = cause.source();
             }
             ExitCode::FAILURE
@@ -86,9 +110,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             source,
         } => {
             let overrides = Overrides {
-                source_iso: source
-                    .map(|s| s.parse::<SourceSpec>())
-                    .transpose()?,
+                source_iso: source.map(|s| s.parse::<SourceSpec>()).transpose()?,
                 output_iso: output,
             };
             let profile = Profile::load_with(&profile, &overrides)?;
@@ -101,9 +123,34 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("wrote {} ({} bytes)", report.output.display(), report.size);
         }
-        Command::Inspect { iso, json, module } => {
+        Command::Inspect {
+            iso,
+            json,
+            initrd_ls,
+            module,
+        } => {
             let source = SourceIso::open(&iso)?;
             let mut info = inspect::inspect(&source);
+            let bar = Progress::auto().spinner("reading install.img");
+            let initrd = inspect::read_install_img(&source);
+            bar.finish_and_clear();
+            // A damaged install.img is reported, not fatal: the rest of the report stands.
+            let initrd = match (initrd, &initrd_ls) {
+                (Ok(found), _) => found,
+                (Err(e), Some(_)) => return Err(e.into()),
+                (Err(e), None) => {
+                    eprintln!("warning: {e}");
+                    None
+                }
+            };
+            if let Some(prefix) = initrd_ls {
+                let (_, tree) = initrd.ok_or("the image has no /install.img")?;
+                for line in inspect::list_install_img(&tree, prefix.as_deref().unwrap_or("")) {
+                    println!("{line}");
+                }
+                return Ok(());
+            }
+            info.install_img = initrd.map(|(img, _)| img);
             info.modules = inspect::modules(&source, module.as_deref());
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
@@ -111,7 +158,33 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 print!("{}", info.to_text());
             }
         }
-        Command::Extract { iso, dir } => {
+        Command::Extract {
+            iso,
+            dir,
+            initrd: true,
+        } => {
+            let source = SourceIso::open(&iso)?;
+            let (_, tree) =
+                inspect::read_install_img(&source)?.ok_or("the image has no /install.img")?;
+            let image =
+                std::io::BufReader::with_capacity(1 << 20, source.open_file(inspect::INSTALL_IMG)?);
+            let done = isoremix::initrd::extract(image, &tree, &dir)?;
+            println!(
+                "extracted install.img: {} files, {} hard links, {} directories, {} symlinks into {}",
+                done.files,
+                done.hard_links,
+                done.dirs,
+                done.symlinks,
+                dir.display()
+            );
+            if !done.skipped.is_empty() {
+                eprintln!(
+                    "warning: {} device nodes, FIFOs or sockets need root and were not created",
+                    done.skipped.len()
+                );
+            }
+        }
+        Command::Extract { iso, dir, .. } => {
             let source = SourceIso::open(&iso)?;
             let done = extract::extract(&source, &dir)?;
             println!(
@@ -123,17 +196,32 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 dir.display()
             );
         }
+        Command::DriverDisk { profile, output } => {
+            let profile = DriverDiskProfile::load_with(&profile, output.as_deref())?;
+            let report = driver_disk::build(&profile)?;
+            println!(
+                "wrote {} ({} bytes): driver disk {} {}{}",
+                report.output.display(),
+                report.size,
+                report.update.name_label,
+                report.update.version,
+                if report.signed { ", signed" } else { "" }
+            );
+        }
         Command::Sample {
             output,
             size,
+            boot_files,
             packages,
         } => {
             let options = sample::Options {
                 pad_to: size,
+                boot_files,
                 packages,
-                ..sample::Options::default()
             };
+            let bar = Progress::auto().spinner("writing the sample");
             sample::write(&output, &options)?;
+            bar.finish_and_clear();
             println!("wrote {}", output.display());
         }
     }

@@ -28,9 +28,11 @@ impl Progress {
     pub fn bytes(&self, message: &str, total: u64) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(Some(total), self.target());
         bar.set_style(
-            ProgressStyle::with_template("{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_message(message.to_string());
         bar

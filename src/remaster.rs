@@ -121,23 +121,32 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
         &profile.packages,
         profile.signing.as_ref(),
         &packages::Extra {
-            add: drivers.add,
-            install: drivers.install,
+            add: drivers.add.clone(),
+            install: drivers.install.clone(),
         },
         profile.installer.answerfile.is_some(),
         &mut cx,
     )?;
-    treeinfo::apply(&mut source, &profile.treeinfo, packages.key_file.as_deref(), &mut cx)?;
+    treeinfo::apply(
+        &mut source,
+        &profile.treeinfo,
+        packages.key_file.as_deref(),
+        &mut cx,
+    )?;
     let installer = installer::apply(
         &mut source,
         &profile.installer,
-        &packages.answerfile_attributes,
         &drivers.initrd,
+        &packages.answerfile_attributes,
         &mut cx,
     )?;
-    let mut dom0_args = installer.dom0_args.clone();
-    dom0_args.extend(packages.dom0_args.iter().cloned());
-    boot::apply(&mut source, &profile.boot, &dom0_args, &mut cx)?;
+    boot::apply(
+        &mut source,
+        &profile.boot,
+        &installer.dom0_args,
+        &packages.dom0_args,
+        &mut cx,
+    )?;
 
     let total = source.volume_bytes();
     let bar = progress.bytes("writing", total);

@@ -103,6 +103,29 @@ fn remastered_boots_in_every_mode() {
 /// The harness itself: a remaster that edits the ISO's menus but leaves the grub.cfg copy inside
 /// efiboot.img as it was passes where GRUB reads the ISO's config (UEFI CD) and fails, on exactly
 /// the two new arguments, where GRUB reads the copy (UEFI from the El Torito image).
+/// The other way of writing install.img: one re-packed archive (parallel
+/// bzip2 segments) instead of an appended overlay. Two boots prove the
+/// kernel unpacks it: BIOS CD through Xen, UEFI CD directly.
+#[test]
+fn repacked_install_img_boots() {
+    let _guard = exclusive();
+    let dir = work_dir().join("remaster-repack");
+    mkdir(&dir);
+    let profile = PROFILE.replace("[installer]\n", "[installer]\nmode = \"repack\"\n");
+    assert!(profile.contains("mode = \"repack\""));
+    let output = remaster_with(source_iso(), &dir, &profile);
+    for (mode, entry) in [(Mode::BiosCd, Entry::Xen), (Mode::UefiCd, Entry::Direct)] {
+        let log = boot(&output, mode, entry);
+        let problems = check(&log, mode, entry, &remastered_expectation(entry));
+        assert!(
+            problems.is_empty(),
+            "repacked {mode:?} {entry:?} ({:.1} s): {problems:#?}\n{}",
+            log.elapsed.as_secs_f64(),
+            log.tail(40)
+        );
+    }
+}
+
 #[test]
 fn harness_catches_a_stale_efiboot_grub_cfg() {
     let _guard = exclusive();
@@ -200,8 +223,13 @@ fn serial_log_reads_lines_through_terminal_escapes() {
 
 /// Runs `isoremix build PROFILE --source SOURCE -o OUT` with [`PROFILE`] written into `dir`.
 fn remaster(source: &Path, dir: &Path) -> PathBuf {
+    remaster_with(source, dir, PROFILE)
+}
+
+/// Runs `isoremix build` with `profile_text` written into `dir`.
+fn remaster_with(source: &Path, dir: &Path, profile_text: &str) -> PathBuf {
     let profile = dir.join("profile.toml");
-    write(&profile, PROFILE);
+    write(&profile, profile_text);
     write(&dir.join("marker-new"), format!("{NEW_MARKER}\n"));
     let out = dir.join("remastered.iso");
     let mut command = Command::new(env!("CARGO_BIN_EXE_isoremix"));

@@ -2,35 +2,20 @@
 //! FAT images. Each gives a clear error naming the problem; nothing panics, hangs, or is
 //! half-edited.
 
+mod common;
+
+use common::bootcfg::{GRUB, ISOLINUX, config, strings};
 use isoremix::boot::args::ArgEdits;
 use isoremix::boot::efiboot::{self, FatTime};
 use isoremix::boot::grub::GrubCfg;
 use isoremix::boot::isolinux::IsolinuxCfg;
 use isoremix::boot::{BootEdits, ConfigFile, ConfigKind, EntryEdits, NewEntry, apply};
 
-const ISOLINUX: &str = include_str!("../fixtures/xcp-ng-8.3/boot/isolinux/isolinux.cfg");
-const GRUB: &str = include_str!("../fixtures/xcp-ng-8.3/EFI/xenserver/grub.cfg");
-
-fn cfg(kind: ConfigKind, text: &str) -> ConfigFile {
-    ConfigFile {
-        name: match kind {
-            ConfigKind::Isolinux => "isolinux.cfg".into(),
-            ConfigKind::Grub => "grub.cfg".into(),
-        },
-        kind,
-        bytes: text.as_bytes().to_vec(),
-    }
-}
-
 fn both() -> Vec<ConfigFile> {
     vec![
-        cfg(ConfigKind::Isolinux, ISOLINUX),
-        cfg(ConfigKind::Grub, GRUB),
+        config(ConfigKind::Isolinux, ISOLINUX),
+        config(ConfigKind::Grub, GRUB),
     ]
-}
-
-fn s(v: &[&str]) -> Vec<String> {
-    v.iter().map(|x| x.to_string()).collect()
 }
 
 /// Applies `edits`, expects an error whose message contains every `needle`, and checks that the
@@ -47,10 +32,10 @@ fn fails(edits: &BootEdits, mut configs: Vec<ConfigFile>, needles: &[&str]) {
 
 fn dom0_add(entries: Option<&[&str]>, add: &[&str]) -> BootEdits {
     BootEdits {
-        entries: entries.map(s),
+        entries: entries.map(strings),
         edits: EntryEdits {
             dom0_args: ArgEdits {
-                add: s(add),
+                add: strings(add),
                 ..Default::default()
             },
             ..Default::default()
@@ -71,7 +56,7 @@ fn isolinux_unknown_directive() {
     );
     fails(
         &dom0_add(None, &["x"]),
-        vec![cfg(ConfigKind::Isolinux, &text)],
+        vec![config(ConfigKind::Isolinux, &text)],
         &["isolinux.cfg", "FROBNICATE"],
     );
 }
@@ -161,7 +146,7 @@ fn grub_line_with_variables_is_not_rewritten() {
     );
     fails(
         &dom0_add(Some(&["shell"]), &["x=1"]),
-        vec![cfg(ConfigKind::Grub, &text)],
+        vec![config(ConfigKind::Grub, &text)],
         &["grub.cfg", "variables"],
     );
 }
@@ -173,7 +158,7 @@ fn grub_saved_default_is_not_guessed() {
         default: Some("safe".into()),
         ..Default::default()
     };
-    fails(&edits, vec![cfg(ConfigKind::Grub, &text)], &["saved"]);
+    fails(&edits, vec![config(ConfigKind::Grub, &text)], &["saved"]);
 }
 
 // ---- edits naming what does not exist ----
@@ -190,7 +175,7 @@ fn unknown_entry_name() {
 #[test]
 fn unknown_entry_name_without_argument_edits() {
     let edits = BootEdits {
-        entries: Some(s(&["nope"])),
+        entries: Some(strings(&["nope"])),
         ..Default::default()
     };
     fails(&edits, both(), &["\"nope\""]);
@@ -218,10 +203,10 @@ fn unknown_default_and_from() {
 #[test]
 fn removing_an_argument_no_edited_entry_has() {
     let edits = BootEdits {
-        entries: Some(s(&["install"])),
+        entries: Some(strings(&["install"])),
         edits: EntryEdits {
             xen_args: ArgEdits {
-                remove: s(&["com1", "no-such-key"]),
+                remove: strings(&["com1", "no-such-key"]),
                 ..Default::default()
             },
             ..Default::default()
@@ -233,7 +218,7 @@ fn removing_an_argument_no_edited_entry_has() {
     let edits = BootEdits {
         edits: EntryEdits {
             dom0_args: ArgEdits {
-                remove: s(&["console=ttyS0"]),
+                remove: strings(&["console=ttyS0"]),
                 ..Default::default()
             },
             ..Default::default()
@@ -273,8 +258,8 @@ fn entry_without_counterpart() {
     fails(
         &dom0_add(Some(&["install-alt"]), &["x"]),
         vec![
-            cfg(ConfigKind::Isolinux, ISOLINUX),
-            cfg(ConfigKind::Grub, &grub),
+            config(ConfigKind::Isolinux, ISOLINUX),
+            config(ConfigKind::Grub, &grub),
         ],
         &["grub.cfg", "install-alt"],
     );
@@ -310,10 +295,10 @@ fn xen_edits_on_an_entry_that_boots_linux_directly() {
     let text =
         format!("{ISOLINUX}LABEL direct\n\tKERNEL /boot/vmlinuz\n\tAPPEND initrd=/install.img\n");
     let edits = BootEdits {
-        entries: Some(s(&["direct"])),
+        entries: Some(strings(&["direct"])),
         edits: EntryEdits {
             xen_args: ArgEdits {
-                add: s(&["loglvl=all"]),
+                add: strings(&["loglvl=all"]),
                 ..Default::default()
             },
             ..Default::default()
@@ -322,7 +307,7 @@ fn xen_edits_on_an_entry_that_boots_linux_directly() {
     };
     fails(
         &edits,
-        vec![cfg(ConfigKind::Isolinux, &text)],
+        vec![config(ConfigKind::Isolinux, &text)],
         &["direct", "does not boot Xen"],
     );
 }
@@ -481,7 +466,7 @@ fn conditional_grub_default_is_kept_but_not_edited() {
         "if [ \"${next_entry}\" ] ; then\n   set default=\"${next_entry}\"\nelse\n   set default=\"0\"\nfi\n",
     );
     // Parsing and argument edits work...
-    let mut c = vec![cfg(ConfigKind::Grub, &text)];
+    let mut c = vec![config(ConfigKind::Grub, &text)];
     apply(&dom0_add(Some(&["safe"]), &["x=1"]), &mut c).unwrap();
     // ...but the default is not guessed.
     let edits = BootEdits {
@@ -490,7 +475,7 @@ fn conditional_grub_default_is_kept_but_not_edited() {
     };
     fails(
         &edits,
-        vec![cfg(ConfigKind::Grub, &text)],
+        vec![config(ConfigKind::Grub, &text)],
         &["line 2", "conditional"],
     );
 }
@@ -504,7 +489,7 @@ fn isolinux_default_running_a_menu_module_is_not_replaced() {
     };
     fails(
         &edits,
-        vec![cfg(ConfigKind::Isolinux, &text)],
+        vec![config(ConfigKind::Isolinux, &text)],
         &["menu module"],
     );
 }

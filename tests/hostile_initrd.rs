@@ -1,10 +1,13 @@
 //! Bad install.img inputs, bad edits, bad patches and bad answer files: each must be a clear
 //! error naming what it is about, never a panic or a huge allocation.
 
+mod common;
+
+use common::initrd::newc_archive;
 use isoremix::answerfile;
 use isoremix::initrd::compression::compress;
 use isoremix::initrd::newc::{Header, S_IFDIR, S_IFLNK, S_IFREG};
-use isoremix::initrd::{self, Compression, Edits, NewcWriter, Tree};
+use isoremix::initrd::{self, Compression, Edits, Tree};
 use isoremix::patch::Patch;
 
 fn file(name: &[u8], data: &[u8]) -> (Header, Vec<u8>, Vec<u8>) {
@@ -14,14 +17,6 @@ fn file(name: &[u8], data: &[u8]) -> (Header, Vec<u8>, Vec<u8>) {
         ..Header::default()
     };
     (h, name.to_vec(), data.to_vec())
-}
-
-fn archive(entries: &[(Header, Vec<u8>, Vec<u8>)]) -> Vec<u8> {
-    let mut w = NewcWriter::new(Vec::new());
-    for (h, name, data) in entries {
-        w.append_bytes(h, name, data).unwrap();
-    }
-    w.finish().unwrap()
 }
 
 fn dir(name: &[u8]) -> (Header, Vec<u8>, Vec<u8>) {
@@ -42,7 +37,7 @@ fn err_of(image: &[u8]) -> String {
 
 #[test]
 fn truncated_bzip2_stream() {
-    let a = archive(&[dir(b"etc"), file(b"etc/x", &[7u8; 5000])]);
+    let a = newc_archive(&[dir(b"etc"), file(b"etc/x", &[7u8; 5000])]);
     let image = compress(Compression::Bzip2, &a).unwrap();
     let cut = &image[..image.len() / 2];
     let msg = err_of(cut);
@@ -51,7 +46,7 @@ fn truncated_bzip2_stream() {
 
 #[test]
 fn garbage_after_the_last_archive() {
-    let mut image = compress(Compression::Gzip, &archive(&[file(b"a", b"1")])).unwrap();
+    let mut image = compress(Compression::Gzip, &newc_archive(&[file(b"a", b"1")])).unwrap();
     let at = image.len();
     image.extend_from_slice(b"\0\0GARBAGE");
     let msg = err_of(&image);
@@ -62,8 +57,20 @@ fn garbage_after_the_last_archive() {
 }
 
 #[test]
+fn unsupported_compression_is_named() {
+    let mut image = compress(Compression::Bzip2, &newc_archive(&[file(b"a", b"1")])).unwrap();
+    let at = image.len();
+    image.extend_from_slice(&[0x02, 0x21, 0x4c, 0x18, 0, 0]);
+    let msg = err_of(&image);
+    assert!(
+        msg.contains(&format!("lz4-compressed segment at image offset {at}")),
+        "{msg}"
+    );
+}
+
+#[test]
 fn junk_inside_a_compressed_stream() {
-    let mut a = archive(&[file(b"a", b"1")]);
+    let mut a = newc_archive(&[file(b"a", b"1")]);
     a.extend_from_slice(b"JUNK");
     let image = compress(Compression::Xz, &a).unwrap();
     let msg = err_of(&image);
@@ -72,7 +79,7 @@ fn junk_inside_a_compressed_stream() {
 
 #[test]
 fn stream_ending_inside_an_archive() {
-    let a = archive(&[file(b"a", b"1"), file(b"b", b"2")]);
+    let a = newc_archive(&[file(b"a", b"1"), file(b"b", b"2")]);
     let without_trailer = &a[..a.windows(10).position(|w| w == b"TRAILER!!!").unwrap() - 110];
     let image = compress(Compression::Bzip2, without_trailer).unwrap();
     let msg = err_of(&image);
@@ -84,12 +91,12 @@ fn stream_ending_inside_an_archive() {
 
 #[test]
 fn uncompressed_archive_at_an_unaligned_offset() {
-    let mut image = compress(Compression::Bzip2, &archive(&[file(b"a", b"1")])).unwrap();
+    let mut image = compress(Compression::Bzip2, &newc_archive(&[file(b"a", b"1")])).unwrap();
     while image.len() % 4 != 1 {
         image.push(0);
     }
     let at = image.len();
-    image.extend_from_slice(&archive(&[file(b"b", b"2")]));
+    image.extend_from_slice(&newc_archive(&[file(b"b", b"2")]));
     let msg = err_of(&image);
     assert!(
         msg.contains(&format!("unaligned image offset {at}")),
@@ -99,7 +106,7 @@ fn uncompressed_archive_at_an_unaligned_offset() {
 
 #[test]
 fn size_field_past_the_end() {
-    let mut a = archive(&[file(b"etc/shadow", b"0123456789")]);
+    let mut a = newc_archive(&[file(b"etc/shadow", b"0123456789")]);
     // Announce 0x1000 bytes of data instead of 10, then cut the image after the data.
     a[54..62].copy_from_slice(b"00001000");
     a.truncate(110 + 12 + 10);
@@ -115,7 +122,7 @@ fn size_field_past_the_end() {
 
 #[test]
 fn huge_namesize_is_refused_before_allocating() {
-    let mut a = archive(&[file(b"x", b"")]);
+    let mut a = newc_archive(&[file(b"x", b"")]);
     a[94..102].copy_from_slice(b"ffffffff");
     let msg = err_of(&a);
     assert!(msg.contains("namesize 4294967295 out of range"), "{msg}");
@@ -123,10 +130,10 @@ fn huge_namesize_is_refused_before_allocating() {
 
 #[test]
 fn odc_and_garbled_headers() {
-    let mut a = archive(&[file(b"x", b"")]);
+    let mut a = newc_archive(&[file(b"x", b"")]);
     a[..6].copy_from_slice(b"070707");
     assert!(err_of(&a).contains("odc"));
-    let mut a = archive(&[file(b"x", b"")]);
+    let mut a = newc_archive(&[file(b"x", b"")]);
     a[20] = b'z';
     let msg = err_of(&a);
     assert!(
@@ -142,7 +149,7 @@ fn huge_symlink_target_is_refused() {
         nlink: 1,
         ..Header::default()
     };
-    let mut a = archive(&[(h, b"evil-link".to_vec(), b"t".to_vec())]);
+    let mut a = newc_archive(&[(h, b"evil-link".to_vec(), b"t".to_vec())]);
     a[54..62].copy_from_slice(b"7fffffff");
     let msg = err_of(&a);
     assert!(
@@ -152,7 +159,7 @@ fn huge_symlink_target_is_refused() {
 }
 
 fn extract_err(entries: &[(Header, Vec<u8>, Vec<u8>)], bad: &str) {
-    let image = archive(entries);
+    let image = newc_archive(entries);
     let tree = Tree::read(&image[..]).unwrap();
     let dest = tempfile::tempdir().unwrap();
     let out = dest.path().join("out");
@@ -188,7 +195,7 @@ fn extract_refuses_dot_dot_absolute_and_symlinked_names() {
 
 #[test]
 fn extract_never_writes_through_a_symlink_in_the_destination() {
-    let image = archive(&[dir(b"etc"), file(b"etc/passwd", b"x")]);
+    let image = newc_archive(&[dir(b"etc"), file(b"etc/passwd", b"x")]);
     let tree = Tree::read(&image[..]).unwrap();
     let dest = tempfile::tempdir().unwrap();
     let outside = dest.path().join("outside");
@@ -203,22 +210,27 @@ fn extract_never_writes_through_a_symlink_in_the_destination() {
     assert!(!outside.join("passwd").exists());
 }
 
-#[test]
-fn patch_that_does_not_apply_names_patch_file_and_hunk() {
-    let image = archive(&[dir(b"etc"), file(b"etc/x.conf", b"one\ntwo\nthree\n")]);
-    let tree = Tree::read(&image[..]).unwrap();
-    let patch = Patch::parse(
-        "fix-x.patch",
-        b"--- a/etc/x.conf\n+++ b/etc/x.conf\n@@ -1,3 +1,3 @@\n one\n-TWO\n+2\n three\n",
-    )
-    .unwrap();
+/// The error message of applying the one patch `text`, named `name`, to `image`.
+fn patch_error(name: &str, text: &[u8], tree: &Tree, image: &[u8]) -> String {
     let edits = Edits {
-        patches: vec![patch],
+        patches: vec![Patch::parse(name, text).unwrap()],
         ..Edits::default()
     };
-    let msg = initrd::prepare(&edits, &tree, &image[..])
+    initrd::prepare(&edits, tree, image)
         .unwrap_err()
-        .to_string();
+        .to_string()
+}
+
+#[test]
+fn patch_that_does_not_apply_names_patch_file_and_hunk() {
+    let image = newc_archive(&[dir(b"etc"), file(b"etc/x.conf", b"one\ntwo\nthree\n")]);
+    let tree = Tree::read(&image[..]).unwrap();
+    let msg = patch_error(
+        "fix-x.patch",
+        b"--- a/etc/x.conf\n+++ b/etc/x.conf\n@@ -1,3 +1,3 @@\n one\n-TWO\n+2\n three\n",
+        &tree,
+        &image,
+    );
     assert!(
         msg.contains("fix-x.patch")
             && msg.contains("etc/x.conf")
@@ -226,19 +238,26 @@ fn patch_that_does_not_apply_names_patch_file_and_hunk() {
             && msg.contains("patch line 3"),
         "{msg}"
     );
+    // A patch creating a file that is already there.
+    let msg = patch_error(
+        "create.patch",
+        b"--- /dev/null\n+++ b/etc/x.conf\n@@ -0,0 +1 @@\n+new\n",
+        &tree,
+        &image,
+    );
+    assert!(
+        msg.contains("create.patch")
+            && msg.contains("etc/x.conf")
+            && msg.contains("already exists"),
+        "{msg}"
+    );
     // A patch for a file that is not there.
-    let patch = Patch::parse(
+    let msg = patch_error(
         "missing.patch",
         b"--- a/etc/nope\n+++ b/etc/nope\n@@ -1 +1 @@\n-a\n+b\n",
-    )
-    .unwrap();
-    let edits = Edits {
-        patches: vec![patch],
-        ..Edits::default()
-    };
-    let msg = initrd::prepare(&edits, &tree, &image[..])
-        .unwrap_err()
-        .to_string();
+        &tree,
+        &image,
+    );
     assert!(
         msg.contains("missing.patch") && msg.contains("etc/nope") && msg.contains("does not exist"),
         "{msg}"
@@ -247,7 +266,7 @@ fn patch_that_does_not_apply_names_patch_file_and_hunk() {
 
 #[test]
 fn edits_with_unsafe_or_impossible_paths() {
-    let image = archive(&[dir(b"etc"), file(b"etc/x", b"1")]);
+    let image = newc_archive(&[dir(b"etc"), file(b"etc/x", b"1")]);
     let tree = Tree::read(&image[..]).unwrap();
     let put = |path: &[u8]| initrd::PutEntry {
         path: path.to_vec(),

@@ -1,9 +1,12 @@
 //! Bad profiles: every one is refused with an error that names the profile file, the line and
 //! column of the offending value, and what is wrong.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::position_of;
 use isoremix::profile::{DriverDiskProfile, Error, Overrides, Profile, SourceIso};
 
 /// A folder holding a profile and the input files it names.
@@ -62,15 +65,6 @@ impl Fixture {
 }
 
 const HEAD: &str = "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n";
-
-/// The 1-based line and column (in characters) of the first occurrence of `needle` in `text`.
-fn position_of(text: &str, needle: &str) -> (usize, usize) {
-    let offset = text.find(needle).expect("needle in text");
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
 
 /// Asserts that `message` starts with `PROFILE:line:col: ` for the position of `needle` and
 /// contains every one of `words`. A `|` in `needle` marks the expected position inside it (and is

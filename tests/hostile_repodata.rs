@@ -2,10 +2,12 @@
 //! headers, two packages with the same name and architecture, comps that is not XML, repodata
 //! that does not match its repomd.xml or points outside the repository.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::rpmbuild::{Spec, build_rpm};
 use isoremix::repo::{self, GroupsFile, PackageJob, Record};
 use isoremix::rpm::header::{self, Error as HeaderError};
 
@@ -245,85 +247,4 @@ fn repodata_that_does_not_match_repomd_is_an_error() {
         repo::reader::read_repo_dir(root),
         Err(repo::Error::MissingData { .. })
     ));
-}
-
-// ---- helpers: referee lookup, running commands, building RPMs ----
-
-/// Fails the test with a clear message when a referee tool is missing.
-#[allow(dead_code)]
-fn need(tool: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "referee tool `{tool}` is not installed (Debian packages: rpm, createrepo-c, dnf, python3)"
-    );
-}
-
-/// Runs a command, failing the test with its output if it fails; returns stdout.
-#[allow(dead_code)]
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A spec file: `Name:` plus the rest.
-struct Spec {
-    /// Package name.
-    name: &'static str,
-    /// Everything after the `Name:` line.
-    body: String,
-}
-
-/// Builds a binary RPM from `spec` with rpmbuild under `top`; returns its path.
-#[allow(dead_code)]
-fn build_rpm(top: &Path, spec: &Spec) -> PathBuf {
-    need("rpmbuild");
-    fs::create_dir_all(top).unwrap();
-    let spec_path = top.join(format!("{}.spec", spec.name));
-    fs::write(&spec_path, format!("Name: {}\n{}", spec.name, spec.body)).unwrap();
-    run(Command::new("rpmbuild")
-        .arg("--define")
-        .arg(format!("_topdir {}", top.display()))
-        .args([
-            "--define",
-            "_buildhost testhost",
-            "--define",
-            "_build_id_links none",
-        ])
-        .args(["--define", "source_date_epoch_from_changelog 0"])
-        .arg("--quiet")
-        .arg("-bb")
-        .arg(&spec_path));
-    let rpms = top.join("RPMS");
-    for arch in fs::read_dir(&rpms).unwrap() {
-        for f in fs::read_dir(arch.unwrap().path()).unwrap() {
-            let p = f.unwrap().path();
-            let n = p.file_name().unwrap().to_string_lossy().to_string();
-            if n.starts_with(&format!("{}-", spec.name))
-                && n[spec.name.len() + 1..].starts_with(|c: char| c.is_ascii_digit())
-            {
-                return p;
-            }
-        }
-    }
-    panic!("rpmbuild produced no package for {}", spec.name);
-}
-
-/// Sets a file's modification time (seconds since the epoch).
-#[allow(dead_code)]
-fn set_mtime(path: &Path, secs: u64) {
-    let f = fs::File::options().write(true).open(path).unwrap();
-    f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
-        .unwrap();
 }

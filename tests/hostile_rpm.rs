@@ -4,7 +4,7 @@
 use isoremix::rpm::Error;
 use isoremix::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
 use isoremix::rpm::payload::Compression;
-use isoremix::rpm::rewrite::{RewriteSpec, rewrite_package};
+use isoremix::rpm::rewrite::{NewRelease, RewriteSpec, rewrite_package};
 use isoremix::rpm::sign::SigningKey;
 
 const T: u32 = 1_700_000_000;
@@ -21,7 +21,7 @@ fn small_package() -> Vec<u8> {
 
 fn rewrite(input: &[u8]) -> Result<Vec<u8>, Error> {
     let spec = RewriteSpec {
-        release: "1.r1".into(),
+        release: NewRelease::Set("1.r1".into()),
         add_requires: vec![Dep::any("b")],
         sign: None,
     };
@@ -176,7 +176,7 @@ fn forbidden_names_and_paths_are_refused() {
 fn forbidden_rewrite_release_is_refused() {
     let pkg = small_package();
     let spec = RewriteSpec {
-        release: "1-remix".into(),
+        release: NewRelease::Set("1-remix".into()),
         add_requires: Vec::new(),
         sign: None,
     };
@@ -202,5 +202,81 @@ fn garbage_keys_are_refused() {
     ] {
         let err = SigningKey::from_armored(armored, "").unwrap_err();
         assert!(matches!(err, Error::Key { .. }), "{err}");
+    }
+}
+
+#[test]
+fn tampered_header_or_payload_is_detected() {
+    let pkg = small_package();
+    let payload = payload_offset(&pkg);
+    // The summary text sits in the main header's data store; change one letter of it.
+    let at = pkg
+        .windows(4)
+        .rposition(|w| w == b"meta")
+        .filter(|&i| i < payload)
+        .expect("package name in the main header");
+    let mut bad = pkg.clone();
+    bad[at] = b'M';
+    let err = rewrite(&bad).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DigestMismatch {
+                part: "main header",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Flip a bit in the compressed payload.
+    let mut bad = pkg.clone();
+    let last = bad.len() - 10;
+    bad[last] ^= 0x01;
+    let err = rewrite(&bad).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DigestMismatch {
+                part: "payload",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn oversized_or_badly_named_padding_is_refused() {
+    use isoremix::rpm::padding::{PaddingSpec, build_padding_package};
+    let ok = PaddingSpec {
+        name: "pad".into(),
+        version: "1".into(),
+        release: "1".into(),
+        size: 1,
+        seed: 0,
+    };
+    for (spec, field) in [
+        (
+            PaddingSpec {
+                size: 5 << 30,
+                ..ok.clone()
+            },
+            "padding size",
+        ),
+        (
+            PaddingSpec {
+                name: "pad/../x".into(),
+                ..ok.clone()
+            },
+            "package name",
+        ),
+    ] {
+        let mut out = Vec::new();
+        match build_padding_package(&spec, T, "host", &mut out) {
+            Err(Error::InvalidField { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected invalid {field}, got {other:?}"),
+        }
+        assert!(out.is_empty(), "output written before the spec was checked");
     }
 }

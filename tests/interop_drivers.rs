@@ -8,15 +8,14 @@
 //! `target/test-cache/`), packed by GNU cpio and bzip2, with indexes made by depmod.
 
 mod common;
-mod common_initrd;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::debian_kernel::{Kernel, kernel};
+use common::initrd::{cli_compress, cpio_extract_all, gnu_cpio, sh};
 use common::{XENSERVER_COMPS, groups_source, isoremix, require, run, xorriso_extract};
-use common_initrd::{cli_compress, cpio_extract_all, gnu_cpio, sh};
 use isoremix::initrd::{Compression, Reader};
 use isoremix::kmod::INDEX_FILES;
 use isoremix::rpm::build::{Dep, FileSpec, PackageSpec, build_package};

@@ -4,15 +4,15 @@
 //! and by GRUB's own FAT driver (`grub-fstest`).
 //! The boot menu copy inside the image is edited together with the ISO's configs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::bootcfg::{efiboot_grub, iso_configs};
 use isoremix::boot::args::ArgEdits;
 use isoremix::boot::efiboot::{self, FatTime};
-use isoremix::boot::{BootEdits, ConfigFile, ConfigKind, EntryEdits, apply};
-
-const GRUB: &str = include_str!("../fixtures/xcp-ng-8.3/EFI/xenserver/grub.cfg");
-const ISOLINUX: &str = include_str!("../fixtures/xcp-ng-8.3/boot/isolinux/isolinux.cfg");
+use isoremix::boot::{BootEdits, EntryEdits, apply};
 
 /// Finds a referee program; a missing referee fails the test and names its Debian package.
 fn tool(name: &str, package: &str) -> PathBuf {
@@ -88,18 +88,29 @@ fn grub_reads(img: &Path, file: &str, expect: &[u8], dir: &Path) {
     );
 }
 
+/// `grub-mkimage -O x86_64-efi -p /EFI/xenserver` with `modules`, written to `out`.
+fn grub_mkimage(out: &Path, modules: &[&str]) {
+    let mut args = vec![
+        "-O",
+        "x86_64-efi",
+        "-p",
+        "/EFI/xenserver",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(modules);
+    run(
+        tool("grub-mkimage", "grub-common (and grub-efi-amd64-bin)"),
+        &args,
+    );
+}
+
 /// A real GRUB EFI binary, as the removable-media loader of an efiboot.img.
 fn grub_efi(dir: &Path) -> Vec<u8> {
     let out = dir.join("BOOTX64.EFI");
-    run(
-        tool("grub-mkimage", "grub-common (and grub-efi-amd64-bin)"),
+    grub_mkimage(
+        &out,
         &[
-            "-O",
-            "x86_64-efi",
-            "-p",
-            "/EFI/xenserver",
-            "-o",
-            out.to_str().unwrap(),
             "part_gpt",
             "fat",
             "iso9660",
@@ -109,14 +120,6 @@ fn grub_efi(dir: &Path) -> Vec<u8> {
         ],
     );
     std::fs::read(out).unwrap()
-}
-
-fn efiboot_grub() -> String {
-    GRUB.replacen(
-        "set timeout=5\n",
-        "set timeout=5\nsearch --file --set /install.img\n",
-        1,
-    )
 }
 
 /// An efiboot.img made as the XCP-ng build makes it: mformat, mmd, mcopy.
@@ -185,23 +188,7 @@ fn rebuilt_image_carries_the_edited_menu_and_passes_fsck_and_mtools() {
 
     // Edit the three configs of an ISO together, the copy coming from the image.
     let copy = efiboot::read_file(&src, "EFI/xenserver/grub.cfg").unwrap();
-    let mut configs = vec![
-        ConfigFile {
-            name: "boot/isolinux/isolinux.cfg".into(),
-            kind: ConfigKind::Isolinux,
-            bytes: ISOLINUX.as_bytes().to_vec(),
-        },
-        ConfigFile {
-            name: "EFI/xenserver/grub.cfg".into(),
-            kind: ConfigKind::Grub,
-            bytes: GRUB.as_bytes().to_vec(),
-        },
-        ConfigFile {
-            name: "boot/efiboot.img:EFI/xenserver/grub.cfg".into(),
-            kind: ConfigKind::Grub,
-            bytes: copy,
-        },
-    ];
+    let mut configs = iso_configs(copy);
     let edits = BootEdits {
         entries: Some(vec!["install".into()]),
         edits: EntryEdits {
@@ -435,15 +422,9 @@ fn uefi_firmware_and_grub_boot_from_a_rebuilt_image() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let efi_path = d.join("BOOTX64.EFI");
-    run(
-        tool("grub-mkimage", "grub-common (and grub-efi-amd64-bin)"),
+    grub_mkimage(
+        &efi_path,
         &[
-            "-O",
-            "x86_64-efi",
-            "-p",
-            "/EFI/xenserver",
-            "-o",
-            efi_path.to_str().unwrap(),
             "fat",
             "part_msdos",
             "part_gpt",

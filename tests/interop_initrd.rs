@@ -3,15 +3,14 @@
 //! `bzip2 -t`, `bzip2 -dc` and GNU cpio; an overlay with Debian's `unmkinitramfs`; patches
 //! against GNU patch.
 
-mod common_initrd;
+mod common;
 
 use std::fs;
 use std::path::Path;
 
-use common_initrd::*;
-use isoremix::initrd::{
-    self, Compression, Content, Edits, PutEntry, PutKind, RepackOptions, Strategy, Tree,
-};
+use common::initrd::*;
+use common::require;
+use isoremix::initrd::{self, Compression, Content, Edits, PutKind, RepackOptions, Strategy, Tree};
 use isoremix::patch::Patch;
 
 /// The layers of a five-segment image and the uncompressed archive of each.
@@ -181,22 +180,12 @@ fn repack_is_read_by_bzip2_and_gnu_cpio() {
     fs::write(&host_file, b"\x7fELF pretend tool\n").unwrap();
     let edits = Edits {
         put: vec![
-            PutEntry {
-                path: b"etc/motd".to_vec(),
-                kind: PutKind::File(Content::Bytes(b"remastered\n".to_vec())),
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
-            PutEntry {
-                path: b"/srv/bin/tool".to_vec(),
-                kind: PutKind::File(Content::HostFile(host_file.clone())),
-                mode: 0o755,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
+            put_bytes(b"etc/motd", b"remastered\n", 0o644),
+            put_entry(
+                b"/srv/bin/tool",
+                PutKind::File(Content::HostFile(host_file.clone())),
+                0o755,
+            ),
         ],
         remove: vec![b"usr/share".to_vec()],
         patches: vec![Patch::parse("installer.patch", INSTALLER_CONF_PATCH).unwrap()],
@@ -277,22 +266,8 @@ fn overlay_is_read_by_unmkinitramfs() {
     let tree = Tree::read(&base[..]).unwrap();
     let edits = Edits {
         put: vec![
-            PutEntry {
-                path: b"etc/hosts".to_vec(),
-                kind: PutKind::File(Content::Bytes(b"192.168.0.1 mirror\n".to_vec())),
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
-            PutEntry {
-                path: b"etc/new.d/answer.xml".to_vec(),
-                kind: PutKind::File(Content::Bytes(b"<installation/>\n".to_vec())),
-                mode: 0o600,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
+            put_bytes(b"etc/hosts", b"192.168.0.1 mirror\n", 0o644),
+            put_bytes(b"etc/new.d/answer.xml", b"<installation/>\n", 0o600),
         ],
         remove: vec![],
         patches: vec![Patch::parse("installer.patch", INSTALLER_CONF_PATCH).unwrap()],
@@ -362,4 +337,241 @@ fn overlay_is_read_by_unmkinitramfs() {
         b"a = 1\nb = 2\nc = 3\nd = 40\nd2 = 41\ne = 5\nf = 6\n"
     );
     assert_eq!(c[&b"lib/a".to_vec()], b"shared inode\n");
+}
+
+const INIT: &[u8] = br#"#!/bin/busybox sh
+B=/bin/busybox
+$B echo MARK-BEGIN
+$B find / -xdev | $B sort | while read p; do
+  case "$p" in /dev|/dev/*|/root|/proc|/sys) continue;; esac
+  if [ -L "$p" ]; then $B echo "P|$p|L|$($B readlink "$p")"
+  elif [ -d "$p" ]; then $B echo "P|$p|D|$($B stat -c %a "$p")|$($B stat -c %Y "$p")"
+  elif [ -f "$p" ]; then $B echo "P|$p|F|$($B stat -c %a "$p")|$($B stat -c %h "$p")|$($B stat -c %Y "$p")|$($B sha256sum < "$p" | $B cut -d' ' -f1)"
+  else $B echo "P|$p|O|$($B stat -c %a "$p")"; fi
+done
+$B echo MARK-END
+$B poweroff -f
+"#;
+
+/// What the tree says the kernel's root filesystem holds, in the init script's format.
+fn expected_listing(tree: &Tree, image: &[u8]) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    use std::collections::BTreeMap;
+    let files: Vec<&[u8]> = tree
+        .nodes()
+        .filter(|(_, n)| tree.inode(n.inode).unwrap().kind == initrd::Kind::File)
+        .map(|(p, _)| p)
+        .collect();
+    let contents = tree.read_contents(image, &files).unwrap();
+    let mut links: BTreeMap<usize, usize> = BTreeMap::new();
+    for (_, n) in tree.nodes() {
+        *links.entry(n.inode).or_default() += 1;
+    }
+    tree.nodes()
+        .map(|(p, n)| {
+            let i = tree.inode(n.inode).unwrap();
+            let path = format!("/{}", String::from_utf8_lossy(p));
+            let perm = i.mode & 0o7777;
+            match i.kind {
+                initrd::Kind::Dir => format!("P|{path}|D|{perm:o}|{}", i.mtime),
+                initrd::Kind::Symlink => {
+                    format!("P|{path}|L|{}", String::from_utf8_lossy(&i.target))
+                }
+                initrd::Kind::File => format!(
+                    "P|{path}|F|{perm:o}|{}|{}|{}",
+                    links[&n.inode],
+                    i.mtime,
+                    hex::encode(Sha256::digest(&contents[p]))
+                ),
+                _ => format!("P|{path}|O|{perm:o}"),
+            }
+        })
+        .collect()
+}
+
+/// The referee of referees: a real Linux kernel unpacks a sequence of segments made by GNU cpio
+/// and bzip2/gzip/zstd, repacked by us into several bzip2 segments, with an overlay of ours
+/// appended; what its root filesystem holds must be exactly what our merged tree says,
+/// shadowing rules (writes through directory symlinks and hard links, type changes) included.
+#[test]
+fn linux_kernel_unpacks_repack_and_overlay_as_the_tree_says() {
+    require("busybox");
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let a = w.join("layer-a");
+    put(&a, b"init", INIT, 0o755);
+    fs::create_dir_all(a.join("bin")).unwrap();
+    fs::copy(
+        sh("command -v busybox", w, b"")
+            .trim_ascii()
+            .escape_ascii()
+            .to_string(),
+        a.join("bin/busybox"),
+    )
+    .unwrap();
+    put(&a, b"etc/hosts", b"127.0.0.1 localhost\n", 0o644);
+    put(
+        &a,
+        b"etc/installer.conf",
+        b"a = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 6\n",
+        0o600,
+    );
+    put(&a, b"usr/lib/libc.so", b"libc v1\n", 0o755);
+    put(&a, b"usr/lib/a", b"shared v1\n", 0o644);
+    fs::hard_link(a.join("usr/lib/a"), a.join("usr/lib/b")).unwrap();
+    std::os::unix::fs::symlink("usr/lib", a.join("lib")).unwrap();
+    std::os::unix::fs::symlink("hosts", a.join("etc/link")).unwrap();
+    fs::create_dir_all(a.join("var/empty")).unwrap();
+    put(&a, b"var/full/keep", b"keep\n", 0o644);
+    put(&a, b"opt/remove-me/file", b"bye\n", 0o644);
+    fs::create_dir_all(a.join("tmp")).unwrap();
+    sh("chmod 755 . $(find . -type d) && chmod 1777 tmp", &a, b"");
+    set_times(&a, 1_600_000_000);
+
+    let entry = |mode: u32, name: &[u8], data: &[u8]| {
+        let h = isoremix::initrd::newc::Header {
+            mode,
+            nlink: 1,
+            mtime: 1_600_000_100,
+            ..Default::default()
+        };
+        (h, name.to_vec(), data.to_vec())
+    };
+    let ours = |entries: &[(isoremix::initrd::newc::Header, Vec<u8>, Vec<u8>)]| {
+        let mut wr = initrd::NewcWriter::new(Vec::new());
+        for (h, n, d) in entries {
+            wr.append_bytes(h, n, d).unwrap();
+        }
+        wr.finish().unwrap()
+    };
+    let layer_b = ours(&[
+        // A later directory entry changes the mode, not the time (the first entry's wins).
+        entry(0o040750, b"etc", b""),
+        entry(0o100755, b"lib/libc.so", b"libc v2 via the symlink\n"),
+        entry(0o100644, b"usr/lib/a", b"shared v2 under both names\n"),
+        entry(0o100644, b"etc/link", b"a file where a symlink was\n"),
+        entry(0o120777, b"var/empty", b"/etc"),
+        entry(0o120777, b"var/full", b"/nowhere"),
+    ]);
+    let layer_c = ours(&[entry(0o100640, b"etc/zstd.txt", b"zstd layer\n")]);
+    let layer_d = ours(&[entry(0o100600, b"etc/raw.txt", b"raw layer\n")]);
+    let mut image = cli_compress("bzip2", &gnu_cpio(&a));
+    image.extend_from_slice(&[0, 0]);
+    image.extend_from_slice(&cli_compress("gzip", &layer_b));
+    image.extend_from_slice(&cli_compress("zstd", &layer_c));
+    while !image.len().is_multiple_of(4) {
+        image.push(0);
+    }
+    image.extend_from_slice(&layer_d);
+
+    // Repack with a removal and a patch, in segments smaller than busybox.
+    let tree = Tree::read(&image[..]).unwrap();
+    let edits = Edits {
+        put: vec![put_bytes(b"etc/new", b"added by repack\n", 0o644)],
+        remove: vec![b"opt/remove-me".to_vec()],
+        patches: vec![Patch::parse("installer.patch", INSTALLER_CONF_PATCH).unwrap()],
+        mtime: 1_700_000_000,
+    };
+    let changes = initrd::prepare(&edits, &tree, &image[..]).unwrap();
+    let options = RepackOptions {
+        compression: Compression::Bzip2,
+        segment_size: 1 << 20,
+        threads: 2,
+    };
+    let mut repacked = Vec::new();
+    initrd::repack(&image[..], &tree, Some(&changes), &options, &mut repacked).unwrap();
+
+    // Then an overlay on top of the repacked image.
+    let tree2 = Tree::read(&repacked[..]).unwrap();
+    assert!(tree2.segments().len() >= 3, "{:?}", tree2.segments());
+    let edits = Edits {
+        put: vec![
+            put_bytes(b"etc/hosts", b"10.1.1.1 overlay\n", 0o600),
+            put_bytes(b"srv/overlay/new.txt", b"new in overlay\n", 0o644),
+        ],
+        mtime: 1_700_000_000,
+        ..Edits::default()
+    };
+    let changes = initrd::prepare(&edits, &tree2, &repacked[..]).unwrap();
+    let mut full = repacked.clone();
+    initrd::write_overlay(
+        repacked.len() as u64,
+        Compression::Bzip2,
+        &changes,
+        &mut full,
+    )
+    .unwrap();
+    let final_tree = Tree::read(&full[..]).unwrap();
+    let want = expected_listing(&final_tree, &full);
+    assert!(
+        want.iter()
+            .any(|l| l.starts_with("P|/usr/lib/b|F|644|2|1600000100|"))
+    );
+    assert!(want.iter().any(|l| l == "P|/etc|D|750|1600000000"));
+
+    let kernel = debian_kernel();
+    assert_eq!(
+        kernel_view(&kernel, &w.join("final.img"), &full),
+        want.join("\n")
+    );
+
+    // The source sequence itself: the kernel's shadowing rules against our tree's.
+    let want = expected_listing(&tree, &image);
+    assert!(want.iter().any(|l| l == "P|/var/empty|L|/etc"));
+    assert!(want.iter().any(|l| l == "P|/var/full|D|755|1600000000"));
+    assert_eq!(
+        kernel_view(&kernel, &w.join("source.img"), &image),
+        want.join("\n")
+    );
+}
+
+/// Boots `image` (written to `path`) and returns the listing its init printed.
+fn kernel_view(kernel: &Path, path: &Path, image: &[u8]) -> String {
+    fs::write(path, image).unwrap();
+    let log = boot(kernel, path);
+    assert!(!log.contains("Initramfs unpacking failed"), "{log}");
+    let begin = log
+        .find("MARK-BEGIN")
+        .unwrap_or_else(|| panic!("init did not run:\n{log}"));
+    let end = log
+        .find("MARK-END")
+        .unwrap_or_else(|| panic!("init did not finish:\n{log}"));
+    let got: Vec<&str> = log[begin..end]
+        .lines()
+        .filter(|l| l.starts_with("P|"))
+        .collect();
+    got.join("\n")
+}
+
+/// GNU cpio's `-H crc` (magic 070702, data checksums) is read and its checksums verified, as
+/// the kernel does; a changed byte is an error naming the entry.
+#[test]
+fn reads_gnu_cpio_crc_archives_and_checks_their_sums() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("tree");
+    sample_base(&dir);
+    let crc = sh("find . | LC_ALL=C sort | cpio -o -H crc --quiet", &dir, b"");
+    assert_eq!(&crc[..6], b"070702");
+    let image = cli_compress("gzip", &crc);
+    let tree = Tree::read(&image[..]).unwrap();
+    let c = tree
+        .read_contents(&image[..], &[b"etc/passwd", b"usr/share/big.bin"])
+        .unwrap();
+    assert_eq!(
+        c[b"etc/passwd".as_slice()],
+        fs::read(dir.join("etc/passwd")).unwrap()
+    );
+    assert_eq!(
+        c[b"usr/share/big.bin".as_slice()],
+        fs::read(dir.join("usr/share/big.bin")).unwrap()
+    );
+
+    let mut bad = crc.clone();
+    let at = bad.windows(12).position(|w| w == b"root:x:0:0:r").unwrap();
+    bad[at] = b'R';
+    let err = Tree::read(&bad[..]).unwrap_err().to_string();
+    assert!(
+        err.contains("entry etc/passwd") && err.contains("checksum"),
+        "{err}"
+    );
 }

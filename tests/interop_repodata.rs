@@ -3,10 +3,14 @@
 //! install, group install from the repository), and a check that reads primary.xml the way the
 //! XCP-ng installer pairs location/size/checksum.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::rpmbuild::{Spec, build_rpm, set_mtime};
+use common::{require, run};
 use isoremix::repo::{self, GroupsFile, PackageJob, Record};
 
 /// The `time file` both generators get (createrepo_c takes the file mtime).
@@ -217,8 +221,8 @@ fn crate_built_package() -> rpm::Package {
         .unwrap()
 }
 
-/// Reads every package of `tree/Packages` into records, createrepo_c's order.
-fn our_records(tree: &Path) -> Vec<Record> {
+/// A job for every package of `tree/Packages`, sorted by location, each dated FILE_TIME.
+fn package_jobs(tree: &Path) -> Vec<PackageJob> {
     let mut jobs: Vec<PackageJob> = fs::read_dir(tree.join("Packages"))
         .unwrap()
         .map(|e| {
@@ -232,6 +236,12 @@ fn our_records(tree: &Path) -> Vec<Record> {
         })
         .collect();
     jobs.sort_by(|a, b| a.location_href.cmp(&b.location_href));
+    jobs
+}
+
+/// Reads every package of `tree/Packages` into records, createrepo_c's order.
+fn our_records(tree: &Path) -> Vec<Record> {
+    let jobs = package_jobs(tree);
     let mut records: Vec<Record> =
         repo::read_records(&jobs, 2, Some(repo::DEFAULT_CHANGELOG_LIMIT), |j| {
             fs::File::open(&j.path)
@@ -280,8 +290,8 @@ fn xml_of(root: &Path, kind: &str) -> Vec<u8> {
 
 #[test]
 fn records_match_createrepo_c_field_by_field() {
-    need("rpmbuild");
-    need("createrepo_c");
+    require("rpmbuild");
+    require("createrepo_c");
     let work = tempfile::tempdir().unwrap();
     let tree = build_tree(work.path());
 
@@ -423,8 +433,8 @@ print("ok", packages)
 
 #[test]
 fn installer_style_pairing_check_passes() {
-    need("rpmbuild");
-    need("python3");
+    require("rpmbuild");
+    require("python3");
     let work = tempfile::tempdir().unwrap();
     let tree = build_tree(work.path());
     let out = work.path().join("out");
@@ -453,11 +463,24 @@ fn dnf(root: &Path, repo_dir: &Path) -> Command {
     cmd
 }
 
+/// Installs `what` with dnf from `repo_dir` into the root `root` (made if missing); returns the
+/// names of the packages then installed there, sorted.
+fn dnf_install(root: &Path, repo_dir: &Path, what: &str) -> Vec<String> {
+    fs::create_dir_all(root).unwrap();
+    run(dnf(root, repo_dir).args(["install", what]));
+    let installed = run(Command::new("rpm")
+        .arg(format!("--root={}", root.display()))
+        .args(["-qa", "--qf", "%{name}\n"]));
+    let mut names: Vec<String> = installed.lines().map(str::to_string).collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn dnf_queries_and_installs_from_our_repo() {
-    need("rpmbuild");
-    need("dnf");
-    need("rpm");
+    require("rpmbuild");
+    require("dnf");
+    require("rpm");
     let work = tempfile::tempdir().unwrap();
     let tree = build_tree(work.path());
     let out = work.path().join("out");
@@ -492,20 +515,17 @@ fn dnf_queries_and_installs_from_our_repo() {
     assert_eq!(whatprovides.trim(), "hello");
 
     // A dependency is resolved from our metadata and the package installs.
-    run(dnf(&root, &out).args(["install", "needs-simple"]));
-    let installed = run(Command::new("rpm")
-        .arg(format!("--root={}", root.display()))
-        .args(["-qa", "--qf", "%{name}\n"]));
-    let mut names: Vec<&str> = installed.lines().collect();
-    names.sort();
-    assert_eq!(names, vec!["needs-simple", "simple"]);
+    assert_eq!(
+        dnf_install(&root, &out, "needs-simple"),
+        vec!["needs-simple", "simple"]
+    );
 }
 
 #[test]
 fn dnf_installs_a_comps_group_from_our_repo() {
-    need("rpmbuild");
-    need("dnf");
-    need("rpm");
+    require("rpmbuild");
+    require("dnf");
+    require("rpm");
     let work = tempfile::tempdir().unwrap();
     let tree = build_tree(work.path());
     let out = work.path().join("out");
@@ -528,9 +548,9 @@ fn dnf_installs_a_comps_group_from_our_repo() {
 
 #[test]
 fn dnf_installs_a_package_added_to_a_group_by_comps_edit() {
-    need("rpmbuild");
-    need("dnf");
-    need("rpm");
+    require("rpmbuild");
+    require("dnf");
+    require("rpm");
     let work = tempfile::tempdir().unwrap();
     let tree = build_tree(work.path());
     let out = work.path().join("out");
@@ -553,21 +573,17 @@ fn dnf_installs_a_package_added_to_a_group_by_comps_edit() {
     write_ours(&tree, &out, Some(&edited));
 
     let root = work.path().join("root");
-    fs::create_dir_all(&root).unwrap();
-    run(dnf(&root, &out).args(["install", "@base_group"]));
-    let installed = run(Command::new("rpm")
-        .arg(format!("--root={}", root.display()))
-        .args(["-qa", "--qf", "%{name}\n"]));
-    let mut names: Vec<&str> = installed.lines().collect();
-    names.sort();
-    assert_eq!(names, vec!["crated", "needs-simple", "simple"]);
+    assert_eq!(
+        dnf_install(&root, &out, "@base_group"),
+        vec!["crated", "needs-simple", "simple"]
+    );
 }
 
 #[test]
 fn dnf_installs_the_drivers_group_of_a_driver_disk_repo() {
-    need("rpmbuild");
-    need("dnf");
-    need("rpm");
+    require("rpmbuild");
+    require("dnf");
+    require("rpm");
     let work = tempfile::tempdir().unwrap();
     let packages = work.path().join("dd/Packages");
     fs::create_dir_all(&packages).unwrap();
@@ -608,37 +624,16 @@ fn dnf_installs_the_drivers_group_of_a_driver_disk_repo() {
         ("@drivers", vec!["mydriver-module", "update-mydriver"]),
     ] {
         let root = work.path().join(format!("root{}", &group[1..]));
-        fs::create_dir_all(&root).unwrap();
-        run(dnf(&root, &dd).args(["install", group]));
-        let installed = run(Command::new("rpm")
-            .arg(format!("--root={}", root.display()))
-            .args(["-qa", "--qf", "%{name}\n"]));
-        let mut names: Vec<&str> = installed.lines().collect();
-        names.sort();
-        assert_eq!(names, expected, "{group}");
+        assert_eq!(dnf_install(&root, &dd, group), expected, "{group}");
     }
 }
 
 #[test]
 fn output_is_deterministic_whatever_the_thread_count() {
-    need("rpmbuild");
+    require("rpmbuild");
     let work = tempfile::tempdir().unwrap();
     let tree = build_tree(work.path());
-    let jobs: Vec<PackageJob> = {
-        let mut names: Vec<String> = fs::read_dir(tree.join("Packages"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|n| PackageJob {
-                path: tree.join("Packages").join(&n),
-                location_href: format!("Packages/{n}"),
-                time_file: FILE_TIME,
-            })
-            .collect()
-    };
+    let jobs = package_jobs(&tree);
     let run_with = |threads| {
         let mut records: Vec<Record> =
             repo::read_records(&jobs, threads, Some(10), |j| fs::File::open(&j.path))
@@ -674,8 +669,8 @@ fn output_is_deterministic_whatever_the_thread_count() {
 
 #[test]
 fn a_thousand_unchanged_packages_are_reused_without_reading_them() {
-    need("rpmbuild");
-    need("dnf");
+    require("rpmbuild");
+    require("dnf");
     let work = tempfile::tempdir().unwrap();
     let tree = build_tree(work.path());
     let template = our_records(&tree)
@@ -739,7 +734,7 @@ fn a_thousand_unchanged_packages_are_reused_without_reading_them() {
 
 #[test]
 fn reused_records_equal_fresh_ones_and_changed_packages_are_not_reused() {
-    need("rpmbuild");
+    require("rpmbuild");
     let work = tempfile::tempdir().unwrap();
     let tree = build_tree(work.path());
     let out = work.path().join("out");
@@ -818,85 +813,4 @@ fn reused_records_equal_fresh_ones_and_changed_packages_are_not_reused() {
     let a = repo::write_repodata(&fresh, None, EPOCH).unwrap();
     let b = repo::write_repodata(&reused, None, EPOCH).unwrap();
     assert_eq!(a, b);
-}
-
-// ---- helpers: referee lookup, running commands, building RPMs ----
-
-/// Fails the test with a clear message when a referee tool is missing.
-#[allow(dead_code)]
-fn need(tool: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "referee tool `{tool}` is not installed (Debian packages: rpm, createrepo-c, dnf, python3)"
-    );
-}
-
-/// Runs a command, failing the test with its output if it fails; returns stdout.
-#[allow(dead_code)]
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A spec file: `Name:` plus the rest.
-struct Spec {
-    /// Package name.
-    name: &'static str,
-    /// Everything after the `Name:` line.
-    body: String,
-}
-
-/// Builds a binary RPM from `spec` with rpmbuild under `top`; returns its path.
-#[allow(dead_code)]
-fn build_rpm(top: &Path, spec: &Spec) -> PathBuf {
-    need("rpmbuild");
-    fs::create_dir_all(top).unwrap();
-    let spec_path = top.join(format!("{}.spec", spec.name));
-    fs::write(&spec_path, format!("Name: {}\n{}", spec.name, spec.body)).unwrap();
-    run(Command::new("rpmbuild")
-        .arg("--define")
-        .arg(format!("_topdir {}", top.display()))
-        .args([
-            "--define",
-            "_buildhost testhost",
-            "--define",
-            "_build_id_links none",
-        ])
-        .args(["--define", "source_date_epoch_from_changelog 0"])
-        .arg("--quiet")
-        .arg("-bb")
-        .arg(&spec_path));
-    let rpms = top.join("RPMS");
-    for arch in fs::read_dir(&rpms).unwrap() {
-        for f in fs::read_dir(arch.unwrap().path()).unwrap() {
-            let p = f.unwrap().path();
-            let n = p.file_name().unwrap().to_string_lossy().to_string();
-            if n.starts_with(&format!("{}-", spec.name))
-                && n[spec.name.len() + 1..].starts_with(|c: char| c.is_ascii_digit())
-            {
-                return p;
-            }
-        }
-    }
-    panic!("rpmbuild produced no package for {}", spec.name);
-}
-
-/// Sets a file's modification time (seconds since the epoch).
-#[allow(dead_code)]
-fn set_mtime(path: &Path, secs: u64) {
-    let f = fs::File::options().write(true).open(path).unwrap();
-    f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
-        .unwrap();
 }

@@ -1,8 +1,11 @@
 //! `.treeinfo` rewritten by isoremix is read by Python's ConfigParser (basic interpolation, as
 //! the installer reads it) with the expected values, and every other line survives.
 
+mod common;
+
 use std::process::Command;
 
+use common::require;
 use isoremix::treeinfo::{self, TreeinfoEdit};
 
 /// The shape of an XCP-ng 8.3 `.treeinfo`, plus an unknown section and an escaped percent.
@@ -57,7 +60,7 @@ for s in cp.sections():
 "#;
 
 fn configparser_dump(text: &str) -> Vec<String> {
-    need("python3");
+    require("python3");
     let mut child = Command::new("python3")
         .arg("-c")
         .arg(DUMP)
@@ -142,7 +145,7 @@ fn rewritten_treeinfo_reads_back_in_configparser() {
 #[test]
 fn values_that_break_configparser_are_refused() {
     // A percent sign in a value makes ConfigParser raise on read: the referee agrees.
-    need("python3");
+    require("python3");
     let broken = SOURCE.replace("number = cloud", "number = 50%");
     let status = Command::new("python3")
         .arg("-c")
@@ -185,16 +188,4 @@ fn values_that_break_configparser_are_refused() {
             Err(treeinfo::Error::Duplicate { .. })
         ));
     }
-}
-
-/// Fails the test with a clear message when a referee tool is missing.
-#[allow(dead_code)]
-fn need(tool: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "referee tool `{tool}` is not installed (Debian packages: rpm, createrepo-c, dnf, python3)"
-    );
 }

@@ -37,17 +37,44 @@ fn build_in(dir: &Path, source: &Path, tz: &str, umask: &str, user: &str, epoch:
 fn same_profile_same_bytes_across_folders_timezones_umasks_and_users() {
     let dir = tempfile::tempdir().unwrap();
     let src = foreign_source(dir.path());
-    let a = build_in(&dir.path().join("one"), &src, "UTC", "022", "alice", "1700000000");
-    let b = build_in(&dir.path().join("two/deeper"), &src, "Asia/Tokyo", "077", "bob", "1700000000");
+    let a = build_in(
+        &dir.path().join("one"),
+        &src,
+        "UTC",
+        "022",
+        "alice",
+        "1700000000",
+    );
+    let b = build_in(
+        &dir.path().join("two/deeper"),
+        &src,
+        "Asia/Tokyo",
+        "077",
+        "bob",
+        "1700000000",
+    );
     assert!(a == b, "two builds of the same profile differ");
-    let c = build_in(&dir.path().join("three"), &src, "UTC", "022", "alice", "1800000000");
+    let c = build_in(
+        &dir.path().join("three"),
+        &src,
+        "UTC",
+        "022",
+        "alice",
+        "1800000000",
+    );
     assert!(a != c, "SOURCE_DATE_EPOCH did not reach the output");
     // The volume id was set, the edit happened: read back with xorriso.
     let out = dir.path().join("one/out.iso");
     let rep = xorriso_report(&out);
-    assert!(rep.contains("El Torito img path :   2  /boot/efiboot.img"), "{rep}");
+    assert!(
+        rep.contains("El Torito img path :   2  /boot/efiboot.img"),
+        "{rep}"
+    );
     let x = dir.path().join("x");
     xorriso_extract(&out, &x);
     assert!(!x.join("EULA").exists());
-    assert_eq!(std::fs::read_to_string(x.join("README.site")).unwrap(), "site\n");
+    assert_eq!(
+        std::fs::read_to_string(x.join("README.site")).unwrap(),
+        "site\n"
+    );
 }

@@ -2,40 +2,14 @@
 //! config (isolinux.cfg, grub.cfg, the efiboot.img copy of grub.cfg) and nothing else; untouched
 //! lines keep their bytes; parse + render without edits gives the input back.
 
+mod common;
+
+use common::bootcfg::{GRUB, ISOLINUX, config, efiboot_grub, iso_configs, strings};
 use isoremix::boot::args::ArgEdits;
 use isoremix::boot::{BootEdits, ConfigFile, ConfigKind, EntryEdits, NewEntry, apply};
 
-const ISOLINUX: &str = include_str!("../fixtures/xcp-ng-8.3/boot/isolinux/isolinux.cfg");
-const GRUB: &str = include_str!("../fixtures/xcp-ng-8.3/EFI/xenserver/grub.cfg");
-
-/// The efiboot.img copy: grub.cfg with `search --file --set /install.img` after `set timeout=5`
-/// (as the fixture's grub-efiboot-cfg.patch says).
-fn efiboot_grub() -> String {
-    GRUB.replacen(
-        "set timeout=5\n",
-        "set timeout=5\nsearch --file --set /install.img\n",
-        1,
-    )
-}
-
 fn configs() -> Vec<ConfigFile> {
-    vec![
-        ConfigFile {
-            name: "boot/isolinux/isolinux.cfg".into(),
-            kind: ConfigKind::Isolinux,
-            bytes: ISOLINUX.as_bytes().to_vec(),
-        },
-        ConfigFile {
-            name: "EFI/xenserver/grub.cfg".into(),
-            kind: ConfigKind::Grub,
-            bytes: GRUB.as_bytes().to_vec(),
-        },
-        ConfigFile {
-            name: "boot/efiboot.img:EFI/xenserver/grub.cfg".into(),
-            kind: ConfigKind::Grub,
-            bytes: efiboot_grub().into_bytes(),
-        },
-    ]
+    iso_configs(efiboot_grub().into_bytes())
 }
 
 /// `grub-script-check` (grub-common), GRUB's own parser, must accept an edited GRUB config.
@@ -57,10 +31,6 @@ fn grub_script_check(bytes: &[u8]) {
         String::from_utf8_lossy(bytes),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn s(v: &[&str]) -> Vec<String> {
-    v.iter().map(|x| x.to_string()).collect()
 }
 
 fn text(c: &ConfigFile) -> String {
@@ -92,17 +62,17 @@ fn no_edits_keep_every_byte() {
 #[test]
 fn editing_one_entry_changes_it_in_every_config_and_nowhere_else() {
     let edits = BootEdits {
-        entries: Some(s(&["multipath"])),
+        entries: Some(strings(&["multipath"])),
         edits: EntryEdits {
             xen_args: ArgEdits {
-                set: s(&["dom0_mem=max:16384M"]),
+                set: strings(&["dom0_mem=max:16384M"]),
                 add: vec![],
-                remove: s(&["com1"]),
+                remove: strings(&["com1"]),
             },
             dom0_args: ArgEdits {
-                set: s(&["console=tty0"]),
-                add: s(&["nomodeset"]),
-                remove: s(&["console=hvc0"]),
+                set: strings(&["console=tty0"]),
+                add: strings(&["nomodeset"]),
+                remove: strings(&["console=hvc0"]),
             },
         },
         ..Default::default()
@@ -139,17 +109,17 @@ fn editing_one_entry_changes_it_in_every_config_and_nowhere_else() {
 #[test]
 fn isolinux_label_maps_to_grub_title_by_position_and_arguments() {
     let mut edits = BootEdits {
-        entries: Some(s(&["install-alt"])),
+        entries: Some(strings(&["install-alt"])),
         ..Default::default()
     };
     edits.add_dom0_args(&["no-gpgcheck", "no-repo-gpgcheck"]);
     let mut c = configs();
     let before = configs();
     let report = apply(&edits, &mut c).unwrap();
-    assert_eq!(report.files[0].entries, s(&["install-alt"]));
+    assert_eq!(report.files[0].entries, strings(&["install-alt"]));
     assert_eq!(
         report.files[1].entries,
-        s(&["install with alternate/debug kernel (kernel-alt)"])
+        strings(&["install with alternate/debug kernel (kernel-alt)"])
     );
     let grub = changed_lines(&text(&before[1]), &text(&c[1]));
     assert_eq!(
@@ -172,13 +142,15 @@ fn isolinux_label_maps_to_grub_title_by_position_and_arguments() {
 #[test]
 fn the_grub_title_also_names_the_isolinux_entry() {
     let mut edits = BootEdits {
-        entries: Some(s(&["install with alternate/debug kernel (kernel-alt)"])),
+        entries: Some(strings(&[
+            "install with alternate/debug kernel (kernel-alt)",
+        ])),
         ..Default::default()
     };
     edits.add_xen_args(&["loglvl=all"]);
     let mut c = configs();
     let report = apply(&edits, &mut c).unwrap();
-    assert_eq!(report.files[0].entries, s(&["install-alt"]));
+    assert_eq!(report.files[0].entries, strings(&["install-alt"]));
 }
 
 #[test]
@@ -238,7 +210,7 @@ fn new_entry_is_added_to_every_menu() {
             from: "install".into(),
             edits: EntryEdits {
                 dom0_args: ArgEdits {
-                    add: s(&["answerfile=file:///site.xml", "install"]),
+                    add: strings(&["answerfile=file:///site.xml", "install"]),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -248,8 +220,11 @@ fn new_entry_is_added_to_every_menu() {
     };
     let mut c = configs();
     let report = apply(&edits, &mut c).unwrap();
-    assert_eq!(report.files[0].entries, s(&["install-site"]));
-    assert_eq!(report.files[1].entries, s(&["Install with site defaults"]));
+    assert_eq!(report.files[0].entries, strings(&["install-site"]));
+    assert_eq!(
+        report.files[1].entries,
+        strings(&["Install with site defaults"])
+    );
     let iso = text(&c[0]);
     assert!(iso.contains(
         "LABEL install-site\n\tKERNEL mboot.c32\n\tAPPEND /boot/xen.gz dom0_max_vcpus=1-16 \
@@ -306,16 +281,12 @@ fn an_index_default_after_an_inserted_entry_follows_its_entry() {
 #[test]
 fn crlf_and_tabs_survive_an_edit() {
     let crlf = ISOLINUX.replace('\n', "\r\n");
-    let mut c = vec![ConfigFile {
-        name: "isolinux.cfg".into(),
-        kind: ConfigKind::Isolinux,
-        bytes: crlf.clone().into_bytes(),
-    }];
+    let mut c = vec![config(ConfigKind::Isolinux, &crlf)];
     let edits = BootEdits {
-        entries: Some(s(&["shell"])),
+        entries: Some(strings(&["shell"])),
         edits: EntryEdits {
             dom0_args: ArgEdits {
-                add: s(&["x=1"]),
+                add: strings(&["x=1"]),
                 ..Default::default()
             },
             ..Default::default()
@@ -336,11 +307,7 @@ fn crlf_and_tabs_survive_an_edit() {
 #[test]
 fn title_style_grub_default_stays_a_title() {
     let g = GRUB.replacen("set default=\"0\"", "set default='install'", 1);
-    let mut c = vec![ConfigFile {
-        name: "grub.cfg".into(),
-        kind: ConfigKind::Grub,
-        bytes: g.clone().into_bytes(),
-    }];
+    let mut c = vec![config(ConfigKind::Grub, &g)];
     let edits = BootEdits {
         default: Some("no-serial".into()),
         ..Default::default()
@@ -357,16 +324,8 @@ fn missing_default_and_timeout_are_added_before_the_entries() {
     let iso = "LABEL a\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\n";
     let grub = "insmod gzio\n\nmenuentry \"a\" {\n  multiboot2 /xen.gz x\n  module2 /vmlinuz y\n  module2 /initrd.img\n}\n";
     let mut c = vec![
-        ConfigFile {
-            name: "isolinux.cfg".into(),
-            kind: ConfigKind::Isolinux,
-            bytes: iso.as_bytes().to_vec(),
-        },
-        ConfigFile {
-            name: "grub.cfg".into(),
-            kind: ConfigKind::Grub,
-            bytes: grub.as_bytes().to_vec(),
-        },
+        config(ConfigKind::Isolinux, iso),
+        config(ConfigKind::Grub, grub),
     ];
     let edits = BootEdits {
         default: Some("a".into()),
@@ -385,11 +344,7 @@ fn missing_default_and_timeout_are_added_before_the_entries() {
 #[test]
 fn menu_label_is_the_title_of_a_copied_isolinux_entry() {
     let iso = "UI menu.c32\nLABEL a\n  MENU LABEL First entry\n  MENU DEFAULT\n  KERNEL mboot.c32\n  APPEND /xen.gz x --- /vmlinuz y --- /initrd.img\nLABEL b\n  LINUX /memtest\n";
-    let mut c = vec![ConfigFile {
-        name: "isolinux.cfg".into(),
-        kind: ConfigKind::Isolinux,
-        bytes: iso.as_bytes().to_vec(),
-    }];
+    let mut c = vec![config(ConfigKind::Isolinux, iso)];
     let edits = BootEdits {
         new_entries: vec![NewEntry {
             label: "a2".into(),
@@ -397,7 +352,7 @@ fn menu_label_is_the_title_of_a_copied_isolinux_entry() {
             from: "a".into(),
             edits: EntryEdits {
                 xen_args: ArgEdits {
-                    set: s(&["x=2"]),
+                    set: strings(&["x=2"]),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -419,11 +374,7 @@ fn bare_grub_assignments_are_settings_too() {
         "timeout=5",
         1,
     );
-    let mut c = vec![ConfigFile {
-        name: "grub.cfg".into(),
-        kind: ConfigKind::Grub,
-        bytes: g.clone().into_bytes(),
-    }];
+    let mut c = vec![config(ConfigKind::Grub, &g)];
     let edits = BootEdits {
         default: Some("safe".into()),
         timeout: Some(10),
@@ -442,7 +393,7 @@ fn grub_arguments_with_parentheses_stay_unquoted() {
     c.truncate(2);
     let before = configs();
     let mut edits = BootEdits {
-        entries: Some(s(&["safe"])),
+        entries: Some(strings(&["safe"])),
         ..Default::default()
     };
     edits.add_dom0_args(&["xen-pciback.hide=(01:00.0)(02:00.0)"]);
@@ -461,17 +412,17 @@ fn grub_arguments_with_parentheses_stay_unquoted() {
 #[test]
 fn grub_accepts_every_edited_grub_config() {
     let mut edits = BootEdits {
-        entries: Some(s(&["install", "multipath", "install-alt"])),
+        entries: Some(strings(&["install", "multipath", "install-alt"])),
         edits: EntryEdits {
             xen_args: ArgEdits {
-                set: s(&["dom0_mem=max:16384M", "loglvl=all"]),
+                set: strings(&["dom0_mem=max:16384M", "loglvl=all"]),
                 add: vec![],
-                remove: s(&["com1"]),
+                remove: strings(&["com1"]),
             },
             dom0_args: ArgEdits {
-                set: s(&["console=tty0"]),
-                add: s(&["nomodeset", "xen-pciback.hide=(01:00.0)"]),
-                remove: s(&["console=hvc0"]),
+                set: strings(&["console=tty0"]),
+                add: strings(&["nomodeset", "xen-pciback.hide=(01:00.0)"]),
+                remove: strings(&["console=hvc0"]),
             },
         },
         default: Some("install-site".into()),
@@ -482,7 +433,7 @@ fn grub_accepts_every_edited_grub_config() {
             from: "install".into(),
             edits: EntryEdits {
                 dom0_args: ArgEdits {
-                    add: s(&["answerfile=file:///answerfile.xml", "install"]),
+                    add: strings(&["answerfile=file:///answerfile.xml", "install"]),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -513,11 +464,7 @@ fn grub_menuentry_options_before_the_title() {
         "menuentry --class xen --unrestricted 'safe' --hotkey s {",
         1,
     );
-    let mut c = vec![ConfigFile {
-        name: "grub.cfg".into(),
-        kind: ConfigKind::Grub,
-        bytes: g.clone().into_bytes(),
-    }];
+    let mut c = vec![config(ConfigKind::Grub, &g)];
     let edits = BootEdits {
         new_entries: vec![NewEntry {
             label: "safe2".into(),
@@ -543,16 +490,8 @@ fn entries_that_boot_linux_directly_take_the_dom0_edits_when_named() {
         "{GRUB}\nmenuentry \"direct\" {{\n    linux /boot/vmlinuz console=tty0\n    initrd /install.img\n}}\n"
     );
     let mut c = vec![
-        ConfigFile {
-            name: "isolinux.cfg".into(),
-            kind: ConfigKind::Isolinux,
-            bytes: iso.clone().into_bytes(),
-        },
-        ConfigFile {
-            name: "grub.cfg".into(),
-            kind: ConfigKind::Grub,
-            bytes: grub.clone().into_bytes(),
-        },
+        config(ConfigKind::Isolinux, &iso),
+        config(ConfigKind::Grub, &grub),
     ];
     // Not edited by default (only entries that boot Xen are).
     let mut all = BootEdits::default();
@@ -563,10 +502,10 @@ fn entries_that_boot_linux_directly_take_the_dom0_edits_when_named() {
     assert!(text(&d[1]).contains("    linux /boot/vmlinuz console=tty0\n"));
 
     let mut edits = BootEdits {
-        entries: Some(s(&["direct", "memtest"])),
+        entries: Some(strings(&["direct", "memtest"])),
         edits: EntryEdits {
             dom0_args: ArgEdits {
-                remove: s(&["console=tty0"]),
+                remove: strings(&["console=tty0"]),
                 ..Default::default()
             },
             ..Default::default()
@@ -577,7 +516,7 @@ fn entries_that_boot_linux_directly_take_the_dom0_edits_when_named() {
     // GRUB's memtest chain-loads: it has no arguments, so naming it is an error...
     assert!(apply(&edits, &mut c.clone()).is_err());
     // ...while naming only the Linux entry edits it in both menus.
-    edits.entries = Some(s(&["direct"]));
+    edits.entries = Some(strings(&["direct"]));
     apply(&edits, &mut c).unwrap();
     assert_eq!(
         changed_lines(&iso, &text(&c[0])),
@@ -598,13 +537,9 @@ fn entries_that_boot_linux_directly_take_the_dom0_edits_when_named() {
 
 #[test]
 fn isolinux_linux_entry_without_append_gets_one() {
-    let mut c = vec![ConfigFile {
-        name: "isolinux.cfg".into(),
-        kind: ConfigKind::Isolinux,
-        bytes: ISOLINUX.as_bytes().to_vec(),
-    }];
+    let mut c = vec![config(ConfigKind::Isolinux, ISOLINUX)];
     let mut edits = BootEdits {
-        entries: Some(s(&["memtest"])),
+        entries: Some(strings(&["memtest"])),
         ..Default::default()
     };
     edits.add_dom0_args(&["onepass"]);

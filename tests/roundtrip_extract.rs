@@ -12,9 +12,24 @@ fn extract_matches_xorriso() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     xorriso_extract(&src, &a);
     run(isoremix().arg("extract").arg(&src).arg(&b));
-    let diff = std::process::Command::new("diff").arg("-r").arg("--no-dereference").arg(&a).arg(&b).output().unwrap();
-    assert!(diff.status.success(), "{}", String::from_utf8_lossy(&diff.stdout));
-    assert!(std::fs::symlink_metadata(b.join("LICENSES")).unwrap().file_type().is_symlink());
+    let diff = std::process::Command::new("diff")
+        .arg("-r")
+        .arg("--no-dereference")
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(
+        diff.status.success(),
+        "{}",
+        String::from_utf8_lossy(&diff.stdout)
+    );
+    assert!(
+        std::fs::symlink_metadata(b.join("LICENSES"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 #[test]
@@ -26,11 +41,20 @@ fn extract_refuses_to_write_through_a_symlink() {
     let target = dir.path().join("t");
     std::fs::create_dir(&target).unwrap();
     std::os::unix::fs::symlink(&elsewhere, target.join("boot")).unwrap();
-    let out = isoremix().arg("extract").arg(&src).arg(&target).output().unwrap();
+    let out = isoremix()
+        .arg("extract")
+        .arg(&src)
+        .arg(&target)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/boot"), "{err}");
-    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "wrote through the symlink");
+    assert_eq!(
+        std::fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "wrote through the symlink"
+    );
 }
 
 #[test]
@@ -47,5 +71,10 @@ fn inspect_reports_both_boot_entries_and_the_hybrid_mbr() {
     assert_eq!(v["mbr"][1]["kind"], 0xEF);
     assert_eq!(v["mbr"][1]["file"], "/boot/efiboot.img");
     let text = run(isoremix().arg("inspect").arg(&src));
-    assert!(text.contains("BIOS from USB: isohybrid MBR boot code chains to /boot/isolinux/isolinux.bin"), "{text}");
+    assert!(
+        text.contains(
+            "BIOS from USB: isohybrid MBR boot code chains to /boot/isolinux/isolinux.bin"
+        ),
+        "{text}"
+    );
 }

@@ -2,12 +2,14 @@
 //! kernel's shadowing rules hold, and the output bytes are reproducible (same inputs, any
 //! thread count, same bytes).
 
+mod common;
+
 use std::collections::BTreeMap;
 
+use common::initrd::{newc_archive, put_bytes, put_entry};
 use isoremix::initrd::newc::{Header, S_IFDIR, S_IFLNK, S_IFREG};
 use isoremix::initrd::{
-    self, Compression, Content, Edits, Kind, NewcWriter, PutEntry, PutKind, RepackOptions,
-    Strategy, Tree,
+    self, Compression, Edits, Kind, NewcWriter, PutKind, RepackOptions, Strategy, Tree,
 };
 
 fn entry(mode: u32, name: &[u8], data: &[u8], ino: u32, nlink: u32) -> (Header, Vec<u8>, Vec<u8>) {
@@ -30,14 +32,6 @@ fn d(name: &[u8]) -> (Header, Vec<u8>, Vec<u8>) {
 }
 fn l(name: &[u8], target: &[u8]) -> (Header, Vec<u8>, Vec<u8>) {
     entry(S_IFLNK | 0o777, name, target, 0, 1)
-}
-
-fn archive(entries: &[(Header, Vec<u8>, Vec<u8>)]) -> Vec<u8> {
-    let mut w = NewcWriter::new(Vec::new());
-    for (h, name, data) in entries {
-        w.append_bytes(h, name, data).unwrap();
-    }
-    w.finish().unwrap()
 }
 
 /// Everything observable about a merged tree: per path the type, mode, owner, time, target or
@@ -77,7 +71,7 @@ fn listing(tree: &Tree, image: &[u8]) -> BTreeMap<Vec<u8>, String> {
 
 /// A two-archive image exercising the kernel's rules.
 fn layered_image() -> Vec<u8> {
-    let first = archive(&[
+    let first = newc_archive(&[
         d(b"."),
         d(b"usr"),
         d(b"usr/lib"),
@@ -101,7 +95,7 @@ fn layered_image() -> Vec<u8> {
         f(b"name\xff\xfe", b"non-utf8 name"),
         entry(0o020000 | 0o600, b"dev-console", b"", 0, 1),
     ]);
-    let mut second = archive(&[
+    let mut second = newc_archive(&[
         f(b"lib/libc.so", b"libc v2 through the lib symlink"),
         f(b"bin/ls", b"ls v2 writes through the hard link"),
         f(b"etc/link", b"a file replaces the symlink"),
@@ -110,7 +104,7 @@ fn layered_image() -> Vec<u8> {
         entry(S_IFDIR | 0o700, b".", b"", 0, 2),
     ]);
     // Shuffle an archive boundary inside one compressed stream as well.
-    second.extend_from_slice(&archive(&[entry(
+    second.extend_from_slice(&newc_archive(&[entry(
         S_IFREG | 0o600,
         b"etc/hosts",
         b"new hosts",
@@ -197,7 +191,7 @@ fn repack_streams_files_larger_than_a_segment() {
     let big: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let image = initrd::compression::compress(
         Compression::Gzip,
-        &archive(&[
+        &newc_archive(&[
             d(b"data"),
             f(b"data/small", b"s"),
             f(b"data/big", &big),
@@ -228,30 +222,9 @@ fn overlay_and_repack_give_the_same_tree() {
     let tree = Tree::read(&image[..]).unwrap();
     let edits = Edits {
         put: vec![
-            PutEntry {
-                path: b"etc/hosts".to_vec(),
-                kind: PutKind::File(Content::Bytes(b"overlay hosts".to_vec())),
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
-            PutEntry {
-                path: b"lib/new/module.ko".to_vec(),
-                kind: PutKind::File(Content::Bytes(b"\x7fELF".to_vec())),
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
-            PutEntry {
-                path: b"sbin".to_vec(),
-                kind: PutKind::Symlink(b"usr/sbin".to_vec()),
-                mode: 0o777,
-                uid: 0,
-                gid: 0,
-                mtime: 1_700_000_000,
-            },
+            put_bytes(b"etc/hosts", b"overlay hosts", 0o644),
+            put_bytes(b"lib/new/module.ko", b"\x7fELF", 0o644),
+            put_entry(b"sbin", PutKind::Symlink(b"usr/sbin".to_vec()), 0o777),
         ],
         mtime: 1_700_000_000,
         ..Edits::default()
@@ -305,7 +278,7 @@ fn overlay_and_repack_give_the_same_tree() {
 fn patch_edits_in_overlay_keep_mode_and_owner() {
     let image = initrd::compression::compress(
         Compression::Xz,
-        &archive(&[
+        &newc_archive(&[
             d(b"etc"),
             entry(S_IFREG | 0o640, b"etc/conf", b"x = 1\ny = 2\n", 0, 1),
         ]),

@@ -1,10 +1,13 @@
 //! Valid profiles load into the typed profile with every value where it belongs, and a loaded
 //! profile written back as TOML loads again to the same profile.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::position_of;
 use isoremix::profile::{
     DiskSource, DriverDiskProfile, DriverSource, InstallerMode, ModuleDir, Profile, SourceIso,
 };
@@ -15,15 +18,6 @@ fn demo_path() -> PathBuf {
 
 fn values(list: &[isoremix::profile::Located<String>]) -> Vec<&str> {
     list.iter().map(|l| l.value.as_str()).collect()
-}
-
-/// The 1-based line and column (in characters) of the first occurrence of `needle` in `text`.
-fn position_of(text: &str, needle: &str) -> (usize, usize) {
-    let offset = text.find(needle).expect("needle in text");
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 #[test]
@@ -159,6 +153,25 @@ fn demo_with_binaries(dir: &Path) -> String {
         .join("\n")
 }
 
+/// The demo text split before its `[driver_disk]` example: the remaster part and the rest.
+fn split_at_driver_disk(text: &str) -> (&str, &str) {
+    let split = text
+        .find("\n[driver_disk]")
+        .expect("a [driver_disk] example");
+    text.split_at(split)
+}
+
+/// The remaster part of the demo, binary inputs active (see [`demo_with_binaries`]), written to
+/// `dir/demo.toml` and loaded: its text and the profile.
+fn load_demo_remaster_part(dir: &Path) -> (String, Profile) {
+    let text = demo_with_binaries(dir);
+    let (remaster_text, _) = split_at_driver_disk(&text);
+    let path = dir.join("demo.toml");
+    fs::write(&path, remaster_text).expect("write");
+    let profile = Profile::load(&path).expect("load");
+    (remaster_text.to_owned(), profile)
+}
+
 /// True for a commented-out TOML line: a table header or `key = value`.
 fn is_toml_line(s: &str) -> bool {
     if s.starts_with('[') {
@@ -273,10 +286,7 @@ const ALL_KEYS: &[&str] = &[
 fn the_demo_shows_every_key_and_its_commented_examples_are_valid() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = demo_with_binaries(dir.path());
-    let split = text
-        .find("\n[driver_disk]")
-        .expect("a [driver_disk] example");
-    let (remaster_text, disk_part) = text.split_at(split);
+    let (remaster_text, disk_part) = split_at_driver_disk(&text);
 
     // The remaster part, with the binary inputs active, loads.
     let path = dir.path().join("demo.toml");
@@ -384,13 +394,7 @@ fn the_demo_shows_every_key_and_its_commented_examples_are_valid() {
 #[test]
 fn a_resolved_profile_written_as_toml_loads_back_to_the_same_profile() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let text = demo_with_binaries(dir.path());
-    let split = text
-        .find("\n[driver_disk]")
-        .expect("a [driver_disk] example");
-    let path = dir.path().join("demo.toml");
-    fs::write(&path, &text[..split]).expect("write");
-    let first = Profile::load(&path).expect("load");
+    let (_, first) = load_demo_remaster_part(dir.path());
 
     let written = first.to_toml().expect("to_toml");
     // Loaded from another folder: the written paths are absolute.
@@ -589,18 +593,12 @@ fn python_tomllib(text: &str, dir: &Path) -> serde_json::Value {
 #[test]
 fn the_demo_and_written_profiles_read_the_same_with_python_tomllib() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let text = demo_with_binaries(dir.path());
-    let split = text
-        .find("\n[driver_disk]")
-        .expect("a [driver_disk] example");
-    let path = dir.path().join("demo.toml");
-    fs::write(&path, &text[..split]).expect("write");
-    let p = Profile::load(&path).expect("load");
+    let (remaster_text, p) = load_demo_remaster_part(dir.path());
 
     let written = p.to_toml().expect("to_toml");
     for t in [
         fs::read_to_string(demo_path()).expect("demo"),
-        text[..split].to_owned(),
+        remaster_text,
         written,
     ] {
         let ours: toml::Table = toml::from_str(&t).expect("toml");

@@ -149,12 +149,11 @@ struct Setting {
 
 #[derive(Debug, Clone)]
 struct XenLines {
+    /// The `multiboot2`/`multiboot` line: Xen and its arguments.
     mb_line: usize,
-    xen: String,
-    xen_args: Vec<String>,
+    /// The first `module2`/`module` line: the dom0 kernel and its arguments.
     mod_line: usize,
-    kernel: String,
-    dom0_args: Vec<String>,
+    cmdline: XenCmdline,
 }
 
 #[derive(Debug, Clone)]
@@ -440,11 +439,13 @@ impl GrubCfg {
                 };
                 Some(XenLines {
                     mb_line,
-                    xen,
-                    xen_args,
                     mod_line,
-                    kernel,
-                    dom0_args,
+                    cmdline: XenCmdline {
+                        xen,
+                        xen_args,
+                        kernel,
+                        dom0_args,
+                    },
                 })
             }
         };
@@ -579,12 +580,7 @@ impl BootMenu for GrubCfg {
             .iter()
             .map(|e| EntryView {
                 name: e.title.clone(),
-                xen: e.xen.as_ref().map(|x| XenCmdline {
-                    xen: x.xen.clone(),
-                    xen_args: x.xen_args.clone(),
-                    kernel: x.kernel.clone(),
-                    dom0_args: x.dom0_args.clone(),
-                }),
+                xen: e.xen.as_ref().map(|x| x.cmdline.clone()),
                 linux: e.linux.as_ref().map(|l| LinuxCmdline {
                     kernel: l.kernel.clone(),
                     args: l.args.clone(),
@@ -620,10 +616,10 @@ impl BootMenu for GrubCfg {
                 e.title
             )));
         };
-        if x.xen_args != xen_args {
+        if x.cmdline.xen_args != xen_args {
             self.rewrite_args(x.mb_line, xen_args)?;
         }
-        if x.dom0_args != dom0_args {
+        if x.cmdline.dom0_args != dom0_args {
             self.rewrite_args(x.mod_line, dom0_args)?;
         }
         self.reparse()

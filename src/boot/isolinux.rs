@@ -169,10 +169,7 @@ const MENU_GLOBAL: &[&str] = &[
 /// The Xen command line of an `mboot.c32` APPEND.
 #[derive(Debug, Clone)]
 struct Mboot {
-    xen: String,
-    xen_args: Vec<String>,
-    kernel: String,
-    dom0_args: Vec<String>,
+    cmdline: XenCmdline,
     /// Everything after the second `---`, word by word.
     rest: Vec<String>,
 }
@@ -385,10 +382,12 @@ impl IsolinuxCfg {
         };
         let own = |s: &[&str]| s.iter().map(|w| w.to_string()).collect::<Vec<_>>();
         Ok(Some(Mboot {
-            xen: xen.to_string(),
-            xen_args: own(x.get(1..).unwrap_or_default()),
-            kernel: kernel.to_string(),
-            dom0_args: own(d.get(1..).unwrap_or_default()),
+            cmdline: XenCmdline {
+                xen: xen.to_string(),
+                xen_args: own(x.get(1..).unwrap_or_default()),
+                kernel: kernel.to_string(),
+                dom0_args: own(d.get(1..).unwrap_or_default()),
+            },
             rest: own(r),
         }))
     }
@@ -489,12 +488,7 @@ impl BootMenu for IsolinuxCfg {
             .iter()
             .map(|e| EntryView {
                 name: e.label.clone(),
-                xen: e.mboot.as_ref().map(|m| XenCmdline {
-                    xen: m.xen.clone(),
-                    xen_args: m.xen_args.clone(),
-                    kernel: m.kernel.clone(),
-                    dom0_args: m.dom0_args.clone(),
-                }),
+                xen: e.mboot.as_ref().map(|m| m.cmdline.clone()),
                 linux: self.linux_of(e),
             })
             .collect()
@@ -569,7 +563,7 @@ impl BootMenu for IsolinuxCfg {
                 e.label
             )));
         };
-        if m.xen_args == xen_args && m.dom0_args == dom0_args {
+        if m.cmdline.xen_args == xen_args && m.cmdline.dom0_args == dom0_args {
             return Ok(());
         }
         let Some(line) = self.lines.get_mut(a) else {
@@ -582,10 +576,10 @@ impl BootMenu for IsolinuxCfg {
                 e.label
             )));
         };
-        let mut parts: Vec<&str> = vec![&m.xen];
+        let mut parts: Vec<&str> = vec![&m.cmdline.xen];
         parts.extend(xen_args.iter().map(String::as_str));
         parts.push("---");
-        parts.push(&m.kernel);
+        parts.push(&m.cmdline.kernel);
         parts.extend(dom0_args.iter().map(String::as_str));
         parts.push("---");
         parts.extend(m.rest.iter().map(String::as_str));
@@ -597,8 +591,11 @@ impl BootMenu for IsolinuxCfg {
         );
         if let Some(e) = self.entries.get_mut(idx) {
             e.mboot = Some(Mboot {
-                xen_args: xen_args.to_vec(),
-                dom0_args: dom0_args.to_vec(),
+                cmdline: XenCmdline {
+                    xen_args: xen_args.to_vec(),
+                    dom0_args: dom0_args.to_vec(),
+                    ..m.cmdline
+                },
                 ..m
             });
         }

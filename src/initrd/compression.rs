@@ -52,11 +52,27 @@ pub fn detect(head: &[u8]) -> Option<Compression> {
     }
 }
 
-/// A decoder for exactly one compressed stream. It reads its input through `BufRead` and consumes
-/// only the bytes of the stream, so after the end [`Decoder::into_inner`] gives the input back
+/// Names the compressions the kernel may know but this crate does not read (lzma, lzo, lz4,
+/// old-style gzip), from the first bytes of a segment.
+pub fn detect_unsupported(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(&[0x5d, 0x00]) {
+        Some("lzma")
+    } else if head.starts_with(&[0x89, 0x4c]) {
+        Some("lzo")
+    } else if head.starts_with(&[0x02, 0x21]) {
+        Some("lz4")
+    } else if head.starts_with(&[0x1f, 0x9e]) {
+        Some("old gzip (pack)")
+    } else {
+        None
+    }
+}
+
+/// A decoder for exactly one compressed stream (bzip2 decoded block-parallel on every core).
+/// It reads its input through `BufRead` and consumes only the bytes of the stream, so after the end [`Decoder::into_inner`] gives the input back
 /// positioned on the first byte after the stream.
 pub(crate) enum Decoder<R: BufRead> {
-    Bzip2(bzip2::bufread::BzDecoder<R>),
+    Bzip2(super::bzip2_blocks::ParallelBzDecoder<R>),
     Gzip(flate2::bufread::GzDecoder<R>),
     Xz(liblzma::bufread::XzDecoder<R>),
     Zstd(zstd::stream::read::Decoder<'static, R>),
@@ -66,7 +82,10 @@ impl<R: BufRead> Decoder<R> {
     /// A decoder of `compression` (not [`Compression::None`]) over `input`.
     pub(crate) fn new(compression: Compression, input: R) -> io::Result<Self> {
         Ok(match compression {
-            Compression::Bzip2 => Decoder::Bzip2(bzip2::bufread::BzDecoder::new(input)),
+            Compression::Bzip2 => Decoder::Bzip2(super::bzip2_blocks::ParallelBzDecoder::new(
+                input,
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
             Compression::Gzip => Decoder::Gzip(flate2::bufread::GzDecoder::new(input)),
             Compression::Xz => Decoder::Xz(liblzma::bufread::XzDecoder::new(input)),
             Compression::Zstd => {

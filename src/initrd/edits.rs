@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::Result;
 use super::error::{Error, show};
 use super::newc::{self, PATH_MAX};
-use super::tree::{DataSource, Incoming, Kind, Tree};
+use super::tree::{DataSource, Incoming, Kept, Kind, Tree};
 use crate::patch::{self, Patch};
 
 /// Content of a file to add or replace.
@@ -53,7 +53,10 @@ pub struct PutEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Edits {
     /// Files, directories and symlinks to add or replace, in order (a later one for the same
-    /// path wins).
+    /// path wins). The kernel's rules apply, in both strategies alike: a path through a directory
+    /// symlink lands where the symlink points; replacing one name of a hard-linked file rewrites
+    /// the content shared by all its names (remove the path too to give it its own); a
+    /// non-empty directory cannot be replaced without removing it.
     pub put: Vec<PutEntry>,
     /// Paths to remove (a directory with everything under it).
     pub remove: Vec<Vec<u8>>,
@@ -84,6 +87,13 @@ pub struct Changes {
     /// The merged tree after the edits; file contents from edits are
     /// [`DataSource::Edit`] indexes into `puts`.
     pub merged: Tree,
+}
+
+impl Changes {
+    /// True when nothing is put nor removed (the source can be kept as it is).
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty() && self.removes.is_empty()
+    }
 }
 
 /// Cleans a caller-given path: drops a leading `/`, `.` and empty components; refuses `..`,
@@ -190,9 +200,89 @@ fn apply_put(tree: &mut Tree, put: &PutEntry, index: usize, archive: u64) -> Res
     Ok(())
 }
 
+/// Path → new content (`None`: deleted).
+type Patched = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+/// Path → mode a patch gives a created file.
+type NewModes = BTreeMap<Vec<u8>, Option<u32>>;
+
+/// New contents (`None`: deleted) of every path the patches touch, and the modes the patches
+/// give to created files. The current content of a path comes from an earlier patch, else
+/// from a put, else from the image (all fetched in one pass).
+fn apply_patches<R: Read>(
+    patches: &[Patch],
+    tree: &Tree,
+    kept: &Kept,
+    scratch: &Tree,
+    puts: &BTreeMap<Vec<u8>, PutEntry>,
+    image: R,
+) -> Result<(Patched, NewModes)> {
+    let mut from_image: Vec<Vec<u8>> = Vec::new();
+    for f in patches.iter().flat_map(|p| &p.files) {
+        let norm = normalize(f.path())?;
+        if puts.contains_key(&norm) || from_image.contains(&norm) {
+            continue;
+        }
+        let exists = scratch
+            .lookup(&norm)
+            .and_then(|(_, n)| scratch.inode(n.inode))
+            .is_some_and(|i| i.kind == Kind::File);
+        if exists {
+            from_image.push(norm);
+        }
+    }
+    let fetched = if from_image.is_empty() {
+        BTreeMap::new()
+    } else {
+        let names: Vec<&[u8]> = from_image.iter().map(|v| v.as_slice()).collect();
+        tree.read_contents_kept(kept, image, &names)?
+    };
+    let mut patched: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+    let mut new_modes: BTreeMap<Vec<u8>, Option<u32>> = BTreeMap::new();
+    for p in patches {
+        for f in &p.files {
+            let norm = normalize(f.path())?;
+            let current: Option<Vec<u8>> = match patched.get(&norm) {
+                Some(c) => c.clone(),
+                None => match puts.get(&norm) {
+                    Some(PutEntry {
+                        kind: PutKind::File(c),
+                        ..
+                    }) => Some(read_content(&norm, c)?),
+                    Some(_) => None,
+                    None => fetched.get(&norm).cloned(),
+                },
+            };
+            let result = patch::apply(&p.name, f, current.as_deref())?;
+            patched.insert(norm.clone(), result);
+            new_modes.entry(norm).or_insert(f.new_mode);
+        }
+    }
+    Ok((patched, new_modes))
+}
+
+/// The paths the patches of `edits` touch, normalized (canonical unless reached through a
+/// symlink): what to keep while reading the tree ([`Tree::read_keeping`]) so that
+/// [`prepare_kept`] needs no second pass over the image.
+pub fn patch_targets(edits: &Edits) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for f in edits.patches.iter().flat_map(|p| &p.files) {
+        let norm = normalize(f.path())?;
+        if !out.contains(&norm) {
+            out.push(norm);
+        }
+    }
+    Ok(out)
+}
+
 /// Resolves `edits` against `tree` (the source image's tree); `image` is the same image, read
 /// once when patches need the current content of files.
 pub fn prepare<R: Read>(edits: &Edits, tree: &Tree, image: R) -> Result<Changes> {
+    prepare_kept(edits, tree, &Kept::default(), image)
+}
+
+/// As [`prepare`], taking the current content of patched files from `kept` when it holds
+/// them (see [`patch_targets`]); `image` is read only for the others.
+pub fn prepare_kept<R: Read>(edits: &Edits, tree: &Tree, kept: &Kept, image: R) -> Result<Changes> {
     let mut scratch = tree.clone();
     let mut removes = Vec::new();
     for r in &edits.remove {
@@ -218,50 +308,7 @@ pub fn prepare<R: Read>(edits: &Edits, tree: &Tree, image: R) -> Result<Changes>
         puts.insert(norm, p);
     }
 
-    // Patches: current content comes from a put, else from the image (fetched in one pass).
-    let mut patched: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-    let mut from_image: Vec<Vec<u8>> = Vec::new();
-    for p in &edits.patches {
-        for f in &p.files {
-            let norm = normalize(f.path())?;
-            if f.creates() || puts.contains_key(&norm) || from_image.contains(&norm) {
-                continue;
-            }
-            let exists = scratch
-                .lookup(&norm)
-                .and_then(|(_, n)| scratch.inode(n.inode))
-                .is_some_and(|i| i.kind == Kind::File);
-            if exists {
-                from_image.push(norm);
-            }
-        }
-    }
-    let fetched = if from_image.is_empty() {
-        BTreeMap::new()
-    } else {
-        let names: Vec<&[u8]> = from_image.iter().map(|v| v.as_slice()).collect();
-        tree.read_contents(image, &names)?
-    };
-    let mut new_modes: BTreeMap<Vec<u8>, Option<u32>> = BTreeMap::new();
-    for p in &edits.patches {
-        for f in &p.files {
-            let norm = normalize(f.path())?;
-            let current: Option<Vec<u8>> = match patched.get(&norm) {
-                Some(c) => c.clone(),
-                None => match puts.get(&norm) {
-                    Some(PutEntry {
-                        kind: PutKind::File(c),
-                        ..
-                    }) => Some(read_content(&norm, c)?),
-                    Some(_) => None,
-                    None => fetched.get(&norm).cloned(),
-                },
-            };
-            let result = patch::apply(&p.name, f, current.as_deref())?;
-            patched.insert(norm.clone(), result);
-            new_modes.entry(norm).or_insert(f.new_mode);
-        }
-    }
+    let (patched, new_modes) = apply_patches(&edits.patches, tree, kept, &scratch, &puts, image)?;
     let mut extra_removes = Vec::new();
     for (path, content) in patched {
         match content {
@@ -306,12 +353,11 @@ pub fn prepare<R: Read>(edits: &Edits, tree: &Tree, image: R) -> Result<Changes>
         }
     }
     for r in extra_removes {
-        let canonical = scratch.resolve(&r).map_err(|what| Error::Edit {
-            path: r.clone(),
-            what,
-        })?;
-        scratch.remove(&canonical)?;
-        removes.push(canonical);
+        // A file only created by a put and deleted by a patch was never in the image.
+        if let Some((canonical, _)) = scratch.lookup(&r) {
+            scratch.remove(&canonical)?;
+            removes.push(canonical);
+        }
     }
 
     // Canonical paths, missing parents created, then everything applied in path order.

@@ -97,6 +97,16 @@ pub enum Error {
         /// Offset in the image.
         offset: u64,
     },
+    /// A segment in a compression the kernel may accept but this tool does not read.
+    #[error(
+        "{name}-compressed segment at image offset {offset}: not supported (bzip2, gzip, xz, zstd and uncompressed are)"
+    )]
+    Unsupported {
+        /// Offset in the image.
+        offset: u64,
+        /// Name of the compression.
+        name: &'static str,
+    },
     /// An uncompressed archive (or anything after one) that does not start at a 4-byte-aligned offset.
     #[error(
         "data at unaligned image offset {offset}: the kernel only accepts an uncompressed archive, or what follows one, at a 4-byte-aligned offset"

@@ -3,14 +3,52 @@
 //!
 //! The layout follows the format, one file per concept:
 //! - [`newc`]: the 110-byte header and its padding rules;
+//! - [`bzip2_blocks`]: block-parallel decoding of one bzip2 stream;
 //! - [`compression`]: detecting, decoding and encoding compressed segments;
 //! - [`reader`]: a streaming reader over the whole sequence, yielding entries and segment boundaries;
 //! - [`tree`]: the merged view with the Linux kernel's shadowing rules (metadata only);
 //! - [`writer`]: the newc archive builder;
 //! - [`edits`]: what a caller wants changed, resolved against a tree, and the overlay/repack choice;
-//! - [`overlay`] and [`repack`]: the two ways of writing the result;
-//! - [`extract`]: a safe unpack of the merged tree into a directory.
+//! - [`overlay`] and [`mod@repack`]: the two ways of writing the result;
+//! - [`mod@extract`]: a safe unpack of the merged tree into a directory.
+//!
+//! Reading decodes each bzip2 segment on all cores ([`bzip2_blocks`]). A build needs one
+//! decompression of the image: [`Tree::read_keeping`] keeps the contents the patches need
+//! ([`patch_targets`], then [`prepare_kept`]), and [`Tree::read_spooling`] writes the
+//! decompressed data to a spool file that [`repack_spooled`] re-packs from.
+//!
+//! A typical use, reading the image twice (once for the tree, once for the data):
+//!
+//! ```no_run
+//! use std::fs::File;
+//! use std::io::BufWriter;
+//! use isoremix::initrd::{self, Edits, RepackOptions, Strategy, Tree};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let tree = Tree::read(File::open("install.img")?)?;
+//! for segment in tree.segments() {
+//!     println!("{segment}");
+//! }
+//! let edits = Edits { mtime: 1_700_000_000, ..Edits::default() };
+//! let changes = initrd::prepare(&edits, &tree, File::open("install.img")?)?;
+//! match initrd::plan(&changes, None)? {
+//!     Strategy::Overlay => {
+//!         // Copy install.img unchanged, then append:
+//!         let mut out = BufWriter::new(File::create("overlay.bin")?);
+//!         let compression = tree.last_compression().unwrap_or(initrd::Compression::Bzip2);
+//!         initrd::write_overlay(tree.image_len(), compression, &changes, &mut out)?;
+//!     }
+//!     Strategy::Repack => {
+//!         let out = BufWriter::new(File::create("install.new.img")?);
+//!         let image = File::open("install.img")?;
+//!         initrd::repack(image, &tree, Some(&changes), &RepackOptions::default(), out)?;
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
+pub mod bzip2_blocks;
 pub mod compression;
 pub mod edits;
 mod error;
@@ -23,13 +61,16 @@ pub mod tree;
 pub mod writer;
 
 pub use compression::Compression;
-pub use edits::{Changes, Content, Edits, PutEntry, PutKind, Strategy, plan, prepare};
+pub use edits::{
+    Changes, Content, Edits, PutEntry, PutKind, Strategy, patch_targets, plan, prepare,
+    prepare_kept,
+};
 pub use error::{Error, Location, show};
 pub use extract::{ExtractReport, extract};
 pub use overlay::write_overlay;
 pub use reader::{Entry, Reader, Segment};
-pub use repack::{RepackOptions, repack};
-pub use tree::{DataSource, Inode, Kind, Node, Tree};
+pub use repack::{RepackOptions, repack, repack_spooled};
+pub use tree::{DataSource, Inode, Kept, Kind, Node, Tree};
 pub use writer::NewcWriter;
 
 /// Result type of the initrd module.

@@ -99,6 +99,7 @@ pub fn write_overlay<W: Write>(
     writer
         .finish()
         .and_then(|enc| enc.finish())
+        .and_then(|w| w.flush())
         .map_err(|e| Error::io("finishing the overlay", e))?;
     Ok(out.written)
 }

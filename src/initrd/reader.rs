@@ -12,7 +12,7 @@
 //!
 //! Nothing is held in memory beyond one header, one name and one symlink target.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 
 use super::Result;
 use super::compression::{self, Compression, Decoder};
@@ -35,6 +35,21 @@ pub struct Segment {
     pub entries: u64,
     /// Length of the segment's decompressed data.
     pub uncompressed_len: u64,
+}
+
+impl std::fmt::Display for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} segment at offset {}: {} bytes stored, {} bytes of cpio data, {} archive(s), {} entries",
+            self.compression,
+            self.offset,
+            self.stored_len,
+            self.uncompressed_len,
+            self.archives,
+            self.entries
+        )
+    }
 }
 
 /// One cpio entry as read (the trailer is never yielded).
@@ -124,8 +139,28 @@ impl<R: Read> BufRead for Counting<R> {
 
 enum Source<R: Read> {
     Top(Counting<R>),
-    Compressed(Box<BufReader<Decoder<Counting<R>>>>),
+    Compressed(Box<BufReader<Spooled<Counting<R>>>>),
     Gone,
+}
+
+/// A segment's decoder, copying what it yields to the spool when there is one.
+struct Spooled<R: BufRead> {
+    decoder: Decoder<R>,
+    spool: Option<Box<dyn Write>>,
+}
+
+impl<R: BufRead> Read for Spooled<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.decoder.read(buf)?;
+        if let Some(spool) = self.spool.as_mut() {
+            if n == 0 {
+                spool.flush()?;
+            } else {
+                spool.write_all(&buf[..n])?;
+            }
+        }
+        Ok(n)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,10 +184,13 @@ pub struct Reader<R: Read> {
     stream_pos: u64,
     remaining: u64,
     pad: u64,
+    /// (checksum in the header, sum so far) of a `070702` regular file.
+    csum: Option<(u32, u32)>,
     entry_name: Vec<u8>,
     segments: Vec<Segment>,
     archives: u64,
     after_raw: bool,
+    spool: Option<Box<dyn Write>>,
 }
 
 impl<R: Read> Reader<R> {
@@ -166,11 +204,22 @@ impl<R: Read> Reader<R> {
             stream_pos: 0,
             remaining: 0,
             pad: 0,
+            csum: None,
             entry_name: Vec::new(),
             segments: Vec::new(),
             archives: 0,
             after_raw: false,
+            spool: None,
         }
+    }
+
+    /// A reader over `input` that also writes the decompressed data of every compressed segment,
+    /// one after the other, to `spool` (segment `i` starts after the `uncompressed_len` of the
+    /// compressed segments before it); uncompressed segments are not copied.
+    pub fn with_spool(input: R, spool: Box<dyn Write>) -> Self {
+        let mut r = Reader::new(input);
+        r.spool = Some(spool);
+        r
     }
 
     /// The segments completely read so far (all of them once `next_entry` returned `None`).
@@ -182,7 +231,7 @@ impl<R: Read> Reader<R> {
     pub fn image_position(&self) -> u64 {
         match &self.source {
             Source::Top(c) => c.pos,
-            Source::Compressed(b) => match b.get_ref() {
+            Source::Compressed(b) => match &b.get_ref().decoder {
                 Decoder::Bzip2(d) => d.get_ref().pos,
                 Decoder::Gzip(d) => d.get_ref().pos,
                 Decoder::Xz(d) => d.get_ref().pos,
@@ -265,6 +314,35 @@ impl<R: Read> Reader<R> {
         Ok(n - left)
     }
 
+    /// Skips up to `n` bytes adding them to the running checksum; returns how many were skipped.
+    fn skip_summing(&mut self, n: u64) -> Result<u64> {
+        let mut left = n;
+        while left > 0 {
+            let (take, sum) = match self.stream().and_then(|s| s.fill_buf()) {
+                Ok(b) => {
+                    let take = (b.len() as u64).min(left) as usize;
+                    let sum = b[..take]
+                        .iter()
+                        .fold(0u32, |acc, &x| acc.wrapping_add(u32::from(x)));
+                    (take, sum)
+                }
+                Err(e) => return Err(self.stream_error(e)),
+            };
+            if take == 0 {
+                break;
+            }
+            if let Ok(s) = self.stream() {
+                s.consume(take);
+            }
+            if let Some((_, acc)) = self.csum.as_mut() {
+                *acc = acc.wrapping_add(sum);
+            }
+            left -= take as u64;
+        }
+        self.stream_pos += n - left;
+        Ok(n - left)
+    }
+
     /// Skips zero bytes; returns the next byte (not consumed), or `None` at the end of the stream.
     fn skip_zeros(&mut self) -> Result<Option<u8>> {
         loop {
@@ -287,15 +365,30 @@ impl<R: Read> Reader<R> {
 
     /// Skips the rest of the current entry (data and padding).
     fn finish_entry(&mut self) -> Result<()> {
-        let want = self.remaining + self.pad;
-        if want == 0 {
-            return Ok(());
-        }
         let data_left = self.remaining;
         let at = self.location(self.stream_pos);
-        let skipped = self.skip(want)?;
+        let skipped = if self.csum.is_some() {
+            self.skip_summing(data_left)?
+        } else {
+            self.skip(data_left)?
+        };
         self.remaining = 0;
-        self.pad = 0;
+        let pad = std::mem::take(&mut self.pad);
+        if skipped == data_left {
+            self.skip(pad)?;
+        }
+        if let Some((want, got)) = self.csum.take()
+            && skipped == data_left
+            && want != got
+        {
+            return Err(Error::BadEntry {
+                name: self.entry_name.clone(),
+                at,
+                what: format!(
+                    "data checksum {got:08x} does not match the header's {want:08x} (070702 archive)"
+                ),
+            });
+        }
         if skipped < data_left {
             return Err(Error::BadEntry {
                 name: self.entry_name.clone(),
@@ -371,6 +464,9 @@ impl<R: Read> Reader<R> {
             return Err(Error::Unaligned { offset });
         }
         let Some(kind) = kind else {
+            if let Some(name) = compression::detect_unsupported(head) {
+                return Err(Error::Unsupported { offset, name });
+            }
             return Err(Error::UnknownData { offset });
         };
         if kind == Compression::None && !offset.is_multiple_of(4) {
@@ -399,6 +495,10 @@ impl<R: Read> Reader<R> {
                 offset,
                 source: e,
             })?;
+            let decoder = Spooled {
+                decoder,
+                spool: self.spool.take(),
+            };
             self.source = Source::Compressed(Box::new(BufReader::with_capacity(BUF_LEN, decoder)));
             self.mode = Mode::BetweenArchives;
         }
@@ -425,7 +525,9 @@ impl<R: Read> Reader<R> {
                         io::Error::other("reader in a bad state"),
                     ));
                 };
-                self.source = Source::Top(b.into_inner().into_inner());
+                let spooled = b.into_inner();
+                self.spool = spooled.spool;
+                self.source = Source::Top(spooled.decoder.into_inner());
                 self.close_segment();
                 self.mode = Mode::Top;
             }
@@ -499,6 +601,8 @@ impl<R: Read> Reader<R> {
         }
         self.entry_name = name.clone();
         self.remaining = u64::from(header.filesize);
+        self.csum = (header.with_checksum && header.file_type() == newc::S_IFREG)
+            .then_some((header.check, 0));
         self.pad = newc::pad4(u64::from(header.filesize));
         if name == TRAILER {
             self.finish_entry()?;
@@ -584,6 +688,11 @@ impl<R: Read> Read for EntryData<'_, R> {
         }
         r.remaining -= n as u64;
         r.stream_pos += n as u64;
+        if let Some((_, acc)) = r.csum.as_mut() {
+            *acc = buf[..n]
+                .iter()
+                .fold(*acc, |a, &x| a.wrapping_add(u32::from(x)));
+        }
         Ok(n)
     }
 }

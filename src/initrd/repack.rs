@@ -29,7 +29,7 @@
 //! output bytes are the same whatever the thread count.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::Mutex;
 use std::sync::mpsc;
 
@@ -278,10 +278,42 @@ impl<W: Write> Segmenter<'_, '_, W> {
     }
 }
 
+/// Where a repack takes the data of the source's files from.
+enum Source<R, S> {
+    /// The source image, read once from its start.
+    Image(R),
+    /// The decompressed data of its compressed segments (see [`Tree::read_spooling`]).
+    Spool(S),
+}
+
 /// Writes the merged tree `changes.merged` (or `tree` when there are no changes: pass
 /// `changes = None`) as a repacked image. `image` is the source image, read once from its start.
 pub fn repack<R: Read, W: Write>(
     image: R,
+    tree: &Tree,
+    changes: Option<&Changes>,
+    options: &RepackOptions,
+    out: W,
+) -> Result<RepackSummary> {
+    repack_from::<R, io::Empty, W>(Source::Image(image), tree, changes, options, out)
+}
+
+/// As [`repack`], taking the source's file data from `spool`, the decompressed segments written
+/// while the tree was read ([`Tree::read_spooling`]), instead of decompressing the image again.
+/// Every segment holding file data must be compressed (uncompressed ones are not spooled). The
+/// output is the same as [`repack`]'s.
+pub fn repack_spooled<S: Read + Seek, W: Write>(
+    spool: S,
+    tree: &Tree,
+    changes: Option<&Changes>,
+    options: &RepackOptions,
+    out: W,
+) -> Result<RepackSummary> {
+    repack_from::<io::Empty, S, W>(Source::Spool(spool), tree, changes, options, out)
+}
+
+fn repack_from<R: Read, S: Read + Seek, W: Write>(
+    source: Source<R, S>,
     tree: &Tree,
     changes: Option<&Changes>,
     options: &RepackOptions,
@@ -323,11 +355,12 @@ pub fn repack<R: Read, W: Write>(
             pending: BTreeMap::new(),
             summary: RepackSummary::default(),
         };
-        let result = produce(image, merged, changes, options, &mut sink);
+        let result = produce(source, merged, changes, options, &mut sink);
         // Closing the queue lets the threads end even after an error.
         sink.jobs = None;
         result?;
         sink.collect(true)
+            .and_then(|()| sink.out.flush())
             .map_err(|e| Error::io("writing the repacked image", e))?;
         Ok(sink.summary)
     })
@@ -336,8 +369,8 @@ pub fn repack<R: Read, W: Write>(
 /// An inode index and its paths.
 type InodePaths<'a> = (usize, Vec<&'a [u8]>);
 
-fn produce<R: Read, W: Write>(
-    image: R,
+fn produce<R: Read, S: Read + Seek, W: Write>(
+    source: Source<R, S>,
     merged: &Tree,
     changes: Option<&Changes>,
     options: &RepackOptions,
@@ -396,8 +429,8 @@ fn produce<R: Read, W: Write>(
     let groups = merged.files_by_data();
     let mut from_image: HashMap<(usize, u64), InodePaths<'_>> = HashMap::new();
     let mut from_edits = Vec::new();
-    for (source, inode, paths) in groups {
-        match source {
+    for (from, inode, paths) in groups {
+        match from {
             DataSource::Base { segment, offset } => {
                 from_image.insert((segment, offset), (inode, paths));
             }
@@ -405,30 +438,10 @@ fn produce<R: Read, W: Write>(
             DataSource::Empty => {}
         }
     }
-    if !from_image.is_empty() {
-        let mut reader = Reader::new(image);
-        let mut found = 0usize;
-        while let Some(entry) = reader.next_entry()? {
-            let Some((inode_index, paths)) = from_image.get(&(entry.segment, entry.data_offset))
-            else {
-                continue;
-            };
-            let Some(inode) = merged.inode(*inode_index) else {
-                continue;
-            };
-            let mut data = reader.data();
-            seg.group(inode, paths, inode.size, &mut data)?;
-            found += 1;
-            if found == from_image.len() {
-                break;
-            }
-        }
-        if found != from_image.len() {
-            return Err(Error::io(
-                "repacking",
-                io::Error::other("the image differs from the one the tree was read from"),
-            ));
-        }
+    match source {
+        _ if from_image.is_empty() => {}
+        Source::Spool(spool) => from_spool(spool, merged, &from_image, &mut seg)?,
+        Source::Image(image) => from_reader(image, merged, &from_image, &mut seg)?,
     }
     from_edits.sort_by(|a, b| a.2.cmp(&b.2));
     for (i, inode_index, paths) in from_edits {
@@ -446,5 +459,102 @@ fn produce<R: Read, W: Write>(
         seg.group(inode, &paths, len, &mut data)?;
     }
     seg.seal()?;
+    Ok(())
+}
+
+/// Files whose data come from the image, by where their data are.
+type FromImage<'a> = HashMap<(usize, u64), InodePaths<'a>>;
+
+/// Writes the files of `from_image` in image order, reading their data from the image.
+fn from_reader<R: Read, W: Write>(
+    image: R,
+    merged: &Tree,
+    from_image: &FromImage<'_>,
+    seg: &mut Segmenter<'_, '_, W>,
+) -> Result<()> {
+    let mut reader = Reader::new(image);
+    let mut found = 0usize;
+    while let Some(entry) = reader.next_entry()? {
+        let Some((inode_index, paths)) = from_image.get(&(entry.segment, entry.data_offset)) else {
+            continue;
+        };
+        let Some(inode) = merged.inode(*inode_index) else {
+            continue;
+        };
+        let mut data = reader.data();
+        seg.group(inode, paths, inode.size, &mut data)?;
+        found += 1;
+        if found == from_image.len() {
+            break;
+        }
+    }
+    if found != from_image.len() {
+        return Err(Error::io(
+            "repacking",
+            io::Error::other("the image differs from the one the tree was read from"),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes the files of `from_image` in image order, reading their data from the spool of the
+/// decompressed segments.
+fn from_spool<S: Read + Seek, W: Write>(
+    mut spool: S,
+    merged: &Tree,
+    from_image: &FromImage<'_>,
+    seg: &mut Segmenter<'_, '_, W>,
+) -> Result<()> {
+    // Where each compressed segment's data start in the spool.
+    let mut starts = Vec::new();
+    let mut at = 0u64;
+    for s in merged.segments() {
+        if s.compression == Compression::None {
+            starts.push(None);
+        } else {
+            starts.push(Some(at));
+            at += s.uncompressed_len;
+        }
+    }
+    let mut keys: Vec<(usize, u64)> = from_image.keys().copied().collect();
+    keys.sort_unstable();
+    let mut pos = 0u64;
+    let spool_err = |e| Error::io("reading the spooled install.img data", e);
+    for key in keys {
+        let Some((inode_index, paths)) = from_image.get(&key) else {
+            continue;
+        };
+        let Some(inode) = merged.inode(*inode_index) else {
+            continue;
+        };
+        let start = starts.get(key.0).copied().flatten().ok_or_else(|| {
+            Error::io(
+                "repacking",
+                io::Error::other(format!(
+                    "segment {} is uncompressed, so not in the spool",
+                    key.0
+                )),
+            )
+        })?;
+        // Data come in spool order: skip the headers in between rather than seek (a seek
+        // would drop the read buffer at every file).
+        let target = start + key.1;
+        if target < pos {
+            spool.seek(SeekFrom::Start(target)).map_err(spool_err)?;
+        } else {
+            let gap = target - pos;
+            let skipped =
+                io::copy(&mut (&mut spool).take(gap), &mut io::sink()).map_err(spool_err)?;
+            if skipped != gap {
+                return Err(spool_err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the spool is shorter than the image's data",
+                )));
+            }
+        }
+        pos = target + inode.size;
+        let mut data = (&mut spool).take(inode.size);
+        seg.group(inode, paths, inode.size, &mut data)?;
+    }
     Ok(())
 }

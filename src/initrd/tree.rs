@@ -19,8 +19,8 @@
 //!   first such name: an existing entry at the new name is removed, the link is made, and data of
 //!   the new entry (when its size is not 0) replace the content.
 //!
-//! Directory times: the latest entry's time is kept (the kernel applies directory times after
-//! unpacking; which one wins is not something an installer depends on).
+//! - directory times are set after everything is unpacked, the first entry of a directory
+//!   last: a later entry for an existing directory changes its mode and owner, not its time.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::Read;
@@ -172,8 +172,50 @@ pub struct Tree {
 
 const MAX_SYMLINK_FOLLOWS: usize = 40;
 
+/// File contents kept by [`Tree::read_keeping`], by where their data are in the image.
+#[derive(Debug, Clone, Default)]
+pub struct Kept {
+    data: HashMap<(usize, u64), Vec<u8>>,
+}
+
+impl Kept {
+    /// Number of contents kept.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// True when nothing was kept.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+/// A stored name without `/`, `.` and empty components; `None` when it has a `..`.
+fn clean_name(name: &[u8]) -> Option<Vec<u8>> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in name.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => return None,
+            _ => parts.push(c),
+        }
+    }
+    Some(parts.join(&b'/'))
+}
+
 fn join(parts: &[Vec<u8>]) -> Vec<u8> {
     parts.join(&b'/')
+}
+
+/// Why a stored name is unusual on its own (absolute, `..`), if it is.
+fn unusual_name(name: &[u8]) -> Option<String> {
+    if name.first() == Some(&b'/') {
+        Some("absolute name".to_string())
+    } else if name.split(|&b| b == b'/').any(|c| c == b"..") {
+        Some("name with a '..' component".to_string())
+    } else {
+        None
+    }
 }
 
 impl Default for Tree {
@@ -183,7 +225,8 @@ impl Default for Tree {
 }
 
 impl Tree {
-    /// An empty tree: just the root directory (mode 0755, owner 0).
+    /// An empty tree: just the root directory (mode 0755, owner 0, time 0; the first `.`
+    /// entry sets its time).
     pub fn new() -> Tree {
         let mut nodes = BTreeMap::new();
         nodes.insert(
@@ -226,6 +269,58 @@ impl Tree {
         tree.segments = reader.segments().to_vec();
         tree.image_len = reader.image_position();
         Ok(tree)
+    }
+
+    /// Reads a whole image once, as [`Tree::read`], and keeps on the way the data of the
+    /// regular-file entries whose stored name, cleaned of `/`, `.` and empty components, is one
+    /// of `names` (canonical paths), when not longer than `max_len` bytes each. A later
+    /// [`Tree::read_contents_kept`] then needs no second pass over the image for them.
+    pub fn read_keeping<R: Read>(image: R, names: &[&[u8]], max_len: u64) -> Result<(Tree, Kept)> {
+        Tree::read_from(Reader::new(image), names, max_len)
+    }
+
+    /// As [`Tree::read_keeping`], also writing the decompressed data of the image's compressed
+    /// segments to `spool` (see [`Reader::with_spool`]), for [`super::repack_spooled`] to
+    /// repack without decompressing the image again.
+    pub fn read_spooling<R: Read>(
+        image: R,
+        names: &[&[u8]],
+        max_len: u64,
+        spool: Box<dyn std::io::Write>,
+    ) -> Result<(Tree, Kept)> {
+        Tree::read_from(Reader::with_spool(image, spool), names, max_len)
+    }
+
+    fn read_from<R: Read>(
+        mut reader: Reader<R>,
+        names: &[&[u8]],
+        max_len: u64,
+    ) -> Result<(Tree, Kept)> {
+        let wanted: HashSet<&[u8]> = names.iter().copied().collect();
+        let mut kept = Kept::default();
+        let mut tree = Tree::new();
+        while let Some(entry) = reader.next_entry()? {
+            tree.apply_entry(&entry);
+            let is_file = entry.header.file_type() == newc::S_IFREG;
+            if !is_file || u64::from(entry.header.filesize) > max_len || wanted.is_empty() {
+                continue;
+            }
+            let Some(clean) = clean_name(&entry.name) else {
+                continue;
+            };
+            if !wanted.contains(clean.as_slice()) {
+                continue;
+            }
+            let mut data = Vec::with_capacity(entry.header.filesize as usize);
+            reader
+                .data()
+                .read_to_end(&mut data)
+                .map_err(|e| Error::io(format!("reading {}", show(&entry.name)), e))?;
+            kept.data.insert((entry.segment, entry.data_offset), data);
+        }
+        tree.segments = reader.segments().to_vec();
+        tree.image_len = reader.image_position();
+        Ok((tree, kept))
     }
 
     /// The segments of the image the tree was read from.
@@ -338,6 +433,52 @@ impl Tree {
         }
     }
 
+    /// One line of a listing, `ls -l` style but deterministic (times in seconds since the
+    /// epoch): type and permissions, owner/group, size (or device numbers), time, `/path`, and
+    /// `-> target` for a symlink. `None` when `path` (canonical) is not in the tree.
+    pub fn list_line(&self, path: &[u8]) -> Option<String> {
+        let node = self.nodes.get(path)?;
+        let i = self.inodes.get(node.inode)?;
+        let t = match i.kind {
+            Kind::Dir => 'd',
+            Kind::File => '-',
+            Kind::Symlink => 'l',
+            Kind::CharDev => 'c',
+            Kind::BlockDev => 'b',
+            Kind::Fifo => 'p',
+            Kind::Socket => 's',
+        };
+        let mut perm = String::with_capacity(10);
+        perm.push(t);
+        for (shift, special, set_char) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+            let bits = (i.mode >> shift) & 7;
+            perm.push(if bits & 4 != 0 { 'r' } else { '-' });
+            perm.push(if bits & 2 != 0 { 'w' } else { '-' });
+            perm.push(match (bits & 1 != 0, i.mode & special != 0) {
+                (true, true) => set_char,
+                (false, true) => set_char.to_ascii_uppercase(),
+                (true, false) => 'x',
+                (false, false) => '-',
+            });
+        }
+        let size = match i.kind {
+            Kind::CharDev | Kind::BlockDev => format!("{},{}", i.rdev_major, i.rdev_minor),
+            Kind::Symlink => i.target.len().to_string(),
+            _ => i.size.to_string(),
+        };
+        let mut line = format!(
+            "{perm} {}/{} {size:>10} {} /{}",
+            i.uid,
+            i.gid,
+            i.mtime,
+            show(path)
+        );
+        if i.kind == Kind::Symlink {
+            line.push_str(&format!(" -> {}", show(&i.target)));
+        }
+        Some(line)
+    }
+
     /// The node a name leads to (directory symlinks followed, the last component not).
     pub fn lookup(&self, name: &[u8]) -> Option<(Vec<u8>, &Node)> {
         let path = self.resolve(name).ok()?;
@@ -417,7 +558,7 @@ impl Tree {
             Node {
                 inode,
                 name: e.name.to_vec(),
-                unusual: None,
+                unusual: unusual_name(e.name),
             },
         );
         1
@@ -516,18 +657,17 @@ impl Tree {
                 return;
             }
         };
-        let unusual = if e.name.first() == Some(&b'/') {
-            Some("absolute name".to_string())
-        } else if e.name.split(|&b| b == b'/').any(|c| c == b"..") {
-            Some("name with a '..' component".to_string())
-        } else if through {
-            Some("name resolved through a symlink".to_string())
-        } else {
-            None
-        };
+        let unusual = unusual_name(e.name)
+            .or_else(|| through.then(|| "name resolved through a symlink".to_string()));
         if is_self && kind != Kind::Dir {
             self.skip(e.name, "names a directory, not a file");
             return;
+        }
+        // An unusual name touching an existing entry marks it (extraction then refuses it).
+        if let Some(reason) = &unusual
+            && let Some(node) = self.nodes.get_mut(&path)
+        {
+            node.unusual = Some(reason.clone());
         }
         match kind {
             Kind::File => {
@@ -536,6 +676,11 @@ impl Tree {
                 if ml < 0 {
                     self.skip(e.name, "hard link to a name that no longer exists");
                     return;
+                }
+                if ml == 1
+                    && let (Some(reason), Some(node)) = (&unusual, self.nodes.get_mut(&path))
+                {
+                    node.unusual = Some(reason.clone());
                 }
                 let existing = self.nodes.get(&path).map(|n| n.inode);
                 let inode = match existing {
@@ -568,7 +713,20 @@ impl Tree {
                 match self.nodes.get(&path).map(|n| n.inode) {
                     Some(i) => {
                         if self.inodes.get(i).is_some_and(|x| x.kind == Kind::Dir) {
+                            // mkdir fails, chown and chmod apply; the time does not change:
+                            // the kernel sets directory times after unpacking, the first
+                            // entry of a directory last, so the first one wins.
+                            // (The root exists before any entry: its first `.` entry sets it.)
+                            let root_unnamed =
+                                self.nodes.get(&path).is_some_and(|n| n.name.is_empty());
+                            let mtime = match self.inodes.get(i) {
+                                Some(x) if !root_unnamed => x.mtime,
+                                _ => e.mtime,
+                            };
                             self.set_meta(i, e);
+                            if let Some(x) = self.inodes.get_mut(i) {
+                                x.mtime = mtime;
+                            }
                             if let Some(n) = self.nodes.get_mut(&path) {
                                 n.name = e.name.to_vec();
                             }
@@ -645,7 +803,8 @@ impl Tree {
         Ok(())
     }
 
-    /// Marks the start of a new archive (hard links never join across archives).
+    /// The index an archive appended after this image gets (hard links never join across
+    /// archives).
     pub(crate) fn next_archive(&self) -> u64 {
         self.segments.iter().map(|s| s.archives).sum::<u64>() + 1
     }
@@ -672,6 +831,17 @@ impl Tree {
         image: R,
         names: &[&[u8]],
     ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
+        self.read_contents_kept(&Kept::default(), image, names)
+    }
+
+    /// As [`Tree::read_contents`], taking the contents from `kept` (see [`Tree::read_keeping`])
+    /// when it holds them: `image` is only read when some content is missing there.
+    pub fn read_contents_kept<R: Read>(
+        &self,
+        kept: &Kept,
+        image: R,
+        names: &[&[u8]],
+    ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>> {
         let mut out = BTreeMap::new();
         let mut wanted: HashMap<(usize, u64), Vec<Vec<u8>>> = HashMap::new();
         for &name in names {
@@ -693,12 +863,15 @@ impl Tree {
                 DataSource::Empty => {
                     out.insert(name.to_vec(), Vec::new());
                 }
-                DataSource::Base { segment, offset } => {
-                    wanted
+                DataSource::Base { segment, offset } => match kept.data.get(&(segment, offset)) {
+                    Some(data) if data.len() as u64 == inode.size => {
+                        out.insert(name.to_vec(), data.clone());
+                    }
+                    _ => wanted
                         .entry((segment, offset))
                         .or_default()
-                        .push(name.to_vec());
-                }
+                        .push(name.to_vec()),
+                },
                 DataSource::Edit(_) => {
                     return Err(not_file("content is an edit, not in the image"));
                 }
@@ -733,5 +906,46 @@ impl Tree {
             ));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_lines() {
+        let mut t = Tree::new();
+        let inc = |name: &'static [u8], mode: u32, target: &'static [u8]| Incoming {
+            name,
+            mode,
+            uid: 0,
+            gid: 0,
+            mtime: 5,
+            nlink: 1,
+            ino: 0,
+            dev: (0, 0),
+            rdev: (0, 0),
+            size: 3,
+            target,
+            data: DataSource::Empty,
+            archive: 0,
+        };
+        t.apply(&inc(b"tmp", newc::S_IFDIR | 0o1777, b""));
+        t.apply(&inc(b"su", newc::S_IFREG | 0o4755, b""));
+        t.apply(&inc(b"l", newc::S_IFLNK | 0o777, b"su"));
+        assert_eq!(
+            t.list_line(b"tmp").unwrap(),
+            "drwxrwxrwt 0/0          0 5 /tmp"
+        );
+        assert_eq!(
+            t.list_line(b"su").unwrap(),
+            "-rwsr-xr-x 0/0          3 5 /su"
+        );
+        assert_eq!(
+            t.list_line(b"l").unwrap(),
+            "lrwxrwxrwx 0/0          2 5 /l -> su"
+        );
+        assert_eq!(t.list_line(b"").unwrap(), "drwxr-xr-x 0/0          0 0 /");
     }
 }

@@ -20,8 +20,9 @@ pub enum NewContent {
     Appended(Vec<u8>),
 }
 
-/// Attributes `genisoimage -r` gives files: owner 0, readable by all.
-fn attrs(mode: u32, time: DateTime) -> SetAttr {
+/// The attributes of a node made by this build, as `genisoimage -r` gives them: permission
+/// bits `mode`, owner and group 0, and `time` as its modification, access and creation time.
+pub fn node_attrs(mode: u32, time: DateTime) -> SetAttr {
     SetAttr::new()
         .with_permissions(Permissions::new(mode))
         .with_owner(Owner::new(0, 0))
@@ -74,13 +75,13 @@ impl SourceIso {
         let attrs = match &existing {
             Some(node) => {
                 let old = node.attrs();
-                let mut a = attrs(old.permissions().map_or(0o444, |p| p.bits()), time);
+                let mut a = node_attrs(old.permissions().map_or(0o444, |p| p.bits()), time);
                 if let Some(owner) = old.owner() {
                     a = a.with_owner(owner);
                 }
                 a
             }
-            None => attrs(0o444, time),
+            None => node_attrs(0o444, time),
         };
         let node = Node::file(content).with_attrs(attrs);
         if existing.is_some() {
@@ -104,7 +105,7 @@ impl SourceIso {
                 Some(FileType::Dir) => {}
                 Some(_) => return Err(self.entry_err(&prefix, "is not a directory")),
                 None => {
-                    let dir = Node::dir().with_attrs(attrs(0o555, time));
+                    let dir = Node::dir().with_attrs(node_attrs(0o555, time));
                     let p = prefix.clone();
                     self.tree_mut()
                         .insert(&p, dir)

@@ -5,12 +5,14 @@
 mod device;
 mod edit;
 mod error;
+mod fresh;
 pub mod hybrid;
 mod source;
 mod writer;
 
 pub use device::SECTOR;
-pub use edit::NewContent;
+pub use edit::{NewContent, node_attrs};
 pub use error::{Error, Result};
+pub use fresh::write_fresh;
 pub use source::{BootEntryInfo, BootPlatform, ExtentReader, SYSTEM_AREA, SourceIso, files, walk};
 pub use writer::{WriteOptions, WriteReport, apply_hybrid, write};

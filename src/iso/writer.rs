@@ -238,8 +238,15 @@ pub fn write(
                 .and_then(|e| e.path.clone())
         };
         let (bios, efi) = (path_of(BootPlatform::Bios), path_of(BootPlatform::Uefi));
-        match apply_hybrid(tmp.as_file(), &written, &hybrid, bios.as_deref(), efi.as_deref(), &opts.seed)
-            .map_err(|e| write_err(out, e))?
+        match apply_hybrid(
+            tmp.as_file(),
+            &written,
+            &hybrid,
+            bios.as_deref(),
+            efi.as_deref(),
+            &opts.seed,
+        )
+        .map_err(|e| write_err(out, e))?
         {
             Some(layout) => {
                 report.size = layout.padded_len;

@@ -174,6 +174,14 @@ pub(crate) fn driver_disk(
     })
 }
 
+/// The input a driver or driver disk takes its modules from.
+enum RpmOrKo<'d> {
+    /// `rpm`: a driver RPM.
+    Rpm(&'d Str),
+    /// `ko`: kernel modules.
+    Ko(&'d Spanned<schema::StrList>),
+}
+
 /// Validation context: positions and the folder relative paths resolve against.
 struct Cx<'a> {
     index: &'a LineIndex<'a>,
@@ -719,23 +727,34 @@ impl Cx<'_> {
         })
     }
 
+    /// The one of `rpm` and `ko` that `what` (a driver or a driver disk, whose table is at
+    /// `origin`) names: both or neither is an error.
+    fn rpm_or_ko<'d>(
+        &self,
+        what: &str,
+        origin: &Origin,
+        rpm: &'d Option<Str>,
+        ko: &'d Option<Spanned<schema::StrList>>,
+    ) -> Result<RpmOrKo<'d>, Error> {
+        match (rpm, ko) {
+            (Some(_), Some(ko)) => Err(Error::DriverSource {
+                at: self.at(ko.span()),
+                problem: format!("{what} has either `rpm` or `ko`, not both"),
+            }),
+            (None, None) => Err(Error::DriverSource {
+                at: origin.clone(),
+                problem: format!("{what} needs `rpm` (a driver RPM) or `ko` (kernel modules)"),
+            }),
+            (Some(rpm), None) => Ok(RpmOrKo::Rpm(rpm)),
+            (None, Some(ko)) => Ok(RpmOrKo::Ko(ko)),
+        }
+    }
+
     fn driver(&self, d: &Spanned<schema::Driver>) -> Result<Driver, Error> {
         let origin = self.at(d.span());
         let d = d.get_ref();
-        let source = match (&d.rpm, &d.ko) {
-            (Some(_), Some(ko)) => {
-                return Err(Error::DriverSource {
-                    at: self.at(ko.span()),
-                    problem: "a driver has either `rpm` or `ko`, not both".into(),
-                });
-            }
-            (None, None) => {
-                return Err(Error::DriverSource {
-                    at: origin,
-                    problem: "a driver needs `rpm` (a driver RPM) or `ko` (kernel modules)".into(),
-                });
-            }
-            (Some(rpm), None) => {
+        let source = match self.rpm_or_ko("a driver", &origin, &d.rpm, &d.ko)? {
+            RpmOrKo::Rpm(rpm) => {
                 let only_ko = [
                     ("name", d.name.as_ref().map(Spanned::span)),
                     ("version", d.version.as_ref().map(Spanned::span)),
@@ -745,7 +764,7 @@ impl Cx<'_> {
                 self.reject_with_rpm(&only_ko)?;
                 DriverSource::Rpm(self.driver_rpm(rpm)?)
             }
-            (None, Some(ko)) => {
+            RpmOrKo::Ko(ko) => {
                 let Some(name) = &d.name else {
                     return Err(Error::DriverSource {
                         at: self.at(ko.span()),
@@ -772,21 +791,8 @@ impl Cx<'_> {
     fn driver_disk(&self, dd: &Spanned<schema::DriverDisk>) -> Result<DriverDisk, Error> {
         let origin = self.at(dd.span());
         let d = dd.get_ref();
-        let source = match (&d.rpm, &d.ko) {
-            (Some(_), Some(ko)) => {
-                return Err(Error::DriverSource {
-                    at: self.at(ko.span()),
-                    problem: "a driver disk has either `rpm` or `ko`, not both".into(),
-                });
-            }
-            (None, None) => {
-                return Err(Error::DriverSource {
-                    at: origin,
-                    problem: "a driver disk needs `rpm` (a driver RPM) or `ko` (kernel modules)"
-                        .into(),
-                });
-            }
-            (Some(rpm), None) => {
+        let source = match self.rpm_or_ko("a driver disk", &origin, &d.rpm, &d.ko)? {
+            RpmOrKo::Rpm(rpm) => {
                 let only_ko = [
                     ("dir", d.dir.as_ref().map(Spanned::span)),
                     ("kernel", d.kernel.as_ref().map(Spanned::span)),
@@ -794,7 +800,7 @@ impl Cx<'_> {
                 self.reject_with_rpm(&only_ko)?;
                 DiskSource::Rpm(self.driver_rpm(rpm)?)
             }
-            (None, Some(ko)) => {
+            RpmOrKo::Ko(ko) => {
                 DiskSource::Modules(self.modules(ko, d.dir.as_ref(), d.kernel.as_ref())?)
             }
         };

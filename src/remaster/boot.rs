@@ -63,13 +63,19 @@ fn err(at: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// Applies the boot edits to every config of `source`.
+/// `selected_dom0` go to the entries the profile selects (the answer file's
+/// arguments); `every_dom0` to every entry that boots Xen, whatever the
+/// profile selects (turning signature checks off must reach them all).
 pub fn apply(
     source: &mut SourceIso,
     profile: &BootEdits,
-    extra_dom0: &[String],
+    selected_dom0: &[String],
+    every_dom0: &[String],
     cx: &mut Context<'_>,
 ) -> Result<(), Error> {
-    let edits = edits(profile, extra_dom0);
+    let edits = edits(profile, selected_dom0);
+    let mut everywhere = boot::BootEdits::default();
+    everywhere.add_dom0_args(every_dom0);
     let at = "[boot]";
     let efiboot_path = source
         .boot_entries()
@@ -77,12 +83,12 @@ pub fn apply(
         .find(|e| e.platform == BootPlatform::Uefi)
         .and_then(|e| e.path.clone());
     let efiboot_image = match &efiboot_path {
-        Some(p) if !edits.is_empty() || profile.efi_fallback => {
+        Some(p) if !edits.is_empty() || !everywhere.is_empty() || profile.efi_fallback => {
             Some(source.read_file(p).map_err(|e| err(at, e))?)
         }
         _ => None,
     };
-    if !edits.is_empty() {
+    if !edits.is_empty() || !everywhere.is_empty() {
         let mut configs = Vec::new();
         for (path, kind) in [
             (ISOLINUX, ConfigKind::Isolinux),
@@ -111,9 +117,23 @@ pub fn apply(
             });
         }
         if configs.is_empty() {
-            return Err(err(at, "the image has no boot menu (isolinux.cfg or grub.cfg) to edit"));
+            return Err(err(
+                at,
+                "the image has no boot menu (isolinux.cfg or grub.cfg) to edit",
+            ));
         }
-        let report = boot::apply(&edits, &mut configs).map_err(|e| err(at, e))?;
+        let mut report = boot::apply(&edits, &mut configs).map_err(|e| err(at, e))?;
+        if !everywhere.is_empty() {
+            let more = boot::apply(&everywhere, &mut configs).map_err(|e| err(at, e))?;
+            for (file, other) in report.files.iter_mut().zip(more.files) {
+                file.changed |= other.changed;
+                for entry in other.entries {
+                    if !file.entries.contains(&entry) {
+                        file.entries.push(entry);
+                    }
+                }
+            }
+        }
         for (config, file) in configs.iter().zip(&report.files) {
             if !file.changed {
                 continue;
@@ -137,20 +157,29 @@ pub fn apply(
                         .map_err(|e| err(at, e))?;
                 }
                 _ => source
-                    .put_file(&format!("/{}", config.name), NewContent::Bytes(config.bytes.clone()), cx.datetime)
+                    .put_file(
+                        &format!("/{}", config.name),
+                        NewContent::Bytes(config.bytes.clone()),
+                        cx.datetime,
+                    )
                     .map_err(|e| err(at, e))?,
             }
         }
     }
     if profile.efi_fallback {
-        let img = efiboot_image
-            .as_ref()
-            .ok_or_else(|| err(at, "efi_fallback: the image has no UEFI El Torito boot image"))?;
+        let img = efiboot_image.as_ref().ok_or_else(|| {
+            err(
+                at,
+                "efi_fallback: the image has no UEFI El Torito boot image",
+            )
+        })?;
         let loader = efiboot::efi_fallback_loader(img).map_err(|e| err(at, e))?;
         source
             .put_file(FALLBACK, NewContent::Bytes(loader), cx.datetime)
             .map_err(|e| err(at, e))?;
-        cx.report.steps.push(format!("boot: EFI fallback loader placed at {FALLBACK}"));
+        cx.report
+            .steps
+            .push(format!("boot: EFI fallback loader placed at {FALLBACK}"));
     }
     Ok(())
 }

@@ -62,20 +62,22 @@ fn edits(profile: &InstallerEdits, extra: &[PutEntry], mtime: u32) -> Result<Edi
     }
     for p in &profile.patches {
         let text = std::fs::read(&p.value).map_err(|e| step_err(p, e))?;
-        let patch = Patch::parse(&p.value.display().to_string(), &text).map_err(|e| step_err(p, e))?;
+        let patch =
+            Patch::parse(&p.value.display().to_string(), &text).map_err(|e| step_err(p, e))?;
         out.patches.push(patch);
     }
     Ok(out)
 }
 
-/// Applies `[installer]` to the source's install.img; `answerfile_attributes` are set on the
-/// embedded answer file's `<installation>` element (e.g. `gpgcheck="false"`); `extra` are entries
-/// other steps (drivers) put into install.img.
+/// Applies `[installer]` to the source's install.img. `extra` are entries
+/// other steps (drivers) put into install.img; `answerfile_attributes` are
+/// set on the embedded answer file's `<installation>` element (e.g.
+/// `gpgcheck="false"`).
 pub fn apply(
     source: &mut SourceIso,
     profile: &InstallerEdits,
-    answerfile_attributes: &[(String, String)],
     extra: &[PutEntry],
+    answerfile_attributes: &[(String, String)],
     cx: &mut Context<'_>,
 ) -> Result<Outcome, Error> {
     let mut outcome = Outcome::default();
@@ -83,7 +85,8 @@ pub fn apply(
     let mut extra = extra.to_vec();
     if let Some(af) = &profile.answerfile {
         let text = std::fs::read(&af.value).map_err(|e| step_err(af, e))?;
-        answerfile::validate(&af.value.display().to_string(), &text).map_err(|e| step_err(af, e))?;
+        answerfile::validate(&af.value.display().to_string(), &text)
+            .map_err(|e| step_err(af, e))?;
         let text = if answerfile_attributes.is_empty() {
             text
         } else {
@@ -102,14 +105,18 @@ pub fn apply(
             gid: 0,
             mtime,
         });
-        outcome.dom0_args = vec![format!("answerfile=file://{ANSWERFILE_PATH}"), "install".into()];
+        outcome.dom0_args = vec![
+            format!("answerfile=file://{ANSWERFILE_PATH}"),
+            "install".into(),
+        ];
         outcome.answerfile = Some(af.value.clone());
     }
-    let nothing = profile.files.is_empty()
+    if profile.files.is_empty()
         && profile.remove.is_empty()
         && profile.patches.is_empty()
-        && extra.is_empty();
-    if nothing && profile.mode != InstallerMode::Repack {
+        && extra.is_empty()
+        && profile.mode != InstallerMode::Repack
+    {
         return Ok(outcome);
     }
     let edits = edits(profile, &extra, mtime)?;
@@ -120,19 +127,44 @@ pub fn apply(
     };
     // Only adding files needs nothing from the image but its first bytes: the
     // overlay then carries every parent directory itself.
-    let needs_tree = !edits.remove.is_empty() || !edits.patches.is_empty() || forced == Some(Strategy::Repack);
+    let needs_tree =
+        !edits.remove.is_empty() || !edits.patches.is_empty() || forced == Some(Strategy::Repack);
     let base_len = source.open_file(INSTALL_IMG).map_err(whole)?.len();
-    let tree = if needs_tree {
+    // The files the patches change are kept while the tree is read, and for a repack the
+    // decompressed data are spooled to a file: one decompression of the image per build.
+    let will_repack =
+        forced == Some(Strategy::Repack) || (forced.is_none() && !edits.remove.is_empty());
+    let spool_path = cx.workdir.join("install.img.cpio");
+    let (tree, kept) = if needs_tree {
         let bar = cx.progress.spinner("reading install.img");
-        let reader = std::io::BufReader::with_capacity(1 << 20, source.open_file(INSTALL_IMG).map_err(whole)?);
-        let tree = initrd::Tree::read(reader).map_err(whole)?;
+        let reader = std::io::BufReader::with_capacity(
+            1 << 20,
+            source.open_file(INSTALL_IMG).map_err(whole)?,
+        );
+        let targets = initrd::patch_targets(&edits).map_err(whole)?;
+        let targets: Vec<&[u8]> = targets.iter().map(|t| t.as_slice()).collect();
+        let read = if will_repack {
+            let spool = std::io::BufWriter::with_capacity(
+                1 << 20,
+                std::fs::File::create(&spool_path).map_err(whole)?,
+            );
+            initrd::Tree::read_spooling(reader, &targets, 64 << 20, Box::new(spool))
+                .map_err(whole)?
+        } else {
+            initrd::Tree::read_keeping(reader, &targets, 64 << 20).map_err(whole)?
+        };
         bar.finish_and_clear();
-        tree
+        read
     } else {
-        initrd::Tree::new()
+        (initrd::Tree::new(), initrd::Kept::default())
     };
-    let changes = initrd::prepare(&edits, &tree, source.open_file(INSTALL_IMG).map_err(whole)?)
-        .map_err(whole)?;
+    let changes = initrd::prepare_kept(
+        &edits,
+        &tree,
+        &kept,
+        source.open_file(INSTALL_IMG).map_err(whole)?,
+    )
+    .map_err(whole)?;
     let strategy = initrd::plan(&changes, forced).map_err(whole)?;
     match strategy {
         Strategy::Overlay => {
@@ -140,7 +172,11 @@ pub fn apply(
                 Some(c) => c,
                 None => {
                     let mut head = [0u8; 8];
-                    let n = source.open_file(INSTALL_IMG).map_err(whole)?.read(&mut head).map_err(whole)?;
+                    let n = source
+                        .open_file(INSTALL_IMG)
+                        .map_err(whole)?
+                        .read(&mut head)
+                        .map_err(whole)?;
                     initrd::compression::detect(&head[..n]).ok_or_else(|| {
                         whole("install.img does not start with a known archive (bzip2, gzip, xz, zstd or newc)")
                     })?
@@ -160,13 +196,45 @@ pub fn apply(
             let path = cx.workdir.join("install.img");
             let out = std::fs::File::create(&path).map_err(whole)?;
             let bar = cx.progress.spinner("re-packing install.img");
-            let image = std::io::BufReader::with_capacity(1 << 20, source.open_file(INSTALL_IMG).map_err(whole)?);
             let options = initrd::RepackOptions {
-                compression: tree.last_compression().unwrap_or(initrd::Compression::Bzip2),
+                compression: tree
+                    .last_compression()
+                    .unwrap_or(initrd::Compression::Bzip2),
                 ..initrd::RepackOptions::default()
             };
-            initrd::repack(image, &tree, Some(&changes), &options, std::io::BufWriter::new(out))
+            let spooled = will_repack
+                && tree
+                    .segments()
+                    .iter()
+                    .all(|s| s.compression != initrd::Compression::None);
+            if spooled {
+                let spool = std::io::BufReader::with_capacity(
+                    1 << 20,
+                    std::fs::File::open(&spool_path).map_err(whole)?,
+                );
+                initrd::repack_spooled(
+                    spool,
+                    &tree,
+                    Some(&changes),
+                    &options,
+                    std::io::BufWriter::new(out),
+                )
                 .map_err(whole)?;
+            } else {
+                let image = std::io::BufReader::with_capacity(
+                    1 << 20,
+                    source.open_file(INSTALL_IMG).map_err(whole)?,
+                );
+                initrd::repack(
+                    image,
+                    &tree,
+                    Some(&changes),
+                    &options,
+                    std::io::BufWriter::new(out),
+                )
+                .map_err(whole)?;
+            }
+            let _ = std::fs::remove_file(&spool_path);
             bar.finish_and_clear();
             source
                 .put_file(INSTALL_IMG, NewContent::HostFile(path), cx.datetime)

@@ -24,9 +24,11 @@ pub fn apply(source: &mut SourceIso, edits: &IsoEdits, cx: &mut Context<'_>) -> 
                 at: file.dest.origin.to_string(),
                 message: e.to_string(),
             })?;
-        cx.report
-            .steps
-            .push(format!("iso: added {} from {}", file.dest.value, file.src.value.display()));
+        cx.report.steps.push(format!(
+            "iso: added {} from {}",
+            file.dest.value,
+            file.src.value.display()
+        ));
     }
     Ok(())
 }

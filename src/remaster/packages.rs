@@ -16,12 +16,10 @@ use crate::iso::{self, NewContent, SourceIso};
 use crate::profile::{PackageEdits, Signing};
 use crate::repo::{self, GroupsFile, Record, comps, reader, repomd};
 use crate::rpm::build::Dep;
-use crate::rpm::container::{
-    PackageStart, check_payload_len, fresh_signature_header, write_package,
-};
+use crate::rpm::container::{PackageStart, check_payload, fresh_signature_header, write_package};
 use crate::rpm::header::{PackageFile, read_package};
 use crate::rpm::index::Entry;
-use crate::rpm::rewrite::{RewriteSpec, rewrite_package};
+use crate::rpm::rewrite::{NewRelease, RewriteSpec, rewrite_package};
 use crate::rpm::sign::{SigningKey, sign_package};
 use crate::rpm::{self, Evr};
 
@@ -713,7 +711,7 @@ fn rewrite_meta(
     let r = &pkg.record;
     let release = next_release(&r.release);
     let spec = RewriteSpec {
-        release: release.clone(),
+        release: NewRelease::Set(release.clone()),
         add_requires: to_add.iter().map(Dep::any).collect(),
         sign: key.map(|k| (k, time)),
     };
@@ -807,7 +805,7 @@ fn drop_requires(
     let payload_len = start.payload_len();
     let sig = fresh_signature_header(&start.signature, &main_bytes, payload_len);
     let copied = write_package(output, &start.lead, &sig, &main_bytes, input)?;
-    check_payload_len(payload_len, copied)
+    check_payload(&start, copied)
 }
 
 /// Signs every added package, and every source package that carries no signature at all (the

@@ -140,6 +140,7 @@ fn scan(xml: &[u8]) -> Result<Vec<GroupScan>, Error> {
             .take()
             .map(|t| indentation(&t))
             .unwrap_or_default();
+        let empty = matches!(event, Event::Empty(_));
         match event {
             Event::Text(t) => {
                 let raw = String::from_utf8_lossy(&t).into_owned();
@@ -158,9 +159,12 @@ fn scan(xml: &[u8]) -> Result<Vec<GroupScan>, Error> {
             Event::CData(t) if text_target.is_some() => {
                 text_value.push_str(&String::from_utf8_lossy(&t));
             }
-            Event::Start(e) => {
+            Event::Start(e) | Event::Empty(e) => {
                 let name = e.local_name().as_ref().to_vec();
                 if stack.is_empty() {
+                    if empty {
+                        return Err(bad("the root element is not a <comps> element".into()));
+                    }
                     if name != b"comps" {
                         return Err(bad("the root element is not <comps>".into()));
                     }
@@ -172,33 +176,16 @@ fn scan(xml: &[u8]) -> Result<Vec<GroupScan>, Error> {
                     &indent,
                     before,
                     after,
-                    false,
+                    empty,
                     &mut group,
                     &mut list,
                     &mut text_target,
                     &mut text_value,
                     &mut req_kind,
                 )?;
-                stack.push(name);
-            }
-            Event::Empty(e) => {
-                let name = e.local_name().as_ref().to_vec();
-                if stack.is_empty() {
-                    return Err(bad("the root element is not a <comps> element".into()));
+                if !empty {
+                    stack.push(name);
                 }
-                on_open(
-                    &e,
-                    &name,
-                    &indent,
-                    before,
-                    after,
-                    true,
-                    &mut group,
-                    &mut list,
-                    &mut text_target,
-                    &mut text_value,
-                    &mut req_kind,
-                )?;
             }
             Event::End(e) => {
                 let name = e.local_name().as_ref().to_vec();

@@ -4,23 +4,20 @@ use std::io::{self, Write};
 
 use super::primary::{write_file, write_version};
 use super::record::Record;
-use super::xml::attr;
+use super::xml::{attr, document};
 
 /// Namespace of filelists.xml.
 pub const NS_FILELISTS: &str = "http://linux.duke.edu/metadata/filelists";
 
 /// Writes a complete filelists.xml for `records`, in the given order.
 pub fn write_filelists(out: &mut impl Write, records: &[Record]) -> io::Result<()> {
-    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(
+    document(
         out,
-        r#"<filelists xmlns="{NS_FILELISTS}" packages="{}">"#,
-        records.len()
-    )?;
-    for r in records {
-        write_package(out, r)?;
-    }
-    write!(out, "</filelists>")
+        "filelists",
+        &format!(r#"xmlns="{NS_FILELISTS}""#),
+        records,
+        write_package,
+    )
 }
 
 /// Writes one `<package>` element of filelists.xml followed by a newline.

@@ -5,23 +5,20 @@ use std::io::{self, Write};
 use super::filelists::write_package_open;
 use super::primary::write_version;
 use super::record::Record;
-use super::xml::{attr, text};
+use super::xml::{attr, document, text};
 
 /// Namespace of other.xml.
 pub const NS_OTHER: &str = "http://linux.duke.edu/metadata/other";
 
 /// Writes a complete other.xml for `records`, in the given order.
 pub fn write_other(out: &mut impl Write, records: &[Record]) -> io::Result<()> {
-    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(
+    document(
         out,
-        r#"<otherdata xmlns="{NS_OTHER}" packages="{}">"#,
-        records.len()
-    )?;
-    for r in records {
-        write_package(out, r)?;
-    }
-    write!(out, "</otherdata>")
+        "otherdata",
+        &format!(r#"xmlns="{NS_OTHER}""#),
+        records,
+        write_package,
+    )
 }
 
 /// Writes one `<package>` element of other.xml followed by a newline.

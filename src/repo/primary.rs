@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::record::{Dep, Record, is_primary_file};
-use super::xml::{attr, text, text_element};
+use super::xml::{attr, document, text, text_element};
 use crate::rpm::header::FileKind;
 
 /// Namespace of primary.xml.
@@ -14,16 +14,13 @@ pub const NS_RPM: &str = "http://linux.duke.edu/metadata/rpm";
 
 /// Writes a complete primary.xml for `records`, in the given order.
 pub fn write_primary(out: &mut impl Write, records: &[Record]) -> io::Result<()> {
-    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(
+    document(
         out,
-        r#"<metadata xmlns="{NS_COMMON}" xmlns:rpm="{NS_RPM}" packages="{}">"#,
-        records.len()
-    )?;
-    for r in records {
-        write_package(out, r)?;
-    }
-    write!(out, "</metadata>")
+        "metadata",
+        &format!(r#"xmlns="{NS_COMMON}" xmlns:rpm="{NS_RPM}""#),
+        records,
+        write_package,
+    )
 }
 
 /// Writes one `<package>` element of primary.xml followed by a newline.

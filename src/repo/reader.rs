@@ -195,8 +195,39 @@ pub fn read_records(
         .enumerate()
         .map(|(i, r)| (r.pkgid.clone(), i))
         .collect();
-    read_filelists(filelists.0, filelists.1, &mut records, &index)?;
-    read_other(other.0, other.1, &mut records, &index)?;
+    read_per_package(
+        filelists,
+        (b"filelists", b"file"),
+        &mut records,
+        &index,
+        |r| r.files.clear(),
+        |x, e, empty, at| {
+            let kind = file_kind(x, e)?;
+            let path = if empty { String::new() } else { x.text()? };
+            match at {
+                InPackage::Known(r) => r.files.push(RecordFile { path, kind }),
+                InPackage::Unknown => {}
+                InPackage::Outside => return Err(x.bad("<file> outside a <package>".into())),
+            }
+            Ok(())
+        },
+    )?;
+    read_per_package(
+        other,
+        (b"otherdata", b"changelog"),
+        &mut records,
+        &index,
+        |r| r.changelogs.clear(),
+        |x, e, empty, at| {
+            let author = x.attr(e, b"author")?;
+            let date = x.num(e, b"date")?;
+            let text = if empty { String::new() } else { x.text()? };
+            if let InPackage::Known(r) = at {
+                r.changelogs.push(Changelog { author, date, text });
+            }
+            Ok(())
+        },
+    )?;
     Ok(records)
 }
 
@@ -449,69 +480,32 @@ fn read_primary(name: &str, input: impl BufRead) -> Result<Vec<Record>, Error> {
     Ok(records)
 }
 
-fn read_filelists(
-    name: &str,
-    input: impl BufRead,
-    records: &mut [Record],
-    index: &BTreeMap<String, usize>,
-) -> Result<(), Error> {
-    let mut x = XmlIn::new(name, input);
-    let mut current: Option<usize> = None;
-    let mut skipping = false;
-    let mut seen_root = false;
-    loop {
-        let ev = x.next()?;
-        let (e, empty) = match &ev {
-            Event::Start(e) => (e.clone(), false),
-            Event::Empty(e) => (e.clone(), true),
-            Event::End(e) if e.local_name().as_ref() == b"package" => {
-                current = None;
-                skipping = false;
-                continue;
-            }
-            Event::Eof => break,
-            _ => continue,
-        };
-        match e.local_name().as_ref() {
-            b"filelists" => seen_root = true,
-            b"package" => {
-                let pkgid = x.attr(&e, b"pkgid")?.to_ascii_lowercase();
-                current = index.get(&pkgid).copied();
-                skipping = current.is_none();
-                if let Some(i) = current
-                    && let Some(r) = records.get_mut(i)
-                {
-                    r.files.clear();
-                }
-            }
-            b"file" => {
-                let kind = file_kind(&x, &e)?;
-                let path = if empty { String::new() } else { x.text()? };
-                if skipping {
-                    continue;
-                }
-                let Some(r) = current.and_then(|i| records.get_mut(i)) else {
-                    return Err(x.bad("<file> outside a <package>".into()));
-                };
-                r.files.push(RecordFile { path, kind });
-            }
-            _ => {}
-        }
-    }
-    if !seen_root {
-        return Err(x.bad("no <filelists> element".into()));
-    }
-    Ok(())
+/// Where an element of filelists.xml or other.xml stands.
+enum InPackage<'r> {
+    /// Outside every `<package>` (or in one whose record cannot be found).
+    Outside,
+    /// In a `<package>` whose pkgid primary.xml does not list.
+    Unknown,
+    /// In the `<package>` of this record.
+    Known(&'r mut Record),
 }
 
-fn read_other(
-    name: &str,
-    input: impl BufRead,
+/// Reads filelists.xml or other.xml (`input`, named `name`), whose root element is `root`: each
+/// `<package pkgid>` is matched to its record through `index` and emptied by `start`; every
+/// `<{item}>` element goes to `element` (with whether it is empty) together with the package
+/// it stands in.
+fn read_per_package<R: BufRead>(
+    (name, input): (&str, R),
+    (root, item): (&[u8], &[u8]),
     records: &mut [Record],
     index: &BTreeMap<String, usize>,
+    start: fn(&mut Record),
+    mut element: impl FnMut(&mut XmlIn<'_, R>, &BytesStart, bool, InPackage<'_>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut x = XmlIn::new(name, input);
-    let mut current: Option<usize> = None;
+    let x = &mut x;
+    // None outside a package; Some(None) in a package primary.xml does not list.
+    let mut current: Option<Option<usize>> = None;
     let mut seen_root = false;
     loop {
         let ev = x.next()?;
@@ -526,27 +520,30 @@ fn read_other(
             _ => continue,
         };
         match e.local_name().as_ref() {
-            b"otherdata" => seen_root = true,
+            local if local == root => seen_root = true,
             b"package" => {
                 let pkgid = x.attr(&e, b"pkgid")?.to_ascii_lowercase();
-                current = index.get(&pkgid).copied();
-                if let Some(r) = current.and_then(|i| records.get_mut(i)) {
-                    r.changelogs.clear();
+                let found = index.get(&pkgid).copied();
+                if let Some(r) = found.and_then(|i| records.get_mut(i)) {
+                    start(r);
                 }
+                current = Some(found);
             }
-            b"changelog" => {
-                let author = x.attr(&e, b"author")?;
-                let date = x.num(&e, b"date")?;
-                let text = if empty { String::new() } else { x.text()? };
-                if let Some(r) = current.and_then(|i| records.get_mut(i)) {
-                    r.changelogs.push(Changelog { author, date, text });
-                }
+            local if local == item => {
+                let at = match current {
+                    None => InPackage::Outside,
+                    Some(None) => InPackage::Unknown,
+                    Some(Some(i)) => records
+                        .get_mut(i)
+                        .map_or(InPackage::Outside, InPackage::Known),
+                };
+                element(x, &e, empty, at)?;
             }
             _ => {}
         }
     }
     if !seen_root {
-        return Err(x.bad("no <otherdata> element".into()));
+        return Err(x.bad(format!("no <{}> element", String::from_utf8_lossy(root))));
     }
     Ok(())
 }

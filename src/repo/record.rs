@@ -211,94 +211,8 @@ fn libc_higher(a: &str, b: &str) -> bool {
         (None, None) => false,
         (None, Some(_)) => true,
         (Some(_), None) => false,
-        (Some(va), Some(vb)) => rpm_vercmp(vb, va) == std::cmp::Ordering::Greater,
+        (Some(va), Some(vb)) => crate::rpm::evr::rpmvercmp(vb, va) == std::cmp::Ordering::Greater,
     }
-}
-
-/// rpm's version segment comparison (`rpmvercmp`).
-pub fn rpm_vercmp(a: &str, b: &str) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    if a == b {
-        return Ordering::Equal;
-    }
-    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
-    let sep = |c: u8| !c.is_ascii_alphanumeric() && c != b'~' && c != b'^';
-    loop {
-        while let Some((&c, rest)) = a.split_first() {
-            if sep(c) { a = rest } else { break }
-        }
-        while let Some((&c, rest)) = b.split_first() {
-            if sep(c) { b = rest } else { break }
-        }
-        match (a.first(), b.first()) {
-            (Some(b'~'), Some(b'~')) => {
-                a = &a[1..];
-                b = &b[1..];
-                continue;
-            }
-            (Some(b'~'), _) => return Ordering::Less,
-            (_, Some(b'~')) => return Ordering::Greater,
-            _ => {}
-        }
-        match (a.first(), b.first()) {
-            (Some(b'^'), Some(b'^')) => {
-                a = &a[1..];
-                b = &b[1..];
-                continue;
-            }
-            (Some(b'^'), None) => return Ordering::Greater,
-            (None, Some(b'^')) => return Ordering::Less,
-            (Some(b'^'), _) => return Ordering::Less,
-            (_, Some(b'^')) => return Ordering::Greater,
-            _ => {}
-        }
-        let (Some(&ca), Some(_)) = (a.first(), b.first()) else {
-            break;
-        };
-        let numeric = ca.is_ascii_digit();
-        let take = |s: &[u8]| -> usize {
-            s.iter()
-                .take_while(|c| {
-                    if numeric {
-                        c.is_ascii_digit()
-                    } else {
-                        c.is_ascii_alphabetic()
-                    }
-                })
-                .count()
-        };
-        let (la, lb) = (take(a), take(b));
-        let (sa, sb) = (&a[..la], &b[..lb]);
-        if sb.is_empty() {
-            return if numeric {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            };
-        }
-        let ord = if numeric {
-            let ta = trim_zeros(sa);
-            let tb = trim_zeros(sb);
-            ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb))
-        } else {
-            sa.cmp(sb)
-        };
-        if ord != Ordering::Equal {
-            return ord;
-        }
-        a = &a[la..];
-        b = &b[lb..];
-    }
-    match (a.is_empty(), b.is_empty()) {
-        (true, true) => Ordering::Equal,
-        (true, false) => Ordering::Less,
-        _ => Ordering::Greater,
-    }
-}
-
-fn trim_zeros(s: &[u8]) -> &[u8] {
-    let n = s.iter().take_while(|&&c| c == b'0').count();
-    &s[n..]
 }
 
 /// Filters requirements as createrepo_c does; returns (requires, extra recommends).
@@ -475,11 +389,14 @@ mod tests {
 
     #[test]
     fn vercmp_basics() {
-        assert_eq!(rpm_vercmp("2.4", "2.3.4"), Ordering::Greater);
-        assert_eq!(rpm_vercmp("1.0", "1.0"), Ordering::Equal);
-        assert_eq!(rpm_vercmp("1.0~rc1", "1.0"), Ordering::Less);
-        assert_eq!(rpm_vercmp("1.0a", "1.0"), Ordering::Greater);
-        assert_eq!(rpm_vercmp("10", "9"), Ordering::Greater);
+        assert_eq!(
+            crate::rpm::evr::rpmvercmp("2.4", "2.3.4"),
+            Ordering::Greater
+        );
+        assert_eq!(crate::rpm::evr::rpmvercmp("1.0", "1.0"), Ordering::Equal);
+        assert_eq!(crate::rpm::evr::rpmvercmp("1.0~rc1", "1.0"), Ordering::Less);
+        assert_eq!(crate::rpm::evr::rpmvercmp("1.0a", "1.0"), Ordering::Greater);
+        assert_eq!(crate::rpm::evr::rpmvercmp("10", "9"), Ordering::Greater);
     }
 
     #[test]

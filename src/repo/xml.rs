@@ -43,6 +43,24 @@ fn escape(out: &mut impl Write, s: &str, in_attr: bool) -> io::Result<()> {
     out.write_all(&bytes[start..])
 }
 
+/// Writes a whole metadata file as createrepo_c does: the XML declaration, the root element
+/// `root` with the attributes `namespaces` and the `packages` count, each of `items` written by
+/// `item`, and the closing root tag without a final newline.
+pub fn document<W: Write, T>(
+    out: &mut W,
+    root: &str,
+    namespaces: &str,
+    items: &[T],
+    mut item: impl FnMut(&mut W, &T) -> io::Result<()>,
+) -> io::Result<()> {
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(out, r#"<{root} {namespaces} packages="{}">"#, items.len())?;
+    for i in items {
+        item(out, i)?;
+    }
+    write!(out, "</{root}>")
+}
+
 /// Writes `<name>text</name>` with the given indentation and a newline.
 pub fn text_element(out: &mut impl Write, indent: &str, name: &str, value: &str) -> io::Result<()> {
     write!(out, "{indent}<{name}>")?;

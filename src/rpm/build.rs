@@ -12,11 +12,8 @@ use ::rpm::{BuildConfig, Dependency, DependencyFlags, FileOptions, PackageBuilde
 use super::Error;
 use super::container::{PackageStart, fresh_signature_header, sigtag, write_package};
 use super::evr::{check_name, check_version_chars};
-use super::index::Entry;
-use super::payload::{Compression, Filler};
-
-/// Main header tag naming the source package.
-const TAG_SOURCERPM: u32 = 1044;
+use super::index::{Entry, tag};
+use super::payload::Compression;
 
 /// How a dependency constrains the version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -520,7 +517,7 @@ pub fn build_package(spec: &PackageSpec, out: &mut impl Write) -> Result<(), Err
         .source_rpm
         .clone()
         .unwrap_or_else(|| format!("{}-{}-{}.src.rpm", spec.name, spec.version, spec.release));
-    start.main.set(Entry::string(TAG_SOURCERPM, &source_rpm));
+    start.main.set(Entry::string(tag::SOURCERPM, &source_rpm));
     let main = start.main.to_bytes();
     let mut sig = fresh_signature_header(&start.signature, &main, Some(rest.len() as u64));
     match u32::try_from(archive_size) {
@@ -529,6 +526,19 @@ pub fn build_package(spec: &PackageSpec, out: &mut impl Write) -> Result<(), Err
     }
     write_package(out, &start.lead, &sig, &main, &mut rest)?;
     Ok(())
+}
+
+/// Builds the package and signs it with `key`, the signature created at `time` (see
+/// [`super::sign::sign_package`]).
+pub fn build_signed_package(
+    spec: &PackageSpec,
+    key: &super::sign::SigningKey,
+    time: u32,
+    out: &mut impl Write,
+) -> Result<(), Error> {
+    let mut unsigned = Vec::new();
+    build_package(spec, &mut unsigned)?;
+    super::sign::sign_package(&mut unsigned.as_slice(), out, key, time)
 }
 
 /// Size of the decompressed payload (the cpio archive).
@@ -541,57 +551,6 @@ fn archive_size(compression: Compression, payload: &[u8]) -> Result<u64, Error> 
         Compression::Xz(_) => std::io::copy(&mut liblzma::read::XzDecoder::new(payload), &mut sink),
     };
     copied.map_err(Error::io("measuring the payload archive"))
-}
-
-/// A padding package: one file of incompressible, seeded content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaddingSpec {
-    /// Package name; the file is `/usr/share/<name>/filler.bin`.
-    pub name: String,
-    /// Version.
-    pub version: String,
-    /// Release.
-    pub release: String,
-    /// Size of the filler file in bytes.
-    pub size: usize,
-    /// Seed of the [`Filler`] stream.
-    pub seed: u64,
-}
-
-/// Builds a padding package (noarch, gzip level 1 so that building is fast) stamped with
-/// `build_time` and `build_host`. The filler file is held in memory while building: keep
-/// `size` to a few megabytes and make several packages for a large sample.
-pub fn build_padding_package(
-    padding: &PaddingSpec,
-    build_time: u32,
-    build_host: &str,
-    out: &mut impl Write,
-) -> Result<(), Error> {
-    let name = &padding.name;
-    let mut spec = PackageSpec::new(
-        name,
-        &padding.version,
-        &padding.release,
-        "noarch",
-        build_time,
-        build_host,
-    );
-    spec.summary = format!("{} bytes of deterministic filler", padding.size);
-    spec.description = "Incompressible filler content for size benchmarks.".into();
-    spec.license = "CC0".into();
-    spec.compression = Compression::Gzip(1);
-    spec.dirs.push(DirSpec::new(
-        format!("/usr/share/{name}"),
-        0o755,
-        build_time,
-    ));
-    spec.files.push(FileSpec::new(
-        format!("/usr/share/{name}/filler.bin"),
-        0o644,
-        build_time,
-        Filler::new(padding.seed).take_vec(padding.size),
-    ));
-    build_package(&spec, out)
 }
 
 /// A driver package wrapping bare kernel modules.

@@ -6,8 +6,8 @@ use std::io::{self, Read, Write};
 use sha1::Digest as _;
 
 use super::Error;
-use super::index::{Entry, Header, read_fully};
-use super::lead::Lead;
+use super::index::{Entry, Header, read_fully, tag};
+use super::lead::{LEAD_SIZE, Lead};
 
 /// Signature header tags this crate reads or writes.
 pub mod sigtag {
@@ -31,6 +31,9 @@ pub mod sigtag {
     pub const DSA: u32 = 267;
 }
 
+/// rpm's number for SHA-256.
+const HASH_SHA256: u32 = 8;
+
 /// The start of a package: everything up to the payload.
 #[derive(Debug, Clone)]
 pub struct PackageStart {
@@ -42,6 +45,8 @@ pub struct PackageStart {
     pub main: Header,
     /// The main header's exact bytes.
     pub main_raw: Vec<u8>,
+    /// Offset of the main header in the file (lead and padded signature header before it).
+    pub main_offset: u64,
 }
 
 impl PackageStart {
@@ -58,12 +63,62 @@ impl PackageStart {
             });
         }
         let (main, main_raw) = Header::read(input, "main header")?;
+        let main_offset = (LEAD_SIZE + sig_raw.len() + pad) as u64;
         Ok(PackageStart {
             lead,
             signature,
             main,
             main_raw,
+            main_offset,
         })
+    }
+
+    /// Checks the main header against the SHA-256 (else SHA-1) digest of the signature header,
+    /// when it has one.
+    pub fn verify_header_digest(&self) -> Result<(), Error> {
+        let recorded = |tag| {
+            self.signature
+                .get(tag)
+                .and_then(|e| e.strings().into_iter().next())
+        };
+        let (expected, actual) = if let Some(hex) = recorded(sigtag::SHA256) {
+            (hex, hex::encode(sha2::Sha256::digest(&self.main_raw)))
+        } else if let Some(hex) = recorded(sigtag::SHA1) {
+            (hex, hex::encode(sha1::Sha1::digest(&self.main_raw)))
+        } else {
+            return Ok(());
+        };
+        if !expected.eq_ignore_ascii_case(&actual) {
+            return Err(Error::DigestMismatch {
+                part: "main header",
+                expected,
+                actual,
+            });
+        }
+        Ok(())
+    }
+
+    /// The SHA-256 payload digest recorded in the main header (hex), if it has one.
+    pub fn payload_sha256(&self) -> Option<String> {
+        let algo = self
+            .main
+            .get(tag::PAYLOADDIGESTALGO)
+            .and_then(|e| e.int32s().first().copied())?;
+        if algo != HASH_SHA256 {
+            return None;
+        }
+        self.main
+            .get(tag::PAYLOADDIGEST)
+            .and_then(|e| e.strings().into_iter().next())
+    }
+
+    /// The main header's byte range in the file, as repodata's `header-range` gives it:
+    /// start is the end of the signature header's padding, end the start of the payload.
+    pub fn header_range(&self) -> (u64, u64) {
+        (
+            self.main_offset,
+            self.main_offset + self.main_raw.len() as u64,
+        )
     }
 
     /// Payload length according to the signature header's size entry, if it has one.
@@ -129,33 +184,69 @@ pub fn fresh_signature_header(
 }
 
 /// Writes lead, signature header (padded) and main header, then copies the payload from
-/// `payload` unchanged. Returns the number of payload bytes copied.
+/// `payload` unchanged. Returns the number of payload bytes copied and their SHA-256 (hex).
 pub fn write_package(
     out: &mut impl Write,
     lead: &Lead,
     signature: &Header,
     main_header: &[u8],
     payload: &mut impl Read,
-) -> Result<u64, Error> {
+) -> Result<(u64, String), Error> {
     let sig = signature.to_bytes();
     out.write_all(lead.as_bytes())
         .and_then(|_| out.write_all(&sig))
         .and_then(|_| out.write_all(&[0u8; 8][..padding(sig.len())]))
         .and_then(|_| out.write_all(main_header))
         .map_err(Error::io("writing the package headers"))?;
-    io::copy(payload, out).map_err(Error::io("copying the payload"))
+    let mut hashing = HashingWriter {
+        inner: out,
+        hasher: sha2::Sha256::new(),
+    };
+    let copied = io::copy(payload, &mut hashing).map_err(Error::io("copying the payload"))?;
+    Ok((copied, hex::encode(hashing.hasher.finalize())))
 }
 
-/// Checks that the payload copied has the length the signature header's size entry promised.
-/// (The output is already written when this fails: callers write to a temporary file.)
-pub fn check_payload_len(expected: Option<u64>, copied: u64) -> Result<(), Error> {
-    match expected {
-        Some(expected) if expected != copied => Err(Error::MalformedHeader {
+/// Passes bytes through while hashing them.
+struct HashingWriter<'a, W> {
+    inner: &'a mut W,
+    hasher: sha2::Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Checks the payload copied against the length the signature header's size entry promised
+/// and the SHA-256 the main header records. (The output is already written when this fails:
+/// callers write to a temporary file and drop it on error.)
+pub fn check_payload(start: &PackageStart, copied: (u64, String)) -> Result<(), Error> {
+    let (len, sha256) = copied;
+    if let Some(expected) = start.payload_len()
+        && expected != len
+    {
+        return Err(Error::MalformedHeader {
             part: "signature header",
             reason: format!(
-                "its size entry promises {expected} payload bytes but the package has {copied}"
+                "its size entry promises {expected} payload bytes but the package has {len}"
             ),
-        }),
-        _ => Ok(()),
+        });
     }
+    if let Some(expected) = start.payload_sha256()
+        && !expected.eq_ignore_ascii_case(&sha256)
+    {
+        return Err(Error::DigestMismatch {
+            part: "payload",
+            expected,
+            actual: sha256,
+        });
+    }
+    Ok(())
 }

@@ -34,6 +34,19 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A digest recorded in the package does not match its content: the package is corrupt or
+    /// was tampered with.
+    #[error(
+        "{part} digest mismatch: the package records {expected}, the content hashes to {actual}"
+    )]
+    DigestMismatch {
+        /// What the digest covers: "main header" or "payload".
+        part: &'static str,
+        /// The recorded digest (hex).
+        expected: String,
+        /// The digest of the content (hex).
+        actual: String,
+    },
     /// A header lacks a tag the operation needs.
     #[error("the {part} has no tag {tag} ({what})")]
     MissingTag {

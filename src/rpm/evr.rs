@@ -210,6 +210,33 @@ impl Nevra {
         })
     }
 
+    /// Parses `name-[epoch:]version-release.arch`, optionally followed by `.rpm` (a package
+    /// file name).
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let invalid = |reason| Error::InvalidField {
+            field: "NEVRA",
+            value: text.to_string(),
+            reason,
+        };
+        let base = text.strip_suffix(".rpm").unwrap_or(text);
+        let (nvr, arch) = base
+            .rsplit_once('.')
+            .ok_or_else(|| invalid("no .arch suffix"))?;
+        let (nv, release) = nvr.rsplit_once('-').ok_or_else(|| invalid("no -release"))?;
+        let (name, ev) = nv.rsplit_once('-').ok_or_else(|| invalid("no -version"))?;
+        let (epoch, version) = match ev.split_once(':') {
+            Some((e, v)) => (
+                Some(
+                    e.parse()
+                        .map_err(|_| invalid("the epoch is not a number"))?,
+                ),
+                v,
+            ),
+            None => (None, ev),
+        };
+        Nevra::new(name, Evr::new(epoch, version, release), arch)
+    }
+
     /// Whether `self` may replace `installed`: same name and a strictly higher EVR.
     /// The packages layer uses this to refuse downgrades.
     pub fn is_upgrade_of(&self, installed: &Nevra) -> bool {
@@ -291,6 +318,22 @@ mod tests {
         ] {
             assert_eq!(rpmvercmp(a, b), want, "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn nevra_parses_file_names() {
+        let n = Nevra::parse("kernel-4.19.19-8.0.10.xcpng8.3.x86_64.rpm").unwrap();
+        assert_eq!(n.name, "kernel");
+        assert_eq!(n.evr, Evr::new(None, "4.19.19", "8.0.10.xcpng8.3"));
+        assert_eq!(n.arch, "x86_64");
+        let m = Nevra::parse("xcp-ng-deps-1:8.3-5.noarch").unwrap();
+        assert_eq!(m.name, "xcp-ng-deps");
+        assert_eq!(m.evr.epoch, Some(1));
+        assert_eq!(m.to_string(), "xcp-ng-deps-1:8.3-5.noarch");
+        let newer = Nevra::parse("xcp-ng-deps-1:8.3-5.remix1.noarch").unwrap();
+        assert!(newer.is_upgrade_of(&m) && !m.is_upgrade_of(&newer));
+        assert!(Nevra::parse("noversion.x86_64").is_err());
+        assert!(Nevra::parse("bad name-1-1.x86_64").is_err());
     }
 
     #[test]

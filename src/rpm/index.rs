@@ -45,6 +45,96 @@ pub mod kind {
     pub const I18NSTRING: u32 = 9;
 }
 
+/// Main header tags this crate reads or writes.
+pub mod tag {
+    /// Languages of the I18N strings.
+    pub const I18NTABLE: u32 = 100;
+    /// Package name.
+    pub const NAME: u32 = 1000;
+    /// Version.
+    pub const VERSION: u32 = 1001;
+    /// Release.
+    pub const RELEASE: u32 = 1002;
+    /// Epoch.
+    pub const EPOCH: u32 = 1003;
+    /// One-line summary (I18N).
+    pub const SUMMARY: u32 = 1004;
+    /// Description (I18N).
+    pub const DESCRIPTION: u32 = 1005;
+    /// Build time.
+    pub const BUILDTIME: u32 = 1006;
+    /// Build host.
+    pub const BUILDHOST: u32 = 1007;
+    /// Installed size, 32 bits.
+    pub const SIZE: u32 = 1009;
+    /// License.
+    pub const LICENSE: u32 = 1014;
+    /// Group (I18N).
+    pub const GROUP: u32 = 1016;
+    /// Operating system.
+    pub const OS: u32 = 1021;
+    /// Architecture.
+    pub const ARCH: u32 = 1022;
+    /// File sizes.
+    pub const FILESIZES: u32 = 1028;
+    /// File modes.
+    pub const FILEMODES: u32 = 1030;
+    /// Device numbers of device files.
+    pub const FILERDEVS: u32 = 1033;
+    /// File modification times.
+    pub const FILEMTIMES: u32 = 1034;
+    /// File digests, hex.
+    pub const FILEDIGESTS: u32 = 1035;
+    /// Symlink targets.
+    pub const FILELINKTOS: u32 = 1036;
+    /// File flags (config, ghost...).
+    pub const FILEFLAGS: u32 = 1037;
+    /// File owners.
+    pub const FILEUSERNAME: u32 = 1039;
+    /// File groups.
+    pub const FILEGROUPNAME: u32 = 1040;
+    /// Source RPM file name.
+    pub const SOURCERPM: u32 = 1044;
+    /// Provides: names.
+    pub const PROVIDENAME: u32 = 1047;
+    /// Requires: senses.
+    pub const REQUIREFLAGS: u32 = 1048;
+    /// Requires: names.
+    pub const REQUIRENAME: u32 = 1049;
+    /// Requires: versions.
+    pub const REQUIREVERSION: u32 = 1050;
+    /// Devices of the files.
+    pub const FILEDEVICES: u32 = 1095;
+    /// Inode numbers of the files.
+    pub const FILEINODES: u32 = 1096;
+    /// Languages of the files.
+    pub const FILELANGS: u32 = 1097;
+    /// Provides: senses.
+    pub const PROVIDEFLAGS: u32 = 1112;
+    /// Provides: versions.
+    pub const PROVIDEVERSION: u32 = 1113;
+    /// Directory index of each file.
+    pub const DIRINDEXES: u32 = 1116;
+    /// File base names.
+    pub const BASENAMES: u32 = 1117;
+    /// Directory names.
+    pub const DIRNAMES: u32 = 1118;
+    /// Payload format (`cpio`).
+    pub const PAYLOADFORMAT: u32 = 1124;
+    /// Payload compressor.
+    pub const PAYLOADCOMPRESSOR: u32 = 1125;
+    /// Payload compression level.
+    pub const PAYLOADFLAGS: u32 = 1126;
+    /// File digest algorithm.
+    pub const FILEDIGESTALGO: u32 = 5011;
+    /// String encoding (`utf-8`).
+    pub const ENCODING: u32 = 5062;
+    /// Payload digest, hex.
+    pub const PAYLOADDIGEST: u32 = 5092;
+    /// Payload digest algorithm.
+    pub const PAYLOADDIGESTALGO: u32 = 5093;
+}
+
 /// One header entry with its raw data (without alignment padding).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -222,6 +312,7 @@ impl Header {
         let (index, store) = rest.split_at(il as usize * 16);
         let mut entries = Vec::with_capacity(il as usize);
         let mut region_tag = None;
+        let mut end = 0usize;
         for (i, raw) in index.chunks_exact(16).enumerate() {
             let (tag, kind, offset, count) = (
                 be32(raw, 0),
@@ -247,6 +338,14 @@ impl Header {
             let len = data_len(kind, count, &store[start..]).map_err(|reason| {
                 malformed(format!("tag {tag} (type {kind}, count {count}): {reason}"))
             })?;
+            // As rpm requires, each entry's data follows the previous entry's: no overlaps,
+            // which also bounds the memory the copies below take to the size of the store.
+            if start < end {
+                return Err(malformed(format!(
+                    "tag {tag}: its data at offset {start} overlaps the previous entry's (ending at {end})"
+                )));
+            }
+            end = start + len;
             entries.push(Entry {
                 tag,
                 kind,
@@ -394,6 +493,19 @@ mod tests {
         assert_eq!(raw, bytes);
         assert_eq!(back, header);
         assert_eq!(back.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn overlapping_entries_are_an_error() {
+        let mut bytes = Header {
+            region_tag: REGION_IMMUTABLE,
+            entries: vec![Entry::bin(1000, &[1; 64]), Entry::bin(1001, &[2; 64])],
+        }
+        .to_bytes();
+        // Point the second entry at the first one's data.
+        bytes[16 + 32 + 8..16 + 32 + 12].copy_from_slice(&0u32.to_be_bytes());
+        let err = Header::read(&mut bytes.as_slice(), "main header").unwrap_err();
+        assert!(err.to_string().contains("overlap"), "{err}");
     }
 
     #[test]

@@ -45,6 +45,19 @@ impl Lead {
         Ok(Lead { bytes })
     }
 
+    /// A binary package's lead for `name-version-release`: format 3.0, OS Linux, header-style
+    /// signature.
+    pub fn new(nvr: &str) -> Self {
+        let mut bytes = [0u8; LEAD_SIZE];
+        bytes[..4].copy_from_slice(&LEAD_MAGIC);
+        bytes[4] = 3;
+        bytes[76..78].copy_from_slice(&1u16.to_be_bytes());
+        bytes[78..80].copy_from_slice(&5u16.to_be_bytes());
+        let mut lead = Lead { bytes };
+        lead.set_name(nvr);
+        lead
+    }
+
     /// Replaces the `name-version-release` field (truncated to 65 bytes, as rpm does).
     pub fn set_name(&mut self, nvr: &str) {
         let field = &mut self.bytes[NAME_RANGE];

@@ -7,17 +7,25 @@
 //! - [`sign`] adds OpenPGP header signatures to a package, makes detached armored signatures and
 //!   exports the public key.
 //! - [`evr`] compares versions the way rpm does.
-//! - [`payload`] chooses the payload compression and makes deterministic filler content.
-//! - [`index`] is the on-disk header structure (index entries and data store) shared by the
-//!   rewriting and signing code.
+//! - [`payload`] chooses the payload compression, writes cpio members and makes deterministic
+//!   filler content; [`padding`] streams large filler packages for size benchmarks.
+//! - [`index`] is the on-disk header structure (index entries and data store), [`lead`] the
+//!   96-byte lead and [`container`] the sequence lead / signature header / main header / payload,
+//!   shared by the rewriting and signing code.
+//!
+//! Entry points for the pipeline: [`build::build_package`], [`padding::build_padding_package`],
+//! [`build::kernel_module_spec`], [`rewrite::rewrite_package`], [`sign::SigningKey`] with
+//! [`sign::sign_package`], [`sign::SigningKey::detached_signature`] and
+//! [`sign::SigningKey::public_key_armored`], and [`Evr`] / [`Nevra`] for version ordering.
 
 pub mod build;
 pub mod container;
 pub mod error;
-pub mod header;
 pub mod evr;
+pub mod header;
 pub mod index;
 pub mod lead;
+pub mod padding;
 pub mod payload;
 pub mod rewrite;
 pub mod sign;

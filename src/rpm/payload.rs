@@ -1,6 +1,6 @@
 //! Payload compression choices and deterministic filler content.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 
 /// How a built package's cpio payload is compressed. Both are read by rpm 4.x, including the
 /// rpm 4.11 of CentOS 7-based installers (which cannot read zstd payloads).
@@ -90,6 +90,69 @@ impl Read for Filler {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.fill(buf);
         Ok(buf.len())
+    }
+}
+
+/// One member of a newc cpio archive as rpm payloads hold them (names start with `./`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpioEntry {
+    /// Archive name, e.g. `./usr/share/foo/file`.
+    pub name: String,
+    /// Inode number (distinct per entry).
+    pub ino: u32,
+    /// Full mode: type bits and permissions (`0o100644`, `0o40755`).
+    pub mode: u32,
+    /// Link count.
+    pub nlink: u32,
+    /// Modification time.
+    pub mtime: u32,
+    /// Data size in bytes.
+    pub size: u32,
+}
+
+/// Bytes of padding after `len` bytes to reach a multiple of 4.
+fn pad4(len: u64) -> u64 {
+    (4 - len % 4) % 4
+}
+
+impl CpioEntry {
+    /// Writes the entry's header and name (padded); the caller then writes `size` data bytes
+    /// and [`CpioEntry::write_data_padding`].
+    pub fn write_header(&self, out: &mut impl Write) -> io::Result<()> {
+        let namesize = self.name.len() as u32 + 1;
+        let mut header = String::with_capacity(110);
+        header.push_str("070701");
+        for v in [
+            self.ino, self.mode, 0, 0, self.nlink, self.mtime, self.size, 0, 1, 0, 0, namesize, 0,
+        ] {
+            header.push_str(&format!("{v:08x}"));
+        }
+        out.write_all(header.as_bytes())?;
+        out.write_all(self.name.as_bytes())?;
+        out.write_all(&[0u8; 4][..1 + pad4(110 + u64::from(namesize)) as usize])
+    }
+
+    /// Writes the zero padding after the entry's data.
+    pub fn write_data_padding(&self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(&[0u8; 4][..pad4(u64::from(self.size)) as usize])
+    }
+
+    /// Bytes this entry takes in the archive, header, name, data and padding included.
+    pub fn archive_len(&self) -> u64 {
+        let head = 110 + self.name.len() as u64 + 1;
+        head + pad4(head) + u64::from(self.size) + pad4(u64::from(self.size))
+    }
+
+    /// The `TRAILER!!!` entry that ends an archive.
+    pub fn trailer() -> Self {
+        CpioEntry {
+            name: "TRAILER!!!".into(),
+            ino: 0,
+            mode: 0,
+            nlink: 1,
+            mtime: 0,
+            size: 0,
+        }
     }
 }
 

@@ -5,36 +5,42 @@
 //! `name = [epoch:]version-release` provide updated and the new requires appended; the signature
 //! header gets fresh digests and sizes and no signatures (they no longer match; sign again with
 //! [`RewriteSpec::sign`]); the payload is streamed through untouched, so the payload digest in
-//! the main header stays valid.
+//! the main header stays valid. The input's header digest is checked first and its payload
+//! digest while copying.
 
 use std::io::{Read, Write};
 
 use super::Error;
 use super::build::Dep;
-use super::container::{PackageStart, check_payload_len, fresh_signature_header, write_package};
+use super::container::{PackageStart, check_payload, fresh_signature_header, write_package};
 use super::evr::check_version_chars;
-use super::index::{Entry, Header, kind};
+use super::index::{Entry, Header, tag};
 use super::sign::{SigningKey, add_header_signature};
 
-/// Main header tags the rewrite reads or changes.
-mod tag {
-    pub const NAME: u32 = 1000;
-    pub const VERSION: u32 = 1001;
-    pub const RELEASE: u32 = 1002;
-    pub const EPOCH: u32 = 1003;
-    pub const PROVIDENAME: u32 = 1047;
-    pub const REQUIREFLAGS: u32 = 1048;
-    pub const REQUIRENAME: u32 = 1049;
-    pub const REQUIREVERSION: u32 = 1050;
-    pub const PROVIDEFLAGS: u32 = 1112;
-    pub const PROVIDEVERSION: u32 = 1113;
+/// The release of the rewritten package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewRelease {
+    /// Exactly this release.
+    Set(String),
+    /// The old release followed by this suffix (`5` + `.remix1` = `5.remix1`), which rpm
+    /// orders above the old one.
+    Suffix(String),
+}
+
+impl NewRelease {
+    fn apply(&self, old: &str) -> String {
+        match self {
+            NewRelease::Set(r) => r.clone(),
+            NewRelease::Suffix(s) => format!("{old}{s}"),
+        }
+    }
 }
 
 /// What the new release changes.
 #[derive(Debug, Clone)]
 pub struct RewriteSpec<'a> {
-    /// The new release string (e.g. the old one with a suffix: `1.xcpng8.3.remix1`).
-    pub release: String,
+    /// The new release.
+    pub release: NewRelease,
     /// Requires to add (a require with the same name, sense and version is not added twice).
     pub add_requires: Vec<Dep>,
     /// Sign the result with this key, the signature created at the given time.
@@ -48,6 +54,8 @@ pub struct RewriteReport {
     pub name: String,
     /// The release before.
     pub old_release: String,
+    /// The release written.
+    pub new_release: String,
     /// The requires actually added (those not already present).
     pub added: Vec<Dep>,
     /// Bytes of payload copied.
@@ -71,11 +79,13 @@ pub fn rewrite_package(
     output: &mut impl Write,
     spec: &RewriteSpec<'_>,
 ) -> Result<RewriteReport, Error> {
-    check_version_chars("release", &spec.release)?;
+    let (NewRelease::Set(r) | NewRelease::Suffix(r)) = &spec.release;
+    check_version_chars("release", r)?;
     for dep in &spec.add_requires {
         dep.validate()?;
     }
     let mut start = PackageStart::read(input)?;
+    start.verify_header_digest()?;
     let main = &mut start.main;
     let name = text(main, tag::NAME, "name")?;
     let version = text(main, tag::VERSION, "version")?;
@@ -87,9 +97,11 @@ pub fn rewrite_package(
         Some(e) => format!("{e}:{version}-{release}"),
         None => format!("{version}-{release}"),
     };
-    let (old_evr, new_evr) = (evr(&old_release), evr(&spec.release));
+    let new_release = spec.release.apply(&old_release);
+    check_version_chars("release", &new_release)?;
+    let (old_evr, new_evr) = (evr(&old_release), evr(&new_release));
 
-    main.set(Entry::string(tag::RELEASE, &spec.release));
+    main.set(Entry::string(tag::RELEASE, &new_release));
     update_self_provide(main, &name, &old_evr, &new_evr)?;
     let added = add_requires(main, &spec.add_requires)?;
 
@@ -101,14 +113,16 @@ pub fn rewrite_package(
     }
     start
         .lead
-        .set_name(&format!("{name}-{version}-{}", spec.release));
+        .set_name(&format!("{name}-{version}-{new_release}"));
     let copied = write_package(output, &start.lead, &sig, &main_bytes, input)?;
-    check_payload_len(payload_len, copied)?;
+    let payload_len = copied.0;
+    check_payload(&start, copied)?;
     Ok(RewriteReport {
         name,
         old_release,
+        new_release,
         added,
-        payload_len: copied,
+        payload_len,
     })
 }
 
@@ -192,10 +206,5 @@ fn add_requires(header: &mut Header, deps: &[Dep]) -> Result<Vec<Dep>, Error> {
         header.set(Entry::int32(tag::REQUIREFLAGS, &flags));
         header.set(Entry::string_array(tag::REQUIREVERSION, &versions));
     }
-    debug_assert!(
-        header
-            .get(tag::REQUIRENAME)
-            .is_none_or(|e| e.kind == kind::STRING_ARRAY)
-    );
     Ok(added)
 }

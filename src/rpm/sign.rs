@@ -10,14 +10,16 @@ use ::rpm::signature::Signing as _;
 use ::rpm::signature::pgp::Signer;
 use pgp::composed::{ArmorOptions, Deserializable, DetachedSignature, SignedSecretKey};
 use pgp::crypto::public_key::PublicKeyAlgorithm;
+use pgp::types::{KeyDetails as _, KeyVersion};
 
 use super::Error;
 use super::container::{
-    PackageStart, check_payload_len, fresh_signature_header, sigtag, write_package,
+    PackageStart, check_payload, fresh_signature_header, sigtag, write_package,
 };
 use super::index::{Entry, Header};
 
-/// A secret key ready to sign, loaded from an armored OpenPGP secret key.
+/// A secret key ready to sign, loaded from an armored OpenPGP secret key. With a keyring, the
+/// first certificate is used; its signing subkey if it has one, else its primary key.
 #[derive(Debug, Clone)]
 pub struct SigningKey {
     signer: Signer,
@@ -31,6 +33,14 @@ impl SigningKey {
         let (secret, _) = SignedSecretKey::from_string(secret_key).map_err(|e| Error::Key {
             reason: e.to_string(),
         })?;
+        if secret.primary_key.version() != KeyVersion::V4 {
+            return Err(Error::Key {
+                reason: format!(
+                    "only OpenPGP v4 keys are supported (rpm 4.x verifies nothing else), this one is {:?}",
+                    secret.primary_key.version()
+                ),
+            });
+        }
         let signer = Signer::from_asc(secret_key)
             .map_err(|e| Error::Key {
                 reason: e.to_string(),
@@ -57,14 +67,12 @@ impl SigningKey {
 
     /// The primary key's fingerprint, lowercase hex.
     pub fn fingerprint(&self) -> String {
-        use pgp::types::KeyDetails as _;
         hex::encode(self.secret.primary_key.fingerprint().as_bytes())
     }
 
     /// Creation time of the newest key (primary or subkey) of this certificate, in seconds
     /// since the epoch.
     pub fn created_at(&self) -> u32 {
-        use pgp::types::KeyDetails as _;
         std::iter::once(self.secret.primary_key.created_at())
             .chain(
                 self.secret
@@ -136,8 +144,9 @@ pub(crate) fn add_header_signature(
 }
 
 /// Signs a package: reads it from `input`, writes it to `output` with a header signature by
-/// `key` created at `time`. Old signatures are dropped; the header digests are recomputed; the
-/// main header and payload are copied byte for byte.
+/// `key` created at `time`. Old signatures are dropped; the main header and payload are copied
+/// byte for byte. The input's header digest is checked before signing and its payload digest
+/// while copying: a corrupt package gives an error (after part of the output was written).
 pub fn sign_package(
     input: &mut impl Read,
     output: &mut impl Write,
@@ -145,9 +154,9 @@ pub fn sign_package(
     time: u32,
 ) -> Result<(), Error> {
     let start = PackageStart::read(input)?;
-    let payload_len = start.payload_len();
-    let mut sig = fresh_signature_header(&start.signature, &start.main_raw, payload_len);
+    start.verify_header_digest()?;
+    let mut sig = fresh_signature_header(&start.signature, &start.main_raw, start.payload_len());
     add_header_signature(&mut sig, &start.main_raw, key, time)?;
     let copied = write_package(output, &start.lead, &sig, &start.main_raw, input)?;
-    check_payload_len(payload_len, copied)
+    check_payload(&start, copied)
 }

@@ -27,14 +27,26 @@ fn entries() -> Vec<(String, Kind)> {
     let mut v: Vec<(String, Kind)> = vec![
         ("bin".into(), Kind::Dir),
         ("bin/sh".into(), Kind::Link("busybox")),
-        ("bin/busybox".into(), Kind::File(b"isoremix sample placeholder: not a real busybox\n", 0o755)),
+        (
+            "bin/busybox".into(),
+            Kind::File(b"isoremix sample placeholder: not a real busybox\n", 0o755),
+        ),
         ("dev".into(), Kind::Dir),
         ("etc".into(), Kind::Dir),
-        ("etc/hostname".into(), Kind::File(b"xcp-ng-installer\n", 0o644)),
-        ("etc/motd".into(), Kind::File(b"XCP-ng installer (isoremix sample)\n", 0o644)),
+        (
+            "etc/hostname".into(),
+            Kind::File(b"xcp-ng-installer\n", 0o644),
+        ),
+        (
+            "etc/motd".into(),
+            Kind::File(b"XCP-ng installer (isoremix sample)\n", 0o644),
+        ),
         ("etc/modprobe.d".into(), Kind::Dir),
         ("etc/depmod.d".into(), Kind::Dir),
-        ("etc/depmod.d/dist.conf".into(), Kind::File(b"search updates extra built-in weak-updates\n", 0o644)),
+        (
+            "etc/depmod.d/dist.conf".into(),
+            Kind::File(b"search updates extra built-in weak-updates\n", 0o644),
+        ),
         ("init".into(), Kind::File(INIT.as_bytes(), 0o755)),
         ("lib".into(), Kind::Dir),
         ("lib/modules".into(), Kind::Dir),
@@ -43,11 +55,17 @@ fn entries() -> Vec<(String, Kind)> {
         ("opt/xensource/installer".into(), Kind::Dir),
         (
             "opt/xensource/installer/version.py".into(),
-            Kind::File(b"# isoremix sample\nPRODUCT_BRAND = 'XCP-ng'\nPRODUCT_VERSION = '8.3.0'\n", 0o644),
+            Kind::File(
+                b"# isoremix sample\nPRODUCT_BRAND = 'XCP-ng'\nPRODUCT_VERSION = '8.3.0'\n",
+                0o644,
+            ),
         ),
         (
             "opt/xensource/installer/constants.py".into(),
-            Kind::File(b"# isoremix sample\nANSWERFILE_PATH = '/tmp/answerfile'\nDEFAULT_TIMEOUT = 30\n", 0o644),
+            Kind::File(
+                b"# isoremix sample\nANSWERFILE_PATH = '/tmp/answerfile'\nDEFAULT_TIMEOUT = 30\n",
+                0o644,
+            ),
         ),
         ("proc".into(), Kind::Dir),
         ("sys".into(), Kind::Dir),
@@ -57,8 +75,14 @@ fn entries() -> Vec<(String, Kind)> {
     v.push((format!("lib/modules/{k}"), Kind::Dir));
     v.push((format!("lib/modules/{k}/kernel"), Kind::Dir));
     v.push((format!("lib/modules/{k}/updates"), Kind::Dir));
-    v.push((format!("lib/modules/{k}/modules.order"), Kind::File(b"", 0o644)));
-    v.push((format!("lib/modules/{k}/modules.builtin"), Kind::File(b"", 0o644)));
+    v.push((
+        format!("lib/modules/{k}/modules.order"),
+        Kind::File(b"", 0o644),
+    ));
+    v.push((
+        format!("lib/modules/{k}/modules.builtin"),
+        Kind::File(b"", 0o644),
+    ));
     v
 }
 

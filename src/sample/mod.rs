@@ -13,9 +13,8 @@ mod packages;
 
 use std::path::{Path, PathBuf};
 
-use hadris_fs::{Content, DateTime, Node, Owner, Permissions, SetAttr, Tree};
+use hadris_fs::{Content, DateTime};
 use hadris_iso::{BootEntry, BootInfo, ElTorito, IsoId, IsoOptions};
-use hadris_storage::host::FileDevice;
 
 use crate::boot::efiboot;
 use crate::iso::{self, hybrid::HybridSource};
@@ -87,48 +86,14 @@ fn placeholder_isolinux() -> Vec<u8> {
     bin
 }
 
-fn attrs(mode: u32, time: DateTime) -> SetAttr {
-    SetAttr::new()
-        .with_permissions(Permissions::new(mode))
-        .with_owner(Owner::new(0, 0))
-        .with_modified(time)
-        .with_accessed(time)
-        .with_created(time)
-}
-
-/// The sample's files, path → content, before they become a tree.
+/// The sample's files, path → content.
 struct Files {
     files: Vec<(String, Content)>,
-    time: DateTime,
 }
 
 impl Files {
     fn add(&mut self, path: &str, content: impl Into<Content>) {
         self.files.push((path.to_string(), content.into()));
-    }
-
-    fn into_tree(self) -> Result<Tree, Error> {
-        let mut tree = Tree::new();
-        let mut dirs = std::collections::BTreeSet::new();
-        for (path, _) in &self.files {
-            let mut prefix = String::new();
-            for part in path.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
-                if !prefix.is_empty() {
-                    prefix.push('/');
-                }
-                prefix.push_str(part);
-                dirs.insert(prefix.clone());
-            }
-        }
-        for dir in dirs {
-            tree.insert(&dir, Node::dir().with_attrs(attrs(0o555, self.time)))
-                .map_err(build_err)?;
-        }
-        for (path, content) in self.files {
-            tree.insert(&path, Node::file(content).with_attrs(attrs(0o444, self.time)))
-                .map_err(build_err)?;
-        }
-        Ok(tree)
     }
 }
 
@@ -173,28 +138,46 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
             path: std::env::temp_dir(),
             source,
         })?;
-    let mut f = Files {
-        files: Vec::new(),
-        time,
-    };
+    let mut f = Files { files: Vec::new() };
     f.add(".treeinfo", treeinfo().into_bytes());
-    f.add("EULA", b"isoremix sample: no licence terms; the real ISO carries XCP-ng's EULA here.\n".to_vec());
-    f.add("LICENSES", b"isoremix sample: the real ISO lists package licences here.\n".to_vec());
+    f.add(
+        "EULA",
+        b"isoremix sample: no licence terms; the real ISO carries XCP-ng's EULA here.\n".to_vec(),
+    );
+    f.add(
+        "LICENSES",
+        b"isoremix sample: the real ISO lists package licences here.\n".to_vec(),
+    );
     f.add("RPM-GPG-KEY-xcpng", placeholder("RPM signing key"));
     f.add("install.img", installer::install_img(SAMPLE_TIME)?);
-    f.add("boot/xen.gz", boot_file(opts, "xen.gz", placeholder("Xen hypervisor"))?);
-    f.add("boot/vmlinuz", boot_file(opts, "vmlinuz", placeholder("dom0 kernel"))?);
+    f.add(
+        "boot/xen.gz",
+        boot_file(opts, "xen.gz", placeholder("Xen hypervisor"))?,
+    );
+    f.add(
+        "boot/vmlinuz",
+        boot_file(opts, "vmlinuz", placeholder("dom0 kernel"))?,
+    );
     f.add("boot/alt/vmlinuz", placeholder("alternate dom0 kernel"));
     f.add("boot/memtest.bin", placeholder("memtest86+ (BIOS)"));
     f.add("boot/memtest.efi", placeholder("memtest86+ (UEFI)"));
     let isolinux = boot_file(opts, "isolinux.bin", placeholder_isolinux())?;
     let mboot = boot_file(opts, "mboot.c32", placeholder("mboot.c32"))?;
     f.add("boot/isolinux/isolinux.bin", isolinux);
-    f.add("boot/isolinux/isolinux.cfg", ISOLINUX_CFG.as_bytes().to_vec());
+    f.add(
+        "boot/isolinux/isolinux.cfg",
+        ISOLINUX_CFG.as_bytes().to_vec(),
+    );
     f.add("boot/isolinux/mboot.c32", mboot.clone());
     f.add("boot/isolinux/menu.c32", placeholder("menu.c32"));
-    f.add("boot/isolinux/pg_main", b"XCP-ng 8.3 (isoremix sample)\n".to_vec());
-    f.add("boot/isolinux/pg_help", b"Press F1 for the main page.\n".to_vec());
+    f.add(
+        "boot/isolinux/pg_main",
+        b"XCP-ng 8.3 (isoremix sample)\n".to_vec(),
+    );
+    f.add(
+        "boot/isolinux/pg_help",
+        b"Press F1 for the main page.\n".to_vec(),
+    );
     f.add("boot/isolinux/splash.lss", placeholder("splash image"));
     f.add("boot/pxelinux/pxelinux.0", placeholder("pxelinux.0"));
     f.add("boot/pxelinux/mboot.c32", mboot);
@@ -217,7 +200,6 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
     f.add("boot/efiboot.img", efiboot);
     packages::add(&mut f, work.path(), opts.pad_to, opts.packages, SAMPLE_TIME)?;
 
-    let tree = f.into_tree()?;
     let options = IsoOptions::default()
         .with_id(IsoId::Volume, "XCP-ng 8.3")
         .with_id(IsoId::Application, "isoremix sample")
@@ -236,22 +218,6 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
                 .with_entry(BootEntry::uefi("boot/efiboot.img"))
                 .with_catalog_path("boot/isolinux/boot.cat"),
         );
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".isoremix-sample-")
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    let io_err = |source| Error::Io {
-        path: out.to_path_buf(),
-        source,
-    };
-    let file = tmp.as_file().try_clone().map_err(io_err)?;
-    let device = FileDevice::new(file).map_err(io_err)?;
-    let report = hadris_iso::sync::write(device, &tree, &options).map_err(build_err)?;
     let hybrid = HybridSource {
         bootstrap: boot_file(opts, "isohdpfx.bin", placeholder_mbr_code())?
             .into_iter()
@@ -263,19 +229,17 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
         efi_partition: true,
         gpt: true,
     };
-    iso::apply_hybrid(
-        tmp.as_file(),
-        &report,
-        &hybrid,
-        Some("boot/isolinux/isolinux.bin"),
-        Some("boot/efiboot.img"),
-        b"isoremix sample",
-    )
-    .map_err(io_err)?;
-    use std::os::unix::fs::PermissionsExt;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644))
-        .map_err(io_err)?;
-    tmp.persist(out).map_err(|e| io_err(e.error))?;
+    iso::write_fresh(f.files, time, &options, out, |file, report| {
+        iso::apply_hybrid(
+            file,
+            report,
+            &hybrid,
+            Some("boot/isolinux/isolinux.bin"),
+            Some("boot/efiboot.img"),
+            b"isoremix sample",
+        )
+        .map(|_| ())
+    })
+    .map_err(build_err)?;
     Ok(())
 }

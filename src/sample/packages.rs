@@ -7,15 +7,16 @@ use std::path::Path;
 use hadris_fs::Content;
 
 use crate::repo::{self, Record};
-use crate::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, PaddingSpec, build_package, build_padding_package};
+use crate::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
 use crate::rpm::header::read_package;
+use crate::rpm::padding::{PaddingSpec, build_padding_package};
 
 use super::{Error, Files, build_err};
 
 /// The build host the sample's packages record.
 const BUILD_HOST: &str = "sample.isoremix.invalid";
 /// The size of one padding package's filler file.
-const PADDING_CHUNK: usize = 8 << 20;
+const PADDING_CHUNK: u64 = 32 << 20;
 
 fn spec(name: &str, version: &str, arch: &str, summary: &str, time: u32) -> PackageSpec {
     let mut s = PackageSpec::new(name, version, "1.xcpng8.3", arch, time, BUILD_HOST);
@@ -29,7 +30,13 @@ fn spec(name: &str, version: &str, arch: &str, summary: &str, time: u32) -> Pack
 
 /// The sample's own packages.
 fn specs(time: u32) -> Vec<PackageSpec> {
-    let mut release = spec("xcp-ng-release", "8.3.0", "x86_64", "XCP-ng release file", time);
+    let mut release = spec(
+        "xcp-ng-release",
+        "8.3.0",
+        "x86_64",
+        "XCP-ng release file",
+        time,
+    );
     release.files.push(FileSpec::new(
         "/etc/xcp-ng-release",
         0o644,
@@ -51,11 +58,18 @@ fn specs(time: u32) -> Vec<PackageSpec> {
         time,
         b"isoremix sample documentation\n".to_vec(),
     ));
-    let mut deps = spec("xcp-ng-deps", "8.3", "noarch", "Packages the installer installs", time);
+    let mut deps = spec(
+        "xcp-ng-deps",
+        "8.3",
+        "noarch",
+        "Packages the installer installs",
+        time,
+    );
     for name in ["xcp-ng-release", "sample-tools", "sample-docs"] {
         deps.requires.push(Dep::any(name));
     }
-    deps.requires.push(Dep::versioned("xcp-ng-release", DepCmp::Ge, "8.3.0"));
+    deps.requires
+        .push(Dep::versioned("xcp-ng-release", DepCmp::Ge, "8.3.0"));
     vec![release, tools, docs, deps]
 }
 
@@ -103,7 +117,7 @@ pub fn add(
         let mut n = 0u64;
         while total < target {
             n += 1;
-            let size = PADDING_CHUNK.min((target - total) as usize).max(4096);
+            let size = PADDING_CHUNK.min(target - total).max(4096);
             let padding = PaddingSpec {
                 name: format!("sample-padding-{n:04}"),
                 version: "1.0".into(),
@@ -120,7 +134,8 @@ pub fn add(
             build_padding_package(&padding, time32, BUILD_HOST, &mut out).map_err(build_err)?;
             drop(out);
             let href = format!("Packages/sample-padding-{n:04}-1.0-1.noarch.rpm");
-            let pkg = read_package(std::fs::File::open(&path).map_err(io_err)?).map_err(build_err)?;
+            let pkg =
+                read_package(std::fs::File::open(&path).map_err(io_err)?).map_err(build_err)?;
             records.push(Record::from_package(&pkg, &href, time as u64, Some(10)));
             total += pkg.size;
             files.add(&href, hadris_fs::host::file(&path).map_err(build_err)?);

@@ -58,26 +58,16 @@ fn fetch(cache: &Path) -> Assets {
         return assets;
     }
 
-    let kernel_package = kernel_package();
     let scratch = cache.join(format!("download-{}", std::process::id()));
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch).ok();
     }
     mkdir(&scratch);
-    let output = Command::new("apt-get")
-        .args(["download", &kernel_package, XEN_PACKAGE])
-        .current_dir(&scratch)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start apt-get: {e}"));
-    if !output.status.success() {
-        panic!(
-            "`apt-get download {kernel_package} {XEN_PACKAGE}` failed ({}); the boot test needs \
-             Debian's package archive (run `apt-get update` first):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    let kernel_package = with_package_lists(|| {
+        let package = kernel_package()?;
+        download(&scratch, &[&package, XEN_PACKAGE])?;
+        Ok(package)
+    });
 
     let root = scratch.join("root");
     mkdir(&root);
@@ -120,21 +110,69 @@ fn fetch(cache: &Path) -> Assets {
     Assets { packages, ..assets }
 }
 
+/// Runs `step`; if it fails and this process is root (as on CI), refreshes apt's package lists
+/// once and retries. A failure after that is a test failure with apt's message.
+fn with_package_lists<T>(step: impl Fn() -> Result<T, String>) -> T {
+    let first = match step() {
+        Ok(value) => return value,
+        Err(message) => message,
+    };
+    if !is_root() {
+        panic!(
+            "{first}\nthe boot test needs Debian's package archive: run `apt-get update` as root"
+        );
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]));
+    step().unwrap_or_else(|second| {
+        panic!("{second}\n(after `apt-get update`; first attempt: {first})")
+    })
+}
+
+/// Whether the process runs as root: `/proc/self` belongs to the effective user.
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
 /// `linux-image-6.1.0-<abi>-amd64`, the current dependency of `linux-image-amd64`.
-fn kernel_package() -> String {
-    let output = run(Command::new("apt-cache").args(["depends", KERNEL_META_PACKAGE]));
+fn kernel_package() -> Result<String, String> {
+    let output = Command::new("apt-cache")
+        .args(["depends", KERNEL_META_PACKAGE])
+        .output()
+        .map_err(|e| format!("cannot start apt-cache: {e}"))?;
     let text = String::from_utf8_lossy(&output.stdout);
     text.lines()
         .filter_map(|line| line.trim().strip_prefix("Depends:"))
         .map(str::trim)
         .find(|name| name.starts_with(KERNEL_PREFIX) && name.ends_with(KERNEL_SUFFIX))
         .map(str::to_owned)
-        .unwrap_or_else(|| {
-            panic!(
+        .ok_or_else(|| {
+            format!(
                 "`apt-cache depends {KERNEL_META_PACKAGE}` names no {KERNEL_PREFIX}*{KERNEL_SUFFIX} \
-                 package (is the Debian 12 archive configured and `apt-get update` done?):\n{text}"
+                 package (is the Debian 12 archive configured?):\n{text}{}",
+                String::from_utf8_lossy(&output.stderr)
             )
         })
+}
+
+/// `apt-get download PACKAGES...` into `dir`.
+fn download(dir: &Path, packages: &[&str]) -> Result<(), String> {
+    let output = Command::new("apt-get")
+        .arg("download")
+        .args(packages)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start apt-get: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "`apt-get download {}` failed ({}):\n{}",
+        packages.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    ))
 }
 
 /// `dpkg-deb --fsys-tarfile DEB | tar -x -C ROOT --wildcards MEMBERS...`

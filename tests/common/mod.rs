@@ -4,6 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod bootcfg;
+pub mod initrd;
+pub mod rpmbuild;
+
 /// Runs a command, failing the test with its output if it fails; returns stdout.
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd
@@ -19,16 +23,20 @@ pub fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Fails the test (never skips) when a referee tool is missing.
-pub fn require(tool: &str) {
-    let found = Command::new("sh")
+/// Whether the tool `tool` is on the PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
         .output()
         .map(|o| o.status.success())
-        .unwrap_or(false);
+        .unwrap_or(false)
+}
+
+/// Fails the test (never skips) when a referee tool is missing.
+pub fn require(tool: &str) {
     assert!(
-        found,
+        have(tool),
         "referee tool `{tool}` is missing: install it (see .ci/run) — this test does not skip"
     );
 }
@@ -188,6 +196,9 @@ pub fn xorriso_report(iso: &Path) -> String {
     ]))
 }
 
+/// Debian's kernel package (module trees for tests).
+pub mod debian_kernel;
+
 /// The comps of a XenServer-style source: groups `xenserver_base` and `xenserver_dom0`.
 pub const XENSERVER_COMPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE comps PUBLIC "-//Red Hat, Inc.//DTD Comps info//EN" "comps.dtd">
@@ -266,5 +277,11 @@ timestamp = 1600000000\nversion = 7.0.0\n\n[vendor-notes]\nkept = yes\n",
     iso
 }
 
-/// Debian's kernel package (module trees for tests).
-pub mod debian_kernel;
+/// The 1-based line and column (in characters) of the first occurrence of `needle` in `text`.
+pub fn position_of(text: &str, needle: &str) -> (usize, usize) {
+    let offset = text.find(needle).expect("needle in text");
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}

@@ -1,6 +1,6 @@
-//! Helpers shared by the initrd tests: referee tools (GNU cpio, bzip2, gzip, xz, zstd,
-//! unmkinitramfs, patch), sample trees and a comparable description of a directory.
-#![allow(dead_code)]
+//! install.img tests: referee tools (GNU cpio, bzip2, gzip, xz, zstd, unmkinitramfs, patch,
+//! qemu), sample trees, a comparable description of a directory, and newc archives and edits
+//! made with our writer.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,19 +10,38 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Fails (never skips) when a referee tool is missing.
-pub fn require(tool: &str) {
-    let ok = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "referee tool `{tool}` is missing: install the Debian package providing it (cpio, bzip2, gzip, xz-utils, zstd, initramfs-tools-core, patch)"
-    );
+use isoremix::initrd::newc::Header;
+use isoremix::initrd::{Content, NewcWriter, PutEntry, PutKind};
+
+use super::{have, require};
+
+/// The time of the entries the tests put into an image.
+pub const EDIT_TIME: u32 = 1_700_000_000;
+
+/// A root-owned entry of `kind` at `path` with `mode`, dated [`EDIT_TIME`].
+pub fn put_entry(path: &[u8], kind: PutKind, mode: u32) -> PutEntry {
+    PutEntry {
+        path: path.to_vec(),
+        kind,
+        mode,
+        uid: 0,
+        gid: 0,
+        mtime: EDIT_TIME,
+    }
+}
+
+/// A root-owned file holding `content` at `path` with `mode`, dated [`EDIT_TIME`].
+pub fn put_bytes(path: &[u8], content: &[u8], mode: u32) -> PutEntry {
+    put_entry(path, PutKind::File(Content::Bytes(content.to_vec())), mode)
+}
+
+/// A newc archive of `entries` (header, name, data) made by our writer.
+pub fn newc_archive(entries: &[(Header, Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut w = NewcWriter::new(Vec::new());
+    for (h, name, data) in entries {
+        w.append_bytes(h, name, data).unwrap();
+    }
+    w.finish().unwrap()
 }
 
 /// Runs a shell command in `dir` with `stdin`, returns stdout; panics with stderr on failure.
@@ -59,8 +78,13 @@ pub fn gnu_cpio(dir: &Path) -> Vec<u8> {
     sh("find . | LC_ALL=C sort | cpio -o -H newc --quiet", dir, b"")
 }
 
-/// Compresses with the command-line tool of `kind` ("bzip2", "gzip", "xz", "zstd").
+/// Compresses with the command-line tool of `kind` ("bzip2", "gzip", "xz", "zstd"). The zstd
+/// tool is only recommended by initramfs-tools: without it, the zstd crate compresses instead.
 pub fn cli_compress(kind: &str, data: &[u8]) -> Vec<u8> {
+    if kind == "zstd" && !have("zstd") {
+        eprintln!("zstd command missing: compressing the zstd layer with the zstd crate");
+        return zstd::encode_all(data, 3).unwrap();
+    }
     require(kind);
     let cmd = match kind {
         "bzip2" => "bzip2 -9 -c",
@@ -208,4 +232,42 @@ pub fn sample_base(dir: &Path) {
     fs::create_dir_all(dir.join("tmp")).unwrap();
     fs::set_permissions(dir.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
     set_times(dir, 1_600_000_000);
+}
+
+/// A Debian amd64 kernel (`vmlinuz`) downloaded at run time into the test cache
+/// (`$ISOREMIX_TEST_CACHE`, else `target/test-cache`), never into the source tree.
+pub fn debian_kernel() -> std::path::PathBuf {
+    require("apt-get");
+    require("dpkg-deb");
+    let cache = std::env::var_os("ISOREMIX_TEST_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-cache"));
+    fs::create_dir_all(&cache).unwrap();
+    let script = "set -e
+        if ! ls boot/vmlinuz-* >/dev/null 2>&1; then
+          pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \\(linux-image-[0-9].*\\)$/\\1/p' | head -n1)
+          test -n \"$pkg\" || { echo 'cannot find the linux-image package behind linux-image-amd64' >&2; exit 1; }
+          ls ${pkg}_*.deb >/dev/null 2>&1 || apt-get download \"$pkg\" >/dev/null 2>&1 || { echo \"apt-get download $pkg failed\" >&2; exit 1; }
+          dpkg-deb --fsys-tarfile ${pkg}_*.deb | tar -x --wildcards './boot/vmlinuz-*'
+        fi
+        ls boot/vmlinuz-* | head -n1";
+    let out = sh(script, &cache, b"");
+    cache.join(String::from_utf8_lossy(&out).trim())
+}
+
+/// Boots `kernel` with `initrd` in qemu (TCG) and returns the serial console output.
+pub fn boot(kernel: &Path, initrd: &Path) -> String {
+    require("qemu-system-x86_64");
+    require("timeout");
+    let log = initrd.with_extension("serial.log");
+    let cmd = format!(
+        "timeout 600 qemu-system-x86_64 -accel tcg -m 512 -nodefaults -display none -no-reboot \
+         -kernel '{}' -initrd '{}' -append 'console=ttyS0 panic=-1 loglevel=1 rdinit=/init' \
+         -serial file:'{}'",
+        kernel.display(),
+        initrd.display(),
+        log.display()
+    );
+    sh(&cmd, Path::new("/"), b"");
+    String::from_utf8_lossy(&fs::read(&log).unwrap()).replace('\r', "")
 }

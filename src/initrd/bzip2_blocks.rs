@@ -1,0 +1,819 @@
+//! Block-parallel decoding of one bzip2 stream.
+//!
+//! A bzip2 stream is `BZh` and a level digit, then blocks, each starting with the 48-bit magic
+//! `0x314159265359` followed by the block's CRC, then the end-of-stream marker `0x177245385090`
+//! followed by the combined CRC (each block CRC folded in with a one-bit rotation), padded to a
+//! byte. Blocks are bit-aligned, not byte-aligned, and their length is only known by decoding
+//! them, so the calling thread scans the compressed bits for the magics, cuts the stream there and
+//! re-frames each block as a standalone one-block stream (header, block bits, end marker, the
+//! block CRC as combined CRC) that worker threads hand to libbz2. Output is yielded in block
+//! order, so the bytes are exactly those of a sequential decode.
+//!
+//! Checks: libbz2 verifies every block's CRC; the combined CRC after the end marker is compared
+//! with the one computed from the blocks decoded. The magic may also occur by chance inside a
+//! block's Huffman data; such a false cut makes the block fail to decode, and the block is then
+//! decoded again joined with the next piece.
+//!
+//! The input is consumed exactly up to the last byte of the stream (found from the end marker),
+//! so the caller can read what follows. Memory: at most [`IN_FLIGHT_PER_THREAD`] blocks per worker
+//! are in flight, each holding its compressed bits (at most about 1 MB for level 9) and its output;
+//! a block whose output exceeds [`MAX_BLOCK_OUTPUT`] (long runs expand a lot) is not kept by the
+//! worker but decoded again as a stream by the reader.
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// The block magic (pi).
+const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
+/// The end-of-stream magic (sqrt(pi)).
+const EOS_MAGIC: u64 = 0x1772_4538_5090;
+const MASK48: u64 = (1 << 48) - 1;
+/// Level digit of the standalone streams: the largest block size, so any block fits.
+const STANDALONE_LEVEL: u8 = b'9';
+/// Blocks in flight per worker thread.
+pub const IN_FLIGHT_PER_THREAD: usize = 2;
+/// Largest block output a worker keeps in memory.
+pub const MAX_BLOCK_OUTPUT: usize = 8 << 20;
+/// Largest compressed block accepted (a level-9 block is at most about 1 MB; a corrupt stream
+/// without magics must not make the reader buffer everything).
+const MAX_BLOCK_INPUT: usize = 4 << 20;
+
+fn corrupt(what: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.into())
+}
+
+/// The 64 bits starting at byte `k` of `b` (big-endian); `b` must hold `k + 8` bytes.
+fn word_at(b: &[u8], k: usize) -> u64 {
+    let mut w = [0u8; 8];
+    if let Some(s) = b.get(k..k + 8) {
+        w.copy_from_slice(s);
+    }
+    u64::from_be_bytes(w)
+}
+
+/// The `n` (at most 57) bits starting at bit `bit` of `b`, when `b` holds them.
+fn bits_at(b: &[u8], bit: u64, n: u32) -> Option<u64> {
+    let k = usize::try_from(bit / 8).ok()?;
+    let s = (bit % 8) as u32;
+    if b.len() < k + 8 {
+        // Near the end: assemble from what is there.
+        let need = ((s + n).div_ceil(8)) as usize;
+        let have = b.get(k..k + need)?;
+        let mut w = [0u8; 8];
+        w[..need].copy_from_slice(have);
+        let v = u64::from_be_bytes(w);
+        return Some((v >> (64 - s - n)) & ((1u64 << n) - 1));
+    }
+    Some((word_at(b, k) >> (64 - s - n)) & ((1u64 << n) - 1))
+}
+
+/// For each byte value, the shifts `s` (bit `s` of the byte holding the magic's first bit) at
+/// which the byte following could be part of one of the two magics.
+fn prefilter() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    for magic in [BLOCK_MAGIC, EOS_MAGIC] {
+        for s in 0..8u32 {
+            // Bits [8 - s, 16 - s) of the magic form the byte after the first one.
+            let byte = (magic >> (48 - (16 - s))) & 0xff;
+            t[byte as usize] |= 1 << s;
+        }
+    }
+    t
+}
+
+/// Which magic, if any, starts at bit `bit` of `b` (which must hold 8 bytes from `bit / 8`).
+fn magic_at(b: &[u8], bit: u64) -> Option<Magic> {
+    match bits_at(b, bit, 48)? {
+        BLOCK_MAGIC => Some(Magic::Block),
+        EOS_MAGIC => Some(Magic::End),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Magic {
+    Block,
+    End,
+}
+
+/// Appends bits to a byte vector, most significant bit first.
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    nbits: u32,
+}
+
+impl BitWriter {
+    fn new(out: Vec<u8>) -> Self {
+        BitWriter {
+            out,
+            acc: 0,
+            nbits: 0,
+        }
+    }
+
+    /// Appends the low `n` (at most 32) bits of `v`.
+    fn put(&mut self, v: u64, n: u32) {
+        self.acc = (self.acc << n) | (v & ((1u64 << n) - 1));
+        self.nbits += n;
+        while self.nbits >= 8 {
+            self.nbits -= 8;
+            self.out.push((self.acc >> self.nbits) as u8);
+        }
+        self.acc &= (1u64 << self.nbits) - 1;
+    }
+
+    /// Appends bits `[from, to)` of `src`.
+    fn copy(&mut self, src: &[u8], from: u64, to: u64) {
+        let mut pos = from;
+        // Byte by byte while the writer is aligned and whole bytes remain.
+        if self.nbits == 0 {
+            let s = (pos % 8) as u32;
+            let mut k = (pos / 8) as usize;
+            let whole = ((to - pos) / 8) as usize;
+            self.out.reserve(whole);
+            if s == 0 {
+                if let Some(bytes) = src.get(k..k + whole) {
+                    self.out.extend_from_slice(bytes);
+                    pos += whole as u64 * 8;
+                }
+            } else {
+                for _ in 0..whole {
+                    let (Some(&a), Some(&b)) = (src.get(k), src.get(k + 1)) else {
+                        break;
+                    };
+                    self.out.push((a << s) | (b >> (8 - s)));
+                    k += 1;
+                    pos += 8;
+                }
+            }
+        }
+        while pos < to {
+            let n = (to - pos).min(32) as u32;
+            let v = bits_at(src, pos, n).unwrap_or(0);
+            self.put(v, n);
+            pos += u64::from(n);
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.nbits > 0 {
+            let pad = 8 - self.nbits;
+            self.put(0, pad);
+        }
+        self.out
+    }
+}
+
+/// The compressed bits of one block (or of a block joined with the piece after a false cut).
+struct Piece {
+    /// Bytes holding the bits.
+    bytes: Vec<u8>,
+    /// Bit ranges inside `bytes`, in order (more than one after a join).
+    ranges: Vec<(u64, u64)>,
+    /// The block CRC (the 32 bits after the magic).
+    crc: u32,
+    /// Index of the block in the stream, for messages.
+    index: u64,
+}
+
+impl Piece {
+    /// The piece as a standalone one-block bzip2 stream.
+    fn standalone(&self) -> Vec<u8> {
+        let len: u64 = self.ranges.iter().map(|r| r.1 - r.0).sum();
+        let mut w = BitWriter::new(Vec::with_capacity(len.div_ceil(8) as usize + 16));
+        for &b in b"BZh" {
+            w.put(u64::from(b), 8);
+        }
+        w.put(u64::from(STANDALONE_LEVEL), 8);
+        for &(from, to) in &self.ranges {
+            w.copy(&self.bytes, from, to);
+        }
+        w.put(EOS_MAGIC >> 24, 24);
+        w.put(EOS_MAGIC & 0xff_ffff, 24);
+        w.put(u64::from(self.crc), 32);
+        w.finish()
+    }
+
+    /// This piece followed by `next`.
+    fn join(mut self, next: Piece) -> Piece {
+        let shift = self.bytes.len() as u64 * 8;
+        self.bytes.extend_from_slice(&next.bytes);
+        self.ranges
+            .extend(next.ranges.iter().map(|&(a, b)| (a + shift, b + shift)));
+        self
+    }
+}
+
+/// A worker's answer for one piece.
+enum Decoded {
+    /// The whole output.
+    Data(Vec<u8>),
+    /// The output is larger than [`MAX_BLOCK_OUTPUT`]: decode it again as a stream.
+    Large,
+    /// libbz2 refused the block.
+    Failed(io::Error),
+}
+
+/// Decodes a piece into memory, up to `limit` bytes of output.
+fn decode_piece(piece: &Piece, limit: usize) -> Decoded {
+    let stream = piece.standalone();
+    let mut dec = bzip2::bufread::BzDecoder::new(&stream[..]);
+    let mut out = Vec::with_capacity(1 << 20);
+    match (&mut dec).take(limit as u64 + 1).read_to_end(&mut out) {
+        Ok(_) if out.len() > limit => Decoded::Large,
+        Ok(_) => Decoded::Data(out),
+        Err(e) => Decoded::Failed(e),
+    }
+}
+
+struct Job {
+    piece: Piece,
+    reply: mpsc::SyncSender<(Piece, Decoded)>,
+}
+
+/// Output of the block being read out.
+enum Current {
+    None,
+    Buffer(Vec<u8>, usize),
+    Stream(Box<bzip2::read::BzDecoder<io::Cursor<Vec<u8>>>>),
+}
+
+/// Where the scan of the input is.
+enum Scan {
+    /// The header is not read yet.
+    Header,
+    /// A magic of this kind starts at bit `at` of `raw`.
+    At(Magic, u64),
+    /// The end marker and CRC were read.
+    Ended,
+}
+
+/// A reader decoding one bzip2 stream with worker threads; see the module documentation.
+pub struct ParallelBzDecoder<R: BufRead> {
+    input: R,
+    /// Compressed bytes from the start of the current block on.
+    raw: Vec<u8>,
+    /// Input offset of `raw[0]`.
+    raw_base: u64,
+    /// Input offset up to which the input was consumed (what follows is in its buffer only).
+    consumed: u64,
+    /// Next byte of `raw` the magic search looks at.
+    scan_byte: usize,
+    scan: Scan,
+    table: [u8; 256],
+    blocks: u64,
+    stream_crc: u32,
+    combined: u32,
+    jobs: Option<mpsc::Sender<Job>>,
+    pending: VecDeque<mpsc::Receiver<(Piece, Decoded)>>,
+    max_pending: usize,
+    current: Current,
+    limit: usize,
+    failed: bool,
+}
+
+impl<R: BufRead> ParallelBzDecoder<R> {
+    /// A decoder of the bzip2 stream starting at the current position of `input`, using
+    /// `threads` worker threads (at least 1).
+    pub fn new(input: R, threads: usize) -> Self {
+        Self::with_limit(input, threads, MAX_BLOCK_OUTPUT)
+    }
+
+    /// As [`ParallelBzDecoder::new`], with the largest block output kept in memory.
+    fn with_limit(input: R, threads: usize, limit: usize) -> Self {
+        let threads = threads.max(1);
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..threads {
+            let rx = Arc::clone(&rx);
+            std::thread::spawn(move || {
+                loop {
+                    let job = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = job else { return };
+                    let decoded = decode_piece(&job.piece, limit);
+                    // The reader may be gone (dropped after an error): nothing to do then.
+                    let _ = job.reply.send((job.piece, decoded));
+                }
+            });
+        }
+        ParallelBzDecoder {
+            input,
+            raw: Vec::new(),
+            raw_base: 0,
+            consumed: 0,
+            scan_byte: 0,
+            scan: Scan::Header,
+            table: prefilter(),
+            blocks: 0,
+            stream_crc: 0,
+            combined: 0,
+            jobs: Some(tx),
+            pending: VecDeque::new(),
+            max_pending: threads * IN_FLIGHT_PER_THREAD,
+            current: Current::None,
+            limit,
+            failed: false,
+        }
+    }
+
+    /// The input (read ahead of the output by the blocks in flight).
+    pub fn get_ref(&self) -> &R {
+        &self.input
+    }
+
+    /// Gives back the input, positioned after the stream once the decoder reported its end.
+    pub fn into_inner(self) -> R {
+        self.input
+    }
+
+    /// Hands the consumed part of `raw`'s tail to the input and appends the next input bytes;
+    /// false at the end of the input.
+    fn fill(&mut self) -> io::Result<bool> {
+        let fetched = self.raw_base + self.raw.len() as u64;
+        self.input.consume((fetched - self.consumed) as usize);
+        self.consumed = fetched;
+        let buf = self.input.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        self.raw.extend_from_slice(buf);
+        Ok(true)
+    }
+
+    /// Makes `raw` hold at least `n` bytes; false when the input ends first.
+    fn want(&mut self, n: usize) -> io::Result<bool> {
+        while self.raw.len() < n {
+            if !self.fill()? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Forgets the first `n` bytes of `raw`.
+    fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.raw.len());
+        self.raw.drain(..n);
+        self.raw_base += n as u64;
+    }
+
+    fn read_header(&mut self) -> io::Result<()> {
+        if !self.want(4)? {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "bzip2 stream truncated in its header",
+            ));
+        }
+        match self.raw.get(..4) {
+            Some([b'B', b'Z', b'h', b'1'..=b'9']) => {}
+            _ => return Err(corrupt("not a bzip2 stream header (BZh1 to BZh9)")),
+        }
+        self.drop_front(4);
+        if !self.want(8)? {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "bzip2 stream truncated after its header",
+            ));
+        }
+        match magic_at(&self.raw, 0) {
+            Some(m) => self.scan = Scan::At(m, 0),
+            None => return Err(corrupt("bzip2 stream: no block after the header")),
+        }
+        Ok(())
+    }
+
+    /// The next magic at or after bit `from` of `raw`, reading more input as needed.
+    fn find_magic(&mut self, from: u64) -> io::Result<(Magic, u64)> {
+        self.scan_byte = self.scan_byte.max((from / 8) as usize);
+        loop {
+            while self.scan_byte + 8 <= self.raw.len() {
+                let k = self.scan_byte;
+                let shifts = self
+                    .raw
+                    .get(k + 1)
+                    .map_or(0, |&b| self.table[usize::from(b)]);
+                if shifts != 0 {
+                    let w = word_at(&self.raw, k);
+                    for s in 0..8u32 {
+                        if shifts & (1 << s) == 0 {
+                            continue;
+                        }
+                        let bit = k as u64 * 8 + u64::from(s);
+                        if bit < from {
+                            continue;
+                        }
+                        match (w >> (16 - s)) & MASK48 {
+                            BLOCK_MAGIC => return Ok((Magic::Block, bit)),
+                            EOS_MAGIC => return Ok((Magic::End, bit)),
+                            _ => {}
+                        }
+                    }
+                }
+                self.scan_byte += 1;
+            }
+            if self.raw.len() > MAX_BLOCK_INPUT {
+                return Err(corrupt(format!(
+                    "bzip2 block {} longer than {MAX_BLOCK_INPUT} bytes: not a bzip2 stream",
+                    self.blocks
+                )));
+            }
+            if !self.fill()? {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "bzip2 stream truncated in block {} (no end-of-stream marker)",
+                        self.blocks
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Cuts the next block off the input and returns it; `None` once the end marker is read.
+    fn next_piece(&mut self) -> io::Result<Option<Piece>> {
+        if let Scan::Header = self.scan {
+            self.read_header()?;
+        }
+        let at = match self.scan {
+            Scan::At(Magic::Block, at) => at,
+            Scan::At(Magic::End, at) => {
+                self.read_end(at)?;
+                return Ok(None);
+            }
+            _ => return Ok(None),
+        };
+        if !self.want((at as usize) / 8 + 11)? {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("bzip2 stream truncated in block {}", self.blocks),
+            ));
+        }
+        let crc = bits_at(&self.raw, at + 48, 32).unwrap_or(0) as u32;
+        let (magic, next) = self.find_magic(at + 80)?;
+        let end_byte = next.div_ceil(8) as usize;
+        let bytes = self.raw.get(..end_byte).unwrap_or(&self.raw).to_vec();
+        let piece = Piece {
+            bytes,
+            ranges: vec![(at, next)],
+            crc,
+            index: self.blocks,
+        };
+        self.blocks += 1;
+        let drop_bytes = (next / 8) as usize;
+        self.drop_front(drop_bytes);
+        self.scan_byte = self.scan_byte.saturating_sub(drop_bytes);
+        self.scan = Scan::At(magic, next % 8);
+        Ok(Some(piece))
+    }
+
+    /// Reads the combined CRC after the end marker at bit `at` and consumes the input up to the
+    /// stream's last byte.
+    fn read_end(&mut self, at: u64) -> io::Result<()> {
+        let end = (at + 80).div_ceil(8) as usize;
+        if !self.want(end)? {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "bzip2 stream truncated in its end marker",
+            ));
+        }
+        self.stream_crc = bits_at(&self.raw, at + 48, 32).unwrap_or(0) as u32;
+        // The bytes of `raw` after `end` are still in the input's buffer: leave them there.
+        let end = self.raw_base + end as u64;
+        self.input
+            .consume(end.saturating_sub(self.consumed) as usize);
+        self.consumed = end;
+        self.raw_base = end;
+        self.raw.clear();
+        self.scan = Scan::Ended;
+        Ok(())
+    }
+
+    /// Sends pieces to the workers until enough are in flight or the stream is cut entirely.
+    fn submit(&mut self) -> io::Result<()> {
+        while self.pending.len() < self.max_pending {
+            let Some(piece) = self.next_piece()? else {
+                return Ok(());
+            };
+            let (reply, rx) = mpsc::sync_channel(1);
+            let sent = self
+                .jobs
+                .as_ref()
+                .is_some_and(|j| j.send(Job { piece, reply }).is_ok());
+            if !sent {
+                return Err(io::Error::other("a bzip2 decoding thread stopped"));
+            }
+            self.pending.push_back(rx);
+        }
+        Ok(())
+    }
+
+    fn receive(rx: mpsc::Receiver<(Piece, Decoded)>) -> io::Result<(Piece, Decoded)> {
+        rx.recv()
+            .map_err(|_| io::Error::other("a bzip2 decoding thread stopped"))
+    }
+
+    /// Makes the next block's output current; false at the end of the stream.
+    fn next_block(&mut self) -> io::Result<bool> {
+        self.submit()?;
+        let Some(rx) = self.pending.pop_front() else {
+            if self.combined != self.stream_crc {
+                return Err(corrupt(format!(
+                    "bzip2 combined CRC mismatch: stream says {:08x}, blocks give {:08x}",
+                    self.stream_crc, self.combined
+                )));
+            }
+            return Ok(false);
+        };
+        let (mut piece, mut decoded) = Self::receive(rx)?;
+        if let Decoded::Failed(e) = decoded {
+            // Maybe a false cut: join with the next piece and try again, here.
+            self.submit()?;
+            let Some(next) = self.pending.pop_front() else {
+                return Err(corrupt(format!("bzip2 block {}: {e}", piece.index)));
+            };
+            let (next_piece, _) = Self::receive(next)?;
+            piece = piece.join(next_piece);
+            decoded = decode_piece(&piece, self.limit);
+            if let Decoded::Failed(_) = decoded {
+                return Err(corrupt(format!("bzip2 block {}: {e}", piece.index)));
+            }
+        }
+        self.combined = self.combined.rotate_left(1) ^ piece.crc;
+        self.current = match decoded {
+            Decoded::Data(d) => Current::Buffer(d, 0),
+            Decoded::Large => Current::Stream(Box::new(bzip2::read::BzDecoder::new(
+                io::Cursor::new(piece.standalone()),
+            ))),
+            Decoded::Failed(e) => return Err(e),
+        };
+        Ok(true)
+    }
+}
+
+impl<R: BufRead> Read for ParallelBzDecoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(io::Error::other("bzip2 decoder used after an error"));
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match &mut self.current {
+                Current::Buffer(data, pos) => {
+                    let rest = data.get(*pos..).unwrap_or(&[]);
+                    if !rest.is_empty() {
+                        let n = rest.len().min(buf.len());
+                        buf[..n].copy_from_slice(&rest[..n]);
+                        *pos += n;
+                        return Ok(n);
+                    }
+                }
+                Current::Stream(d) => match d.read(buf) {
+                    Ok(0) => {}
+                    Ok(n) => return Ok(n),
+                    Err(e) => {
+                        self.failed = true;
+                        return Err(e);
+                    }
+                },
+                Current::None => {}
+            }
+            self.current = Current::None;
+            match self.next_block() {
+                Ok(true) => {}
+                Ok(false) => return Ok(0),
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compressible but varied bytes, so level 1 gives many blocks.
+    fn sample(len: usize) -> Vec<u8> {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let words: Vec<&[u8]> = vec![b"alpha ", b"beta ", b"gamma\n", b"\0\0\0\0", b"delta "];
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x.is_multiple_of(7) {
+                out.push((x >> 32) as u8);
+            } else {
+                out.extend_from_slice(words[(x % 5) as usize]);
+            }
+        }
+        out.truncate(len);
+        out
+    }
+
+    fn compress(data: &[u8], level: u32) -> Vec<u8> {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(level));
+        std::io::Write::write_all(&mut e, data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn serial(stream: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        bzip2::bufread::BzDecoder::new(stream).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn parallel(stream: &[u8], threads: usize, limit: usize) -> (io::Result<Vec<u8>>, u64) {
+        let mut input = io::Cursor::new(stream);
+        let mut dec = ParallelBzDecoder::with_limit(&mut input, threads, limit);
+        let mut out = Vec::new();
+        let r = dec.read_to_end(&mut out).map(|_| out);
+        drop(dec);
+        (r, input.position())
+    }
+
+    #[test]
+    fn same_bytes_as_the_serial_decoder() {
+        let data = sample(3 << 20);
+        let stream = compress(&data, 1);
+        assert_eq!(serial(&stream).unwrap(), data);
+        for threads in [1, 2, 3] {
+            let (out, pos) = parallel(&stream, threads, MAX_BLOCK_OUTPUT);
+            assert!(out.unwrap() == data, "{threads} threads");
+            assert_eq!(pos, stream.len() as u64);
+        }
+        // Blocks over the in-memory limit are streamed by the reader.
+        let (out, _) = parallel(&stream, 2, 1000);
+        assert!(out.unwrap() == data);
+    }
+
+    #[test]
+    fn long_runs_and_empty_streams() {
+        let mut data = vec![0u8; 5 << 20];
+        data.extend_from_slice(b"end");
+        let stream = compress(&data, 9);
+        let (out, pos) = parallel(&stream, 2, 1 << 20);
+        assert!(out.unwrap() == data);
+        assert_eq!(pos, stream.len() as u64);
+        let empty = compress(b"", 9);
+        let (out, pos) = parallel(&empty, 2, MAX_BLOCK_OUTPUT);
+        assert_eq!(out.unwrap(), b"");
+        assert_eq!(pos, empty.len() as u64);
+    }
+
+    #[test]
+    fn stops_exactly_at_the_end_of_the_stream() {
+        let first = compress(&sample(700_000), 1);
+        let second = compress(b"second stream", 9);
+        let mut image = first.clone();
+        image.extend_from_slice(&second);
+        image.extend_from_slice(b"garbage after");
+        let mut input = io::Cursor::new(&image[..]);
+        let mut dec = ParallelBzDecoder::new(&mut input, 2);
+        let mut out = Vec::new();
+        dec.read_to_end(&mut out).unwrap();
+        assert!(out == sample(700_000));
+        drop(dec);
+        assert_eq!(input.position(), first.len() as u64);
+        let mut dec = ParallelBzDecoder::new(&mut input, 2);
+        let mut out = Vec::new();
+        dec.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"second stream");
+        drop(dec);
+        let mut rest = Vec::new();
+        input.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"garbage after");
+    }
+
+    /// With an input handing out a few bytes at a time, the stream still ends at the right byte.
+    #[test]
+    fn exact_end_with_tiny_input_buffers() {
+        for data in [sample(300_000), Vec::new(), b"x".to_vec()] {
+            let stream = compress(&data, 1);
+            let mut image = stream.clone();
+            image.extend_from_slice(b"BZh9 next");
+            for cap in [1, 3, 7, 11] {
+                let mut input = io::BufReader::with_capacity(cap, &image[..]);
+                let mut dec = ParallelBzDecoder::new(&mut input, 2);
+                let mut out = Vec::new();
+                dec.read_to_end(&mut out).unwrap();
+                assert!(out == data, "capacity {cap}");
+                drop(dec);
+                let mut rest = Vec::new();
+                input.read_to_end(&mut rest).unwrap();
+                assert_eq!(rest, b"BZh9 next", "capacity {cap}");
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_streams_fail_like_the_serial_decoder() {
+        let data = sample(1 << 20);
+        let stream = compress(&data, 1);
+        // Truncated anywhere.
+        for cut in [
+            3,
+            4,
+            10,
+            30,
+            stream.len() / 2,
+            stream.len() - 5,
+            stream.len() - 1,
+        ] {
+            let cut_stream = &stream[..cut];
+            assert!(serial(cut_stream).is_err(), "serial accepts a cut at {cut}");
+            let (out, _) = parallel(cut_stream, 2, MAX_BLOCK_OUTPUT);
+            assert!(out.is_err(), "parallel accepts a cut at {cut}");
+        }
+        // A flipped bit in a block (bad block CRC or bad Huffman data).
+        let mut bad = stream.clone();
+        bad[stream.len() / 3] ^= 0x10;
+        assert!(serial(&bad).is_err());
+        assert!(parallel(&bad, 2, MAX_BLOCK_OUTPUT).0.is_err());
+        // A flipped bit in the block CRC field of the first block.
+        let mut bad = stream.clone();
+        bad[8] ^= 0x01;
+        assert!(serial(&bad).is_err());
+        assert!(parallel(&bad, 2, MAX_BLOCK_OUTPUT).0.is_err());
+        // A wrong combined CRC (the last bytes hold it, padded).
+        let mut bad = stream.clone();
+        let n = bad.len();
+        bad[n - 2] ^= 0x40;
+        assert!(serial(&bad).is_err());
+        let err = parallel(&bad, 2, MAX_BLOCK_OUTPUT).0.unwrap_err();
+        assert!(err.to_string().contains("CRC"), "{err}");
+        // Not bzip2 at all, or a header without blocks.
+        assert!(parallel(b"BZh0\x31\x41\x59\x26\x53\x59", 2, 100).0.is_err());
+        assert!(parallel(b"BZh9garbage-garbage", 2, 100).0.is_err());
+        // Garbage without any magic is refused without buffering it all.
+        let mut junk = b"BZh9\x31\x41\x59\x26\x53\x59".to_vec();
+        junk.extend(std::iter::repeat_n(0x55u8, MAX_BLOCK_INPUT + (1 << 20)));
+        assert!(parallel(&junk, 2, 100).0.is_err());
+    }
+
+    /// A block cut in two at a false magic fails alone and decodes once joined.
+    #[test]
+    fn a_false_cut_is_joined() {
+        let data = sample(50_000);
+        let stream = compress(&data, 9);
+        // One block: bits 32 (after the header) up to the end marker.
+        let end = (0..stream.len() as u64 * 8 - 48)
+            .rev()
+            .find(|&b| bits_at(&stream, b, 48) == Some(EOS_MAGIC))
+            .unwrap();
+        let crc = bits_at(&stream, 32 + 48, 32).unwrap() as u32;
+        let cut = 32 + (end - 32) / 2;
+        let first = Piece {
+            bytes: stream.clone(),
+            ranges: vec![(32, cut)],
+            crc,
+            index: 0,
+        };
+        let second = Piece {
+            bytes: stream.clone(),
+            ranges: vec![(cut, end)],
+            crc: 0,
+            index: 1,
+        };
+        assert!(matches!(
+            decode_piece(&first, MAX_BLOCK_OUTPUT),
+            Decoded::Failed(_)
+        ));
+        let joined = first.join(second);
+        match decode_piece(&joined, MAX_BLOCK_OUTPUT) {
+            Decoded::Data(d) => assert!(d == data),
+            _ => panic!("joined piece does not decode"),
+        }
+    }
+
+    #[test]
+    fn bit_copies() {
+        let src = [0b1010_1100u8, 0b0101_0011, 0xff, 0x00, 0x81];
+        for (from, to, lead) in
+            (0..16u64).flat_map(|f| (f..40).flat_map(move |t| [(f, t, 0), (f, t, 3)]))
+        {
+            {
+                let mut w = BitWriter::new(Vec::new());
+                w.put(0b101, lead);
+                w.copy(&src, from, to);
+                let out = w.finish();
+                let mut expect = BitWriter::new(Vec::new());
+                expect.put(0b101, lead);
+                for b in from..to {
+                    expect.put(bits_at(&src, b, 1).unwrap(), 1);
+                }
+                assert_eq!(out, expect.finish(), "{from}..{to}");
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Writing a new image from a list of files (no source image): the built-in sample and driver
+//! disks. Every file and folder is owned by root and stamped with one time; the image goes to a
+//! temporary file beside the target and is renamed into place only when complete.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use hadris_fs::{Content, DateTime, Node, Tree};
+use hadris_iso::IsoOptions;
+use hadris_storage::host::FileDevice;
+
+use super::error::{Error, Result};
+
+/// Mode of every folder of a fresh image.
+const DIR_MODE: u32 = 0o555;
+/// Mode of every file of a fresh image.
+const FILE_MODE: u32 = 0o444;
+
+fn write_err(out: &Path, detail: impl ToString) -> Error {
+    Error::Write {
+        path: out.to_path_buf(),
+        detail: detail.to_string(),
+    }
+}
+
+/// The tree of `files` (relative paths with `/` separators, each given once), with every
+/// parent folder created, all stamped with `time`.
+fn tree_of(files: Vec<(String, Content)>, time: DateTime, out: &Path) -> Result<Tree> {
+    let mut tree = Tree::new();
+    let mut dirs = BTreeSet::new();
+    for (path, _) in &files {
+        let mut end = 0;
+        while let Some(slash) = path.get(end..).and_then(|rest| rest.find('/')) {
+            end += slash;
+            dirs.insert(path.get(..end).unwrap_or_default().to_string());
+            end += 1;
+        }
+    }
+    for dir in dirs {
+        tree.insert(
+            &dir,
+            Node::dir().with_attrs(super::node_attrs(DIR_MODE, time)),
+        )
+        .map_err(|e| write_err(out, format!("{dir}: {e}")))?;
+    }
+    for (path, content) in files {
+        tree.insert(
+            &path,
+            Node::file(content).with_attrs(super::node_attrs(FILE_MODE, time)),
+        )
+        .map_err(|e| write_err(out, format!("{path}: {e}")))?;
+    }
+    Ok(tree)
+}
+
+/// Writes a new image holding `files` (relative paths → content, root-owned, read-only, every
+/// time `time`) with `options` at `out`. `finish` gets the complete image file and the writer's
+/// report before the rename (to add a system area, for example); its error aborts the write.
+///
+/// Nothing is left behind on error; on success `out` has mode 0644.
+pub fn write_fresh(
+    files: Vec<(String, Content)>,
+    time: DateTime,
+    options: &IsoOptions,
+    out: &Path,
+    finish: impl FnOnce(&File, &hadris_fs::Report) -> std::io::Result<()>,
+) -> Result<hadris_fs::Report> {
+    let tree = tree_of(files, time, out)?;
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".isoremix-")
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            write_err(
+                out,
+                format!("cannot create a temporary file in {}: {e}", dir.display()),
+            )
+        })?;
+    let file = tmp.as_file().try_clone().map_err(|e| write_err(out, e))?;
+    let device = FileDevice::new(file).map_err(|e| write_err(out, e))?;
+    let report = hadris_iso::sync::write(device, &tree, options).map_err(|e| write_err(out, e))?;
+    finish(tmp.as_file(), &report).map_err(|e| write_err(out, e))?;
+    let file: &File = tmp.as_file();
+    file.sync_all().map_err(|e| write_err(out, e))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| write_err(out, e))?;
+    tmp.persist(out).map_err(|e| write_err(out, e.error))?;
+    Ok(report)
+}
