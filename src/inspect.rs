@@ -454,14 +454,19 @@ pub fn modules(source: &SourceIso, module: Option<&str>) -> Option<ModulesSectio
     if !source.exists("/install.img") {
         return None;
     }
-    Some(read_modules(source, module).unwrap_or_else(|e| ModulesSection {
-        kernels: Vec::new(),
-        unreadable: Vec::new(),
-        error: Some(e.to_string()),
-    }))
+    Some(
+        read_modules(source, module).unwrap_or_else(|e| ModulesSection {
+            kernels: Vec::new(),
+            unreadable: Vec::new(),
+            error: Some(e.to_string()),
+        }),
+    )
 }
 
-fn read_modules(source: &SourceIso, module: Option<&str>) -> Result<ModulesSection, crate::driver::Error> {
+fn read_modules(
+    source: &SourceIso,
+    module: Option<&str>,
+) -> Result<ModulesSection, crate::driver::Error> {
     use crate::driver::{Error, ImageModules};
     use crate::kmod::Resolved;
     let file = source
@@ -495,7 +500,9 @@ fn read_modules(source: &SourceIso, module: Option<&str>) -> Result<ModulesSecti
                 let mut seen = std::collections::BTreeSet::new();
                 for r in resolver.resolve(name) {
                     match r {
-                        Resolved::Module { path, .. } => load_order(&path, &deps, &mut seen, &mut chain),
+                        Resolved::Module { path, .. } => {
+                            load_order(&path, &deps, &mut seen, &mut chain)
+                        }
                         Resolved::Builtin { name } => chain.push(format!("builtin {name}")),
                     }
                 }
@@ -503,7 +510,13 @@ fn read_modules(source: &SourceIso, module: Option<&str>) -> Result<ModulesSecti
                 Some(
                     chain
                         .into_iter()
-                        .map(|p| if p.starts_with("builtin ") { p } else { format!("{base}/{p}") })
+                        .map(|p| {
+                            if p.starts_with("builtin ") {
+                                p
+                            } else {
+                                format!("{base}/{p}")
+                            }
+                        })
                         .collect(),
                 )
             }
@@ -518,13 +531,19 @@ fn read_modules(source: &SourceIso, module: Option<&str>) -> Result<ModulesSecti
     }
     Ok(ModulesSection {
         kernels,
-        unreadable: image.unreadable.iter().map(|(p, e)| format!("{p}: {e}")).collect(),
+        unreadable: image
+            .unreadable
+            .iter()
+            .map(|(p, e)| format!("{p}: {e}"))
+            .collect(),
         error: None,
     })
 }
 
 /// `modules.dep` as module path -> dependency paths, in file order.
-fn parse_modules_dep(files: &[(String, Vec<u8>)]) -> std::collections::BTreeMap<String, Vec<String>> {
+fn parse_modules_dep(
+    files: &[(String, Vec<u8>)],
+) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut out = std::collections::BTreeMap::new();
     let text = files
         .iter()
@@ -533,7 +552,10 @@ fn parse_modules_dep(files: &[(String, Vec<u8>)]) -> std::collections::BTreeMap<
         .unwrap_or_default();
     for line in text.lines() {
         if let Some((module, deps)) = line.split_once(':') {
-            out.insert(module.to_string(), deps.split_whitespace().map(str::to_string).collect());
+            out.insert(
+                module.to_string(),
+                deps.split_whitespace().map(str::to_string).collect(),
+            );
         }
     }
     out
