@@ -4,26 +4,18 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hadris_fs::{Content, DateTime, Node, Tree};
 use hadris_iso::IsoOptions;
-use hadris_storage::host::FileDevice;
 
-use super::error::{Error, Result};
+use super::error::Result;
+use super::output::{PartialImage, write_err};
 
 /// Mode of every folder of a fresh image.
 const DIR_MODE: u32 = 0o555;
 /// Mode of every file of a fresh image.
 const FILE_MODE: u32 = 0o444;
-
-fn write_err(out: &Path, detail: impl ToString) -> Error {
-    Error::Write {
-        path: out.to_path_buf(),
-        detail: detail.to_string(),
-    }
-}
 
 /// The tree of `files` (relative paths with `/` separators, each given once), with every
 /// parent folder created, all stamped with `time`.
@@ -68,28 +60,10 @@ pub fn write_fresh(
     finish: impl FnOnce(&File, &hadris_fs::Report) -> std::io::Result<()>,
 ) -> Result<hadris_fs::Report> {
     let tree = tree_of(files, time, out)?;
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".isoremix-")
-        .suffix(".partial")
-        .tempfile_in(&dir)
-        .map_err(|e| {
-            write_err(
-                out,
-                format!("cannot create a temporary file in {}: {e}", dir.display()),
-            )
-        })?;
-    let file = tmp.as_file().try_clone().map_err(|e| write_err(out, e))?;
-    let device = FileDevice::new(file).map_err(|e| write_err(out, e))?;
-    let report = hadris_iso::sync::write(device, &tree, options).map_err(|e| write_err(out, e))?;
-    finish(tmp.as_file(), &report).map_err(|e| write_err(out, e))?;
-    let file: &File = tmp.as_file();
-    file.sync_all().map_err(|e| write_err(out, e))?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-        .map_err(|e| write_err(out, e))?;
-    tmp.persist(out).map_err(|e| write_err(out, e.error))?;
+    let partial = PartialImage::create(out)?;
+    let report =
+        hadris_iso::sync::write(partial.device()?, &tree, options).map_err(|e| partial.err(e))?;
+    finish(partial.file(), &report).map_err(|e| partial.err(e))?;
+    partial.commit()?;
     Ok(report)
 }

@@ -7,6 +7,7 @@ mod edit;
 mod error;
 mod fresh;
 pub mod hybrid;
+mod output;
 mod source;
 mod writer;
 

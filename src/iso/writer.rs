@@ -5,8 +5,8 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 
 use hadris_fs::DateTime;
 use hadris_io::ErrorType;
@@ -17,6 +17,7 @@ use hadris_storage::{BlockIndex, BlockSize};
 use super::device::SECTOR;
 use super::error::{Error, Result};
 use super::hybrid::{self, HybridSource, HybridTargets};
+use super::output::PartialImage;
 use super::source::{BootPlatform, SourceIso};
 
 /// How the new image is stamped.
@@ -92,13 +93,6 @@ impl hadris_storage::sync::BlockDevice for Counting<'_> {
     }
 }
 
-fn write_err(path: &Path, detail: impl ToString) -> Error {
-    Error::Write {
-        path: path.to_path_buf(),
-        detail: detail.to_string(),
-    }
-}
-
 /// El Torito options with the entries they write (platform, image path).
 type Catalog = (ElTorito, Vec<(BootPlatform, String)>);
 
@@ -166,22 +160,7 @@ pub fn write(
     opts: &WriteOptions,
     progress: &dyn Fn(u64),
 ) -> Result<WriteReport> {
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| write_err(out, format!("cannot create {}: {e}", dir.display())))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".isoremix-")
-        .suffix(".partial")
-        .tempfile_in(&dir)
-        .map_err(|e| {
-            write_err(
-                out,
-                format!("cannot create a temporary file in {}: {e}", dir.display()),
-            )
-        })?;
+    let partial = PartialImage::create(out)?;
 
     let mut options = src
         .session_mut()
@@ -199,17 +178,15 @@ pub fn write(
     options = options.with_el_torito(el);
     report.boot = written;
 
-    let file = tmp.as_file().try_clone().map_err(|e| write_err(out, e))?;
-    let device = FileDevice::new(file).map_err(|e| write_err(out, e))?;
     let counting = Counting {
-        inner: device,
+        inner: partial.device()?,
         progress,
         written: 0,
     };
     let written = src
         .session_mut()
         .export(counting, &options)
-        .map_err(|e| write_err(out, e))?;
+        .map_err(|e| partial.err(e))?;
     // One line per kind of warning, naming the first path it concerns.
     let mut seen: Vec<(&'static str, usize, String)> = Vec::new();
     for warning in written.warnings() {
@@ -239,14 +216,14 @@ pub fn write(
         };
         let (bios, efi) = (path_of(BootPlatform::Bios), path_of(BootPlatform::Uefi));
         match apply_hybrid(
-            tmp.as_file(),
+            partial.file(),
             &written,
             &hybrid,
             bios.as_deref(),
             efi.as_deref(),
             &opts.seed,
         )
-        .map_err(|e| write_err(out, e))?
+        .map_err(|e| partial.err(e))?
         {
             Some(layout) => {
                 report.size = layout.padded_len;
@@ -259,11 +236,7 @@ pub fn write(
         }
     }
 
-    let file: &File = tmp.as_file();
-    file.sync_all().map_err(|e| write_err(out, e))?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-        .map_err(|e| write_err(out, e))?;
-    tmp.persist(out).map_err(|e| write_err(out, e.error))?;
+    partial.commit()?;
     Ok(report)
 }
 
