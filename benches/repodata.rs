@@ -7,9 +7,13 @@
 //! - isoremix from scratch: every package read and hashed on 2 threads, then the repodata
 //!   written, as the packages step does for packages it has no record of;
 //! - isoremix re-run: the records read back from the repodata it just wrote, so no package
-//!   is read or hashed again, then the repodata written again.
+//!   is read or hashed again, then the repodata written again;
+//! - isoremix re-run as the packages step does it: the same, but the records found equal to
+//!   the stored ones, so the repodata is kept and nothing is generated or written.
 //!
-//! Targets: isoremix from scratch <= createrepo_c; re-run <= 0.1 x createrepo_c.
+//! Targets: isoremix from scratch <= createrepo_c; re-run <= 0.1 x createrepo_c. Before
+//! timing, both tools' primary.xml must list the same packages with the same checksums.
+//! Every run reads the packages from the page cache (they were just written and read).
 //!
 //! Settings (environment):
 //! - `ISOREMIX_BENCH_REPO_MB`: total size of the packages in MB (default 300; an XCP-ng 8.3
@@ -19,7 +23,7 @@
 //!
 //! This is not a test: it prints figures to compare. It needs `createrepo_c` on the PATH.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -27,7 +31,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use isoremix::repo::reader::{ReuseIndex, read_repo_dir};
-use isoremix::repo::{self, CollectStats, DEFAULT_CHANGELOG_LIMIT, PackageInput, PackageJob};
+use isoremix::repo::{
+    self, CollectStats, DEFAULT_CHANGELOG_LIMIT, PackageInput, PackageJob, Record,
+};
 use isoremix::rpm::build::{Dep, DepCmp, DirSpec, FileSpec, PackageSpec, build_package};
 use isoremix::rpm::payload::{Compression, Filler};
 
@@ -177,24 +183,85 @@ fn list_packages(root: &Path) -> Res<Vec<PackageInput>> {
     Ok(inputs)
 }
 
-/// One isoremix pass over `root`'s packages, writing the repodata under `out`: with
-/// `previous`, the records are reused from the repodata under that folder.
-fn isoremix_pass(root: &Path, out: &Path, previous: Option<&Path>) -> Res<CollectStats> {
-    let reuse = match previous {
-        Some(p) => ReuseIndex::new(read_repo_dir(p)?),
-        None => ReuseIndex::default(),
+/// Where one isoremix pass spent its time.
+#[derive(Clone, Copy, Debug, Default)]
+struct Phases {
+    /// Reading the previous repodata into the reuse index.
+    index: Duration,
+    /// Listing `Packages/`.
+    list: Duration,
+    /// Getting the records (reused, or read and hashed).
+    collect: Duration,
+    /// Generating the repodata files in memory.
+    generate: Duration,
+    /// Writing them to disk.
+    write: Duration,
+}
+
+/// How the previous repodata is used by an isoremix pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Previous<'a> {
+    /// None: every package is read and hashed.
+    None,
+    /// Its records are reused; the repodata is written again.
+    Reuse(&'a Path),
+    /// Its records are reused; when every record is the same, the repodata is kept and
+    /// nothing is written, as the packages step does.
+    ReuseKeep(&'a Path),
+}
+
+/// One isoremix pass over `root`'s packages, writing the repodata under `out` (unless kept);
+/// returns how the records were got, the phases, and whether the repodata was kept.
+fn isoremix_pass(
+    root: &Path,
+    out: &Path,
+    previous: Previous<'_>,
+) -> Res<(CollectStats, Phases, bool)> {
+    let (index, (reuse, stored)) = time(|| match previous {
+        Previous::None => Ok((ReuseIndex::default(), None)),
+        Previous::Reuse(p) => Ok((ReuseIndex::new(read_repo_dir(p)?), None)),
+        Previous::ReuseKeep(p) => {
+            let stored = read_repo_dir(p)?;
+            Ok((ReuseIndex::new(stored.clone()), Some(stored)))
+        }
+    })?;
+    let (list, inputs) = time(|| list_packages(root))?;
+    let (collect, (records, stats)) = time(|| {
+        Ok(repo::collect_records(
+            &inputs,
+            &reuse,
+            THREADS,
+            Some(DEFAULT_CHANGELOG_LIMIT),
+            |job: &PackageJob| std::fs::File::open(&job.path),
+        )?)
+    })?;
+    let mut phases = Phases {
+        index,
+        list,
+        collect,
+        ..Phases::default()
     };
-    let inputs = list_packages(root)?;
-    let (records, stats) = repo::collect_records(
-        &inputs,
-        &reuse,
-        THREADS,
-        Some(DEFAULT_CHANGELOG_LIMIT),
-        |job: &PackageJob| std::fs::File::open(&job.path),
-    )?;
-    let files = repo::write_repodata(&records, None, u64::from(TIME))?;
-    files.write_to_dir(out)?;
-    Ok(stats)
+    if let Some(stored) = stored {
+        let (compare, same) = time(|| {
+            let by_location: BTreeMap<&str, &Record> = records
+                .iter()
+                .map(|r| (r.location_href.as_str(), r))
+                .collect();
+            Ok(stored.len() == records.len()
+                && stored
+                    .iter()
+                    .all(|r| by_location.get(r.location_href.as_str()) == Some(&r)))
+        })?;
+        phases.collect += compare;
+        if same {
+            return Ok((stats, phases, true));
+        }
+    }
+    let (generate, files) = time(|| Ok(repo::write_repodata(&records, None, u64::from(TIME))?))?;
+    let (write, ()) = time(|| Ok(files.write_to_dir(out)?))?;
+    phases.generate = generate;
+    phases.write = write;
+    Ok((stats, phases, false))
 }
 
 fn remove_repodata(root: &Path) -> Res<()> {
@@ -268,6 +335,8 @@ fn check(root: &Path, ours: &Path, rerun: &Path, count: usize) -> Res<()> {
 struct Figure {
     label: &'static str,
     runs: Vec<Duration>,
+    /// For isoremix's figures, each run's phases.
+    phases: Vec<Phases>,
 }
 
 impl Figure {
@@ -279,6 +348,14 @@ impl Figure {
 
     fn min(&self) -> f64 {
         self.sorted().first().copied().unwrap_or(f64::NAN)
+    }
+
+    /// The phases of the median run, if recorded.
+    fn median_phases(&self) -> Option<Phases> {
+        let mut order: Vec<usize> = (0..self.runs.len()).collect();
+        order.sort_by_key(|&i| self.runs.get(i).copied());
+        let i = *order.get(order.len() / 2)?;
+        self.phases.get(i).copied()
     }
 
     fn median(&self) -> f64 {
@@ -321,41 +398,57 @@ fn main() -> Res<()> {
 
     println!("== checking (and warming the page cache)");
     createrepo_c(&root)?;
-    let stats = isoremix_pass(&root, &ours, None)?;
+    let (stats, _, _) = isoremix_pass(&root, &ours, Previous::None)?;
     if stats.read != count || stats.reused != 0 {
         return Err(format!("from scratch: expected {count} read, got {stats:?}").into());
     }
-    let stats = isoremix_pass(&root, &rerun, Some(&ours))?;
+    let (stats, _, _) = isoremix_pass(&root, &rerun, Previous::Reuse(&ours))?;
     if stats.read != 0 || stats.reused != count {
         return Err(format!("re-run: expected {count} reused, got {stats:?}").into());
     }
     check(&root, &ours, &rerun, count)?;
+    let (stats, _, kept) = isoremix_pass(&root, &rerun, Previous::ReuseKeep(&ours))?;
+    if stats.read != 0 || !kept {
+        return Err(format!("re-run: repodata not kept ({stats:?})").into());
+    }
 
     println!("== timing, {RUNS} runs each, {THREADS} threads each");
     let mut referee = Figure {
         label: "createrepo_c (from scratch)",
         runs: Vec::new(),
+        phases: Vec::new(),
     };
     let mut scratch = Figure {
         label: "isoremix (from scratch)",
         runs: Vec::new(),
+        phases: Vec::new(),
     };
     let mut again = Figure {
-        label: "isoremix re-run (all reused)",
+        label: "isoremix re-run (rewritten)",
         runs: Vec::new(),
+        phases: Vec::new(),
+    };
+    let mut kept = Figure {
+        label: "isoremix re-run (kept)",
+        runs: Vec::new(),
+        phases: Vec::new(),
     };
     for _ in 0..RUNS {
         referee.runs.push(time(|| createrepo_c(&root))?.0);
         remove_repodata(&ours)?;
-        scratch
-            .runs
-            .push(time(|| isoremix_pass(&root, &ours, None))?.0);
+        let (took, (_, phases, _)) = time(|| isoremix_pass(&root, &ours, Previous::None))?;
+        scratch.runs.push(took);
+        scratch.phases.push(phases);
         remove_repodata(&rerun)?;
-        again
-            .runs
-            .push(time(|| isoremix_pass(&root, &rerun, Some(&ours)))?.0);
+        let (took, (_, phases, _)) = time(|| isoremix_pass(&root, &rerun, Previous::Reuse(&ours)))?;
+        again.runs.push(took);
+        again.phases.push(phases);
+        let (took, (_, phases, _)) =
+            time(|| isoremix_pass(&root, &rerun, Previous::ReuseKeep(&ours)))?;
+        kept.runs.push(took);
+        kept.phases.push(phases);
     }
-    for f in [&referee, &scratch, &again] {
+    for f in [&referee, &scratch, &again, &kept] {
         let runs: Vec<String> = f
             .runs
             .iter()
@@ -368,9 +461,23 @@ fn main() -> Res<()> {
             f.median(),
             runs.join(" ")
         );
+        if let Some(p) = f.median_phases() {
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            println!(
+                "{:<30} median run: index {:.1} ms, list {:.1} ms, records {:.1} ms, \
+                 generate {:.1} ms, write {:.1} ms",
+                "",
+                ms(p.index),
+                ms(p.list),
+                ms(p.collect),
+                ms(p.generate),
+                ms(p.write)
+            );
+        }
     }
     ratio_line("isoremix/createrepo_c", &scratch, &referee, 1.0);
-    ratio_line("re-run/createrepo_c", &again, &referee, 0.1);
+    ratio_line("re-run rewritten/createrepo_c", &again, &referee, 0.1);
+    ratio_line("re-run kept/createrepo_c", &kept, &referee, 0.1);
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average at end: {}", load.trim());
     }
