@@ -235,3 +235,6 @@ echo "isoremix build re-run (all reused):   ${re_s}s  peak RSS ${re_rss} KiB  (w
 awk -v a="$sc_s" -v b="$cr_s" 'BEGIN { if (b > 0) printf "ratio isoremix/createrepo_c: %.2f (target <= 1)\n", a / b }'
 awk -v a="$re_s" -v b="$cr_s" 'BEGIN { if (b > 0) printf "ratio re-run/createrepo_c: %.2f (target <= 0.1)\n", a / b }'
 rm -rf "$work/bulk-tree" "$work/out-repo-scratch.iso" "$work/out-repo-rerun.iso"
+
+echo "== repodata step alone: 1,000 generated RPMs, isoremix vs createrepo_c"
+cargo bench --quiet --bench repodata
