@@ -333,12 +333,33 @@ pub fn write_repodata(
         }),
         ("other", |w, r| other::write_other(&mut &mut *w, r)),
     ];
-    for (kind, write) in parts {
-        let (bytes, open_sha, open_size) =
-            gzip_with_open_digest(|w| write(w, records)).map_err(|source| Error::Io {
-                what: format!("{kind}.xml"),
-                source,
-            })?;
+    // The three documents are written and compressed at once, one thread each;
+    // the files are then listed in their fixed order.
+    let made: Vec<_> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = parts
+            .iter()
+            .map(|(kind, write)| {
+                let write = *write;
+                (
+                    *kind,
+                    scope.spawn(move || gzip_with_open_digest(|w| write(w, records))),
+                )
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|(kind, job)| {
+                let result = job
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("the writer thread panicked")));
+                (kind, result)
+            })
+            .collect()
+    });
+    for (kind, result) in made {
+        let (bytes, open_sha, open_size) = result.map_err(|source| Error::Io {
+            what: format!("{kind}.xml"),
+            source,
+        })?;
         push_file(
             &mut files,
             &mut repomd,
