@@ -528,6 +528,7 @@ fn source_packages(
         }
     }
     let reused = out.len();
+    let bar = cx.progress.spinner("reading packages");
     let results = repo::read_records(
         &jobs,
         repo::default_threads(),
@@ -538,6 +539,7 @@ fn source_packages(
                 .map_err(|e| std::io::Error::other(e.to_string()))
         },
     );
+    bar.finish_and_clear();
     for result in results {
         let record = result.map_err(whole)?;
         out.insert(
