@@ -127,7 +127,7 @@ pub enum Encoder<W: Write> {
     /// Uncompressed pass-through.
     None(W),
     /// bzip2, block size 900k.
-    Bzip2(bzip2::write::BzEncoder<W>),
+    Bzip2(pbz2::EncoderWriter<W>),
     /// gzip, level 9, no name, mtime 0.
     Gzip(flate2::write::GzEncoder<W>),
     /// xz, preset 6, CRC32 check.
@@ -141,10 +141,7 @@ impl<W: Write> Encoder<W> {
     pub fn new(compression: Compression, out: W) -> io::Result<Self> {
         Ok(match compression {
             Compression::None => Encoder::None(out),
-            Compression::Bzip2 => Encoder::Bzip2(bzip2::write::BzEncoder::new(
-                out,
-                bzip2::Compression::best(),
-            )),
+            Compression::Bzip2 => Encoder::Bzip2(pbz2::EncoderWriter::new(out, pbz2::Level::BEST)),
             Compression::Gzip => Encoder::Gzip(
                 flate2::GzBuilder::new()
                     .mtime(0)
