@@ -6,13 +6,13 @@
 //! byte. Blocks are bit-aligned, not byte-aligned, and their length is only known by decoding
 //! them, so the calling thread scans the compressed bits for the magics, cuts the stream there and
 //! re-frames each block as a standalone one-block stream (header, block bits, end marker, the
-//! block CRC as combined CRC) that worker threads hand to libbz2. Output is yielded in block
-//! order, so the bytes are exactly those of a sequential decode.
+//! block CRC as combined CRC) that worker threads hand to the pbz2 decoder. Output is yielded in
+//! block order, so the bytes are exactly those of a sequential decode.
 //!
-//! Checks: libbz2 verifies every block's CRC; the combined CRC after the end marker is compared
-//! with the one computed from the blocks decoded. The magic may also occur by chance inside a
-//! block's Huffman data; such a false cut makes the block fail to decode, and the block is then
-//! decoded again joined with the next piece.
+//! Checks: the block decoder verifies every block's CRC; the combined CRC after the end marker is
+//! compared with the one computed from the blocks decoded. The magic may also occur by chance
+//! inside a block's Huffman data; such a false cut makes the block fail to decode, and the block
+//! is then decoded again joined with the next piece.
 //!
 //! The input is consumed exactly up to the last byte of the stream (found from the end marker),
 //! so the caller can read what follows. Memory: at most [`IN_FLIGHT_PER_THREAD`] blocks per worker
@@ -213,14 +213,14 @@ enum Decoded {
     Data(Vec<u8>),
     /// The output is larger than [`MAX_BLOCK_OUTPUT`]: decode it again as a stream.
     Large,
-    /// libbz2 refused the block.
+    /// The block decoder refused the block.
     Failed(io::Error),
 }
 
 /// Decodes a piece into memory, up to `limit` bytes of output.
 fn decode_piece(piece: &Piece, limit: usize) -> Decoded {
     let stream = piece.standalone();
-    let mut dec = bzip2::bufread::BzDecoder::new(&stream[..]);
+    let mut dec = pbz2::DecoderReader::new(&stream[..]);
     let mut out = Vec::with_capacity(1 << 20);
     match (&mut dec).take(limit as u64 + 1).read_to_end(&mut out) {
         Ok(_) if out.len() > limit => Decoded::Large,
@@ -238,7 +238,7 @@ struct Job {
 enum Current {
     None,
     Buffer(Vec<u8>, usize),
-    Stream(Box<bzip2::read::BzDecoder<io::Cursor<Vec<u8>>>>),
+    Stream(Box<pbz2::DecoderReader<io::Cursor<Vec<u8>>>>),
 }
 
 /// Where the scan of the input is.
@@ -547,9 +547,9 @@ impl<R: BufRead> ParallelBzDecoder<R> {
         self.combined = self.combined.rotate_left(1) ^ piece.crc;
         self.current = match decoded {
             Decoded::Data(d) => Current::Buffer(d, 0),
-            Decoded::Large => Current::Stream(Box::new(bzip2::read::BzDecoder::new(
-                io::Cursor::new(piece.standalone()),
-            ))),
+            Decoded::Large => Current::Stream(Box::new(pbz2::DecoderReader::new(io::Cursor::new(
+                piece.standalone(),
+            )))),
             Decoded::Failed(e) => return Err(e),
         };
         Ok(true)

@@ -127,7 +127,10 @@ pub enum Encoder<W: Write> {
     /// Uncompressed pass-through.
     None(W),
     /// bzip2, block size 900k.
-    Bzip2(bzip2::write::BzEncoder<W>),
+    Bzip2(pbz2::EncoderWriter<W>),
+    /// bzip2, block size 900k, blocks compressed on several threads (the same bytes as
+    /// [`Encoder::Bzip2`]).
+    Bzip2Parallel(pbz2::ParallelEncoder<W>),
     /// gzip, level 9, no name, mtime 0.
     Gzip(flate2::write::GzEncoder<W>),
     /// xz, preset 6, CRC32 check.
@@ -141,10 +144,7 @@ impl<W: Write> Encoder<W> {
     pub fn new(compression: Compression, out: W) -> io::Result<Self> {
         Ok(match compression {
             Compression::None => Encoder::None(out),
-            Compression::Bzip2 => Encoder::Bzip2(bzip2::write::BzEncoder::new(
-                out,
-                bzip2::Compression::best(),
-            )),
+            Compression::Bzip2 => Encoder::Bzip2(pbz2::EncoderWriter::new(out, pbz2::Level::BEST)),
             Compression::Gzip => Encoder::Gzip(
                 flate2::GzBuilder::new()
                     .mtime(0)
@@ -165,11 +165,26 @@ impl<W: Write> Encoder<W> {
         })
     }
 
+    /// As [`Encoder::new`], compressing on `threads` threads where the format allows it (bzip2);
+    /// the bytes written are the same whatever the thread count.
+    pub fn with_threads(compression: Compression, out: W, threads: usize) -> io::Result<Self> {
+        if compression == Compression::Bzip2 && threads > 1 {
+            Ok(Encoder::Bzip2Parallel(pbz2::ParallelEncoder::with_threads(
+                out,
+                pbz2::Level::BEST,
+                threads,
+            )))
+        } else {
+            Self::new(compression, out)
+        }
+    }
+
     /// Ends the stream and gives back the output.
     pub fn finish(self) -> io::Result<W> {
         match self {
             Encoder::None(w) => Ok(w),
             Encoder::Bzip2(e) => e.finish(),
+            Encoder::Bzip2Parallel(e) => e.finish(),
             Encoder::Gzip(e) => e.finish(),
             Encoder::Xz(e) => e.finish(),
             Encoder::Zstd(e) => e.finish(),
@@ -182,6 +197,7 @@ impl<W: Write> Write for Encoder<W> {
         match self {
             Encoder::None(w) => w.write(buf),
             Encoder::Bzip2(e) => e.write(buf),
+            Encoder::Bzip2Parallel(e) => e.write(buf),
             Encoder::Gzip(e) => e.write(buf),
             Encoder::Xz(e) => e.write(buf),
             Encoder::Zstd(e) => e.write(buf),
@@ -192,6 +208,7 @@ impl<W: Write> Write for Encoder<W> {
         match self {
             Encoder::None(w) => w.flush(),
             Encoder::Bzip2(e) => e.flush(),
+            Encoder::Bzip2Parallel(e) => e.flush(),
             Encoder::Gzip(e) => e.flush(),
             Encoder::Xz(e) => e.flush(),
             Encoder::Zstd(e) => e.flush(),
@@ -231,6 +248,24 @@ mod tests {
             assert_eq!(out, payload, "{c}");
             drop(dec);
             assert_eq!(input.position() as usize, stream_len, "{c}");
+        }
+    }
+
+    /// The parallel bzip2 encoder writes the same bytes as the one-thread one, whatever the
+    /// thread count.
+    #[test]
+    fn parallel_bzip2_is_the_same_stream() {
+        let payload: Vec<u8> = (0..3_000_000u32)
+            .flat_map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes())
+            .collect();
+        let one = compress(Compression::Bzip2, &payload).unwrap();
+        for threads in [2, 3] {
+            let mut enc = Encoder::with_threads(Compression::Bzip2, Vec::new(), threads).unwrap();
+            assert!(matches!(enc, Encoder::Bzip2Parallel(_)));
+            for chunk in payload.chunks(100_003) {
+                enc.write_all(chunk).unwrap();
+            }
+            assert_eq!(enc.finish().unwrap(), one, "{threads} threads");
         }
     }
 

@@ -24,7 +24,8 @@
 //! thread; at most `threads` segments wait in the queue and `threads` are being compressed, so at
 //! most about `(2 * threads + 1) * segment_size` plus the compressed results not yet written are
 //! held. A file group larger than `segment_size` is never buffered: the pending segments are
-//! written out first, then the group is compressed as its own segment straight into the output.
+//! written out first, then the group is compressed as its own segment straight into the output
+//! (bzip2 on every thread, block by block).
 //! The segment boundaries depend only on the content, never on the number of threads, so the
 //! output bytes are the same whatever the thread count.
 
@@ -78,6 +79,7 @@ pub struct RepackSummary {
 struct Sink<'a, W: Write> {
     out: &'a mut W,
     compression: Compression,
+    threads: usize,
     jobs: Option<mpsc::SyncSender<(u64, Vec<u8>)>>,
     results: mpsc::Receiver<(u64, io::Result<Vec<u8>>)>,
     sent: u64,
@@ -140,7 +142,7 @@ impl<W: Write> Sink<'_, W> {
             inner: &mut *self.out,
             n: 0,
         };
-        let enc = Encoder::new(self.compression, &mut counter)
+        let enc = Encoder::with_threads(self.compression, &mut counter, self.threads)
             .map_err(|e| Error::io("starting a segment", e))?;
         let mut w = NewcWriter::new(enc);
         fill(&mut w)?;
@@ -348,6 +350,7 @@ fn repack_from<R: Read, S: Read + Seek, W: Write>(
         let mut sink = Sink {
             out: &mut out,
             compression,
+            threads,
             jobs: Some(job_tx),
             results: res_rx,
             sent: 0,
