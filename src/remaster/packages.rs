@@ -870,6 +870,20 @@ fn sign_packages(
 /// repodata (and `repomd.xml.asc` when signing). With `unchanged` the source's repodata is
 /// kept (only signed again when there is a key).
 #[allow(clippy::too_many_arguments)]
+/// Puts the detached signature of `repomd` (repomd.xml's bytes) beside it.
+fn sign_repomd(
+    source: &mut SourceIso,
+    key: &SigningKey,
+    repomd: &[u8],
+    time: u32,
+    cx: &Context<'_>,
+) -> Result<(), Error> {
+    let asc = key.detached_signature(repomd, time).map_err(whole)?;
+    source
+        .put_file(REPOMD_ASC, NewContent::Bytes(asc.into_bytes()), cx.datetime)
+        .map_err(whole)
+}
+
 fn write_repository(
     source: &mut SourceIso,
     packages: &BTreeMap<String, Package>,
@@ -910,12 +924,7 @@ fn write_repository(
     if unchanged {
         if let Some(key) = key {
             let repomd_bytes = source.read_file(REPOMD).map_err(whole)?;
-            let asc = key
-                .detached_signature(&repomd_bytes[..], time)
-                .map_err(whole)?;
-            source
-                .put_file(REPOMD_ASC, NewContent::Bytes(asc.into_bytes()), cx.datetime)
-                .map_err(whole)?;
+            sign_repomd(source, key, &repomd_bytes, time, cx)?;
         }
         cx.report.steps.push(format!(
             "packages: no package changed: the source's repodata is kept{}",
@@ -948,12 +957,7 @@ fn write_repository(
             .map_err(whole)?;
     }
     if let Some(key) = key {
-        let asc = key
-            .detached_signature(&repomd_bytes[..], time)
-            .map_err(whole)?;
-        source
-            .put_file(REPOMD_ASC, NewContent::Bytes(asc.into_bytes()), cx.datetime)
-            .map_err(whole)?;
+        sign_repomd(source, key, &repomd_bytes, time, cx)?;
     }
     cx.report.steps.push(format!(
         "packages: repodata regenerated for {} packages{}",
