@@ -467,7 +467,7 @@ fn read_repo_file(source: &SourceIso, href: &str) -> Result<Vec<u8>, repo::Error
         })
 }
 
-/// Reads a package file of the host, its digests checked first (header, header and payload,
+/// Reads a package file of the host and checks its digests (header, header and payload,
 /// payload): a damaged package is refused, naming the file and the part.
 fn read_host_package(path: &Path) -> Result<PackageFile, String> {
     let open = || {
@@ -475,9 +475,11 @@ fn read_host_package(path: &Path) -> Result<PackageFile, String> {
             .map(std::io::BufReader::new)
             .map_err(|e| format!("{}: {e}", path.display()))
     };
+    let package = read_package(open()?)
+        .map_err(|e| format!("{}: not a readable RPM: {e}", path.display()))?;
     rpm::check_digests(&mut open()?)
         .map_err(|e| format!("{}: damaged or tampered package: {e}", path.display()))?;
-    read_package(open()?).map_err(|e| format!("{}: not a readable RPM: {e}", path.display()))
+    Ok(package)
 }
 
 /// Every `.rpm` under `/Packages` of the source with its record: the source repodata's record
