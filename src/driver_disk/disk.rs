@@ -81,6 +81,11 @@ fn read_driver(spec: &DiskSpec<'_>, time: u32) -> Result<Driver, Error> {
         })
     };
     let package = read(path)?;
+    let file = File::open(path).map_err(io_err(path))?;
+    crate::rpm::check_digests(&mut BufReader::new(file)).map_err(|source| Error::Damaged {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })?;
     let h = &package.header;
     if control::module_paths(h).is_empty() {
         return Err(Error::NoModules {
@@ -168,11 +173,15 @@ pub fn write_disk(spec: &DiskSpec<'_>, out: &Path) -> Result<DiskReport, Error> 
     })?;
     if let Some(key) = spec.key {
         let mut signed = Vec::new();
-        sign_package(&mut control_rpm.as_slice(), &mut signed, key, time32).map_err(|source| {
-            Error::Sign {
-                what: control_spec.file_name(),
-                source: Box::new(source),
-            }
+        sign_package(
+            &mut std::io::Cursor::new(&control_rpm),
+            &mut signed,
+            key,
+            time32,
+        )
+        .map_err(|source| Error::Sign {
+            what: control_spec.file_name(),
+            source: Box::new(source),
         })?;
         control_rpm = signed;
     }
