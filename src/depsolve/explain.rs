@@ -289,7 +289,7 @@ pub(crate) fn clashes(
     message: String,
 ) -> Vec<Problem> {
     let mut out = Vec::new();
-    if let Ok(install) = provider::run(u, v, targets, prefer, false) {
+    if let Ok(install) = provider::run(v, targets, prefer, false) {
         let installed: BTreeSet<usize> = install.iter().copied().collect();
         let chains = Chains::new(v, &install, targets);
         let path = |i: usize| chains.to(i).join(" → ");

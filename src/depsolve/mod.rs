@@ -280,7 +280,7 @@ pub fn solve(universe: &Universe, request: &Request) -> Result<Solution, Unsolva
     if !problems.is_empty() {
         return Err(Unsolvable { problems });
     }
-    let install = match provider::run(universe, &viable, &targets, request.prefer, true) {
+    let install = match provider::run(&viable, &targets, request.prefer, true) {
         Ok(install) => install,
         Err(message) => {
             return Err(Unsolvable {
