@@ -203,6 +203,9 @@ pub struct Request<'a> {
 pub struct Solution {
     /// Indexes into [`Universe::candidates`], sorted by package name.
     pub install: Vec<usize>,
+    /// For each package of `install` (same order), the packages from a target down to it
+    /// (`name-[E:]V-R`), the package itself last.
+    pub chains: Vec<Vec<String>>,
     /// Unmet requires of `allow_unresolved` packages that were let through.
     pub tolerated: Vec<Problem>,
 }
@@ -297,5 +300,44 @@ pub fn solve(universe: &Universe, request: &Request) -> Result<Solution, Unsolva
         );
         ra.name.cmp(&rb.name).then(a.cmp(&b))
     });
-    Ok(Solution { install, tolerated })
+    let chains = explain::Chains::new(&viable, &install, &targets);
+    let chains = install.iter().map(|&i| chains.to(i)).collect();
+    Ok(Solution {
+        install,
+        chains,
+        tolerated,
+    })
+}
+
+/// Whether `record` satisfies the requirement `req`: by its name and version, a provide, or a
+/// file of its list (for a path).
+pub fn satisfies(record: &Record, req: &Dep) -> bool {
+    let own = capability::self_provide(record);
+    std::iter::once(&own)
+        .chain(&record.provides)
+        .any(|p| p.name == req.name && capability::ranges_overlap(p, req))
+        || (req.name.starts_with('/') && record.files.iter().any(|f| f.path == req.name))
+}
+
+/// Why XCP-ng's installer can never install `record` whatever else is present: an
+/// architecture other than x86_64 and noarch, or an `rpmlib(...)` feature rpm 4.11.3 lacks
+/// (only when the record carries its rpmlib requirements, see [`Candidate::from_package`]).
+pub fn never_installable(record: &Record) -> Option<String> {
+    if !ARCHES.contains(&record.arch.as_str()) {
+        return Some(format!(
+            "its architecture {} is not installed (XCP-ng installs {} packages only)",
+            record.arch,
+            ARCHES.join(" and ")
+        ));
+    }
+    record
+        .requires
+        .iter()
+        .find(|d| capability::is_rpmlib(d) && !capability::rpmlib_provided(d))
+        .map(|d| {
+            format!(
+                "it requires {}: rpm 4.11.3 (XCP-ng's) does not provide it",
+                capability::DepDisplay(d)
+            )
+        })
 }
