@@ -210,7 +210,8 @@ pub(super) fn update(
 
 /// Solves for `targets` over the repository and the pool, and adds the pool packages the
 /// answer needs. Problems the pool cannot help with are left to the build's final check
-/// (a warning here); a problem in a package taken from the pool fails the step.
+/// (a warning here, with the whole chain); a problem in an update taken from the pool fails
+/// the step.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn pull_in(
     packages: &mut Packages,
@@ -265,24 +266,22 @@ pub(super) fn pull_in(
     let solution = match depsolve::solve(&universe, &request) {
         Ok(s) => s,
         Err(unsolvable) => {
-            let from_pool: BTreeSet<String> = universe.candidates()[on_media..]
+            // The decisions made: the updates taken from the pool. A problem in one of them
+            // is this step's; any other is the repository's, which the pool cannot mend.
+            let decided: BTreeSet<String> = pool
                 .iter()
-                .map(Candidate::nevr)
-                .chain(
-                    pool.iter()
-                        .filter(|p| taken.contains(&p.path))
-                        .map(|p| p.candidate.nevr()),
-                )
+                .filter(|p| taken.contains(&p.path))
+                .map(|p| p.candidate.nevr())
                 .collect();
             let (pool_problems, others): (Vec<_>, Vec<_>) = unsolvable
                 .problems
                 .into_iter()
-                .partition(|p| p.chain.iter().any(|n| from_pool.contains(n)));
+                .partition(|p| p.chain.iter().any(|n| decided.contains(n)));
             if !pool_problems.is_empty() {
                 return Err(step(
                     at,
                     format!(
-                        "the pool's packages cannot be installed: {}",
+                        "the updates taken from the pool cannot be installed: {}",
                         depsolve::Unsolvable {
                             problems: pool_problems
                         }
@@ -291,7 +290,7 @@ pub(super) fn pull_in(
             }
             for p in others {
                 cx.report.warnings.push(format!(
-                    "packages: {p}; the pool does not help (the installer would fail)"
+                    "packages: {p} (the pool cannot mend it: the installer would fail)"
                 ));
             }
             return Ok(());
