@@ -341,3 +341,86 @@ pub fn never_installable(record: &Record) -> Option<String> {
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpm::build::{Dep as BuildDep, PackageSpec, build_package};
+    use crate::rpm::header::read_package;
+
+    fn candidate(
+        name: &str,
+        version: &str,
+        origin: Origin,
+        f: impl Fn(&mut PackageSpec),
+    ) -> Candidate {
+        let mut s = PackageSpec::new(name, version, "1", "x86_64", 1_700_000_000, "test.invalid");
+        f(&mut s);
+        let mut bytes = Vec::new();
+        build_package(&s, &mut bytes).unwrap();
+        let file = read_package(bytes.as_slice()).unwrap();
+        Candidate::from_package(&file, &format!("Packages/{}", s.file_name()), origin)
+    }
+
+    fn names(u: &Universe, s: &Solution) -> Vec<String> {
+        s.install
+            .iter()
+            .map(|&i| u.candidates()[i].nevr())
+            .collect()
+    }
+
+    #[test]
+    fn on_media_prefers_a_media_provider_of_another_name_newest_does_not_care() {
+        let u = Universe::new(vec![
+            candidate("app", "1", Origin::Iso, |s| {
+                s.requires.push(BuildDep::any("mta"))
+            }),
+            candidate("aaa-pool-mta", "1", Origin::Pool, |s| {
+                s.provides.push(BuildDep::any("mta"))
+            }),
+            candidate("zzz-media-mta", "1", Origin::Iso, |s| {
+                s.provides.push(BuildDep::any("mta"))
+            }),
+        ]);
+        let targets = vec!["app".to_string()];
+        let solve_with = |prefer| {
+            solve(
+                &u,
+                &Request {
+                    targets: &targets,
+                    allow_unresolved: &[],
+                    prefer,
+                },
+            )
+            .unwrap()
+        };
+        let s = solve_with(Prefer::OnMedia);
+        assert_eq!(names(&u, &s), ["app-1-1", "zzz-media-mta-1-1"]);
+        assert_eq!(s.chains[1], ["app-1-1", "zzz-media-mta-1-1"]);
+        // With no preference for the media, the first name (as libsolv does).
+        assert_eq!(
+            names(&u, &solve_with(Prefer::Newest)),
+            ["aaa-pool-mta-1-1", "app-1-1"]
+        );
+    }
+
+    #[test]
+    fn satisfies_and_never_installable() {
+        let lib = candidate("libx", "2.0", Origin::Pool, |s| {
+            s.requires.push(BuildDep::versioned(
+                "rpmlib(PayloadIsZstd)",
+                crate::rpm::build::DepCmp::Le,
+                "5.4.18-1",
+            ))
+        });
+        let req = |text: &str| capability::parse_target(text);
+        assert!(satisfies(&lib.record, &req("libx >= 1.5")));
+        assert!(!satisfies(&lib.record, &req("libx < 2.0")));
+        assert_eq!(
+            never_installable(&lib.record).as_deref(),
+            Some(
+                "it requires rpmlib(PayloadIsZstd) <= 5.4.18-1: rpm 4.11.3 (XCP-ng's) does not provide it"
+            )
+        );
+    }
+}
