@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::clock;
-use crate::iso::{self, SourceIso, WriteOptions};
+use crate::iso::{self, Existing, SourceIso, WriteOptions};
 use crate::profile::{Profile, SourceIso as SourceSpec};
 use crate::progress::Progress;
 use crate::sample;
@@ -78,8 +78,14 @@ pub struct Context<'a> {
     pub report: &'a mut BuildReport,
 }
 
-/// Builds the image `profile` describes.
-pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error> {
+/// Builds the image `profile` describes, replacing an existing file at its output only as
+/// `existing` says (checked before any work and again when the image is put in place).
+pub fn build(
+    profile: &Profile,
+    progress: Progress,
+    existing: Existing,
+) -> Result<BuildReport, Error> {
+    existing.check(&profile.output.iso)?;
     let workdir = tempfile::Builder::new()
         .prefix("isoremix-")
         .tempdir()
@@ -157,6 +163,7 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
             volume_id: profile.output.volume_id.as_ref().map(|v| v.value.clone()),
             time: datetime,
             seed: seed.clone(),
+            existing,
         },
         &|n| bar.set_position(n),
     )?;
