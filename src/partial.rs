@@ -1,5 +1,5 @@
-//! Files and folders written under a temporary name beside their final one, and what becomes
-//! of them when the writing process is interrupted.
+//! Files and folders written under a temporary name beside their final one, work folders,
+//! and what becomes of them when the writing process is interrupted.
 //!
 //! A partial's name is `.isoremix-<pid>-<random>.partial`: the PID of the process writing it.
 //! The next isoremix process that writes into the same folder removes the partials whose
@@ -51,6 +51,33 @@ pub(crate) fn dir_in(dir: &Path) -> io::Result<tempfile::TempDir> {
         b.permissions(std::fs::Permissions::from_mode(0o777))
             .tempdir_in(dir)
     })
+}
+
+/// A private work folder of a build, in the system's temporary folder (`$TMPDIR`). It is
+/// removed when dropped, on SIGINT and SIGTERM, and, if its process is killed outright, by
+/// the next isoremix run that makes one.
+pub(crate) struct WorkDir {
+    dir: tempfile::TempDir,
+    _registration: Registration,
+}
+
+impl WorkDir {
+    /// Makes a work folder (mode 0700).
+    pub(crate) fn new() -> io::Result<Self> {
+        let tmp = std::env::temp_dir();
+        remove_stale(&tmp);
+        let dir = with_builder(|b| b.tempdir_in(&tmp))?;
+        let registration = register(dir.path());
+        Ok(Self {
+            dir,
+            _registration: registration,
+        })
+    }
+
+    /// The folder.
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 /// The PID in a partial's name, if `name` is one.

@@ -86,10 +86,7 @@ pub fn build(
     existing: Existing,
 ) -> Result<BuildReport, Error> {
     existing.check(&profile.output.iso)?;
-    let workdir = tempfile::Builder::new()
-        .prefix("isoremix-")
-        .tempdir()
-        .map_err(Error::Workdir)?;
+    let workdir = crate::partial::WorkDir::new().map_err(Error::Workdir)?;
     let source_path = match &profile.source.iso {
         SourceSpec::Sample => {
             let path = workdir.path().join("sample.iso");

@@ -1,5 +1,6 @@
 //! Faults around the output, as a user meets them through the `isoremix` binary: a write
-//! killed with SIGKILL, SIGTERM or SIGINT leaves nothing in the output folder; an existing
+//! killed with SIGKILL, SIGTERM or SIGINT leaves nothing in the output folder (nor, but for
+//! SIGKILL until the next run, a work folder in `$TMPDIR`); an existing
 //! output is refused without `--force` and replaced with it; partials of killed builds are
 //! removed by the next build; `extract` copes with empty files and leaves nothing when it fails.
 
@@ -36,11 +37,20 @@ fn names(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Starts `isoremix sample OUT --size BIG` writing into `dir`, the fallback forced if `named`.
-fn big_sample(dir: &Path, named: bool) -> Child {
+/// `isoremix` with its own `$TMPDIR`: `dir/tmp`.
+fn isoremix_in(dir: &Path) -> Command {
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let mut cmd = isoremix();
+    cmd.env("TMPDIR", tmp);
+    cmd
+}
+
+/// Starts `isoremix sample DIR/out/big.iso --size BIG`, the fallback forced if `named`.
+fn big_sample(dir: &Path, named: bool) -> Child {
+    let mut cmd = isoremix_in(dir);
     cmd.arg("sample")
-        .arg(dir.join("big.iso"))
+        .arg(dir.join("out/big.iso"))
         .args(["--size", BIG])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -79,12 +89,12 @@ fn wait_for_the_image(child: &mut Child, dir: &Path) -> String {
     }
 }
 
-/// Kills a big sample write with `signal` once it has written some MB; returns the child's
-/// output and what /proc called the image while it was written.
+/// Kills a big sample write into `dir/out` with `signal` once it has written some MB;
+/// returns the child's output and what /proc called the image while it was written.
 fn kill_mid_write(dir: &Path, named: bool, signal: Signal) -> (Output, String) {
     let _guard = exclusive();
     let mut child = big_sample(dir, named);
-    let image = wait_for_the_image(&mut child, dir);
+    let image = wait_for_the_image(&mut child, &dir.join("out"));
     kill_process(Pid::from_child(&child), signal).unwrap();
     (child.wait_with_output().unwrap(), image)
 }
@@ -105,7 +115,14 @@ fn sigkill_mid_write_leaves_nothing_visible() {
     let (out, image) = kill_mid_write(dir.path(), false, Signal::KILL);
     assert_killed_by(&out, Signal::KILL);
     assert!(image.ends_with("(deleted)"), "not an unnamed file: {image}");
-    assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+    assert!(names(&dir.path().join("out")).is_empty());
+    // The work folder of the killed run is removed by the next run.
+    let tmp = dir.path().join("tmp");
+    assert_eq!(names(&tmp).len(), 1, "{:?}", names(&tmp));
+    run(isoremix_in(dir.path())
+        .arg("sample")
+        .arg(dir.path().join("small.iso")));
+    assert!(names(&tmp).is_empty(), "{:?}", names(&tmp));
 }
 
 #[test]
@@ -114,7 +131,9 @@ fn sigterm_and_sigint_mid_write_leave_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (out, _) = kill_mid_write(dir.path(), false, signal);
         assert_killed_by(&out, signal);
-        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+        assert_eq!(names(dir.path()), ["out", "tmp"]);
+        assert!(names(&dir.path().join("out")).is_empty());
+        assert!(names(&dir.path().join("tmp")).is_empty());
     }
 }
 
@@ -128,7 +147,8 @@ fn named_fallback_is_removed_on_sigterm_and_sigint() {
             image.ends_with(".partial"),
             "not the named fallback: {image}"
         );
-        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+        assert!(names(&dir.path().join("out")).is_empty());
+        assert!(names(&dir.path().join("tmp")).is_empty());
     }
 }
 
@@ -138,14 +158,15 @@ fn named_fallback_killed_outright_is_removed_by_the_next_write() {
     let (out, image) = kill_mid_write(dir.path(), true, Signal::KILL);
     assert_killed_by(&out, Signal::KILL);
     // SIGKILL cannot be handled: the partial stays, named after its dead writer...
-    let left = names(dir.path());
+    let dir = dir.path().join("out");
+    let left = names(&dir);
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(image.ends_with(&left[0]), "{image} vs {left:?}");
     let pid = out_pid_of(&left[0]);
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
     // ...until the next write into the folder.
-    run(isoremix().arg("sample").arg(dir.path().join("small.iso")));
-    assert_eq!(names(dir.path()), ["small.iso"]);
+    run(isoremix().arg("sample").arg(dir.join("small.iso")));
+    assert_eq!(names(&dir), ["small.iso"]);
 }
 
 /// The PID in a partial's name `.isoremix-<pid>-XXXX.partial`.

@@ -244,13 +244,10 @@ pub fn build(profile: &DriverDiskProfile, existing: iso::Existing) -> Result<Dis
     let dd = &profile.driver_disk;
     let time = clock::build_time(None)?;
     let key = profile.signing.as_ref().map(load_key).transpose()?;
-    let workdir = tempfile::Builder::new()
-        .prefix("isoremix-ddisk-")
-        .tempdir()
-        .map_err(|source| Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let workdir = crate::partial::WorkDir::new().map_err(|source| Error::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
     let wrapped;
     let driver_rpm = match &dd.source {
         DiskSource::Rpm(path) => &path.value,

@@ -134,13 +134,10 @@ pub fn efiboot_grub_cfg(grub_cfg: &str) -> String {
 pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
     opts.existing.check(out).map_err(build_err)?;
     let time = DateTime::from_unix_seconds(SAMPLE_TIME).map_err(build_err)?;
-    let work = tempfile::Builder::new()
-        .prefix("isoremix-sample-")
-        .tempdir()
-        .map_err(|source| Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let work = crate::partial::WorkDir::new().map_err(|source| Error::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
     let mut f = Files { files: Vec::new() };
     f.add(".treeinfo", treeinfo().into_bytes());
     f.add(
