@@ -117,7 +117,16 @@ pub fn extract(source: &SourceIso, dir: &Path) -> Result<Extracted, Error> {
     partial::remove_stale(parent);
     let tmp = partial::dir_in(parent).map_err(io_err(parent))?;
     let registration = partial::register(tmp.path());
-    let done = extract_tree(source, tmp.path(), &mut Vec::new())?;
+    let done = extract_tree(source, tmp.path(), &mut Vec::new()).map_err(|e| match e {
+        // Name the file where the user asked for it, not in the partial folder.
+        Error::Io { path, source } => Error::Io {
+            path: path
+                .strip_prefix(tmp.path())
+                .map_or_else(|_| path.clone(), |rel| dir.join(rel)),
+            source,
+        },
+        other => other,
+    })?;
     registration
         .finish(|| rename_noreplace(tmp.path(), dir))
         .map_err(io_err(dir))?;

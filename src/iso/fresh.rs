@@ -61,7 +61,6 @@ pub fn write_fresh(
     existing: Existing,
     finish: impl FnOnce(&File, &hadris_fs::Report) -> std::io::Result<()>,
 ) -> Result<hadris_fs::Report> {
-    existing.check(out)?;
     let tree = tree_of(files, time, out)?;
     let partial = PartialImage::create(out, existing)?;
     let report =

@@ -152,10 +152,7 @@ impl PartialImage {
                         .map_err(io::Error::from)
                 };
                 match self.existing {
-                    Existing::Refuse => link(out).map_err(|e| match e.kind() {
-                        io::ErrorKind::AlreadyExists => exists(out),
-                        _ => write_err(out, e),
-                    }),
+                    Existing::Refuse => link(out).map_err(|e| placing_err(out, e)),
                     Existing::Replace => {
                         let named = partial::make_in(&self.dir, link).map_err(|e| {
                             write_err(out, format!("cannot link the image in: {e}"))
@@ -178,10 +175,15 @@ fn rename(tmp: TempPath, out: &Path, existing: Existing) -> Result<()> {
         Existing::Replace => tmp.persist(out),
         Existing::Refuse => tmp.persist_noclobber(out),
     };
-    renamed.map_err(|e| match e.error.kind() {
+    renamed.map_err(|e| placing_err(out, e.error))
+}
+
+/// Why the complete image could not be put at `out`.
+fn placing_err(out: &Path, e: io::Error) -> Error {
+    match e.kind() {
         io::ErrorKind::AlreadyExists => exists(out),
-        _ => write_err(out, e.error),
-    })
+        _ => write_err(out, e),
+    }
 }
 
 /// The path through which the kernel reaches an open file, named or not.
