@@ -35,7 +35,7 @@ secs() {
 
 echo "== workdir: $work"
 echo "== making a 600 MB sample source"
-"$bin" sample "$work/source.iso" --size "$size" >/dev/null
+"$bin" sample --force "$work/source.iso" --size "$size" >/dev/null
 ls -l "$work/source.iso" | awk '{print "source size:", $5}'
 sync
 
@@ -54,7 +54,7 @@ echo "site readme" > "$work/README.site"
 
 echo "== ISO-only edit vs cp of the same ISO"
 read -r cp_s cp_rss < <(secs cp "$work/source.iso" "$work/copy.iso")
-read -r ir_s ir_rss < <(secs "$bin" build "$work/iso-edit.toml")
+read -r ir_s ir_rss < <(secs "$bin" build --force "$work/iso-edit.toml")
 echo "cp:       ${cp_s}s  peak RSS ${cp_rss} KiB"
 echo "isoremix: ${ir_s}s  peak RSS ${ir_rss} KiB"
 awk -v a="$ir_s" -v b="$cp_s" 'BEGIN { if (b > 0) printf "ratio isoremix/cp: %.2f (target <= 1.3)\n", a / b }'
@@ -99,7 +99,7 @@ img_size=$(stat -c %s "$img")
 echo "install.img: $img_size bytes stored, $(bzip2 -dc "$img" | wc -c) bytes of cpio data"
 
 echo "== making a $size-byte source with that install.img"
-"$bin" sample "$work/base.iso" --size $((size - img_size)) >/dev/null
+"$bin" sample --force "$work/base.iso" --size $((size - img_size)) >/dev/null
 cat > "$work/swap.toml" <<TOML
 [source]
 iso = "base.iso"
@@ -109,7 +109,7 @@ iso = "source.iso"
 src = "$img"
 dest = "/install.img"
 TOML
-"$bin" build "$work/swap.toml" >/dev/null
+"$bin" build --force "$work/swap.toml" >/dev/null
 rm -f "$work/base.iso"
 ls -l "$work/source.iso" | awk '{print "source size:", $5}'
 
@@ -157,7 +157,7 @@ echo
 echo "== (a) one file dropped into install.img (overlay)"
 read -r cp_s cp_rss < <(secs cp "$work/source.iso" "$work/copy.iso")
 rm -f "$work/copy.iso"
-read -r ov_s ov_rss < <(secs "$bin" build "$work/overlay.toml")
+read -r ov_s ov_rss < <(secs "$bin" build --force "$work/overlay.toml")
 read -r man_s man_rss < <(secs bash "$work/manual.sh")
 row "cp of the ISO" "$cp_s" "$cp_rss"
 row "isoremix build (overlay)" "$ov_s" "$ov_rss"
@@ -166,13 +166,13 @@ echo "ratio isoremix/cp: $(ratio "$ov_s" "$cp_s") (target <= 1.3); manual/isorem
 
 echo
 echo "== (b) patch of one installer file (reads install.img)"
-read -r pa_s pa_rss < <(secs "$bin" build "$work/patch.toml")
+read -r pa_s pa_rss < <(secs "$bin" build --force "$work/patch.toml")
 row "isoremix build (patch)" "$pa_s" "$pa_rss"
 echo "target: <= 10 s on 2 cores ($(nproc) cores here)"
 
 echo
 echo "== (c) forced repack"
-read -r rp_s rp_rss < <(secs "$bin" build "$work/repack.toml")
+read -r rp_s rp_rss < <(secs "$bin" build --force "$work/repack.toml")
 read -r ld_s ld_rss < <(secs sh -c "lbzip2 -d -c '$img' > '$work/lb.cpio'")
 read -r lc_s lc_rss < <(secs sh -c "lbzip2 -9 -c '$work/lb.cpio' > '$work/lb.bz2'")
 rm -f "$work/lb.bz2"
@@ -199,7 +199,7 @@ echo "== repodata: 1,000 generated RPMs, isoremix vs createrepo_c"
 #  - createrepo_c from scratch on the extracted tree (no sqlite, as isoremix writes none);
 #  - isoremix build from a source without repodata (every package read and hashed), adding one;
 #  - isoremix build re-run on its own output with nothing changed (every record reused).
-"$bin" sample "$work/bulk.iso" --packages 1000 >/dev/null
+"$bin" sample --force "$work/bulk.iso" --packages 1000 >/dev/null
 rm -rf "$work/bulk-tree"
 xorriso -osirrox on -indev "$work/bulk.iso" -extract / "$work/bulk-tree" >/dev/null 2>&1
 chmod -R u+w "$work/bulk-tree"
@@ -227,8 +227,8 @@ iso = "out-repo-rerun.iso"
 add = ["rpms/*.rpm"]
 TOML
 read -r cr_s cr_rss < <(secs createrepo_c -q --no-database "$work/bulk-tree")
-read -r sc_s sc_rss < <(secs "$bin" build "$work/repo-scratch.toml")
-read -r re_s re_rss < <(secs "$bin" build "$work/repo-rerun.toml")
+read -r sc_s sc_rss < <(secs "$bin" build --force "$work/repo-scratch.toml")
+read -r re_s re_rss < <(secs "$bin" build --force "$work/repo-rerun.toml")
 echo "createrepo_c (from scratch):          ${cr_s}s  peak RSS ${cr_rss} KiB"
 echo "isoremix build (no source repodata):  ${sc_s}s  peak RSS ${sc_rss} KiB  (whole build, ISO written)"
 echo "isoremix build re-run (all reused):   ${re_s}s  peak RSS ${re_rss} KiB  (whole build, ISO written)"

@@ -1,6 +1,11 @@
 //! Unpacking an image's tree to a folder, safely: every path is checked to
 //! stay inside the folder, nothing is written through a symlink, and
 //! existing files are never overwritten.
+//!
+//! An extraction that fails leaves nothing of itself: a new folder is filled
+//! under a partial name and renamed only when complete (see
+//! [`crate::partial`]); in a folder that existed, what the extraction made is
+//! removed and what was there before is left untouched.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -10,6 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use hadris_fs::FileType;
 
 use crate::iso::{self, SourceIso};
+use crate::partial;
 
 /// Why an extraction stopped.
 #[derive(Debug, thiserror::Error)]
@@ -81,18 +87,84 @@ pub fn safe_join(root: &Path, entry: &str) -> Result<PathBuf, Error> {
 }
 
 /// Extracts the whole tree of `source` into `dir` (created if missing).
+///
+/// On error nothing the extraction made is left: a `dir` that did not exist
+/// does not appear, and one that did holds what it held before.
 pub fn extract(source: &SourceIso, dir: &Path) -> Result<Extracted, Error> {
-    fs::create_dir_all(dir).map_err(|e| Error::Io {
-        path: dir.to_path_buf(),
-        source: e,
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    if fs::symlink_metadata(dir).is_ok() {
+        let mut made = Vec::new();
+        let result = extract_tree(source, dir, &mut made);
+        if result.is_err() {
+            // Children were made after their folders: remove them first.
+            for path in made.iter().rev() {
+                let _ = match fs::symlink_metadata(path) {
+                    Ok(meta) if meta.is_dir() => fs::remove_dir(path),
+                    _ => fs::remove_file(path),
+                };
+            }
+        }
+        return result;
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(parent).map_err(io_err(parent))?;
+    partial::remove_stale(parent);
+    let tmp = partial::dir_in(parent).map_err(io_err(parent))?;
+    let registration = partial::register(tmp.path());
+    let done = extract_tree(source, tmp.path(), &mut Vec::new()).map_err(|e| match e {
+        // Name the file where the user asked for it, not in the partial folder.
+        Error::Io { path, source } => Error::Io {
+            path: path
+                .strip_prefix(tmp.path())
+                .map_or_else(|_| path.clone(), |rel| dir.join(rel)),
+            source,
+        },
+        other => other,
     })?;
+    registration
+        .finish(|| rename_noreplace(tmp.path(), dir))
+        .map_err(io_err(dir))?;
+    // Renamed: there is nothing left to remove.
+    let _ = tmp.keep();
+    Ok(done)
+}
+
+/// Renames the folder `from` to `to`, failing if `to` exists (even as an
+/// empty folder, which a plain rename would replace).
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        // Filesystems without RENAME_NOREPLACE: check, then rename.
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+            if fs::symlink_metadata(to).is_ok() {
+                return Err(io::ErrorKind::AlreadyExists.into());
+            }
+            fs::rename(from, to)
+        }
+        result => result.map_err(io::Error::from),
+    }
+}
+
+/// Extracts every entry of `source` into the existing folder `dir`, adding
+/// each file, folder or symlink it makes to `made`, in order.
+fn extract_tree(
+    source: &SourceIso,
+    dir: &Path,
+    made: &mut Vec<PathBuf>,
+) -> Result<Extracted, Error> {
     let mut done = Extracted::default();
     let mut failure = None;
     iso::walk(source.tree(), &mut |entry, node| {
         if failure.is_some() {
             return;
         }
-        if let Err(e) = extract_one(source, dir, entry, node.node(), &mut done) {
+        if let Err(e) = extract_one(source, dir, entry, node.node(), &mut done, made) {
             failure = Some(e);
         }
     });
@@ -108,6 +180,7 @@ fn extract_one(
     entry: &str,
     node: &hadris_fs::Node,
     done: &mut Extracted,
+    made: &mut Vec<PathBuf>,
 ) -> Result<(), Error> {
     let target = safe_join(dir, entry)?;
     let io_err = |e| Error::Io {
@@ -124,7 +197,10 @@ fn extract_one(
                         reason: "a non-directory is already in the way".into(),
                     });
                 }
-                Err(_) => fs::create_dir(&target).map_err(io_err)?,
+                Err(_) => {
+                    fs::create_dir(&target).map_err(io_err)?;
+                    made.push(target.clone());
+                }
             }
             done.dirs += 1;
         }
@@ -135,6 +211,7 @@ fn extract_one(
                 .custom_flags(libc_nofollow())
                 .open(&target)
                 .map_err(io_err)?;
+            made.push(target.clone());
             let mut reader = source.open_file(entry)?;
             done.bytes += io::copy(&mut reader, &mut out).map_err(io_err)?;
             done.files += 1;
@@ -143,6 +220,7 @@ fn extract_one(
             let link = node.target().unwrap_or_default();
             std::os::unix::fs::symlink(String::from_utf8_lossy(link).as_ref(), &target)
                 .map_err(io_err)?;
+            made.push(target.clone());
             done.symlinks += 1;
         }
         _ => {}

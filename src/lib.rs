@@ -16,6 +16,7 @@ pub mod initrd;
 pub mod inspect;
 pub mod iso;
 pub mod kmod;
+mod partial;
 pub mod patch;
 pub mod profile;
 pub mod progress;

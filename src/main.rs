@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use isoremix::iso::SourceIso;
+use isoremix::iso::{Existing, SourceIso};
 use isoremix::profile::{DriverDiskProfile, Overrides, Profile, SourceIso as SourceSpec};
 use isoremix::progress::Progress;
 use isoremix::{driver_disk, extract, inspect, remaster, sample};
@@ -30,6 +30,9 @@ enum Command {
         /// Start from this ISO (or builtin:sample) instead of the profile's [source] iso.
         #[arg(long)]
         source: Option<String>,
+        /// Replace the output file if it already exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Show what an ISO holds and what boots what.
     Inspect {
@@ -62,6 +65,9 @@ enum Command {
         /// Write here instead of the profile's [output] iso.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Replace the output file if it already exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Write the built-in XCP-ng 8.3-shaped sample source ISO.
     Sample {
@@ -77,6 +83,9 @@ enum Command {
         /// Add this many small generated RPMs to Packages/.
         #[arg(long, default_value_t = 0)]
         packages: usize,
+        /// Replace the output file if it already exists.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -108,13 +117,14 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             profile,
             output,
             source,
+            force,
         } => {
             let overrides = Overrides {
                 source_iso: source.map(|s| s.parse::<SourceSpec>()).transpose()?,
                 output_iso: output,
             };
             let profile = Profile::load_with(&profile, &overrides)?;
-            let report = remaster::build(&profile, Progress::auto())?;
+            let report = remaster::build(&profile, Progress::auto(), existing(force))?;
             for step in &report.steps {
                 eprintln!("  {step}");
             }
@@ -196,9 +206,13 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 dir.display()
             );
         }
-        Command::DriverDisk { profile, output } => {
+        Command::DriverDisk {
+            profile,
+            output,
+            force,
+        } => {
             let profile = DriverDiskProfile::load_with(&profile, output.as_deref())?;
-            let report = driver_disk::build(&profile)?;
+            let report = driver_disk::build(&profile, existing(force))?;
             println!(
                 "wrote {} ({} bytes): driver disk {} {}{}",
                 report.output.display(),
@@ -213,11 +227,13 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             size,
             boot_files,
             packages,
+            force,
         } => {
             let options = sample::Options {
                 pad_to: size,
                 boot_files,
                 packages,
+                existing: existing(force),
             };
             let bar = Progress::auto().spinner("writing the sample");
             sample::write(&output, &options)?;
@@ -226,4 +242,13 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// What `--force` means for an existing output file.
+fn existing(force: bool) -> Existing {
+    if force {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::clock;
-use crate::iso::{self, SourceIso, WriteOptions};
+use crate::iso::{self, Existing, SourceIso, WriteOptions};
 use crate::profile::{Profile, SourceIso as SourceSpec};
 use crate::progress::Progress;
 use crate::sample;
@@ -84,8 +84,14 @@ pub struct Context<'a> {
     pub report: &'a mut BuildReport,
 }
 
-/// Builds the image `profile` describes.
-pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error> {
+/// Builds the image `profile` describes, replacing an existing file at its output only as
+/// `existing` says (checked before any work and again when the image is put in place).
+pub fn build(
+    profile: &Profile,
+    progress: Progress,
+    existing: Existing,
+) -> Result<BuildReport, Error> {
+    existing.check(&profile.output.iso)?;
     // The signing key first: a key that cannot be used stops the build before any work.
     let key = match &profile.signing {
         Some(s) => Some(signing::load(s).map_err(|e| Error::Step {
@@ -94,10 +100,7 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
         })?),
         None => None,
     };
-    let workdir = tempfile::Builder::new()
-        .prefix("isoremix-")
-        .tempdir()
-        .map_err(Error::Workdir)?;
+    let workdir = crate::partial::WorkDir::new().map_err(Error::Workdir)?;
     let source_path = match &profile.source.iso {
         SourceSpec::Sample => {
             let path = workdir.path().join("sample.iso");
@@ -172,6 +175,7 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
             volume_id: profile.output.volume_id.as_ref().map(|v| v.value.clone()),
             time: datetime,
             seed: seed.clone(),
+            existing,
         },
         &|n| bar.set_position(n),
     )?;

@@ -16,6 +16,7 @@ fn options(time: i64) -> WriteOptions {
         volume_id: None,
         time: hadris_fs::DateTime::from_unix_seconds(time).unwrap(),
         seed: b"test".to_vec(),
+        existing: iso::Existing::Refuse,
     }
 }
 

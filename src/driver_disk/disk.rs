@@ -141,9 +141,15 @@ fn read_driver(spec: &DiskSpec<'_>, time: u32) -> Result<Driver, Error> {
     })
 }
 
-/// Builds the driver disk `spec` describes and writes it to `out` (a temporary file beside it,
-/// renamed when complete). The same spec gives the same bytes.
-pub fn write_disk(spec: &DiskSpec<'_>, out: &Path) -> Result<DiskReport, Error> {
+/// Builds the driver disk `spec` describes and writes it to `out` (which appears only when
+/// complete; an existing `out` is replaced only as `existing` says). The same spec gives the
+/// same bytes.
+pub fn write_disk(
+    spec: &DiskSpec<'_>,
+    out: &Path,
+    existing: iso::Existing,
+) -> Result<DiskReport, Error> {
+    existing.check(out)?;
     let time32 = u32::try_from(spec.time).map_err(|_| Error::Time { time: spec.time })?;
     let datetime =
         DateTime::from_unix_seconds(spec.time).map_err(|_| Error::Time { time: spec.time })?;
@@ -285,7 +291,7 @@ pub fn write_disk(spec: &DiskSpec<'_>, out: &Path) -> Result<DiskReport, Error> 
     if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
-    let written = iso::write_fresh(files, datetime, &options, out, |_, _| Ok(()))?;
+    let written = iso::write_fresh(files, datetime, &options, out, existing, |_, _| Ok(()))?;
     Ok(DiskReport {
         output: out.to_path_buf(),
         size: written.size(),

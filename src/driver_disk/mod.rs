@@ -29,6 +29,7 @@ pub use update_xml::UpdateInfo;
 use crate::clock;
 use crate::driver::kver::vermagic_release;
 use crate::driver::wrap::{WrapSpec, wrap_modules};
+use crate::iso;
 use crate::kmod::{MAX_MODULE_SIZE, ModuleInfo};
 use crate::profile::{DiskSource, DriverDisk, DriverDiskProfile, ModuleSet};
 
@@ -221,9 +222,10 @@ fn wrap(dd: &DriverDisk, set: &ModuleSet, time: i64, workdir: &Path) -> Result<P
     Ok(path)
 }
 
-/// Builds the driver disk `profile` describes at its `[output] iso`. The build time is
-/// `SOURCE_DATE_EPOCH`, else 0.
-pub fn build(profile: &DriverDiskProfile) -> Result<DiskReport, Error> {
+/// Builds the driver disk `profile` describes at its `[output] iso`, replacing an existing
+/// file there only as `existing` says. The build time is `SOURCE_DATE_EPOCH`, else 0.
+pub fn build(profile: &DriverDiskProfile, existing: iso::Existing) -> Result<DiskReport, Error> {
+    existing.check(&profile.output.iso)?;
     let dd = &profile.driver_disk;
     let time = clock::build_time(None)?;
     let key = profile
@@ -231,13 +233,10 @@ pub fn build(profile: &DriverDiskProfile) -> Result<DiskReport, Error> {
         .as_ref()
         .map(crate::remaster::signing::load)
         .transpose()?;
-    let workdir = tempfile::Builder::new()
-        .prefix("isoremix-ddisk-")
-        .tempdir()
-        .map_err(|source| Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let workdir = crate::partial::WorkDir::new().map_err(|source| Error::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
     let wrapped;
     let driver_rpm = match &dd.source {
         DiskSource::Rpm(path) => &path.value,
@@ -256,5 +255,5 @@ pub fn build(profile: &DriverDiskProfile) -> Result<DiskReport, Error> {
         time,
         workdir: workdir.path(),
     };
-    write_disk(&spec, &profile.output.iso)
+    write_disk(&spec, &profile.output.iso, existing)
 }

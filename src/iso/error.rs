@@ -39,6 +39,12 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
+    /// The output file exists and was not to be replaced.
+    #[error("{path}: already exists; pass --force to replace it")]
+    Exists {
+        /// The output file.
+        path: PathBuf,
+    },
     /// Writing the new image failed.
     #[error("writing {path}: {detail}")]
     Write {

@@ -1,6 +1,6 @@
 //! Writing a new image from a list of files (no source image): the built-in sample and driver
-//! disks. Every file and folder is owned by root and stamped with one time; the image goes to a
-//! temporary file beside the target and is renamed into place only when complete.
+//! disks. Every file and folder is owned by root and stamped with one time; the image appears at
+//! the target only when complete.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -10,7 +10,7 @@ use hadris_fs::{Content, DateTime, Node, Tree};
 use hadris_iso::IsoOptions;
 
 use super::error::Result;
-use super::output::{PartialImage, write_err};
+use super::output::{Existing, PartialImage, write_err};
 
 /// Mode of every folder of a fresh image.
 const DIR_MODE: u32 = 0o555;
@@ -48,7 +48,8 @@ fn tree_of(files: Vec<(String, Content)>, time: DateTime, out: &Path) -> Result<
 }
 
 /// Writes a new image holding `files` (relative paths → content, root-owned, read-only, every
-/// time `time`) with `options` at `out`. `finish` gets the complete image file and the writer's
+/// time `time`) with `options` at `out`, replacing an existing `out` only as `existing` says.
+/// `finish` gets the complete image file and the writer's
 /// report before the rename (to add a system area, for example); its error aborts the write.
 ///
 /// Nothing is left behind on error; on success `out` has mode 0644.
@@ -57,10 +58,11 @@ pub fn write_fresh(
     time: DateTime,
     options: &IsoOptions,
     out: &Path,
+    existing: Existing,
     finish: impl FnOnce(&File, &hadris_fs::Report) -> std::io::Result<()>,
 ) -> Result<hadris_fs::Report> {
     let tree = tree_of(files, time, out)?;
-    let partial = PartialImage::create(out)?;
+    let partial = PartialImage::create(out, existing)?;
     let report =
         hadris_iso::sync::write(partial.device()?, &tree, options).map_err(|e| partial.err(e))?;
     finish(partial.file(), &report).map_err(|e| partial.err(e))?;

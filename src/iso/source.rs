@@ -269,6 +269,10 @@ impl SourceIso {
         let content = node
             .content()
             .ok_or_else(|| self.entry_err(entry, "not a regular file"))?;
+        // An empty file has no extent: the reader holds it as empty bytes.
+        if content.is_empty() {
+            return Ok(Vec::new());
+        }
         content
             .stored_extents()
             .map(<[Extent]>::to_vec)

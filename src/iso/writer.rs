@@ -17,7 +17,7 @@ use hadris_storage::{BlockIndex, BlockSize};
 use super::device::SECTOR;
 use super::error::{Error, Result};
 use super::hybrid::{self, HybridSource, HybridTargets};
-use super::output::PartialImage;
+use super::output::{Existing, PartialImage};
 use super::source::{BootPlatform, SourceIso};
 
 /// How the new image is stamped.
@@ -29,6 +29,8 @@ pub struct WriteOptions {
     pub time: DateTime,
     /// Bytes the image's ids (disk id, GPT GUIDs) derive from.
     pub seed: Vec<u8>,
+    /// Whether an existing output file may be replaced.
+    pub existing: Existing,
 }
 
 /// What was written.
@@ -152,15 +154,16 @@ fn el_torito(src: &SourceIso) -> Result<Catalog> {
 
 /// Writes `src`'s (edited) tree as a new image at `out`.
 ///
-/// The image goes to a temporary file in `out`'s folder, renamed to `out`
-/// only when everything is written; on any error nothing is left behind.
+/// The image appears at `out` only when everything is written; on any error
+/// or interruption nothing is left behind. An existing `out` is replaced only
+/// if `opts.existing` allows it.
 pub fn write(
     src: &mut SourceIso,
     out: &Path,
     opts: &WriteOptions,
     progress: &dyn Fn(u64),
 ) -> Result<WriteReport> {
-    let partial = PartialImage::create(out)?;
+    let partial = PartialImage::create(out, opts.existing)?;
 
     let mut options = src
         .session_mut()

@@ -59,6 +59,8 @@ pub struct Options {
     pub boot_files: Option<PathBuf>,
     /// Add this many small generated packages to `Packages/` (repodata benchmarks).
     pub packages: usize,
+    /// Whether an existing file at the output may be replaced.
+    pub existing: iso::Existing,
 }
 
 /// Why the sample could not be made.
@@ -150,14 +152,12 @@ pub fn efiboot_grub_cfg(grub_cfg: &str) -> String {
 
 /// Writes the sample ISO to `out`.
 pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
+    opts.existing.check(out).map_err(build_err)?;
     let time = DateTime::from_unix_seconds(SAMPLE_TIME).map_err(build_err)?;
-    let work = tempfile::Builder::new()
-        .prefix("isoremix-sample-")
-        .tempdir()
-        .map_err(|source| Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let work = crate::partial::WorkDir::new().map_err(|source| Error::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
     let mut f = Files { files: Vec::new() };
     f.add(".treeinfo", treeinfo().into_bytes());
     f.add(
@@ -260,7 +260,8 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
         efi_partition: true,
         gpt: true,
     };
-    iso::write_fresh(f.files, time, &options, out, |file, report| {
+    let existing = opts.existing;
+    iso::write_fresh(f.files, time, &options, out, existing, |file, report| {
         iso::apply_hybrid(
             file,
             report,
