@@ -39,7 +39,7 @@ fn write(dir: &Path, s: &PackageSpec) -> PathBuf {
     path
 }
 
-/// Provides `/bin/sh`, which the sample's tools require and the sample lacks.
+/// Provides `/bin/sh`, as the sample's `bash` does: a second provider the solver must not need.
 fn sh_stub() -> PackageSpec {
     let mut s = spec("sh-stub", "1.0", "1", "noarch");
     s.provides.push(Dep::any("/bin/sh"));
@@ -135,6 +135,7 @@ fn the_pool_supplies_missing_dependencies_and_only_those() {
     let mut older = spec("libfoo", "1.1", "1", "x86_64");
     older.provides.push(Dep::any("libfoo.so.1()(64bit)"));
     write(&pool, &older);
+    // The sample's bash provides /bin/sh already: the pool's stub must stay out.
     write(&pool, &sh_stub());
     write(&pool, &spec("unneeded", "1.0", "1", "noarch"));
     let log = build(
@@ -150,23 +151,20 @@ fn the_pool_supplies_missing_dependencies_and_only_those() {
         ),
         "{log}"
     );
-    assert!(
-        log.contains("pulled in sh-stub-1.0-1 from pool")
-            && log.contains("(required by sample-tools-1.0-1.xcpng8.3)"),
-        "{log}"
-    );
+    assert!(!log.contains("pulled in sh-stub"), "{log}");
     assert!(!log.contains("unneeded"), "{log}");
     let tree = extract(work);
     let files = files_in(&tree);
     assert!(files.contains("libfoo-1.2-1.x86_64.rpm"), "{files:?}");
     assert!(!files.contains("libfoo-1.1-1.x86_64.rpm"), "{files:?}");
     assert!(!files.contains("unneeded-1.0-1.noarch.rpm"), "{files:?}");
+    assert!(!files.contains("sh-stub-1.0-1.noarch.rpm"), "{files:?}");
     let installed = dnf_installs_meta(work, &tree);
     let want: BTreeSet<String> = [
+        "bash-4.2.46-35.el7_9",
         "libfoo-1.2-1",
         "sample-docs-1.0-1.xcpng8.3",
         "sample-tools-1.0-1.xcpng8.3",
-        "sh-stub-1.0-1",
         "site-monitoring-1.0-1",
         "xcp-ng-deps-8.3-1.xcpng8.3.remix1",
         "xcp-ng-release-8.3.0-1.xcpng8.3",
@@ -199,7 +197,6 @@ fn an_update_respin_takes_newer_versions_and_renames() {
         .obsoletes
         .push(Dep::versioned("xcp-ng-release", DepCmp::Lt, "8.3.1"));
     write(&pool, &release);
-    write(&pool, &sh_stub());
     let log = build(
         work,
         &format!("{HEAD}[packages]\nfrom = [\"pool\"]\nupdate = true\n"),
@@ -223,9 +220,9 @@ fn an_update_respin_takes_newer_versions_and_renames() {
     }
     let installed = dnf_installs_meta(work, &tree);
     let want: BTreeSet<String> = [
+        "bash-4.2.46-35.el7_9",
         "sample-docs-1.0-1.xcpng8.3",
         "sample-tools-1.1-1.xcpng8.3",
-        "sh-stub-1.0-1",
         "xcp-ng-branding-8.3.1-1",
         "xcp-ng-deps-8.3-1.xcpng8.3",
     ]
@@ -266,24 +263,34 @@ fn a_zstd_package_of_the_pool_is_not_taken() {
     let work = tempfile::tempdir().unwrap();
     let work = work.path();
     sample(work);
+    let mut app = spec("site-app", "1.0", "1", "x86_64");
+    app.requires.push(Dep::any("libzz.so.1()(64bit)"));
+    write(&work.join("rpms"), &app);
     let pool = work.join("pool");
-    let mut zstd = sh_stub();
+    let mut zstd = spec("libzz", "1.0", "1", "x86_64");
+    zstd.provides.push(Dep::any("libzz.so.1()(64bit)"));
     zstd.requires.push(Dep::versioned(
         "rpmlib(PayloadIsZstd)",
         DepCmp::Le,
         "5.4.18-1",
     ));
     write(&pool, &zstd);
-    let log = build(work, &format!("{HEAD}[packages]\nfrom = [\"pool\"]\n"));
-    assert!(!log.contains("pulled in sh-stub"), "{log}");
-    assert!(
-        log.contains(
-            "warning: packages: xcp-ng-deps-8.3-1.xcpng8.3 → sample-tools-1.0-1.xcpng8.3 → \
-             sh-stub-1.0-1 requires rpmlib(PayloadIsZstd) <= 5.4.18-1: rpm 4.11.3 (XCP-ng's) \
-             does not provide it (the pool cannot mend it"
-        ),
-        "{log}"
+    // The only provider needs a payload format rpm 4.11 cannot unpack: the build refuses the
+    // result rather than ship a repository the installer cannot install.
+    let err = build_fails(
+        work,
+        &format!("{HEAD}[packages]\nadd = [\"rpms/*.rpm\"]\nfrom = [\"pool\"]\n"),
     );
+    assert!(!err.contains("pulled in libzz"), "{err}");
+    assert!(
+        err.contains(
+            "libzz-1.0-1 requires rpmlib(PayloadIsZstd) <= 5.4.18-1: rpm 4.11.3 (XCP-ng's) \
+             does not provide it"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("entry \"install\""), "{err}");
+    assert!(!work.join("out.iso").exists());
 }
 
 #[test]
