@@ -24,4 +24,5 @@ pub mod repo;
 pub mod rpm;
 pub mod sample;
 pub mod treeinfo;
+pub mod verify;
 pub mod xcpng;

@@ -1,0 +1,344 @@
+//! `isoremix verify`: for each boot entry of an image, will XCP-ng 8.3's installer install it,
+//! and if not, why. The installer is modelled from its own code (host-installer 10.10.x):
+//! [`crate::entries`] says what it does with each boot line; the checks here say whether that
+//! succeeds. Each check is its own module returning [`Finding`]s:
+//! - [`repodata`]: repomd.xml, the data files, primary.xml as the media check pairs it;
+//! - [`packages`]: each package file's size and SHA-256 against primary.xml (parallel);
+//! - [`treeinfo`]: `.treeinfo` as ConfigParser and `MainYumRepository` read it;
+//! - [`install_img`]: install.img decodes; the answer file and module indexes in it;
+//! - the boot configs agree (an entry that boots differently per config is reported);
+//! - per entry: the answer file, the signature checks it turns on, and what yum installs.
+//!
+//! Image-wide errors (repodata, `.treeinfo`, install.img) fail every installer entry.
+
+mod install_img;
+mod packages;
+mod repodata;
+mod report;
+mod treeinfo;
+
+use serde::Serialize;
+
+use crate::entries::{self, Action, Checks, Install};
+use crate::iso::SourceIso;
+use crate::xcpng;
+
+pub use install_img::InstallImg;
+pub use repodata::{MediaEntry, media_entries};
+pub use report::{EntryReport, Report, VariantReport, Verdict};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A risk the installer's code does not fail on (stale module indexes, unlisted packages).
+    Warning,
+    /// The installer fails.
+    Error,
+}
+
+/// One thing a check found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The check: `repodata`, `packages`, `treeinfo`, `install-img`, `modules`, `boot-configs`.
+    pub check: &'static str,
+    /// How bad it is.
+    pub severity: Severity,
+    /// What is wrong, naming the file, entry or package.
+    pub message: String,
+}
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Read every package file for the media check (size and SHA-256); without it, only that
+    /// each file exists with primary.xml's size.
+    pub hash_packages: bool,
+    /// Decode install.img (answer file, module indexes).
+    pub install_img: bool,
+    /// Package names whose unmet requirements are tolerated (`[packages] allow_unresolved`).
+    pub allow_unresolved: Vec<String>,
+    /// Threads that read packages.
+    pub threads: usize,
+}
+
+impl Options {
+    /// Everything, as `isoremix verify` runs it.
+    pub fn full() -> Options {
+        Options {
+            hash_packages: true,
+            install_img: true,
+            allow_unresolved: Vec::new(),
+            threads: 2,
+        }
+    }
+}
+
+/// Verifies `source`: an installer image (every boot entry), a driver disk, or anything else
+/// (reported as not installable).
+pub fn verify(source: &SourceIso, options: &Options) -> Report {
+    if !source.exists(xcpng::TREEINFO) && source.exists(xcpng::UPDATE_XML) {
+        return driver_disk(source, options);
+    }
+    let configs = entries::read_configs(source);
+    let boot_entries = entries::entries(&configs.configs);
+    let mut findings: Vec<Finding> = configs
+        .unreadable
+        .iter()
+        .map(|why| Finding {
+            check: "boot-configs",
+            severity: Severity::Warning,
+            message: format!("{why}: that boot menu cannot be read"),
+        })
+        .collect();
+    findings.extend(consistency(&boot_entries, &configs.configs));
+
+    let tree = treeinfo::check(source);
+    findings.extend(tree.findings.iter().cloned());
+    let repo = repodata::check(source);
+    findings.extend(repo.findings.iter().cloned());
+    findings.extend(repodata::unlisted_packages(source, &repo.media));
+    let results = packages::check(
+        source,
+        &repo.media,
+        &|_| false,
+        &|_| None,
+        packages::Pass {
+            hash: options.hash_packages,
+            threads: options.threads,
+        },
+    );
+    findings.extend(results.iter().filter_map(|r| {
+        r.media.clone().map(|message| Finding {
+            check: "packages",
+            severity: Severity::Error,
+            message,
+        })
+    }));
+
+    let answerfiles: Vec<String> = boot_entries
+        .iter()
+        .flat_map(|e| e.lines.iter())
+        .filter_map(|l| match entries::action(l) {
+            Action::Install(i) => i.answerfile_path().map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    let image = if options.install_img {
+        install_img::check(source, &answerfiles)
+    } else {
+        InstallImg::default()
+    };
+    findings.extend(image.findings.iter().cloned());
+    let repository_targets = entries::repository_targets(
+        image
+            .file(xcpng::INSTALLER_REPOSITORY_PY)
+            .filter(|_| options.install_img),
+    );
+
+    let fatal: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.message.clone())
+        .collect();
+    let cx = Context {
+        source,
+        fatal: &fatal,
+        image: &image,
+        options,
+        repository_targets: &repository_targets,
+    };
+    let entries = boot_entries
+        .iter()
+        .map(|e| {
+            let variants = e
+                .variants()
+                .into_iter()
+                .map(|(line, configs)| {
+                    let action = entries::action(line);
+                    let mut v = VariantReport::new(line, configs, action.clone());
+                    if let Action::Install(install) = &action {
+                        judge(&mut v, install, &cx);
+                    }
+                    v
+                })
+                .collect();
+            EntryReport::new(&e.label, variants)
+        })
+        .collect();
+    Report::new(findings, entries)
+}
+
+/// Entries that boot differently per config, or that some configs lack.
+fn consistency(boot_entries: &[entries::Entry], configs: &[entries::Config]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for e in boot_entries
+        .iter()
+        .filter(|e| e.lines.iter().any(|l| l.xen.is_some()))
+    {
+        let variants = e.variants();
+        if variants.len() > 1 {
+            let ways: Vec<String> = variants
+                .iter()
+                .map(|(l, c)| format!("{} [{}]", l.args.join(" "), c.join(", ")))
+                .collect();
+            out.push(Finding {
+                check: "boot-configs",
+                severity: Severity::Warning,
+                message: format!(
+                    "entry {:?} boots differently per config: {}",
+                    e.label,
+                    ways.join(" vs ")
+                ),
+            });
+        }
+        let missing = e.missing_from(configs);
+        if !missing.is_empty() {
+            out.push(Finding {
+                check: "boot-configs",
+                severity: Severity::Warning,
+                message: format!("entry {:?} is missing from {}", e.label, missing.join(", ")),
+            });
+        }
+    }
+    out
+}
+
+/// What every entry's judgement reads.
+struct Context<'a> {
+    source: &'a SourceIso,
+    /// Image-wide errors: every installer run fails on them.
+    fatal: &'a [String],
+    image: &'a InstallImg,
+    options: &'a Options,
+    repository_targets: &'a [String],
+}
+
+/// Judges one installer command line.
+fn judge(v: &mut VariantReport, install: &Install, cx: &Context<'_>) {
+    v.reasons.extend(cx.fatal.iter().cloned());
+    if let Some(why) = install.abort() {
+        v.reasons.push(why);
+    }
+    let mut answer = None;
+    if install.unattended() {
+        match answerfile(install, cx.image, cx.options) {
+            Ok(attrs) => answer = attrs,
+            Err(why) => v.reasons.push(why),
+        }
+    }
+    let checks: Checks = install.checks(
+        answer
+            .as_ref()
+            .map(|(g, r): &(Option<String>, Option<String>)| (g.as_deref(), r.as_deref())),
+    );
+    v.checks = Some(checks);
+    v.targets = install.targets(cx.repository_targets);
+    if checks.repo_gpgcheck && !cx.source.exists(xcpng::REPOMD_ASC) {
+        v.reasons.push(format!(
+            "No signature on repository metadata: repo_gpgcheck is on and {} is missing",
+            xcpng::REPOMD_ASC.trim_start_matches('/')
+        ));
+    }
+}
+
+/// The answer file's `gpgcheck` and `repo-gpgcheck` attributes, after checking it is in
+/// install.img and parses; `Ok(None)` when it cannot be checked here (a remote address).
+type Attributes = (Option<String>, Option<String>);
+
+fn answerfile(
+    install: &Install,
+    image: &InstallImg,
+    options: &Options,
+) -> Result<Option<Attributes>, String> {
+    let Some(path) = install.answerfile_path() else {
+        return Ok(None);
+    };
+    if !options.install_img {
+        return Ok(None);
+    }
+    let Some(text) = image.file(path) else {
+        return Err(format!(
+            "the answer file {path} is not a file in {}",
+            xcpng::INSTALL_IMG
+        ));
+    };
+    let name = format!("{}:{path}", xcpng::INSTALL_IMG);
+    match crate::answerfile::validate(&name, text).map_err(|e| e.to_string())? {
+        crate::answerfile::Root::Restore => {
+            return Err(format!(
+                "the answer file {path} restores a backup: it installs nothing"
+            ));
+        }
+        crate::answerfile::Root::Installation => {}
+    }
+    let get = |attr: &str| {
+        crate::answerfile::root_attribute(&name, text, attr).map_err(|e| e.to_string())
+    };
+    Ok(Some((
+        get(xcpng::attr::GPGCHECK)?,
+        get(xcpng::attr::REPO_GPGCHECK)?,
+    )))
+}
+
+/// A driver disk: the installer loads it with `yum install @drivers` from its repository, whose
+/// comps must have the `drivers` group (DriverUpdateYumRepository.isRepo); no signature checks.
+fn driver_disk(source: &SourceIso, options: &Options) -> Report {
+    let repo = repodata::check(source);
+    let mut findings = repo.findings.clone();
+    let results = packages::check(
+        source,
+        &repo.media,
+        &|_| false,
+        &|_| None,
+        packages::Pass {
+            hash: options.hash_packages,
+            threads: options.threads,
+        },
+    );
+    findings.extend(results.iter().filter_map(|r| {
+        r.media.clone().map(|message| Finding {
+            check: "packages",
+            severity: Severity::Error,
+            message,
+        })
+    }));
+    let has_group = repo
+        .groups
+        .as_deref()
+        .and_then(|xml| crate::repo::comps::parse_groups(xml).ok())
+        .is_some_and(|groups| groups.iter().any(|g| g.id == xcpng::DRIVERS_GROUP));
+    if !has_group {
+        findings.push(Finding {
+            check: "repodata",
+            severity: Severity::Error,
+            message: format!(
+                "the repository has no comps group {:?}: the installer does not take it as a driver disk",
+                xcpng::DRIVERS_GROUP
+            ),
+        });
+    }
+    let line = entries::BootLine {
+        config: xcpng::UPDATE_XML.trim_start_matches('/').to_string(),
+        name: "driver disk".into(),
+        xen: None,
+        kernel: None,
+        args: Vec::new(),
+    };
+    let install = entries::action(&entries::BootLine {
+        xen: Some(String::new()),
+        ..line.clone()
+    });
+    let mut v = VariantReport::new(&line, vec![&line.config], install);
+    v.targets = vec![format!("@{}", xcpng::DRIVERS_GROUP)];
+    v.reasons = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.message.clone())
+        .collect();
+    Report::with_kind(
+        "driver-disk",
+        findings,
+        vec![EntryReport::new("driver disk", vec![v])],
+    )
+}
