@@ -41,6 +41,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The image, as built, would not install in some boot entry.
+    #[error(transparent)]
+    WouldNotInstall(#[from] crate::verify::WouldNotInstall),
     /// The output would overwrite the source.
     #[error("the output {0} is the source image: choose another output path")]
     OutputIsSource(PathBuf),
@@ -147,6 +150,7 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
         &packages.dom0_args,
         &mut cx,
     )?;
+    crate::verify::check_build(&source, &[])?;
 
     let total = source.volume_bytes();
     let bar = progress.bytes("writing", total);

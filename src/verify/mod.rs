@@ -58,6 +58,12 @@ pub struct Options {
     pub install_img: bool,
     /// Package names whose unmet requirements are tolerated (`[packages] allow_unresolved`).
     pub allow_unresolved: Vec<String>,
+    /// Judge signatures as yum would (repomd.xml.asc, and each installed RPM against the
+    /// `.treeinfo` key when gpgcheck is on).
+    pub signatures: bool,
+    /// An entry that boots differently per config is an error (else each way is judged and the
+    /// difference is a warning).
+    pub configs_must_agree: bool,
     /// Threads that read packages.
     pub threads: usize,
 }
@@ -69,8 +75,64 @@ impl Options {
             hash_packages: true,
             install_img: true,
             allow_unresolved: Vec::new(),
+            signatures: true,
+            configs_must_agree: false,
             threads: 2,
         }
+    }
+
+    /// The cheap checks a build runs on its result before writing it: the boot configs agree,
+    /// `.treeinfo` and the repodata are consistent (package files present with their sizes),
+    /// and each entry's packages can be installed. Signatures and install.img are left out.
+    pub fn build(allow_unresolved: &[String]) -> Options {
+        Options {
+            hash_packages: false,
+            install_img: false,
+            allow_unresolved: allow_unresolved.to_vec(),
+            signatures: false,
+            configs_must_agree: true,
+            threads: 1,
+        }
+    }
+}
+
+/// Why a build's result would not install; nothing is written.
+#[derive(Debug, thiserror::Error)]
+#[error("the built image would not install:\n  {}", problems.join("\n  "))]
+pub struct WouldNotInstall {
+    /// Each problem, naming the entry, package, requirement and chain where it applies.
+    pub problems: Vec<String>,
+}
+
+/// Runs the build's checks ([`Options::build`]) on an image about to be written. An image
+/// without `.treeinfo` and repodata is only checked for boot configs that agree.
+pub fn check_build(source: &SourceIso, allow_unresolved: &[String]) -> Result<(), WouldNotInstall> {
+    let options = Options::build(allow_unresolved);
+    let installer = source.exists(xcpng::TREEINFO) || source.exists(xcpng::REPOMD);
+    let report = if installer {
+        verify(source, &options)
+    } else {
+        let configs = entries::read_configs(source);
+        let findings = consistency(&entries::entries(&configs.configs), &configs.configs, true);
+        Report::new(findings, Vec::new())
+    };
+    let mut problems: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.message.clone())
+        .collect();
+    for (label, reasons) in report.failures() {
+        for r in reasons {
+            if !problems.contains(r) {
+                problems.push(format!("entry {label:?}: {r}"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(WouldNotInstall { problems })
     }
 }
 
@@ -91,7 +153,11 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
             message: format!("{why}: that boot menu cannot be read"),
         })
         .collect();
-    findings.extend(consistency(&boot_entries, &configs.configs));
+    findings.extend(consistency(
+        &boot_entries,
+        &configs.configs,
+        options.configs_must_agree,
+    ));
 
     let tree = treeinfo::check(source);
     findings.extend(tree.findings.iter().cloned());
@@ -170,7 +236,16 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
 }
 
 /// Entries that boot differently per config, or that some configs lack.
-fn consistency(boot_entries: &[entries::Entry], configs: &[entries::Config]) -> Vec<Finding> {
+fn consistency(
+    boot_entries: &[entries::Entry],
+    configs: &[entries::Config],
+    strict: bool,
+) -> Vec<Finding> {
+    let severity = if strict {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
     let mut out = Vec::new();
     for e in boot_entries
         .iter()
@@ -184,7 +259,7 @@ fn consistency(boot_entries: &[entries::Entry], configs: &[entries::Config]) -> 
                 .collect();
             out.push(Finding {
                 check: "boot-configs",
-                severity: Severity::Warning,
+                severity,
                 message: format!(
                     "entry {:?} boots differently per config: {}",
                     e.label,
@@ -234,7 +309,7 @@ fn judge(v: &mut VariantReport, install: &Install, cx: &Context<'_>) {
     );
     v.checks = Some(checks);
     v.targets = install.targets(cx.repository_targets);
-    if checks.repo_gpgcheck && !cx.source.exists(xcpng::REPOMD_ASC) {
+    if cx.options.signatures && checks.repo_gpgcheck && !cx.source.exists(xcpng::REPOMD_ASC) {
         v.reasons.push(format!(
             "No signature on repository metadata: repo_gpgcheck is on and {} is missing",
             xcpng::REPOMD_ASC.trim_start_matches('/')

