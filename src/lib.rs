@@ -8,6 +8,7 @@
 pub mod answerfile;
 pub mod boot;
 pub mod clock;
+pub mod depsolve;
 pub mod driver;
 pub mod driver_disk;
 pub mod entries;

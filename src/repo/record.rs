@@ -168,7 +168,7 @@ fn split_evr(s: &str) -> Option<(Option<String>, Option<String>, Option<String>)
 }
 
 /// Converts one header dependency; `None` when createrepo_c would drop it for a bad epoch.
-fn dep(d: &header::Dependency, pre: bool) -> Option<Dep> {
+pub(crate) fn dep(d: &header::Dependency, pre: bool) -> Option<Dep> {
     let (epoch, ver, rel) = split_evr(&d.version)?;
     Some(Dep {
         name: d.name.clone(),
