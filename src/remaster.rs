@@ -83,6 +83,14 @@ pub struct Context<'a> {
 
 /// Builds the image `profile` describes.
 pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error> {
+    // The signing key first: a key that cannot be used stops the build before any work.
+    let key = match &profile.signing {
+        Some(s) => Some(signing::load(s).map_err(|e| Error::Step {
+            at: s.key.to_string(),
+            message: e.to_string(),
+        })?),
+        None => None,
+    };
     let workdir = tempfile::Builder::new()
         .prefix("isoremix-")
         .tempdir()
@@ -122,7 +130,7 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
     let packages = packages::apply(
         &mut source,
         &profile.packages,
-        profile.signing.as_ref(),
+        key.as_ref(),
         &packages::Extra {
             add: drivers.add.clone(),
             install: drivers.install.clone(),

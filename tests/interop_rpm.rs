@@ -332,7 +332,7 @@ fn signing_key(algo: &str) -> SigningKey {
 
 fn sign(bytes: &[u8], key: &SigningKey, time: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    sign_package(&mut &bytes[..], &mut out, key, time).expect("sign");
+    sign_package(&mut std::io::Cursor::new(bytes), &mut out, key, time).expect("sign");
     out
 }
 

@@ -168,11 +168,15 @@ pub fn write_disk(spec: &DiskSpec<'_>, out: &Path) -> Result<DiskReport, Error> 
     })?;
     if let Some(key) = spec.key {
         let mut signed = Vec::new();
-        sign_package(&mut control_rpm.as_slice(), &mut signed, key, time32).map_err(|source| {
-            Error::Sign {
-                what: control_spec.file_name(),
-                source: Box::new(source),
-            }
+        sign_package(
+            &mut std::io::Cursor::new(&control_rpm),
+            &mut signed,
+            key,
+            time32,
+        )
+        .map_err(|source| Error::Sign {
+            what: control_spec.file_name(),
+            source: Box::new(source),
         })?;
         control_rpm = signed;
     }

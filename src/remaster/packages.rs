@@ -13,14 +13,14 @@ use std::path::{Path, PathBuf};
 
 use super::{Context, Error, signing};
 use crate::iso::{self, NewContent, SourceIso};
-use crate::profile::{PackageEdits, Signing};
+use crate::profile::PackageEdits;
 use crate::repo::{self, GroupsFile, Record, comps, reader, repomd};
 use crate::rpm::build::Dep;
 use crate::rpm::container::{PackageStart, check_payload, fresh_signature_header, write_package};
 use crate::rpm::header::{PackageFile, read_package};
 use crate::rpm::index::Entry;
 use crate::rpm::rewrite::{NewRelease, RewriteSpec, rewrite_package};
-use crate::rpm::sign::{SigningKey, sign_package};
+use crate::rpm::sign::{SigningKey, sign_package, sign_package_reopen};
 use crate::rpm::{self, Evr};
 
 /// The meta-package XCP-ng 8.x's installer installs.
@@ -124,13 +124,14 @@ fn whole(message: impl std::fmt::Display) -> Error {
     step("[packages]", message)
 }
 
-/// Applies `[packages]` (and `extra`) to the repository on the image, signing with `signing`.
+/// Applies `[packages]` (and `extra`) to the repository on the image, signing with `key` (the
+/// `[signing]` key, loaded before the build started).
 /// `answerfile_embedded` says whether an answer file goes into install.img (then signature
 /// checks are turned off by its attributes rather than boot arguments).
 pub fn apply(
     source: &mut SourceIso,
     edits: &PackageEdits,
-    signing: Option<&Signing>,
+    key: Option<&SigningKey>,
     extra: &Extra,
     answerfile_embedded: bool,
     cx: &mut Context<'_>,
@@ -139,13 +140,9 @@ pub fn apply(
         && edits.remove.is_empty()
         && edits.install.is_empty()
         && extra.is_empty();
-    if nothing && signing.is_none() {
+    if nothing && key.is_none() {
         return Ok(Outcome::default());
     }
-    let key = match signing {
-        Some(s) => Some(signing::load(s).map_err(|e| step(&s.key, e))?),
-        None => None,
-    };
     let time = u32::try_from(cx.time).unwrap_or(u32::MAX);
     let source_repomd = if source.exists(REPOMD) {
         let xml = source.read_file(REPOMD).map_err(whole)?;
@@ -371,7 +368,7 @@ pub fn apply(
                     &removed,
                     &mut packages,
                     source,
-                    key.as_ref(),
+                    key,
                     time,
                     cx,
                 )?;
@@ -393,7 +390,7 @@ pub fn apply(
         }
     }
 
-    if let Some(key) = &key {
+    if let Some(key) = key {
         sign_packages(&mut packages, source, key, time, cx)?;
     }
     // Every record the same as the source repodata's (same package bytes): the repository
@@ -412,7 +409,7 @@ pub fn apply(
         source,
         &packages,
         comps_xml.as_ref(),
-        key.as_ref(),
+        key,
         unchanged,
         time,
         cx,
@@ -423,7 +420,7 @@ pub fn apply(
         styles,
         ..Outcome::default()
     };
-    match &key {
+    match key {
         Some(key) => {
             outcome.key_file = Some(write_key_file(source, key, cx)?);
         }
@@ -824,29 +821,42 @@ fn sign_packages(
     let mut signed = 0usize;
     for (location, pkg) in packages.iter_mut() {
         let at = format!("[signing] {location}");
-        // What to sign: added packages (the rewritten meta-package, made in the work folder,
-        // is signed already) and unsigned packages of the source.
-        let mut input: Box<dyn Read> = match &pkg.from {
-            From::Host(path) if path.starts_with(cx.workdir) => continue,
-            From::Host(path) => Box::new(std::io::BufReader::new(
-                std::fs::File::open(path).map_err(|e| step(&at, e))?,
-            )),
-            From::Source => {
-                let open = || {
-                    source
-                        .open_file(&format!("/{location}"))
-                        .map_err(|e| step(&at, e))
-                };
-                if signing::is_signed(&mut open()?).map_err(|e| step(&at, e))? {
-                    continue;
-                }
-                Box::new(std::io::BufReader::new(open()?))
-            }
+        // What to sign: added packages (the rewritten meta-package, made in the work folder, is
+        // signed already; wrapped driver packages, made there too, are not) and unsigned
+        // packages of the source.
+        let open = || {
+            source
+                .open_file(&format!("/{location}"))
+                .map(std::io::BufReader::new)
+                .map_err(std::io::Error::other)
         };
+        let skip = match &pkg.from {
+            From::Host(input) => {
+                input.starts_with(cx.workdir)
+                    && signing::is_signed(&mut std::io::BufReader::new(
+                        std::fs::File::open(input).map_err(|e| step(&at, e))?,
+                    ))
+                    .map_err(|e| step(&at, e))?
+            }
+            From::Source => signing::is_signed(&mut open().map_err(|e| step(&at, e))?)
+                .map_err(|e| step(&at, e))?,
+        };
+        if skip {
+            continue;
+        }
         let path = dir.join(pkg.record.file_name());
         let mut out =
             std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| step(&at, e))?);
-        sign_package(&mut input, &mut out, key, time).map_err(|e| step(&at, e))?;
+        match &pkg.from {
+            From::Host(input) => {
+                let mut input =
+                    std::io::BufReader::new(std::fs::File::open(input).map_err(|e| step(&at, e))?);
+                sign_package(&mut input, &mut out, key, time).map_err(|e| step(&at, e))?;
+            }
+            From::Source => {
+                sign_package_reopen(open, &mut out, key, time).map_err(|e| step(&at, e))?;
+            }
+        }
         out.flush().map_err(|e| step(&at, e))?;
         drop(out);
         let file = read_host_package(&path).map_err(|e| step(&at, e))?;

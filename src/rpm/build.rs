@@ -538,7 +538,7 @@ pub fn build_signed_package(
 ) -> Result<(), Error> {
     let mut unsigned = Vec::new();
     build_package(spec, &mut unsigned)?;
-    super::sign::sign_package(&mut unsigned.as_slice(), out, key, time)
+    super::sign::sign_package(&mut std::io::Cursor::new(unsigned), out, key, time)
 }
 
 /// Size of the decompressed payload (the cpio archive).

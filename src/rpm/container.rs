@@ -29,10 +29,24 @@ pub mod sigtag {
     pub const RSA: u32 = 268;
     /// OpenPGP signature of the main header, DSA/ECDSA/EdDSA.
     pub const DSA: u32 = 267;
+    /// OpenPGP signature of main header and payload, RSA (or any v3 signature).
+    pub const PGP: u32 = 1002;
+    /// MD5 of main header and payload, 16 bytes.
+    pub const MD5: u32 = 1004;
+    /// OpenPGP signature of main header and payload, DSA.
+    pub const GPG: u32 = 1005;
+    /// Legacy PGP 5 signature of main header and payload.
+    pub const PGP5: u32 = 1006;
+    /// Every signature tag (header-only and header+payload).
+    pub const SIGNATURES: [u32; 5] = [RSA, DSA, PGP, GPG, PGP5];
 }
 
+/// rpm's number for SHA-1.
+const HASH_SHA1: u32 = 2;
 /// rpm's number for SHA-256.
 const HASH_SHA256: u32 = 8;
+/// rpm's number for SHA-512.
+const HASH_SHA512: u32 = 10;
 
 /// The start of a package: everything up to the payload.
 #[derive(Debug, Clone)]
@@ -73,43 +87,45 @@ impl PackageStart {
         })
     }
 
-    /// Checks the main header against the SHA-256 (else SHA-1) digest of the signature header,
-    /// when it has one.
+    /// Checks the main header against the SHA-256 and SHA-1 digests of the signature header,
+    /// those it has.
     pub fn verify_header_digest(&self) -> Result<(), Error> {
         let recorded = |tag| {
             self.signature
                 .get(tag)
                 .and_then(|e| e.strings().into_iter().next())
         };
-        let (expected, actual) = if let Some(hex) = recorded(sigtag::SHA256) {
-            (hex, hex::encode(sha2::Sha256::digest(&self.main_raw)))
-        } else if let Some(hex) = recorded(sigtag::SHA1) {
-            (hex, hex::encode(sha1::Sha1::digest(&self.main_raw)))
-        } else {
-            return Ok(());
-        };
-        if !expected.eq_ignore_ascii_case(&actual) {
-            return Err(Error::DigestMismatch {
-                part: "main header",
-                expected,
-                actual,
-            });
+        if let Some(expected) = recorded(sigtag::SHA256) {
+            let actual = hex::encode(sha2::Sha256::digest(&self.main_raw));
+            compare("main header", "SHA-256", expected, actual)?;
+        }
+        if let Some(expected) = recorded(sigtag::SHA1) {
+            let actual = hex::encode(sha1::Sha1::digest(&self.main_raw));
+            compare("main header", "SHA-1", expected, actual)?;
         }
         Ok(())
     }
 
-    /// The SHA-256 payload digest recorded in the main header (hex), if it has one.
-    pub fn payload_sha256(&self) -> Option<String> {
+    /// The payload digest recorded in the main header: rpm's algorithm number and the hex
+    /// digest, if it has one.
+    pub fn payload_digest(&self) -> Option<(u32, String)> {
+        let digest = self
+            .main
+            .get(tag::PAYLOADDIGEST)
+            .and_then(|e| e.strings().into_iter().next())?;
         let algo = self
             .main
             .get(tag::PAYLOADDIGESTALGO)
-            .and_then(|e| e.int32s().first().copied())?;
-        if algo != HASH_SHA256 {
-            return None;
-        }
-        self.main
-            .get(tag::PAYLOADDIGEST)
-            .and_then(|e| e.strings().into_iter().next())
+            .and_then(|e| e.int32s().first().copied())
+            .unwrap_or(HASH_SHA256);
+        Some((algo, digest))
+    }
+
+    /// The SHA-256 payload digest recorded in the main header (hex), if it has one.
+    pub fn payload_sha256(&self) -> Option<String> {
+        self.payload_digest()
+            .filter(|(algo, _)| *algo == HASH_SHA256)
+            .map(|(_, d)| d)
     }
 
     /// The main header's byte range in the file, as repodata's `header-range` gives it:
@@ -239,14 +255,127 @@ pub fn check_payload(start: &PackageStart, copied: (u64, String)) -> Result<(), 
             ),
         });
     }
-    if let Some(expected) = start.payload_sha256()
-        && !expected.eq_ignore_ascii_case(&sha256)
-    {
-        return Err(Error::DigestMismatch {
-            part: "payload",
-            expected,
-            actual: sha256,
-        });
+    if let Some(expected) = start.payload_sha256() {
+        compare("payload", "SHA-256", expected, sha256)?;
     }
     Ok(())
+}
+
+/// A recorded digest against the content's (hex, either case).
+fn compare(
+    part: &'static str,
+    digest: &'static str,
+    expected: String,
+    actual: String,
+) -> Result<(), Error> {
+    if expected.eq_ignore_ascii_case(&actual) {
+        return Ok(());
+    }
+    Err(Error::DigestMismatch {
+        part,
+        digest,
+        expected,
+        actual,
+    })
+}
+
+/// What one pass over the main header and the payload gives.
+#[derive(Debug, Clone)]
+pub struct BodyHashes {
+    /// MD5 of main header and payload (the signature header's MD5 entry).
+    pub md5: [u8; 16],
+    /// Payload length in bytes.
+    pub payload_len: u64,
+    /// The payload's digest with the algorithm the main header names (hex), when it names a
+    /// known one.
+    pub payload_digest: Option<String>,
+}
+
+impl BodyHashes {
+    /// Checks the payload against the main header's payload digest and the signature header's
+    /// size entry; `check_md5` also checks the signature header's MD5 entry.
+    pub fn check(&self, start: &PackageStart, check_md5: bool) -> Result<(), Error> {
+        if let Some(expected) = start.payload_len()
+            && expected != self.payload_len
+        {
+            return Err(Error::MalformedHeader {
+                part: "signature header",
+                reason: format!(
+                    "its size entry promises {expected} payload bytes but the package has {}",
+                    self.payload_len
+                ),
+            });
+        }
+        if let (Some((algo, expected)), Some(actual)) =
+            (start.payload_digest(), self.payload_digest.clone())
+        {
+            compare("payload", digest_name(algo), expected, actual)?;
+        }
+        if check_md5 && let Some(e) = start.signature.get(sigtag::MD5) {
+            compare(
+                "header and payload",
+                "MD5",
+                hex::encode(&e.data),
+                hex::encode(self.md5),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn digest_name(algo: u32) -> &'static str {
+    match algo {
+        HASH_SHA1 => "SHA-1",
+        HASH_SHA256 => "SHA-256",
+        HASH_SHA512 => "SHA-512",
+        _ => "unknown",
+    }
+}
+
+/// Reads the payload from `payload` (positioned after the main header) to its end, hashing the
+/// main header and the payload: MD5 of both, the payload digest, and both fed to each of
+/// `sinks` (signature hashers).
+pub fn hash_body(
+    start: &PackageStart,
+    payload: &mut impl Read,
+    sinks: &mut [&mut dyn Write],
+) -> Result<BodyHashes, Error> {
+    let mut md5 = md5::Md5::new();
+    md5.update(&start.main_raw);
+    for s in sinks.iter_mut() {
+        s.write_all(&start.main_raw)
+            .map_err(Error::io("hashing the main header"))?;
+    }
+    let mut payload_hash: Option<Box<dyn sha2::digest::DynDigest>> =
+        match start.payload_digest().map(|(a, _)| a) {
+            Some(HASH_SHA1) => Some(Box::new(sha1::Sha1::new())),
+            Some(HASH_SHA256) => Some(Box::new(sha2::Sha256::new())),
+            Some(HASH_SHA512) => Some(Box::new(sha2::Sha512::new())),
+            _ => None,
+        };
+    let mut buf = vec![0u8; 1 << 16];
+    let mut len = 0u64;
+    loop {
+        let n = match payload.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io("reading the payload")(e)),
+        };
+        let chunk = &buf[..n];
+        md5.update(chunk);
+        if let Some(h) = payload_hash.as_mut() {
+            h.update(chunk);
+        }
+        for s in sinks.iter_mut() {
+            s.write_all(chunk)
+                .map_err(Error::io("hashing the payload"))?;
+        }
+        len += n as u64;
+    }
+    Ok(BodyHashes {
+        md5: md5.finalize().into(),
+        payload_len: len,
+        payload_digest: payload_hash.map(|h| hex::encode(h.finalize())),
+    })
 }

@@ -37,11 +37,13 @@ pub enum Error {
     /// A digest recorded in the package does not match its content: the package is corrupt or
     /// was tampered with.
     #[error(
-        "{part} digest mismatch: the package records {expected}, the content hashes to {actual}"
+        "{part} {digest} digest mismatch: the package records {expected}, the content hashes to {actual}"
     )]
     DigestMismatch {
-        /// What the digest covers: "main header" or "payload".
+        /// What the digest covers: "main header", "header and payload" or "payload".
         part: &'static str,
+        /// Which digest: "SHA-256", "SHA-1", "MD5"...
+        digest: &'static str,
         /// The recorded digest (hex).
         expected: String,
         /// The digest of the content (hex).

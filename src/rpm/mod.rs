@@ -4,8 +4,9 @@
 //! - [`build`] makes a package from plain data ([`build::PackageSpec`]).
 //! - [`rewrite`] reads an existing package as a stream and writes a new release of it with more
 //!   `Requires`, keeping the payload byte for byte.
-//! - [`sign`] adds OpenPGP header signatures to a package, makes detached armored signatures and
-//!   exports the public key.
+//! - [`sign`] signs a package as `rpmsign` 4.11 does (header and header+payload signatures by
+//!   the primary key), makes detached armored signatures and exports the public key.
+//! - [`verify`] checks digests and judges signatures as rpm 4.11 does.
 //! - [`evr`] compares versions the way rpm does.
 //! - [`payload`] chooses the payload compression, writes cpio members and makes deterministic
 //!   filler content; [`padding`] streams large filler packages for size benchmarks.
@@ -29,6 +30,11 @@ pub mod padding;
 pub mod payload;
 pub mod rewrite;
 pub mod sign;
+pub mod verify;
 
 pub use error::Error;
 pub use evr::{Evr, Nevra};
+pub use verify::{
+    PublicKey, SignatureVerdict, check_digests, public_keys_from_armored, verify_detached,
+    verify_package,
+};

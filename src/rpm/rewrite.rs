@@ -3,19 +3,21 @@
 //!
 //! The main header is re-serialized with the new release, the package's own
 //! `name = [epoch:]version-release` provide updated and the new requires appended; the signature
-//! header gets fresh digests and sizes and no signatures (they no longer match; sign again with
-//! [`RewriteSpec::sign`]); the payload is streamed through untouched, so the payload digest in
-//! the main header stays valid. The input's header digest is checked first and its payload
-//! digest while copying.
+//! header gets fresh digests and sizes and no signatures (they no longer match); with
+//! [`RewriteSpec::sign`] the result is signed as `rpmsign` does (header and header+payload
+//! signatures), the unsigned package going through a temporary file first since the signature
+//! header comes before the payload it signs. The payload is streamed through untouched, so the
+//! payload digest in the main header stays valid. The input's header digest is checked first and
+//! its payload digest while copying.
 
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use super::Error;
 use super::build::Dep;
 use super::container::{PackageStart, check_payload, fresh_signature_header, write_package};
 use super::evr::check_version_chars;
 use super::index::{Entry, Header, tag};
-use super::sign::{SigningKey, add_header_signature};
+use super::sign::{SigningKey, sign_package};
 
 /// The release of the rewritten package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,16 +109,35 @@ pub fn rewrite_package(
 
     let main_bytes = main.to_bytes();
     let payload_len = start.payload_len();
-    let mut sig = fresh_signature_header(&start.signature, &main_bytes, payload_len);
-    if let Some((key, time)) = spec.sign {
-        add_header_signature(&mut sig, &main_bytes, key, time)?;
-    }
+    let sig = fresh_signature_header(&start.signature, &main_bytes, payload_len);
     start
         .lead
         .set_name(&format!("{name}-{version}-{new_release}"));
-    let copied = write_package(output, &start.lead, &sig, &main_bytes, input)?;
-    let payload_len = copied.0;
-    check_payload(&start, copied)?;
+    let payload_len = match spec.sign {
+        None => {
+            let copied = write_package(output, &start.lead, &sig, &main_bytes, input)?;
+            let len = copied.0;
+            check_payload(&start, copied)?;
+            len
+        }
+        Some((key, time)) => {
+            let mut unsigned =
+                tempfile::tempfile().map_err(Error::io("creating a temporary file"))?;
+            let copied = {
+                let mut w = std::io::BufWriter::new(&mut unsigned);
+                let copied = write_package(&mut w, &start.lead, &sig, &main_bytes, input)?;
+                w.flush().map_err(Error::io("writing a temporary file"))?;
+                copied
+            };
+            let len = copied.0;
+            check_payload(&start, copied)?;
+            unsigned
+                .seek(SeekFrom::Start(0))
+                .map_err(Error::io("reading a temporary file"))?;
+            sign_package(&mut std::io::BufReader::new(unsigned), output, key, time)?;
+            len
+        }
+    };
     Ok(RewriteReport {
         name,
         old_release,
