@@ -294,6 +294,31 @@ fn verdicts_match_the_real_installer() {
 }
 
 #[test]
+fn build_refuses_an_unmet_requirement_naming_entry_package_and_chain() {
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let rpms_dir = work.join("rpms");
+    fs::create_dir_all(&rpms_dir).unwrap();
+    let mut rpms = completing_rpms(&rpms_dir);
+    let mut site = spec("site-monitoring", "x86_64");
+    site.requires
+        .push(Dep::any("libdoesnotexist.so.7()(64bit)"));
+    rpms.push(write_rpm(&rpms_dir, &site));
+    let (ok, log, out) = build(work, "unmet", &rpms, "");
+    assert!(!ok, "the build wrote an image that cannot install: {log}");
+    assert!(!out.exists(), "the refused build left {}", out.display());
+    for needle in [
+        "entry \"install\"",
+        "xcp-ng-deps",
+        "site-monitoring-1.0-1",
+        "libdoesnotexist.so.7()(64bit)",
+        "nothing on the ISO",
+    ] {
+        assert!(log.contains(needle), "no {needle:?} in: {log}");
+    }
+}
+
+#[test]
 fn hostile_inputs_are_refused_or_judged() {
     let work = tempfile::tempdir().unwrap();
     let work = work.path();

@@ -15,7 +15,11 @@ mod install_img;
 mod packages;
 mod repodata;
 mod report;
+mod signatures;
+mod solve;
 mod treeinfo;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -164,23 +168,6 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
     let repo = repodata::check(source);
     findings.extend(repo.findings.iter().cloned());
     findings.extend(repodata::unlisted_packages(source, &repo.media));
-    let results = packages::check(
-        source,
-        &repo.media,
-        &|_| false,
-        &|_| None,
-        packages::Pass {
-            hash: options.hash_packages,
-            threads: options.threads,
-        },
-    );
-    findings.extend(results.iter().filter_map(|r| {
-        r.media.clone().map(|message| Finding {
-            check: "packages",
-            severity: Severity::Error,
-            message,
-        })
-    }));
 
     let answerfiles: Vec<String> = boot_entries
         .iter()
@@ -201,20 +188,17 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
             .file(xcpng::INSTALLER_REPOSITORY_PY)
             .filter(|_| options.install_img),
     );
-
-    let fatal: Vec<String> = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.message.clone())
-        .collect();
+    let solver = solve::Solver::new(&repo.records, repo.groups.as_deref());
     let cx = Context {
-        source,
-        fatal: &fatal,
         image: &image,
         options,
         repository_targets: &repository_targets,
+        solver: &solver,
     };
-    let entries = boot_entries
+
+    // What each installer run does and installs; then one pass over the package files judges
+    // the signatures of what a run with gpgcheck on installs.
+    let mut entries: Vec<(String, Vec<VariantReport>)> = boot_entries
         .iter()
         .map(|e| {
             let variants = e
@@ -229,7 +213,79 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
                     v
                 })
                 .collect();
-            EntryReport::new(&e.label, variants)
+            (e.label.clone(), variants)
+        })
+        .collect();
+    let signed = signatures::Signatures::read(source, tree.key_file.as_deref());
+    let needs_signature: BTreeSet<&str> = entries
+        .iter()
+        .flat_map(|(_, vs)| vs.iter())
+        .filter(|v| options.signatures && v.checks.is_some_and(|c| c.gpgcheck))
+        .flat_map(|v| v.installed.iter())
+        .filter_map(|&i| solver.record(i).map(|r| r.location_href.as_str()))
+        .collect();
+    let results = packages::check(
+        source,
+        &repo.media,
+        &|i| needs_signature.contains(repo.media[i].href.as_str()),
+        &|r| signed.package(r),
+        packages::Pass {
+            hash: options.hash_packages,
+            threads: options.threads,
+        },
+    );
+    findings.extend(results.iter().filter_map(|r| {
+        r.media.clone().map(|message| Finding {
+            check: "packages",
+            severity: Severity::Error,
+            message,
+        })
+    }));
+    let refused: BTreeMap<&str, &str> = repo
+        .media
+        .iter()
+        .zip(&results)
+        .filter_map(|(m, r)| Some((m.href.as_str(), r.signature.as_deref()?)))
+        .collect();
+
+    let fatal: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.message.clone())
+        .collect();
+    let entries = entries
+        .iter_mut()
+        .map(|(label, variants)| {
+            for v in variants.iter_mut() {
+                let Some(checks) = v.checks.filter(|_| options.signatures) else {
+                    continue;
+                };
+                if checks.gpgcheck {
+                    for &i in &v.installed {
+                        let Some(href) = solver.record(i).map(|r| r.location_href.as_str()) else {
+                            continue;
+                        };
+                        if let Some(why) = refused.get(href) {
+                            v.reasons.push(format!("{why}: {href} (gpgcheck is on)"));
+                        }
+                    }
+                    if let Some(why) = signed.key_problem() {
+                        v.reasons.push(why);
+                    }
+                }
+                if checks.repo_gpgcheck
+                    && let Some(why) = signed.repomd_problem()
+                {
+                    v.reasons.push(why);
+                }
+            }
+            for v in variants.iter_mut() {
+                if matches!(v.action, Action::Install(_)) {
+                    let own = std::mem::take(&mut v.reasons);
+                    v.reasons = fatal.iter().cloned().chain(own).collect();
+                }
+            }
+            EntryReport::new(label, std::mem::take(variants))
         })
         .collect();
     Report::new(findings, entries)
@@ -281,17 +337,14 @@ fn consistency(
 
 /// What every entry's judgement reads.
 struct Context<'a> {
-    source: &'a SourceIso,
-    /// Image-wide errors: every installer run fails on them.
-    fatal: &'a [String],
     image: &'a InstallImg,
     options: &'a Options,
     repository_targets: &'a [String],
+    solver: &'a solve::Solver,
 }
 
-/// Judges one installer command line.
+/// Judges one installer command line up to what it installs; signatures come later.
 fn judge(v: &mut VariantReport, install: &Install, cx: &Context<'_>) {
-    v.reasons.extend(cx.fatal.iter().cloned());
     if let Some(why) = install.abort() {
         v.reasons.push(why);
     }
@@ -309,12 +362,15 @@ fn judge(v: &mut VariantReport, install: &Install, cx: &Context<'_>) {
     );
     v.checks = Some(checks);
     v.targets = install.targets(cx.repository_targets);
-    if cx.options.signatures && checks.repo_gpgcheck && !cx.source.exists(xcpng::REPOMD_ASC) {
-        v.reasons.push(format!(
-            "No signature on repository metadata: repo_gpgcheck is on and {} is missing",
-            xcpng::REPOMD_ASC.trim_start_matches('/')
-        ));
-    }
+    let solved = cx.solver.solve(&v.targets, &cx.options.allow_unresolved);
+    v.reasons.extend(solved.problems);
+    v.tolerated = solved.tolerated;
+    v.installs = solved
+        .install
+        .iter()
+        .filter_map(|&i| cx.solver.record(i).map(solve::nevra))
+        .collect();
+    v.installed = solved.install;
 }
 
 /// The answer file's `gpgcheck` and `repo-gpgcheck` attributes, after checking it is in

@@ -38,10 +38,16 @@ pub struct VariantReport {
     pub targets: Vec<String>,
     /// What it installs (`name-[epoch:]version-release.arch`), when solved.
     pub installs: Vec<String>,
+    /// Unmet requirements let through by `allow_unresolved`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tolerated: Vec<String>,
     /// Why it does not install.
     pub reasons: Vec<String>,
     /// The verdict.
     pub verdict: Verdict,
+    /// What it installs, as indexes of the solver's candidates.
+    #[serde(skip)]
+    pub(super) installed: Vec<usize>,
 }
 
 impl VariantReport {
@@ -56,8 +62,10 @@ impl VariantReport {
             checks: None,
             targets: Vec::new(),
             installs: Vec::new(),
+            tolerated: Vec::new(),
             reasons: Vec::new(),
             verdict: Verdict::NotJudged,
+            installed: Vec::new(),
         }
     }
 

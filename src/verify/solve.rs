@@ -3,8 +3,8 @@
 //! the packages of the image.
 
 use crate::depsolve::{self, Candidate, Origin, Prefer, Request, Universe};
-use crate::repo::comps::{self, ReqKind};
 use crate::repo::Record;
+use crate::repo::comps::{self, ReqKind};
 
 /// The packages of an image, indexed once for every entry's solve.
 pub struct Solver {
