@@ -379,7 +379,8 @@ pub struct TreeinfoEdit {
     pub product_version: Option<String>,
     /// Key file made first in `[keys]`.
     pub first_key: Option<String>,
-    /// `[general] timestamp` (from SOURCE_DATE_EPOCH).
+    /// `[general] timestamp` (from SOURCE_DATE_EPOCH), updated where the source has one (a
+    /// section the source lacks is not added for it).
     pub timestamp: u64,
 }
 
@@ -442,7 +443,9 @@ pub fn rewrite(source: &str, edit: &TreeinfoEdit) -> Result<String, Error> {
     if let Some(k) = &edit.first_key {
         t.set_first_key(k)?;
     }
-    t.set("general", "timestamp", &edit.timestamp.to_string())?;
+    if t.get("general", "timestamp").is_some() {
+        t.set("general", "timestamp", &edit.timestamp.to_string())?;
+    }
     t.check_values()?;
     Ok(t.to_text())
 }
@@ -480,6 +483,20 @@ mod tests {
         );
         assert!(out.ends_with("[custom]\n; a comment\nfoo: bar\n"));
         assert!(out.contains("[platform]\nname = XCP\nversion = 3.4.0\n"));
+    }
+
+    #[test]
+    fn no_general_section_is_added_for_the_timestamp() {
+        let src = "[build]\nnumber = cloud\n[keys]\nkey1 = RPM-GPG-KEY-xcpng\n";
+        let edit = TreeinfoEdit {
+            build_number: Some("remix-1".into()),
+            timestamp: 1700000000,
+            ..TreeinfoEdit::default()
+        };
+        assert_eq!(
+            rewrite(src, &edit).unwrap(),
+            "[build]\nnumber = remix-1\n[keys]\nkey1 = RPM-GPG-KEY-xcpng\n"
+        );
     }
 
     #[test]

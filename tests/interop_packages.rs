@@ -274,7 +274,7 @@ fn meta_package_source_installs_added_packages_with_dnf() {
          [packages]\nadd = [\"rpms/*.rpm\"]\nremove = [\"sample-docs\"]\n\
          [treeinfo]\nbuild_number = \"remix-7\"\n",
     );
-    assert!(log.contains("4 records reused, 0 read"), "{log}");
+    assert!(log.contains("6 records reused, 0 read"), "{log}");
     assert!(
         log.contains("the installer installs the meta-package xcp-ng-deps"),
         "{log}"
@@ -328,9 +328,9 @@ fn meta_package_source_installs_added_packages_with_dnf() {
         .arg(tree.join("Packages").join(&metas[0])));
 
     compare_with_createrepo_c(work, &tree, None);
-    assert_eq!(pairing_check(&tree), "ok 5");
+    assert_eq!(pairing_check(&tree), "ok 7");
     let shown = run(isoremix().arg("inspect").arg(work.join("out.iso")));
-    assert!(shown.contains("packages:    5 in repodata"), "{shown}");
+    assert!(shown.contains("packages:    7 in repodata"), "{shown}");
     assert!(
         shown.contains("installs:  meta-package xcp-ng-deps"),
         "{shown}"
@@ -365,8 +365,11 @@ fn meta_package_source_installs_added_packages_with_dnf() {
     ]
     .map(String::from)
     .into();
-    assert_eq!(names, expected);
+    let mut offered = expected.clone();
+    offered.extend(["bash", "kernel-alt"].map(String::from));
+    assert_eq!(names, offered);
     run(dnf(&root, &tree, None).args(["install", "xcp-ng-deps"]));
+    // sh-stub, now required, provides /bin/sh: bash is not needed.
     assert_eq!(installed(&root), expected);
 
     // A second run with nothing to change reuses every record and reads no package.
@@ -376,7 +379,7 @@ fn meta_package_source_installs_added_packages_with_dnf() {
         "[source]\niso = \"out.iso\"\n[output]\niso = \"again.iso\"\n[packages]\ninstall = [\"site-tools\"]\n",
     );
     assert!(
-        log.contains("5 source packages (5 records reused, 0 read)"),
+        log.contains("7 source packages (7 records reused, 0 read)"),
         "{log}"
     );
     assert!(
@@ -510,10 +513,10 @@ fn signed_build_passes_rpm_k_gpg_and_dnf_with_gpgcheck() {
     fs::create_dir_all(&root).unwrap();
     run(dnf(&root, &tree, Some(&key_file)).args(["install", "xcp-ng-deps"]));
     assert!(installed(&root).contains("site-tools"));
-    assert_eq!(pairing_check(&tree), "ok 5");
+    assert_eq!(pairing_check(&tree), "ok 7");
     let shown = run(isoremix().arg("inspect").arg(work.join("signed.iso")));
     assert!(
-        shown.contains("5 of 5 packages signed, repomd.xml signed (repomd.xml.asc), keys: RPM-GPG-KEY-isoremix-"),
+        shown.contains("7 of 7 packages signed, repomd.xml signed (repomd.xml.asc), keys: RPM-GPG-KEY-isoremix-"),
         "{shown}"
     );
 }
@@ -555,13 +558,10 @@ fn groups_source_gets_the_package_in_its_comps_group() {
     assert_eq!(comps, expected);
     compare_with_createrepo_c(work, &tree, Some(expected.as_bytes()));
     assert_eq!(pairing_check(&tree), "ok 4");
-    // Unknown sections of .treeinfo are kept.
+    // Nothing asked .treeinfo to change: it is kept as it was, timestamp included.
     let t = treeinfo(&tree);
     assert_eq!(t.get("vendor-notes", "kept"), Some("yes"));
-    assert_eq!(
-        t.get("general", "timestamp"),
-        Some(EPOCH.to_string().as_str())
-    );
+    assert_eq!(t.get("general", "timestamp"), Some("1600000000"));
 
     let root = work.join("root");
     fs::create_dir_all(&root).unwrap();
@@ -574,7 +574,7 @@ fn groups_source_gets_the_package_in_its_comps_group() {
 }
 
 #[test]
-fn with_an_answer_file_the_checks_are_turned_off_in_it_not_on_the_command_line() {
+fn with_an_answer_file_the_checks_are_turned_off_in_it_and_on_the_other_entries_command_line() {
     require("bzip2");
     let work = tempfile::tempdir().unwrap();
     let work = work.path();
@@ -593,8 +593,21 @@ fn with_an_answer_file_the_checks_are_turned_off_in_it_not_on_the_command_line()
     );
     let tree = work.join("tree");
     extract(&work.join("out.iso"), &tree);
+    // Entries that read the answer file have no checks-off argument (the installer refuses
+    // both); the shell entry, interactive, has them.
     let isolinux = fs::read_to_string(tree.join("boot/isolinux/isolinux.cfg")).unwrap();
-    assert!(!isolinux.contains("no-gpgcheck"), "{isolinux}");
+    for line in isolinux.lines().filter(|l| l.contains(" --- ")) {
+        assert_ne!(
+            line.contains("answerfile="),
+            line.contains("no-gpgcheck no-repo-gpgcheck"),
+            "{line}"
+        );
+        assert_eq!(
+            line.contains("answerfile="),
+            !line.contains("bash-shell"),
+            "{line}"
+        );
+    }
     // install.img carries the edited answer file: each of its bzip2 segments (the base and the
     // appended overlay, at the offsets `inspect` reports) decompressed by bzip2 itself.
     let json = run(isoremix()
@@ -676,7 +689,8 @@ fn packages_signed_by_the_source_key_still_verify_after_a_signed_remaster() {
     let keys = treeinfo(&tree).options("keys");
     let key_file = tree.join(&keys[0].1);
     let text = fs::read_to_string(&key_file).unwrap();
-    assert_eq!(text.matches("BEGIN PGP PUBLIC KEY BLOCK").count(), 2);
+    // Ours, then the source's key file: key A and the sample's own key.
+    assert_eq!(text.matches("BEGIN PGP PUBLIC KEY BLOCK").count(), 3);
     assert_eq!(keys[1].1, treeinfo_first_key(work, "a.iso"));
 
     let root = work.join("root");

@@ -439,6 +439,7 @@ fn grub_accepts_every_edited_grub_config() {
                 ..Default::default()
             },
         }],
+        ..Default::default()
     };
     edits.add_dom0_args(&["no-gpgcheck"]);
     let mut c = configs();
@@ -545,4 +546,105 @@ fn isolinux_linux_entry_without_append_gets_one() {
     edits.add_dom0_args(&["onepass"]);
     apply(&edits, &mut c).unwrap();
     assert_eq!(text(&c[0]), format!("{ISOLINUX}\tAPPEND onepass\n"));
+}
+
+/// Unattended and interactive arguments are decided per entry on its final dom0 line: the
+/// selected entries (and new entries copied from them) that name no answer file get the answer
+/// file once, every other Xen entry the interactive arguments, and no line gets both.
+#[test]
+fn each_entry_is_unattended_or_interactive_never_both() {
+    let answerfile = ["answerfile=file:///answerfile.xml", "install"];
+    let edits = BootEdits {
+        entries: Some(strings(&["install", "multipath"])),
+        new_entries: vec![
+            NewEntry {
+                label: "install-site".into(),
+                title: Some("Install with site defaults".into()),
+                from: "install".into(),
+                edits: EntryEdits {
+                    dom0_args: ArgEdits {
+                        add: strings(&answerfile),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            },
+            NewEntry {
+                label: "install-vga".into(),
+                title: None,
+                from: "install".into(),
+                edits: EntryEdits {
+                    dom0_args: ArgEdits {
+                        add: strings(&["nomodeset"]),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            },
+        ],
+        unattended: strings(&answerfile),
+        interactive: strings(&["no-gpgcheck", "no-repo-gpgcheck"]),
+        ..Default::default()
+    };
+    let mut c = configs();
+    apply(&edits, &mut c).unwrap();
+    for config in &c {
+        let lines = common::bootcfg::dom0_lines(&text(config));
+        assert_eq!(lines.len(), 8, "{}: {lines:?}", config.name);
+        let mut unattended = 0;
+        for line in &lines {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let answers = words
+                .iter()
+                .filter(|w| w.starts_with("answerfile="))
+                .count();
+            let off = words.contains(&"no-gpgcheck") && words.contains(&"no-repo-gpgcheck");
+            assert!(answers <= 1, "{}: answer file twice: {line}", config.name);
+            assert!(
+                (answers == 1) != off,
+                "{}: neither or both of answer file and no-gpgcheck: {line}",
+                config.name
+            );
+            if answers == 1 {
+                assert_eq!(
+                    words.iter().filter(|w| **w == "install").count(),
+                    1,
+                    "{line}"
+                );
+                unattended += 1;
+            }
+        }
+        // install, multipath and the two entries copied from install.
+        assert_eq!(unattended, 4, "{}: {lines:?}", config.name);
+    }
+}
+
+/// By default the answer file goes to every entry that runs an install: not the shell entry,
+/// which stays interactive.
+#[test]
+fn by_default_every_install_entry_but_the_shell_is_unattended() {
+    let edits = BootEdits {
+        unattended: strings(&["answerfile=file:///answerfile.xml", "install"]),
+        interactive: strings(&["no-gpgcheck", "no-repo-gpgcheck"]),
+        ..Default::default()
+    };
+    let mut c = configs();
+    apply(&edits, &mut c).unwrap();
+    for config in &c {
+        let lines = common::bootcfg::dom0_lines(&text(config));
+        assert_eq!(lines.len(), 6, "{}: {lines:?}", config.name);
+        for line in &lines {
+            if line.contains("bash-shell") {
+                assert!(
+                    line.ends_with("bash-shell no-gpgcheck no-repo-gpgcheck"),
+                    "{line}"
+                );
+            } else {
+                assert!(
+                    line.ends_with(" answerfile=file:///answerfile.xml install"),
+                    "{line}"
+                );
+            }
+        }
+    }
 }

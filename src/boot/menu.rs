@@ -22,7 +22,11 @@
 //!    that boots Xen, in every config);
 //! 2. new entries, each a copy of its `from` entry as edited by step 1, inserted right after it,
 //!    then its own argument edits;
-//! 3. the default entry, then the timeout.
+//! 3. the default entry, then the timeout;
+//! 4. each entry that boots Xen is made either unattended or interactive, decided on its dom0
+//!    line as steps 1-3 left it: [`BootEdits::unattended`] goes to the selected entries (see
+//!    there) that name no answer file yet, then [`BootEdits::interactive`] to every entry that
+//!    still names none. So no entry ever gets both, nor an answer file twice.
 //!
 //! Removing an argument that no edited entry of a config has is an error naming the argument
 //! and the config.
@@ -165,6 +169,25 @@ pub struct NewEntry {
     pub edits: EntryEdits,
 }
 
+/// dom0 argument keys that make the installer read an answer file: with any of them an entry
+/// installs unattended (host-installer startup/preinit, init).
+pub const ANSWERFILE_KEYS: [&str; 3] = ["answerfile", "rt_answerfile", "answerfile_generator"];
+
+/// dom0 arguments that open a shell before the installer runs.
+pub const SHELL_ARGS: [&str; 2] = ["shell", "bash-shell"];
+
+/// Whether a dom0 command line makes the installer run unattended (it names an answer file).
+pub fn is_unattended<S: AsRef<str>>(dom0_args: &[S]) -> bool {
+    dom0_args
+        .iter()
+        .any(|a| ANSWERFILE_KEYS.contains(&args::key(a.as_ref())))
+}
+
+/// Whether a dom0 command line opens a shell first (`shell`, `bash-shell`).
+pub fn is_shell<S: AsRef<str>>(dom0_args: &[S]) -> bool {
+    dom0_args.iter().any(|a| SHELL_ARGS.contains(&a.as_ref()))
+}
+
 /// The whole set of boot-menu edits, as plain data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BootEdits {
@@ -178,6 +201,16 @@ pub struct BootEdits {
     pub timeout: Option<u32>,
     /// Entries to add to every menu.
     pub new_entries: Vec<NewEntry>,
+    /// dom0 arguments that make an entry install unattended
+    /// (`answerfile=file:///answerfile.xml install`), added after every other edit to the
+    /// entries that boot Xen among [`BootEdits::entries`] and the new entries copied from them
+    /// (default: every entry that boots Xen and opens no shell), except those whose dom0 line
+    /// already names an answer file.
+    pub unattended: Vec<String>,
+    /// dom0 arguments added last to every entry that boots Xen and names no answer file once
+    /// everything else is applied (e.g. `no-gpgcheck no-repo-gpgcheck`, which the installer
+    /// refuses together with an answer file).
+    pub interactive: Vec<String>,
 }
 
 impl BootEdits {
@@ -204,6 +237,8 @@ impl BootEdits {
             && self.default.is_none()
             && self.timeout.is_none()
             && self.new_entries.is_empty()
+            && self.unattended.is_empty()
+            && self.interactive.is_empty()
     }
 }
 
@@ -557,6 +592,9 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
         n.edits.xen_args.validate()?;
         n.edits.dom0_args.validate()?;
     }
+    for a in edits.unattended.iter().chain(&edits.interactive) {
+        args::validate(a)?;
+    }
     let mut seen = std::collections::BTreeSet::new();
     for n in &edits.new_entries {
         if !seen.insert(n.label.as_str()) {
@@ -641,11 +679,52 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
         }
     }
 
+    // 4. Unattended or interactive, on the final dom0 lines.
+    let unattended = EntryEdits {
+        dom0_args: ArgEdits {
+            add: edits.unattended.clone(),
+            ..ArgEdits::default()
+        },
+        ..EntryEdits::default()
+    };
+    if !edits.unattended.is_empty() {
+        let selected = unattended_entries(edits, &menus)?;
+        for ((menu, idxs), t) in menus.iter_mut().zip(selected).zip(&mut touched) {
+            for idx in idxs {
+                edit_entry(menu, idx, &unattended, &mut removal_flags(&unattended))?;
+                note(t, menu, idx);
+            }
+        }
+    }
+    if !edits.interactive.is_empty() {
+        let interactive = EntryEdits {
+            dom0_args: ArgEdits {
+                add: edits.interactive.clone(),
+                ..ArgEdits::default()
+            },
+            ..EntryEdits::default()
+        };
+        for (menu, t) in menus.iter_mut().zip(&mut touched) {
+            let idxs: Vec<usize> = menu
+                .entries()
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.xen.as_ref().is_some_and(|x| !is_unattended(&x.dom0_args)))
+                .map(|(i, _)| i)
+                .collect();
+            for idx in idxs {
+                edit_entry(menu, idx, &interactive, &mut removal_flags(&interactive))?;
+                note(t, menu, idx);
+            }
+        }
+    }
+
     let mut report = Report::default();
     let mut out = Vec::with_capacity(menus.len());
     for (((menu, cfg), t), a) in menus.iter().zip(configs.iter()).zip(&touched).zip(&added) {
         let text = menu.render().into_bytes();
         let mut entries = t.clone();
+        entries.retain(|e| !a.contains(e));
         entries.extend(a.iter().cloned());
         report.files.push(FileReport {
             name: cfg.name.clone(),
@@ -658,4 +737,50 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
         cfg.bytes = text;
     }
     Ok(report)
+}
+
+/// Records that entry `idx` of `menu` was edited (once).
+fn note(touched: &mut Vec<String>, menu: &Menu, idx: usize) {
+    if let Some(e) = menu.entries().get(idx)
+        && !touched.contains(&e.name)
+    {
+        touched.push(e.name.clone());
+    }
+}
+
+/// Per menu, the entries [`BootEdits::unattended`] goes to: those that boot Xen and name no
+/// answer file yet, among the selected entries and the new entries copied from them, or by
+/// default among every entry that opens no shell.
+fn unattended_entries(edits: &BootEdits, menus: &[Menu]) -> Result<Vec<Vec<usize>>, Error> {
+    let wanted = |e: &EntryView| e.xen.as_ref().is_some_and(|x| !is_unattended(&x.dom0_args));
+    let Some(names) = &edits.entries else {
+        return Ok(menus
+            .iter()
+            .map(|m| {
+                m.entries()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| {
+                        wanted(e) && e.xen.as_ref().is_some_and(|x| !is_shell(&x.dom0_args))
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect());
+    };
+    let mut selected: Vec<&str> = names.iter().map(String::as_str).collect();
+    for n in &edits.new_entries {
+        if selected.contains(&n.from.as_str()) {
+            selected.push(&n.label);
+        }
+    }
+    let mut per_menu = vec![Vec::new(); menus.len()];
+    for name in selected {
+        for ((menu, idx), list) in menus.iter().zip(resolve(menus, name)?).zip(&mut per_menu) {
+            if !list.contains(&idx) && menu.entries().get(idx).is_some_and(wanted) {
+                list.push(idx);
+            }
+        }
+    }
+    Ok(per_menu)
 }

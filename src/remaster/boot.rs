@@ -23,10 +23,15 @@ fn args(a: &ArgEdits) -> boot::args::ArgEdits {
     }
 }
 
-/// The profile's `[boot]` as the boot layer's plain data, with arguments
-/// other steps asked for.
-pub fn edits(profile: &BootEdits, extra_dom0: &[String]) -> boot::BootEdits {
-    let mut e = boot::BootEdits {
+/// The profile's `[boot]` as the boot layer's plain data, with the arguments other steps
+/// need: `unattended` (the answer file's) and `interactive` (signature checks off), each
+/// decided per entry by the boot layer once every other edit is known.
+pub fn edits(
+    profile: &BootEdits,
+    unattended: &[String],
+    interactive: &[String],
+) -> boot::BootEdits {
+    boot::BootEdits {
         entries: profile
             .entries
             .as_ref()
@@ -50,9 +55,9 @@ pub fn edits(profile: &BootEdits, extra_dom0: &[String]) -> boot::BootEdits {
                 },
             })
             .collect(),
-    };
-    e.add_dom0_args(extra_dom0);
-    e
+        unattended: unattended.to_vec(),
+        interactive: interactive.to_vec(),
+    }
 }
 
 fn err(at: &str, e: impl std::fmt::Display) -> Error {
@@ -63,19 +68,17 @@ fn err(at: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// Applies the boot edits to every config of `source`.
-/// `selected_dom0` go to the entries the profile selects (the answer file's
-/// arguments); `every_dom0` to every entry that boots Xen, whatever the
-/// profile selects (turning signature checks off must reach them all).
+/// `unattended` (the answer file's arguments) go to the entries the profile selects that run an
+/// install and name no answer file yet; `interactive` (signature checks off) to every entry
+/// that boots Xen and, after that, still names no answer file (see [`boot::BootEdits`]).
 pub fn apply(
     source: &mut SourceIso,
     profile: &BootEdits,
-    selected_dom0: &[String],
-    every_dom0: &[String],
+    unattended: &[String],
+    interactive: &[String],
     cx: &mut Context<'_>,
 ) -> Result<(), Error> {
-    let edits = edits(profile, selected_dom0);
-    let mut everywhere = boot::BootEdits::default();
-    everywhere.add_dom0_args(every_dom0);
+    let edits = edits(profile, unattended, interactive);
     let at = "[boot]";
     let efiboot_path = source
         .boot_entries()
@@ -83,12 +86,12 @@ pub fn apply(
         .find(|e| e.platform == BootPlatform::Uefi)
         .and_then(|e| e.path.clone());
     let efiboot_image = match &efiboot_path {
-        Some(p) if !edits.is_empty() || !everywhere.is_empty() || profile.efi_fallback => {
+        Some(p) if !edits.is_empty() || profile.efi_fallback => {
             Some(source.read_file(p).map_err(|e| err(at, e))?)
         }
         _ => None,
     };
-    if !edits.is_empty() || !everywhere.is_empty() {
+    if !edits.is_empty() {
         let mut configs = Vec::new();
         for (path, kind) in [
             (ISOLINUX, ConfigKind::Isolinux),
@@ -122,18 +125,7 @@ pub fn apply(
                 "the image has no boot menu (isolinux.cfg or grub.cfg) to edit",
             ));
         }
-        let mut report = boot::apply(&edits, &mut configs).map_err(|e| err(at, e))?;
-        if !everywhere.is_empty() {
-            let more = boot::apply(&everywhere, &mut configs).map_err(|e| err(at, e))?;
-            for (file, other) in report.files.iter_mut().zip(more.files) {
-                file.changed |= other.changed;
-                for entry in other.entries {
-                    if !file.entries.contains(&entry) {
-                        file.entries.push(entry);
-                    }
-                }
-            }
-        }
+        let report = boot::apply(&edits, &mut configs).map_err(|e| err(at, e))?;
         for (config, file) in configs.iter().zip(&report.files) {
             if !file.changed {
                 continue;

@@ -85,9 +85,11 @@ pub struct Outcome {
     pub changed: bool,
     /// The install styles found and used.
     pub styles: Vec<InstallStyle>,
-    /// dom0 arguments the boot menus must get (signature checks off).
+    /// dom0 arguments the interactive boot entries (those naming no answer file) must get:
+    /// signature checks off.
     pub dom0_args: Vec<String>,
-    /// Attributes the embedded answer file's `<installation>` must get.
+    /// Attributes the embedded answer file's `<installation>` must get, for the unattended
+    /// entries (the same checks off).
     pub answerfile_attributes: Vec<(String, String)>,
     /// The public key file written at the image root, to name first in `.treeinfo [keys]`.
     pub key_file: Option<String>,
@@ -127,7 +129,8 @@ fn whole(message: impl std::fmt::Display) -> Error {
 /// Applies `[packages]` (and `extra`) to the repository on the image, signing with `key` (the
 /// `[signing]` key, loaded before the build started).
 /// `answerfile_embedded` says whether an answer file goes into install.img (then signature
-/// checks are turned off by its attributes rather than boot arguments).
+/// checks are turned off by its attributes for the unattended entries, besides the boot
+/// arguments for the interactive ones).
 pub fn apply(
     source: &mut SourceIso,
     edits: &PackageEdits,
@@ -425,21 +428,23 @@ pub fn apply(
             outcome.key_file = Some(write_key_file(source, key, cx)?);
         }
         None if changed => {
+            // Each boot entry gets one of the two: unattended entries read the answer file's
+            // attributes, interactive ones the boot arguments (the installer refuses both).
+            outcome.dom0_args = NO_GPGCHECK_ARGS.iter().map(|a| a.to_string()).collect();
             if answerfile_embedded {
                 outcome.answerfile_attributes = NO_GPGCHECK_ATTRIBUTES
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();
-            } else {
-                outcome.dom0_args = NO_GPGCHECK_ARGS.iter().map(|a| a.to_string()).collect();
             }
             cx.report.warnings.push(format!(
-                "packages changed without a [signing] key: the installer's signature checks are turned off ({}); \
+                "packages changed without a [signing] key: the installer's signature checks are turned off \
+                 ({}no-gpgcheck no-repo-gpgcheck on the dom0 line of the interactive boot entries); \
                  add a [signing] key to keep them",
                 if answerfile_embedded {
-                    "gpgcheck=\"false\" repo-gpgcheck=\"false\" in the answer file"
+                    "gpgcheck=\"false\" repo-gpgcheck=\"false\" in the answer file for the unattended entries, "
                 } else {
-                    "no-gpgcheck no-repo-gpgcheck on the dom0 command line"
+                    ""
                 }
             ));
         }

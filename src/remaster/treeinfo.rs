@@ -1,6 +1,7 @@
 //! Step `[treeinfo]`: `.treeinfo` rewritten from the source's with the profile's build number
-//! and product, the signing key named first in `[keys]`, and `[general] timestamp` set to the
-//! build time. Every other line is kept.
+//! and product, the signing key named first in `[keys]`, and `[general] timestamp` (where the
+//! source has one) set to the build time. Every other line is kept, and without any of these
+//! changes the file is left byte for byte as it was.
 
 use super::{Context, Error};
 use crate::iso::{NewContent, SourceIso};
@@ -9,8 +10,9 @@ use crate::treeinfo::{TreeinfoEdit, rewrite};
 
 const TREEINFO: &str = "/.treeinfo";
 
-/// Rewrites `.treeinfo`; `key_file` is the key file the packages step wrote, if any. A source
-/// without `.treeinfo` is left alone unless the profile asks for a change.
+/// Rewrites `.treeinfo` when the profile or `key_file` (the key file the packages step wrote,
+/// if any) changes something in it; otherwise it is left as it is. A source without
+/// `.treeinfo` is an error only when the profile asks for a change.
 pub fn apply(
     source: &mut SourceIso,
     edits: &TreeinfoEdits,
@@ -21,14 +23,14 @@ pub fn apply(
         || edits.product_name.is_some()
         || edits.product_version.is_some()
         || key_file.is_some();
-    if !source.exists(TREEINFO) {
-        if wants {
-            return Err(Error::Step {
-                at: "[treeinfo]".into(),
-                message: "the source has no .treeinfo to edit".into(),
-            });
-        }
+    if !wants {
         return Ok(());
+    }
+    if !source.exists(TREEINFO) {
+        return Err(Error::Step {
+            at: "[treeinfo]".into(),
+            message: "the source has no .treeinfo to edit".into(),
+        });
     }
     let err = |at: String| {
         move |e: crate::treeinfo::Error| Error::Step {

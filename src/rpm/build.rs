@@ -188,6 +188,15 @@ impl FileSpec {
     }
 }
 
+/// A symbolic link of the package (root-owned, mode 0777 as rpmbuild records it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymlinkSpec {
+    /// Absolute path of the link.
+    pub path: String,
+    /// What it points to, as written (e.g. `bash`).
+    pub target: String,
+}
+
 /// A directory owned by the package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirSpec {
@@ -282,6 +291,8 @@ pub struct PackageSpec {
     pub files: Vec<FileSpec>,
     /// Directories owned by the package.
     pub dirs: Vec<DirSpec>,
+    /// Symbolic links.
+    pub symlinks: Vec<SymlinkSpec>,
     /// `%post` scriptlet.
     pub post: Option<ScriptSpec>,
     /// `%postun` scriptlet.
@@ -321,6 +332,7 @@ impl PackageSpec {
             obsoletes: Vec::new(),
             files: Vec::new(),
             dirs: Vec::new(),
+            symlinks: Vec::new(),
             post: None,
             postun: None,
         }
@@ -384,6 +396,7 @@ impl PackageSpec {
             .iter()
             .map(|f| &f.path)
             .chain(self.dirs.iter().map(|d| &d.path))
+            .chain(self.symlinks.iter().map(|l| &l.path))
         {
             check_path("file path", path)?;
             if !seen.insert(path.as_str()) {
@@ -398,6 +411,15 @@ impl PackageSpec {
         {
             check_name("owner", user)?;
             check_name("group owner", group)?;
+        }
+        for link in &self.symlinks {
+            if link.target.is_empty() || link.target.bytes().any(|c| c.is_ascii_control()) {
+                return Err(Error::InvalidField {
+                    field: "symlink target",
+                    value: link.target.clone(),
+                    reason: "must be non-empty text without control characters",
+                });
+            }
         }
         for script in [&self.post, &self.postun].into_iter().flatten() {
             check_path("scriptlet interpreter", &script.interpreter)?;
@@ -472,6 +494,10 @@ pub fn build_package(spec: &PackageSpec, out: &mut impl Write) -> Result<(), Err
             .group(f.group.clone())
             .modified_at(f.mtime.into());
         b.with_file_contents(f.content.clone(), opts)
+            .map_err(crate_err)?;
+    }
+    for l in &spec.symlinks {
+        b.with_symlink(FileOptions::symlink(l.path.clone(), l.target.clone()))
             .map_err(crate_err)?;
     }
     for d in &spec.requires {

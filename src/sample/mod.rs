@@ -3,6 +3,11 @@
 //! efiboot.img copy of grub.cfg with its extra `search` line, `.treeinfo`,
 //! a bzip2 newc `install.img`, `Packages/` with an `xcp-ng-deps`
 //! meta-package, and repodata — made entirely by isoremix, with no download.
+//! Like XCP-ng's own ISOs it is signed: every package, `repomd.xml`
+//! (`repomd.xml.asc`), and the public key is the `RPM-GPG-KEY-xcpng` that
+//! `.treeinfo [keys]` names. The key is a built-in, publicly known one
+//! ([`signing_key`]): it makes the sample install with the installer's
+//! signature checks on, and proves nothing about anything.
 //!
 //! Bootloader, kernel and hypervisor files are placeholders (text that says
 //! so) unless real ones are supplied from a folder. The sample is always
@@ -18,6 +23,7 @@ use hadris_iso::{BootEntry, BootInfo, ElTorito, IsoId, IsoOptions};
 
 use crate::boot::efiboot;
 use crate::iso::{self, hybrid::HybridSource};
+use crate::rpm::sign::SigningKey;
 
 /// The time every file of the sample carries (2024-10-01 00:00 UTC).
 pub const SAMPLE_TIME: i64 = 1_727_740_800;
@@ -26,6 +32,20 @@ pub const SAMPLE_TIME: i64 = 1_727_740_800;
 const ISOLINUX_CFG: &str = include_str!("../../fixtures/xcp-ng-8.3/boot/isolinux/isolinux.cfg");
 const GRUB_CFG: &str = include_str!("../../fixtures/xcp-ng-8.3/EFI/xenserver/grub.cfg");
 const TREEINFO: &str = include_str!("../../fixtures/xcp-ng-8.3/treeinfo.template");
+
+/// The sample's signing key: an unprotected RSA-2048 OpenPGP key, committed
+/// with the source and therefore known to everyone. It signs the sample only.
+const SIGNING_KEY: &str = include_str!("sample-signing-key.asc");
+
+/// The public key file of the sample, named first in `.treeinfo [keys]` (the
+/// name XCP-ng 8.3's ISOs use).
+pub const KEY_FILE: &str = "RPM-GPG-KEY-xcpng";
+
+/// The built-in key the sample is signed with. Publicly known: a build signed
+/// with it is no more trustworthy than an unsigned one.
+pub fn signing_key() -> Result<SigningKey, Error> {
+    SigningKey::from_armored(SIGNING_KEY, "").map_err(build_err)
+}
 
 /// How to make the sample.
 #[derive(Debug, Clone, Default)]
@@ -148,7 +168,11 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
         "LICENSES",
         b"isoremix sample: the real ISO lists package licences here.\n".to_vec(),
     );
-    f.add("RPM-GPG-KEY-xcpng", placeholder("RPM signing key"));
+    let key = signing_key()?;
+    f.add(
+        KEY_FILE,
+        key.public_key_armored().map_err(build_err)?.into_bytes(),
+    );
     f.add("install.img", installer::install_img(SAMPLE_TIME)?);
     f.add(
         "boot/xen.gz",
@@ -198,7 +222,14 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
     )
     .map_err(build_err)?;
     f.add("boot/efiboot.img", efiboot);
-    packages::add(&mut f, work.path(), opts.pad_to, opts.packages, SAMPLE_TIME)?;
+    packages::add(
+        &mut f,
+        work.path(),
+        &key,
+        opts.pad_to,
+        opts.packages,
+        SAMPLE_TIME,
+    )?;
 
     let options = IsoOptions::default()
         .with_id(IsoId::Volume, "XCP-ng 8.3")
@@ -242,4 +273,29 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
     })
     .map_err(build_err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_key_loads_and_signs_with_its_primary_key() {
+        let key = signing_key().unwrap();
+        assert_eq!(
+            key.fingerprint(),
+            "a3f4f5fe104562ca24aecc1d9f62dcb84b3908f0"
+        );
+        // Made before the sample's time, so signatures carry the sample's time.
+        assert!(i64::from(key.created_at()) < SAMPLE_TIME);
+    }
+
+    #[test]
+    fn treeinfo_names_the_key_file_first() {
+        let info = crate::treeinfo::TreeInfo::parse(&treeinfo()).unwrap();
+        assert_eq!(
+            info.options("keys").first().map(|(_, v)| v.as_str()),
+            Some(KEY_FILE)
+        );
+    }
 }

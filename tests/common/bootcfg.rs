@@ -55,3 +55,30 @@ pub fn config(kind: ConfigKind, text: &str) -> ConfigFile {
 pub fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
+
+/// The dom0 command line of every entry that boots Xen, read from a menu's text the plain
+/// way: isolinux `APPEND xen --- kernel ARGS --- initrd`, GRUB's first `module2` of an entry.
+pub fn dom0_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_entry_with_module = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(rest) = t
+            .strip_prefix("APPEND ")
+            .or_else(|| t.strip_prefix("append "))
+            && let Some(dom0) = rest.split("---").nth(1)
+        {
+            out.push(dom0.trim().to_string());
+        }
+        if t.starts_with("menuentry ") {
+            in_entry_with_module = false;
+        }
+        if let Some(rest) = t.strip_prefix("module2 ")
+            && !in_entry_with_module
+        {
+            in_entry_with_module = true;
+            out.push(rest.trim().to_string());
+        }
+    }
+    out
+}

@@ -7,6 +7,7 @@ use std::process::Command;
 pub mod bootcfg;
 pub mod elf;
 pub mod initrd;
+pub mod referee;
 pub mod rpmbuild;
 
 /// Runs a command, failing the test with its output if it fails; returns stdout.
