@@ -11,48 +11,12 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{isoremix, run};
+use common::{isoremix, referee, run};
 use isoremix::rpm::build::{Dep, FileSpec, PackageSpec, build_package};
 
 const EPOCH: u64 = 1_700_000_000;
 const TIME: u32 = 1_727_740_800;
-
-/// The referee: XCP-ng 8.3's installer code run against an ISO.
-fn referee(iso: &Path, work: &Path) -> (bool, serde_json::Value) {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/installer-referee/referee.py");
-    assert!(
-        script.is_file(),
-        "the installer referee is missing at {} — this test does not skip",
-        script.display()
-    );
-    let json = work.join(format!(
-        "{}.referee.json",
-        iso.file_name().unwrap().to_string_lossy()
-    ));
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(iso)
-        .arg("--work")
-        .arg(work.join(format!(
-            "referee-{}",
-            iso.file_stem().unwrap().to_string_lossy()
-        )))
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .expect("cannot run the referee");
-    let text = fs::read_to_string(&json).unwrap_or_else(|_| {
-        panic!(
-            "the referee wrote no report: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.success(), serde_json::from_str(&text).unwrap())
-}
 
 /// `isoremix verify --json`: (exit 0, report).
 fn verify(iso: &Path) -> (bool, serde_json::Value) {
@@ -71,15 +35,17 @@ fn verify(iso: &Path) -> (bool, serde_json::Value) {
     (out.status.success(), report)
 }
 
-/// The referee's verdict per entry label: installs when every judged run of it installs.
-fn referee_verdicts(report: &serde_json::Value) -> BTreeMap<String, bool> {
+/// The referee's verdict per entry label: installs when every run of it installs (the runs it
+/// skips, the shell entry, are left out).
+fn referee_verdicts(report: &referee::Report) -> BTreeMap<String, bool> {
     let mut out: BTreeMap<String, bool> = BTreeMap::new();
-    for run in report["boot"].as_array().unwrap() {
-        let result = &run["result"];
-        if result.get("skipped").is_some_and(|s| !s.is_null()) {
-            continue;
-        }
-        let ok = result["install"]["status_name"] == "EXIT_OK";
+    let boot = report.json["boot"].as_array().unwrap();
+    for (run, entry) in boot.iter().zip(&report.entries) {
+        let ok = match entry.outcome {
+            referee::Outcome::Skipped(_) => continue,
+            referee::Outcome::Installed { .. } => true,
+            referee::Outcome::Failed(_) => false,
+        };
         let label = run["label"].as_str().unwrap().to_string();
         *out.entry(label).or_insert(true) &= ok;
     }
@@ -105,14 +71,18 @@ fn our_verdicts(report: &serde_json::Value) -> BTreeMap<String, bool> {
 /// Verify and the referee agree on every entry and on the exit status; returns verify's report.
 fn agree(iso: &Path, work: &Path) -> serde_json::Value {
     let (ours_ok, ours) = verify(iso);
-    let (theirs_ok, theirs) = referee(iso, work);
+    let dir = work.join(iso.file_stem().unwrap());
+    fs::create_dir_all(&dir).unwrap();
+    let theirs = referee::judge(iso, &dir);
+    let theirs_ok = theirs.passed;
     let (a, b) = (our_verdicts(&ours), referee_verdicts(&theirs));
     assert!(!a.is_empty(), "verify judged no entry: {ours:#}");
     assert_eq!(
         a,
         b,
-        "{}: verify (left) and the installer referee (right) disagree\nverify: {ours:#}",
-        iso.display()
+        "{}: verify (left) and the installer referee (right) disagree\nverify: {ours:#}\n{}",
+        iso.display(),
+        theirs.log
     );
     // The referee's status also counts a run of the repository with the checks on whatever the
     // entries say, so only one direction holds for the exit statuses.
@@ -147,14 +117,9 @@ fn spec(name: &str, arch: &str) -> PackageSpec {
     s
 }
 
-/// RPMs that make the sample installable: something providing /bin/sh, and kernel-alt.
-fn completing_rpms(dir: &Path) -> Vec<PathBuf> {
-    let mut sh = spec("sh-stub", "noarch");
-    sh.provides.push(Dep::any("/bin/sh"));
-    vec![
-        write_rpm(dir, &sh),
-        write_rpm(dir, &spec("kernel-alt", "x86_64")),
-    ]
+/// An unsigned package with no requirements, added by the builds here.
+fn extra_rpms(dir: &Path) -> Vec<PathBuf> {
+    vec![write_rpm(dir, &spec("site-extra", "noarch"))]
 }
 
 /// Builds from the sample with `[packages] add = rpms` (+ `extra` lines in `[packages]`);
@@ -212,6 +177,22 @@ fn patch_in_place(iso: &Path, entry: &str, from: &[u8], to: &[u8]) {
     panic!("offset past the end of {entry}");
 }
 
+/// Changes one base64 character in the middle of an armored signature in the image file.
+fn tamper_signature(iso: &Path, entry: &str) {
+    let source = isoremix::iso::SourceIso::open(iso).unwrap();
+    let text = source.read_file(entry).unwrap();
+    let extent = source.extents(entry).unwrap()[0];
+    drop(source);
+    let body = text.len() / 2;
+    let at = (body..text.len())
+        .find(|&i| text[i].is_ascii_alphanumeric())
+        .unwrap();
+    let new = if text[at] == b'A' { b'B' } else { b'A' };
+    let file = fs::OpenOptions::new().write(true).open(iso).unwrap();
+    file.write_all_at(&[new], extent.offset() + at as u64)
+        .unwrap();
+}
+
 /// Flips the bits of the last byte of `entry` in the image file.
 fn damage_last_byte(iso: &Path, entry: &str) {
     let source = isoremix::iso::SourceIso::open(iso).unwrap();
@@ -233,17 +214,26 @@ fn verdicts_match_the_real_installer() {
     let work = tempfile::tempdir().unwrap();
     let work = work.path();
 
-    // The sample as it is: unsigned, so nothing installs with the default checks.
+    // The sample as it is: signed, checks on, every entry installs.
     let sample = work.join("sample.iso");
     run(isoremix().arg("sample").arg(&sample));
     let report = agree(&sample, work);
+    assert_eq!(report["installs"], true, "{report:#}");
+    let variant = &report["entries"][0]["variants"][0];
+    assert_eq!(variant["checks"]["gpgcheck"], true);
+
+    // Its repository signature tampered with: repo_gpgcheck fails every entry.
+    let tampered = work.join("tampered.iso");
+    fs::copy(&sample, &tampered).unwrap();
+    tamper_signature(&tampered, "/repodata/repomd.xml.asc");
+    let report = agree(&tampered, work);
     assert_eq!(report["installs"], false);
 
-    // Completed with /bin/sh and kernel-alt, unsigned: the build turns the checks off and every
-    // entry installs.
+    // Packages added without a signing key: the build turns the checks off, every entry
+    // installs.
     let rpms_dir = work.join("rpms");
     fs::create_dir_all(&rpms_dir).unwrap();
-    let rpms = completing_rpms(&rpms_dir);
+    let rpms = extra_rpms(&rpms_dir);
     let (ok, log, good) = build(work, "good", &rpms, "");
     assert!(ok, "{log}");
     let report = agree(&good, work);
@@ -252,11 +242,14 @@ fn verdicts_match_the_real_installer() {
     // A damaged package file: the media check and yum both fail it, in every entry.
     let damaged = work.join("damaged.iso");
     fs::copy(&good, &damaged).unwrap();
-    damage_last_byte(&damaged, "/Packages/sh-stub-1.0-1.noarch.rpm");
+    damage_last_byte(&damaged, "/Packages/site-extra-1.0-1.noarch.rpm");
     let report = agree(&damaged, work);
     assert_eq!(report["installs"], false);
     let messages = report["findings"].to_string();
-    assert!(messages.contains("sh-stub-1.0-1.noarch.rpm"), "{messages}");
+    assert!(
+        messages.contains("site-extra-1.0-1.noarch.rpm"),
+        "{messages}"
+    );
 
     // The UEFI menu's install entry made unattended with an answer file that is not there: the
     // configs disagree and that way of booting fails.
@@ -299,7 +292,7 @@ fn build_refuses_an_unmet_requirement_naming_entry_package_and_chain() {
     let work = work.path();
     let rpms_dir = work.join("rpms");
     fs::create_dir_all(&rpms_dir).unwrap();
-    let mut rpms = completing_rpms(&rpms_dir);
+    let mut rpms = extra_rpms(&rpms_dir);
     let mut site = spec("site-monitoring", "x86_64");
     site.requires
         .push(Dep::any("libdoesnotexist.so.7()(64bit)"));
