@@ -344,7 +344,16 @@ pub fn action(line: &BootLine) -> Action {
         };
         return Action::NotInstaller { why };
     }
-    // startup/preinit's loop, then util.splitArgs (the last `--key=value` wins).
+    match dom0(&line.args) {
+        (_, true) => Action::Shell,
+        (install, false) => Action::Install(install),
+    }
+}
+
+/// What the installer reads from a dom0 command line (startup/preinit's loop, then
+/// util.splitArgs, where the last `--key=value` wins, then install.py): its settings, and
+/// whether a shell opens before it runs.
+pub fn dom0<S: AsRef<str>>(args: &[S]) -> (Install, bool) {
     let mut install = Install {
         answerfile: None,
         answerfile_generator: None,
@@ -353,10 +362,11 @@ pub fn action(line: &BootLine) -> Action {
         kernel_alt: false,
     };
     let mut shell = false;
-    for word in &line.args {
+    for word in args {
+        let word = word.as_ref();
         let (key, value) = match word.split_once('=') {
             Some((k, v)) => (k, Some(v)),
-            None => (word.as_str(), None),
+            None => (word, None),
         };
         if arg::SHELLS.contains(&key) && value.is_none() {
             shell = true;
@@ -378,11 +388,7 @@ pub fn action(line: &BootLine) -> Action {
             _ => {}
         }
     }
-    if shell {
-        Action::Shell
-    } else {
-        Action::Install(install)
-    }
+    (install, shell)
 }
 
 /// The targets of the installer's main repository: `MainYumRepository._targets` of the
