@@ -63,6 +63,12 @@ pub struct BuildReport {
     pub steps: Vec<String>,
     /// Things the user should know (e.g. names the Joliet tree had to cut).
     pub warnings: Vec<String>,
+    /// Packages added to the repository by the profile or a driver (`name-[E:]V-R.arch`).
+    pub added: Vec<String>,
+    /// Packages drawn from a `[packages] from` pool to satisfy dependencies.
+    pub pulled_in: Vec<packages::PulledIn>,
+    /// Packages of the source replaced by a newer version (`[packages] update`).
+    pub updated: Vec<packages::Updated>,
 }
 
 /// Everything a step needs besides its profile section.
@@ -135,6 +141,7 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
             add: drivers.add.clone(),
             install: drivers.install.clone(),
         },
+        &[],
         profile.installer.answerfile.is_some(),
         &mut cx,
     )?;

@@ -230,13 +230,17 @@ fn wrong_arch(u: &Universe, providers: &[usize]) -> String {
 }
 
 /// How each installed package was reached from a target (first found, breadth first).
-struct Chains<'v> {
+pub(crate) struct Chains<'v> {
     universe: &'v Universe,
     parent: BTreeMap<usize, Option<usize>>,
 }
 
 impl<'v> Chains<'v> {
-    fn new(v: &Viability<'v>, install: &[usize], targets: &[(&str, Vec<usize>)]) -> Chains<'v> {
+    pub(crate) fn new(
+        v: &Viability<'v>,
+        install: &[usize],
+        targets: &[(&str, Vec<usize>)],
+    ) -> Chains<'v> {
         let installed: BTreeSet<usize> = install.iter().copied().collect();
         let mut parent = BTreeMap::new();
         let mut queue = VecDeque::new();
@@ -264,7 +268,7 @@ impl<'v> Chains<'v> {
     }
 
     /// The packages from a target down to `i`.
-    fn to(&self, i: usize) -> Vec<String> {
+    pub(crate) fn to(&self, i: usize) -> Vec<String> {
         let mut out = vec![self.universe.nevr(i)];
         let mut at = i;
         while let Some(Some(p)) = self.parent.get(&at) {
@@ -289,7 +293,7 @@ pub(crate) fn clashes(
     message: String,
 ) -> Vec<Problem> {
     let mut out = Vec::new();
-    if let Ok(install) = provider::run(u, v, targets, prefer, false) {
+    if let Ok(install) = provider::run(v, targets, prefer, false) {
         let installed: BTreeSet<usize> = install.iter().copied().collect();
         let chains = Chains::new(v, &install, targets);
         let path = |i: usize| chains.to(i).join(" → ");

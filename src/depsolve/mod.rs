@@ -203,6 +203,9 @@ pub struct Request<'a> {
 pub struct Solution {
     /// Indexes into [`Universe::candidates`], sorted by package name.
     pub install: Vec<usize>,
+    /// For each package of `install` (same order), the packages from a target down to it
+    /// (`name-[E:]V-R`), the package itself last.
+    pub chains: Vec<Vec<String>>,
     /// Unmet requires of `allow_unresolved` packages that were let through.
     pub tolerated: Vec<Problem>,
 }
@@ -280,7 +283,7 @@ pub fn solve(universe: &Universe, request: &Request) -> Result<Solution, Unsolva
     if !problems.is_empty() {
         return Err(Unsolvable { problems });
     }
-    let install = match provider::run(universe, &viable, &targets, request.prefer, true) {
+    let install = match provider::run(&viable, &targets, request.prefer, true) {
         Ok(install) => install,
         Err(message) => {
             return Err(Unsolvable {
@@ -297,5 +300,127 @@ pub fn solve(universe: &Universe, request: &Request) -> Result<Solution, Unsolva
         );
         ra.name.cmp(&rb.name).then(a.cmp(&b))
     });
-    Ok(Solution { install, tolerated })
+    let chains = explain::Chains::new(&viable, &install, &targets);
+    let chains = install.iter().map(|&i| chains.to(i)).collect();
+    Ok(Solution {
+        install,
+        chains,
+        tolerated,
+    })
+}
+
+/// Whether `record` satisfies the requirement `req`: by its name and version, a provide, or a
+/// file of its list (for a path).
+pub fn satisfies(record: &Record, req: &Dep) -> bool {
+    let own = capability::self_provide(record);
+    std::iter::once(&own)
+        .chain(&record.provides)
+        .any(|p| p.name == req.name && capability::ranges_overlap(p, req))
+        || (req.name.starts_with('/') && record.files.iter().any(|f| f.path == req.name))
+}
+
+/// Why XCP-ng's installer can never install `record` whatever else is present: an
+/// architecture other than x86_64 and noarch, or an `rpmlib(...)` feature rpm 4.11.3 lacks
+/// (only when the record carries its rpmlib requirements, see [`Candidate::from_package`]).
+pub fn never_installable(record: &Record) -> Option<String> {
+    if !ARCHES.contains(&record.arch.as_str()) {
+        return Some(format!(
+            "its architecture {} is not installed (XCP-ng installs {} packages only)",
+            record.arch,
+            ARCHES.join(" and ")
+        ));
+    }
+    record
+        .requires
+        .iter()
+        .find(|d| capability::is_rpmlib(d) && !capability::rpmlib_provided(d))
+        .map(|d| {
+            format!(
+                "it requires {}: rpm 4.11.3 (XCP-ng's) does not provide it",
+                capability::DepDisplay(d)
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpm::build::{Dep as BuildDep, PackageSpec, build_package};
+    use crate::rpm::header::read_package;
+
+    fn candidate(
+        name: &str,
+        version: &str,
+        origin: Origin,
+        f: impl Fn(&mut PackageSpec),
+    ) -> Candidate {
+        let mut s = PackageSpec::new(name, version, "1", "x86_64", 1_700_000_000, "test.invalid");
+        f(&mut s);
+        let mut bytes = Vec::new();
+        build_package(&s, &mut bytes).unwrap();
+        let file = read_package(bytes.as_slice()).unwrap();
+        Candidate::from_package(&file, &format!("Packages/{}", s.file_name()), origin)
+    }
+
+    fn names(u: &Universe, s: &Solution) -> Vec<String> {
+        s.install
+            .iter()
+            .map(|&i| u.candidates()[i].nevr())
+            .collect()
+    }
+
+    #[test]
+    fn on_media_prefers_a_media_provider_of_another_name_newest_does_not_care() {
+        let u = Universe::new(vec![
+            candidate("app", "1", Origin::Iso, |s| {
+                s.requires.push(BuildDep::any("mta"))
+            }),
+            candidate("aaa-pool-mta", "1", Origin::Pool, |s| {
+                s.provides.push(BuildDep::any("mta"))
+            }),
+            candidate("zzz-media-mta", "1", Origin::Iso, |s| {
+                s.provides.push(BuildDep::any("mta"))
+            }),
+        ]);
+        let targets = vec!["app".to_string()];
+        let solve_with = |prefer| {
+            solve(
+                &u,
+                &Request {
+                    targets: &targets,
+                    allow_unresolved: &[],
+                    prefer,
+                },
+            )
+            .unwrap()
+        };
+        let s = solve_with(Prefer::OnMedia);
+        assert_eq!(names(&u, &s), ["app-1-1", "zzz-media-mta-1-1"]);
+        assert_eq!(s.chains[1], ["app-1-1", "zzz-media-mta-1-1"]);
+        // With no preference for the media, the first name (as libsolv does).
+        assert_eq!(
+            names(&u, &solve_with(Prefer::Newest)),
+            ["aaa-pool-mta-1-1", "app-1-1"]
+        );
+    }
+
+    #[test]
+    fn satisfies_and_never_installable() {
+        let lib = candidate("libx", "2.0", Origin::Pool, |s| {
+            s.requires.push(BuildDep::versioned(
+                "rpmlib(PayloadIsZstd)",
+                crate::rpm::build::DepCmp::Le,
+                "5.4.18-1",
+            ))
+        });
+        let req = |text: &str| capability::parse_target(text);
+        assert!(satisfies(&lib.record, &req("libx >= 1.5")));
+        assert!(!satisfies(&lib.record, &req("libx < 2.0")));
+        assert_eq!(
+            never_installable(&lib.record).as_deref(),
+            Some(
+                "it requires rpmlib(PayloadIsZstd) <= 5.4.18-1: rpm 4.11.3 (XCP-ng's) does not provide it"
+            )
+        );
+    }
 }

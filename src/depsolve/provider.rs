@@ -284,7 +284,6 @@ impl DependencyProvider for Rpms<'_> {
 /// candidates; without `constraints`, conflicts and obsoletes are ignored. Returns the
 /// candidates to install, or resolvo's account of why none can.
 pub(crate) fn run(
-    _universe: &Universe,
     v: &Viability<'_>,
     targets: &[(&str, Vec<usize>)],
     prefer: Prefer,

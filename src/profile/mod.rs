@@ -259,6 +259,12 @@ pub struct PackageEdits {
     pub meta: Option<Located<String>>,
     /// Allow an added package to replace a higher version of the same name.
     pub allow_downgrade: bool,
+    /// Folders of RPMs (a pool) that dependencies missing from the ISO are drawn from.
+    pub from: Vec<Located<PathBuf>>,
+    /// Replace every package of the ISO that the pool has in a newer version (or obsoletes).
+    pub update: bool,
+    /// Packages whose unmet requirements are tolerated (each reported as a warning).
+    pub allow_unresolved: Vec<Located<String>>,
 }
 
 /// `[treeinfo]`; `None` fields keep the source's values.

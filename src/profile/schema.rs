@@ -143,6 +143,11 @@ pub(crate) struct Packages {
     pub group: Option<Str>,
     pub meta: Option<Str>,
     pub allow_downgrade: Option<bool>,
+    #[serde(default)]
+    pub from: StrList,
+    pub update: Option<bool>,
+    #[serde(default)]
+    pub allow_unresolved: StrList,
 }
 
 /// `[treeinfo]`

@@ -594,6 +594,31 @@ impl Cx<'_> {
                 .map(|m| self.rpm_name(m, "meta-package name"))
                 .transpose()?,
             allow_downgrade: p.allow_downgrade.unwrap_or(false),
+            from: p
+                .from
+                .iter()
+                .map(|d| self.input_dir(d, "package pool folder"))
+                .collect::<Result<_, _>>()?,
+            update: p.update.unwrap_or(false),
+            allow_unresolved: names(&p.allow_unresolved)?,
+        })
+    }
+
+    /// A local input folder: resolved, must exist and be a folder.
+    fn input_dir(&self, s: &Str, what: &'static str) -> Result<Located<PathBuf>, Error> {
+        let path = self.resolve(s)?;
+        let at = self.at(s.span());
+        let problem = match fs::metadata(&path) {
+            Ok(m) if m.is_dir() => return Ok(Located::new(path, at)),
+            Ok(_) => "is not a folder".to_owned(),
+            Err(e) if e.kind() == ErrorKind::NotFound => "does not exist".to_owned(),
+            Err(e) => format!("cannot be read: {e}"),
+        };
+        Err(Error::Input {
+            at,
+            what,
+            path,
+            problem,
         })
     }
 

@@ -268,6 +268,13 @@ fn packages(p: &PackageEdits) -> Result<Table, Error> {
     if p.allow_downgrade {
         t.insert("allow_downgrade".into(), Value::Boolean(true));
     }
+    if !p.from.is_empty() {
+        t.insert("from".into(), paths(&p.from)?);
+    }
+    if p.update {
+        t.insert("update".into(), Value::Boolean(true));
+    }
+    nonempty_strings(&mut t, "allow_unresolved", &p.allow_unresolved);
     Ok(t)
 }
 

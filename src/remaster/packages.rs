@@ -11,13 +11,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+mod pool;
+
+pub use pool::{PulledIn, Updated};
+
 use super::{Context, Error, signing};
+use crate::depsolve;
 use crate::iso::{self, NewContent, SourceIso};
 use crate::profile::PackageEdits;
 use crate::repo::{self, GroupsFile, Record, comps, reader, repomd};
 use crate::rpm::build::Dep;
 use crate::rpm::container::{PackageStart, check_payload, fresh_signature_header, write_package};
-use crate::rpm::header::{PackageFile, read_package};
+use crate::rpm::header::{PackageFile, PackageHeader, read_package};
 use crate::rpm::index::Entry;
 use crate::rpm::rewrite::{NewRelease, RewriteSpec, rewrite_package};
 use crate::rpm::sign::{SigningKey, sign_package, sign_package_reopen};
@@ -136,12 +141,15 @@ pub fn apply(
     edits: &PackageEdits,
     key: Option<&SigningKey>,
     extra: &Extra,
+    extra_targets: &[String],
     answerfile_embedded: bool,
     cx: &mut Context<'_>,
 ) -> Result<Outcome, Error> {
     let nothing = edits.add.is_empty()
         && edits.remove.is_empty()
         && edits.install.is_empty()
+        && edits.from.is_empty()
+        && edits.allow_unresolved.is_empty()
         && extra.is_empty();
     if nothing && key.is_none() {
         return Ok(Outcome::default());
@@ -202,28 +210,7 @@ pub fn apply(
     for (at, path) in &adds {
         let pkg = read_host_package(path).map_err(|e| step(at, e))?;
         let h = &pkg.header;
-        for (field, value) in [
-            ("name", &h.name),
-            ("version", &h.version),
-            ("release", &h.release),
-            ("arch", &h.arch),
-        ] {
-            if !is_file_name_part(value) {
-                return Err(step(
-                    at,
-                    format!(
-                        "{}: its {field} {value:?} cannot be part of a file name",
-                        path.display()
-                    ),
-                ));
-            }
-        }
-        if h.arch == "src" || h.arch == "nosrc" {
-            return Err(step(
-                at,
-                format!("{}: a source package cannot be installed", path.display()),
-            ));
-        }
+        check_host_header(path, h).map_err(|e| step(at, e))?;
         if let Some(first) = added_names.insert(h.name.clone(), path.display().to_string()) {
             return Err(step(
                 at,
@@ -272,10 +259,8 @@ pub fn apply(
                 .steps
                 .push(format!("packages: added {}", h.nevra()));
         }
-        let location = format!(
-            "{PACKAGES_DIR}/{}-{}-{}.{}.rpm",
-            h.name, h.version, h.release, h.arch
-        );
+        cx.report.added.push(h.nevra().to_string());
+        let location = location_of(h);
         if let Some(other) = packages.get(&location) {
             return Err(step(
                 at,
@@ -301,6 +286,14 @@ pub fn apply(
         );
     }
 
+    // The pool, and the update respin it may drive.
+    let pool = pool::read(&edits.from, cx)?;
+    let taken = if edits.update {
+        pool::update(&mut packages, &pool, cx)?
+    } else {
+        BTreeSet::new()
+    };
+
     // What the installer must install, and how it chooses.
     let mut comps_xml = groups.clone();
     let styles = install_styles(
@@ -314,9 +307,14 @@ pub fn apply(
         comps_xml.as_ref().map(|(_, x)| x.as_slice()),
     )?;
     let mut install: Vec<(String, String)> = if edits.install.is_empty() {
+        let needed_by_added = needed_by_others(&added_names, &packages);
         added_names
             .keys()
-            .filter(|n| !source_names.contains(*n) && !required.contains(*n))
+            .filter(|n| {
+                !source_names.contains(*n)
+                    && !required.contains(*n)
+                    && !needed_by_added.contains(*n)
+            })
             .map(|n| ("[packages] add".to_string(), n.clone()))
             .collect()
     } else {
@@ -334,6 +332,48 @@ pub fn apply(
     );
     let mut seen = BTreeSet::new();
     install.retain(|(_, n)| seen.insert(n.clone()));
+
+    // Dependencies the pool supplies (and unmet ones tolerated).
+    if !pool.is_empty() || !edits.allow_unresolved.is_empty() {
+        let mut targets: Vec<String> = Vec::new();
+        for style in &styles {
+            match style {
+                InstallStyle::Meta(meta) => targets.push(meta.clone()),
+                InstallStyle::Group(group) => targets.extend(group_members(
+                    comps_xml.as_ref().map(|(_, x)| x.as_slice()),
+                    group,
+                )?),
+            }
+        }
+        targets.extend(install.iter().map(|(_, n)| n.clone()));
+        targets.extend(extra_targets.iter().cloned());
+        let mut seen = BTreeSet::new();
+        targets.retain(|t| seen.insert(t.clone()));
+        let allow: Vec<String> = edits
+            .allow_unresolved
+            .iter()
+            .map(|n| n.value.clone())
+            .collect();
+        let prefer = if edits.update {
+            depsolve::Prefer::Newest
+        } else {
+            depsolve::Prefer::OnMedia
+        };
+        let at = edits
+            .from
+            .first()
+            .map_or_else(|| "[packages]".to_string(), |f| f.origin.to_string());
+        pool::pull_in(
+            &mut packages,
+            &pool,
+            &taken,
+            &targets,
+            &allow,
+            prefer,
+            &at,
+            cx,
+        )?;
+    }
     for (at, name) in &install {
         if !packages.values().any(|p| provides(&p.record, name)) {
             return Err(step(
@@ -451,6 +491,73 @@ pub fn apply(
         None => {}
     }
     Ok(outcome)
+}
+
+/// Where a package goes in the output repository: `Packages/<name>-<version>-<release>.<arch>.rpm`.
+fn location_of(h: &PackageHeader) -> String {
+    format!(
+        "{PACKAGES_DIR}/{}-{}-{}.{}.rpm",
+        h.name, h.version, h.release, h.arch
+    )
+}
+
+/// Checks a package from the host: its name, version, release and arch can make a file name,
+/// and it is a binary package.
+fn check_host_header(path: &Path, h: &PackageHeader) -> Result<(), String> {
+    for (field, value) in [
+        ("name", &h.name),
+        ("version", &h.version),
+        ("release", &h.release),
+        ("arch", &h.arch),
+    ] {
+        if !is_file_name_part(value) {
+            return Err(format!(
+                "{}: its {field} {value:?} cannot be part of a file name",
+                path.display()
+            ));
+        }
+    }
+    if h.arch == "src" || h.arch == "nosrc" {
+        return Err(format!(
+            "{}: a source package cannot be installed",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The added packages (by name) that another added package requires: installing the other
+/// installs them.
+fn needed_by_others(added: &BTreeMap<String, String>, packages: &Packages) -> BTreeSet<String> {
+    let records: Vec<&Record> = packages
+        .values()
+        .map(|p| &p.record)
+        .filter(|r| added.contains_key(&r.name))
+        .collect();
+    records
+        .iter()
+        .filter(|a| {
+            records
+                .iter()
+                .any(|b| b.name != a.name && b.requires.iter().any(|d| depsolve::satisfies(a, d)))
+        })
+        .map(|a| a.name.clone())
+        .collect()
+}
+
+/// The packages the installer installs with a comps group: its mandatory and default ones.
+fn group_members(comps: Option<&[u8]>, group: &str) -> Result<Vec<String>, Error> {
+    let Some(xml) = comps else {
+        return Ok(Vec::new());
+    };
+    let groups = comps::parse_groups(xml).map_err(whole)?;
+    Ok(groups
+        .iter()
+        .filter(|g| g.id == group)
+        .flat_map(|g| &g.packages)
+        .filter(|p| matches!(p.kind, comps::ReqKind::Mandatory | comps::ReqKind::Default))
+        .map(|p| p.name.clone())
+        .collect())
 }
 
 /// Whether `s` can be part of a package file name: not empty, no path separator, no
