@@ -357,7 +357,7 @@ fn rpmdb_with_key(dir: &Path, key: &SigningKey) -> PathBuf {
 
 #[test]
 fn signed_packages_verify_with_rpmkeys() {
-    for (algo, label) in [("rsa3072", "RSA/SHA256"), ("ed25519", "EdDSA/SHA256")] {
+    for (algo, label) in [("rsa3072", "RSA/SHA256"), ("dsa1024", "DSA/SHA1")] {
         let tmp = tempfile::tempdir().unwrap();
         let key = signing_key(algo);
         let unsigned = build(&sample_spec());
@@ -401,17 +401,24 @@ fn signed_packages_verify_with_rpmkeys() {
         );
         assert!(q.starts_with("example-driver "), "{q}");
 
-        // Signing an already signed package replaces the signature.
+        // Header-only and header+payload signatures, as rpmsign makes them.
+        assert!(
+            k.contains(&format!("\n    V4 {label} Signature")),
+            "{algo}:\n{k}"
+        );
+        assert!(k.contains("MD5 digest: OK"), "{algo}:\n{k}");
+
+        // Signing an already signed package replaces the signatures.
         let resigned = sign(&signed, &key, BUILD_TIME + 20);
         let pkg2 = write(tmp.path(), "resigned.rpm", &resigned);
         let k2 = check_k(&db, &pkg2);
-        assert_eq!(k2.matches("Signature, key ID").count(), 1, "{k2}");
+        assert_eq!(k2.matches("Signature, key ID").count(), 2, "{k2}");
     }
 }
 
 #[test]
 fn wrong_passphrase_is_refused() {
-    let made = generate_key("ed25519", PASSPHRASE);
+    let made = generate_key("rsa2048", PASSPHRASE);
     let err = SigningKey::from_armored(&made.secret_armored, "not the passphrase").unwrap_err();
     assert!(err.to_string().contains("passphrase"), "{err}");
 }
@@ -426,7 +433,7 @@ fn gpg_keyring_with(key: &SigningKey, dir: &Path) -> tempfile::TempDir {
 
 #[test]
 fn detached_signature_verifies_with_gpg() {
-    for algo in ["rsa2048", "ed25519"] {
+    for algo in ["rsa2048", "dsa1024"] {
         let key = signing_key(algo);
         let data = b"<?xml version=\"1.0\"?>\n<repomd/>\n".to_vec();
         let sig = key.detached_signature(&data[..], BUILD_TIME).unwrap();
@@ -625,7 +632,7 @@ fn rewritten_meta_package_is_accepted_by_rpm() {
                     k.contains("Header V4 RSA/SHA256 Signature") && k.contains(&ours),
                     "{k}"
                 );
-                assert_eq!(k.matches("Signature, key ID").count(), 1, "{k}");
+                assert_eq!(k.matches("Signature, key ID").count(), 2, "{k}");
             } else {
                 assert!(!k.contains("Signature"), "old signature kept:\n{k}");
             }
@@ -971,11 +978,13 @@ fn rpm_installs_built_signed_and_rewritten_packages() {
     lines.sort();
     assert_eq!(lines.len(), 2, "{installed}");
     assert!(
-        lines[0].starts_with("example-driver-2:1.2.3-1.xcpng8.3.x86_64 (none)|RSA/SHA256"),
+        lines[0].starts_with("example-driver-2:1.2.3-1.xcpng8.3.x86_64 RSA/SHA256")
+            && lines[0].contains("|RSA/SHA256"),
         "{installed}"
     );
     assert!(
-        lines[1].starts_with("xcp-ng-deps-1:8.3-5.remix1.noarch (none)|RSA/SHA256"),
+        lines[1].starts_with("xcp-ng-deps-1:8.3-5.remix1.noarch RSA/SHA256")
+            && lines[1].contains("|RSA/SHA256"),
         "{installed}"
     );
     for f in &spec.files {
@@ -1017,10 +1026,9 @@ fn header_range_matches_createrepo_c() {
     assert!(xml.contains(&want), "missing {want} in:\n{xml}");
 }
 
-#[test]
-fn signing_subkey_is_used_and_accepted() {
-    // A certification-only primary key with a separate signing subkey, as many real
-    // repository keys are made.
+/// A GnuPG home with an RSA primary key of `usage` and a separate RSA signing subkey, as many
+/// real repository keys are made; returns it with the primary fingerprint.
+fn key_with_signing_subkey(usage: &str) -> (tempfile::TempDir, String) {
     let home = tempfile::tempdir().unwrap();
     let uid = "Isoremix Subkey Test <subkey@example.org>";
     run_ok(gpg(home.path()).args([
@@ -1029,7 +1037,7 @@ fn signing_subkey_is_used_and_accepted() {
         "--quick-gen-key",
         uid,
         "rsa3072",
-        "cert",
+        usage,
         "never",
     ]));
     let listing = run_ok(gpg(home.path()).args(["--with-colons", "--list-keys", uid]));
@@ -1048,6 +1056,26 @@ fn signing_subkey_is_used_and_accepted() {
         "sign",
         "never",
     ]));
+    (home, fpr)
+}
+
+#[test]
+fn certification_only_primary_key_is_refused() {
+    // rpm 4.11 checks signatures against primary keys only: a key whose primary key may not
+    // sign cannot make a signature it accepts.
+    let (home, _) = key_with_signing_subkey("cert");
+    let secret = export_secret_keys(home.path(), PASSPHRASE);
+    let err = SigningKey::from_armored(&secret, PASSPHRASE).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("primary key is not allowed to sign"),
+        "{err}"
+    );
+}
+
+#[test]
+fn primary_key_signs_although_a_signing_subkey_exists() {
+    let (home, fpr) = key_with_signing_subkey("sign");
     let secret = export_secret_keys(home.path(), PASSPHRASE);
     let key = SigningKey::from_armored(&secret, PASSPHRASE).unwrap();
     assert_eq!(key.fingerprint(), fpr.to_lowercase());
@@ -1063,6 +1091,12 @@ fn signing_subkey_is_used_and_accepted() {
     assert!(
         k.contains("Header V4 RSA/SHA256 Signature") && !k.contains("NOKEY"),
         "{k}"
+    );
+    let primary_id = format!("key ID {}: OK", &fpr.to_lowercase()[32..]);
+    assert_eq!(
+        k.matches(&primary_id).count(),
+        2,
+        "not signed by the primary key:\n{k}"
     );
 
     let data = b"repomd".to_vec();

@@ -81,6 +81,11 @@ fn read_driver(spec: &DiskSpec<'_>, time: u32) -> Result<Driver, Error> {
         })
     };
     let package = read(path)?;
+    let file = File::open(path).map_err(io_err(path))?;
+    crate::rpm::check_digests(&mut BufReader::new(file)).map_err(|source| Error::Damaged {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })?;
     let h = &package.header;
     if control::module_paths(h).is_empty() {
         return Err(Error::NoModules {

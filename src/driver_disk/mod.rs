@@ -30,8 +30,7 @@ use crate::clock;
 use crate::driver::kver::vermagic_release;
 use crate::driver::wrap::{WrapSpec, wrap_modules};
 use crate::kmod::{MAX_MODULE_SIZE, ModuleInfo};
-use crate::profile::{DiskSource, DriverDisk, DriverDiskProfile, ModuleSet, Signing};
-use crate::rpm::sign::SigningKey;
+use crate::profile::{DiskSource, DriverDisk, DriverDiskProfile, ModuleSet};
 
 /// Why a driver disk could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +42,14 @@ pub enum Error {
         path: PathBuf,
         /// The cause.
         source: crate::rpm::header::Error,
+    },
+    /// The driver RPM's digests do not match its content.
+    #[error("driver RPM {path}: damaged or tampered package: {source}")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// The digest that does not match.
+        source: Box<crate::rpm::Error>,
     },
     /// The driver RPM installs no kernel module.
     #[error(
@@ -80,13 +87,8 @@ pub enum Error {
         source: Box<crate::rpm::Error>,
     },
     /// The signing key cannot be loaded.
-    #[error("signing key {path}: {reason}")]
-    Key {
-        /// The key file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error(transparent)]
+    Key(#[from] crate::rpm::sign::KeyFileError),
     /// Bare kernel modules cannot be wrapped into a driver RPM.
     #[error("wrapping kernel modules for driver disk {name}: {source}")]
     Wrap {
@@ -134,31 +136,10 @@ pub enum Error {
     },
 }
 
-/// Loads the `[signing]` key: the armored secret key file, unlocked with the passphrase from the
-/// named environment variable (none: an unprotected key).
-pub fn load_key(signing: &Signing) -> Result<SigningKey, Error> {
-    let path = &signing.key.value;
-    let key_err = |reason: String| Error::Key {
-        path: path.clone(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| key_err(e.to_string()))?;
-    let passphrase = match &signing.passphrase_env {
-        None => String::new(),
-        Some(var) => std::env::var(&var.value).map_err(|_| {
-            key_err(format!(
-                "the passphrase variable {} is not set (or not UTF-8)",
-                var.value
-            ))
-        })?,
-    };
-    SigningKey::from_armored(&text, &passphrase).map_err(|e| key_err(e.to_string()))
-}
-
 /// Wraps the bare modules of `set` into the driver RPM `<name>-<version>-<release>.x86_64.rpm`
 /// (version and release from the disk's version, else the modules' `modinfo` version and
 /// release 1) for the profile's kernel, else the first module's vermagic kernel. Returns the
-/// package file, written in `workdir`.
+/// package file, written in `workdir/wrapped` (unsigned: [`write_disk`] signs it).
 fn wrap(dd: &DriverDisk, set: &ModuleSet, time: i64, workdir: &Path) -> Result<PathBuf, Error> {
     let wrap_err = |source: crate::driver::Error| Error::Wrap {
         name: dd.name.value.clone(),
@@ -228,11 +209,15 @@ fn wrap(dd: &DriverDisk, set: &ModuleSet, time: i64, workdir: &Path) -> Result<P
         build_host: control::BUILD_HOST,
     })
     .map_err(wrap_err)?;
-    let path = workdir.join(&wrapped.file_name);
-    std::fs::write(&path, &wrapped.rpm).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
+    // In a folder of its own: the signed copy goes to the work folder under the same name.
+    let dir = workdir.join("wrapped");
+    let path = dir.join(&wrapped.file_name);
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(&path, &wrapped.rpm))
+        .map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
     Ok(path)
 }
 
@@ -241,7 +226,11 @@ fn wrap(dd: &DriverDisk, set: &ModuleSet, time: i64, workdir: &Path) -> Result<P
 pub fn build(profile: &DriverDiskProfile) -> Result<DiskReport, Error> {
     let dd = &profile.driver_disk;
     let time = clock::build_time(None)?;
-    let key = profile.signing.as_ref().map(load_key).transpose()?;
+    let key = profile
+        .signing
+        .as_ref()
+        .map(crate::remaster::signing::load)
+        .transpose()?;
     let workdir = tempfile::Builder::new()
         .prefix("isoremix-ddisk-")
         .tempdir()

@@ -233,8 +233,14 @@ pub fn apply(
 fn driver_rpm(run: &mut Run<'_>, d: &Driver, rpm: &Located<PathBuf>) -> Result<String, Error> {
     let err = |e: driver::Error| step_err(&rpm.origin, e);
     let label = rpm.value.display().to_string();
-    let file = std::fs::File::open(&rpm.value).map_err(|e| step_err(&rpm.origin, e))?;
-    let payload = read_driver_rpm(&label, std::io::BufReader::new(file)).map_err(err)?;
+    let open = || std::fs::File::open(&rpm.value).map_err(|e| step_err(&rpm.origin, e));
+    let payload = read_driver_rpm(&label, std::io::BufReader::new(open()?)).map_err(err)?;
+    crate::rpm::check_digests(&mut std::io::BufReader::new(open()?)).map_err(|e| {
+        step_err(
+            &rpm.origin,
+            format!("{label}: damaged or tampered package: {e}"),
+        )
+    })?;
     if d.installer {
         let kernels: Vec<String> = payload
             .kernels()

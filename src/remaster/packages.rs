@@ -579,10 +579,19 @@ fn read_repo_file(source: &SourceIso, href: &str) -> Result<Vec<u8>, repo::Error
         })
 }
 
+/// Reads a package file of the host and checks its digests (header, header and payload,
+/// payload): a damaged package is refused, naming the file and the part.
 fn read_host_package(path: &Path) -> Result<PackageFile, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    read_package(std::io::BufReader::new(file))
-        .map_err(|e| format!("{}: not a readable RPM: {e}", path.display()))
+    let open = || {
+        std::fs::File::open(path)
+            .map(std::io::BufReader::new)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let package = read_package(open()?)
+        .map_err(|e| format!("{}: not a readable RPM: {e}", path.display()))?;
+    rpm::check_digests(&mut open()?)
+        .map_err(|e| format!("{}: damaged or tampered package: {e}", path.display()))?;
+    Ok(package)
 }
 
 /// Every `.rpm` under `/Packages` of the source with its record: the source repodata's record

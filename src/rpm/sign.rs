@@ -350,3 +350,57 @@ fn finish(
     }
     check_payload(start, copied)
 }
+
+/// Why a key file could not be loaded; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// The key file could not be read.
+    #[error("signing key {path}: {source}")]
+    Read {
+        /// The key file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The passphrase variable is not set.
+    #[error("signing key {path}: the passphrase variable {var} is not set (or not UTF-8)")]
+    NoPassphrase {
+        /// The key file.
+        path: String,
+        /// The environment variable named.
+        var: String,
+    },
+    /// The key is not an armored secret key, rpm 4.11 could not verify its signatures, or the
+    /// passphrase is wrong.
+    #[error("signing key {path}: {source}")]
+    Key {
+        /// The key file.
+        path: String,
+        /// The cause.
+        source: Box<Error>,
+    },
+}
+
+/// Reads and unlocks the armored secret key at `path`, with the passphrase from the environment
+/// variable `passphrase_var` (none: the key is unprotected). The one loader of signing keys.
+pub fn load_key_file(
+    path: &std::path::Path,
+    passphrase_var: Option<&str>,
+) -> Result<SigningKey, KeyFileError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let passphrase = match passphrase_var {
+        Some(var) => std::env::var(var).map_err(|_| KeyFileError::NoPassphrase {
+            path: shown.clone(),
+            var: var.to_string(),
+        })?,
+        None => String::new(),
+    };
+    SigningKey::from_armored(&text, &passphrase).map_err(|source| KeyFileError::Key {
+        path: shown,
+        source: Box::new(source),
+    })
+}

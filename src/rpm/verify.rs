@@ -327,3 +327,70 @@ fn judge(sig: &Signature, mut hasher: Box<dyn DynDigest + Send>, keys: &[PublicK
         Err(e) => Judged::Bad(format!("signature by key {key_id} does not verify: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpm::build::{FileSpec, PackageSpec, build_package};
+
+    fn package() -> Vec<u8> {
+        let mut spec = PackageSpec::new("probe", "1.0", "1", "noarch", 1_700_000_000, "t");
+        spec.files.push(FileSpec::new(
+            "/usr/share/probe/data",
+            0o644,
+            1_700_000_000,
+            (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect(),
+        ));
+        let mut out = Vec::new();
+        build_package(&spec, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn digests_of_an_intact_package_check_out_and_damage_is_named() {
+        let pkg = package();
+        check_digests(&mut pkg.as_slice()).unwrap();
+        assert_eq!(
+            verify_package(&mut pkg.as_slice(), &[]).unwrap(),
+            SignatureVerdict::Unsigned
+        );
+        let mut bad = pkg.clone();
+        let last = bad.len() - 20;
+        bad[last] ^= 1;
+        let err = check_digests(&mut bad.as_slice()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::DigestMismatch {
+                    part: "payload",
+                    digest: "SHA-256",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(matches!(
+            verify_package(&mut bad.as_slice(), &[]).unwrap(),
+            SignatureVerdict::Bad { .. }
+        ));
+    }
+
+    #[test]
+    fn key_files_without_a_public_key_are_refused() {
+        for text in [
+            &b""[..],
+            b"not a key",
+            b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n",
+        ] {
+            assert!(public_keys_from_armored(text).is_err());
+        }
+    }
+
+    #[test]
+    fn garbage_detached_signatures_are_bad() {
+        assert!(matches!(
+            verify_detached(b"data", "not a signature", &[]),
+            SignatureVerdict::Bad { .. }
+        ));
+    }
+}
