@@ -165,7 +165,13 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
         &packages.dom0_args,
         &mut cx,
     )?;
-    crate::verify::check_build(&source, &[])?;
+    let allow_unresolved: Vec<String> = profile
+        .packages
+        .allow_unresolved
+        .iter()
+        .map(|name| name.value.clone())
+        .collect();
+    crate::verify::check_build(&source, &allow_unresolved)?;
 
     let total = source.volume_bytes();
     let bar = progress.bytes("writing", total);

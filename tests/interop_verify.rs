@@ -309,6 +309,25 @@ fn build_refuses_an_unmet_requirement_naming_entry_package_and_chain() {
     ] {
         assert!(log.contains(needle), "no {needle:?} in: {log}");
     }
+
+    // Tolerated by the profile, the image is written; verify and the installer both refuse it.
+    let (ok, log, out) = build(
+        work,
+        "tolerated",
+        &rpms,
+        "allow_unresolved = [\"site-monitoring\"]\n",
+    );
+    assert!(ok, "{log}");
+    let report = agree(&out, work);
+    assert_eq!(report["installs"], false);
+    let install = &report["entries"][0]["variants"][0];
+    assert!(
+        install["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("site-monitoring-1.0-1 requires libdoesnotexist.so.7()(64bit)"),
+        "{install:#}"
+    );
 }
 
 #[test]
