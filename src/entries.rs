@@ -392,13 +392,30 @@ pub fn dom0<S: AsRef<str>>(args: &[S]) -> (Install, bool) {
 }
 
 /// The targets of the installer's main repository: `MainYumRepository._targets` of the
-/// installer's own repository.py when install.img has it (XenServer-style installers list comps
-/// groups there, `@xenserver_base`), else XCP-ng 8.x's `xcp-ng-deps`.
-pub fn repository_targets(repository_py: Option<&[u8]>) -> Vec<String> {
-    let default = || vec![xcpng::MAIN_TARGET.to_string()];
-    let Some(text) = repository_py.map(String::from_utf8_lossy) else {
-        return default();
-    };
+/// installer's own repository.py when install.img has it; else, for a XenServer-style tree (no
+/// `xcp-ng-deps` package, comps with `xenserver_base`), its groups `@xenserver_base` and
+/// `@xenserver_dom0` (those present); else XCP-ng 8.x's `xcp-ng-deps`.
+pub fn repository_targets(
+    repository_py: Option<&[u8]>,
+    has_meta_package: bool,
+    group_ids: &[&str],
+) -> Vec<String> {
+    if let Some(targets) = repository_py.and_then(targets_of_installer) {
+        return targets;
+    }
+    if !has_meta_package && group_ids.contains(&xcpng::XENSERVER_GROUPS[0]) {
+        return xcpng::XENSERVER_GROUPS
+            .iter()
+            .filter(|g| group_ids.contains(g))
+            .map(|g| format!("@{g}"))
+            .collect();
+    }
+    vec![xcpng::MAIN_TARGET.to_string()]
+}
+
+/// `_targets = [...]` of `class MainYumRepository` in the installer's repository.py.
+fn targets_of_installer(repository_py: &[u8]) -> Option<Vec<String>> {
+    let text = String::from_utf8_lossy(repository_py);
     let mut in_main = false;
     for line in text.lines() {
         if line.starts_with("class ") {
@@ -414,22 +431,15 @@ pub fn repository_targets(repository_py: Option<&[u8]>) -> Vec<String> {
         if !in_main {
             continue;
         }
-        let list = list.trim();
-        let Some(inner) = list.strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
-            return default();
-        };
+        let inner = list.trim().strip_prefix('[')?.strip_suffix(']')?;
         let targets: Vec<String> = inner
             .split(',')
             .map(|t| t.trim().trim_matches(['\'', '"']).to_string())
             .filter(|t| !t.is_empty())
             .collect();
-        return if targets.is_empty() {
-            default()
-        } else {
-            targets
-        };
+        return (!targets.is_empty()).then_some(targets);
     }
-    default()
+    None
 }
 
 #[cfg(test)]
@@ -534,10 +544,15 @@ mod tests {
 
     #[test]
     fn repository_targets_from_the_installer() {
-        assert_eq!(repository_targets(None), ["xcp-ng-deps"]);
+        assert_eq!(repository_targets(None, true, &[]), ["xcp-ng-deps"]);
+        assert_eq!(
+            repository_targets(None, false, &["xenserver_base", "xenserver_dom0"]),
+            ["@xenserver_base", "@xenserver_dom0"]
+        );
+        assert_eq!(repository_targets(None, false, &[]), ["xcp-ng-deps"]);
         let py = b"class YumRepository(Repository):\n    _targets = None\nclass MainYumRepository(X):\n    INFO_FILENAME = \".treeinfo\"\n    _targets = ['@xenserver_base', '@xenserver_dom0']\n";
         assert_eq!(
-            repository_targets(Some(py)),
+            repository_targets(Some(py), true, &[]),
             ["@xenserver_base", "@xenserver_dom0"]
         );
     }

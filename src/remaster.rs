@@ -171,7 +171,8 @@ pub fn build(profile: &Profile, progress: Progress) -> Result<BuildReport, Error
         .iter()
         .map(|name| name.value.clone())
         .collect();
-    crate::verify::check_build(&source, &allow_unresolved)?;
+    let inherited = crate::verify::check_build(&source, &allow_unresolved)?;
+    report.warnings.extend(inherited);
 
     let total = source.volume_bytes();
     let bar = progress.bytes("writing", total);

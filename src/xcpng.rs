@@ -19,6 +19,9 @@ pub const INSTALLER_REPOSITORY_PY: &str = "/opt/xensource/installer/repository.p
 
 /// What XCP-ng 8.x's installer installs from the main repository (`MainYumRepository._targets`).
 pub const MAIN_TARGET: &str = "xcp-ng-deps";
+/// The comps groups XenServer-style installers install when the repository has no
+/// [`MAIN_TARGET`] (`@xenserver_base @xenserver_dom0`).
+pub const XENSERVER_GROUPS: [&str; 2] = ["xenserver_base", "xenserver_dom0"];
 /// The package added to the targets when [`arg::KERNEL_ALT`] is on the dom0 command line.
 pub const KERNEL_ALT_PACKAGE: &str = "kernel-alt";
 /// The comps group the installer installs from a driver disk (`yum install @drivers`).

@@ -108,13 +108,40 @@ pub struct WouldNotInstall {
     pub problems: Vec<String>,
 }
 
-/// Runs the build's checks ([`Options::build`]) on an image about to be written. An image
-/// without `.treeinfo` and repodata is only checked for boot configs that agree.
-pub fn check_build(source: &SourceIso, allow_unresolved: &[String]) -> Result<(), WouldNotInstall> {
+/// Runs the build's checks ([`Options::build`]) on an image about to be written, and on the
+/// source it was made from (read again from its file). Problems the build brought are errors;
+/// problems the source already had are returned as warnings (a remaster does not refuse to
+/// touch an image that was broken before). An image without `.treeinfo` and repodata is only
+/// checked for boot configs that agree.
+pub fn check_build(
+    source: &SourceIso,
+    allow_unresolved: &[String],
+) -> Result<Vec<String>, WouldNotInstall> {
     let options = Options::build(allow_unresolved);
+    let after = build_problems(source, &options);
+    if after.is_empty() {
+        return Ok(Vec::new());
+    }
+    let before = SourceIso::open(source.path())
+        .map(|original| build_problems(&original, &options))
+        .unwrap_or_default();
+    let (old, new): (Vec<String>, Vec<String>) =
+        after.into_iter().partition(|p| before.contains(p));
+    if new.is_empty() {
+        Ok(old
+            .into_iter()
+            .map(|p| format!("{p} (so already in the source image)"))
+            .collect())
+    } else {
+        Err(WouldNotInstall { problems: new })
+    }
+}
+
+/// The build's checks on one image: each problem, entry-prefixed where it is an entry's.
+fn build_problems(source: &SourceIso, options: &Options) -> Vec<String> {
     let installer = source.exists(xcpng::TREEINFO) || source.exists(xcpng::REPOMD);
     let report = if installer {
-        verify(source, &options)
+        verify(source, options)
     } else {
         let configs = entries::read_configs(source);
         let findings = consistency(&entries::entries(&configs.configs), &configs.configs, true);
@@ -126,18 +153,15 @@ pub fn check_build(source: &SourceIso, allow_unresolved: &[String]) -> Result<()
         .filter(|f| f.severity == Severity::Error)
         .map(|f| f.message.clone())
         .collect();
+    let image_wide = problems.clone();
     for (label, reasons) in report.failures() {
         for r in reasons {
-            if !problems.contains(r) {
+            if !image_wide.contains(r) {
                 problems.push(format!("entry {label:?}: {r}"));
             }
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(WouldNotInstall { problems })
-    }
+    problems
 }
 
 /// Verifies `source`: an installer image (every boot entry), a driver disk, or anything else
@@ -183,12 +207,14 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
         InstallImg::default()
     };
     findings.extend(image.findings.iter().cloned());
+    let solver = solve::Solver::new(&repo.records, repo.groups.as_deref());
     let repository_targets = entries::repository_targets(
         image
             .file(xcpng::INSTALLER_REPOSITORY_PY)
             .filter(|_| options.install_img),
+        repo.records.iter().any(|r| r.name == xcpng::MAIN_TARGET),
+        &solver.group_ids(),
     );
-    let solver = solve::Solver::new(&repo.records, repo.groups.as_deref());
     let cx = Context {
         image: &image,
         options,

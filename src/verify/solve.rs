@@ -84,6 +84,15 @@ impl Solver {
         }
     }
 
+    /// The ids of the comps groups.
+    pub fn group_ids(&self) -> Vec<&str> {
+        self.groups
+            .iter()
+            .flatten()
+            .map(|g| g.id.as_str())
+            .collect()
+    }
+
     /// The packages yum 3 installs for a group (`group_package_types`: mandatory, default).
     fn group(&self, id: &str) -> Option<Vec<String>> {
         let group = self.groups.as_ref()?.iter().find(|g| g.id == id)?;
