@@ -125,3 +125,53 @@ fn module_indexes(image: &ImageModules, kept: &BTreeMap<String, Vec<u8>>) -> Vec
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::KernelModules;
+
+    #[test]
+    fn module_indexes_are_compared_with_depmod() {
+        let mut image = ImageModules::default();
+        let base = "lib/modules/4.19.0+1".to_string();
+        image.kernels.insert(
+            "4.19.0+1".into(),
+            KernelModules {
+                base: base.clone(),
+                ..KernelModules::default()
+            },
+        );
+        // No module and no index: nothing to load, nothing to say.
+        assert!(module_indexes(&image, &BTreeMap::new()).is_empty());
+        // The indexes depmod writes are accepted as they are.
+        let written: BTreeMap<String, Vec<u8>> = index_files(&image, "4.19.0+1", &[])
+            .unwrap()
+            .into_iter()
+            .filter(|(p, _)| p.ends_with(".bin"))
+            .collect();
+        assert!(!written.is_empty());
+        assert!(module_indexes(&image, &written).is_empty());
+        // A stale one is reported, as is a missing one.
+        let mut stale = written.clone();
+        let dep = format!("{base}/modules.dep.bin");
+        stale.insert(dep.clone(), b"stale".to_vec());
+        let alias = format!("{base}/modules.alias.bin");
+        stale.remove(&alias);
+        let found: Vec<String> = module_indexes(&image, &stale)
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|m| m.contains(&dep) && m.contains("differs"))
+        );
+        assert!(
+            found
+                .iter()
+                .any(|m| m.contains(&alias) && m.contains("missing"))
+        );
+    }
+}

@@ -391,7 +391,7 @@ fn judge(v: &mut VariantReport, install: &Install, cx: &Context<'_>) {
     let solved = cx.solver.solve(&v.targets, &cx.options.allow_unresolved);
     v.reasons.extend(solved.problems);
     v.tolerated = solved.tolerated;
-    v.installs = solved
+    v.packages = solved
         .install
         .iter()
         .filter_map(|&i| cx.solver.record(i).map(solve::nevra))
@@ -544,7 +544,7 @@ mod tests {
         assert!(report.installs, "{}", report.to_text());
         let install = &report.entries[0].variants[0];
         assert_eq!(install.targets, ["xcp-ng-deps"]);
-        assert!(install.installs.iter().any(|p| p.starts_with("bash-")));
+        assert!(install.packages.iter().any(|p| p.starts_with("bash-")));
         let alt = report
             .entries
             .iter()

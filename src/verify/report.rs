@@ -37,7 +37,7 @@ pub struct VariantReport {
     /// What yum is asked to install.
     pub targets: Vec<String>,
     /// What it installs (`name-[epoch:]version-release.arch`), when solved.
-    pub installs: Vec<String>,
+    pub packages: Vec<String>,
     /// Unmet requirements let through by `allow_unresolved`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tolerated: Vec<String>,
@@ -61,7 +61,7 @@ impl VariantReport {
             action,
             checks: None,
             targets: Vec::new(),
-            installs: Vec::new(),
+            packages: Vec::new(),
             tolerated: Vec::new(),
             reasons: Vec::new(),
             verdict: Verdict::NotJudged,
