@@ -370,4 +370,10 @@ fn hostile_inputs_are_refused_or_judged() {
     assert_eq!(report["kind"], "driver-disk", "{report:#}");
     let variant = &report["entries"][0]["variants"][0];
     assert_eq!(variant["targets"][0], "@drivers", "{report:#}");
+    let packages = variant["packages"].to_string();
+    assert!(
+        packages.contains("\"intel-igc-1.0-1.x86_64\""),
+        "{report:#}"
+    );
+    assert_eq!(report["entries"][0]["verdict"], "installs", "{report:#}");
 }

@@ -493,6 +493,22 @@ fn driver_disk(source: &SourceIso, options: &Options) -> Report {
         .filter(|f| f.severity == Severity::Error)
         .map(|f| f.message.clone())
         .collect();
+    if has_group {
+        // Loaded into the installer's own root, whose packages are not known here: only what
+        // the disk itself cannot satisfy by name is reported, as a warning.
+        let solver = solve::Solver::new(&repo.records, repo.groups.as_deref());
+        let solved = solver.solve(&v.targets, &options.allow_unresolved);
+        v.packages = solved
+            .install
+            .iter()
+            .filter_map(|&i| solver.record(i).map(solve::nevra))
+            .collect();
+        findings.extend(solved.problems.into_iter().map(|p| Finding {
+            check: "solve",
+            severity: Severity::Warning,
+            message: format!("{p} (unless the installer's own root provides it)"),
+        }));
+    }
     Report::with_kind(
         "driver-disk",
         findings,
