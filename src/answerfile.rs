@@ -188,6 +188,31 @@ pub fn validate(file: &str, text: &[u8]) -> Result<Root, Error> {
     scan(file, text).map(|r| r.kind)
 }
 
+/// The value of attribute `name` of the root element (`<installation gpgcheck="false">`), after
+/// checking the file as [`validate`] does; `None` when the root does not have it.
+pub fn root_attribute(file: &str, text: &[u8], name: &str) -> Result<Option<String>, Error> {
+    let root = scan(file, text)?;
+    let tag = &text[root.start..root.end];
+    let edit = |what: String| Error::Edit {
+        file: file.to_string(),
+        what,
+    };
+    let mut reader = Reader::from_reader(tag);
+    let (Event::Start(start) | Event::Empty(start)) =
+        reader.read_event().map_err(|e| edit(e.to_string()))?
+    else {
+        return Err(edit("root tag not found again".to_string()));
+    };
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| edit(e.to_string()))?;
+        if attr.key.as_ref() == name.as_bytes() {
+            let value = attr.unescape_value().map_err(|e| edit(e.to_string()))?;
+            return Ok(Some(value.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
 fn escape_attr(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
@@ -294,6 +319,18 @@ mod tests {
         assert!(err.to_string().contains("unclosed"), "{err}");
         let err = validate("t.xml", b"plain text").unwrap_err();
         assert!(err.to_string().contains("t.xml"), "{err}");
+    }
+
+    #[test]
+    fn reads_root_attributes() {
+        let a = b"<installation mode='fresh' gpgcheck=\"no\" x=\"&amp;\"><s gpgcheck=\"yes\"/></installation>";
+        assert_eq!(
+            root_attribute("a", a, "gpgcheck").unwrap().as_deref(),
+            Some("no")
+        );
+        assert_eq!(root_attribute("a", a, "x").unwrap().as_deref(), Some("&"));
+        assert_eq!(root_attribute("a", a, "repo-gpgcheck").unwrap(), None);
+        assert!(root_attribute("a", b"<installation>", "gpgcheck").is_err());
     }
 
     #[test]

@@ -66,8 +66,7 @@ pub struct InstallImg {
     pub entries: usize,
 }
 
-/// The path of the installer's root filesystem on an XCP-ng image.
-pub const INSTALL_IMG: &str = "/install.img";
+pub use crate::xcpng::INSTALL_IMG;
 
 /// Reads install.img (one streaming pass) into its merged tree; `None`
 /// when the image has none.
@@ -451,7 +450,7 @@ pub struct KernelSection {
 /// `None` when the image has no `/install.img`; an install.img that cannot be
 /// read is reported in [`ModulesSection::error`].
 pub fn modules(source: &SourceIso, module: Option<&str>) -> Option<ModulesSection> {
-    if !source.exists("/install.img") {
+    if !source.exists(INSTALL_IMG) {
         return None;
     }
     Some(
@@ -470,9 +469,9 @@ fn read_modules(
     use crate::driver::{Error, ImageModules};
     use crate::kmod::Resolved;
     let file = source
-        .open_file("/install.img")
+        .open_file(INSTALL_IMG)
         .map_err(|e| Error::ImageFile {
-            path: "/install.img".into(),
+            path: INSTALL_IMG.into(),
             source: std::io::Error::other(e.to_string()),
         })?;
     let image = ImageModules::read(std::io::BufReader::with_capacity(1 << 20, file))?;

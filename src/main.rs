@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use isoremix::iso::{Existing, SourceIso};
 use isoremix::profile::{DriverDiskProfile, Overrides, Profile, SourceIso as SourceSpec};
 use isoremix::progress::Progress;
-use isoremix::{driver_disk, extract, inspect, remaster, sample};
+use isoremix::{driver_disk, extract, inspect, remaster, sample, verify};
 
 /// Remaster XCP-ng installer ISOs without root.
 #[derive(Parser)]
@@ -47,6 +47,15 @@ enum Command {
         /// Also say which file modprobe would load for this module name (or alias) in install.img.
         #[arg(long)]
         module: Option<String>,
+    },
+    /// Say, per boot entry, whether XCP-ng 8.3's installer installs from an ISO, and if not, why.
+    /// Exits 0 only when every entry that runs the installer installs.
+    Verify {
+        /// The ISO image (installer, remastered, or driver disk).
+        iso: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Extract an ISO's whole tree into a folder (never writing outside it).
     Extract {
@@ -92,7 +101,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             let mut shown = err.to_string();
             eprintln!("error: {shown}");
@@ -111,8 +120,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cli.command {
+        Command::Verify { iso, json } => {
+            let source = SourceIso::open(&iso)?;
+            let bar = Progress::auto().spinner("verifying");
+            let report = verify::verify(&source, &verify::Options::full());
+            bar.finish_and_clear();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            if !report.installs {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Build {
             profile,
             output,
@@ -158,7 +181,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 for line in inspect::list_install_img(&tree, prefix.as_deref().unwrap_or("")) {
                     println!("{line}");
                 }
-                return Ok(());
+                return Ok(ExitCode::SUCCESS);
             }
             info.install_img = initrd.map(|(img, _)| img);
             info.modules = inspect::modules(&source, module.as_deref());
@@ -241,7 +264,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("wrote {}", output.display());
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What `--force` means for an existing output file.

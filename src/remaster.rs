@@ -41,6 +41,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The image, as built, would not install in some boot entry.
+    #[error(transparent)]
+    WouldNotInstall(#[from] crate::verify::WouldNotInstall),
     /// The output would overwrite the source.
     #[error("the output {0} is the source image: choose another output path")]
     OutputIsSource(PathBuf),
@@ -165,6 +168,14 @@ pub fn build(
         &packages.dom0_args,
         &mut cx,
     )?;
+    let allow_unresolved: Vec<String> = profile
+        .packages
+        .allow_unresolved
+        .iter()
+        .map(|name| name.value.clone())
+        .collect();
+    let inherited = crate::verify::check_build(&source, &allow_unresolved)?;
+    report.warnings.extend(inherited);
 
     let total = source.volume_bytes();
     let bar = progress.bytes("writing", total);

@@ -169,23 +169,15 @@ pub struct NewEntry {
     pub edits: EntryEdits,
 }
 
-/// dom0 argument keys that make the installer read an answer file: with any of them an entry
-/// installs unattended (host-installer startup/preinit, init).
-pub const ANSWERFILE_KEYS: [&str; 3] = ["answerfile", "rt_answerfile", "answerfile_generator"];
-
-/// dom0 arguments that open a shell before the installer runs.
-pub const SHELL_ARGS: [&str; 2] = ["shell", "bash-shell"];
-
-/// Whether a dom0 command line makes the installer run unattended (it names an answer file).
+/// Whether a dom0 command line makes the installer run unattended (it names an answer file);
+/// see [`crate::entries::dom0`].
 pub fn is_unattended<S: AsRef<str>>(dom0_args: &[S]) -> bool {
-    dom0_args
-        .iter()
-        .any(|a| ANSWERFILE_KEYS.contains(&args::key(a.as_ref())))
+    crate::entries::dom0(dom0_args).0.unattended()
 }
 
 /// Whether a dom0 command line opens a shell first (`shell`, `bash-shell`).
 pub fn is_shell<S: AsRef<str>>(dom0_args: &[S]) -> bool {
-    dom0_args.iter().any(|a| SHELL_ARGS.contains(&a.as_ref()))
+    crate::entries::dom0(dom0_args).1
 }
 
 /// The whole set of boot-menu edits, as plain data.

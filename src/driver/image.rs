@@ -96,7 +96,18 @@ fn read_limited(
 impl ImageModules {
     /// Reads an install.img once.
     pub fn read(input: impl Read) -> Result<Self, Error> {
+        Self::read_keeping(input, &|_| false).map(|(modules, _)| modules)
+    }
+
+    /// Reads an install.img once, also keeping the content of the regular files whose path
+    /// (relative to the image root) `keep` accepts, as the kernel would unpack them (a later
+    /// entry replaces an earlier one). Each kept file is limited to 64 MiB.
+    pub fn read_keeping(
+        input: impl Read,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<(Self, BTreeMap<String, Vec<u8>>), Error> {
         let mut out = ImageModules::default();
+        let mut kept = BTreeMap::new();
         let mut reader = Reader::new(input);
         while let Some(entry) = reader.next_entry().map_err(|e| Error::Image(Box::new(e)))? {
             let Some(path) = clean_path(&entry.name) else {
@@ -105,6 +116,14 @@ impl ImageModules {
             let file_type = entry.header.file_type();
             let size = u64::from(entry.header.filesize);
             let regular = file_type == S_IFREG && !(size == 0 && entry.header.nlink > 1);
+            if keep(&path) {
+                kept.remove(&path);
+                if regular {
+                    let data = read_limited(&mut reader, &path, size, MAX_TEXT_SIZE)?;
+                    kept.insert(path, data);
+                }
+                continue;
+            }
             if let Some((root, kver, rel)) = in_module_root(&path) {
                 let kernel = out
                     .kernels
@@ -171,7 +190,7 @@ impl ImageModules {
                 break;
             }
         }
-        Ok(out)
+        Ok((out, kept))
     }
 
     /// The kernel releases found, sorted.

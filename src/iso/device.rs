@@ -55,8 +55,13 @@ impl Appendix {
             .map_or(self.base, |(start, data)| start + data.len() as u64)
     }
 
+    /// Where the first appended byte may lie: the source's length rounded up to a sector.
+    pub(super) fn base(&self) -> u64 {
+        self.base
+    }
+
     /// Copies the appended bytes that overlap `[offset, offset + buf.len())`.
-    fn fill(&self, offset: u64, buf: &mut [u8]) {
+    pub(super) fn fill(&self, offset: u64, buf: &mut [u8]) {
         for (start, data) in self.lock().iter() {
             let end = start + data.len() as u64;
             let from = offset.max(*start);

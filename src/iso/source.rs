@@ -284,14 +284,36 @@ impl SourceIso {
         self.tree().get(entry.trim_start_matches('/')).is_some()
     }
 
-    /// A stream of the file at `entry`, read straight from the source.
+    /// A stream of the file at `entry` as this build has it: data still in the source (and
+    /// bytes appended after it), bytes held in memory, or a host file added by the build.
     pub fn open_file(&self, entry: &str) -> Result<ExtentReader<'_>> {
-        let extents = self.extents(entry)?;
+        let node = self
+            .tree()
+            .get(entry.trim_start_matches('/'))
+            .ok_or_else(|| self.entry_err(entry, "no such file in the image"))?;
+        let content = match node.content() {
+            Some(content) if node.file_type() == FileType::File => content,
+            _ => return Err(self.entry_err(entry, "not a regular file")),
+        };
+        let data = if let Some(extents) = content.stored_extents() {
+            Data::Extents {
+                file: &self.reader,
+                appendix: &self.appendix,
+                extents: extents.to_vec(),
+                index: 0,
+                within: 0,
+            }
+        } else if let Some(bytes) = content.as_bytes() {
+            Data::Memory(bytes)
+        } else {
+            let reader = hadris_fs::sync::ContentReader::open(content)
+                .map_err(|e| self.entry_err(entry, &e.to_string()))?;
+            Data::Host(reader)
+        };
         Ok(ExtentReader {
-            file: &self.reader,
-            extents,
-            index: 0,
-            within: 0,
+            data,
+            len: content.len(),
+            pos: 0,
         })
     }
 
@@ -313,48 +335,87 @@ impl SourceIso {
     }
 }
 
-/// Reads a file's extents from the source image in order.
+/// Reads a file of the image in order, wherever its data is.
 pub struct ExtentReader<'a> {
-    file: &'a File,
-    extents: Vec<Extent>,
-    index: usize,
-    within: u64,
+    data: Data<'a>,
+    len: u64,
+    pos: u64,
+}
+
+enum Data<'a> {
+    /// Extents of the source image, or of the bytes appended after it.
+    Extents {
+        file: &'a File,
+        appendix: &'a Appendix,
+        extents: Vec<Extent>,
+        index: usize,
+        within: u64,
+    },
+    /// Bytes held in memory.
+    Memory(&'a [u8]),
+    /// A host file added by this build.
+    Host(hadris_fs::sync::ContentReader<'a>),
 }
 
 impl ExtentReader<'_> {
     /// The file's length.
     pub fn len(&self) -> u64 {
-        self.extents.iter().map(Extent::len).sum()
+        self.len
     }
 
     /// Whether the file is empty.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 }
 
 impl Read for ExtentReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while let Some(extent) = self.extents.get(self.index) {
-            if self.within >= extent.len() {
-                self.index += 1;
-                self.within = 0;
-                continue;
+        let n = match &mut self.data {
+            Data::Extents {
+                file,
+                appendix,
+                extents,
+                index,
+                within,
+            } => loop {
+                let Some(extent) = extents.get(*index) else {
+                    break 0;
+                };
+                if *within >= extent.len() {
+                    *index += 1;
+                    *within = 0;
+                    continue;
+                }
+                let take = ((extent.len() - *within) as usize).min(buf.len());
+                let at = extent.offset() + *within;
+                let n = if at >= appendix.base() {
+                    appendix.fill(at, &mut buf[..take]);
+                    take
+                } else {
+                    file.read_at(&mut buf[..take], at)?
+                };
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file data runs past the end of the image",
+                    ));
+                }
+                *within += n as u64;
+                break n;
+            },
+            Data::Memory(bytes) => {
+                let rest = bytes.get(self.pos as usize..).unwrap_or_default();
+                let n = rest.len().min(buf.len());
+                buf[..n].copy_from_slice(&rest[..n]);
+                n
             }
-            let take = ((extent.len() - self.within) as usize).min(buf.len());
-            let n = self
-                .file
-                .read_at(&mut buf[..take], extent.offset() + self.within)?;
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "file data runs past the end of the image",
-                ));
-            }
-            self.within += n as u64;
-            return Ok(n);
-        }
-        Ok(0)
+            Data::Host(reader) => reader
+                .read_at(self.pos, buf)
+                .map_err(|e| io::Error::other(e.to_string()))?,
+        };
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 

@@ -19,7 +19,7 @@ use crate::profile::{Driver, DriverSource, Located, ModuleSet, Origin};
 use crate::treeinfo::TreeInfo;
 
 /// The image inside the ISO.
-const INSTALL_IMG: &str = "/install.img";
+use crate::xcpng::INSTALL_IMG;
 /// Build host recorded in wrapped driver packages.
 const BUILD_HOST: &str = "isoremix";
 

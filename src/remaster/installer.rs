@@ -15,7 +15,7 @@ use crate::profile::{InstallerEdits, InstallerMode, Located};
 /// Where the embedded answer file goes inside install.img.
 pub const ANSWERFILE_PATH: &str = "/answerfile.xml";
 /// The image inside the ISO.
-const INSTALL_IMG: &str = "/install.img";
+use crate::xcpng::INSTALL_IMG;
 
 /// What later steps need to know about the installer edits.
 #[derive(Debug, Default)]

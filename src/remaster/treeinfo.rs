@@ -8,7 +8,7 @@ use crate::iso::{NewContent, SourceIso};
 use crate::profile::TreeinfoEdits;
 use crate::treeinfo::{TreeinfoEdit, rewrite};
 
-const TREEINFO: &str = "/.treeinfo";
+use crate::xcpng::TREEINFO;
 
 /// Rewrites `.treeinfo` when the profile or `key_file` (the key file the packages step wrote,
 /// if any) changes something in it; otherwise it is left as it is. A source without
