@@ -335,6 +335,24 @@ pub struct Checks {
     pub repo_gpgcheck: bool,
 }
 
+/// What the installer entries of `configs` ask yum for beyond the repository's own targets
+/// (`kernel-alt` where an entry's dom0 line carries it), each name once, in entry order.
+pub fn entry_targets(configs: &[Config]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for entry in entries(configs) {
+        for line in &entry.lines {
+            if let Action::Install(install) = action(line) {
+                for target in install.targets(&[]) {
+                    if !out.contains(&target) {
+                        out.push(target);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What the installer does with `line`.
 pub fn action(line: &BootLine) -> Action {
     if line.xen.is_none() {

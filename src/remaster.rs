@@ -136,6 +136,9 @@ pub fn build(
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;
     let drivers = drivers::apply(&mut source, &profile.drivers, &mut cx)?;
+    // What the boot entries ask for besides the meta-package (kernel-alt): the pool may have
+    // to supply it.
+    let entry_targets = crate::entries::entry_targets(&crate::entries::read_configs(&source).configs);
     let packages = packages::apply(
         &mut source,
         &profile.packages,
@@ -144,7 +147,7 @@ pub fn build(
             add: drivers.add.clone(),
             install: drivers.install.clone(),
         },
-        &[],
+        &entry_targets,
         profile.installer.answerfile.is_some(),
         &mut cx,
     )?;

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::referee::{self, Outcome, Report};
-use common::{isoremix, require, run, xorriso_extract};
+use common::{isoremix, require, run, run_all, xorriso_extract};
+use isoremix::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
 
 const ANSWERFILE_ARG: &str = "answerfile=file:///answerfile.xml";
 const NO_CHECKS: [&str; 2] = ["no-gpgcheck", "no-repo-gpgcheck"];
@@ -391,5 +392,129 @@ fn treeinfo_is_byte_identical_after_an_iso_only_edit() {
         fs::read_to_string(tree.join(".treeinfo")).unwrap(),
         bare,
         "an ISO-only edit changed .treeinfo"
+    );
+}
+
+/// A package built for the pool tests: one file of its own.
+fn pool_package(dir: &Path, name: &str, version: &str, edit: impl FnOnce(&mut PackageSpec)) {
+    let mut s = PackageSpec::new(name, version, "1", "x86_64", 1_727_740_800, "test.invalid");
+    s.summary = format!("{name} for the referee's pool test");
+    s.description = s.summary.clone();
+    s.files.push(FileSpec::new(
+        format!("/usr/share/{name}/VERSION"),
+        0o644,
+        1_727_740_800,
+        format!("{version}\n").into_bytes(),
+    ));
+    edit(&mut s);
+    fs::create_dir_all(dir).unwrap();
+    let mut bytes = Vec::new();
+    build_package(&s, &mut bytes).unwrap();
+    fs::write(dir.join(s.file_name()), bytes).unwrap();
+}
+
+/// A signed update respin with a pool: the pool's newer sample-tools and kernel-alt replace the
+/// ISO's, a renamed release package obsoletes the old one, and an added package's library is
+/// pulled in from the pool. Every entry installs with the checks on, and the install-alt entry
+/// installs the pool's kernel-alt.
+#[test]
+fn a_signed_update_respin_with_a_pool_installs_in_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = test_key(d);
+    let pool = d.join("pool");
+    pool_package(&pool, "sample-tools", "1.1", |s| {
+        s.requires.push(Dep::any("/bin/sh"))
+    });
+    pool_package(&pool, "kernel-alt", "4.19.400", |_| {});
+    pool_package(&pool, "xcp-ng-branding", "8.3.1", |s| {
+        s.provides
+            .push(Dep::versioned("xcp-ng-release", DepCmp::Eq, "8.3.1-1"));
+        s.obsoletes
+            .push(Dep::versioned("xcp-ng-release", DepCmp::Lt, "8.3.1"));
+    });
+    pool_package(&pool, "libsite", "2.0", |s| {
+        s.provides.push(Dep::any("libsite.so.2()(64bit)"))
+    });
+    pool_package(&d.join("rpms"), "site-agent", "1.0", |s| {
+        s.requires.push(Dep::any("libsite.so.2()(64bit)"))
+    });
+    let iso = build(
+        d,
+        "respin",
+        &format!(
+            "[source]\niso = \"builtin:sample\"\n[output]\niso = \"respin.iso\"\n\
+             [packages]\nadd = [\"{}/rpms/*.rpm\"]\nfrom = [\"{}\"]\nupdate = true\n\
+             [signing]\nkey = \"{}\"\n",
+            d.display(),
+            pool.display(),
+            key.display()
+        ),
+    );
+    let report = referee::judge(&iso, d);
+    let runs = installed(&report);
+    assert!(runs.len() >= 5, "{runs:?}");
+    for (dom0, unattended, checks, packages) in &runs {
+        assert!(!unattended && *checks, "{dom0}: {}", report.log);
+        for wanted in [
+            "sample-tools-1.1-1",
+            "xcp-ng-branding-8.3.1-1",
+            "site-agent-1.0-1",
+            "libsite-2.0-1",
+        ] {
+            assert!(
+                packages.iter().any(|p| p.starts_with(wanted)),
+                "{dom0}: no {wanted} in {packages:?}"
+            );
+        }
+        assert!(
+            !packages.iter().any(|p| p.starts_with("xcp-ng-release-")),
+            "{dom0}: {packages:?}"
+        );
+        if dom0.split_whitespace().any(|w| w == "kernel-alt") {
+            assert!(
+                packages.iter().any(|p| p.starts_with("kernel-alt-4.19.400-1")),
+                "{dom0}: {packages:?}"
+            );
+        }
+    }
+}
+
+/// Removing the package an entry asks for (install-alt: kernel-alt) is refused, naming the
+/// entry, unless the pool supplies it again.
+#[test]
+fn an_entry_whose_target_is_gone_is_refused_unless_the_pool_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let profile = d.join("p.toml");
+    fs::write(
+        &profile,
+        "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n\
+         [packages]\nremove = [\"kernel-alt\"]\n",
+    )
+    .unwrap();
+    let out = isoremix().arg("build").arg(&profile).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("entry \"install-alt\"") && err.contains("kernel-alt"), "{err}");
+    assert!(!d.join("out.iso").exists());
+
+    pool_package(&d.join("pool"), "kernel-alt", "4.19.400", |_| {});
+    fs::write(
+        &profile,
+        "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n\
+         [packages]\nremove = [\"kernel-alt\"]\nfrom = [\"pool\"]\n",
+    )
+    .unwrap();
+    let log = run_all(isoremix().arg("build").arg(&profile));
+    assert!(log.contains("pulled in kernel-alt-4.19.400-1"), "{log}");
+    let report = referee::judge(&d.join("out.iso"), d);
+    let runs = installed(&report);
+    assert!(
+        runs.iter().any(|(dom0, _, _, packages)| dom0
+            .split_whitespace()
+            .any(|w| w == "kernel-alt")
+            && packages.iter().any(|p| p.starts_with("kernel-alt-4.19.400-1"))),
+        "{runs:?}"
     );
 }
