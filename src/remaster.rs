@@ -138,7 +138,8 @@ pub fn build(
     let drivers = drivers::apply(&mut source, &profile.drivers, &mut cx)?;
     // What the boot entries ask for besides the meta-package (kernel-alt): the pool may have
     // to supply it.
-    let entry_targets = crate::entries::entry_targets(&crate::entries::read_configs(&source).configs);
+    let entry_targets =
+        crate::entries::entry_targets(&crate::entries::read_configs(&source).configs);
     let packages = packages::apply(
         &mut source,
         &profile.packages,

@@ -473,7 +473,9 @@ fn a_signed_update_respin_with_a_pool_installs_in_every_entry() {
         );
         if dom0.split_whitespace().any(|w| w == "kernel-alt") {
             assert!(
-                packages.iter().any(|p| p.starts_with("kernel-alt-4.19.400-1")),
+                packages
+                    .iter()
+                    .any(|p| p.starts_with("kernel-alt-4.19.400-1")),
                 "{dom0}: {packages:?}"
             );
         }
@@ -496,7 +498,10 @@ fn an_entry_whose_target_is_gone_is_refused_unless_the_pool_has_it() {
     let out = isoremix().arg("build").arg(&profile).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("entry \"install-alt\"") && err.contains("kernel-alt"), "{err}");
+    assert!(
+        err.contains("entry \"install-alt\"") && err.contains("kernel-alt"),
+        "{err}"
+    );
     assert!(!d.join("out.iso").exists());
 
     pool_package(&d.join("pool"), "kernel-alt", "4.19.400", |_| {});
@@ -514,7 +519,9 @@ fn an_entry_whose_target_is_gone_is_refused_unless_the_pool_has_it() {
         runs.iter().any(|(dom0, _, _, packages)| dom0
             .split_whitespace()
             .any(|w| w == "kernel-alt")
-            && packages.iter().any(|p| p.starts_with("kernel-alt-4.19.400-1"))),
+            && packages
+                .iter()
+                .any(|p| p.starts_with("kernel-alt-4.19.400-1"))),
         "{runs:?}"
     );
 }
