@@ -230,11 +230,23 @@ impl Cx<'_> {
 
     /// A local input file: resolved, must exist and be a regular file.
     fn input_file(&self, s: &Str, what: &'static str) -> Result<Located<PathBuf>, Error> {
+        self.input_path(s, what, fs::Metadata::is_file, "is not a regular file")
+    }
+
+    /// A local input path: resolved, must exist and be of the kind `is_kind` accepts (else
+    /// `not_kind` says what it is not).
+    fn input_path(
+        &self,
+        s: &Str,
+        what: &'static str,
+        is_kind: fn(&fs::Metadata) -> bool,
+        not_kind: &str,
+    ) -> Result<Located<PathBuf>, Error> {
         let path = self.resolve(s)?;
         let at = self.at(s.span());
         let problem = match fs::metadata(&path) {
-            Ok(m) if m.is_file() => return Ok(Located::new(path, at)),
-            Ok(_) => "is not a regular file".to_owned(),
+            Ok(m) if is_kind(&m) => return Ok(Located::new(path, at)),
+            Ok(_) => not_kind.to_owned(),
             Err(e) if e.kind() == ErrorKind::NotFound => "does not exist".to_owned(),
             Err(e) => format!("cannot be read: {e}"),
         };
@@ -606,20 +618,7 @@ impl Cx<'_> {
 
     /// A local input folder: resolved, must exist and be a folder.
     fn input_dir(&self, s: &Str, what: &'static str) -> Result<Located<PathBuf>, Error> {
-        let path = self.resolve(s)?;
-        let at = self.at(s.span());
-        let problem = match fs::metadata(&path) {
-            Ok(m) if m.is_dir() => return Ok(Located::new(path, at)),
-            Ok(_) => "is not a folder".to_owned(),
-            Err(e) if e.kind() == ErrorKind::NotFound => "does not exist".to_owned(),
-            Err(e) => format!("cannot be read: {e}"),
-        };
-        Err(Error::Input {
-            at,
-            what,
-            path,
-            problem,
-        })
+        self.input_path(s, what, fs::Metadata::is_dir, "is not a folder")
     }
 
     /// Expands one `[packages] add` glob against the profile's folder: the regular files it
