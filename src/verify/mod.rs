@@ -250,23 +250,14 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
         .flat_map(|v| v.installed.iter())
         .filter_map(|&i| solver.record(i).map(|r| r.location_href.as_str()))
         .collect();
-    let results = packages::check(
+    let results = check_packages(
         source,
         &repo.media,
         &|i| needs_signature.contains(repo.media[i].href.as_str()),
         &|r| signed.package(r),
-        packages::Pass {
-            hash: options.hash_packages,
-            threads: options.threads,
-        },
+        options,
+        &mut findings,
     );
-    findings.extend(results.iter().filter_map(|r| {
-        r.media.clone().map(|message| Finding {
-            check: "packages",
-            severity: Severity::Error,
-            message,
-        })
-    }));
     let refused: BTreeMap<&str, &str> = repo
         .media
         .iter()
@@ -438,16 +429,22 @@ fn answerfile(
     )))
 }
 
-/// A driver disk: the installer loads it with `yum install @drivers` from its repository, whose
-/// comps must have the `drivers` group (DriverUpdateYumRepository.isRepo); no signature checks.
-fn driver_disk(source: &SourceIso, options: &Options) -> Report {
-    let repo = repodata::check(source);
-    let mut findings = repo.findings.clone();
+/// Checks the packages of `media` as `options` ask (signatures of those `signature(i)` picks,
+/// judged with `judge`), adds a finding for each that fails the media check, and returns the
+/// results in `media`'s order.
+fn check_packages(
+    source: &SourceIso,
+    media: &[MediaEntry],
+    signature: &(dyn Fn(usize) -> bool + Sync),
+    judge: packages::SignatureCheck<'_>,
+    options: &Options,
+    findings: &mut Vec<Finding>,
+) -> Vec<packages::PackageResult> {
     let results = packages::check(
         source,
-        &repo.media,
-        &|_| false,
-        &|_| None,
+        media,
+        signature,
+        judge,
         packages::Pass {
             hash: options.hash_packages,
             threads: options.threads,
@@ -460,6 +457,22 @@ fn driver_disk(source: &SourceIso, options: &Options) -> Report {
             message,
         })
     }));
+    results
+}
+
+/// A driver disk: the installer loads it with `yum install @drivers` from its repository, whose
+/// comps must have the `drivers` group (DriverUpdateYumRepository.isRepo); no signature checks.
+fn driver_disk(source: &SourceIso, options: &Options) -> Report {
+    let repo = repodata::check(source);
+    let mut findings = repo.findings.clone();
+    check_packages(
+        source,
+        &repo.media,
+        &|_| false,
+        &|_| None,
+        options,
+        &mut findings,
+    );
     let has_group = repo
         .groups
         .as_deref()
