@@ -218,43 +218,20 @@ fn unsigned_disk_is_read_by_xorriso_and_dnf_installs_the_drivers_group() {
     assert!(root.join("lib/modules/4.19.0+1/updates/igc.ko").is_file());
 }
 
-/// A throwaway GnuPG home with one RSA key; returns (home, armored secret key, armored public key).
-fn generate_key(dir: &Path) -> (PathBuf, String, String) {
-    require("gpg");
-    let home = dir.join("gnupg");
-    std::fs::create_dir_all(&home).unwrap();
-    let gpg = |args: &[&str]| {
-        run(Command::new("gpg")
-            .env("GNUPGHOME", &home)
-            .args([
-                "--batch",
-                "--quiet",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
-            .args(args))
-    };
-    gpg(&[
-        "--quick-gen-key",
-        "Driver Disk Test <dd-test@example.org>",
-        "rsa3072",
-        "sign",
-        "never",
-    ]);
-    let secret = gpg(&["--armor", "--export-secret-keys"]);
-    let public = gpg(&["--armor", "--export"]);
-    (home, secret, public)
-}
-
 #[test]
 fn signed_disk_passes_repo_gpgcheck_rpm_k_and_gpg_verify() {
     let work = tempfile::tempdir().unwrap();
     let rpm = rpmbuild_driver(work.path());
-    let (home, secret, public) = generate_key(work.path());
-    let key_file = work.path().join("signing.asc");
-    std::fs::write(&key_file, &secret).unwrap();
+    let common::gpg::TestKey {
+        home,
+        secret_file: key_file,
+        public,
+    } = common::gpg::test_key(
+        work.path(),
+        "Driver Disk Test <dd-test@example.org>",
+        "rsa3072",
+        "",
+    );
     let pub_file = work.path().join("RPM-GPG-KEY-test");
     std::fs::write(&pub_file, &public).unwrap();
     let profile = profile(

@@ -156,32 +156,7 @@ fn installed(report: &Report) -> Vec<(String, bool, bool, Vec<String>)> {
 
 /// A throwaway GnuPG key (RSA, no passphrase); returns the armored secret key's path.
 fn test_key(dir: &Path) -> PathBuf {
-    require("gpg");
-    let home = dir.join("gnupg");
-    fs::create_dir_all(&home).unwrap();
-    run(Command::new("chmod").arg("700").arg(&home));
-    let gpg = || {
-        let mut c = Command::new("gpg");
-        c.env("GNUPGHOME", &home).args([
-            "--batch",
-            "--quiet",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-        ]);
-        c
-    };
-    run(gpg().args([
-        "--quick-gen-key",
-        "Referee Test <referee@example.org>",
-        "rsa2048",
-        "sign",
-        "never",
-    ]));
-    let path = dir.join("signing.asc");
-    fs::write(&path, run(gpg().args(["--armor", "--export-secret-keys"]))).unwrap();
-    path
+    common::gpg::test_key(dir, "Referee Test <referee@example.org>", "rsa2048", "").secret_file
 }
 
 #[test]

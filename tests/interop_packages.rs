@@ -393,35 +393,10 @@ fn meta_package_source_installs_added_packages_with_dnf() {
     );
 }
 
-/// A throwaway GnuPG home with a generated RSA key protected by a passphrase.
+/// A throwaway GnuPG home with a generated RSA key protected by a passphrase; returns the
+/// armored secret key's path.
 fn test_key(work: &Path) -> PathBuf {
-    require("gpg");
-    let home = work.join("gnupg");
-    fs::create_dir_all(&home).unwrap();
-    run(Command::new("chmod").arg("700").arg(&home));
-    let gpg = || {
-        let mut c = Command::new("gpg");
-        c.env("GNUPGHOME", &home).args([
-            "--batch",
-            "--quiet",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "s3cret",
-        ]);
-        c
-    };
-    run(gpg().args([
-        "--quick-gen-key",
-        "Packages Test <pk@example.org>",
-        "rsa3072",
-        "sign",
-        "never",
-    ]));
-    let secret = run(gpg().args(["--armor", "--export-secret-keys"]));
-    let path = work.join("signing.asc");
-    fs::write(&path, secret).unwrap();
-    path
+    common::gpg::test_key(work, "Packages Test <pk@example.org>", "rsa3072", "s3cret").secret_file
 }
 
 #[test]

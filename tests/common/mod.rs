@@ -6,6 +6,7 @@ use std::process::Command;
 
 pub mod bootcfg;
 pub mod elf;
+pub mod gpg;
 pub mod initrd;
 pub mod referee;
 pub mod rpmbuild;
