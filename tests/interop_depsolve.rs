@@ -13,9 +13,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{require, run};
+use common::require;
 use isoremix::depsolve::{self, Candidate, Origin, Prefer, Request, Universe};
 use isoremix::repo::{self, Record};
 use isoremix::rpm::Nevra;
@@ -200,8 +199,7 @@ fn dnf_install(dir: &Path, media: &[PathBuf], pool: &[PathBuf], case: &Case) -> 
         Prefer::OnMedia => "1",
         Prefer::Newest => "99",
     };
-    let mut dnf = Command::new("dnf");
-    dnf.arg(format!("--installroot={}", root.display()));
+    let mut dnf = common::dnf::dnf_into(&root);
     for (kind, repos, priority) in [("media", media, media_priority), ("pool", pool, "99")] {
         for (n, path) in repos.iter().enumerate() {
             dnf.arg(format!("--repofrompath={kind}{n},{}", path.display()))
@@ -209,19 +207,7 @@ fn dnf_install(dir: &Path, media: &[PathBuf], pool: &[PathBuf], case: &Case) -> 
                 .arg(format!("--setopt={kind}{n}.priority={priority}"));
         }
     }
-    let out = dnf
-        .args([
-            "--releasever=1",
-            "--setopt=reposdir=/nonexistent",
-            "--setopt=install_weak_deps=0",
-            "--setopt=gpgcheck=0",
-            "--nodocs",
-            "-y",
-            "install",
-        ])
-        .args(&case.targets)
-        .output()
-        .unwrap();
+    let out = dnf.arg("install").args(&case.targets).output().unwrap();
     if !out.status.success() {
         return Err(format!(
             "{}{}",
@@ -229,16 +215,10 @@ fn dnf_install(dir: &Path, media: &[PathBuf], pool: &[PathBuf], case: &Case) -> 
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(run(Command::new("rpm")
-        .arg(format!("--root={}", root.display()))
-        .args([
-            "-qa",
-            "--qf",
-            "%{name}-%|epoch?{%{epoch}:}:{}|%{version}-%{release}.%{arch}\\n",
-        ]))
-    .lines()
-    .map(str::to_string)
-    .collect())
+    Ok(common::dnf::installed(
+        &root,
+        "%{name}-%|epoch?{%{epoch}:}:{}|%{version}-%{release}.%{arch}\\n",
+    ))
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {

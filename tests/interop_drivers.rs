@@ -116,21 +116,7 @@ fn sh_stub(dir: &Path) -> PathBuf {
 /// Installs the comps group `xenserver_base` from the repository of the extracted ISO `tree`
 /// into a fresh root with dnf; returns the root.
 fn dnf_install_base(tree: &Path, root: &Path) {
-    require("dnf");
-    run(Command::new("dnf")
-        .arg(format!("--repofrompath=r,{}", tree.display()))
-        .args([
-            "--repo=r",
-            "--releasever=1",
-            "--setopt=reposdir=/nonexistent",
-            "--setopt=install_weak_deps=0",
-            "--setopt=gpgcheck=0",
-            "--nodocs",
-            "-y",
-            "-q",
-        ])
-        .arg(format!("--installroot={}", root.display()))
-        .args(["install", "@xenserver_base"]));
+    common::dnf::dnf_install(root, tree, &["@xenserver_base"]);
 }
 
 fn rpm_in_root(root: &Path, name: &str) -> String {

@@ -92,27 +92,8 @@ fn files_in(tree: &Path) -> BTreeSet<String> {
 /// installed `name-version-release`.
 fn dnf_installs_meta(work: &Path, tree: &Path) -> BTreeSet<String> {
     let root = work.join("root");
-    fs::create_dir_all(&root).unwrap();
-    run(Command::new("dnf")
-        .arg(format!("--repofrompath=r,{}", tree.display()))
-        .args([
-            "--repo=r",
-            "--releasever=1",
-            "--setopt=reposdir=/nonexistent",
-            "--setopt=install_weak_deps=0",
-            "--setopt=gpgcheck=0",
-            "--nodocs",
-            "-y",
-            "-q",
-        ])
-        .arg(format!("--installroot={}", root.display()))
-        .args(["install", "xcp-ng-deps"]));
-    run(Command::new("rpm")
-        .arg(format!("--root={}", root.display()))
-        .args(["-qa", "--qf", "%{name}-%{version}-%{release}\\n"]))
-    .lines()
-    .map(str::to_string)
-    .collect()
+    common::dnf::dnf_install(&root, tree, &["xcp-ng-deps"]);
+    common::dnf::installed(&root, "%{name}-%{version}-%{release}\\n")
 }
 
 const HEAD: &str = "[source]\niso = \"source.iso\"\n[output]\niso = \"out.iso\"\n";
