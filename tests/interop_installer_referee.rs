@@ -13,7 +13,7 @@ use std::process::Command;
 
 use common::referee::{self, Outcome, Report};
 use common::{isoremix, require, run, run_all, xorriso_extract};
-use isoremix::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
+use isoremix::rpm::build::{Dep, DepCmp, PackageSpec};
 
 const ANSWERFILE_ARG: &str = "answerfile=file:///answerfile.xml";
 const NO_CHECKS: [&str; 2] = ["no-gpgcheck", "no-repo-gpgcheck"];
@@ -372,20 +372,9 @@ fn treeinfo_is_byte_identical_after_an_iso_only_edit() {
 
 /// A package built for the pool tests: one file of its own.
 fn pool_package(dir: &Path, name: &str, version: &str, edit: impl FnOnce(&mut PackageSpec)) {
-    let mut s = PackageSpec::new(name, version, "1", "x86_64", 1_727_740_800, "test.invalid");
-    s.summary = format!("{name} for the referee's pool test");
-    s.description = s.summary.clone();
-    s.files.push(FileSpec::new(
-        format!("/usr/share/{name}/VERSION"),
-        0o644,
-        1_727_740_800,
-        format!("{version}\n").into_bytes(),
-    ));
+    let mut s = common::package::spec(name, version, "1", "x86_64");
     edit(&mut s);
-    fs::create_dir_all(dir).unwrap();
-    let mut bytes = Vec::new();
-    build_package(&s, &mut bytes).unwrap();
-    fs::write(dir.join(s.file_name()), bytes).unwrap();
+    common::package::write(dir, &s);
 }
 
 /// A signed update respin with a pool: the pool's newer sample-tools and kernel-alt replace the

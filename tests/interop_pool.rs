@@ -12,31 +12,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{isoremix, position_of, require, run, run_all, xorriso_extract};
-use isoremix::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
+use isoremix::rpm::build::{Dep, DepCmp, PackageSpec};
 
-const TIME: u32 = 1_727_740_800;
 const EPOCH: u64 = 1_700_000_000;
 
 fn spec(name: &str, version: &str, release: &str, arch: &str) -> PackageSpec {
-    let mut s = PackageSpec::new(name, version, release, arch, TIME, "test.invalid");
-    s.summary = format!("{name} for the pool tests");
-    s.description = s.summary.clone();
-    s.files.push(FileSpec::new(
-        format!("/usr/share/{name}/README"),
-        0o644,
-        TIME,
-        format!("{name} {version}-{release}\n").into_bytes(),
-    ));
-    s
+    common::package::spec(name, version, release, arch)
 }
 
 fn write(dir: &Path, s: &PackageSpec) -> PathBuf {
-    fs::create_dir_all(dir).unwrap();
-    let mut bytes = Vec::new();
-    build_package(s, &mut bytes).unwrap();
-    let path = dir.join(s.file_name());
-    fs::write(&path, bytes).unwrap();
-    path
+    common::package::write(dir, s)
 }
 
 /// Provides `/bin/sh`, as the sample's `bash` does: a second provider the solver must not need.

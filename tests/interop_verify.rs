@@ -12,8 +12,9 @@ use std::fs;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use common::package::write as write_rpm;
 use common::{isoremix, referee, run};
-use isoremix::rpm::build::{Dep, FileSpec, PackageSpec, build_package};
+use isoremix::rpm::build::{Dep, FileSpec, PackageSpec};
 
 const EPOCH: u64 = 1_700_000_000;
 const TIME: u32 = 1_727_740_800;
@@ -96,25 +97,8 @@ fn agree(iso: &Path, work: &Path) -> serde_json::Value {
     ours
 }
 
-fn write_rpm(dir: &Path, spec: &PackageSpec) -> PathBuf {
-    let mut bytes = Vec::new();
-    build_package(spec, &mut bytes).unwrap();
-    let path = dir.join(spec.file_name());
-    fs::write(&path, bytes).unwrap();
-    path
-}
-
 fn spec(name: &str, arch: &str) -> PackageSpec {
-    let mut s = PackageSpec::new(name, "1.0", "1", arch, TIME, "test.invalid");
-    s.summary = format!("{name} for the verify tests");
-    s.description = s.summary.clone();
-    s.files.push(FileSpec::new(
-        format!("/usr/share/{name}/README"),
-        0o644,
-        TIME,
-        b"test\n".to_vec(),
-    ));
-    s
+    common::package::spec(name, "1.0", "1", arch)
 }
 
 /// An unsigned package with no requirements, added by the builds here.

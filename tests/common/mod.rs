@@ -9,6 +9,7 @@ pub mod dnf;
 pub mod elf;
 pub mod gpg;
 pub mod initrd;
+pub mod package;
 pub mod referee;
 pub mod rpmbuild;
 
