@@ -199,6 +199,20 @@ fn rpms_in(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Writes `profile` to `w/<name>.toml`, runs `isoremix <command>` on it, which must succeed, and
+/// extracts the image it writes, `w/<name>.iso`, to `w/<name>`; returns that folder and the
+/// RPMs of its `Packages/`.
+fn build_extracted(w: &Path, command: &str, name: &str, profile: &str) -> (PathBuf, Vec<PathBuf>) {
+    let path = w.join(format!("{name}.toml"));
+    fs::write(&path, profile).unwrap();
+    let (ok, log) = isoremix_run(&[command.as_ref(), path.as_os_str()]);
+    assert!(ok, "{log}");
+    let tree = w.join(name);
+    xorriso_extract(&w.join(format!("{name}.iso")), &tree);
+    let packages = rpms_in(&tree.join("Packages"));
+    (tree, packages)
+}
+
 fn verdict(pkg: &Path, keys: &[isoremix::rpm::PublicKey]) -> SignatureVerdict {
     verify_package(
         &mut std::io::BufReader::new(fs::File::open(pkg).unwrap()),
@@ -215,24 +229,18 @@ fn every_rpm_of_a_signed_build_passes_rpm411() {
     run(isoremix().arg("sample").arg(w.join("source.iso")));
     fs::copy(manifest(DEMO_RPM), w.join("site-tools-1.0-1.noarch.rpm")).unwrap();
     let ko = module(w);
-    let profile = w.join("signed.toml");
-    fs::write(
-        &profile,
-        format!(
+    let (tree, packages) = build_extracted(
+        w,
+        "build",
+        "signed",
+        &format!(
             "[source]\niso = \"source.iso\"\n[output]\niso = \"signed.iso\"\n\
              [packages]\nadd = [\"site-tools-1.0-1.noarch.rpm\"]\n\
              [[drivers]]\nko = [\"{}\"]\nname = \"isoxtest-module\"\n{}",
             ko.display(),
             signing_section(&key)
         ),
-    )
-    .unwrap();
-    let (ok, log) = isoremix_run(&["build".as_ref(), profile.as_os_str()]);
-    assert!(ok, "{log}");
-
-    let tree = w.join("tree");
-    xorriso_extract(&w.join("signed.iso"), &tree);
-    let packages = rpms_in(&tree.join("Packages"));
+    );
     let names: Vec<String> = packages
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -278,22 +286,17 @@ fn signed_driver_disk_from_a_bare_module_passes_rpm411() {
     let w = work.path();
     let (key, public, _) = make_key(w, "rsa2048", "sign", false);
     let ko = module(w);
-    let profile = w.join("dd.toml");
-    fs::write(
-        &profile,
-        format!(
+    let (disk, packages) = build_extracted(
+        w,
+        "driver-disk",
+        "dd",
+        &format!(
             "[driver_disk]\nname = \"isoxtest\"\nversion = \"1.0-1\"\nko = [\"{}\"]\n\
              [output]\niso = \"dd.iso\"\n{}",
             ko.display(),
             signing_section(&key)
         ),
-    )
-    .unwrap();
-    let (ok, log) = isoremix_run(&["driver-disk".as_ref(), profile.as_os_str()]);
-    assert!(ok, "{log}");
-    let disk = w.join("disk");
-    xorriso_extract(&w.join("dd.iso"), &disk);
-    let packages = rpms_in(&disk.join("Packages"));
+    );
     assert_eq!(packages.len(), 2, "{packages:?}");
     let (ok, summary) = check_rpms(w, "driver-disk", &[&public], &[&disk.join("Packages")]);
     assert_passes_with_tamper_controls(ok, &summary);
