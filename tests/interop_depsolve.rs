@@ -70,6 +70,16 @@ fn provides(mut s: PackageSpec, deps: &[&str]) -> PackageSpec {
     s
 }
 
+fn conflicts(mut s: PackageSpec, deps: &[&str]) -> PackageSpec {
+    s.conflicts.extend(deps.iter().map(|d| dep(d)));
+    s
+}
+
+fn obsoletes(mut s: PackageSpec, deps: &[&str]) -> PackageSpec {
+    s.obsoletes.extend(deps.iter().map(|d| dep(d)));
+    s
+}
+
 fn file(mut s: PackageSpec, path: &str) -> PackageSpec {
     s.files
         .push(FileSpec::new(path, 0o755, TIME, b"#!/bin/true\n".to_vec()));
@@ -162,9 +172,10 @@ fn repositories(
 /// What a solver answered: the installed `name-[E:]V-R.arch`, or its error text.
 type Answer = Result<BTreeSet<String>, String>;
 
-/// Builds the case's repositories; returns (our answer, dnf's answer).
-fn judge(work: &Path, case: &Case) -> (Answer, Answer) {
-    let dir = work.join(case.name);
+/// Builds the case's repositories in a fresh folder; returns (our answer, dnf's answer).
+fn judge(case: &Case) -> (Answer, Answer) {
+    let work = workdir();
+    let dir = work.path().join(case.name);
     let (media, mut candidates) = repositories(&dir.join("media"), &case.media, Origin::Iso);
     let (pool, more) = repositories(&dir.join("pool"), &case.pool, Origin::Pool);
     candidates.extend(more);
@@ -226,16 +237,16 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 }
 
 /// Asserts both solvers install exactly `want`.
-fn agree(work: &Path, case: Case, want: &[&str]) {
-    let (ours, dnf) = judge(work, &case);
+fn agree(case: Case, want: &[&str]) {
+    let (ours, dnf) = judge(&case);
     assert_eq!(dnf, Ok(set(want)), "{}: dnf", case.name);
     assert_eq!(ours, Ok(set(want)), "{}: isoremix", case.name);
 }
 
 /// Asserts both solvers refuse; ours with a message containing `ours_says`, dnf's with
 /// `dnf_says`.
-fn both_refuse(work: &Path, case: Case, ours_says: &str, dnf_says: &str) {
-    let (ours, dnf) = judge(work, &case);
+fn both_refuse(case: Case, ours_says: &str, dnf_says: &str) {
+    let (ours, dnf) = judge(&case);
     let dnf = dnf.expect_err(&format!("{}: dnf should refuse", case.name));
     assert!(dnf.contains(dnf_says), "{}: dnf said {dnf}", case.name);
     let ours = ours.expect_err(&format!("{}: isoremix should refuse", case.name));
@@ -255,7 +266,6 @@ fn workdir() -> tempfile::TempDir {
 
 #[test]
 fn missing_dependency_is_refused_with_its_chain() {
-    let work = workdir();
     let case = Case::new(
         "missing",
         vec![
@@ -268,7 +278,6 @@ fn missing_dependency_is_refused_with_its_chain() {
         &["xcp-ng-deps"],
     );
     both_refuse(
-        work.path(),
         case,
         "xcp-ng-deps-8.3-1 → site-monitoring-1.0-1 requires libfoo.so.1()(64bit): \
          nothing on the ISO provides it",
@@ -278,7 +287,6 @@ fn missing_dependency_is_refused_with_its_chain() {
 
 #[test]
 fn versioned_requires_compare_epochs_and_releases_as_rpm() {
-    let work = workdir();
     let case = Case::new(
         "versions",
         vec![
@@ -299,7 +307,6 @@ fn versioned_requires_compare_epochs_and_releases_as_rpm() {
         &["app"],
     );
     agree(
-        work.path(),
         case,
         &[
             "app-1.0-1.x86_64",
@@ -312,7 +319,6 @@ fn versioned_requires_compare_epochs_and_releases_as_rpm() {
 
 #[test]
 fn unsatisfiable_version_is_refused() {
-    let work = workdir();
     let case = Case::new(
         "too-old",
         vec![
@@ -322,7 +328,6 @@ fn unsatisfiable_version_is_refused() {
         &["app"],
     );
     both_refuse(
-        work.path(),
         case,
         "app-1.0-1 requires libb >= 2:0: nothing on the ISO provides it",
         "nothing provides libb >= 2:0 needed by app-1.0-1.x86_64",
@@ -331,7 +336,6 @@ fn unsatisfiable_version_is_refused() {
 
 #[test]
 fn file_requires_come_from_file_lists() {
-    let work = workdir();
     let case = Case::new(
         "files",
         vec![
@@ -347,7 +351,6 @@ fn file_requires_come_from_file_lists() {
         &["tool"],
     );
     agree(
-        work.path(),
         case,
         &[
             "helper-1.0-1.x86_64",
@@ -359,7 +362,6 @@ fn file_requires_come_from_file_lists() {
 
 #[test]
 fn virtual_provides_with_versions() {
-    let work = workdir();
     let case = Case::new(
         "virtual",
         vec![
@@ -371,7 +373,6 @@ fn virtual_provides_with_versions() {
         &["app"],
     );
     agree(
-        work.path(),
         case,
         &[
             "app-1.0-1.x86_64",
@@ -383,7 +384,6 @@ fn virtual_provides_with_versions() {
 
 #[test]
 fn a_virtual_provide_can_be_a_target() {
-    let work = workdir();
     let case = Case::new(
         "virtual-target",
         vec![
@@ -392,52 +392,48 @@ fn a_virtual_provide_can_be_a_target() {
         ],
         &["kernel-flavour"],
     );
-    agree(work.path(), case, &["kernel-alt-4.19-1.x86_64"]);
+    agree(case, &["kernel-alt-4.19-1.x86_64"]);
 }
 
-#[test]
-fn conflicts_steer_the_choice_of_version() {
-    let work = workdir();
+/// `app` requires `libb` and `tool`, and `tool` rules out the newer of libb 1.0 and 2.0: both
+/// solvers take the older.
+fn tool_rules_out_the_newer_libb(name: &'static str, tool: PackageSpec) {
     let case = Case::new(
-        "conflicts",
+        name,
         vec![
             requires(pkg("app-1.0-1.x86_64"), &["libb", "tool"]),
-            // The newest libb clashes with tool: the older one is taken.
             pkg("libb-1.0-1.x86_64"),
             pkg("libb-2.0-1.x86_64"),
-            {
-                let mut t = pkg("tool-1.0-1.x86_64");
-                t.conflicts.push(dep("libb >= 2"));
-                t
-            },
+            tool,
         ],
         &["app"],
     );
     agree(
-        work.path(),
         case,
         &["app-1.0-1.x86_64", "libb-1.0-1.x86_64", "tool-1.0-1.x86_64"],
     );
 }
 
 #[test]
+fn conflicts_steer_the_choice_of_version() {
+    tool_rules_out_the_newer_libb(
+        "conflicts",
+        conflicts(pkg("tool-1.0-1.x86_64"), &["libb >= 2"]),
+    );
+}
+
+#[test]
 fn an_unavoidable_conflict_names_both_packages() {
-    let work = workdir();
     let case = Case::new(
         "clash",
         vec![
             requires(pkg("app-1.0-1.x86_64"), &["libb", "tool"]),
             pkg("libb-2.0-1.x86_64"),
-            {
-                let mut t = pkg("tool-1.0-1.x86_64");
-                t.conflicts.push(dep("libb >= 2"));
-                t
-            },
+            conflicts(pkg("tool-1.0-1.x86_64"), &["libb >= 2"]),
         ],
         &["app"],
     );
     both_refuse(
-        work.path(),
         case,
         "app-1.0-1 → tool-1.0-1 conflicts with libb >= 2: libb-2.0-1 provides it",
         "conflicts with libb >= 2",
@@ -446,31 +442,14 @@ fn an_unavoidable_conflict_names_both_packages() {
 
 #[test]
 fn obsoletes_exclude_what_they_name() {
-    let work = workdir();
-    let case = Case::new(
+    tool_rules_out_the_newer_libb(
         "obsoletes",
-        vec![
-            requires(pkg("app-1.0-1.x86_64"), &["libb", "tool"]),
-            pkg("libb-1.0-1.x86_64"),
-            pkg("libb-2.0-1.x86_64"),
-            {
-                let mut t = pkg("tool-1.0-1.x86_64");
-                t.obsoletes.push(dep("libb >= 2"));
-                t
-            },
-        ],
-        &["app"],
-    );
-    agree(
-        work.path(),
-        case,
-        &["app-1.0-1.x86_64", "libb-1.0-1.x86_64", "tool-1.0-1.x86_64"],
+        obsoletes(pkg("tool-1.0-1.x86_64"), &["libb >= 2"]),
     );
 }
 
 #[test]
 fn a_foreign_architecture_does_not_satisfy() {
-    let work = workdir();
     let case = Case::new(
         "arch",
         vec![
@@ -480,7 +459,6 @@ fn a_foreign_architecture_does_not_satisfy() {
         &["app"],
     );
     both_refuse(
-        work.path(),
         case,
         "app-1.0-1 requires libz.so.1()(64bit): only libz-1.0-1.aarch64 provides it, \
          and XCP-ng installs x86_64 and noarch packages only",
@@ -492,7 +470,6 @@ fn a_foreign_architecture_does_not_satisfy() {
 /// the installer's yum runs with that arch list, so an i686 provider is refused here.
 #[test]
 fn i686_is_refused_where_dnf_takes_it_as_multilib() {
-    let work = workdir();
     let case = Case::new(
         "multilib",
         vec![
@@ -501,7 +478,7 @@ fn i686_is_refused_where_dnf_takes_it_as_multilib() {
         ],
         &["app"],
     );
-    let (ours, dnf) = judge(work.path(), &case);
+    let (ours, dnf) = judge(&case);
     assert_eq!(dnf, Ok(set(&["app-1.0-1.x86_64", "libz-1.0-1.i686"])));
     let ours = ours.unwrap_err();
     assert!(ours.contains("only libz-1.0-1.i686 provides it"), "{ours}");
@@ -511,7 +488,6 @@ fn i686_is_refused_where_dnf_takes_it_as_multilib() {
 /// requiring `rpmlib(PayloadIsZstd)` is refused although dnf installs it.
 #[test]
 fn rpmlib_payload_is_zstd_is_refused_where_dnf_accepts_it() {
-    let work = workdir();
     let case = Case::new(
         "zstd",
         vec![
@@ -523,7 +499,7 @@ fn rpmlib_payload_is_zstd_is_refused_where_dnf_accepts_it() {
         ],
         &["xcp-ng-deps"],
     );
-    let (ours, dnf) = judge(work.path(), &case);
+    let (ours, dnf) = judge(&case);
     assert_eq!(
         dnf,
         Ok(set(&["modern-1.0-1.x86_64", "xcp-ng-deps-8.3-1.noarch"]))
@@ -537,7 +513,6 @@ fn rpmlib_payload_is_zstd_is_refused_where_dnf_accepts_it() {
 
 #[test]
 fn the_pool_supplies_a_missing_dependency() {
-    let work = workdir();
     let case = Case::new(
         "pool-dep",
         vec![
@@ -555,7 +530,6 @@ fn the_pool_supplies_a_missing_dependency() {
         pkg("unneeded-1.0-1.noarch"),
     ]);
     agree(
-        work.path(),
         case,
         &[
             "libfoo-1.2-1.x86_64",
@@ -567,7 +541,6 @@ fn the_pool_supplies_a_missing_dependency() {
 
 #[test]
 fn on_media_keeps_the_media_version_newest_takes_the_pool() {
-    let work = workdir();
     let media = || {
         vec![
             requires(pkg("xcp-ng-deps-8.3-1.noarch"), &["libb"]),
@@ -576,24 +549,15 @@ fn on_media_keeps_the_media_version_newest_takes_the_pool() {
     };
     let pool = || vec![pkg("libb-1.1-1.x86_64")];
     let on_media = Case::new("on-media", media(), &["xcp-ng-deps"]).pool(pool());
-    agree(
-        work.path(),
-        on_media,
-        &["libb-1.0-1.x86_64", "xcp-ng-deps-8.3-1.noarch"],
-    );
+    agree(on_media, &["libb-1.0-1.x86_64", "xcp-ng-deps-8.3-1.noarch"]);
     let newest = Case::new("newest", media(), &["xcp-ng-deps"])
         .pool(pool())
         .prefer(Prefer::Newest);
-    agree(
-        work.path(),
-        newest,
-        &["libb-1.1-1.x86_64", "xcp-ng-deps-8.3-1.noarch"],
-    );
+    agree(newest, &["libb-1.1-1.x86_64", "xcp-ng-deps-8.3-1.noarch"]);
 }
 
 #[test]
 fn an_update_renamed_through_obsoletes_replaces_the_old_name() {
-    let work = workdir();
     let case = Case::new(
         "renamed",
         vec![
@@ -602,22 +566,16 @@ fn an_update_renamed_through_obsoletes_replaces_the_old_name() {
         ],
         &["xcp-ng-deps"],
     )
-    .pool(vec![{
-        let mut n = provides(pkg("newname-2.0-1.x86_64"), &["oldname = 2.0-1"]);
-        n.obsoletes.push(dep("oldname < 2.0-1"));
-        n
-    }])
+    .pool(vec![obsoletes(
+        provides(pkg("newname-2.0-1.x86_64"), &["oldname = 2.0-1"]),
+        &["oldname < 2.0-1"],
+    )])
     .prefer(Prefer::Newest);
-    agree(
-        work.path(),
-        case,
-        &["newname-2.0-1.x86_64", "xcp-ng-deps-8.3-1.noarch"],
-    );
+    agree(case, &["newname-2.0-1.x86_64", "xcp-ng-deps-8.3-1.noarch"]);
 }
 
 #[test]
 fn a_choice_between_two_providers_is_dnfs() {
-    let work = workdir();
     let case = Case::new(
         "choice",
         vec![
@@ -627,16 +585,11 @@ fn a_choice_between_two_providers_is_dnfs() {
         ],
         &["app"],
     );
-    agree(
-        work.path(),
-        case,
-        &["app-1.0-1.x86_64", "postfix-3.0-1.x86_64"],
-    );
+    agree(case, &["app-1.0-1.x86_64", "postfix-3.0-1.x86_64"]);
 }
 
 #[test]
 fn cycles_and_several_targets() {
-    let work = workdir();
     let case = Case::new(
         "cycle",
         vec![
@@ -648,7 +601,6 @@ fn cycles_and_several_targets() {
         &["a", "d"],
     );
     agree(
-        work.path(),
         case,
         &[
             "a-1.0-1.noarch",
@@ -661,10 +613,8 @@ fn cycles_and_several_targets() {
 
 #[test]
 fn a_missing_target_is_refused() {
-    let work = workdir();
     let case = Case::new("no-target", vec![pkg("a-1.0-1.noarch")], &["kernel-alt"]);
     both_refuse(
-        work.path(),
         case,
         "kernel-alt: nothing on the ISO provides it",
         "No match for argument: kernel-alt",
