@@ -37,6 +37,20 @@ fn text(c: &ConfigFile) -> String {
     String::from_utf8(c.bytes.clone()).unwrap()
 }
 
+/// Each config's dom0 command lines after `edits`, with the config's name.
+fn dom0_lines_after(edits: &BootEdits) -> Vec<(String, Vec<String>)> {
+    let mut c = configs();
+    apply(edits, &mut c).unwrap();
+    c.iter()
+        .map(|config| {
+            (
+                config.name.clone(),
+                common::bootcfg::dom0_lines(&text(config)),
+            )
+        })
+        .collect()
+}
+
 /// Lines that differ between before and after (same line count required), as (index, after).
 fn changed_lines(before: &str, after: &str) -> Vec<(usize, String)> {
     let b: Vec<&str> = before.split('\n').collect();
@@ -586,11 +600,8 @@ fn each_entry_is_unattended_or_interactive_never_both() {
         interactive: strings(&["no-gpgcheck", "no-repo-gpgcheck"]),
         ..Default::default()
     };
-    let mut c = configs();
-    apply(&edits, &mut c).unwrap();
-    for config in &c {
-        let lines = common::bootcfg::dom0_lines(&text(config));
-        assert_eq!(lines.len(), 8, "{}: {lines:?}", config.name);
+    for (name, lines) in dom0_lines_after(&edits) {
+        assert_eq!(lines.len(), 8, "{name}: {lines:?}");
         let mut unattended = 0;
         for line in &lines {
             let words: Vec<&str> = line.split_whitespace().collect();
@@ -599,11 +610,10 @@ fn each_entry_is_unattended_or_interactive_never_both() {
                 .filter(|w| w.starts_with("answerfile="))
                 .count();
             let off = words.contains(&"no-gpgcheck") && words.contains(&"no-repo-gpgcheck");
-            assert!(answers <= 1, "{}: answer file twice: {line}", config.name);
+            assert!(answers <= 1, "{name}: answer file twice: {line}");
             assert!(
                 (answers == 1) != off,
-                "{}: neither or both of answer file and no-gpgcheck: {line}",
-                config.name
+                "{name}: neither or both of answer file and no-gpgcheck: {line}"
             );
             if answers == 1 {
                 assert_eq!(
@@ -615,7 +625,7 @@ fn each_entry_is_unattended_or_interactive_never_both() {
             }
         }
         // install, multipath and the two entries copied from install.
-        assert_eq!(unattended, 4, "{}: {lines:?}", config.name);
+        assert_eq!(unattended, 4, "{name}: {lines:?}");
     }
 }
 
@@ -628,11 +638,8 @@ fn by_default_every_install_entry_but_the_shell_is_unattended() {
         interactive: strings(&["no-gpgcheck", "no-repo-gpgcheck"]),
         ..Default::default()
     };
-    let mut c = configs();
-    apply(&edits, &mut c).unwrap();
-    for config in &c {
-        let lines = common::bootcfg::dom0_lines(&text(config));
-        assert_eq!(lines.len(), 6, "{}: {lines:?}", config.name);
+    for (name, lines) in dom0_lines_after(&edits) {
+        assert_eq!(lines.len(), 6, "{name}: {lines:?}");
         for line in &lines {
             if line.contains("bash-shell") {
                 assert!(
