@@ -264,10 +264,10 @@ fn workdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
-#[test]
-fn missing_dependency_is_refused_with_its_chain() {
-    let case = Case::new(
-        "missing",
+/// xcp-ng-deps requires site-monitoring, which requires a library no media package provides.
+fn monitoring_without_libfoo(name: &'static str) -> Case {
+    Case::new(
+        name,
         vec![
             requires(pkg("xcp-ng-deps-8.3-1.noarch"), &["site-monitoring"]),
             requires(
@@ -276,7 +276,12 @@ fn missing_dependency_is_refused_with_its_chain() {
             ),
         ],
         &["xcp-ng-deps"],
-    );
+    )
+}
+
+#[test]
+fn missing_dependency_is_refused_with_its_chain() {
+    let case = monitoring_without_libfoo("missing");
     both_refuse(
         case,
         "xcp-ng-deps-8.3-1 → site-monitoring-1.0-1 requires libfoo.so.1()(64bit): \
@@ -513,18 +518,7 @@ fn rpmlib_payload_is_zstd_is_refused_where_dnf_accepts_it() {
 
 #[test]
 fn the_pool_supplies_a_missing_dependency() {
-    let case = Case::new(
-        "pool-dep",
-        vec![
-            requires(pkg("xcp-ng-deps-8.3-1.noarch"), &["site-monitoring"]),
-            requires(
-                pkg("site-monitoring-1.0-1.x86_64"),
-                &["libfoo.so.1()(64bit)"],
-            ),
-        ],
-        &["xcp-ng-deps"],
-    )
-    .pool(vec![
+    let case = monitoring_without_libfoo("pool-dep").pool(vec![
         provides(pkg("libfoo-1.2-1.x86_64"), &["libfoo.so.1()(64bit)"]),
         provides(pkg("libfoo-1.1-1.x86_64"), &["libfoo.so.1()(64bit)"]),
         pkg("unneeded-1.0-1.noarch"),
