@@ -178,7 +178,10 @@ pub fn build(
         .iter()
         .map(|name| name.value.clone())
         .collect();
-    let inherited = crate::verify::check_build(&source, &allow_unresolved)?;
+    let inherited = crate::verify::check_build(&source, &allow_unresolved).map_err(|mut e| {
+        e.notes = report.warnings.clone();
+        e
+    })?;
     report.warnings.extend(inherited);
 
     let total = source.volume_bytes();

@@ -49,7 +49,8 @@ impl Appendix {
         self.regions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn end(&self) -> u64 {
+    /// The end of the last appended region (the base when nothing was appended).
+    pub(super) fn end(&self) -> u64 {
         self.lock()
             .last()
             .map_or(self.base, |(start, data)| start + data.len() as u64)

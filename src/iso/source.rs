@@ -390,8 +390,14 @@ impl Read for ExtentReader<'_> {
                 let take = ((extent.len() - *within) as usize).min(buf.len());
                 let at = extent.offset() + *within;
                 let n = if at >= appendix.base() {
-                    appendix.fill(at, &mut buf[..take]);
-                    take
+                    // Past the source's end only appended bytes exist: anything else is data
+                    // the image promises but does not hold.
+                    if at + take as u64 > appendix.end() {
+                        0
+                    } else {
+                        appendix.fill(at, &mut buf[..take]);
+                        take
+                    }
                 } else {
                     file.read_at(&mut buf[..take], at)?
                 };

@@ -102,10 +102,17 @@ impl Options {
 
 /// Why a build's result would not install; nothing is written.
 #[derive(Debug, thiserror::Error)]
-#[error("the built image would not install:\n  {}", problems.join("\n  "))]
+#[error(
+    "the built image would not install:\n  {}{}",
+    problems.join("\n  "),
+    notes.iter().map(|n| format!("\nnote: {n}")).collect::<String>()
+)]
 pub struct WouldNotInstall {
     /// Each problem, naming the entry, package, requirement and chain where it applies.
     pub problems: Vec<String>,
+    /// What the build noticed on the way that may explain them (e.g. why a pool package was
+    /// not taken).
+    pub notes: Vec<String>,
 }
 
 /// Runs the build's checks ([`Options::build`]) on an image about to be written, and on the
@@ -133,7 +140,10 @@ pub fn check_build(
             .map(|p| format!("{p} (so already in the source image)"))
             .collect())
     } else {
-        Err(WouldNotInstall { problems: new })
+        Err(WouldNotInstall {
+            problems: new,
+            notes: Vec::new(),
+        })
     }
 }
 
