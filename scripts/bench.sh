@@ -61,6 +61,15 @@ awk -v a="$ir_s" -v b="$cp_s" 'BEGIN { if (b > 0) printf "ratio isoremix/cp: %.2
 echo "peak RSS target: <= 150000 KiB"
 rm -f "$work/copy.iso" "$work/out-iso-edit.iso"
 
+echo "== verify vs cat of the same ISO (page cache hot for both)"
+cat "$work/source.iso" > /dev/null
+read -r cat_s cat_rss < <(secs cat "$work/source.iso")
+read -r vf_s vf_rss < <(secs "$bin" verify "$work/source.iso")
+echo "cat:             ${cat_s}s  peak RSS ${cat_rss} KiB"
+echo "isoremix verify: ${vf_s}s  peak RSS ${vf_rss} KiB"
+awk -v a="$vf_s" -v b="$cat_s" 'BEGIN { if (b > 0) printf "ratio verify/cat: %.2f (target <= 2)\n", a / b }'
+echo "peak RSS target: <= 150000 KiB"
+
 # ---------------------------------------------------------------------------
 # install.img benchmarks, on a source whose install.img is realistic: about
 # 640 MB of real binaries (a Debian kernel's modules, /usr/bin, shared
