@@ -1,5 +1,6 @@
 //! `isoremix inspect`: what an image holds and what boots what.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use hadris_fs::FileType;
@@ -162,6 +163,10 @@ pub struct Inspection {
     /// The kernel modules of install.img (see [`modules`]); `None` when not read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modules: Option<ModulesSection>,
+    /// How the packages differ from another image's (see [`package_changes`]); `None` when not
+    /// compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_changes: Option<PackageChanges>,
 }
 
 /// Reads `source` and summarises it.
@@ -292,6 +297,7 @@ pub fn inspect(source: &SourceIso) -> Inspection {
         driver_disk: crate::driver_disk::recognise(source),
         packages: inspect_packages(source),
         modules: None,
+        package_changes: None,
     }
 }
 
@@ -406,11 +412,102 @@ impl Inspection {
         if let Some(p) = &self.packages {
             p.write_text(&mut s);
         }
+        if let Some(c) = &self.package_changes {
+            c.write_text(&mut s);
+        }
         if let Some(m) = &self.modules {
             s.push_str(&m.to_text());
         }
         s
     }
+}
+
+// ------------------------------------------------------------------ package changes
+
+/// How an image's packages differ from those of the image it was made from: what
+/// `isoremix inspect OUT --against SOURCE` shows after a build added, pulled in, updated or
+/// removed packages. Packages are matched by name; each is named `name-[epoch:]version-release.arch`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PackageChanges {
+    /// Names only the image has (added or pulled in).
+    pub added: Vec<String>,
+    /// Names only the other image has.
+    pub removed: Vec<String>,
+    /// Names both have in different builds: (from, to).
+    pub updated: Vec<(String, String)>,
+}
+
+impl PackageChanges {
+    fn write_text(&self, s: &mut String) {
+        let _ = writeln!(
+            s,
+            "package changes: {} added, {} updated, {} removed",
+            self.added.len(),
+            self.updated.len(),
+            self.removed.len()
+        );
+        for a in &self.added {
+            let _ = writeln!(s, "  added:     {a}");
+        }
+        for (from, to) in &self.updated {
+            let _ = writeln!(s, "  updated:   {from} → {to}");
+        }
+        for r in &self.removed {
+            let _ = writeln!(s, "  removed:   {r}");
+        }
+    }
+}
+
+/// The package changes from `before` to `after`, read from both images' repodata.
+pub fn package_changes(after: &SourceIso, before: &SourceIso) -> Result<PackageChanges, String> {
+    let index = |source: &SourceIso| -> Result<BTreeMap<String, String>, String> {
+        Ok(repository_records(source)?
+            .into_iter()
+            .map(|r| (r.name.clone(), nevra(&r)))
+            .collect())
+    };
+    let (after, before) = (index(after)?, index(before)?);
+    let mut changes = PackageChanges::default();
+    for (name, now) in &after {
+        match before.get(name) {
+            None => changes.added.push(now.clone()),
+            Some(was) if was != now => changes.updated.push((was.clone(), now.clone())),
+            Some(_) => {}
+        }
+    }
+    changes.removed = before
+        .iter()
+        .filter(|(name, _)| !after.contains_key(*name))
+        .map(|(_, was)| was.clone())
+        .collect();
+    Ok(changes)
+}
+
+/// `name-[epoch:]version-release.arch` of a record.
+fn nevra(r: &crate::repo::Record) -> String {
+    let epoch = match r.epoch.as_str() {
+        "" | "0" => String::new(),
+        e => format!("{e}:"),
+    };
+    format!("{}-{epoch}{}-{}.{}", r.name, r.version, r.release, r.arch)
+}
+
+/// The records of `source`'s repodata.
+fn repository_records(source: &SourceIso) -> Result<Vec<crate::repo::Record>, String> {
+    use crate::repo::{reader, repomd};
+    let xml = source
+        .read_file("/repodata/repomd.xml")
+        .map_err(|e| format!("no readable repodata/repomd.xml: {e}"))?;
+    let md = repomd::parse_repomd(&xml).map_err(|e| e.to_string())?;
+    reader::read_repo(&md, |href| {
+        source
+            .read_file(&format!("/{href}"))
+            .map_err(|e| crate::repo::Error::Io {
+                what: href.to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })
+    })
+    .map_err(|e| e.to_string())
 }
 
 // ------------------------------------------------------------------ drivers

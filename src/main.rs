@@ -47,6 +47,10 @@ enum Command {
         /// Also say which file modprobe would load for this module name (or alias) in install.img.
         #[arg(long)]
         module: Option<String>,
+        /// Also list the packages added, updated and removed since this image (the source of
+        /// a build).
+        #[arg(long, value_name = "SOURCE_ISO")]
+        against: Option<PathBuf>,
     },
     /// Say, per boot entry, whether XCP-ng 8.3's installer installs from an ISO, and if not, why.
     /// Exits 0 only when every entry that runs the installer installs.
@@ -161,9 +165,17 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             json,
             initrd_ls,
             module,
+            against,
         } => {
             let source = SourceIso::open(&iso)?;
             let mut info = inspect::inspect(&source);
+            if let Some(other) = &against {
+                let before = SourceIso::open(other)?;
+                info.package_changes = Some(
+                    inspect::package_changes(&source, &before)
+                        .map_err(|e| format!("{}: {e}", other.display()))?,
+                );
+            }
             let bar = Progress::auto().spinner("reading install.img");
             let initrd = inspect::read_install_img(&source);
             bar.finish_and_clear();

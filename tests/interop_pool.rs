@@ -184,6 +184,20 @@ fn an_update_respin_takes_newer_versions_and_renames() {
     ] {
         assert!(!files.contains(gone), "{files:?}");
     }
+    // inspect --against the source lists the same changes, from → to.
+    let shown = run(isoremix()
+        .arg("inspect")
+        .arg(work.join("out.iso"))
+        .arg("--against")
+        .arg(work.join("source.iso")));
+    for line in [
+        "updated:   sample-tools-1.0-1.xcpng8.3.x86_64 → sample-tools-1.1-1.xcpng8.3.x86_64",
+        "added:     xcp-ng-branding-8.3.1-1.x86_64",
+        "removed:   xcp-ng-release-8.3.0-1.xcpng8.3.x86_64",
+    ] {
+        assert!(shown.contains(line), "no {line:?} in:\n{shown}");
+    }
+    assert!(!shown.contains("sample-docs-0.9"), "{shown}");
     let installed = dnf_installs_meta(work, &tree);
     let want: BTreeSet<String> = [
         "bash-4.2.46-35.el7_9",
