@@ -441,6 +441,7 @@ pub struct IsoOptions {
     level: IsoLevel,
     name_case: NameCase,
     joliet: bool,
+    joliet_long: bool,
     rock_ridge: bool,
     relocation: Relocation,
     preserve: Preserve,
@@ -464,6 +465,7 @@ impl Default for IsoOptions {
             level: IsoLevel::default(),
             name_case: NameCase::default(),
             joliet: false,
+            joliet_long: false,
             rock_ridge: false,
             relocation: Relocation::default(),
             preserve: Preserve::all(),
@@ -513,6 +515,17 @@ impl IsoOptions {
     pub fn with_joliet(self) -> Self {
         Self {
             joliet: true,
+            ..self
+        }
+    }
+
+    /// Adds a Joliet tree whose names may be up to 103 characters, as
+    /// `genisoimage -joliet-long` writes (beyond the Joliet specification's
+    /// 64, read by Linux, Windows and the BSDs).
+    pub fn with_joliet_long(self) -> Self {
+        Self {
+            joliet: true,
+            joliet_long: true,
             ..self
         }
     }
@@ -629,6 +642,11 @@ impl IsoOptions {
     /// Whether a Joliet tree is written.
     pub fn joliet(&self) -> bool {
         self.joliet
+    }
+
+    /// Whether Joliet names may be up to 103 characters.
+    pub fn joliet_long(&self) -> bool {
+        self.joliet_long
     }
 
     /// Whether Rock Ridge is written.

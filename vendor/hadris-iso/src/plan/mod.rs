@@ -417,7 +417,12 @@ pub(crate) fn lay_out(
         trees.push((TreeKind::Enhanced, Rules::Enhanced));
     }
     if opts.joliet() {
-        trees.push((TreeKind::Joliet(JolietLevel::L3), Rules::Joliet));
+        let max_chars = if opts.joliet_long() {
+            names::JOLIET_LONG_MAX_CHARS
+        } else {
+            names::JOLIET_MAX_CHARS
+        };
+        trees.push((TreeKind::Joliet(JolietLevel::L3), Rules::Joliet { max_chars }));
     }
     let mut planner = Planner {
         tree,
@@ -1599,12 +1604,11 @@ impl Planner<'_> {
                 );
             }
         }
-        if self
-            .trees
-            .iter()
-            .any(|(tree, _)| matches!(tree, TreeKind::Joliet(_)))
-        {
-            self.joliet_warnings(&mut report);
+        if let Some(max_chars) = self.trees.iter().find_map(|(_, rules)| match rules {
+            Rules::Joliet { max_chars } => Some(*max_chars),
+            _ => None,
+        }) {
+            self.joliet_warnings(&mut report, max_chars);
         }
         report
     }
@@ -1612,7 +1616,7 @@ impl Planner<'_> {
     /// Warns about names the Joliet tree changes, and about names that
     /// differ from a sibling's only in case, which case-insensitive readers
     /// cannot tell apart.
-    fn joliet_warnings(&self, report: &mut Report) {
+    fn joliet_warnings(&self, report: &mut Report, max_chars: usize) {
         for (index, dir) in self.dirs.iter().enumerate() {
             if Some(index) == self.rr_moved {
                 continue;
@@ -1631,12 +1635,12 @@ impl Planner<'_> {
             let mut folded = BTreeMap::new();
             for (name, path) in children {
                 let joliet = String::from_utf16_lossy(
-                    &names::convert_joliet(name)
+                    &names::convert_joliet(name, max_chars)
                         .chunks_exact(2)
                         .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
                         .collect::<Vec<_>>(),
                 );
-                if let Some(reason) = names::joliet_change(name) {
+                if let Some(reason) = names::joliet_change(name, max_chars) {
                     report.push_warning(
                         Warning::new(WarningKind::Renamed, reason)
                             .with_path(path)

@@ -11,12 +11,17 @@ pub(crate) enum Rules {
     Primary { level: IsoLevel, case: NameCase },
     /// The enhanced tree: 207 bytes, lowercase kept.
     Enhanced,
-    /// The Joliet tree: UCS-2, 64 characters.
-    Joliet,
+    /// The Joliet tree: UCS-2, up to `max_chars` characters (64 by the
+    /// Joliet specification, 103 as `genisoimage -joliet-long` writes).
+    Joliet { max_chars: usize },
 }
 
 /// The longest Joliet identifier, in UCS-2 characters.
 pub(crate) const JOLIET_MAX_CHARS: usize = 64;
+
+/// The longest Joliet identifier that still fits a directory record with
+/// its `;1`, in UCS-2 characters (what `genisoimage -joliet-long` allows).
+pub(crate) const JOLIET_LONG_MAX_CHARS: usize = 103;
 
 /// The byte a name character becomes: ASCII letters, digits and `_`, and
 /// `_` for every other character.
@@ -123,10 +128,10 @@ fn joliet_forbidden(c: char) -> bool {
 
 /// A big-endian UCS-2 Joliet identifier. Characters outside the BMP and
 /// characters Joliet forbids become `_`; names are cut at
-/// [`JOLIET_MAX_CHARS`].
-pub(crate) fn convert_joliet(name: &str) -> Vec<u8> {
+/// `max_chars`.
+pub(crate) fn convert_joliet(name: &str, max_chars: usize) -> Vec<u8> {
     name.chars()
-        .take(JOLIET_MAX_CHARS)
+        .take(max_chars)
         .flat_map(|c| {
             let unit = if (c as u32) <= 0xFFFF && !joliet_forbidden(c) {
                 c as u16
@@ -139,9 +144,13 @@ pub(crate) fn convert_joliet(name: &str) -> Vec<u8> {
 }
 
 /// Why the Joliet identifier of `name` differs from it, if it does.
-pub(crate) fn joliet_change(name: &str) -> Option<&'static str> {
-    if name.chars().count() > JOLIET_MAX_CHARS {
-        Some("the Joliet name is cut to 64 characters")
+pub(crate) fn joliet_change(name: &str, max_chars: usize) -> Option<&'static str> {
+    if name.chars().count() > max_chars {
+        Some(if max_chars == JOLIET_LONG_MAX_CHARS {
+            "the Joliet name is cut to 103 characters"
+        } else {
+            "the Joliet name is cut to 64 characters"
+        })
     } else if name.chars().any(|c| (c as u32) > 0xFFFF) {
         Some("characters outside the Basic Multilingual Plane become _ in the Joliet name")
     } else if name.chars().any(joliet_forbidden) {
@@ -167,7 +176,7 @@ impl Rules {
             } => convert_l1(name, case),
             Self::Primary { case, .. } => convert_l2(name, case),
             Self::Enhanced => convert_l3(name),
-            Self::Joliet => convert_joliet(name),
+            Self::Joliet { max_chars } => convert_joliet(name, max_chars),
         }
     }
 
@@ -180,7 +189,7 @@ impl Rules {
             } => primary_directory(name, 8, case),
             Self::Primary { case, .. } => primary_directory(name, 31, case),
             Self::Enhanced => convert_l3(name),
-            Self::Joliet => convert_joliet(name),
+            Self::Joliet { max_chars } => convert_joliet(name, max_chars),
         }
     }
 
@@ -189,13 +198,13 @@ impl Rules {
     pub(crate) fn dedup(self, name: &[u8], n: usize) -> Vec<u8> {
         let suffix = alloc::format!("_{n}");
         match self {
-            Self::Joliet => joliet_dedup(name, &suffix),
+            Self::Joliet { max_chars } => joliet_dedup(name, &suffix, max_chars),
             _ => iso_dedup(name, &suffix, self),
         }
     }
 }
 
-fn joliet_dedup(name: &[u8], suffix: &str) -> Vec<u8> {
+fn joliet_dedup(name: &[u8], suffix: &str, max_chars: usize) -> Vec<u8> {
     let suffix: Vec<u8> = suffix.encode_utf16().flat_map(u16::to_be_bytes).collect();
     let dot = name
         .chunks_exact(2)
@@ -205,7 +214,7 @@ fn joliet_dedup(name: &[u8], suffix: &str) -> Vec<u8> {
         Some(pos) => (&name[..pos], &name[pos..]),
         None => (name, &[][..]),
     };
-    let limit = 2 * JOLIET_MAX_CHARS;
+    let limit = 2 * max_chars;
     let ext = &ext[..ext.len().min(limit.saturating_sub(suffix.len()))];
     let max_base = limit.saturating_sub(ext.len() + suffix.len());
     let base = &base[..base.len().min(max_base) & !1];
@@ -355,17 +364,17 @@ mod tests {
 
     #[test]
     fn joliet_names() {
-        assert_eq!(convert_joliet(&"a".repeat(200)).len(), 128);
-        assert_eq!(convert_joliet("a\u{1F600}b"), [0, b'a', 0, b'_', 0, b'b']);
-        assert_eq!(convert_joliet("a*:?"), [0, b'a', 0, b'_', 0, b'_', 0, b'_']);
+        assert_eq!(convert_joliet(&"a".repeat(200), JOLIET_MAX_CHARS).len(), 128);
+        assert_eq!(convert_joliet("a\u{1F600}b", JOLIET_MAX_CHARS), [0, b'a', 0, b'_', 0, b'b']);
+        assert_eq!(convert_joliet("a*:?", JOLIET_MAX_CHARS), [0, b'a', 0, b'_', 0, b'_', 0, b'_']);
         assert_eq!(
-            convert_joliet("x;1\\"),
+            convert_joliet("x;1\\", JOLIET_MAX_CHARS),
             [0, b'x', 0, b'_', 0, b'1', 0, b'_']
         );
-        assert!(joliet_change(&"a".repeat(65)).is_some());
-        assert!(joliet_change("a\u{1F600}").is_some());
-        assert!(joliet_change("a:b").is_some());
-        assert_eq!(joliet_change("caf\u{e9}.txt"), None);
+        assert!(joliet_change(&"a".repeat(65), JOLIET_MAX_CHARS).is_some());
+        assert!(joliet_change("a\u{1F600}", JOLIET_MAX_CHARS).is_some());
+        assert!(joliet_change("a:b", JOLIET_MAX_CHARS).is_some());
+        assert_eq!(joliet_change("caf\u{e9}.txt", JOLIET_MAX_CHARS), None);
     }
 
     #[test]
@@ -384,9 +393,9 @@ mod tests {
             alloc::format!(".{}", "e".repeat(70)),
             alloc::format!("a.{}", "e".repeat(70)),
         ] {
-            let joliet = Rules::Joliet.file(&name);
+            let joliet = Rules::Joliet { max_chars: JOLIET_MAX_CHARS }.file(&name);
             for n in [1, 10, 100] {
-                let unique = Rules::Joliet.dedup(&joliet, n);
+                let unique = Rules::Joliet { max_chars: JOLIET_MAX_CHARS }.dedup(&joliet, n);
                 assert!(unique.len() <= 2 * JOLIET_MAX_CHARS, "{name} {n}");
                 assert_ne!(unique, joliet);
                 let suffix: Vec<u8> = alloc::format!("_{n}")
