@@ -1,6 +1,6 @@
 //! Every boot entry installs under XCP-ng 8.3's real installer code (the installer referee,
-//! tests/common/referee.rs): the built-in sample, the demo's output, a signed variant of the
-//! demo, and unsigned builds with and without an answer file. Each entry is either unattended
+//! tests/common/referee.rs): the built-in sample, the demo's output (signed with its throwaway
+//! key), the demo without its key, and unsigned builds with and without an answer file. Each entry is either unattended
 //! (an answer file on its dom0 line, checks turned off in the answer file when they must be)
 //! or interactive (checks turned off on its dom0 line), never both: the installer aborts on
 //! that. Also: `.treeinfo` is left byte for byte as it was by an edit that does not concern it.
@@ -192,18 +192,53 @@ fn the_sample_installs_in_every_entry_with_signature_checks_on() {
     );
 }
 
-/// The demo: an answer file, packages changed without a key. The entries it selects are
-/// unattended with the checks off in the answer file; the others interactive with them off on
-/// their dom0 line.
+/// The demo as shipped: signed with its throwaway key, an answer file. Every entry installs with
+/// the checks on, nothing turns them off, and the build prints no warning.
 #[test]
-fn the_demo_installs_in_every_entry_unattended_or_interactive() {
+fn the_demo_installs_in_every_entry_with_checks_on_and_builds_without_warning() {
     let dir = tempfile::tempdir().unwrap();
     let iso = dir.path().join("demo.iso");
-    run(isoremix()
-        .arg("build")
-        .arg(manifest("profiles/demo.toml"))
-        .arg("-o")
-        .arg(&iso));
+    let output = run_all(
+        isoremix()
+            .arg("build")
+            .arg(manifest("profiles/demo.toml"))
+            .arg("-o")
+            .arg(&iso),
+    );
+    assert!(!output.contains("warning"), "{output}");
+    let report = referee::judge(&iso, dir.path());
+    assert!(report.passed, "{}", report.log);
+    let runs = installed(&report);
+    for (dom0, _, checks, packages) in &runs {
+        assert!(checks, "{dom0}: {}", report.log);
+        assert!(
+            packages.iter().any(|p| p.starts_with("site-tools-")),
+            "{dom0}: {packages:?}"
+        );
+    }
+    let af = report
+        .answerfile_results()
+        .expect("an answer file in install.img");
+    assert_eq!(af["gpgcheck"], true, "{af}");
+    let kinds = entry_kinds(&iso, dir.path());
+    assert!(kinds.contains(&Line::Unattended), "{kinds:?}");
+    assert!(!kinds.contains(&Line::InteractiveNoChecks), "{kinds:?}");
+}
+
+/// The demo without its key: an answer file, packages changed without a key. The entries it
+/// selects are unattended with the checks off in the answer file; the others interactive with
+/// them off on their dom0 line.
+#[test]
+fn the_unsigned_demo_installs_in_every_entry_unattended_or_interactive() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_profile();
+    let unsigned = demo
+        .lines()
+        .filter(|l| *l != "[signing]" && !l.starts_with("key = "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(unsigned, demo.trim_end(), "the demo has a [signing] key");
+    let iso = build(dir.path(), "unsigned-demo", &unsigned);
     let report = referee::judge(&iso, dir.path());
     let runs = installed(&report);
     for (dom0, _, checks, packages) in &runs {
@@ -226,32 +261,6 @@ fn the_demo_installs_in_every_entry_unattended_or_interactive() {
     assert!(kinds.contains(&Line::Unattended), "{kinds:?}");
     assert!(kinds.contains(&Line::InteractiveNoChecks), "{kinds:?}");
     assert!(!kinds.contains(&Line::Interactive), "{kinds:?}");
-}
-
-/// The demo signed with a key of its own: every entry installs with the checks on, and nothing
-/// turns them off.
-#[test]
-fn the_signed_demo_installs_in_every_entry_with_checks_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = test_key(dir.path());
-    let profile = format!(
-        "{}\n[signing]\nkey = \"{}\"\n",
-        demo_profile(),
-        key.display()
-    );
-    let iso = build(dir.path(), "signed-demo", &profile);
-    let report = referee::judge(&iso, dir.path());
-    assert!(report.passed, "{}", report.log);
-    for (dom0, _, checks, _) in installed(&report) {
-        assert!(checks, "{dom0}: {}", report.log);
-    }
-    let af = report
-        .answerfile_results()
-        .expect("an answer file in install.img");
-    assert_eq!(af["gpgcheck"], true, "{af}");
-    let kinds = entry_kinds(&iso, dir.path());
-    assert!(kinds.contains(&Line::Unattended), "{kinds:?}");
-    assert!(!kinds.contains(&Line::InteractiveNoChecks), "{kinds:?}");
 }
 
 /// Packages changed without a key and no answer file: every entry turns the checks off on its

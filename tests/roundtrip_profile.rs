@@ -122,7 +122,12 @@ fn the_demo_profile_loads_with_every_active_key_set() {
         Some("8.3.0")
     );
 
-    assert!(p.signing.is_none());
+    let signing = p
+        .signing
+        .as_ref()
+        .expect("the demo signs with its throwaway key");
+    assert_eq!(signing.key.value, demo.join("keys/demo-signing-key.asc"));
+    assert!(signing.passphrase_env.is_none());
     assert!(p.drivers.is_empty());
 }
 
@@ -135,7 +140,6 @@ fn demo_with_binaries(dir: &Path) -> String {
     for rel in [
         "demo/rpms/site-tools-1.0-1.x86_64.rpm",
         "demo/rpms/site-agent-2.1-3.x86_64.rpm",
-        "demo/keys/site-signing.asc",
         "demo/drivers/intel-igc-5.10.214-1.xcpng8.3.x86_64.rpm",
         "demo/drivers/mpi3mr.ko",
     ] {
@@ -309,7 +313,7 @@ fn the_demo_shows_every_key_and_its_commented_examples_are_valid() {
         ]
     );
     let signing = p.signing.as_ref().expect("signing");
-    assert_eq!(signing.key.value, demo.join("keys/site-signing.asc"));
+    assert_eq!(signing.key.value, demo.join("keys/demo-signing-key.asc"));
     assert_eq!(
         signing.passphrase_env.as_ref().map(|e| e.value.as_str()),
         Some("ISOREMIX_KEY_PASSPHRASE")

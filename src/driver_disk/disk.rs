@@ -283,7 +283,7 @@ pub fn write_disk(
     let options = IsoOptions::default()
         .with_id(IsoId::Volume, &volume_id(spec.name))
         .with_id(IsoId::Application, "isoremix driver disk")
-        .with_joliet()
+        .with_joliet_long()
         .with_rock_ridge()
         .with_level(IsoLevel::L3)
         .with_time(datetime)

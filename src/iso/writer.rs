@@ -173,6 +173,11 @@ pub fn write(
     if let Some(id) = &opts.volume_id {
         options = options.with_id(IsoId::Volume, id);
     }
+    // XCP-ng's ISOs are written with `genisoimage -joliet-long`: Joliet names
+    // of up to 103 characters (the repodata's are 80), so none is cut.
+    if options.joliet() {
+        options = options.with_joliet_long();
+    }
     let mut report = WriteReport::default();
     let (el, written) = el_torito(src)?;
     if let Some(cat) = src.catalog_path().map(str::to_string) {

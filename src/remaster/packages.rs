@@ -990,8 +990,9 @@ fn sign_packages(
         pkg.from = From::Host(path);
         signed += 1;
     }
+    let noun = if signed == 1 { "package" } else { "packages" };
     cx.report.steps.push(format!(
-        "packages: {signed} packages signed with key {}",
+        "packages: {signed} {noun} signed with key {}",
         key.fingerprint()
     ));
     Ok(())

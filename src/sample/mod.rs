@@ -234,7 +234,7 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
     let options = IsoOptions::default()
         .with_id(IsoId::Volume, "XCP-ng 8.3")
         .with_id(IsoId::Application, "isoremix sample")
-        .with_joliet()
+        .with_joliet_long()
         .with_rock_ridge()
         .with_level(hadris_iso::IsoLevel::L3)
         .with_time(time)
