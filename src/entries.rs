@@ -186,6 +186,15 @@ fn line(config: &str, e: &EntryView) -> BootLine {
     }
 }
 
+/// How each entry of `config` boots, in file order.
+pub fn lines(config: &Config) -> Vec<BootLine> {
+    config
+        .entries
+        .iter()
+        .map(|e| line(&config.name, e))
+        .collect()
+}
+
 /// The entries of `configs`, matched across them: by name, else by position among the entries
 /// of the same kind (Xen, plain kernel, other) relative to the first config.
 pub fn entries(configs: &[Config]) -> Vec<Entry> {

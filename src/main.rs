@@ -33,6 +33,13 @@ enum Command {
         /// Replace the output file if it already exists.
         #[arg(long)]
         force: bool,
+        /// Say what the build would change (files, packages, boot lines, install.img), writing
+        /// nothing.
+        #[arg(long)]
+        plan: bool,
+        /// Print the build report (or the plan) as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show what an ISO holds and what boots what.
     Inspect {
@@ -145,20 +152,35 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             output,
             source,
             force,
+            plan,
+            json,
         } => {
             let overrides = Overrides {
                 source_iso: source.map(|s| s.parse::<SourceSpec>()).transpose()?,
                 output_iso: output,
             };
             let profile = Profile::load_with(&profile, &overrides)?;
-            let report = remaster::build(&profile, Progress::auto(), existing(force))?;
-            for step in &report.steps {
-                eprintln!("  {step}");
+            let report = if plan {
+                remaster::plan(&profile, Progress::auto())?
+            } else {
+                remaster::build(&profile, Progress::auto(), existing(force))?
+            };
+            if !json {
+                for step in &report.steps {
+                    eprintln!("  {step}");
+                }
             }
             for warning in &report.warnings {
                 eprintln!("warning: {warning}");
             }
-            println!("wrote {} ({} bytes)", report.output.display(), report.size);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if plan {
+                println!("plan for {} (nothing written):", report.output.display());
+                print!("{}", report.changes.to_text());
+            } else {
+                println!("wrote {} ({} bytes)", report.output.display(), report.size);
+            }
         }
         Command::Inspect {
             iso,

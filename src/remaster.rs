@@ -2,8 +2,11 @@
 //! edits in order, write the new image beside the target and rename it into
 //! place. Each step lives in `remaster/<step>.rs` and is the only place
 //! that translates its profile section into calls of a format module.
+//! [`plan`] runs the same steps and stops before writing: the report then says what the
+//! build would change ([`changes`]).
 
 mod boot;
+pub mod changes;
 mod drivers;
 mod installer;
 mod iso_files;
@@ -52,23 +55,30 @@ pub enum Error {
     Workdir(std::io::Error),
 }
 
-/// What a build did.
-#[derive(Debug, Clone, Default)]
+/// What a build did, or, from [`plan`], would do. Its JSON form is `build --json`'s.
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct BuildReport {
-    /// The image written.
+    /// The image written (or that would be written).
     pub output: PathBuf,
-    /// Its size in bytes.
+    /// Whether the image was written (false for a plan).
+    pub written: bool,
+    /// Its size in bytes (0 when not written).
     pub size: u64,
     /// One line per step that changed something.
     pub steps: Vec<String>,
     /// Things the user should know (e.g. names the Joliet tree had to cut).
     pub warnings: Vec<String>,
     /// Packages added to the repository by the profile or a driver (`name-[E:]V-R.arch`).
+    #[serde(skip)]
     pub added: Vec<String>,
     /// Packages drawn from a `[packages] from` pool to satisfy dependencies.
+    #[serde(skip)]
     pub pulled_in: Vec<packages::PulledIn>,
     /// Packages of the source replaced by a newer version (`[packages] update`).
+    #[serde(skip)]
     pub updated: Vec<packages::Updated>,
+    /// What the build changes in the image, compared with its source.
+    pub changes: changes::Changes,
 }
 
 /// Everything a step needs besides its profile section.
@@ -95,6 +105,24 @@ pub fn build(
     existing: Existing,
 ) -> Result<BuildReport, Error> {
     existing.check(&profile.output.iso)?;
+    run(profile, progress, Some(existing))
+}
+
+/// Runs every step of [`build`] on the image in memory, and the checks a build runs before
+/// writing, then stops: nothing is written at the output path or beside it. The report says
+/// what the build would change; an existing output file is a warning (the build refuses it
+/// unless told to replace it). The steps' scratch files stay in the private work folder
+/// (removed on return), as a build's do.
+pub fn plan(profile: &Profile, progress: Progress) -> Result<BuildReport, Error> {
+    run(profile, progress, None)
+}
+
+/// The pipeline; `existing` is `None` for a plan (nothing written).
+fn run(
+    profile: &Profile,
+    progress: Progress,
+    existing: Option<Existing>,
+) -> Result<BuildReport, Error> {
     // The signing key first: a key that cannot be used stops the build before any work.
     let key = match &profile.signing {
         Some(s) => Some(signing::load(s).map_err(|e| Error::Step {
@@ -158,7 +186,7 @@ pub fn build(
         packages.key_file.as_deref(),
         &mut cx,
     )?;
-    let installer = installer::apply(
+    let mut installer = installer::apply(
         &mut source,
         &profile.installer,
         &drivers.initrd,
@@ -183,7 +211,19 @@ pub fn build(
         e
     })?;
     report.warnings.extend(inherited);
+    let before = SourceIso::open(&source_path)?;
+    report.changes = changes::compare(&before, &source, &report.pulled_in, installer.change.take());
+    drop(before);
 
+    let Some(existing) = existing else {
+        if Existing::Refuse.check(&profile.output.iso).is_err() {
+            report.warnings.push(format!(
+                "{} exists: the build replaces it only with --force",
+                profile.output.iso.display()
+            ));
+        }
+        return Ok(report);
+    };
     let total = source.volume_bytes();
     let bar = progress.bytes("writing", total);
     let written = iso::write(
@@ -199,6 +239,7 @@ pub fn build(
     )?;
     bar.finish_and_clear();
     report.size = written.size;
+    report.written = true;
     report.warnings.extend(written.warnings);
     Ok(report)
 }

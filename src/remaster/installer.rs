@@ -5,6 +5,7 @@
 
 use std::io::Read;
 
+use super::changes::InstallImgChange;
 use super::{Context, Error};
 use crate::answerfile;
 use crate::initrd::{self, Content, Edits, PutEntry, PutKind, Strategy};
@@ -24,6 +25,46 @@ pub struct Outcome {
     pub dom0_args: Vec<String>,
     /// The embedded answer file (path on the host), when there is one.
     pub answerfile: Option<std::path::PathBuf>,
+    /// How install.img is rewritten; `None` when it is kept.
+    pub change: Option<InstallImgChange>,
+}
+
+/// An install.img path as the report shows it: `/`-prefixed.
+fn shown(path: &[u8]) -> String {
+    format!("/{}", String::from_utf8_lossy(path).trim_start_matches('/'))
+}
+
+/// Why the profile's `mode` and `changes` lead to the strategy [`initrd::plan`] chooses.
+fn why(mode: InstallerMode, changes: &initrd::Changes) -> String {
+    match (mode, changes.removes.first()) {
+        (InstallerMode::Repack, _) => "[installer] mode = \"repack\"".into(),
+        (InstallerMode::Overlay, _) => "[installer] mode = \"overlay\"".into(),
+        (InstallerMode::Auto, Some(p)) => format!(
+            "removing {} needs a re-pack: an appended overlay cannot delete",
+            shown(p)
+        ),
+        (InstallerMode::Auto, None) => {
+            "nothing removed: an archive appended after the source's bytes, kept as they are".into()
+        }
+    }
+}
+
+/// What the build does to install.img, for the report.
+fn change(strategy: Strategy, mode: InstallerMode, changes: &initrd::Changes) -> InstallImgChange {
+    InstallImgChange {
+        strategy: match strategy {
+            Strategy::Overlay => "overlay",
+            Strategy::Repack => "repack",
+        },
+        why: why(mode, changes),
+        written: changes
+            .puts
+            .iter()
+            .filter(|p| !matches!(p.kind, PutKind::Dir))
+            .map(|p| shown(&p.path))
+            .collect(),
+        removed: changes.removes.iter().map(|p| shown(p)).collect(),
+    }
 }
 
 fn step_err<T>(at: &Located<T>, e: impl std::fmt::Display) -> Error {
@@ -166,6 +207,7 @@ pub fn apply(
     )
     .map_err(whole)?;
     let strategy = initrd::plan(&changes, forced).map_err(whole)?;
+    outcome.change = Some(change(strategy, profile.mode, &changes));
     match strategy {
         Strategy::Overlay => {
             let compression = match tree.last_compression() {
