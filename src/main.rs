@@ -51,6 +51,9 @@ enum Command {
         /// List install.img's merged tree (below PATH if given) instead.
         #[arg(long, value_name = "PATH")]
         initrd_ls: Option<Option<String>>,
+        /// List the ISO folder PATH (or show the file PATH and where its data lie) instead.
+        #[arg(long, value_name = "PATH", conflicts_with = "initrd_ls")]
+        ls: Option<String>,
         /// Also say which file modprobe would load for this module name (or alias) in install.img.
         #[arg(long)]
         module: Option<String>,
@@ -186,10 +189,17 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             iso,
             json,
             initrd_ls,
+            ls,
             module,
             against,
         } => {
             let source = SourceIso::open(&iso)?;
+            if let Some(path) = ls {
+                for line in inspect::list_iso(&source, &path)? {
+                    println!("{line}");
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut info = inspect::inspect(&source);
             if let Some(other) = &against {
                 let before = SourceIso::open(other)?;
@@ -199,7 +209,8 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 );
             }
             let bar = Progress::auto().spinner("reading install.img");
-            let initrd = inspect::read_install_img(&source);
+            let initrd =
+                inspect::read_install_img_keeping(&source, &inspect::answer_files_wanted(&info));
             bar.finish_and_clear();
             // A damaged install.img is reported, not fatal: the rest of the report stands.
             let initrd = match (initrd, &initrd_ls) {
@@ -211,14 +222,19 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 }
             };
             if let Some(prefix) = initrd_ls {
-                let (_, tree) = initrd.ok_or("the image has no /install.img")?;
-                for line in inspect::list_install_img(&tree, prefix.as_deref().unwrap_or("")) {
+                let read = initrd.ok_or("the image has no /install.img")?;
+                for line in inspect::list_install_img(&read.tree, prefix.as_deref().unwrap_or(""))?
+                {
                     println!("{line}");
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            info.install_img = initrd.map(|(img, _)| img);
+            info.answer_files = inspect::answer_files(&info, initrd.as_ref().map(|r| &r.files));
+            info.install_img = initrd.map(|r| r.info);
             info.modules = inspect::modules(&source, module.as_deref());
+            let bar = Progress::auto().spinner("judging the boot entries");
+            info.verdicts = Some(inspect::verdicts(&source));
+            bar.finish_and_clear();
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {

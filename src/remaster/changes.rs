@@ -193,13 +193,10 @@ fn boot_changes(before: &SourceIso, after: &SourceIso) -> Vec<BootChange> {
     out
 }
 
-/// A boot line in one line of text: `xen ARGS | KERNEL ARGS`.
+/// A boot line in one line of text: `XEN ARGS | KERNEL ARGS`.
 pub fn line_text(line: &BootLine) -> String {
     let kernel = match &line.kernel {
-        Some(k) => std::iter::once(k.as_str())
-            .chain(line.args.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join(" "),
+        Some(_) => line.kernel_line(),
         None => "(no kernel)".to_string(),
     };
     match &line.xen {
