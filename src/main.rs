@@ -80,6 +80,9 @@ enum Command {
         /// Extract install.img's merged tree instead of the ISO's.
         #[arg(long)]
         initrd: bool,
+        /// Extract only this file or folder of the ISO (at the same place below DIR).
+        #[arg(long, value_name = "PATH", conflicts_with = "initrd")]
+        path: Option<String>,
     },
     /// Build an XCP-ng driver disk ISO from a driver-disk profile.
     DriverDisk {
@@ -245,6 +248,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             iso,
             dir,
             initrd: true,
+            ..
         } => {
             let source = SourceIso::open(&iso)?;
             let (_, tree) =
@@ -267,9 +271,12 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 );
             }
         }
-        Command::Extract { iso, dir, .. } => {
+        Command::Extract { iso, dir, path, .. } => {
             let source = SourceIso::open(&iso)?;
-            let done = extract::extract(&source, &dir)?;
+            let done = match &path {
+                Some(path) => extract::extract_path(&source, &dir, path)?,
+                None => extract::extract(&source, &dir)?,
+            };
             println!(
                 "extracted {} files ({} bytes), {} directories, {} symlinks into {}",
                 done.files,
