@@ -1,0 +1,57 @@
+//! `isoremix extract`: an ISO's tree, or install.img's, into a folder.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use isoremix::iso::SourceIso;
+use isoremix::{extract, inspect};
+
+use super::Outcome;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The ISO image.
+    iso: PathBuf,
+    /// The folder to create or fill.
+    dir: PathBuf,
+    /// Extract install.img's merged tree instead of the ISO's.
+    #[arg(long)]
+    initrd: bool,
+}
+
+pub fn run(args: Args) -> Outcome {
+    let Args { iso, dir, initrd } = args;
+    let source = SourceIso::open(&iso)?;
+    if initrd {
+        let (_, tree) =
+            inspect::read_install_img(&source)?.ok_or("the image has no /install.img")?;
+        let image =
+            std::io::BufReader::with_capacity(1 << 20, source.open_file(inspect::INSTALL_IMG)?);
+        let done = isoremix::initrd::extract(image, &tree, &dir)?;
+        println!(
+            "extracted install.img: {} files, {} hard links, {} directories, {} symlinks into {}",
+            done.files,
+            done.hard_links,
+            done.dirs,
+            done.symlinks,
+            dir.display()
+        );
+        if !done.skipped.is_empty() {
+            eprintln!(
+                "warning: {} device nodes, FIFOs or sockets need root and were not created",
+                done.skipped.len()
+            );
+        }
+    } else {
+        let done = extract::extract(&source, &dir)?;
+        println!(
+            "extracted {} files ({} bytes), {} directories, {} symlinks into {}",
+            done.files,
+            done.bytes,
+            done.dirs,
+            done.symlinks,
+            dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

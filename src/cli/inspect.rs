@@ -1,0 +1,68 @@
+//! `isoremix inspect`: what an ISO holds and what boots what.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use isoremix::inspect;
+use isoremix::iso::SourceIso;
+use isoremix::progress::Progress;
+
+use super::Outcome;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The ISO image.
+    iso: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// List install.img's merged tree (below PATH if given) instead.
+    #[arg(long, value_name = "PATH")]
+    initrd_ls: Option<Option<String>>,
+    /// Also say which file modprobe would load for this module name (or alias) in install.img.
+    #[arg(long)]
+    module: Option<String>,
+    /// Also list the packages added, updated and removed since this image (the source of
+    /// a build).
+    #[arg(long, value_name = "SOURCE_ISO")]
+    against: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Outcome {
+    let source = SourceIso::open(&args.iso)?;
+    let mut info = inspect::inspect(&source);
+    if let Some(other) = &args.against {
+        let before = SourceIso::open(other)?;
+        info.package_changes = Some(
+            inspect::package_changes(&source, &before)
+                .map_err(|e| format!("{}: {e}", other.display()))?,
+        );
+    }
+    let bar = Progress::auto().spinner("reading install.img");
+    let initrd = inspect::read_install_img(&source);
+    bar.finish_and_clear();
+    // A damaged install.img is reported, not fatal: the rest of the report stands.
+    let initrd = match (initrd, &args.initrd_ls) {
+        (Ok(found), _) => found,
+        (Err(e), Some(_)) => return Err(e.into()),
+        (Err(e), None) => {
+            eprintln!("warning: {e}");
+            None
+        }
+    };
+    if let Some(prefix) = args.initrd_ls {
+        let (_, tree) = initrd.ok_or("the image has no /install.img")?;
+        for line in inspect::list_install_img(&tree, prefix.as_deref().unwrap_or("")) {
+            println!("{line}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    info.install_img = initrd.map(|(img, _)| img);
+    info.modules = inspect::modules(&source, args.module.as_deref());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+    } else {
+        print!("{}", info.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}

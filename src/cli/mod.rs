@@ -1,0 +1,86 @@
+//! The `isoremix` command line: the argument definitions (one module per
+//! subcommand, each with its arguments and the code that runs it) and the
+//! printing of errors. All the work is in the library.
+
+mod build;
+mod driver_disk;
+mod extract;
+mod inspect;
+mod sample;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use isoremix::iso::Existing;
+
+/// Remaster XCP-ng installer ISOs without root.
+#[derive(Parser)]
+#[command(name = "isoremix", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a remastered ISO from a profile.
+    Build(build::Args),
+    /// Show what an ISO holds and what boots what.
+    Inspect(inspect::Args),
+    /// Say, per boot entry, whether XCP-ng 8.3's installer installs from an ISO, and if not, why.
+    /// Exits 0 only when every entry that runs the installer installs.
+    Verify(verify::Args),
+    /// Extract an ISO's whole tree into a folder (never writing outside it).
+    Extract(extract::Args),
+    /// Build an XCP-ng driver disk ISO from a driver-disk profile.
+    DriverDisk(driver_disk::Args),
+    /// Write the built-in XCP-ng 8.3-shaped sample source ISO.
+    Sample(sample::Args),
+}
+
+/// What a subcommand returns: its exit code, or an error to print.
+type Outcome = Result<ExitCode, Box<dyn std::error::Error>>;
+
+/// Parses the command line, runs it and prints an error with its causes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            let mut shown = err.to_string();
+            eprintln!("error: {shown}");
+            // Causes whose text the message already carries are not repeated.
+            let mut source = err.source();
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    shown.push_str(&text);
+                }
+                source = cause.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Outcome {
+    match cli.command {
+        Command::Build(args) => build::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Extract(args) => extract::run(args),
+        Command::DriverDisk(args) => driver_disk::run(args),
+        Command::Sample(args) => sample::run(args),
+    }
+}
+
+/// What `--force` means for an existing output file.
+fn existing(force: bool) -> Existing {
+    if force {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    }
+}

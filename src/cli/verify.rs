@@ -1,0 +1,35 @@
+//! `isoremix verify`: per boot entry, whether XCP-ng 8.3's installer installs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use isoremix::iso::SourceIso;
+use isoremix::progress::Progress;
+use isoremix::verify;
+
+use super::Outcome;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The ISO image (installer, remastered, or driver disk).
+    iso: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Outcome {
+    let source = SourceIso::open(&args.iso)?;
+    let bar = Progress::auto().spinner("verifying");
+    let report = verify::verify(&source, &verify::Options::full());
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if !report.installs {
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
