@@ -85,6 +85,23 @@ pub struct Context<'a> {
     pub seed: &'a [u8],
     /// The report being filled.
     pub report: &'a mut BuildReport,
+    /// How many of the report's steps and warnings were already shown.
+    pub shown: (usize, usize),
+}
+
+impl Context<'_> {
+    /// Shows the lines and warnings added since the last call: each step's
+    /// lines as that step ends.
+    pub fn show_new(&mut self) {
+        let (steps, warnings) = self.shown;
+        for line in &self.report.steps[steps..] {
+            self.progress.line(line);
+        }
+        for warning in &self.report.warnings[warnings..] {
+            self.progress.warning(warning);
+        }
+        self.shown = (self.report.steps.len(), self.report.warnings.len());
+    }
 }
 
 /// Builds the image `profile` describes, replacing an existing file at its output only as
@@ -115,6 +132,11 @@ pub fn build(
     refuse_overwriting_the_source(&source_path, &profile.output.iso)?;
 
     let mut source = SourceIso::open(&source_path)?;
+    // What the image holds besides file data (descriptors, directories, boot catalog, padding):
+    // with the edited tree's data, it estimates the new image's size before it is laid out.
+    let overhead = source
+        .volume_bytes()
+        .saturating_sub(iso::data_bytes(source.tree()));
     let time = clock::build_time(source.created().map(|t| t.unix_seconds()))?;
     let datetime = hadris_fs::DateTime::from_unix_seconds(time).map_err(|e| Error::Step {
         at: "SOURCE_DATE_EPOCH".into(),
@@ -129,13 +151,16 @@ pub fn build(
         time,
         datetime,
         workdir: workdir.path(),
-        progress,
+        progress: progress.clone(),
         seed: &seed,
         report: &mut report,
+        shown: (0, 0),
     };
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;
+    cx.show_new();
     let drivers = drivers::apply(&mut source, &profile.drivers, &mut cx)?;
+    cx.show_new();
     // What the boot entries ask for besides the meta-package (kernel-alt): the pool may have
     // to supply it.
     let entry_targets =
@@ -152,12 +177,14 @@ pub fn build(
         profile.installer.answerfile.is_some(),
         &mut cx,
     )?;
+    cx.show_new();
     treeinfo::apply(
         &mut source,
         &profile.treeinfo,
         packages.key_file.as_deref(),
         &mut cx,
     )?;
+    cx.show_new();
     let installer = installer::apply(
         &mut source,
         &profile.installer,
@@ -165,6 +192,7 @@ pub fn build(
         &packages.answerfile_attributes,
         &mut cx,
     )?;
+    cx.show_new();
     boot::apply(
         &mut source,
         &profile.boot,
@@ -172,6 +200,7 @@ pub fn build(
         &packages.dom0_args,
         &mut cx,
     )?;
+    cx.show_new();
     let allow_unresolved: Vec<String> = profile
         .packages
         .allow_unresolved
@@ -182,10 +211,14 @@ pub fn build(
         e.notes = report.warnings.clone();
         e
     })?;
+    for warning in &inherited {
+        progress.warning(warning);
+    }
     report.warnings.extend(inherited);
 
-    let total = source.volume_bytes();
-    let bar = progress.bytes("writing", total);
+    // The total is an estimate until the image is written, then its size.
+    let estimate = iso::data_bytes(source.tree()) + overhead;
+    let bar = progress.bytes("writing", estimate);
     let written = iso::write(
         &mut source,
         &profile.output.iso,
@@ -195,10 +228,20 @@ pub fn build(
             seed: seed.clone(),
             existing,
         },
-        &|n| bar.set_position(n),
+        &|done| {
+            if done > estimate {
+                bar.set_length(done);
+            }
+            bar.set_position(done);
+        },
     )?;
-    bar.finish_and_clear();
+    bar.set_length(written.size);
+    bar.set_position(written.size);
+    bar.finish();
     report.size = written.size;
+    for warning in &written.warnings {
+        progress.warning(warning);
+    }
     report.warnings.extend(written.warnings);
     Ok(report)
 }

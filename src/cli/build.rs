@@ -7,7 +7,7 @@ use isoremix::profile::{Overrides, Profile, SourceIso as SourceSpec};
 use isoremix::progress::Progress;
 use isoremix::remaster;
 
-use super::{Outcome, existing};
+use super::{Outcome, done, existing};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,19 +24,37 @@ pub struct Args {
     force: bool,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args, ui: &Progress) -> Outcome {
     let overrides = Overrides {
         source_iso: args.source.map(|s| s.parse::<SourceSpec>()).transpose()?,
         output_iso: args.output,
     };
     let profile = Profile::load_with(&args.profile, &overrides)?;
-    let report = remaster::build(&profile, Progress::auto(), existing(args.force))?;
-    for step in &report.steps {
-        eprintln!("  {step}");
+    // Each step's lines and warnings are shown as the step ends.
+    let report = remaster::build(&profile, ui.clone(), existing(args.force))?;
+    for added in &report.added {
+        ui.detail(&format!("added {added}"));
     }
-    for warning in &report.warnings {
-        eprintln!("warning: {warning}");
+    for pulled in &report.pulled_in {
+        let why = match &pulled.required_by {
+            Some(by) => format!(", needed by {by}"),
+            None => String::new(),
+        };
+        ui.detail(&format!(
+            "pulled in {} from {}{why}",
+            pulled.nevra,
+            pulled.pool.display()
+        ));
     }
-    println!("wrote {} ({} bytes)", report.output.display(), report.size);
+    for up in &report.updated {
+        ui.detail(&format!(
+            "updated {} {} to {} {}",
+            up.name, up.from, up.to_name, up.to
+        ));
+    }
+    done(
+        ui,
+        &format!("wrote {} ({} bytes)", report.output.display(), report.size),
+    );
     Ok(ExitCode::SUCCESS)
 }

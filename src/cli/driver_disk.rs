@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use isoremix::driver_disk;
 use isoremix::profile::DriverDiskProfile;
 
-use super::{Outcome, existing};
+use isoremix::progress::Progress;
+
+use super::{Outcome, done, existing};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,16 +22,19 @@ pub struct Args {
     force: bool,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args, ui: &Progress) -> Outcome {
     let profile = DriverDiskProfile::load_with(&args.profile, args.output.as_deref())?;
     let report = driver_disk::build(&profile, existing(args.force))?;
-    println!(
-        "wrote {} ({} bytes): driver disk {} {}{}",
-        report.output.display(),
-        report.size,
-        report.update.name_label,
-        report.update.version,
-        if report.signed { ", signed" } else { "" }
+    done(
+        ui,
+        &format!(
+            "wrote {} ({} bytes): driver disk {} {}{}",
+            report.output.display(),
+            report.size,
+            report.update.name_label,
+            report.update.version,
+            if report.signed { ", signed" } else { "" }
+        ),
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use isoremix::iso::SourceIso;
 use isoremix::{extract, inspect};
 
+use isoremix::progress::Progress;
+
 use super::Outcome;
 
 #[derive(clap::Args)]
@@ -19,7 +21,7 @@ pub struct Args {
     initrd: bool,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args, ui: &Progress) -> Outcome {
     let Args { iso, dir, initrd } = args;
     let source = SourceIso::open(&iso)?;
     if initrd {
@@ -28,29 +30,35 @@ pub fn run(args: Args) -> Outcome {
         let image =
             std::io::BufReader::with_capacity(1 << 20, source.open_file(inspect::INSTALL_IMG)?);
         let done = isoremix::initrd::extract(image, &tree, &dir)?;
-        println!(
-            "extracted install.img: {} files, {} hard links, {} directories, {} symlinks into {}",
-            done.files,
-            done.hard_links,
-            done.dirs,
-            done.symlinks,
-            dir.display()
+        super::done(
+            ui,
+            &format!(
+                "extracted install.img: {} files, {} hard links, {} directories, {} symlinks into {}",
+                done.files,
+                done.hard_links,
+                done.dirs,
+                done.symlinks,
+                dir.display()
+            ),
         );
         if !done.skipped.is_empty() {
-            eprintln!(
-                "warning: {} device nodes, FIFOs or sockets need root and were not created",
+            ui.warning(&format!(
+                "{} device nodes, FIFOs or sockets need root and were not created",
                 done.skipped.len()
-            );
+            ));
         }
     } else {
         let done = extract::extract(&source, &dir)?;
-        println!(
-            "extracted {} files ({} bytes), {} directories, {} symlinks into {}",
-            done.files,
-            done.bytes,
-            done.dirs,
-            done.symlinks,
-            dir.display()
+        super::done(
+            ui,
+            &format!(
+                "extracted {} files ({} bytes), {} directories, {} symlinks into {}",
+                done.files,
+                done.bytes,
+                done.dirs,
+                done.symlinks,
+                dir.display()
+            ),
         );
     }
     Ok(ExitCode::SUCCESS)

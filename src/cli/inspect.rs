@@ -28,7 +28,7 @@ pub struct Args {
     against: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args, ui: &Progress) -> Outcome {
     let source = SourceIso::open(&args.iso)?;
     let mut info = inspect::inspect(&source);
     if let Some(other) = &args.against {
@@ -38,15 +38,15 @@ pub fn run(args: Args) -> Outcome {
                 .map_err(|e| format!("{}: {e}", other.display()))?,
         );
     }
-    let bar = Progress::auto().spinner("reading install.img");
+    let bar = ui.spinner("reading install.img");
     let initrd = inspect::read_install_img(&source);
-    bar.finish_and_clear();
+    bar.clear();
     // A damaged install.img is reported, not fatal: the rest of the report stands.
     let initrd = match (initrd, &args.initrd_ls) {
         (Ok(found), _) => found,
         (Err(e), Some(_)) => return Err(e.into()),
         (Err(e), None) => {
-            eprintln!("warning: {e}");
+            ui.warning(&e.to_string());
             None
         }
     };

@@ -13,11 +13,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use isoremix::iso::Existing;
+use isoremix::progress::{Progress, Verbosity};
 
 /// Remaster XCP-ng installer ISOs without root.
 #[derive(Parser)]
 #[command(name = "isoremix", version, about)]
 pub struct Cli {
+    /// Print errors only: nothing on success.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print per-file and per-package detail.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -66,13 +73,25 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Outcome {
+    let ui = Progress::new(match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    });
     match cli.command {
-        Command::Build(args) => build::run(args),
-        Command::Inspect(args) => inspect::run(args),
-        Command::Verify(args) => verify::run(args),
-        Command::Extract(args) => extract::run(args),
-        Command::DriverDisk(args) => driver_disk::run(args),
-        Command::Sample(args) => sample::run(args),
+        Command::Build(args) => build::run(args, &ui),
+        Command::Inspect(args) => inspect::run(args, &ui),
+        Command::Verify(args) => verify::run(args, &ui),
+        Command::Extract(args) => extract::run(args, &ui),
+        Command::DriverDisk(args) => driver_disk::run(args, &ui),
+        Command::Sample(args) => sample::run(args, &ui),
+    }
+}
+
+/// Prints a command's closing result line on standard output, unless quiet.
+fn done(ui: &Progress, line: &str) {
+    if ui.verbosity() > Verbosity::Quiet {
+        println!("{line}");
     }
 }
 

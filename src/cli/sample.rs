@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use isoremix::progress::Progress;
 use isoremix::sample;
 
-use super::{Outcome, existing};
+use super::{Outcome, done, existing};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,16 +27,15 @@ pub struct Args {
     force: bool,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args, ui: &Progress) -> Outcome {
     let options = sample::Options {
         pad_to: args.size,
         boot_files: args.boot_files,
         packages: args.packages,
         existing: existing(args.force),
+        progress: ui.clone(),
     };
-    let bar = Progress::auto().spinner("writing the sample");
     sample::write(&args.output, &options)?;
-    bar.finish_and_clear();
-    println!("wrote {}", args.output.display());
+    done(ui, &format!("wrote {}", args.output.display()));
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use isoremix::iso::SourceIso;
-use isoremix::progress::Progress;
+use isoremix::progress::{Progress, Verbosity};
 use isoremix::verify;
 
 use super::Outcome;
@@ -18,14 +18,16 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args, ui: &Progress) -> Outcome {
     let source = SourceIso::open(&args.iso)?;
-    let bar = Progress::auto().spinner("verifying");
+    let bar = ui.spinner("verifying");
     let report = verify::verify(&source, &verify::Options::full());
-    bar.finish_and_clear();
-    if args.json {
+    bar.clear();
+    // Quiet: the exit status says it all, and the report is printed only when it fails.
+    let show = !report.installs || ui.verbosity() > Verbosity::Quiet;
+    if show && args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
+    } else if show {
         print!("{}", report.to_text());
     }
     if !report.installs {
