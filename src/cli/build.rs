@@ -9,6 +9,15 @@ use isoremix::remaster;
 
 use super::{Outcome, done, existing};
 
+/// Examples shown after `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  isoremix build profiles/demo.toml
+  isoremix build site.toml --source xcp-ng-8.3.0.iso -o site.iso --force
+  isoremix build --source xcp-ng-8.3.0.iso -o site.iso --answerfile answer.xml \\
+      --dom0-arg console=ttyS0 --add-rpm site-tools-1.0-1.noarch.rpm
+  isoremix build --source builtin:sample -o demo.iso --xen-arg dom0_mem=4G --print-profile > site.toml";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The profile (TOML).

@@ -10,6 +10,12 @@ use isoremix::progress::Progress;
 
 use super::{Outcome, done, existing};
 
+/// Examples shown after `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  isoremix driver-disk igb-disk.toml
+  isoremix driver-disk igb-disk.toml -o igb-driver-disk.iso --force";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The driver-disk profile (TOML).

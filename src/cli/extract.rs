@@ -10,6 +10,12 @@ use isoremix::progress::Progress;
 
 use super::Outcome;
 
+/// Examples shown after `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  isoremix extract site.iso site-tree
+  isoremix extract site.iso installer-tree --initrd";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The ISO image.

@@ -9,6 +9,15 @@ use isoremix::progress::Progress;
 
 use super::Outcome;
 
+/// Examples shown after `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  isoremix inspect site.iso
+  isoremix inspect site.iso --json
+  isoremix inspect site.iso --initrd-ls /etc
+  isoremix inspect site.iso --module igb
+  isoremix inspect site.iso --against xcp-ng-8.3.0.iso";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The ISO image.

@@ -3,6 +3,7 @@
 //! printing of errors. All the work is in the library.
 
 mod build;
+mod docs;
 mod driver_disk;
 mod extract;
 mod inspect;
@@ -17,7 +18,7 @@ use isoremix::progress::{Progress, Verbosity};
 
 /// Remaster XCP-ng installer ISOs without root.
 #[derive(Parser)]
-#[command(name = "isoremix", version, about)]
+#[command(name = "isoremix", version, about, after_help = EXAMPLES)]
 pub struct Cli {
     /// Print errors only: nothing on success.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
@@ -32,19 +33,40 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Build a remastered ISO from a profile.
+    #[command(after_help = build::EXAMPLES)]
     Build(build::Args),
     /// Show what an ISO holds and what boots what.
+    #[command(after_help = inspect::EXAMPLES)]
     Inspect(inspect::Args),
     /// Say, per boot entry, whether XCP-ng 8.3's installer installs from an ISO, and if not, why.
     /// Exits 0 only when every entry that runs the installer installs.
+    #[command(after_help = verify::EXAMPLES)]
     Verify(verify::Args),
     /// Extract an ISO's whole tree into a folder (never writing outside it).
+    #[command(after_help = extract::EXAMPLES)]
     Extract(extract::Args),
     /// Build an XCP-ng driver disk ISO from a driver-disk profile.
+    #[command(after_help = driver_disk::EXAMPLES)]
     DriverDisk(driver_disk::Args),
     /// Write the built-in XCP-ng 8.3-shaped sample source ISO.
+    #[command(after_help = sample::EXAMPLES)]
     Sample(sample::Args),
+    /// Print a shell completion script for bash, zsh, fish, elvish or PowerShell.
+    #[command(after_help = docs::COMPLETIONS_EXAMPLES)]
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page, or write one page per subcommand into a folder.
+    #[command(after_help = docs::MAN_EXAMPLES)]
+    Man(docs::ManArgs),
 }
+
+/// Examples shown after `isoremix --help`.
+const EXAMPLES: &str = "\
+Examples:
+  isoremix sample source.iso
+  isoremix build profiles/demo.toml --source source.iso -o site.iso
+  isoremix build --source source.iso -o site.iso --dom0-arg console=ttyS0 --print-profile
+  isoremix verify site.iso
+  isoremix inspect site.iso";
 
 /// What a subcommand returns: its exit code, or an error to print.
 type Outcome = Result<ExitCode, Box<dyn std::error::Error>>;
@@ -85,6 +107,8 @@ fn run(cli: Cli) -> Outcome {
         Command::Extract(args) => extract::run(args, &ui),
         Command::DriverDisk(args) => driver_disk::run(args, &ui),
         Command::Sample(args) => sample::run(args, &ui),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args, &ui),
     }
 }
 

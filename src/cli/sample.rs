@@ -8,6 +8,12 @@ use isoremix::sample;
 
 use super::{Outcome, done, existing};
 
+/// Examples shown after `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  isoremix sample source.iso
+  isoremix sample big.iso --size 600000000 --force";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Where to write it.

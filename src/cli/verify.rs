@@ -9,6 +9,12 @@ use isoremix::verify;
 
 use super::Outcome;
 
+/// Examples shown after `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  isoremix verify site.iso
+  isoremix -q verify site.iso && echo installs";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The ISO image (installer, remastered, or driver disk).
