@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use isoremix::profile::{Overrides, Profile, SourceIso as SourceSpec};
+use isoremix::profile::{Overrides, Profile, QuickProfile, SourceIso as SourceSpec};
 use isoremix::progress::Progress;
 use isoremix::remaster;
 
@@ -20,8 +20,9 @@ Examples:
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The profile (TOML).
-    profile: PathBuf,
+    /// The profile (TOML). Without one, --source and -o make a quick build from the flags below.
+    #[arg(required_unless_present_all = ["source", "output"])]
+    profile: Option<PathBuf>,
     /// Write here instead of the profile's [output] iso.
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -31,14 +32,83 @@ pub struct Args {
     /// Replace the output file if it already exists.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    quick: Quick,
+}
+
+/// Quick mode: the edits of a small profile given as flags (mkksiso's habit).
+#[derive(clap::Args)]
+#[group(id = "quick", multiple = true, conflicts_with = "profile")]
+struct Quick {
+    /// Quick mode: an answer file for unattended installs ([installer] answerfile).
+    #[arg(long, value_name = "FILE")]
+    answerfile: Option<PathBuf>,
+    /// Quick mode: set a dom0 kernel argument, KEY=VALUE or a flag ([boot.dom0_args] set).
+    #[arg(long, value_name = "ARG")]
+    dom0_arg: Vec<String>,
+    /// Quick mode: set a Xen argument ([boot.xen_args] set).
+    #[arg(long, value_name = "ARG")]
+    xen_arg: Vec<String>,
+    /// Quick mode: remove a dom0 kernel argument, KEY or KEY=VALUE ([boot.dom0_args] remove).
+    #[arg(long, value_name = "ARG")]
+    rm_arg: Vec<String>,
+    /// Quick mode: add an RPM to the repository ([packages] add).
+    #[arg(long, value_name = "FILE")]
+    add_rpm: Vec<PathBuf>,
+    /// Quick mode: add a file to the ISO at an absolute path ([[iso.files]]).
+    #[arg(long, value_name = "SRC:DEST", value_parser = parse_add)]
+    add: Vec<(PathBuf, String)>,
+    /// Quick mode: the new volume identifier ([output] volume_id).
+    #[arg(short = 'V', long, value_name = "LABEL")]
+    volume_id: Option<String>,
+    /// Quick mode: print the profile the flags stand for instead of building.
+    #[arg(long)]
+    print_profile: bool,
+}
+
+/// `SRC:DEST`: split at the last `:` before the absolute ISO path.
+fn parse_add(value: &str) -> Result<(PathBuf, String), String> {
+    match value.rsplit_once(':') {
+        Some((src, dest)) if !src.is_empty() && !dest.is_empty() => {
+            Ok((PathBuf::from(src), dest.to_owned()))
+        }
+        _ => Err(format!(
+            "`{value}` is not SRC:DEST (a local file, a colon, its path in the ISO)"
+        )),
+    }
 }
 
 pub fn run(args: Args, ui: &Progress) -> Outcome {
-    let overrides = Overrides {
-        source_iso: args.source.map(|s| s.parse::<SourceSpec>()).transpose()?,
-        output_iso: args.output,
+    let profile = match args.profile {
+        Some(path) => {
+            let overrides = Overrides {
+                source_iso: args.source.map(|s| s.parse::<SourceSpec>()).transpose()?,
+                output_iso: args.output,
+            };
+            Profile::load_with(&path, &overrides)?
+        }
+        None => {
+            let q = args.quick;
+            let quick = QuickProfile {
+                // Both are required without a profile.
+                source: args.source.unwrap_or_default(),
+                output: args.output.unwrap_or_default(),
+                volume_id: q.volume_id,
+                answerfile: q.answerfile,
+                dom0_args: q.dom0_arg,
+                xen_args: q.xen_arg,
+                rm_args: q.rm_arg,
+                add_rpms: q.add_rpm,
+                add_files: q.add,
+            };
+            let profile = quick.to_profile(&std::env::current_dir()?)?;
+            if q.print_profile {
+                print!("{}", profile.text);
+                return Ok(ExitCode::SUCCESS);
+            }
+            profile
+        }
     };
-    let profile = Profile::load_with(&args.profile, &overrides)?;
     // Each step's lines and warnings are shown as the step ends.
     let report = remaster::build(&profile, ui.clone(), existing(args.force))?;
     for added in &report.added {
