@@ -95,6 +95,23 @@ pub struct Context<'a> {
     pub seed: &'a [u8],
     /// The report being filled.
     pub report: &'a mut BuildReport,
+    /// How many of the report's steps and warnings were already shown.
+    pub shown: (usize, usize),
+}
+
+impl Context<'_> {
+    /// Shows the lines and warnings added since the last call: each step's
+    /// lines as that step ends.
+    pub fn show_new(&mut self) {
+        let (steps, warnings) = self.shown;
+        for line in &self.report.steps[steps..] {
+            self.progress.line(line);
+        }
+        for warning in &self.report.warnings[warnings..] {
+            self.progress.warning(warning);
+        }
+        self.shown = (self.report.steps.len(), self.report.warnings.len());
+    }
 }
 
 /// Builds the image `profile` describes, replacing an existing file at its output only as
@@ -143,6 +160,11 @@ fn run(
     refuse_overwriting_the_source(&source_path, &profile.output.iso)?;
 
     let mut source = SourceIso::open(&source_path)?;
+    // What the image holds besides file data (descriptors, directories, boot catalog, padding):
+    // with the edited tree's data, it estimates the new image's size before it is laid out.
+    let overhead = source
+        .volume_bytes()
+        .saturating_sub(iso::data_bytes(source.tree()));
     let time = clock::build_time(source.created().map(|t| t.unix_seconds()))?;
     let datetime = hadris_fs::DateTime::from_unix_seconds(time).map_err(|e| Error::Step {
         at: "SOURCE_DATE_EPOCH".into(),
@@ -157,13 +179,16 @@ fn run(
         time,
         datetime,
         workdir: workdir.path(),
-        progress,
+        progress: progress.clone(),
         seed: &seed,
         report: &mut report,
+        shown: (0, 0),
     };
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;
+    cx.show_new();
     let drivers = drivers::apply(&mut source, &profile.drivers, &mut cx)?;
+    cx.show_new();
     // What the boot entries ask for besides the meta-package (kernel-alt): the pool may have
     // to supply it.
     let entry_targets =
@@ -180,12 +205,14 @@ fn run(
         profile.installer.answerfile.is_some(),
         &mut cx,
     )?;
+    cx.show_new();
     treeinfo::apply(
         &mut source,
         &profile.treeinfo,
         packages.key_file.as_deref(),
         &mut cx,
     )?;
+    cx.show_new();
     let mut installer = installer::apply(
         &mut source,
         &profile.installer,
@@ -193,6 +220,7 @@ fn run(
         &packages.answerfile_attributes,
         &mut cx,
     )?;
+    cx.show_new();
     boot::apply(
         &mut source,
         &profile.boot,
@@ -200,6 +228,7 @@ fn run(
         &packages.dom0_args,
         &mut cx,
     )?;
+    cx.show_new();
     let allow_unresolved: Vec<String> = profile
         .packages
         .allow_unresolved
@@ -210,6 +239,9 @@ fn run(
         e.notes = report.warnings.clone();
         e
     })?;
+    for warning in &inherited {
+        progress.warning(warning);
+    }
     report.warnings.extend(inherited);
     let before = SourceIso::open(&source_path)?;
     report.changes = changes::compare(&before, &source, &report.pulled_in, installer.change.take());
@@ -217,15 +249,18 @@ fn run(
 
     let Some(existing) = existing else {
         if Existing::Refuse.check(&profile.output.iso).is_err() {
-            report.warnings.push(format!(
+            let warning = format!(
                 "{} exists: the build replaces it only with --force",
                 profile.output.iso.display()
-            ));
+            );
+            progress.warning(&warning);
+            report.warnings.push(warning);
         }
         return Ok(report);
     };
-    let total = source.volume_bytes();
-    let bar = progress.bytes("writing", total);
+    // The total is an estimate until the image is written, then its size.
+    let estimate = iso::data_bytes(source.tree()) + overhead;
+    let bar = progress.bytes("writing", estimate);
     let written = iso::write(
         &mut source,
         &profile.output.iso,
@@ -235,11 +270,21 @@ fn run(
             seed: seed.clone(),
             existing,
         },
-        &|n| bar.set_position(n),
+        &|done| {
+            if done > estimate {
+                bar.set_length(done);
+            }
+            bar.set_position(done);
+        },
     )?;
-    bar.finish_and_clear();
+    bar.set_length(written.size);
+    bar.set_position(written.size);
+    bar.finish();
     report.size = written.size;
     report.written = true;
+    for warning in &written.warnings {
+        progress.warning(warning);
+    }
     report.warnings.extend(written.warnings);
     Ok(report)
 }
@@ -251,7 +296,7 @@ fn seed(source: &SourceIso, profile: &Profile) -> Vec<u8> {
     h.update(source.system_area());
     h.update(source.volume_id().as_bytes());
     h.update(source.volume_bytes().to_le_bytes());
-    h.update(std::fs::read(&profile.file).unwrap_or_default());
+    h.update(profile.text.as_bytes());
     h.finalize().to_vec()
 }
 

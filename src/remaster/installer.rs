@@ -177,10 +177,10 @@ pub fn apply(
         forced == Some(Strategy::Repack) || (forced.is_none() && !edits.remove.is_empty());
     let spool_path = cx.workdir.join("install.img.cpio");
     let (tree, kept) = if needs_tree {
-        let bar = cx.progress.spinner("reading install.img");
+        let bar = cx.progress.bytes("reading install.img", base_len);
         let reader = std::io::BufReader::with_capacity(
             1 << 20,
-            source.open_file(INSTALL_IMG).map_err(whole)?,
+            bar.wrap_read(source.open_file(INSTALL_IMG).map_err(whole)?),
         );
         let targets = initrd::patch_targets(&edits).map_err(whole)?;
         let targets: Vec<&[u8]> = targets.iter().map(|t| t.as_slice()).collect();
@@ -194,7 +194,7 @@ pub fn apply(
         } else {
             initrd::Tree::read_keeping(reader, &targets, 64 << 20).map_err(whole)?
         };
-        bar.finish_and_clear();
+        bar.finish();
         read
     } else {
         (initrd::Tree::new(), initrd::Kept::default())
@@ -237,7 +237,6 @@ pub fn apply(
         Strategy::Repack => {
             let path = cx.workdir.join("install.img");
             let out = std::fs::File::create(&path).map_err(whole)?;
-            let bar = cx.progress.spinner("re-packing install.img");
             let options = initrd::RepackOptions {
                 compression: tree
                     .last_compression()
@@ -249,11 +248,13 @@ pub fn apply(
                     .segments()
                     .iter()
                     .all(|s| s.compression != initrd::Compression::None);
+            // The bar counts the input read: the decompressed spool, or the image itself.
+            let bar;
             if spooled {
-                let spool = std::io::BufReader::with_capacity(
-                    1 << 20,
-                    std::fs::File::open(&spool_path).map_err(whole)?,
-                );
+                let spool = std::fs::File::open(&spool_path).map_err(whole)?;
+                let len = spool.metadata().map_err(whole)?.len();
+                bar = cx.progress.bytes("re-packing install.img", len);
+                let spool = std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(spool));
                 initrd::repack_spooled(
                     spool,
                     &tree,
@@ -263,9 +264,10 @@ pub fn apply(
                 )
                 .map_err(whole)?;
             } else {
+                bar = cx.progress.bytes("re-packing install.img", base_len);
                 let image = std::io::BufReader::with_capacity(
                     1 << 20,
-                    source.open_file(INSTALL_IMG).map_err(whole)?,
+                    bar.wrap_read(source.open_file(INSTALL_IMG).map_err(whole)?),
                 );
                 initrd::repack(
                     image,
@@ -277,7 +279,7 @@ pub fn apply(
                 .map_err(whole)?;
             }
             let _ = std::fs::remove_file(&spool_path);
-            bar.finish_and_clear();
+            bar.finish();
             source
                 .put_file(INSTALL_IMG, NewContent::HostFile(path), cx.datetime)
                 .map_err(whole)?;
