@@ -111,6 +111,18 @@ pub struct BootLine {
     pub args: Vec<String>,
 }
 
+impl BootLine {
+    /// The kernel and its arguments as one command line (empty when there is no kernel).
+    pub fn kernel_line(&self) -> String {
+        self.kernel
+            .iter()
+            .chain(&self.args)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// One boot entry across every config of the image.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
@@ -184,6 +196,15 @@ fn line(config: &str, e: &EntryView) -> BootLine {
         kernel,
         args,
     }
+}
+
+/// How each entry of `config` boots, in file order.
+pub fn lines(config: &Config) -> Vec<BootLine> {
+    config
+        .entries
+        .iter()
+        .map(|e| line(&config.name, e))
+        .collect()
 }
 
 /// The entries of `configs`, matched across them: by name, else by position among the entries

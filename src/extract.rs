@@ -31,6 +31,12 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// The path asked for is not in the image.
+    #[error("{path}: not in the image")]
+    NotInImage {
+        /// The path asked for.
+        path: String,
+    },
     /// Writing to the folder failed.
     #[error("{path}: {source}")]
     Io {
@@ -91,13 +97,52 @@ pub fn safe_join(root: &Path, entry: &str) -> Result<PathBuf, Error> {
 /// On error nothing the extraction made is left: a `dir` that did not exist
 /// does not appear, and one that did holds what it held before.
 pub fn extract(source: &SourceIso, dir: &Path) -> Result<Extracted, Error> {
+    extract_selected(source, dir, None)
+}
+
+/// Extracts the file, symlink or folder (with everything below it) at `path` of `source` into
+/// `dir`, at the same place as [`extract`] puts it (`/boot/x.cfg` becomes `DIR/boot/x.cfg`),
+/// with the folders above it. An error for a path that is not in the image.
+///
+/// # Security
+/// `path` must be a plain absolute name inside the image: `..` and `.` components are refused
+/// before anything is written, as every entry's host path is checked by [`safe_join`].
+pub fn extract_path(source: &SourceIso, dir: &Path, path: &str) -> Result<Extracted, Error> {
+    let rel = path.trim_start_matches('/').trim_end_matches('/');
+    if rel.is_empty() {
+        return extract(source, dir);
+    }
+    if rel
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err(Error::Unsafe {
+            entry: path.to_string(),
+            reason: "the path has `..`, `.` or empty parts: it must name an entry inside the image"
+                .into(),
+        });
+    }
+    if source.tree().get(rel).is_none() {
+        return Err(Error::NotInImage {
+            path: path.to_string(),
+        });
+    }
+    extract_selected(source, dir, Some(&format!("/{rel}")))
+}
+
+/// [`extract`] of the whole tree, or of `only` (a clean `/`-prefixed path) and its parents.
+fn extract_selected(
+    source: &SourceIso,
+    dir: &Path,
+    only: Option<&str>,
+) -> Result<Extracted, Error> {
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
     if fs::symlink_metadata(dir).is_ok() {
         let mut made = Vec::new();
-        let result = extract_tree(source, dir, &mut made);
+        let result = extract_tree(source, dir, only, &mut made);
         if result.is_err() {
             // Children were made after their folders: remove them first.
             for path in made.iter().rev() {
@@ -117,7 +162,7 @@ pub fn extract(source: &SourceIso, dir: &Path) -> Result<Extracted, Error> {
     partial::remove_stale(parent);
     let tmp = partial::dir_in(parent).map_err(io_err(parent))?;
     let registration = partial::register(tmp.path());
-    let done = extract_tree(source, tmp.path(), &mut Vec::new()).map_err(|e| match e {
+    let done = extract_tree(source, tmp.path(), only, &mut Vec::new()).map_err(|e| match e {
         // Name the file where the user asked for it, not in the partial folder.
         Error::Io { path, source } => Error::Io {
             path: path
@@ -151,17 +196,25 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
-/// Extracts every entry of `source` into the existing folder `dir`, adding
-/// each file, folder or symlink it makes to `made`, in order.
+/// Whether `entry` is `only`, below it, or a folder above it.
+fn selected(entry: &str, only: &str) -> bool {
+    let below =
+        |a: &str, b: &str| a.len() > b.len() && a.starts_with(b) && a.as_bytes()[b.len()] == b'/';
+    entry == only || below(entry, only) || below(only, entry)
+}
+
+/// Extracts every entry of `source` (those [`selected`] by `only`, when given) into the
+/// existing folder `dir`, adding each file, folder or symlink it makes to `made`, in order.
 fn extract_tree(
     source: &SourceIso,
     dir: &Path,
+    only: Option<&str>,
     made: &mut Vec<PathBuf>,
 ) -> Result<Extracted, Error> {
     let mut done = Extracted::default();
     let mut failure = None;
     iso::walk(source.tree(), &mut |entry, node| {
-        if failure.is_some() {
+        if failure.is_some() || only.is_some_and(|o| !selected(entry, o)) {
             return;
         }
         if let Err(e) = extract_one(source, dir, entry, node.node(), &mut done, made) {

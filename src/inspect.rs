@@ -9,6 +9,14 @@ use serde::Serialize;
 use crate::initrd;
 use crate::iso::{self, BootEntryInfo, BootPlatform, SourceIso};
 
+mod answer_file;
+mod boot_menus;
+mod listing;
+
+pub use answer_file::{AnswerFile, Setting};
+pub use boot_menus::{BootMenus, MenuConfig};
+pub use listing::list as list_iso;
+
 /// One MBR partition.
 #[derive(Debug, Clone, Serialize)]
 pub struct MbrPartition {
@@ -74,11 +82,57 @@ pub use crate::xcpng::INSTALL_IMG;
 pub fn read_install_img(
     source: &SourceIso,
 ) -> Result<Option<(InstallImg, initrd::Tree)>, InspectError> {
+    Ok(read_install_img_keeping(source, &[])?.map(|r| (r.info, r.tree)))
+}
+
+/// install.img as read by [`read_install_img_keeping`].
+pub struct InstallImgRead {
+    /// Its summary.
+    pub info: InstallImg,
+    /// Its merged tree.
+    pub tree: initrd::Tree,
+    /// The regular files asked for that it has, by `/`-prefixed path, as the kernel unpacks
+    /// them.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// The largest file kept while reading install.img (answer files are a few KiB).
+const MAX_KEPT: u64 = 1 << 20;
+
+/// As [`read_install_img`], keeping on the same pass the regular files at `keep` (absolute
+/// paths inside install.img, each at most 1 MiB).
+pub fn read_install_img_keeping(
+    source: &SourceIso,
+    keep: &[String],
+) -> Result<Option<InstallImgRead>, InspectError> {
     if !source.exists(INSTALL_IMG) {
         return Ok(None);
     }
+    let names: Vec<Vec<u8>> = keep
+        .iter()
+        .map(|p| p.trim_start_matches('/').as_bytes().to_vec())
+        .collect();
+    let name_refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
     let reader = std::io::BufReader::with_capacity(1 << 20, source.open_file(INSTALL_IMG)?);
-    let tree = initrd::Tree::read(reader)?;
+    let (tree, kept) = initrd::Tree::read_keeping(reader, &name_refs, MAX_KEPT)?;
+    let mut files = BTreeMap::new();
+    for (path, name) in keep.iter().zip(&names) {
+        let is_file = tree
+            .lookup(name)
+            .and_then(|(_, node)| tree.inode(node.inode))
+            .is_some_and(|i| i.kind == initrd::Kind::File && i.size <= MAX_KEPT);
+        if !is_file {
+            continue;
+        }
+        let image = std::io::BufReader::new(source.open_file(INSTALL_IMG)?);
+        if let Some(data) = tree
+            .read_contents_kept(&kept, image, &[name.as_slice()])?
+            .into_values()
+            .next()
+        {
+            files.insert(format!("/{}", path.trim_start_matches('/')), data);
+        }
+    }
     let info = InstallImg {
         path: INSTALL_IMG.to_string(),
         size: tree.image_len(),
@@ -96,20 +150,29 @@ pub fn read_install_img(
             .collect(),
         entries: tree.len(),
     };
-    Ok(Some((info, tree)))
+    Ok(Some(InstallImgRead { info, tree, files }))
 }
 
-/// `ls -l`-style lines of the merged tree at and below `prefix` (all when empty).
-pub fn list_install_img(tree: &initrd::Tree, prefix: &str) -> Vec<String> {
-    let prefix = prefix.trim_matches('/').as_bytes();
-    tree.nodes()
+/// `ls -l`-style lines of the merged tree at and below `prefix` (all when empty); an error
+/// when the tree has nothing at `prefix`.
+pub fn list_install_img(tree: &initrd::Tree, prefix: &str) -> Result<Vec<String>, InspectError> {
+    let clean = prefix.trim_matches('/').as_bytes();
+    let lines: Vec<String> = tree
+        .nodes()
         .filter(|(path, _)| {
-            prefix.is_empty()
-                || *path == prefix
-                || (path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'/'))
+            clean.is_empty()
+                || *path == clean
+                || (path.starts_with(clean) && path.get(clean.len()) == Some(&b'/'))
         })
         .filter_map(|(path, _)| tree.list_line(path))
-        .collect()
+        .collect();
+    if lines.is_empty() && !clean.is_empty() {
+        return Err(InspectError::NoSuchPath {
+            within: INSTALL_IMG.into(),
+            path: format!("/{}", String::from_utf8_lossy(clean)),
+        });
+    }
+    Ok(lines)
 }
 
 /// Why install.img could not be inspected.
@@ -121,6 +184,14 @@ pub enum InspectError {
     /// install.img is damaged.
     #[error("{INSTALL_IMG}: {0}")]
     Initrd(#[from] initrd::Error),
+    /// A path asked for is not there.
+    #[error("{within} has no {path}")]
+    NoSuchPath {
+        /// The ISO or install.img.
+        within: String,
+        /// The path asked for.
+        path: String,
+    },
 }
 
 /// Everything `inspect` reports about an image.
@@ -167,6 +238,37 @@ pub struct Inspection {
     /// compared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package_changes: Option<PackageChanges>,
+    /// The boot menus: every config with each entry's Xen and dom0 lines.
+    pub boot_menus: BootMenus,
+    /// The answer files the entries use (see [`answer_files`]).
+    pub answer_files: Vec<AnswerFile>,
+    /// Per entry, whether the installer installs (see [`verdicts`]); `None` when not judged.
+    pub verdicts: Option<crate::verify::Report>,
+}
+
+/// The paths inside install.img to keep while reading it (see [`read_install_img_keeping`])
+/// for [`answer_files`].
+pub fn answer_files_wanted(info: &Inspection) -> Vec<String> {
+    answer_file::wanted(&info.boot_menus)
+}
+
+/// The answer files of the image in brief, from the files kept of install.img (`None` when it
+/// was not read).
+pub fn answer_files(
+    info: &Inspection,
+    files: Option<&BTreeMap<String, Vec<u8>>>,
+) -> Vec<AnswerFile> {
+    answer_file::read(&info.boot_menus, files)
+}
+
+/// Per boot entry, whether XCP-ng 8.3's installer installs, as `isoremix verify` judges it
+/// but without reading every package file (their sizes are checked, not their checksums).
+pub fn verdicts(source: &SourceIso) -> crate::verify::Report {
+    let options = crate::verify::Options {
+        hash_packages: false,
+        ..crate::verify::Options::full()
+    };
+    crate::verify::verify(source, &options)
 }
 
 /// Reads `source` and summarises it.
@@ -298,6 +400,9 @@ pub fn inspect(source: &SourceIso) -> Inspection {
         packages: inspect_packages(source),
         modules: None,
         package_changes: None,
+        boot_menus: boot_menus::read(source),
+        answer_files: Vec::new(),
+        verdicts: None,
     }
 }
 
@@ -317,11 +422,18 @@ impl Inspection {
             self.files, self.file_bytes, self.dirs, self.symlinks
         );
         let _ = writeln!(s, "top level:   {}", self.top_level.join(" "));
-        let _ = writeln!(
-            s,
-            "El Torito:   catalog {}",
-            self.catalog.as_deref().unwrap_or("(not in the tree)")
-        );
+        if self.el_torito.is_empty() {
+            let _ = writeln!(
+                s,
+                "El Torito:   none (no boot catalog: not bootable from CD)"
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "El Torito:   catalog {}",
+                self.catalog.as_deref().unwrap_or("(not in the tree)")
+            );
+        }
         for (i, e) in self.el_torito.iter().enumerate() {
             let _ = writeln!(
                 s,
@@ -367,9 +479,22 @@ impl Inspection {
                 let _ = writeln!(s, "  {:<16} sectors {}-{}", p.name, p.first, p.last);
             }
         }
-        let _ = writeln!(s, "boots:");
+        if self.boots.is_empty() {
+            let _ = writeln!(
+                s,
+                "boots:       nothing (no El Torito entry, no MBR boot code)"
+            );
+        } else {
+            let _ = writeln!(s, "boots:");
+        }
         for b in &self.boots {
             let _ = writeln!(s, "  {b}");
+        }
+        if !self.boot_menus.is_empty() || !self.el_torito.is_empty() {
+            self.boot_menus.write_text(&mut s);
+        }
+        for a in &self.answer_files {
+            a.write_text(&mut s);
         }
         if let Some(img) = &self.install_img {
             let _ = writeln!(
@@ -410,13 +535,22 @@ impl Inspection {
             }
         }
         if let Some(p) = &self.packages {
-            p.write_text(&mut s);
+            p.write_text(&mut s, self.driver_disk.is_some());
         }
         if let Some(c) = &self.package_changes {
             c.write_text(&mut s);
         }
         if let Some(m) = &self.modules {
             s.push_str(&m.to_text());
+        }
+        if let Some(v) = &self.verdicts {
+            let _ = writeln!(
+                s,
+                "verdict (as `isoremix verify` judges, package checksums not read):"
+            );
+            for line in v.to_text().lines() {
+                let _ = writeln!(s, "  {line}");
+            }
         }
         s
     }
@@ -733,18 +867,28 @@ pub struct PackagesInfo {
 }
 
 impl PackagesInfo {
-    fn write_text(&self, s: &mut String) {
+    /// The text section; a driver disk's repository names no install style (the installer
+    /// installs its `drivers` group), so none is looked for.
+    fn write_text(&self, s: &mut String, driver_disk: bool) {
         let _ = writeln!(s, "packages:    {} in repodata", self.count);
         if let Some(e) = &self.error {
             let _ = writeln!(s, "  unreadable repository: {e}");
         }
-        let _ = writeln!(
-            s,
-            "  installs:  {}",
-            self.install_style
-                .as_deref()
-                .unwrap_or("neither xcp-ng-deps nor a xenserver_base group found")
-        );
+        match (&self.install_style, driver_disk) {
+            (Some(style), _) => {
+                let _ = writeln!(s, "  installs:  {style}");
+            }
+            (None, false) => {
+                let _ = writeln!(
+                    s,
+                    "  installs:  unknown: neither the meta-package {} nor the comps group {} \
+                     is in the repository",
+                    crate::remaster::packages::DEFAULT_META,
+                    crate::remaster::packages::DEFAULT_GROUP
+                );
+            }
+            (None, true) => {}
+        }
         if !self.meta_requires.is_empty() {
             let _ = writeln!(s, "  requires:  {}", self.meta_requires.join(", "));
         }

@@ -2,8 +2,11 @@
 //! edits in order, write the new image beside the target and rename it into
 //! place. Each step lives in `remaster/<step>.rs` and is the only place
 //! that translates its profile section into calls of a format module.
+//! [`plan`] runs the same steps and stops before writing: the report then says what the
+//! build would change ([`changes`]).
 
 mod boot;
+pub mod changes;
 mod drivers;
 mod installer;
 mod iso_files;
@@ -52,23 +55,30 @@ pub enum Error {
     Workdir(std::io::Error),
 }
 
-/// What a build did.
-#[derive(Debug, Clone, Default)]
+/// What a build did, or, from [`plan`], would do. Its JSON form is `build --json`'s.
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct BuildReport {
-    /// The image written.
+    /// The image written (or that would be written).
     pub output: PathBuf,
-    /// Its size in bytes.
+    /// Whether the image was written (false for a plan).
+    pub written: bool,
+    /// Its size in bytes (0 when not written).
     pub size: u64,
     /// One line per step that changed something.
     pub steps: Vec<String>,
     /// Things the user should know (e.g. names the Joliet tree had to cut).
     pub warnings: Vec<String>,
     /// Packages added to the repository by the profile or a driver (`name-[E:]V-R.arch`).
+    #[serde(skip)]
     pub added: Vec<String>,
     /// Packages drawn from a `[packages] from` pool to satisfy dependencies.
+    #[serde(skip)]
     pub pulled_in: Vec<packages::PulledIn>,
     /// Packages of the source replaced by a newer version (`[packages] update`).
+    #[serde(skip)]
     pub updated: Vec<packages::Updated>,
+    /// What the build changes in the image, compared with its source.
+    pub changes: changes::Changes,
 }
 
 /// Everything a step needs besides its profile section.
@@ -85,6 +95,23 @@ pub struct Context<'a> {
     pub seed: &'a [u8],
     /// The report being filled.
     pub report: &'a mut BuildReport,
+    /// How many of the report's steps and warnings were already shown.
+    pub shown: (usize, usize),
+}
+
+impl Context<'_> {
+    /// Shows the lines and warnings added since the last call: each step's
+    /// lines as that step ends.
+    pub fn show_new(&mut self) {
+        let (steps, warnings) = self.shown;
+        for line in &self.report.steps[steps..] {
+            self.progress.line(line);
+        }
+        for warning in &self.report.warnings[warnings..] {
+            self.progress.warning(warning);
+        }
+        self.shown = (self.report.steps.len(), self.report.warnings.len());
+    }
 }
 
 /// Builds the image `profile` describes, replacing an existing file at its output only as
@@ -95,6 +122,24 @@ pub fn build(
     existing: Existing,
 ) -> Result<BuildReport, Error> {
     existing.check(&profile.output.iso)?;
+    run(profile, progress, Some(existing))
+}
+
+/// Runs every step of [`build`] on the image in memory, and the checks a build runs before
+/// writing, then stops: nothing is written at the output path or beside it. The report says
+/// what the build would change; an existing output file is a warning (the build refuses it
+/// unless told to replace it). The steps' scratch files stay in the private work folder
+/// (removed on return), as a build's do.
+pub fn plan(profile: &Profile, progress: Progress) -> Result<BuildReport, Error> {
+    run(profile, progress, None)
+}
+
+/// The pipeline; `existing` is `None` for a plan (nothing written).
+fn run(
+    profile: &Profile,
+    progress: Progress,
+    existing: Option<Existing>,
+) -> Result<BuildReport, Error> {
     // The signing key first: a key that cannot be used stops the build before any work.
     let key = match &profile.signing {
         Some(s) => Some(signing::load(s).map_err(|e| Error::Step {
@@ -115,6 +160,11 @@ pub fn build(
     refuse_overwriting_the_source(&source_path, &profile.output.iso)?;
 
     let mut source = SourceIso::open(&source_path)?;
+    // What the image holds besides file data (descriptors, directories, boot catalog, padding):
+    // with the edited tree's data, it estimates the new image's size before it is laid out.
+    let overhead = source
+        .volume_bytes()
+        .saturating_sub(iso::data_bytes(source.tree()));
     let time = clock::build_time(source.created().map(|t| t.unix_seconds()))?;
     let datetime = hadris_fs::DateTime::from_unix_seconds(time).map_err(|e| Error::Step {
         at: "SOURCE_DATE_EPOCH".into(),
@@ -129,13 +179,16 @@ pub fn build(
         time,
         datetime,
         workdir: workdir.path(),
-        progress,
+        progress: progress.clone(),
         seed: &seed,
         report: &mut report,
+        shown: (0, 0),
     };
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;
+    cx.show_new();
     let drivers = drivers::apply(&mut source, &profile.drivers, &mut cx)?;
+    cx.show_new();
     // What the boot entries ask for besides the meta-package (kernel-alt): the pool may have
     // to supply it.
     let entry_targets =
@@ -152,19 +205,22 @@ pub fn build(
         profile.installer.answerfile.is_some(),
         &mut cx,
     )?;
+    cx.show_new();
     treeinfo::apply(
         &mut source,
         &profile.treeinfo,
         packages.key_file.as_deref(),
         &mut cx,
     )?;
-    let installer = installer::apply(
+    cx.show_new();
+    let mut installer = installer::apply(
         &mut source,
         &profile.installer,
         &drivers.initrd,
         &packages.answerfile_attributes,
         &mut cx,
     )?;
+    cx.show_new();
     boot::apply(
         &mut source,
         &profile.boot,
@@ -172,6 +228,7 @@ pub fn build(
         &packages.dom0_args,
         &mut cx,
     )?;
+    cx.show_new();
     let allow_unresolved: Vec<String> = profile
         .packages
         .allow_unresolved
@@ -182,10 +239,28 @@ pub fn build(
         e.notes = report.warnings.clone();
         e
     })?;
+    for warning in &inherited {
+        progress.warning(warning);
+    }
     report.warnings.extend(inherited);
+    let before = SourceIso::open(&source_path)?;
+    report.changes = changes::compare(&before, &source, &report.pulled_in, installer.change.take());
+    drop(before);
 
-    let total = source.volume_bytes();
-    let bar = progress.bytes("writing", total);
+    let Some(existing) = existing else {
+        if Existing::Refuse.check(&profile.output.iso).is_err() {
+            let warning = format!(
+                "{} exists: the build replaces it only with --force",
+                profile.output.iso.display()
+            );
+            progress.warning(&warning);
+            report.warnings.push(warning);
+        }
+        return Ok(report);
+    };
+    // The total is an estimate until the image is written, then its size.
+    let estimate = iso::data_bytes(source.tree()) + overhead;
+    let bar = progress.bytes("writing", estimate);
     let written = iso::write(
         &mut source,
         &profile.output.iso,
@@ -195,10 +270,21 @@ pub fn build(
             seed: seed.clone(),
             existing,
         },
-        &|n| bar.set_position(n),
+        &|done| {
+            if done > estimate {
+                bar.set_length(done);
+            }
+            bar.set_position(done);
+        },
     )?;
-    bar.finish_and_clear();
+    bar.set_length(written.size);
+    bar.set_position(written.size);
+    bar.finish();
     report.size = written.size;
+    report.written = true;
+    for warning in &written.warnings {
+        progress.warning(warning);
+    }
     report.warnings.extend(written.warnings);
     Ok(report)
 }
@@ -210,7 +296,7 @@ fn seed(source: &SourceIso, profile: &Profile) -> Vec<u8> {
     h.update(source.system_area());
     h.update(source.volume_id().as_bytes());
     h.update(source.volume_bytes().to_le_bytes());
-    h.update(std::fs::read(&profile.file).unwrap_or_default());
+    h.update(profile.text.as_bytes());
     h.finalize().to_vec()
 }
 

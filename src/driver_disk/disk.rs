@@ -291,7 +291,15 @@ pub fn write_disk(
     if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
-    let written = iso::write_fresh(files, datetime, &options, out, existing, |_, _| Ok(()))?;
+    let written = iso::write_fresh(
+        files,
+        datetime,
+        &options,
+        out,
+        existing,
+        &|_, _| {},
+        |_, _| Ok(()),
+    )?;
     Ok(DiskReport {
         output: out.to_path_buf(),
         size: written.size(),

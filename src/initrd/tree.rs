@@ -224,6 +224,25 @@ impl Default for Tree {
     }
 }
 
+/// `ls -l`'s mode column: the type letter `kind` (`-`, `d`, `l`...) and the permission bits of
+/// `mode` with setuid, setgid and sticky as `s`/`S` and `t`/`T`.
+pub fn mode_string(kind: char, mode: u32) -> String {
+    let mut perm = String::with_capacity(10);
+    perm.push(kind);
+    for (shift, special, set_char) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = (mode >> shift) & 7;
+        perm.push(if bits & 4 != 0 { 'r' } else { '-' });
+        perm.push(if bits & 2 != 0 { 'w' } else { '-' });
+        perm.push(match (bits & 1 != 0, mode & special != 0) {
+            (true, true) => set_char,
+            (false, true) => set_char.to_ascii_uppercase(),
+            (true, false) => 'x',
+            (false, false) => '-',
+        });
+    }
+    perm
+}
+
 impl Tree {
     /// An empty tree: just the root directory (mode 0755, owner 0, time 0; the first `.`
     /// entry sets its time).
@@ -448,19 +467,7 @@ impl Tree {
             Kind::Fifo => 'p',
             Kind::Socket => 's',
         };
-        let mut perm = String::with_capacity(10);
-        perm.push(t);
-        for (shift, special, set_char) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
-            let bits = (i.mode >> shift) & 7;
-            perm.push(if bits & 4 != 0 { 'r' } else { '-' });
-            perm.push(if bits & 2 != 0 { 'w' } else { '-' });
-            perm.push(match (bits & 1 != 0, i.mode & special != 0) {
-                (true, true) => set_char,
-                (false, true) => set_char.to_ascii_uppercase(),
-                (true, false) => 'x',
-                (false, false) => '-',
-            });
-        }
+        let perm = mode_string(t, i.mode);
         let size = match i.kind {
             Kind::CharDev | Kind::BlockDev => format!("{},{}", i.rdev_major, i.rdev_minor),
             Kind::Symlink => i.target.len().to_string(),

@@ -51,6 +51,7 @@ fn tree_of(files: Vec<(String, Content)>, time: DateTime, out: &Path) -> Result<
 /// time `time`) with `options` at `out`, replacing an existing `out` only as `existing` says.
 /// `finish` gets the complete image file and the writer's
 /// report before the rename (to add a system area, for example); its error aborts the write.
+/// `progress(bytes written, image size)` is called as the image is written.
 ///
 /// Nothing is left behind on error; on success `out` has mode 0644.
 pub fn write_fresh(
@@ -59,12 +60,21 @@ pub fn write_fresh(
     options: &IsoOptions,
     out: &Path,
     existing: Existing,
+    progress: &dyn Fn(u64, u64),
     finish: impl FnOnce(&File, &hadris_fs::Report) -> std::io::Result<()>,
 ) -> Result<hadris_fs::Report> {
     let tree = tree_of(files, time, out)?;
     let partial = PartialImage::create(out, existing)?;
-    let report =
-        hadris_iso::sync::write(partial.device()?, &tree, options).map_err(|e| partial.err(e))?;
+    let total = hadris_iso::plan(&tree, options)
+        .map_err(|e| partial.err(e))?
+        .size();
+    let counting = super::writer::Counting {
+        inner: partial.device()?,
+        progress,
+        written: 0,
+        total,
+    };
+    let report = hadris_iso::sync::write(counting, &tree, options).map_err(|e| partial.err(e))?;
     finish(partial.file(), &report).map_err(|e| partial.err(e))?;
     partial.commit()?;
     Ok(report)

@@ -16,5 +16,7 @@ pub use edit::{NewContent, node_attrs};
 pub use error::{Error, Result};
 pub use fresh::write_fresh;
 pub use output::{Existing, NO_TMPFILE_VAR};
-pub use source::{BootEntryInfo, BootPlatform, ExtentReader, SYSTEM_AREA, SourceIso, files, walk};
+pub use source::{
+    BootEntryInfo, BootPlatform, ExtentReader, SYSTEM_AREA, SourceIso, data_bytes, files, walk,
+};
 pub use writer::{WriteOptions, WriteReport, apply_hybrid, write};

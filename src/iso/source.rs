@@ -436,6 +436,21 @@ pub fn files(tree: &Tree) -> Vec<(String, Content)> {
     out
 }
 
+/// The bytes the file data of `tree` take in an image: each file's length
+/// rounded up to whole sectors, hard links counted once.
+pub fn data_bytes(tree: &Tree) -> u64 {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut total = 0;
+    walk(tree, &mut |_, entry| {
+        if let Some(content) = entry.node().content()
+            && seen.insert(entry.id())
+        {
+            total += content.len().div_ceil(SECTOR) * SECTOR;
+        }
+    });
+    total
+}
+
 /// Calls `visit` for every node below the root with its `/`-prefixed path,
 /// parents before children, in name order.
 pub fn walk(tree: &Tree, visit: &mut dyn FnMut(&str, hadris_fs::TreeEntry<'_>)) {

@@ -49,11 +49,13 @@ pub struct WriteReport {
     pub warnings: Vec<String>,
 }
 
-/// Counts bytes written, for progress.
-struct Counting<'a> {
-    inner: FileDevice,
-    progress: &'a dyn Fn(u64),
-    written: u64,
+/// Counts bytes written, for progress: calls `progress(written, total)`.
+pub(super) struct Counting<'a> {
+    pub(super) inner: FileDevice,
+    pub(super) progress: &'a dyn Fn(u64, u64),
+    pub(super) written: u64,
+    /// The image size the writer planned.
+    pub(super) total: u64,
 }
 
 impl ErrorType for Counting<'_> {
@@ -87,7 +89,7 @@ impl hadris_storage::sync::BlockDevice for Counting<'_> {
     ) -> Result<(), hadris_fs::Error<io::Error>> {
         self.inner.write_blocks(first, buf)?;
         self.written += buf.len() as u64;
-        (self.progress)(self.written);
+        (self.progress)(self.written, self.total);
         Ok(())
     }
     fn flush(&mut self) -> Result<(), hadris_fs::Error<io::Error>> {
@@ -152,7 +154,8 @@ fn el_torito(src: &SourceIso) -> Result<Catalog> {
     Ok((el, written))
 }
 
-/// Writes `src`'s (edited) tree as a new image at `out`.
+/// Writes `src`'s (edited) tree as a new image at `out`, calling
+/// `progress(bytes written)` as it goes.
 ///
 /// The image appears at `out` only when everything is written; on any error
 /// or interruption nothing is left behind. An existing `out` is replaced only
@@ -188,8 +191,10 @@ pub fn write(
 
     let counting = Counting {
         inner: partial.device()?,
-        progress,
+        progress: &|done, _| progress(done),
         written: 0,
+        // The layout of an image over stored content is not known before writing it.
+        total: 0,
     };
     let written = src
         .session_mut()

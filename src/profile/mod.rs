@@ -27,6 +27,7 @@
 
 mod error;
 mod location;
+mod quick;
 mod rules;
 mod schema;
 mod validate;
@@ -37,6 +38,7 @@ use std::str::FromStr;
 
 pub use error::{Error, UnknownBuiltin};
 pub use location::{Located, Origin};
+pub use quick::{QUICK_PROFILE_NAME, QuickProfile};
 
 /// A profile for `isoremix remaster`: a source ISO, an output and the edits to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub struct Profile {
     pub file: PathBuf,
     /// The folder relative paths were resolved against.
     pub base_dir: PathBuf,
+    /// The profile's text as validated; the ids of the image built from it derive from it.
+    pub text: String,
     /// `[source]`: the ISO to start from. The CLI may overwrite it after loading.
     pub source: Source,
     /// `[output]`: where to write. The CLI may overwrite `output.iso` after loading.

@@ -75,6 +75,7 @@ pub(crate) fn remaster(
     Ok(Profile {
         file: file.to_path_buf(),
         base_dir: base_dir.to_path_buf(),
+        text: text.to_owned(),
         source,
         output,
         iso: doc

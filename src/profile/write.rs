@@ -76,7 +76,7 @@ const SECTION_ORDER: [&str; 10] = [
     "driver_disk",
 ];
 
-fn finish(doc: &Table) -> Result<String, Error> {
+pub(super) fn finish(doc: &Table) -> Result<String, Error> {
     let mut text = String::new();
     for key in SECTION_ORDER {
         if let Some(section) = doc.get(key) {
@@ -113,7 +113,7 @@ fn tables(list: Vec<Table>) -> Value {
 }
 
 /// Inserts a section unless it is empty.
-fn put(doc: &mut Table, key: &str, section: Table) {
+pub(super) fn put(doc: &mut Table, key: &str, section: Table) {
     if !section.is_empty() {
         doc.insert(key.to_owned(), section.into());
     }

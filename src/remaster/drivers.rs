@@ -167,17 +167,15 @@ pub fn apply(
         .iter()
         .any(|d| d.installer || matches!(d.source, DriverSource::Modules { .. }));
     let image = if needs_image {
+        let file = source
+            .open_file(INSTALL_IMG)
+            .map_err(|e| step_err(&first.origin, e))?;
         let bar = cx
             .progress
-            .spinner("reading the module trees of install.img");
-        let reader = std::io::BufReader::with_capacity(
-            1 << 20,
-            source
-                .open_file(INSTALL_IMG)
-                .map_err(|e| step_err(&first.origin, e))?,
-        );
+            .bytes("reading install.img's module trees", file.len());
+        let reader = std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(file));
         let image = ImageModules::read(reader).map_err(|e| step_err(&first.origin, e))?;
-        bar.finish_and_clear();
+        bar.finish();
         image
     } else {
         ImageModules::default()

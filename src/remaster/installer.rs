@@ -5,6 +5,7 @@
 
 use std::io::Read;
 
+use super::changes::InstallImgChange;
 use super::{Context, Error};
 use crate::answerfile;
 use crate::initrd::{self, Content, Edits, PutEntry, PutKind, Strategy};
@@ -24,6 +25,46 @@ pub struct Outcome {
     pub dom0_args: Vec<String>,
     /// The embedded answer file (path on the host), when there is one.
     pub answerfile: Option<std::path::PathBuf>,
+    /// How install.img is rewritten; `None` when it is kept.
+    pub change: Option<InstallImgChange>,
+}
+
+/// An install.img path as the report shows it: `/`-prefixed.
+fn shown(path: &[u8]) -> String {
+    format!("/{}", String::from_utf8_lossy(path).trim_start_matches('/'))
+}
+
+/// Why the profile's `mode` and `changes` lead to the strategy [`initrd::plan`] chooses.
+fn why(mode: InstallerMode, changes: &initrd::Changes) -> String {
+    match (mode, changes.removes.first()) {
+        (InstallerMode::Repack, _) => "[installer] mode = \"repack\"".into(),
+        (InstallerMode::Overlay, _) => "[installer] mode = \"overlay\"".into(),
+        (InstallerMode::Auto, Some(p)) => format!(
+            "removing {} needs a re-pack: an appended overlay cannot delete",
+            shown(p)
+        ),
+        (InstallerMode::Auto, None) => {
+            "nothing removed: an archive appended after the source's bytes, kept as they are".into()
+        }
+    }
+}
+
+/// What the build does to install.img, for the report.
+fn change(strategy: Strategy, mode: InstallerMode, changes: &initrd::Changes) -> InstallImgChange {
+    InstallImgChange {
+        strategy: match strategy {
+            Strategy::Overlay => "overlay",
+            Strategy::Repack => "repack",
+        },
+        why: why(mode, changes),
+        written: changes
+            .puts
+            .iter()
+            .filter(|p| !matches!(p.kind, PutKind::Dir))
+            .map(|p| shown(&p.path))
+            .collect(),
+        removed: changes.removes.iter().map(|p| shown(p)).collect(),
+    }
 }
 
 fn step_err<T>(at: &Located<T>, e: impl std::fmt::Display) -> Error {
@@ -136,10 +177,10 @@ pub fn apply(
         forced == Some(Strategy::Repack) || (forced.is_none() && !edits.remove.is_empty());
     let spool_path = cx.workdir.join("install.img.cpio");
     let (tree, kept) = if needs_tree {
-        let bar = cx.progress.spinner("reading install.img");
+        let bar = cx.progress.bytes("reading install.img", base_len);
         let reader = std::io::BufReader::with_capacity(
             1 << 20,
-            source.open_file(INSTALL_IMG).map_err(whole)?,
+            bar.wrap_read(source.open_file(INSTALL_IMG).map_err(whole)?),
         );
         let targets = initrd::patch_targets(&edits).map_err(whole)?;
         let targets: Vec<&[u8]> = targets.iter().map(|t| t.as_slice()).collect();
@@ -153,7 +194,7 @@ pub fn apply(
         } else {
             initrd::Tree::read_keeping(reader, &targets, 64 << 20).map_err(whole)?
         };
-        bar.finish_and_clear();
+        bar.finish();
         read
     } else {
         (initrd::Tree::new(), initrd::Kept::default())
@@ -166,6 +207,7 @@ pub fn apply(
     )
     .map_err(whole)?;
     let strategy = initrd::plan(&changes, forced).map_err(whole)?;
+    outcome.change = Some(change(strategy, profile.mode, &changes));
     match strategy {
         Strategy::Overlay => {
             let compression = match tree.last_compression() {
@@ -195,7 +237,6 @@ pub fn apply(
         Strategy::Repack => {
             let path = cx.workdir.join("install.img");
             let out = std::fs::File::create(&path).map_err(whole)?;
-            let bar = cx.progress.spinner("re-packing install.img");
             let options = initrd::RepackOptions {
                 compression: tree
                     .last_compression()
@@ -207,11 +248,13 @@ pub fn apply(
                     .segments()
                     .iter()
                     .all(|s| s.compression != initrd::Compression::None);
+            // The bar counts the input read: the decompressed spool, or the image itself.
+            let bar;
             if spooled {
-                let spool = std::io::BufReader::with_capacity(
-                    1 << 20,
-                    std::fs::File::open(&spool_path).map_err(whole)?,
-                );
+                let spool = std::fs::File::open(&spool_path).map_err(whole)?;
+                let len = spool.metadata().map_err(whole)?.len();
+                bar = cx.progress.bytes("re-packing install.img", len);
+                let spool = std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(spool));
                 initrd::repack_spooled(
                     spool,
                     &tree,
@@ -221,9 +264,10 @@ pub fn apply(
                 )
                 .map_err(whole)?;
             } else {
+                bar = cx.progress.bytes("re-packing install.img", base_len);
                 let image = std::io::BufReader::with_capacity(
                     1 << 20,
-                    source.open_file(INSTALL_IMG).map_err(whole)?,
+                    bar.wrap_read(source.open_file(INSTALL_IMG).map_err(whole)?),
                 );
                 initrd::repack(
                     image,
@@ -235,7 +279,7 @@ pub fn apply(
                 .map_err(whole)?;
             }
             let _ = std::fs::remove_file(&spool_path);
-            bar.finish_and_clear();
+            bar.finish();
             source
                 .put_file(INSTALL_IMG, NewContent::HostFile(path), cx.datetime)
                 .map_err(whole)?;

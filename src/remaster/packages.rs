@@ -646,18 +646,19 @@ fn source_packages(
         }
     }
     let reused = out.len();
-    let bar = cx.progress.spinner("reading packages");
+    let bar = cx.progress.items("reading packages", jobs.len() as u64);
     let results = repo::read_records(
         &jobs,
         repo::default_threads(),
         Some(repo::DEFAULT_CHANGELOG_LIMIT),
         |job| {
+            bar.inc(1);
             source
                 .open_file(&job.path.to_string_lossy())
                 .map_err(|e| std::io::Error::other(e.to_string()))
         },
     );
-    bar.finish_and_clear();
+    bar.finish();
     for result in results {
         let record = result.map_err(whole)?;
         out.insert(

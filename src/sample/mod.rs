@@ -61,6 +61,8 @@ pub struct Options {
     pub packages: usize,
     /// Whether an existing file at the output may be replaced.
     pub existing: iso::Existing,
+    /// Bars and step lines.
+    pub progress: crate::progress::Progress,
 }
 
 /// Why the sample could not be made.
@@ -229,6 +231,7 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
         opts.pad_to,
         opts.packages,
         SAMPLE_TIME,
+        &opts.progress,
     )?;
 
     let options = IsoOptions::default()
@@ -261,18 +264,32 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
         gpt: true,
     };
     let existing = opts.existing;
-    iso::write_fresh(f.files, time, &options, out, existing, |file, report| {
-        iso::apply_hybrid(
-            file,
-            report,
-            &hybrid,
-            Some("boot/isolinux/isolinux.bin"),
-            Some("boot/efiboot.img"),
-            b"isoremix sample",
-        )
-        .map(|_| ())
-    })
+    let bar = opts.progress.bytes("writing", 0);
+    let progress = |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    iso::write_fresh(
+        f.files,
+        time,
+        &options,
+        out,
+        existing,
+        &progress,
+        |file, report| {
+            iso::apply_hybrid(
+                file,
+                report,
+                &hybrid,
+                Some("boot/isolinux/isolinux.bin"),
+                Some("boot/efiboot.img"),
+                b"isoremix sample",
+            )
+            .map(|_| ())
+        },
+    )
     .map_err(build_err)?;
+    bar.finish();
     Ok(())
 }
 

@@ -156,6 +156,7 @@ pub fn add(
     pad_to: Option<u64>,
     bulk: usize,
     time: i64,
+    progress: &crate::progress::Progress,
 ) -> Result<(), Error> {
     let time32 = u32::try_from(time).map_err(build_err)?;
     let mut records: Vec<Record> = Vec::new();
@@ -169,6 +170,8 @@ pub fn add(
     }
     if let Some(target) = pad_to {
         let mut total: u64 = files.files.iter().map(|(_, c)| c.len()).sum();
+        let bar = progress.bytes("making padding packages", target.saturating_sub(total));
+        let start = total;
         let mut n = 0u64;
         while total < target {
             n += 1;
@@ -205,8 +208,10 @@ pub fn add(
                 .map_err(build_err)?;
             records.push(Record::from_package(&pkg, &href, time as u64, Some(10)));
             total += pkg.size;
+            bar.set_position(total - start);
             files.add(&href, hadris_fs::host::file(&path).map_err(build_err)?);
         }
+        bar.finish();
     }
     repo::sort_records(&mut records);
     let repodata = repo::write_repodata(&records, None, time as u64).map_err(build_err)?;

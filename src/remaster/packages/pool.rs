@@ -15,7 +15,7 @@ use crate::repo::{self, Record};
 use crate::rpm::header::PackageFile;
 
 /// A package drawn from a pool, for the build report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PulledIn {
     /// `name-[E:]V-R.arch`.
     pub nevra: String,
@@ -26,7 +26,7 @@ pub struct PulledIn {
 }
 
 /// A package of the source replaced by a pool package, for the build report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Updated {
     /// The source package's name.
     pub name: String,
