@@ -132,10 +132,11 @@ pub fn build(
     refuse_overwriting_the_source(&source_path, &profile.output.iso)?;
 
     let mut source = SourceIso::open(&source_path)?;
-    // What the image holds besides file data (descriptors, directories, boot catalog, padding):
-    // with the edited tree's data, it estimates the new image's size before it is laid out.
+    // What the image holds besides file data (descriptors, directories, boot catalog, hybrid
+    // padding): with the edited tree's data, it estimates the new image's size before it is
+    // laid out.
     let overhead = source
-        .volume_bytes()
+        .file_len()
         .saturating_sub(iso::data_bytes(source.tree()));
     let time = clock::build_time(source.created().map(|t| t.unix_seconds()))?;
     let datetime = hadris_fs::DateTime::from_unix_seconds(time).map_err(|e| Error::Step {
