@@ -87,6 +87,8 @@ pub struct Context<'a> {
     pub report: &'a mut BuildReport,
     /// How many of the report's steps and warnings were already shown.
     pub shown: (usize, usize),
+    /// Per-file detail of the running step, shown after its lines with `--verbose`.
+    pub details: Vec<String>,
 }
 
 impl Context<'_> {
@@ -96,6 +98,9 @@ impl Context<'_> {
         let (steps, warnings) = self.shown;
         for line in &self.report.steps[steps..] {
             self.progress.line(line);
+        }
+        for detail in self.details.drain(..) {
+            self.progress.detail(&detail);
         }
         for warning in &self.report.warnings[warnings..] {
             self.progress.warning(warning);
@@ -156,6 +161,7 @@ pub fn build(
         seed: &seed,
         report: &mut report,
         shown: (0, 0),
+        details: Vec::new(),
     };
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;

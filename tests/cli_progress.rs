@@ -226,4 +226,12 @@ fn verbose_adds_per_package_detail() {
     );
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("    added site-tools-1.0-1.noarch"), "{err}");
+    assert!(
+        err.contains("    install.img: put /etc/site-banner"),
+        "{err}"
+    );
+    assert!(err.contains("    install.img: removed /etc/motd"), "{err}");
+    // Detail follows its step's line.
+    let step = err.find("installer: install.img re-packed").unwrap();
+    assert!(step < err.find("install.img: put /etc/site-banner").unwrap());
 }

@@ -26,6 +26,13 @@ pub struct Outcome {
     pub answerfile: Option<std::path::PathBuf>,
 }
 
+/// An install.img path as users write it: absolute.
+fn shown_path(path: &[u8]) -> String {
+    let text = String::from_utf8_lossy(path);
+    let rel = text.strip_prefix("./").unwrap_or(&text);
+    format!("/{}", rel.trim_start_matches('/'))
+}
+
 fn step_err<T>(at: &Located<T>, e: impl std::fmt::Display) -> Error {
     Error::Step {
         at: at.origin.to_string(),
@@ -166,6 +173,14 @@ pub fn apply(
     )
     .map_err(whole)?;
     let strategy = initrd::plan(&changes, forced).map_err(whole)?;
+    for put in &changes.puts {
+        cx.details
+            .push(format!("install.img: put {}", shown_path(&put.path)));
+    }
+    for path in &changes.removes {
+        cx.details
+            .push(format!("install.img: removed {}", shown_path(path)));
+    }
     match strategy {
         Strategy::Overlay => {
             let compression = match tree.last_compression() {
