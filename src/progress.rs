@@ -111,8 +111,8 @@ impl Progress {
     /// Prints above any bar being drawn.
     fn print(&self, line: &str) {
         match &self.bars {
-            Some(bars) if bars.println(line).is_ok() => {}
-            _ => eprintln!("{line}"),
+            Some(bars) => bars.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
         }
     }
 
@@ -194,25 +194,38 @@ impl Bar {
         self.inner.wrap_read(read)
     }
 
-    /// Ends the step: the bar gives way to a line saying what was done.
+    /// Ends the step: the bar gives way to a line saying what was done, how
+    /// much and how long it took. A count short of the total shows both.
     pub fn finish(mut self) {
         self.done = true;
         self.inner.finish_and_clear();
+        if let Some(bars) = &self.progress.bars {
+            bars.remove(&self.inner);
+        }
         let done = self.inner.position();
-        if self.unit != Unit::Spinner && done == 0 {
+        let total = self.inner.length().unwrap_or(done);
+        if self.unit != Unit::Spinner && done == 0 && total == 0 {
             // Nothing to do, nothing to say.
             return;
         }
-        let took = format!("{:.1} s", self.inner.elapsed().as_secs_f64());
+        let took = self.inner.elapsed();
+        let secs = format!("{:.1} s", took.as_secs_f64());
+        let count = |show: &dyn Fn(u64) -> String| {
+            if done == total {
+                show(done)
+            } else {
+                format!("{} of {}", show(done), show(total))
+            }
+        };
         let line = match self.unit {
             Unit::Bytes => format!(
-                "{}: {} in {took} ({}/s)",
+                "{}: {} in {secs} ({}/s)",
                 self.label,
-                HumanBytes(done),
-                HumanBytes(rate(done, self.inner.elapsed()))
+                count(&|n| HumanBytes(n).to_string()),
+                HumanBytes(rate(done, took))
             ),
-            Unit::Items => format!("{}: {done} in {took}", self.label),
-            Unit::Spinner => format!("{}: done in {took}", self.label),
+            Unit::Items => format!("{}: {} in {secs}", self.label, count(&|n| n.to_string())),
+            Unit::Spinner => format!("{}: done in {secs}", self.label),
         };
         self.progress.line(&line);
     }

@@ -97,6 +97,8 @@ pub struct Context<'a> {
     pub report: &'a mut BuildReport,
     /// How many of the report's steps and warnings were already shown.
     pub shown: (usize, usize),
+    /// Per-file detail of the running step, shown after its lines with `--verbose`.
+    pub details: Vec<String>,
 }
 
 impl Context<'_> {
@@ -106,6 +108,9 @@ impl Context<'_> {
         let (steps, warnings) = self.shown;
         for line in &self.report.steps[steps..] {
             self.progress.line(line);
+        }
+        for detail in self.details.drain(..) {
+            self.progress.detail(&detail);
         }
         for warning in &self.report.warnings[warnings..] {
             self.progress.warning(warning);
@@ -160,10 +165,11 @@ fn run(
     refuse_overwriting_the_source(&source_path, &profile.output.iso)?;
 
     let mut source = SourceIso::open(&source_path)?;
-    // What the image holds besides file data (descriptors, directories, boot catalog, padding):
-    // with the edited tree's data, it estimates the new image's size before it is laid out.
+    // What the image holds besides file data (descriptors, directories, boot catalog, hybrid
+    // padding): with the edited tree's data, it estimates the new image's size before it is
+    // laid out.
     let overhead = source
-        .volume_bytes()
+        .file_len()
         .saturating_sub(iso::data_bytes(source.tree()));
     let time = clock::build_time(source.created().map(|t| t.unix_seconds()))?;
     let datetime = hadris_fs::DateTime::from_unix_seconds(time).map_err(|e| Error::Step {
@@ -183,6 +189,7 @@ fn run(
         seed: &seed,
         report: &mut report,
         shown: (0, 0),
+        details: Vec::new(),
     };
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;

@@ -9,6 +9,10 @@ use isoremix::remaster;
 
 use super::{Outcome, done, existing};
 
+/// The two ways to call `build`: with a profile, or quick mode from flags.
+pub const USAGE: &str = "isoremix build [OPTIONS] <PROFILE>
+       isoremix build --source <ISO> -o <OUTPUT> [QUICK MODE OPTIONS] [--print-profile]";
+
 /// Examples shown after `--help`.
 pub const EXAMPLES: &str = "\
 Examples:
@@ -48,29 +52,30 @@ pub struct Args {
 /// Quick mode: the edits of a small profile given as flags (mkksiso's habit).
 #[derive(clap::Args)]
 #[group(id = "quick", multiple = true, conflicts_with = "profile")]
+#[command(next_help_heading = "Quick mode (no profile; with --source and -o)")]
 struct Quick {
-    /// Quick mode: an answer file for unattended installs ([installer] answerfile).
+    /// An answer file for unattended installs ([installer] answerfile).
     #[arg(long, value_name = "FILE")]
     answerfile: Option<PathBuf>,
-    /// Quick mode: set a dom0 kernel argument, KEY=VALUE or a flag ([boot.dom0_args] set).
+    /// Set a dom0 kernel argument, KEY=VALUE or a flag ([boot.dom0_args] set).
     #[arg(long, value_name = "ARG")]
     dom0_arg: Vec<String>,
-    /// Quick mode: set a Xen argument ([boot.xen_args] set).
+    /// Set a Xen argument ([boot.xen_args] set).
     #[arg(long, value_name = "ARG")]
     xen_arg: Vec<String>,
-    /// Quick mode: remove a dom0 kernel argument, KEY or KEY=VALUE ([boot.dom0_args] remove).
+    /// Remove a dom0 kernel argument, KEY or KEY=VALUE ([boot.dom0_args] remove).
     #[arg(long, value_name = "ARG")]
     rm_arg: Vec<String>,
-    /// Quick mode: add an RPM to the repository ([packages] add).
+    /// Add an RPM to the repository ([packages] add).
     #[arg(long, value_name = "FILE")]
     add_rpm: Vec<PathBuf>,
-    /// Quick mode: add a file to the ISO at an absolute path ([[iso.files]]).
+    /// Add a file to the ISO at an absolute path ([[iso.files]]).
     #[arg(long, value_name = "SRC:DEST", value_parser = parse_add)]
     add: Vec<(PathBuf, String)>,
-    /// Quick mode: the new volume identifier ([output] volume_id).
+    /// The new volume identifier ([output] volume_id).
     #[arg(short = 'V', long, value_name = "LABEL")]
     volume_id: Option<String>,
-    /// Quick mode: print the profile the flags stand for instead of building.
+    /// Print the profile the flags stand for instead of building.
     #[arg(long)]
     print_profile: bool,
 }

@@ -33,7 +33,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Build a remastered ISO from a profile.
-    #[command(after_help = build::EXAMPLES)]
+    #[command(after_help = build::EXAMPLES, override_usage = build::USAGE)]
     Build(build::Args),
     /// Show what an ISO holds and what boots what.
     #[command(after_help = inspect::EXAMPLES)]

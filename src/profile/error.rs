@@ -201,3 +201,74 @@ pub struct UnknownBuiltin {
     /// The whole value as written, `builtin:` included.
     pub name: String,
 }
+
+/// The parser's message for a value of the wrong type at byte `at` of `text`,
+/// with what the writer probably meant when the mistake is a common one: a
+/// single table `[drivers]` where an array of tables `[[drivers]]` is
+/// wanted, a single string where a list is wanted, or an octal integer
+/// where a mode string is wanted.
+pub(super) fn type_hint(text: &str, at: usize, message: &str) -> Option<String> {
+    let (key, name) = key_at(text, at)?;
+    if message.starts_with("invalid type: map, expected a sequence") {
+        let written_as_header = text.get(at..).is_some_and(|t| t.starts_with('['));
+        return Some(if written_as_header {
+            format!("`{key}` is an array of tables: write [[{key}]] for each entry")
+        } else {
+            format!("`{key}` is an array of tables: write {name} = [{{ ... }}, ...]")
+        });
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: string ")
+        && rest.ends_with(", expected a sequence")
+    {
+        let value = rest.trim_end_matches(", expected a sequence");
+        return Some(format!("`{key}` is a list: write {name} = [{value}]"));
+    }
+    if name == "mode"
+        && let Some(rest) = message.strip_prefix("invalid type: integer `")
+        && let Some(n) = rest.split('`').next().and_then(|n| n.parse::<u32>().ok())
+    {
+        return Some(format!(
+            "`{key}` is a string of octal digits like \"0644\", not a number: write mode = \"{n:04o}\""
+        ));
+    }
+    None
+}
+
+/// The key whose value or table starts at byte `at` of `text`, as a dotted
+/// path (`iso.files`), and its last part (`files`): the name of a table
+/// header starting there, or the key before `=` on that line under the
+/// nearest header above.
+fn key_at(text: &str, at: usize) -> Option<(String, String)> {
+    let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let before = text.get(line_start..at)?.trim();
+    let after = text.get(at..)?;
+    let header = |line: &str| -> Option<String> {
+        let inner = line.trim().strip_prefix('[')?;
+        let end = inner.find(']')?;
+        Some(inner[..end].trim_matches(['[', ' ']).to_owned())
+    };
+    if before.is_empty()
+        && let Some(name) = header(after)
+    {
+        let last = name.rsplit('.').next().unwrap_or(&name).trim().to_owned();
+        return Some((name, last));
+    }
+    let key = before
+        .strip_suffix('=')?
+        .trim()
+        .trim_matches('"')
+        .to_owned();
+    if key.is_empty() {
+        return None;
+    }
+    let section = text[..line_start]
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('['))
+        .and_then(header);
+    let full = match section {
+        Some(s) if !s.is_empty() => format!("{s}.{key}"),
+        _ => key.clone(),
+    };
+    Some((full, key))
+}

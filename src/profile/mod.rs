@@ -40,7 +40,7 @@ pub use error::{Error, UnknownBuiltin};
 pub use location::{Located, Origin};
 pub use quick::{QUICK_PROFILE_NAME, QuickProfile};
 
-/// A profile for `isoremix remaster`: a source ISO, an output and the edits to make.
+/// A profile for `isoremix build`: a source ISO, an output and the edits to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     /// The profile file, as named when loaded (used in messages).

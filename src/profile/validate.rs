@@ -207,10 +207,16 @@ impl Cx<'_> {
 
     fn parse(&self, text: &str) -> Result<schema::Document, Error> {
         toml::from_str(text).map_err(|e| {
-            let at = self.index.origin(e.span().unwrap_or(0..0));
+            let span = e.span().unwrap_or(0..0);
+            let parser = key_wording(e.message());
+            // The hint first, the parser's own words after it.
+            let message = match super::error::type_hint(text, span.start, e.message()) {
+                Some(hint) => format!("{hint} ({parser})"),
+                None => parser,
+            };
             Error::Toml {
-                at,
-                message: key_wording(e.message()),
+                at: self.index.origin(span),
+                message,
             }
         })
     }

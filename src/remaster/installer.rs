@@ -29,9 +29,11 @@ pub struct Outcome {
     pub change: Option<InstallImgChange>,
 }
 
-/// An install.img path as the report shows it: `/`-prefixed.
+/// An install.img path as users write it and the report shows it: absolute.
 fn shown(path: &[u8]) -> String {
-    format!("/{}", String::from_utf8_lossy(path).trim_start_matches('/'))
+    let text = String::from_utf8_lossy(path);
+    let rel = text.strip_prefix("./").unwrap_or(&text);
+    format!("/{}", rel.trim_start_matches('/'))
 }
 
 /// Why the profile's `mode` and `changes` lead to the strategy [`initrd::plan`] chooses.
@@ -208,6 +210,14 @@ pub fn apply(
     .map_err(whole)?;
     let strategy = initrd::plan(&changes, forced).map_err(whole)?;
     outcome.change = Some(change(strategy, profile.mode, &changes));
+    for put in &changes.puts {
+        cx.details
+            .push(format!("install.img: put {}", shown(&put.path)));
+    }
+    for path in &changes.removes {
+        cx.details
+            .push(format!("install.img: removed {}", shown(path)));
+    }
     match strategy {
         Strategy::Overlay => {
             let compression = match tree.last_compression() {

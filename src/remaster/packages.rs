@@ -941,7 +941,10 @@ fn sign_packages(
     let dir = cx.workdir.join("signed");
     std::fs::create_dir_all(&dir).map_err(whole)?;
     let mut signed = 0usize;
+    // Every package is read to see whether it is signed; the unsigned ones are signed.
+    let bar = cx.progress.items("signing packages", packages.len() as u64);
     for (location, pkg) in packages.iter_mut() {
+        bar.inc(1);
         let at = format!("[signing] {location}");
         // What to sign: added packages (the rewritten meta-package, made in the work folder, is
         // signed already; wrapped driver packages, made there too, are not) and unsigned
@@ -991,6 +994,7 @@ fn sign_packages(
         pkg.from = From::Host(path);
         signed += 1;
     }
+    bar.finish();
     let noun = if signed == 1 { "package" } else { "packages" };
     cx.report.steps.push(format!(
         "packages: {signed} {noun} signed with key {}",

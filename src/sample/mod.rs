@@ -264,10 +264,11 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
         gpt: true,
     };
     let existing = opts.existing;
-    let bar = opts.progress.bytes("writing", 0);
+    // The bar starts once the writer knows the image size.
+    let bar = std::cell::OnceCell::new();
     let progress = |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
+        bar.get_or_init(|| opts.progress.bytes("writing", total))
+            .set_position(done);
     };
     iso::write_fresh(
         f.files,
@@ -289,7 +290,9 @@ pub fn write(out: &Path, opts: &Options) -> Result<(), Error> {
         },
     )
     .map_err(build_err)?;
-    bar.finish();
+    if let Some(bar) = bar.into_inner() {
+        bar.finish();
+    }
     Ok(())
 }
 
