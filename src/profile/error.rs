@@ -131,7 +131,7 @@ pub enum Error {
         source: UnknownBuiltin,
     },
     /// A kernel command-line argument that cannot be written into a boot menu.
-    #[error("{at}: boot argument `{arg}` {problem}")]
+    #[error("{at}: boot argument `{arg}`: {problem}")]
     BootArg {
         /// Where the argument was written.
         at: Origin,

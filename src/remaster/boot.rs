@@ -67,6 +67,14 @@ fn err(at: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// An error of the EFI boot image at `path` (the El Torito entry's file), naming it.
+fn efiboot_error(path: &str, e: efiboot::Error) -> String {
+    format!(
+        "{} (the UEFI El Torito image): {e}",
+        path.trim_start_matches('/')
+    )
+}
+
 /// Applies the boot edits to every config of `source`.
 /// `unattended` (the answer file's arguments) go to the entries the profile selects that run an
 /// install and name no answer file yet; `interactive` (signature checks off) to every entry
@@ -106,10 +114,14 @@ pub fn apply(
                 });
             }
         }
+        // An image without a grub.cfg copy has nothing to edit; one that cannot be read as FAT
+        // is an error, or its menu would be shipped unedited.
         let inside = match (&efiboot_path, &efiboot_image) {
-            (Some(p), Some(img)) => efiboot::read_file(img, EFIBOOT_GRUB)
-                .ok()
-                .map(|bytes| (p.clone(), img, bytes)),
+            (Some(p), Some(img)) => match efiboot::read_file(img, EFIBOOT_GRUB) {
+                Ok(bytes) => Some((p.clone(), img, bytes)),
+                Err(efiboot::Error::NotFound(_)) => None,
+                Err(e) => return Err(err(at, efiboot_error(p, e))),
+            },
             _ => None,
         };
         if let Some((p, _, bytes)) = &inside {
@@ -143,7 +155,7 @@ pub fn apply(
                         efiboot::serial_from_seed(cx.seed),
                         efiboot::FatTime::from_unix(cx.time),
                     )
-                    .map_err(|e| err(at, format!("{p}: {e}")))?;
+                    .map_err(|e| err(at, efiboot_error(p, e)))?;
                     source
                         .put_file(p, NewContent::Bytes(new), cx.datetime)
                         .map_err(|e| err(at, e))?;
@@ -165,7 +177,8 @@ pub fn apply(
                 "efi_fallback: the image has no UEFI El Torito boot image",
             )
         })?;
-        let loader = efiboot::efi_fallback_loader(img).map_err(|e| err(at, e))?;
+        let loader = efiboot::efi_fallback_loader(img)
+            .map_err(|e| err(at, efiboot_error(efiboot_path.as_deref().unwrap_or(""), e)))?;
         source
             .put_file(FALLBACK, NewContent::Bytes(loader), cx.datetime)
             .map_err(|e| err(at, e))?;
