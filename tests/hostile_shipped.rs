@@ -342,3 +342,64 @@ fn hostile_efiboot_not_fat_is_named() {
         &["boot/efiboot.img", "FAT"],
     );
 }
+
+// ---- install.img: the base of an overlay must be whole bzip2 streams ----
+
+/// A bzip2 (level 1: several blocks) install.img holding a newc archive made by GNU cpio.
+fn bzip2_install_img(dir: &Path) -> Vec<u8> {
+    let root = dir.join("initrd");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/data"), pseudo_random(400_000, 5)).unwrap();
+    let cpio = common::initrd::gnu_cpio(&root);
+    common::initrd::sh("bzip2 -1 -c", Path::new("/"), &cpio)
+}
+
+/// A profile adding one file to install.img (an overlay: nothing of the image is decoded).
+fn add_marker(dir: &Path) -> String {
+    let marker = dir.join("marker");
+    std::fs::write(&marker, "marker\n").unwrap();
+    profile(&format!(
+        "[installer]\n[[installer.files]]\nsrc = \"{}\"\ndest = \"/etc/marker\"\n",
+        marker.display()
+    ))
+}
+
+#[test]
+fn hostile_install_img_with_broken_bzip2_framing_is_refused() {
+    let work = setup();
+    let good = bzip2_install_img(work.path());
+    let n = good.len();
+    let flip = |at: usize| {
+        let mut b = good.clone();
+        b[at] ^= 0x24;
+        b
+    };
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (good[..n - 40].to_vec(), "no end-of-stream marker"),
+        (flip(n - 3), "combined CRC mismatch"),
+        (flip(11), "combined CRC mismatch"),
+        ([&b"BZh0"[..], &good[4..]].concat(), "BZh1 to BZh9"),
+        (
+            [&good[..], &[0u8; 3][..], b"JUNKJUNK"].concat(),
+            "unknown data at image offset",
+        ),
+    ];
+    for (image, what) in cases {
+        let dir = setup();
+        let source = source_with(dir.path(), |tree| {
+            std::fs::write(tree.join("install.img"), &image).unwrap();
+        });
+        refused(
+            dir.path(),
+            &add_marker(dir.path()),
+            &source,
+            &["install.img", what],
+        );
+    }
+    // The same image whole takes the overlay.
+    let dir = setup();
+    let source = source_with(dir.path(), |tree| {
+        std::fs::write(tree.join("install.img"), &good).unwrap();
+    });
+    built(dir.path(), &add_marker(dir.path()), &source);
+}
