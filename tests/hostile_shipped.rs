@@ -403,3 +403,97 @@ fn hostile_install_img_with_broken_bzip2_framing_is_refused() {
     });
     built(dir.path(), &add_marker(dir.path()), &source);
 }
+
+// ---- two edits of one path; names the source lacks; arguments the menus cannot carry ----
+
+/// `text`'s `file:line:col` of the `nth` (0-based) occurrence of `needle`, as errors print it.
+fn at(dir: &Path, text: &str, needle: &str, nth: usize) -> String {
+    let offset = text.match_indices(needle).nth(nth).expect("needle").0;
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    format!("{}:{line}:{col}", dir.join("profile.toml").display())
+}
+
+#[test]
+fn hostile_conflicting_edits_of_one_path_name_both_lines() {
+    let dir = setup();
+    let source = source_with(dir.path(), |_| {});
+    std::fs::write(dir.path().join("x"), "x\n").unwrap();
+    let src = dir.path().join("x").display().to_string();
+    let cases = [
+        (
+            format!(
+                "[iso]\nremove = [\"/EULA\"]\n[[iso.files]]\nsrc = \"{src}\"\ndest = \"/EULA\"\n"
+            ),
+            ("\"/EULA\"", 1, "\"/EULA\"", 0),
+            "both removed and written",
+        ),
+        (
+            "[iso]\nremove = [\"/EULA\", \"/EULA\"]\n".to_string(),
+            ("\"/EULA\"", 1, "\"/EULA\"", 0),
+            "removed twice",
+        ),
+        (
+            format!(
+                "[[iso.files]]\nsrc = \"{src}\"\ndest = \"/a\"\n\
+                 [[iso.files]]\nsrc = \"{src}\"\ndest = \"/a/b\"\n"
+            ),
+            ("\"/a/b\"", 0, "\"/a\"", 0),
+            "cannot hold other files",
+        ),
+        (
+            format!(
+                "[installer]\nremove = [\"/etc/hosts\"]\n\
+                 [[installer.files]]\nsrc = \"{src}\"\ndest = \"/etc/hosts\"\n"
+            ),
+            ("\"/etc/hosts\"", 1, "\"/etc/hosts\"", 0),
+            "both removed and written",
+        ),
+    ];
+    for (body, (second, n2, first, n1), why) in cases {
+        let text = profile(&body);
+        let second = at(dir.path(), &text, second, n2);
+        let first = at(dir.path(), &text, first, n1);
+        refused(dir.path(), &text, &source, &[&second, &first, why]);
+    }
+}
+
+#[test]
+fn hostile_unknown_boot_entry_points_at_the_profile_and_lists_the_entries() {
+    let dir = setup();
+    let source = source_with(dir.path(), |_| {});
+    for body in [
+        "[boot]\nentries = [\"install\", \"instal\"]\ndom0_args = { add = [\"x=1\"] }\n",
+        "[boot]\ndefault = \"instal\"\n",
+        "[[boot.entry]]\nlabel = \"site\"\ntitle = \"Site\"\nfrom = \"instal\"\n",
+    ] {
+        let text = profile(body);
+        let place = at(dir.path(), &text, "\"instal\"", 0);
+        refused(
+            dir.path(),
+            &text,
+            &source,
+            &[&place, "\"instal\"", "install, no-serial", "safe"],
+        );
+    }
+}
+
+#[test]
+fn hostile_boot_argument_the_menus_cannot_carry_points_at_the_profile() {
+    let dir = setup();
+    let source = source_with(dir.path(), |_| {});
+    for arg in ["a;b", "x={y}", "u=http://h/?a=1&b=2", "$x"] {
+        let text = profile(&format!("[boot]\ndom0_args = {{ add = [\"{arg}\"] }}\n"));
+        let place = at(dir.path(), &text, &format!("\"{arg}\""), 0);
+        refused(
+            dir.path(),
+            &text,
+            &source,
+            &[&place, arg, "quote or interpret"],
+        );
+    }
+}

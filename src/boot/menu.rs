@@ -275,10 +275,12 @@ pub enum Error {
     #[error(transparent)]
     Args(#[from] args::Error),
     /// An entry name found in no config.
-    #[error("no boot menu has an entry {name:?}")]
+    #[error("no boot menu has an entry {name:?}; the menus have: {}", known.join(", "))]
     UnknownEntry {
         /// The name.
         name: String,
+        /// The names the menus have (isolinux labels, GRUB titles), each once, in file order.
+        known: Vec<String>,
     },
     /// An entry that exists in one config has no counterpart in another.
     #[error(
@@ -474,8 +476,15 @@ fn resolve(menus: &[Menu], name: &str) -> Result<Vec<usize>, Error> {
         .iter()
         .find_map(|v| v.iter().position(|e| e.name == name).map(|i| (v, i)));
     let Some((anchor_view, anchor_idx)) = anchor else {
+        let mut known: Vec<String> = Vec::new();
+        for e in views.iter().flatten() {
+            if !known.contains(&e.name) {
+                known.push(e.name.clone());
+            }
+        }
         return Err(Error::UnknownEntry {
             name: name.to_string(),
+            known,
         });
     };
     let anchor_boot = anchor_view.get(anchor_idx).and_then(EntryView::boot);
@@ -526,6 +535,7 @@ fn edit_entry(
     let Some(entry) = view.get(idx) else {
         return Err(Error::UnknownEntry {
             name: format!("#{idx}"),
+            known: Vec::new(),
         });
     };
     if let Some(x) = entry.xen.clone() {

@@ -67,6 +67,17 @@ fn err(at: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Where the profile names boot entry `name` (`entries`, `default`, a new entry's `from`).
+fn naming<'a>(profile: &'a BootEdits, name: &str) -> Option<&'a profile::Origin> {
+    let entries = profile.entries.iter().flatten();
+    let froms = profile.new_entries.iter().map(|n| &n.from);
+    entries
+        .chain(profile.default.as_ref())
+        .chain(froms)
+        .find(|l| l.value == name)
+        .map(|l| &l.origin)
+}
+
 /// An error of the EFI boot image at `path` (the El Torito entry's file), naming it.
 fn efiboot_error(path: &str, e: efiboot::Error) -> String {
     format!(
@@ -137,7 +148,14 @@ pub fn apply(
                 "the image has no boot menu (isolinux.cfg or grub.cfg) to edit",
             ));
         }
-        let report = boot::apply(&edits, &mut configs).map_err(|e| err(at, e))?;
+        let report = boot::apply(&edits, &mut configs).map_err(|e| match &e {
+            // Point at the profile line that names the entry.
+            boot::menu::Error::UnknownEntry { name, .. } => match naming(profile, name) {
+                Some(origin) => err(&origin.to_string(), e),
+                None => err(at, e),
+            },
+            _ => err(at, e),
+        })?;
         for (config, file) in configs.iter().zip(&report.files) {
             if !file.changed {
                 continue;
