@@ -497,3 +497,36 @@ fn hostile_boot_argument_the_menus_cannot_carry_points_at_the_profile() {
         );
     }
 }
+
+// ---- a write the OS refuses keeps the OS reason ----
+
+#[test]
+fn hostile_full_disk_says_the_os_reason() {
+    // A file size limit makes the write fail as a full disk does (EFBIG instead of ENOSPC),
+    // without root; SIGXFSZ is ignored so that the write returns the error.
+    let dir = setup();
+    let source = source_with(dir.path(), |_| {});
+    let before = sha256(&source);
+    let path = dir.path().join("profile.toml");
+    std::fs::write(&path, profile("[iso]\nremove = [\"/EULA\"]\n")).unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 1000; exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_isoremix"))
+        .arg("build")
+        .arg(&path)
+        .arg("--source")
+        .arg(&source)
+        .arg("-o")
+        .arg(target(dir.path()))
+        .output()
+        .unwrap();
+    assert_refused(
+        &out,
+        dir.path(),
+        &source,
+        &before,
+        &["out/new.iso", "File too large (os error 27)"],
+    );
+}
