@@ -275,10 +275,12 @@ pub enum Error {
     #[error(transparent)]
     Args(#[from] args::Error),
     /// An entry name found in no config.
-    #[error("no boot menu has an entry {name:?}")]
+    #[error("no boot menu has an entry {name:?}; the menus have: {}", known.join(", "))]
     UnknownEntry {
         /// The name.
         name: String,
+        /// The names the menus have (isolinux labels, GRUB titles), each once, in file order.
+        known: Vec<String>,
     },
     /// An entry that exists in one config has no counterpart in another.
     #[error(
@@ -317,6 +319,25 @@ pub enum Error {
         line: &'static str,
         /// The config.
         file: String,
+    },
+    /// A GRUB config the build edits (`stage` "source") or its edited text (`stage` "edited")
+    /// is not a script GRUB's parser accepts.
+    #[error("{file}: {stage} GRUB script: {source}")]
+    Script {
+        /// The config.
+        file: String,
+        /// `source` or `edited`.
+        stage: &'static str,
+        /// The cause.
+        source: super::grub_script::Error,
+    },
+    /// The edited text of a config does not read back as the entries edited.
+    #[error("{file}: the edited config does not read back as edited: {why}")]
+    Rendered {
+        /// The config.
+        file: String,
+        /// What differs.
+        why: String,
     },
     /// A new entry's label is used twice or already exists.
     #[error("new entry {label:?}: {why}")]
@@ -427,12 +448,20 @@ fn parse(c: &ConfigFile) -> Result<Menu, Error> {
                     source,
                 },
             )?),
-            ConfigKind::Grub => {
-                Parsed::Grub(GrubCfg::parse(&c.bytes).map_err(|source| Error::Grub {
-                    file: c.name.clone(),
-                    source,
-                })?)
-            }
+            ConfigKind::Grub => Parsed::Grub(GrubCfg::parse(&c.bytes).map_err(|source| {
+                // Where GRUB itself would refuse the script, say why as GRUB sees it.
+                match super::grub_script::check(&c.bytes) {
+                    Err(source) => Error::Script {
+                        file: c.name.clone(),
+                        stage: "source",
+                        source,
+                    },
+                    Ok(()) => Error::Grub {
+                        file: c.name.clone(),
+                        source,
+                    },
+                }
+            })?),
         };
     Ok(Menu {
         file: c.name.clone(),
@@ -447,8 +476,15 @@ fn resolve(menus: &[Menu], name: &str) -> Result<Vec<usize>, Error> {
         .iter()
         .find_map(|v| v.iter().position(|e| e.name == name).map(|i| (v, i)));
     let Some((anchor_view, anchor_idx)) = anchor else {
+        let mut known: Vec<String> = Vec::new();
+        for e in views.iter().flatten() {
+            if !known.contains(&e.name) {
+                known.push(e.name.clone());
+            }
+        }
         return Err(Error::UnknownEntry {
             name: name.to_string(),
+            known,
         });
     };
     let anchor_boot = anchor_view.get(anchor_idx).and_then(EntryView::boot);
@@ -499,6 +535,7 @@ fn edit_entry(
     let Some(entry) = view.get(idx) else {
         return Err(Error::UnknownEntry {
             name: format!("#{idx}"),
+            known: Vec::new(),
         });
     };
     if let Some(x) = entry.xen.clone() {
@@ -715,6 +752,9 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
     let mut out = Vec::with_capacity(menus.len());
     for (((menu, cfg), t), a) in menus.iter().zip(configs.iter()).zip(&touched).zip(&added) {
         let text = menu.render().into_bytes();
+        if text != cfg.bytes {
+            check_edited(menu, cfg, &text)?;
+        }
         let mut entries = t.clone();
         entries.retain(|e| !a.contains(e));
         entries.extend(a.iter().cloned());
@@ -729,6 +769,43 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
         cfg.bytes = text;
     }
     Ok(report)
+}
+
+/// Nothing broken is shipped: a config that is edited must be a script GRUB accepts before and
+/// after (the source is judged too, so that an error names the source's line), and its edited
+/// text must parse again, with our own parser, into the entries as edited.
+fn check_edited(menu: &Menu, cfg: &ConfigFile, text: &[u8]) -> Result<(), Error> {
+    if cfg.kind == ConfigKind::Grub {
+        for (stage, bytes) in [("source", &cfg.bytes[..]), ("edited", text)] {
+            super::grub_script::check(bytes).map_err(|source| Error::Script {
+                file: cfg.name.clone(),
+                stage,
+                source,
+            })?;
+        }
+    }
+    let again = parse(&ConfigFile {
+        name: cfg.name.clone(),
+        kind: cfg.kind,
+        bytes: text.to_vec(),
+    })
+    .map_err(|e| Error::Rendered {
+        file: cfg.name.clone(),
+        why: e.to_string(),
+    })?;
+    let (want, got) = (menu.entries(), again.entries());
+    if want != got {
+        let at = want.iter().zip(&got).position(|(a, b)| a != b);
+        let why = match at {
+            Some(i) => format!("entry {} reads back as {:?}", i + 1, got.get(i)),
+            None => format!("{} entries edited, {} read back", want.len(), got.len()),
+        };
+        return Err(Error::Rendered {
+            file: cfg.name.clone(),
+            why,
+        });
+    }
+    Ok(())
 }
 
 /// Records that entry `idx` of `menu` was edited (once).

@@ -3,6 +3,7 @@
 //!
 //! - [`args`]: kernel-argument lists and `set`/`add`/`remove` edits;
 //! - [`isolinux`], [`grub`]: parse, edit and render the two menu formats, keeping untouched lines;
+//! - [`grub_script`]: the block and quote balance GRUB's own parser requires of a script;
 //! - [`menu`]: one set of edits applied consistently to all configs of an ISO;
 //! - [`efiboot`]: read the FAT image, rebuild it with replaced files, or create one.
 
@@ -10,6 +11,7 @@ pub mod args;
 pub mod efiboot;
 pub mod fatwrite;
 pub mod grub;
+pub mod grub_script;
 pub mod isolinux;
 pub mod menu;
 mod text;

@@ -177,6 +177,36 @@ struct Piece {
     crc: u32,
     /// Index of the block in the stream, for messages.
     index: u64,
+    /// The fields after the CRC.
+    header: BlockHeader,
+}
+
+/// The fixed fields of a block header after its CRC.
+#[derive(Debug, Clone, Copy)]
+struct BlockHeader {
+    /// Bit offset of the block's magic in the input.
+    offset: u64,
+    /// Where the BWT's original string starts: less than the block size.
+    orig_ptr: u32,
+    /// Which 16-byte ranges of byte values the block uses: at least one.
+    used: u16,
+}
+
+impl BlockHeader {
+    /// What is wrong with the header of a block of a stream of `level`, if anything.
+    fn problem(&self, level: u8) -> Option<String> {
+        let size = u32::from(level) * 100_000;
+        if self.orig_ptr >= size {
+            Some(format!(
+                "origin pointer {} not below the block size {size}",
+                self.orig_ptr
+            ))
+        } else if self.used == 0 {
+            Some("no byte values in use".into())
+        } else {
+            None
+        }
+    }
 }
 
 impl Piece {
@@ -251,8 +281,10 @@ enum Scan {
     Ended,
 }
 
-/// A reader decoding one bzip2 stream with worker threads; see the module documentation.
-pub struct ParallelBzDecoder<R: BufRead> {
+/// Cuts one bzip2 stream at its magics, without decoding: the header, then each block's bits and
+/// CRC, then the end marker and the combined CRC. Shared by [`ParallelBzDecoder`] and
+/// [`check_framing`].
+struct Scanner<R: BufRead> {
     input: R,
     /// Compressed bytes from the start of the current block on.
     raw: Vec<u8>,
@@ -264,8 +296,15 @@ pub struct ParallelBzDecoder<R: BufRead> {
     scan_byte: usize,
     scan: Scan,
     table: [u8; 256],
+    /// The level digit of the header (`1` to `9`).
+    level: u8,
     blocks: u64,
     stream_crc: u32,
+}
+
+/// A reader decoding one bzip2 stream with worker threads; see the module documentation.
+pub struct ParallelBzDecoder<R: BufRead> {
+    scanner: Scanner<R>,
     combined: u32,
     jobs: Option<mpsc::Sender<Job>>,
     pending: VecDeque<mpsc::Receiver<(Piece, Decoded)>>,
@@ -303,15 +342,7 @@ impl<R: BufRead> ParallelBzDecoder<R> {
             });
         }
         ParallelBzDecoder {
-            input,
-            raw: Vec::new(),
-            raw_base: 0,
-            consumed: 0,
-            scan_byte: 0,
-            scan: Scan::Header,
-            table: prefilter(),
-            blocks: 0,
-            stream_crc: 0,
+            scanner: Scanner::new(input),
             combined: 0,
             jobs: Some(tx),
             pending: VecDeque::new(),
@@ -324,12 +355,29 @@ impl<R: BufRead> ParallelBzDecoder<R> {
 
     /// The input (read ahead of the output by the blocks in flight).
     pub fn get_ref(&self) -> &R {
-        &self.input
+        &self.scanner.input
     }
 
     /// Gives back the input, positioned after the stream once the decoder reported its end.
     pub fn into_inner(self) -> R {
-        self.input
+        self.scanner.input
+    }
+}
+
+impl<R: BufRead> Scanner<R> {
+    fn new(input: R) -> Self {
+        Scanner {
+            input,
+            raw: Vec::new(),
+            raw_base: 0,
+            consumed: 0,
+            scan_byte: 0,
+            scan: Scan::Header,
+            table: prefilter(),
+            level: 0,
+            blocks: 0,
+            stream_crc: 0,
+        }
     }
 
     /// Hands the consumed part of `raw`'s tail to the input and appends the next input bytes;
@@ -371,7 +419,7 @@ impl<R: BufRead> ParallelBzDecoder<R> {
             ));
         }
         match self.raw.get(..4) {
-            Some([b'B', b'Z', b'h', b'1'..=b'9']) => {}
+            Some(&[b'B', b'Z', b'h', level @ b'1'..=b'9']) => self.level = level - b'0',
             _ => return Err(corrupt("not a bzip2 stream header (BZh1 to BZh9)")),
         }
         self.drop_front(4);
@@ -435,8 +483,9 @@ impl<R: BufRead> ParallelBzDecoder<R> {
         }
     }
 
-    /// Cuts the next block off the input and returns it; `None` once the end marker is read.
-    fn next_piece(&mut self) -> io::Result<Option<Piece>> {
+    /// Cuts the next block off the input and returns it (its bytes only if `keep`); `None` once
+    /// the end marker is read.
+    fn next_piece(&mut self, keep: bool) -> io::Result<Option<Piece>> {
         if let Scan::Header = self.scan {
             self.read_header()?;
         }
@@ -448,21 +497,32 @@ impl<R: BufRead> ParallelBzDecoder<R> {
             }
             _ => return Ok(None),
         };
-        if !self.want((at as usize) / 8 + 11)? {
+        // The magic, the CRC and the block header fields up to the first symbol map (122 bits).
+        if !self.want((at as usize) / 8 + 17)? {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 format!("bzip2 stream truncated in block {}", self.blocks),
             ));
         }
         let crc = bits_at(&self.raw, at + 48, 32).unwrap_or(0) as u32;
+        let header = BlockHeader {
+            offset: self.raw_base * 8 + at,
+            orig_ptr: bits_at(&self.raw, at + 81, 24).unwrap_or(0) as u32,
+            used: bits_at(&self.raw, at + 105, 16).unwrap_or(0) as u16,
+        };
         let (magic, next) = self.find_magic(at + 80)?;
         let end_byte = next.div_ceil(8) as usize;
-        let bytes = self.raw.get(..end_byte).unwrap_or(&self.raw).to_vec();
+        let bytes = if keep {
+            self.raw.get(..end_byte).unwrap_or(&self.raw).to_vec()
+        } else {
+            Vec::new()
+        };
         let piece = Piece {
             bytes,
             ranges: vec![(at, next)],
             crc,
             index: self.blocks,
+            header,
         };
         self.blocks += 1;
         let drop_bytes = (next / 8) as usize;
@@ -493,11 +553,13 @@ impl<R: BufRead> ParallelBzDecoder<R> {
         self.scan = Scan::Ended;
         Ok(())
     }
+}
 
+impl<R: BufRead> ParallelBzDecoder<R> {
     /// Sends pieces to the workers until enough are in flight or the stream is cut entirely.
     fn submit(&mut self) -> io::Result<()> {
         while self.pending.len() < self.max_pending {
-            let Some(piece) = self.next_piece()? else {
+            let Some(piece) = self.scanner.next_piece(true)? else {
                 return Ok(());
             };
             let (reply, rx) = mpsc::sync_channel(1);
@@ -522,10 +584,10 @@ impl<R: BufRead> ParallelBzDecoder<R> {
     fn next_block(&mut self) -> io::Result<bool> {
         self.submit()?;
         let Some(rx) = self.pending.pop_front() else {
-            if self.combined != self.stream_crc {
+            if self.combined != self.scanner.stream_crc {
                 return Err(corrupt(format!(
                     "bzip2 combined CRC mismatch: stream says {:08x}, blocks give {:08x}",
-                    self.stream_crc, self.combined
+                    self.scanner.stream_crc, self.combined
                 )));
             }
             return Ok(false);
@@ -554,6 +616,98 @@ impl<R: BufRead> ParallelBzDecoder<R> {
         };
         Ok(true)
     }
+}
+
+/// What [`check_framing`] found in a bzip2 stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing {
+    /// The level digit of the header (block size in 100 kB).
+    pub level: u8,
+    /// Blocks in the stream.
+    pub blocks: u64,
+    /// Bytes of the stream, the end marker's padding included.
+    pub len: u64,
+}
+
+/// The combined CRC of a stream made of blocks with these CRCs.
+fn combine(crcs: impl IntoIterator<Item = u32>) -> u32 {
+    crcs.into_iter().fold(0, |c, b| c.rotate_left(1) ^ b)
+}
+
+/// Whether leaving out one of `crcs` but the first gives the combined CRC `want`; linear.
+fn combines_without_one(crcs: &[u32], want: u32) -> bool {
+    let n = crcs.len();
+    let turn = |c: u32, by: usize| c.rotate_left((by % 32) as u32);
+    // after[j]: what the blocks from j on contribute to the combined CRC of all n blocks.
+    let mut after = vec![0u32; n + 1];
+    for i in (0..n).rev() {
+        after[i] = after[i + 1] ^ turn(crcs[i], n - 1 - i);
+    }
+    // Without block j, the blocks before it turn once less; those after it are unchanged.
+    let mut before = 0u32;
+    for (j, &crc) in crcs.iter().enumerate() {
+        if j > 0 && turn(before, n - 1 - j) ^ after[j + 1] == want {
+            return true;
+        }
+        before = before.rotate_left(1) ^ crc;
+    }
+    false
+}
+
+/// Checks the framing of the bzip2 stream at the start of `input` without decoding it: the
+/// header (`BZh1` to `BZh9`), every block header the scanner finds (origin pointer inside the
+/// block size, some byte values in use), the end-of-stream marker, and the combined CRC against
+/// the block CRCs. Costs one scan of the compressed bytes; leaves `input` right after the stream.
+///
+/// The block magic may occur by chance inside a block's data (the decoder then joins the two
+/// pieces): a magic whose header is impossible is taken for such a false cut, and when the CRCs
+/// disagree, leaving out any one later magic that makes them agree is accepted too. Damage
+/// inside a block's Huffman data is not seen here: only decoding finds it.
+pub fn check_framing<R: BufRead>(input: R) -> io::Result<Framing> {
+    let mut scan = Scanner::new(input);
+    let mut crcs = Vec::new();
+    let mut odd = Vec::new();
+    while let Some(piece) = scan.next_piece(false)? {
+        match piece.header.problem(scan.level) {
+            // The first block follows the header: no false cut can be there.
+            Some(why) if !crcs.is_empty() => odd.push((piece.index, piece.header.offset, why)),
+            Some(why) => {
+                return Err(corrupt(format!(
+                    "bzip2 block 0 at byte {}: {why}",
+                    piece.header.offset / 8
+                )));
+            }
+            None => crcs.push(piece.crc),
+        }
+    }
+    let len = scan.consumed;
+    let framing = Framing {
+        level: scan.level,
+        blocks: crcs.len() as u64,
+        len,
+    };
+    let want = scan.stream_crc;
+    let got = combine(crcs.iter().copied());
+    if got == want {
+        return Ok(framing);
+    }
+    if combines_without_one(&crcs, want) {
+        return Ok(Framing {
+            blocks: framing.blocks - 1,
+            ..framing
+        });
+    }
+    let mut msg = format!(
+        "bzip2 combined CRC mismatch: the end marker says {want:08x}, the CRCs of the {} blocks give {got:08x}",
+        crcs.len()
+    );
+    for (index, offset, why) in odd.iter().take(3) {
+        msg.push_str(&format!(
+            "; block magic {index} at byte {}: {why}",
+            offset / 8
+        ));
+    }
+    Err(corrupt(msg))
 }
 
 impl<R: BufRead> Read for ParallelBzDecoder<R> {
@@ -761,6 +915,89 @@ mod tests {
         assert!(parallel(&junk, 2, 100).0.is_err());
     }
 
+    const NO_HEADER: BlockHeader = BlockHeader {
+        offset: 0,
+        orig_ptr: 0,
+        used: 1,
+    };
+
+    #[test]
+    fn framing_of_good_streams() {
+        for (len, level) in [(0, 9), (1000, 9), (1 << 20, 1), (3 << 20, 9)] {
+            let stream = compress(&sample(len), level);
+            let mut input = stream.clone();
+            input.extend_from_slice(b"\0\0after");
+            let mut reader = &input[..];
+            let f = check_framing(&mut reader).unwrap();
+            assert_eq!(f.level, level as u8);
+            assert_eq!(f.len, stream.len() as u64);
+            assert_eq!(reader, b"\0\0after", "not left right after the stream");
+            // Level 9 holds 900 kB per block, level 1 100 kB.
+            let at_least = len.div_ceil(level as usize * 100_000) as u64;
+            assert!(f.blocks >= at_least, "{f:?}, {len} bytes");
+        }
+    }
+
+    #[test]
+    fn framing_of_broken_streams() {
+        let stream = compress(&sample(1 << 20), 1);
+        let fails = |s: &[u8], needle: &str| {
+            let e = check_framing(s).expect_err(needle).to_string();
+            assert!(e.contains(needle), "{e:?} does not say {needle:?}");
+        };
+        fails(b"BZh0", "BZh1 to BZh9");
+        fails(b"PK\x03\x04zipzip", "BZh1 to BZh9");
+        for cut in [10, stream.len() / 2, stream.len() - 5] {
+            fails(&stream[..cut], "truncated");
+        }
+        // The block CRC of the first block, the combined CRC, a block magic destroyed (its
+        // block's bits then count for the one before), the end marker destroyed.
+        let mut bad = stream.clone();
+        bad[8] ^= 0x01;
+        fails(&bad, "no block after the header");
+        let mut bad = stream.clone();
+        bad[11] ^= 0x01;
+        fails(&bad, "combined CRC mismatch");
+        let mut bad = stream.clone();
+        let n = bad.len();
+        bad[n - 2] ^= 0x40;
+        fails(&bad, "combined CRC mismatch");
+        let second = (80..stream.len() as u64 * 8 - 48)
+            .find(|&b| bits_at(&stream, b, 48) == Some(BLOCK_MAGIC))
+            .unwrap();
+        let mut bad = stream.clone();
+        bad[(second / 8) as usize + 2] ^= 0xff;
+        let three_blocks = [bad.clone(), compress(&sample(1 << 20), 1)].concat();
+        assert!(check_framing(&three_blocks[..]).is_err());
+        let eos = (0..stream.len() as u64 * 8 - 48)
+            .rev()
+            .find(|&b| bits_at(&stream, b, 48) == Some(EOS_MAGIC))
+            .unwrap();
+        let mut bad = stream.clone();
+        bad[(eos / 8) as usize + 2] ^= 0xff;
+        fails(&bad, "no end-of-stream marker");
+        // An impossible first block header.
+        let mut bad = stream.clone();
+        bad[14] = 0xff;
+        bad[15] = 0xff;
+        fails(&bad, "origin pointer");
+    }
+
+    #[test]
+    fn one_false_cut_is_found_in_linear_time() {
+        let crcs: Vec<u32> = (0..70u32).map(|i| i.wrapping_mul(0x9e37_79b9)).collect();
+        for skip in 1..crcs.len() {
+            let rest: Vec<u32> = crcs
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != skip)
+                .map(|(_, &c)| c)
+                .collect();
+            assert!(combines_without_one(&crcs, combine(rest.iter().copied())));
+        }
+        assert!(!combines_without_one(&crcs, combine(crcs.iter().copied())));
+    }
+
     /// A block cut in two at a false magic fails alone and decodes once joined.
     #[test]
     fn a_false_cut_is_joined() {
@@ -778,12 +1015,14 @@ mod tests {
             ranges: vec![(32, cut)],
             crc,
             index: 0,
+            header: NO_HEADER,
         };
         let second = Piece {
             bytes: stream.clone(),
             ranges: vec![(cut, end)],
             crc: 0,
             index: 1,
+            header: NO_HEADER,
         };
         assert!(matches!(
             decode_piece(&first, MAX_BLOCK_OUTPUT),

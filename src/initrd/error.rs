@@ -89,6 +89,15 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// A bzip2 stream whose framing is broken (seen without decoding it).
+    #[error("bzip2 segment at image offset {offset}: broken stream: {source}")]
+    Framing {
+        /// Offset of the segment in the image.
+        offset: u64,
+        /// What is wrong.
+        #[source]
+        source: io::Error,
+    },
     /// Non-zero bytes that are neither a cpio archive nor a known compressed stream.
     #[error(
         "unknown data at image offset {offset} (not zero padding, not a cpio archive, not a known compressed stream): the kernel stops unpacking here"

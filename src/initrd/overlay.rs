@@ -8,15 +8,68 @@
 //! bzip2 image; decompress the appended stream (from the aligned offset on) separately.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 
 use super::Result;
-use super::compression::{Compression, Encoder};
+use super::bzip2_blocks::check_framing;
+use super::compression::{Compression, Encoder, MAGIC_LEN, detect};
 use super::edits::{Changes, open_content, put_header};
 use super::error::{Error, show};
 use super::newc::Header;
 use super::tree::{Inode, Kind};
 use super::writer::NewcWriter;
+
+/// Checks, before an overlay is appended, that the image's leading bzip2 segments are whole
+/// streams: [`check_framing`] on each, with only zero padding between them, without decoding
+/// (one scan of the bytes). Stops at the first segment in another compression, whose end only
+/// decoding finds; an image that is not bzip2 at all passes unchecked. Returns the segments
+/// checked.
+pub fn check_base<R: BufRead>(mut image: R) -> Result<u64> {
+    let mut offset = 0u64;
+    let mut checked = 0u64;
+    loop {
+        // Zero padding between segments.
+        loop {
+            let buf = image
+                .fill_buf()
+                .map_err(|e| Error::io(format!("reading the image at offset {offset}"), e))?;
+            if buf.is_empty() {
+                return Ok(checked);
+            }
+            let zeros = buf.iter().take_while(|&&b| b == 0).count();
+            let more = zeros == buf.len();
+            image.consume(zeros);
+            offset += zeros as u64;
+            if !more {
+                break;
+            }
+        }
+        // The segment's first bytes, which a buffer boundary may split.
+        let mut head = Vec::with_capacity(MAGIC_LEN);
+        while head.len() < MAGIC_LEN {
+            let buf = image
+                .fill_buf()
+                .map_err(|e| Error::io(format!("reading the image at offset {offset}"), e))?;
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len().min(MAGIC_LEN - head.len());
+            head.extend_from_slice(&buf[..n]);
+            image.consume(n);
+        }
+        match detect(&head) {
+            Some(Compression::Bzip2) => {
+                let stream = std::io::Cursor::new(head).chain(&mut image);
+                let f =
+                    check_framing(stream).map_err(|source| Error::Framing { offset, source })?;
+                offset += f.len;
+                checked += 1;
+            }
+            Some(_) => return Ok(checked),
+            None => return Err(Error::UnknownData { offset }),
+        }
+    }
+}
 
 /// Writes the bytes to append to an image of `base_len` bytes: zero padding to a 4-byte
 /// boundary, then one archive (compressed with `compression`) holding `changes.puts` and the

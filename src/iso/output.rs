@@ -35,6 +35,22 @@ pub(crate) fn write_err(out: &Path, detail: impl ToString) -> Error {
     }
 }
 
+/// The error's text followed by each of its causes the text does not already hold, so that the
+/// OS reason of a failed write ("No space left on device", "File too large") is never lost.
+pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// What a write does when its output file already exists.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Existing {

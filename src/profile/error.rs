@@ -104,6 +104,18 @@ pub enum Error {
         /// The first use.
         first: Origin,
     },
+    /// Two edits of one path (a removal and a write, two removals, a file under a file).
+    #[error("{at}: {what} conflicts with {first}: {why}")]
+    EditConflict {
+        /// Where the second edit was written.
+        at: Origin,
+        /// The second edit: its key and path (``[[iso.files]] dest `/EULA` ``).
+        what: String,
+        /// The first edit: key, path and where it was written.
+        first: String,
+        /// Why they cannot both be done.
+        why: &'static str,
+    },
     /// A file mode that is not an octal number up to 07777.
     #[error("{at}: mode `{mode}` is not an octal number between 0 and 07777")]
     Mode {
@@ -131,7 +143,7 @@ pub enum Error {
         source: UnknownBuiltin,
     },
     /// A kernel command-line argument that cannot be written into a boot menu.
-    #[error("{at}: boot argument `{arg}` {problem}")]
+    #[error("{at}: boot argument `{arg}`: {problem}")]
     BootArg {
         /// Where the argument was written.
         at: Origin,

@@ -360,13 +360,13 @@ impl Cx<'_> {
     }
 
     fn iso(&self, iso: &schema::Iso) -> Result<IsoEdits, Error> {
-        let remove = iso
+        let remove: Vec<Located<String>> = iso
             .remove
             .iter()
             .map(|p| self.image_path(p))
             .collect::<Result<_, _>>()?;
         let mut seen = BTreeMap::new();
-        let files = iso
+        let files: Vec<IsoFile> = iso
             .files
             .iter()
             .map(|f| {
@@ -377,11 +377,13 @@ impl Cx<'_> {
                 })
             })
             .collect::<Result<_, Error>>()?;
+        let dests: Vec<&Located<String>> = files.iter().map(|f| &f.dest).collect();
+        one_edit_per_path(("[iso] remove", &remove), ("[[iso.files]] dest", &dests))?;
         Ok(IsoEdits { remove, files })
     }
 
     fn installer(&self, inst: &schema::Installer) -> Result<InstallerEdits, Error> {
-        let remove = inst
+        let remove: Vec<Located<String>> = inst
             .remove
             .iter()
             .map(|p| self.image_path(p))
@@ -402,7 +404,7 @@ impl Cx<'_> {
             Some(schema::InstallerMode::Repack) => InstallerMode::Repack,
         };
         let mut seen = BTreeMap::new();
-        let files = inst
+        let files: Vec<InstallerFile> = inst
             .files
             .iter()
             .map(|f| {
@@ -417,6 +419,11 @@ impl Cx<'_> {
                 })
             })
             .collect::<Result<_, Error>>()?;
+        let dests: Vec<&Located<String>> = files.iter().map(|f| &f.dest).collect();
+        one_edit_per_path(
+            ("[installer] remove", &remove),
+            ("[[installer.files]] dest", &dests),
+        )?;
         if mode == InstallerMode::Overlay
             && let Some(first) = inst.remove.first()
         {
@@ -955,4 +962,60 @@ impl Cx<'_> {
             problem: problem.to_owned(),
         }
     }
+}
+
+/// Refuses two edits of one path inside one image: a path removed twice, removed and written
+/// (which one wins would depend on the order of steps), or a file written under a path that is
+/// written as a file too. Two writes of one path are refused by `unique_dest` already.
+fn one_edit_per_path(
+    removed: (&'static str, &[Located<String>]),
+    written: (&'static str, &[&Located<String>]),
+) -> Result<(), Error> {
+    let conflict = |what, at: &Located<String>, first_what, first: &Located<String>, why| {
+        Error::EditConflict {
+            at: at.origin.clone(),
+            what: format!("{what} `{}`", at.value),
+            first: format!("{first_what} `{}` at {}", first.value, first.origin),
+            why,
+        }
+    };
+    let mut removes: BTreeMap<&str, &Located<String>> = BTreeMap::new();
+    for r in removed.1 {
+        if let Some(first) = removes.insert(&r.value, r) {
+            return Err(conflict(removed.0, r, removed.0, first, "removed twice"));
+        }
+    }
+    let files: BTreeMap<&str, &Located<String>> =
+        written.1.iter().map(|w| (w.value.as_str(), *w)).collect();
+    for w in written.1 {
+        if let Some(first) = removes.get(w.value.as_str()) {
+            let (a, b) = if first.origin < w.origin {
+                ((written.0, *w), (removed.0, *first))
+            } else {
+                ((removed.0, *first), (written.0, *w))
+            };
+            return Err(conflict(
+                a.0,
+                a.1,
+                b.0,
+                b.1,
+                "one path is both removed and written",
+            ));
+        }
+        // `/a/b` written while `/a` is written as a file.
+        let mut parent = w.value.as_str();
+        while let Some((up, _)) = parent.rsplit_once('/') {
+            parent = up;
+            if let Some(first) = files.get(parent) {
+                return Err(conflict(
+                    written.0,
+                    w,
+                    written.0,
+                    first,
+                    "a path written as a file cannot hold other files",
+                ));
+            }
+        }
+    }
+    Ok(())
 }

@@ -67,6 +67,25 @@ fn err(at: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Where the profile names boot entry `name` (`entries`, `default`, a new entry's `from`).
+fn naming<'a>(profile: &'a BootEdits, name: &str) -> Option<&'a profile::Origin> {
+    let entries = profile.entries.iter().flatten();
+    let froms = profile.new_entries.iter().map(|n| &n.from);
+    entries
+        .chain(profile.default.as_ref())
+        .chain(froms)
+        .find(|l| l.value == name)
+        .map(|l| &l.origin)
+}
+
+/// An error of the EFI boot image at `path` (the El Torito entry's file), naming it.
+fn efiboot_error(path: &str, e: efiboot::Error) -> String {
+    format!(
+        "{} (the UEFI El Torito image): {e}",
+        path.trim_start_matches('/')
+    )
+}
+
 /// Applies the boot edits to every config of `source`.
 /// `unattended` (the answer file's arguments) go to the entries the profile selects that run an
 /// install and name no answer file yet; `interactive` (signature checks off) to every entry
@@ -106,10 +125,14 @@ pub fn apply(
                 });
             }
         }
+        // An image without a grub.cfg copy has nothing to edit; one that cannot be read as FAT
+        // is an error, or its menu would be shipped unedited.
         let inside = match (&efiboot_path, &efiboot_image) {
-            (Some(p), Some(img)) => efiboot::read_file(img, EFIBOOT_GRUB)
-                .ok()
-                .map(|bytes| (p.clone(), img, bytes)),
+            (Some(p), Some(img)) => match efiboot::read_file(img, EFIBOOT_GRUB) {
+                Ok(bytes) => Some((p.clone(), img, bytes)),
+                Err(efiboot::Error::NotFound(_)) => None,
+                Err(e) => return Err(err(at, efiboot_error(p, e))),
+            },
             _ => None,
         };
         if let Some((p, _, bytes)) = &inside {
@@ -125,7 +148,14 @@ pub fn apply(
                 "the image has no boot menu (isolinux.cfg or grub.cfg) to edit",
             ));
         }
-        let report = boot::apply(&edits, &mut configs).map_err(|e| err(at, e))?;
+        let report = boot::apply(&edits, &mut configs).map_err(|e| match &e {
+            // Point at the profile line that names the entry.
+            boot::menu::Error::UnknownEntry { name, .. } => match naming(profile, name) {
+                Some(origin) => err(&origin.to_string(), e),
+                None => err(at, e),
+            },
+            _ => err(at, e),
+        })?;
         for (config, file) in configs.iter().zip(&report.files) {
             if !file.changed {
                 continue;
@@ -143,7 +173,7 @@ pub fn apply(
                         efiboot::serial_from_seed(cx.seed),
                         efiboot::FatTime::from_unix(cx.time),
                     )
-                    .map_err(|e| err(at, format!("{p}: {e}")))?;
+                    .map_err(|e| err(at, efiboot_error(p, e)))?;
                     source
                         .put_file(p, NewContent::Bytes(new), cx.datetime)
                         .map_err(|e| err(at, e))?;
@@ -165,7 +195,8 @@ pub fn apply(
                 "efi_fallback: the image has no UEFI El Torito boot image",
             )
         })?;
-        let loader = efiboot::efi_fallback_loader(img).map_err(|e| err(at, e))?;
+        let loader = efiboot::efi_fallback_loader(img)
+            .map_err(|e| err(at, efiboot_error(efiboot_path.as_deref().unwrap_or(""), e)))?;
         source
             .put_file(FALLBACK, NewContent::Bytes(loader), cx.datetime)
             .map_err(|e| err(at, e))?;

@@ -234,6 +234,12 @@ pub fn apply(
                     })?
                 }
             };
+            // The base is shipped as it is: its streams must at least be whole (one scan).
+            let base = std::io::BufReader::with_capacity(
+                1 << 20,
+                source.open_file(INSTALL_IMG).map_err(whole)?,
+            );
+            initrd::overlay::check_base(base).map_err(whole)?;
             let mut overlay = Vec::new();
             initrd::write_overlay(base_len, compression, &changes, &mut overlay).map_err(whole)?;
             source
