@@ -74,7 +74,7 @@ fn io_err(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
 impl SourceIso {
     /// Opens the image at `path` read-only and reads its structure.
     pub fn open(path: &Path) -> Result<Self> {
-        let reader = File::open(path).map_err(io_err(path))?;
+        let reader = crate::input::open(path).map_err(io_err(path))?;
         let file_len = reader.metadata().map_err(io_err(path))?.len();
         let not_iso = |detail: String| Error::NotIso {
             path: path.to_path_buf(),

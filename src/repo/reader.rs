@@ -61,7 +61,7 @@ impl ReuseIndex {
 pub fn read_repo_dir(root: &Path) -> Result<Vec<Record>, Error> {
     let read = |rel: &str| -> Result<Vec<u8>, Error> {
         let path = root.join(rel);
-        std::fs::read(&path).map_err(|source| Error::Io {
+        crate::input::read(&path).map_err(|source| Error::Io {
             what: path.display().to_string(),
             source,
         })
