@@ -102,15 +102,13 @@ macro_rules! args {
     };
 }
 
-/// A refusal: exit code 1, an error containing every needle, under the memory ceiling.
+/// A refusal: exit code 1, a message containing every needle, under the memory ceiling.
 fn assert_refused(o: &Outcome, needles: &[&str], max_kib: u64) {
-    assert_eq!(o.code, 1, "expected a refusal; stderr:\n{}", o.stderr);
+    // verify reports its findings on stdout, the other commands on stderr.
+    let all = format!("{}{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 1, "expected a refusal:\n{all}");
     for n in needles {
-        assert!(
-            o.stderr.contains(n),
-            "error does not mention {n:?}:\n{}",
-            o.stderr
-        );
+        assert!(all.contains(n), "the output does not mention {n:?}:\n{all}");
     }
     assert!(
         o.peak_kib <= max_kib,
@@ -416,4 +414,132 @@ fn hostile_fifo_as_source_or_added_file_is_refused_at_once() {
         Duration::from_secs(10),
     );
     assert_refused(&o, &["/dev/zero", "character device"], MAX_KIB);
+}
+
+// ---- repodata that decompresses out of proportion ----
+
+/// gzip of `head`, then `count` times `unit`, then `tail`, compressed as it is written.
+fn gz_stream(head: &[u8], unit: &[u8], count: usize, tail: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(head).unwrap();
+    let per_chunk = (1 << 20) / unit.len().max(1);
+    let chunk = unit.repeat(per_chunk);
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(per_chunk);
+        gz.write_all(&chunk[..n * unit.len()]).unwrap();
+        left -= n;
+    }
+    gz.write_all(tail).unwrap();
+    gz.finish().unwrap()
+}
+
+fn gz(xml: &str) -> Vec<u8> {
+    gz_stream(xml.as_bytes(), b"", 0, b"")
+}
+
+/// Writes `repodata/` with `primary` (gzip bytes) and empty filelists and other, and the
+/// repomd.xml that lists them with their checksums and sizes.
+fn write_repodata(tree: &Path, primary: &[u8]) {
+    let repodata = tree.join("repodata");
+    std::fs::create_dir_all(&repodata).unwrap();
+    let files = [
+        ("primary", primary.to_vec()),
+        ("filelists", gz("<filelists packages=\"0\"></filelists>\n")),
+        ("other", gz("<otherdata packages=\"0\"></otherdata>\n")),
+    ];
+    let mut repomd = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<repomd xmlns=\"http://linux.duke.edu/metadata/repo\">\n  <revision>1</revision>\n",
+    );
+    for (kind, bytes) in &files {
+        let name = format!("{kind}.xml.gz");
+        std::fs::write(repodata.join(&name), bytes).unwrap();
+        repomd.push_str(&format!(
+            "  <data type=\"{kind}\">\n    <checksum type=\"sha256\">{}</checksum>\n    \
+             <location href=\"repodata/{name}\"/>\n    <timestamp>1</timestamp>\n    \
+             <size>{}</size>\n  </data>\n",
+            hex::encode(Sha256::digest(bytes)),
+            bytes.len()
+        ));
+    }
+    repomd.push_str("</repomd>\n");
+    std::fs::write(repodata.join("repomd.xml"), repomd).unwrap();
+}
+
+/// verify refuses the image, inspect and a build (which keeps what the source has) warn; each
+/// message has every one of `needles`.
+fn repodata_refused(label: &str, primary: &[u8], needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let iso = source_with(dir.path(), |tree| {
+        std::fs::remove_dir_all(tree.join("Packages")).unwrap();
+        std::fs::create_dir(tree.join("Packages")).unwrap();
+        write_repodata(tree, primary);
+    });
+    let before = sha256(&iso);
+    let o = measured(&format!("verify, {label}"), args!["verify", &iso], CEILING);
+    assert_refused(&o, needles, MAX_KIB);
+    let o = measured(
+        &format!("inspect, {label}"),
+        args!["inspect", &iso],
+        CEILING,
+    );
+    assert!(o.peak_kib <= MAX_KIB, "peak RSS {} KiB", o.peak_kib);
+    let all = format!("{}{}", o.stdout, o.stderr);
+    for n in needles {
+        assert!(all.contains(n), "inspect does not mention {n:?}:\n{all}");
+    }
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "[source]\niso = \"source.iso\"\n[output]\niso = \"out.iso\"\n\
+         [iso]\nremove = [\"/EULA\"]\n",
+    )
+    .unwrap();
+    // A build keeps problems the source already has, with a warning naming them.
+    let o = measured(
+        &format!("build, {label}"),
+        args!["build", &profile],
+        CEILING,
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.peak_kib <= MAX_KIB, "peak RSS {} KiB", o.peak_kib);
+    for n in needles {
+        assert!(
+            o.stderr.contains(n),
+            "no warning mentions {n:?}:\n{}",
+            o.stderr
+        );
+    }
+    assert_eq!(sha256(&iso), before, "the source changed");
+}
+
+#[test]
+fn hostile_repodata_half_a_gigabyte_of_whitespace_is_refused() {
+    let primary = gz_stream(
+        b"<?xml version=\"1.0\"?>\n<metadata packages=\"0\">",
+        b" ",
+        512 << 20,
+        b"</metadata>\n",
+    );
+    assert!(primary.len() < 600_000, "{} bytes", primary.len());
+    repodata_refused(
+        "512 MiB of whitespace in primary.xml.gz",
+        &primary,
+        &["primary.xml.gz", "16 MiB of text without markup"],
+    );
+}
+
+#[test]
+fn hostile_repodata_beyond_the_ratio_is_refused() {
+    let primary = gz_stream(
+        b"<?xml version=\"1.0\"?>\n<metadata packages=\"0\">",
+        b"<a/>",
+        17 << 20,
+        b"</metadata>\n",
+    );
+    repodata_refused(
+        "68 MiB of tiny elements in primary.xml.gz",
+        &primary,
+        &["primary.xml.gz", "decompresses to more than 67108864 bytes"],
+    );
 }
