@@ -210,7 +210,7 @@ fn seed(source: &SourceIso, profile: &Profile) -> Vec<u8> {
     h.update(source.system_area());
     h.update(source.volume_id().as_bytes());
     h.update(source.volume_bytes().to_le_bytes());
-    h.update(std::fs::read(&profile.file).unwrap_or_default());
+    h.update(crate::input::read(&profile.file).unwrap_or_default());
     h.finalize().to_vec()
 }
 
