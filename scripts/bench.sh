@@ -247,3 +247,13 @@ rm -rf "$work/bulk-tree" "$work/out-repo-scratch.iso" "$work/out-repo-rerun.iso"
 
 echo "== repodata step alone: 1,000 generated RPMs, isoremix vs createrepo_c"
 cargo bench --quiet --bench repodata
+
+# ---------------------------------------------------------------------------
+# Hostile inputs: what the worst inputs of tests/hostile_costs.rs cost (menus
+# of 20,000 entries, a 2,040-deep or 100,000-entry install.img, repodata that
+# decompresses to half a gigabyte, FIFOs as inputs). The test measures each
+# run with GNU time and prints one FIGURE line per command; run one at a time
+# so the figures are not shared with other runs.
+echo "== hostile inputs: time and peak RSS per command (release build)"
+cargo test --release --quiet --test hostile_costs -- --nocapture --test-threads=1 2>/dev/null \
+  | sed -n 's/^FIGURE /  /p'

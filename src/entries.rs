@@ -15,6 +15,8 @@
 //! - with an answer file, the checks come from `<installation gpgcheck= repo-gpgcheck=>`
 //!   (default on; `true`/`yes` is on, any other value off).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::boot::grub::GrubCfg;
@@ -208,45 +210,63 @@ pub fn lines(config: &Config) -> Vec<BootLine> {
 }
 
 /// The entries of `configs`, matched across them: by name, else by position among the entries
-/// of the same kind (Xen, plain kernel, other) relative to the first config.
+/// of the same kind (Xen, plain kernel, other) relative to the first config. Linear in the
+/// number of entries: names and positions are looked up in indexes, not by scanning.
 pub fn entries(configs: &[Config]) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::new();
-    // For each entry of the first config: its index in `out`, by kind and position.
-    let mut anchor: Vec<(BootKind, usize)> = Vec::new();
+    // For each kind, the entries of the first config: their index in `out`, by position.
+    let mut anchor: [Vec<usize>; 3] = Default::default();
+    // For each name, the indexes in `out` of the entries with a line of that name, ascending.
+    let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (ci, config) in configs.iter().enumerate() {
         let mut position = [0usize; 3];
+        // Per name, how many of its entries already have a line of this config (they are
+        // skipped at once: an entry gains lines, never loses them).
+        let mut taken: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &config.entries {
             let k = kind(e);
             let nth = position[k as usize];
             position[k as usize] += 1;
-            let by_name = out.iter().position(|g| {
-                g.lines.iter().any(|l| l.name == e.name) && !has_config(g, &config.name)
-            });
-            let by_position = || {
-                anchor
-                    .iter()
-                    .filter(|(ak, _)| *ak == k)
-                    .nth(nth)
-                    .map(|&(_, gi)| gi)
-                    .filter(|&gi| !has_config(&out[gi], &config.name))
-            };
             let found = if ci == 0 {
                 None
             } else {
-                by_name.or_else(by_position)
+                let named = by_name.get(&e.name).and_then(|gis| {
+                    let from = taken.entry(&e.name).or_insert(0);
+                    while gis
+                        .get(*from)
+                        .is_some_and(|&gi| has_config(&out[gi], &config.name))
+                    {
+                        *from += 1;
+                    }
+                    gis.get(*from).copied()
+                });
+                named.or_else(|| {
+                    anchor[k as usize]
+                        .get(nth)
+                        .copied()
+                        .filter(|&gi| !has_config(&out[gi], &config.name))
+                })
             };
             let bl = line(&config.name, e);
-            match found {
-                Some(gi) => out[gi].lines.push(bl),
+            let gi = match found {
+                Some(gi) => {
+                    out[gi].lines.push(bl);
+                    gi
+                }
                 None => {
                     if ci == 0 {
-                        anchor.push((k, out.len()));
+                        anchor[k as usize].push(out.len());
                     }
                     out.push(Entry {
                         label: e.name.clone(),
                         lines: vec![bl],
                     });
+                    out.len() - 1
                 }
+            };
+            let gis = by_name.entry(e.name.clone()).or_default();
+            if let Err(at) = gis.binary_search(&gi) {
+                gis.insert(at, gi);
             }
         }
     }

@@ -14,6 +14,7 @@ pub mod driver_disk;
 pub mod entries;
 pub mod extract;
 pub mod initrd;
+pub mod input;
 pub mod inspect;
 pub mod iso;
 pub mod kmod;

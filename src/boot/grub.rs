@@ -546,6 +546,17 @@ impl GrubCfg {
         Ok(())
     }
 
+    /// Parses entry `idx` again after an edit of its lines that kept their number, so that an
+    /// edit costs the entry's size, not the file's.
+    fn reparse_entry(&mut self, idx: usize) -> Result<(), Error> {
+        let start = self.entry(idx)?.start;
+        let entry = Self::parse_entry(&self.lines, start)?;
+        if let Some(e) = self.entries.get_mut(idx) {
+            *e = entry;
+        }
+        Ok(())
+    }
+
     /// Where a new top-level setting goes: before the first menuentry (and its blank lines).
     fn head_end(&self) -> usize {
         let mut at = self
@@ -575,18 +586,20 @@ impl GrubCfg {
 impl BootMenu for GrubCfg {
     type Error = Error;
 
-    fn entries(&self) -> Vec<EntryView> {
-        self.entries
-            .iter()
-            .map(|e| EntryView {
-                name: e.title.clone(),
-                xen: e.xen.as_ref().map(|x| x.cmdline.clone()),
-                linux: e.linux.as_ref().map(|l| LinuxCmdline {
-                    kernel: l.kernel.clone(),
-                    args: l.args.clone(),
-                }),
-            })
-            .collect()
+    fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn view(&self, idx: usize) -> Option<EntryView> {
+        let e = self.entries.get(idx)?;
+        Some(EntryView {
+            name: e.title.clone(),
+            xen: e.xen.as_ref().map(|x| x.cmdline.clone()),
+            linux: e.linux.as_ref().map(|l| LinuxCmdline {
+                kernel: l.kernel.clone(),
+                args: l.args.clone(),
+            }),
+        })
     }
 
     fn set_kernel_args(&mut self, idx: usize, args: &[String]) -> Result<(), Error> {
@@ -600,7 +613,7 @@ impl BootMenu for GrubCfg {
         if l.args != args {
             self.rewrite_args(l.line, args)?;
         }
-        self.reparse()
+        self.reparse_entry(idx)
     }
 
     fn set_args(
@@ -622,7 +635,7 @@ impl BootMenu for GrubCfg {
         if x.cmdline.dom0_args != dom0_args {
             self.rewrite_args(x.mod_line, dom0_args)?;
         }
-        self.reparse()
+        self.reparse_entry(idx)
     }
 
     fn duplicate(&mut self, idx: usize, _name: &str, title: &str) -> Result<usize, Error> {

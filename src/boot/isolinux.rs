@@ -219,6 +219,7 @@ impl IsolinuxCfg {
             menu_default: false,
         };
         let mut in_text: Option<usize> = None;
+        let mut labels = std::collections::BTreeSet::new();
         for (i, line) in lines.iter().enumerate() {
             let no = i + 1;
             if in_text.is_some() {
@@ -241,7 +242,7 @@ impl IsolinuxCfg {
                     });
                 };
                 let name = line.text[name.start..].trim_end().to_string();
-                if cfg.entries.iter().any(|e| e.label == name) {
+                if !labels.insert(name.clone()) {
                     return Err(Error::BadLabel {
                         line: no,
                         why: format!("{name:?} defined twice"),
@@ -483,15 +484,17 @@ impl IsolinuxCfg {
 impl BootMenu for IsolinuxCfg {
     type Error = Error;
 
-    fn entries(&self) -> Vec<EntryView> {
-        self.entries
-            .iter()
-            .map(|e| EntryView {
-                name: e.label.clone(),
-                xen: e.mboot.as_ref().map(|m| m.cmdline.clone()),
-                linux: self.linux_of(e),
-            })
-            .collect()
+    fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn view(&self, idx: usize) -> Option<EntryView> {
+        let e = self.entries.get(idx)?;
+        Some(EntryView {
+            name: e.label.clone(),
+            xen: e.mboot.as_ref().map(|m| m.cmdline.clone()),
+            linux: self.linux_of(e),
+        })
     }
 
     fn set_kernel_args(&mut self, idx: usize, args: &[String]) -> Result<(), Error> {

@@ -31,6 +31,8 @@
 //! Removing an argument that no edited entry of a config has is an error naming the argument
 //! and the config.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::args::{self, ArgEdits};
 use super::grub::{self, GrubCfg};
 use super::isolinux::{self, IsolinuxCfg};
@@ -88,18 +90,20 @@ enum Boot<'a> {
     Linux(&'a LinuxCmdline),
 }
 
-impl Boot<'_> {
-    fn same_kind(&self, other: &Boot<'_>) -> bool {
-        std::mem::discriminant(self) == std::mem::discriminant(other)
-    }
-}
-
 /// A boot menu config that can be edited; implemented by [`IsolinuxCfg`] and [`GrubCfg`].
 pub trait BootMenu {
     /// The format's error.
     type Error;
+    /// How many entries the config has.
+    fn entry_count(&self) -> usize;
+    /// Entry `idx` (in file order), without building the others.
+    fn view(&self, idx: usize) -> Option<EntryView>;
     /// The entries in file order.
-    fn entries(&self) -> Vec<EntryView>;
+    fn entries(&self) -> Vec<EntryView> {
+        (0..self.entry_count())
+            .filter_map(|i| self.view(i))
+            .collect()
+    }
     /// Replaces the Xen and dom0 arguments of entry `idx`.
     fn set_args(
         &mut self,
@@ -383,6 +387,13 @@ impl Menu {
         }
     }
 
+    fn view(&self, idx: usize) -> Option<EntryView> {
+        match &self.cfg {
+            Parsed::Iso(c) => c.view(idx),
+            Parsed::Grub(c) => c.view(idx),
+        }
+    }
+
     fn set_args(&mut self, idx: usize, x: &[String], d: &[String]) -> Result<(), Error> {
         let r = match &mut self.cfg {
             Parsed::Iso(c) => c.set_args(idx, x, d).map_err(Ok),
@@ -469,45 +480,93 @@ fn parse(c: &ConfigFile) -> Result<Menu, Error> {
     })
 }
 
-/// Finds entry `name` in every menu (see the module documentation); one index per menu.
-fn resolve(menus: &[Menu], name: &str) -> Result<Vec<usize>, Error> {
-    let views: Vec<Vec<EntryView>> = menus.iter().map(Menu::entries).collect();
-    let anchor = views
-        .iter()
-        .find_map(|v| v.iter().position(|e| e.name == name).map(|i| (v, i)));
-    let Some((anchor_view, anchor_idx)) = anchor else {
-        let mut known: Vec<String> = Vec::new();
-        for e in views.iter().flatten() {
-            if !known.contains(&e.name) {
-                known.push(e.name.clone());
-            }
+/// The entries of one menu, indexed once so that finding a name or a counterpart does not
+/// scan the menu again: a lookup costs O(log n), so resolving many names stays linear.
+struct MenuIndex {
+    file: String,
+    views: Vec<EntryView>,
+    /// The first entry of each name.
+    by_name: BTreeMap<String, usize>,
+    /// Per entry that boots something: its ordinal among the entries of the same boot kind.
+    ordinal: Vec<Option<usize>>,
+    /// The entries that boot Xen, then those that boot Linux without Xen, in file order.
+    xen: Vec<usize>,
+    linux: Vec<usize>,
+}
+
+impl MenuIndex {
+    fn new(menu: &Menu) -> Self {
+        let views = menu.entries();
+        let mut by_name = BTreeMap::new();
+        let mut ordinal = Vec::with_capacity(views.len());
+        let (mut xen, mut linux) = (Vec::new(), Vec::new());
+        for (i, e) in views.iter().enumerate() {
+            by_name.entry(e.name.clone()).or_insert(i);
+            let list = match e.boot() {
+                Some(Boot::Xen(_)) => Some(&mut xen),
+                Some(Boot::Linux(_)) => Some(&mut linux),
+                None => None,
+            };
+            ordinal.push(list.map(|l| {
+                l.push(i);
+                l.len() - 1
+            }));
         }
+        MenuIndex {
+            file: menu.file.clone(),
+            views,
+            by_name,
+            ordinal,
+            xen,
+            linux,
+        }
+    }
+
+    /// The `pos`-th entry of the same boot kind as `boot`.
+    fn nth_of_kind(&self, boot: &Boot<'_>, pos: usize) -> Option<usize> {
+        let list = match boot {
+            Boot::Xen(_) => &self.xen,
+            Boot::Linux(_) => &self.linux,
+        };
+        list.get(pos).copied()
+    }
+}
+
+/// Indexes every menu as it is now.
+fn index(menus: &[Menu]) -> Vec<MenuIndex> {
+    menus.iter().map(MenuIndex::new).collect()
+}
+
+/// Finds entry `name` in every menu (see the module documentation); one index per menu.
+fn resolve(menus: &[MenuIndex], name: &str) -> Result<Vec<usize>, Error> {
+    let anchor = menus
+        .iter()
+        .find_map(|m| m.by_name.get(name).map(|&i| (m, i)));
+    let Some((anchor_menu, anchor_idx)) = anchor else {
+        // The entries the menus have, each once, in menu order.
+        let mut seen = BTreeSet::new();
+        let known: Vec<String> = menus
+            .iter()
+            .flat_map(|m| m.views.iter())
+            .filter(|e| seen.insert(e.name.as_str()))
+            .map(|e| e.name.clone())
+            .collect();
         return Err(Error::UnknownEntry {
             name: name.to_string(),
             known,
         });
     };
-    let anchor_boot = anchor_view.get(anchor_idx).and_then(EntryView::boot);
-    let pos = anchor_boot.as_ref().map(|b| {
-        anchor_view
-            .iter()
-            .take(anchor_idx)
-            .filter(|e| e.boot().is_some_and(|o| o.same_kind(b)))
-            .count()
-    });
+    let anchor_boot = anchor_menu.views.get(anchor_idx).and_then(EntryView::boot);
+    let pos = anchor_menu.ordinal.get(anchor_idx).copied().flatten();
     let mut out = Vec::with_capacity(menus.len());
-    for (menu, view) in menus.iter().zip(&views) {
-        if let Some(i) = view.iter().position(|e| e.name == name) {
+    for menu in menus {
+        if let Some(&i) = menu.by_name.get(name) {
             out.push(i);
             continue;
         }
         let found = anchor_boot.as_ref().zip(pos).and_then(|(ab, pos)| {
-            view.iter()
-                .enumerate()
-                .filter(|(_, e)| e.boot().is_some_and(|o| o.same_kind(ab)))
-                .nth(pos)
-                .filter(|(_, e)| e.boot().as_ref() == Some(ab))
-                .map(|(i, _)| i)
+            menu.nth_of_kind(ab, pos)
+                .filter(|&i| menu.views.get(i).and_then(EntryView::boot).as_ref() == Some(ab))
         });
         match found {
             Some(i) => out.push(i),
@@ -531,14 +590,13 @@ fn edit_entry(
     edits: &EntryEdits,
     removed: &mut (Vec<bool>, Vec<bool>),
 ) -> Result<bool, Error> {
-    let view = menu.entries();
-    let Some(entry) = view.get(idx) else {
+    let Some(entry) = menu.view(idx) else {
         return Err(Error::UnknownEntry {
             name: format!("#{idx}"),
             known: Vec::new(),
         });
     };
-    if let Some(x) = entry.xen.clone() {
+    if let Some(x) = entry.xen {
         let mut xen_args = x.xen_args;
         let mut dom0_args = x.dom0_args;
         let rx = args::apply(&mut xen_args, &edits.xen_args)?;
@@ -550,15 +608,15 @@ fn edit_entry(
         }
         return Ok(rx.changed || rd.changed);
     }
-    let Some(l) = entry.linux.clone() else {
+    let Some(l) = entry.linux else {
         return Err(Error::NoKernel {
-            name: entry.name.clone(),
+            name: entry.name,
             file: menu.file.clone(),
         });
     };
     if !edits.xen_args.is_empty() {
         return Err(Error::NotXen {
-            name: entry.name.clone(),
+            name: entry.name,
             file: menu.file.clone(),
         });
     }
@@ -634,7 +692,7 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
         }
     }
     let mut menus = configs.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
-    let mut touched: Vec<Vec<String>> = vec![Vec::new(); menus.len()];
+    let mut touched: Vec<Touched> = menus.iter().map(|_| Touched::default()).collect();
 
     // 1. Argument edits on the selected entries (names are checked even without edits).
     if !edits.edits.is_empty() || edits.entries.is_some() {
@@ -650,27 +708,13 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
                         .collect()
                 })
                 .collect(),
-            Some(names) => {
-                let mut per_menu = vec![Vec::new(); menus.len()];
-                for name in names {
-                    for (m, idx) in resolve(&menus, name)?.into_iter().enumerate() {
-                        if let Some(list) = per_menu.get_mut(m)
-                            && !list.contains(&idx)
-                        {
-                            list.push(idx);
-                        }
-                    }
-                }
-                per_menu
-            }
+            Some(names) => resolve_all(&index(&menus), names.iter().map(String::as_str))?,
         };
         for ((menu, idxs), t) in menus.iter_mut().zip(&selected).zip(&mut touched) {
             let mut removed = removal_flags(&edits.edits);
             for &idx in idxs {
-                if edit_entry(menu, idx, &edits.edits, &mut removed)?
-                    && let Some(e) = menu.entries().get(idx)
-                {
-                    t.push(e.name.clone());
+                if edit_entry(menu, idx, &edits.edits, &mut removed)? {
+                    t.note(menu, idx);
                 }
             }
             check_removed(&edits.edits, &removed, &menu.file)?;
@@ -678,9 +722,9 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
     }
 
     // 2. New entries.
-    let mut added: Vec<Vec<String>> = vec![Vec::new(); menus.len()];
+    let mut added: Vec<Touched> = menus.iter().map(|_| Touched::default()).collect();
     for n in &edits.new_entries {
-        let from = resolve(&menus, &n.from)?;
+        let from = resolve(&index(&menus), &n.from)?;
         let title = n.title.clone().unwrap_or_else(|| n.label.clone());
         for ((menu, src), a) in menus.iter_mut().zip(from).zip(&mut added) {
             let new = menu.duplicate(src, &n.label, &title)?;
@@ -689,15 +733,13 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
                 edit_entry(menu, new, &n.edits, &mut removed)?;
             }
             check_removed(&n.edits, &removed, &menu.file)?;
-            if let Some(e) = menu.entries().get(new) {
-                a.push(e.name.clone());
-            }
+            a.note(menu, new);
         }
     }
 
     // 3. Default and timeout.
     if let Some(name) = &edits.default {
-        let idxs = resolve(&menus, name)?;
+        let idxs = resolve(&index(&menus), name)?;
         for (menu, idx) in menus.iter_mut().zip(idxs) {
             menu.set_default(idx)?;
         }
@@ -721,7 +763,7 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
         for ((menu, idxs), t) in menus.iter_mut().zip(selected).zip(&mut touched) {
             for idx in idxs {
                 edit_entry(menu, idx, &unattended, &mut removal_flags(&unattended))?;
-                note(t, menu, idx);
+                t.note(menu, idx);
             }
         }
     }
@@ -743,7 +785,7 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
                 .collect();
             for idx in idxs {
                 edit_entry(menu, idx, &interactive, &mut removal_flags(&interactive))?;
-                note(t, menu, idx);
+                t.note(menu, idx);
             }
         }
     }
@@ -755,9 +797,13 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
         if text != cfg.bytes {
             check_edited(menu, cfg, &text)?;
         }
-        let mut entries = t.clone();
-        entries.retain(|e| !a.contains(e));
-        entries.extend(a.iter().cloned());
+        let mut entries: Vec<String> = t
+            .names
+            .iter()
+            .filter(|e| !a.seen.contains(*e))
+            .cloned()
+            .collect();
+        entries.extend(a.names.iter().cloned());
         report.files.push(FileReport {
             name: cfg.name.clone(),
             changed: text != cfg.bytes,
@@ -808,13 +854,45 @@ fn check_edited(menu: &Menu, cfg: &ConfigFile, text: &[u8]) -> Result<(), Error>
     Ok(())
 }
 
-/// Records that entry `idx` of `menu` was edited (once).
-fn note(touched: &mut Vec<String>, menu: &Menu, idx: usize) {
-    if let Some(e) = menu.entries().get(idx)
-        && !touched.contains(&e.name)
-    {
-        touched.push(e.name.clone());
+/// The names of the entries of one menu that were edited (or added), each once, in the order
+/// first edited.
+#[derive(Default)]
+struct Touched {
+    names: Vec<String>,
+    seen: BTreeSet<String>,
+}
+
+impl Touched {
+    /// Records that entry `idx` of `menu` was edited.
+    fn note(&mut self, menu: &Menu, idx: usize) {
+        if let Some(e) = menu.view(idx)
+            && self.seen.insert(e.name.clone())
+        {
+            self.names.push(e.name);
+        }
     }
+}
+
+/// Resolves each of `names` in every menu (see [`resolve`]); per menu, the entries found, each
+/// once, in the order of the names.
+fn resolve_all<'a>(
+    menus: &[MenuIndex],
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Vec<usize>>, Error> {
+    let mut per_menu = vec![Vec::new(); menus.len()];
+    let mut seen = vec![BTreeSet::new(); menus.len()];
+    for name in names {
+        for ((idx, list), seen) in resolve(menus, name)?
+            .into_iter()
+            .zip(&mut per_menu)
+            .zip(&mut seen)
+        {
+            if seen.insert(idx) {
+                list.push(idx);
+            }
+        }
+    }
+    Ok(per_menu)
 }
 
 /// Per menu, the entries [`BootEdits::unattended`] goes to: those that boot Xen and name no
@@ -838,18 +916,16 @@ fn unattended_entries(edits: &BootEdits, menus: &[Menu]) -> Result<Vec<Vec<usize
             .collect());
     };
     let mut selected: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut chosen: BTreeSet<&str> = selected.iter().copied().collect();
     for n in &edits.new_entries {
-        if selected.contains(&n.from.as_str()) {
+        if chosen.contains(n.from.as_str()) {
             selected.push(&n.label);
+            chosen.insert(&n.label);
         }
     }
-    let mut per_menu = vec![Vec::new(); menus.len()];
-    for name in selected {
-        for ((menu, idx), list) in menus.iter().zip(resolve(menus, name)?).zip(&mut per_menu) {
-            if !list.contains(&idx) && menu.entries().get(idx).is_some_and(wanted) {
-                list.push(idx);
-            }
-        }
+    let mut per_menu = resolve_all(&index(menus), selected)?;
+    for (menu, list) in menus.iter().zip(&mut per_menu) {
+        list.retain(|&idx| menu.view(idx).is_some_and(|e| wanted(&e)));
     }
     Ok(per_menu)
 }

@@ -81,7 +81,7 @@ fn read_driver(spec: &DiskSpec<'_>, time: u32) -> Result<Driver, Error> {
         })
     };
     let package = read(path)?;
-    let file = File::open(path).map_err(io_err(path))?;
+    let file = crate::input::open(path).map_err(io_err(path))?;
     crate::rpm::check_digests(&mut BufReader::new(file)).map_err(|source| Error::Damaged {
         path: path.to_path_buf(),
         source: Box::new(source),
@@ -121,7 +121,7 @@ fn read_driver(spec: &DiskSpec<'_>, time: u32) -> Result<Driver, Error> {
     // Sign as a stream into the work folder: the driver is never held in memory whole.
     let signed = spec.workdir.join(&file_name);
     {
-        let mut input = BufReader::new(File::open(path).map_err(io_err(path))?);
+        let mut input = BufReader::new(crate::input::open(path).map_err(io_err(path))?);
         let mut output = BufWriter::new(File::create(&signed).map_err(io_err(&signed))?);
         sign_package(&mut input, &mut output, key, time).map_err(|source| Error::Sign {
             what: file_name.clone(),

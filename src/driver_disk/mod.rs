@@ -160,7 +160,7 @@ fn wrap(dd: &DriverDisk, set: &ModuleSet, time: i64, workdir: &Path) -> Result<P
                 size,
             });
         }
-        let data = std::fs::read(path).map_err(io)?;
+        let data = crate::input::read(path).map_err(io)?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

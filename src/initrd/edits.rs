@@ -127,7 +127,7 @@ fn normalize(path: &[u8]) -> Result<Vec<u8>> {
 fn content_len(path: &[u8], c: &Content) -> Result<u64> {
     match c {
         Content::Bytes(b) => Ok(b.len() as u64),
-        Content::HostFile(p) => std::fs::metadata(p)
+        Content::HostFile(p) => crate::input::check(p)
             .map(|m| m.len())
             .map_err(|e| Error::io(format!("{} (content of {})", p.display(), show(path)), e)),
     }
@@ -136,7 +136,7 @@ fn content_len(path: &[u8], c: &Content) -> Result<u64> {
 fn read_content(path: &[u8], c: &Content) -> Result<Vec<u8>> {
     match c {
         Content::Bytes(b) => Ok(b.clone()),
-        Content::HostFile(p) => std::fs::read(p)
+        Content::HostFile(p) => crate::input::read(p)
             .map_err(|e| Error::io(format!("{} (content of {})", p.display(), show(path)), e)),
     }
 }
@@ -427,7 +427,7 @@ pub(crate) fn open_content(put: &PutEntry) -> Result<(u64, Box<dyn Read + '_>)> 
     match &put.kind {
         PutKind::File(Content::Bytes(b)) => Ok((b.len() as u64, Box::new(&b[..]))),
         PutKind::File(Content::HostFile(p)) => {
-            let f = std::fs::File::open(p).map_err(|e| {
+            let f = crate::input::open(p).map_err(|e| {
                 Error::io(
                     format!("{} (content of {})", p.display(), show(&put.path)),
                     e,

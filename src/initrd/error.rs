@@ -98,6 +98,20 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// An entry whose name has more components than [`super::newc::MAX_DEPTH`].
+    #[error(
+        "entry {}… at {at}: {depth} components deep; install.img names deeper than {} are refused",
+        show(.prefix),
+        super::newc::MAX_DEPTH
+    )]
+    TooDeep {
+        /// The first bytes of the name.
+        prefix: Vec<u8>,
+        /// Where the entry's header starts.
+        at: Location,
+        /// Its number of components.
+        depth: usize,
+    },
     /// Non-zero bytes that are neither a cpio archive nor a known compressed stream.
     #[error(
         "unknown data at image offset {offset} (not zero padding, not a cpio archive, not a known compressed stream): the kernel stops unpacking here"

@@ -11,7 +11,7 @@
 //! modification times. Not possible without root, and reported instead: owners, device nodes,
 //! FIFOs and sockets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
@@ -45,12 +45,42 @@ fn unsafe_entry(name: &[u8], reason: impl Into<String>) -> Error {
     }
 }
 
+/// The directories this extraction created (canonical paths; the root is `""`). Each was
+/// created with `mkdir` in a parent already checked, so it is a real directory.
+type Made<'a> = BTreeSet<&'a [u8]>;
+
 /// Host path of canonical `path` under `root`, after checking that every parent component that
-/// exists is a real directory (not a symlink).
-fn safe_target(root: &Path, path: &[u8], name: &[u8]) -> Result<PathBuf> {
+/// exists is a real directory (not a symlink). When the parent is a directory this extraction
+/// made (its own parents were checked when it was made), only the parent itself is checked
+/// again: one system call per entry instead of one per component, so that a deep tree costs
+/// linear time.
+fn safe_target(root: &Path, path: &[u8], name: &[u8], made: &Made) -> Result<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
-    let mut host = root.to_path_buf();
+    let parent = path
+        .iter()
+        .rposition(|&b| b == b'/')
+        .map_or(&b""[..], |at| &path[..at]);
     let comps: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
+    if made.contains(parent)
+        && !comps
+            .iter()
+            .any(|c| c.is_empty() || *c == b"." || *c == b"..")
+    {
+        let host = root.join(std::ffi::OsStr::from_bytes(path));
+        let dir = root.join(std::ffi::OsStr::from_bytes(parent));
+        return match fs::symlink_metadata(&dir) {
+            Ok(m) if m.file_type().is_dir() => Ok(host),
+            Ok(_) => Err(unsafe_entry(
+                name,
+                format!(
+                    "would write through {}, which is not a real directory",
+                    dir.display()
+                ),
+            )),
+            Err(e) => Err(Error::io(format!("checking {}", dir.display()), e)),
+        };
+    }
+    let mut host = root.to_path_buf();
     for (i, c) in comps.iter().enumerate() {
         if c.is_empty() || *c == b"." || *c == b".." {
             return Err(unsafe_entry(name, "path component '.', '..' or empty"));
@@ -95,6 +125,8 @@ pub fn extract<R: Read>(image: R, tree: &Tree, dest: &Path) -> Result<ExtractRep
     let mut dirs: Vec<(PathBuf, u32, u32)> = Vec::new();
     let mut files: Vec<(PathBuf, u32, u32)> = Vec::new();
     let mut groups: BTreeMap<usize, Vec<&[u8]>> = BTreeMap::new();
+    let mut made = Made::new();
+    made.insert(b"");
     for (path, node) in tree.nodes() {
         let Some(inode) = tree.inode(node.inode) else {
             continue;
@@ -105,9 +137,10 @@ pub fn extract<R: Read>(image: R, tree: &Tree, dest: &Path) -> Result<ExtractRep
         }
         match inode.kind {
             Kind::Dir => {
-                let host = safe_target(&root, path, &node.name)?;
+                let host = safe_target(&root, path, &node.name, &made)?;
                 fs::create_dir(&host)
                     .map_err(|e| Error::io(format!("creating {}", host.display()), e))?;
+                made.insert(path);
                 dirs.push((host, inode.mode, inode.mtime));
                 report.dirs += 1;
             }
@@ -122,7 +155,7 @@ pub fn extract<R: Read>(image: R, tree: &Tree, dest: &Path) -> Result<ExtractRep
         };
         if inode.kind == Kind::Symlink {
             use std::os::unix::ffi::OsStrExt;
-            let host = safe_target(&root, path, &node.name)?;
+            let host = safe_target(&root, path, &node.name, &made)?;
             std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&inode.target), &host)
                 .map_err(|e| Error::io(format!("creating symlink {}", host.display()), e))?;
             report.symlinks += 1;
@@ -140,7 +173,7 @@ pub fn extract<R: Read>(image: R, tree: &Tree, dest: &Path) -> Result<ExtractRep
             return Ok(());
         };
         let name = tree.get(first).map_or(first.to_vec(), |n| n.name.clone());
-        let host = safe_target(&root, first, &name)?;
+        let host = safe_target(&root, first, &name, &made)?;
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -156,7 +189,7 @@ pub fn extract<R: Read>(image: R, tree: &Tree, dest: &Path) -> Result<ExtractRep
         report.files += 1;
         for other in rest {
             let name = tree.get(other).map_or(other.to_vec(), |n| n.name.clone());
-            let link = safe_target(&root, other, &name)?;
+            let link = safe_target(&root, other, &name, &made)?;
             fs::hard_link(&host, &link)
                 .map_err(|e| Error::io(format!("linking {}", link.display()), e))?;
             report.hard_links += 1;

@@ -12,6 +12,17 @@ pub const MAGIC_CRC: &[u8; 6] = b"070702";
 pub const TRAILER: &[u8] = b"TRAILER!!!";
 /// Longest name (with its NUL) and longest symlink target accepted, as the kernel's `PATH_MAX`.
 pub const PATH_MAX: u32 = 4096;
+/// Most components (directories and the entry itself) a name may have. The kernel has no such
+/// limit, but no installer goes near it, and a deeper chain only makes every path longer: the
+/// tree of such an image would cost far more than its size.
+pub const MAX_DEPTH: usize = 256;
+
+/// How many components a name has (`/`, `.` and empty components not counted).
+pub fn depth(name: &[u8]) -> usize {
+    name.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+        .count()
+}
 
 /// File type bits of `mode`.
 pub const S_IFMT: u32 = 0o170000;

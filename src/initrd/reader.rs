@@ -613,6 +613,15 @@ impl<R: Read> Reader<R> {
             self.mode = Mode::BetweenArchives;
             return Ok(None);
         }
+        let depth = newc::depth(&name);
+        if depth > newc::MAX_DEPTH {
+            name.truncate(64);
+            return Err(Error::TooDeep {
+                prefix: name,
+                at,
+                depth,
+            });
+        }
         let data_offset = self.stream_pos;
         let link_target = if header.file_type() == S_IFLNK {
             if header.filesize > PATH_MAX {

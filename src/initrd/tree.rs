@@ -203,10 +203,6 @@ fn clean_name(name: &[u8]) -> Option<Vec<u8>> {
     Some(parts.join(&b'/'))
 }
 
-fn join(parts: &[Vec<u8>]) -> Vec<u8> {
-    parts.join(&b'/')
-}
-
 /// Why a stored name is unusual on its own (absolute, `..`), if it is.
 fn unusual_name(name: &[u8]) -> Option<String> {
     if name.first() == Some(&b'/') {
@@ -395,24 +391,53 @@ impl Tree {
     }
 
     /// Returns (canonical path, went through a symlink, names the directory itself).
+    ///
+    /// Costs O(length of the name) in the usual case (a name whose parent directory exists
+    /// and that holds no `..` nor symlink): one lookup of the parent. Otherwise the name is
+    /// walked component by component, the path built incrementally; the walk is bounded by the
+    /// reader's limits on names (see [`newc::PATH_MAX`], [`newc::MAX_DEPTH`]) and by
+    /// [`MAX_SYMLINK_FOLLOWS`], and a resolved path longer than [`newc::PATH_MAX`] fails as the
+    /// kernel's would.
     fn resolve_inner(&self, name: &[u8]) -> std::result::Result<(Vec<u8>, bool, bool), String> {
+        if let Some(found) = self.resolve_direct(name) {
+            return Ok(found);
+        }
         let mut parts: Vec<&[u8]> = name.split(|&b| b == b'/').collect();
         let last = parts.pop().unwrap_or(&[]);
         let mut queue: VecDeque<Vec<u8>> = parts.iter().map(|p| p.to_vec()).collect();
-        let mut cur: Vec<Vec<u8>> = Vec::new();
+        // The canonical path so far, and where each of its components starts.
+        let mut here: Vec<u8> = Vec::new();
+        let mut starts: Vec<usize> = Vec::new();
+        let pop = |here: &mut Vec<u8>, starts: &mut Vec<usize>| {
+            if let Some(at) = starts.pop() {
+                here.truncate(at.saturating_sub(1));
+            }
+        };
+        let push = |here: &mut Vec<u8>, starts: &mut Vec<usize>, comp: &[u8]| {
+            if !here.is_empty() {
+                here.push(b'/');
+            }
+            starts.push(here.len());
+            here.extend_from_slice(comp);
+        };
         let mut follows = 0;
         let mut through = false;
         while let Some(comp) = queue.pop_front() {
             match comp.as_slice() {
                 b"" | b"." => continue,
                 b".." => {
-                    cur.pop();
+                    pop(&mut here, &mut starts);
                     continue;
                 }
                 _ => {}
             }
-            cur.push(comp);
-            let here = join(&cur);
+            push(&mut here, &mut starts, &comp);
+            if here.len() > newc::PATH_MAX as usize {
+                return Err(format!(
+                    "resolves to a path longer than {} bytes",
+                    newc::PATH_MAX
+                ));
+            }
             let Some(node) = self.nodes.get(&here) else {
                 return Err(format!("parent directory /{} does not exist", show(&here)));
             };
@@ -428,9 +453,10 @@ impl Tree {
                         return Err("too many levels of symbolic links".to_string());
                     }
                     through = true;
-                    cur.pop();
+                    pop(&mut here, &mut starts);
                     if inode.target.first() == Some(&b'/') {
-                        cur.clear();
+                        here.clear();
+                        starts.clear();
                     }
                     for (i, p) in inode.target.split(|&b| b == b'/').enumerate() {
                         queue.insert(i, p.to_vec());
@@ -440,14 +466,47 @@ impl Tree {
             }
         }
         match last {
-            b"" | b"." => Ok((join(&cur), through, true)),
+            b"" | b"." => Ok((here, through, true)),
             b".." => {
-                cur.pop();
-                Ok((join(&cur), through, true))
+                pop(&mut here, &mut starts);
+                Ok((here, through, true))
             }
             _ => {
-                cur.push(last.to_vec());
-                Ok((join(&cur), through, false))
+                push(&mut here, &mut starts, last);
+                Ok((here, through, false))
+            }
+        }
+    }
+
+    /// The usual case of [`Tree::resolve_inner`] in one lookup: a name without `..` whose
+    /// directory part, cleaned of `/` and `.`, is an existing directory. Canonical paths hold
+    /// no symlink in their directory part, so every component above that directory is one too.
+    /// `None` when the name needs the component walk.
+    fn resolve_direct(&self, name: &[u8]) -> Option<(Vec<u8>, bool, bool)> {
+        let mut parts: Vec<&[u8]> = name.split(|&b| b == b'/').collect();
+        let last = parts.pop().unwrap_or(&[]);
+        if last == b".." || parts.contains(&&b".."[..]) {
+            return None;
+        }
+        let dir = clean_name(&parts.join(&b'/'))?;
+        let is_dir = dir.is_empty()
+            || self
+                .nodes
+                .get(&dir)
+                .and_then(|n| self.inodes.get(n.inode))
+                .is_some_and(|i| i.kind == Kind::Dir);
+        if !is_dir {
+            return None;
+        }
+        match last {
+            b"" | b"." => Some((dir, false, true)),
+            _ => {
+                let mut path = dir;
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(last);
+                Some((path, false, false))
             }
         }
     }

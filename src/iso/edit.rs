@@ -60,10 +60,16 @@ impl SourceIso {
         }
         let content = match content {
             NewContent::Bytes(bytes) => Content::bytes(bytes),
-            NewContent::HostFile(path) => hadris_fs::host::file(&path).map_err(|e| Error::Io {
-                path: path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })?,
+            NewContent::HostFile(path) => {
+                crate::input::check(&path).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                hadris_fs::host::file(&path).map_err(|e| Error::Io {
+                    path: path.clone(),
+                    source: std::io::Error::other(e.to_string()),
+                })?
+            }
             NewContent::Appended(bytes) => {
                 let mut extents = self.extents(entry)?;
                 if !bytes.is_empty() {

@@ -74,7 +74,7 @@ fn io_err(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
 impl SourceIso {
     /// Opens the image at `path` read-only and reads its structure.
     pub fn open(path: &Path) -> Result<Self> {
-        let reader = File::open(path).map_err(io_err(path))?;
+        let reader = crate::input::open(path).map_err(io_err(path))?;
         let file_len = reader.metadata().map_err(io_err(path))?.len();
         let not_iso = |detail: String| Error::NotIso {
             path: path.to_path_buf(),
@@ -452,20 +452,30 @@ pub fn data_bytes(tree: &Tree) -> u64 {
 }
 
 /// Calls `visit` for every node below the root with its `/`-prefixed path,
-/// parents before children, in name order.
+/// parents before children, in name order. Iterative (an explicit stack), so a deep
+/// directory chain costs memory, not the thread's stack.
 pub fn walk(tree: &Tree, visit: &mut dyn FnMut(&str, hadris_fs::TreeEntry<'_>)) {
-    fn go(
+    fn children<'t>(
         prefix: &str,
-        dir: hadris_fs::TreeEntry<'_>,
-        visit: &mut dyn FnMut(&str, hadris_fs::TreeEntry<'_>),
-    ) {
-        for (name, child) in dir.children() {
-            let path = format!("{prefix}/{}", String::from_utf8_lossy(name.as_bytes()));
-            visit(&path, child);
-            if child.node().file_type() == FileType::Dir {
-                go(&path, child, visit);
-            }
+        dir: hadris_fs::TreeEntry<'t>,
+    ) -> std::vec::IntoIter<(String, hadris_fs::TreeEntry<'t>)> {
+        dir.children()
+            .map(|(name, child)| {
+                let path = format!("{prefix}/{}", String::from_utf8_lossy(name.as_bytes()));
+                (path, child)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+    let mut stack = vec![children("", tree.root())];
+    while let Some(level) = stack.last_mut() {
+        let Some((path, child)) = level.next() else {
+            stack.pop();
+            continue;
+        };
+        visit(&path, child);
+        if child.node().file_type() == FileType::Dir {
+            stack.push(children(&path, child));
         }
     }
-    go("", tree.root(), visit);
 }

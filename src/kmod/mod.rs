@@ -77,13 +77,13 @@ pub fn depmod_dir(root: &Path, kver: &str) -> Result<Vec<(String, Vec<u8>)>, Err
                 continue;
             }
             let path = dir.join(&name);
-            let text = std::fs::read(&path).map_err(|source| Error::Io { path, source })?;
+            let text = crate::input::read(&path).map_err(|source| Error::Io { path, source })?;
             depmod.add_config(&name, &String::from_utf8_lossy(&text))?;
         }
     }
     let read_text = |name: &str| -> Result<Option<Vec<u8>>, Error> {
         let path = moddir.join(name);
-        match std::fs::read(&path) {
+        match crate::input::read(&path) {
             Ok(data) => Ok(Some(data)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(Error::Io { path, source }),
@@ -185,7 +185,7 @@ fn parse_parallel(files: &[(String, PathBuf)]) -> Result<Vec<ModuleInfo>, Error>
                 scope.spawn(move || {
                     part.iter()
                         .map(|(rel, path)| {
-                            let data = std::fs::read(path).map_err(|source| Error::Io {
+                            let data = crate::input::read(path).map_err(|source| Error::Io {
                                 path: path.clone(),
                                 source,
                             })?;

@@ -404,7 +404,7 @@ fn read_profile(path: &Path) -> Result<String, Error> {
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(read_error)?;
+    let file = crate::input::open(path).map_err(read_error)?;
     let mut bytes = Vec::new();
     file.take(MAX_PROFILE_BYTES + 1)
         .read_to_end(&mut bytes)

@@ -231,7 +231,7 @@ pub fn apply(
 fn driver_rpm(run: &mut Run<'_>, d: &Driver, rpm: &Located<PathBuf>) -> Result<String, Error> {
     let err = |e: driver::Error| step_err(&rpm.origin, e);
     let label = rpm.value.display().to_string();
-    let open = || std::fs::File::open(&rpm.value).map_err(|e| step_err(&rpm.origin, e));
+    let open = || crate::input::open(&rpm.value).map_err(|e| step_err(&rpm.origin, e));
     let payload = read_driver_rpm(&label, std::io::BufReader::new(open()?)).map_err(err)?;
     crate::rpm::check_digests(&mut std::io::BufReader::new(open()?)).map_err(|e| {
         step_err(
@@ -310,7 +310,7 @@ fn bare_modules(
         .map_err(|e| step_err(modules.kernel.as_ref().map_or(&d.origin, |k| &k.origin), e))?;
     let mut files = Vec::with_capacity(modules.ko.len());
     for ko in &modules.ko {
-        let data = std::fs::read(&ko.value).map_err(|e| step_err(&ko.origin, e))?;
+        let data = crate::input::read(&ko.value).map_err(|e| step_err(&ko.origin, e))?;
         let name = ko
             .value
             .file_name()

@@ -104,7 +104,7 @@ fn edits(profile: &InstallerEdits, extra: &[PutEntry], mtime: u32) -> Result<Edi
         out.remove.push(r.value.as_bytes().to_vec());
     }
     for p in &profile.patches {
-        let text = std::fs::read(&p.value).map_err(|e| step_err(p, e))?;
+        let text = crate::input::read(&p.value).map_err(|e| step_err(p, e))?;
         let patch =
             Patch::parse(&p.value.display().to_string(), &text).map_err(|e| step_err(p, e))?;
         out.patches.push(patch);
@@ -127,7 +127,7 @@ pub fn apply(
     let mtime = u32::try_from(cx.time).unwrap_or(u32::MAX);
     let mut extra = extra.to_vec();
     if let Some(af) = &profile.answerfile {
-        let text = std::fs::read(&af.value).map_err(|e| step_err(af, e))?;
+        let text = crate::input::read(&af.value).map_err(|e| step_err(af, e))?;
         answerfile::validate(&af.value.display().to_string(), &text)
             .map_err(|e| step_err(af, e))?;
         let text = if answerfile_attributes.is_empty() {

@@ -583,7 +583,7 @@ fn read_repo_file(source: &SourceIso, href: &str) -> Result<Vec<u8>, repo::Error
 /// payload): a damaged package is refused, naming the file and the part.
 fn read_host_package(path: &Path) -> Result<PackageFile, String> {
     let open = || {
-        std::fs::File::open(path)
+        crate::input::open(path)
             .map(std::io::BufReader::new)
             .map_err(|e| format!("{}: {e}", path.display()))
     };
@@ -811,7 +811,7 @@ fn rewrite_meta(
                 .map_err(|e| step(&at, e))?,
         )),
         From::Host(path) => Box::new(std::io::BufReader::new(
-            std::fs::File::open(path).map_err(|e| step(&at, format!("{}: {e}", path.display())))?,
+            crate::input::open(path).map_err(|e| step(&at, format!("{}: {e}", path.display())))?,
         )),
     };
     let trimmed = cx.workdir.join(format!("{meta}.trimmed.rpm"));
@@ -959,7 +959,7 @@ fn sign_packages(
             From::Host(input) => {
                 input.starts_with(cx.workdir)
                     && signing::is_signed(&mut std::io::BufReader::new(
-                        std::fs::File::open(input).map_err(|e| step(&at, e))?,
+                        crate::input::open(input).map_err(|e| step(&at, e))?,
                     ))
                     .map_err(|e| step(&at, e))?
             }
@@ -975,7 +975,7 @@ fn sign_packages(
         match &pkg.from {
             From::Host(input) => {
                 let mut input =
-                    std::io::BufReader::new(std::fs::File::open(input).map_err(|e| step(&at, e))?);
+                    std::io::BufReader::new(crate::input::open(input).map_err(|e| step(&at, e))?);
                 sign_package(&mut input, &mut out, key, time).map_err(|e| step(&at, e))?;
             }
             From::Source => {

@@ -36,6 +36,7 @@
 //! # }
 //! ```
 
+pub mod bounded;
 pub mod comps;
 pub mod filelists;
 pub mod other;

@@ -9,6 +9,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 use sha2::{Digest, Sha256};
 
+use super::bounded::{Bounded, Compression};
 use super::repomd::{Repomd, attribute, parse_repomd};
 use super::{Changelog, Dep, Error, Record, RecordFile};
 use crate::rpm::header::FileKind;
@@ -61,7 +62,7 @@ impl ReuseIndex {
 pub fn read_repo_dir(root: &Path) -> Result<Vec<Record>, Error> {
     let read = |rel: &str| -> Result<Vec<u8>, Error> {
         let path = root.join(rel);
-        std::fs::read(&path).map_err(|source| Error::Io {
+        crate::input::read(&path).map_err(|source| Error::Io {
             what: path.display().to_string(),
             source,
         })
@@ -160,24 +161,13 @@ pub fn read_groups(
     Ok(Some((base.to_string(), xml)))
 }
 
-/// A decompressing reader chosen by file name.
+/// A decompressing reader chosen by file name, within the bounds of [`super::bounded`].
 fn decompress<'a>(name: &str, bytes: &'a [u8]) -> Result<Box<dyn BufRead + 'a>, Error> {
-    let inner: Box<dyn Read + 'a> = if name.ends_with(".gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(bytes))
-    } else if name.ends_with(".xz") {
-        Box::new(liblzma::read::XzDecoder::new(bytes))
-    } else if name.ends_with(".bz2") {
-        Box::new(bzip2::read::MultiBzDecoder::new(bytes))
-    } else if name.ends_with(".zst") {
-        Box::new(
-            zstd::stream::read::Decoder::new(bytes).map_err(|source| Error::Io {
-                what: name.to_string(),
-                source,
-            })?,
-        )
-    } else {
-        Box::new(bytes)
-    };
+    let inner =
+        Bounded::new(name, bytes, Compression::from_name(name)).map_err(|source| Error::Io {
+            what: name.to_string(),
+            source,
+        })?;
     Ok(Box::new(BufReader::new(inner)))
 }
 

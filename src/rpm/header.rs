@@ -7,7 +7,6 @@
 //! Every length and offset of the two headers is checked here before the `rpm` crate sees the
 //! bytes, so hostile input gives an [`Error`], never a panic or a huge allocation.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -273,7 +272,7 @@ pub fn read_package(reader: impl Read) -> Result<PackageFile, Error> {
 
 /// Opens `path` and reads it with [`read_package`].
 pub fn read_package_file(path: &Path) -> Result<PackageFile, Error> {
-    let file = File::open(path).map_err(|source| Error::Open {
+    let file = crate::input::open(path).map_err(|source| Error::Open {
         path: path.to_path_buf(),
         source,
     })?;

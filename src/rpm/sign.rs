@@ -388,7 +388,7 @@ pub fn load_key_file(
     passphrase_var: Option<&str>,
 ) -> Result<SigningKey, KeyFileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Read {
+    let text = crate::input::read_to_string(path).map_err(|source| KeyFileError::Read {
         path: shown.clone(),
         source,
     })?;

@@ -4,7 +4,6 @@
 //! `location`, `size` and `checksum type="sha256"` element in document order, zipped).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
@@ -12,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Finding, Severity};
 use crate::iso::{self, SourceIso};
+use crate::repo::bounded::{Bounded, Compression as BoundedKind};
 use crate::repo::{self, Record, Repomd, reader};
 use crate::xcpng;
 
@@ -186,13 +186,8 @@ fn open_digest(
     bytes: &[u8],
     compression: Option<&str>,
 ) -> Result<(String, u64), String> {
-    let mut reader: Box<dyn Read + '_> = match compression {
-        Some("gzip") => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
-        Some("bzip2") => Box::new(bzip2::read::MultiBzDecoder::new(bytes)),
-        Some("xz") => Box::new(liblzma::read::XzDecoder::new(bytes)),
-        _ => Box::new(bytes),
-    };
     let fail = |e: std::io::Error| format!("cannot decompress: {e}");
+    let mut reader = Bounded::new("", bytes, bounded_kind(compression)).map_err(fail)?;
     match kind {
         "sha256" => {
             let mut h = Sha256::new();
@@ -226,17 +221,22 @@ fn compression(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-fn decompress(bytes: &[u8], compression: Option<&str>) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
+/// The decompressor of [`repo::bounded`] for a compression named by [`compression`].
+fn bounded_kind(compression: Option<&str>) -> BoundedKind {
     match compression {
-        Some("gzip") => flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out)?,
-        Some("bzip2") => bzip2::read::MultiBzDecoder::new(bytes).read_to_end(&mut out)?,
-        Some("xz") => liblzma::read::XzDecoder::new(bytes).read_to_end(&mut out)?,
-        _ => {
-            out.extend_from_slice(bytes);
-            out.len()
-        }
-    };
+        Some("gzip") => BoundedKind::Gzip,
+        Some("bzip2") => BoundedKind::Bzip2,
+        Some("xz") => BoundedKind::Xz,
+        Some("zstd") => BoundedKind::Zstd,
+        _ => BoundedKind::None,
+    }
+}
+
+#[cfg(test)]
+fn decompress(bytes: &[u8], compression: Option<&str>) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    Bounded::new("", bytes, bounded_kind(compression))?.read_to_end(&mut out)?;
     Ok(out)
 }
 
@@ -244,8 +244,9 @@ fn decompress(bytes: &[u8], compression: Option<&str>) -> std::io::Result<Vec<u8
 /// sha256 `checksum` elements (by qualified name, as minidom's getElementsByTagName) must be as
 /// many as the `package` elements, so the zip pairs each package with its own.
 pub fn media_entries(primary_gz: &[u8]) -> Result<Vec<MediaEntry>, String> {
-    let xml = decompress(primary_gz, Some("gzip")).map_err(|e| format!("gzip: {e}"))?;
-    let mut reader = Reader::from_reader(xml.as_slice());
+    let xml = Bounded::new("", primary_gz, BoundedKind::Gzip).map_err(|e| format!("gzip: {e}"))?;
+    let mut reader = Reader::from_reader(std::io::BufReader::new(xml));
+    let mut buf = Vec::new();
     let (mut packages, mut hrefs, mut sizes, mut sums) =
         (0usize, Vec::new(), Vec::new(), Vec::new());
     let mut in_sha256 = false;
@@ -254,8 +255,9 @@ pub fn media_entries(primary_gz: &[u8]) -> Result<Vec<MediaEntry>, String> {
         repo::repomd::attribute(e, key).map_err(|e| e.to_string())
     };
     loop {
+        buf.clear();
         let event = reader
-            .read_event()
+            .read_event_into(&mut buf)
             .map_err(|e| format!("at byte {}: {e}", reader.buffer_position()))?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {

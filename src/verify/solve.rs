@@ -10,7 +10,13 @@ use crate::repo::comps::{self, ReqKind};
 pub struct Solver {
     universe: Universe,
     groups: Option<Vec<comps::Group>>,
+    /// Solves already done, by targets and tolerated names: menus repeat the same command
+    /// line in many entries, so a menu of 20,000 entries costs one solve per distinct one.
+    solved: std::cell::RefCell<std::collections::BTreeMap<SolveKey, Solved>>,
 }
+
+/// What a solve is asked: its targets and the names whose unmet requirements are tolerated.
+type SolveKey = (Vec<String>, Vec<String>);
 
 /// What one solve gave.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +43,7 @@ impl Solver {
         Solver {
             universe: Universe::new(candidates),
             groups: comps_xml.and_then(|xml| comps::parse_groups(xml).ok()),
+            solved: Default::default(),
         }
     }
 
@@ -47,6 +54,16 @@ impl Solver {
 
     /// Solves `targets`, tolerating the unmet requirements of `allow_unresolved` packages.
     pub fn solve(&self, targets: &[String], allow_unresolved: &[String]) -> Solved {
+        let key = (targets.to_vec(), allow_unresolved.to_vec());
+        if let Some(done) = self.solved.borrow().get(&key) {
+            return done.clone();
+        }
+        let solved = self.solve_uncached(targets, allow_unresolved);
+        self.solved.borrow_mut().insert(key, solved.clone());
+        solved
+    }
+
+    fn solve_uncached(&self, targets: &[String], allow_unresolved: &[String]) -> Solved {
         let mut names = Vec::new();
         let mut problems = Vec::new();
         for target in targets {

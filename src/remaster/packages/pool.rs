@@ -120,8 +120,16 @@ fn rpm_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", path.display()))?;
         if kind.is_dir() {
             rpm_files(&path, out)?;
-        } else if kind.is_file() && path.extension().is_some_and(|e| e == "rpm") {
-            out.push(path);
+        } else if path.extension().is_some_and(|e| e == "rpm") {
+            if kind.is_file() {
+                out.push(path);
+            } else if !kind.is_symlink() {
+                return Err(format!(
+                    "{}: is {}, not a regular file",
+                    path.display(),
+                    crate::input::kind_name(kind)
+                ));
+            }
         }
     }
     Ok(())
