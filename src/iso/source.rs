@@ -31,6 +31,16 @@ pub enum BootPlatform {
     Other(u8),
 }
 
+impl std::fmt::Display for BootPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bios => f.write_str("BIOS"),
+            Self::Uefi => f.write_str("UEFI"),
+            Self::Other(id) => write!(f, "platform 0x{id:02x}"),
+        }
+    }
+}
+
 /// One entry of the source's El Torito boot catalog.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BootEntryInfo {
@@ -47,6 +57,10 @@ pub struct BootEntryInfo {
     /// Whether the image carries an El Torito boot information table
     /// (`-boot-info-table`).
     pub boot_info_table: bool,
+    /// Why the entry cannot be used, when it is damaged (its image lies past the end of the
+    /// file); the rest of the image can still be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damage: Option<String>,
 }
 
 /// An ISO image opened for reading and remastering.
@@ -145,18 +159,30 @@ impl SourceIso {
         source.catalog_path = source
             .catalog_block()?
             .and_then(|block| firsts.get(&(u64::from(block) * SECTOR)).cloned());
-        for entry in raw_entries {
+        for (index, entry) in raw_entries.into_iter().enumerate() {
             let platform = match entry.platform() {
                 Platform::X86 => BootPlatform::Bios,
                 Platform::Efi => BootPlatform::Uefi,
                 other => BootPlatform::Other(other.id()),
             };
             let offset = u64::from(entry.load_block()) * SECTOR;
+            // What the firmware loads: `sector_count` 512-byte sectors (0 reads as one).
+            let end = offset + u64::from(entry.sector_count().max(1)) * 512;
+            let damage = (end > file_len).then(|| {
+                format!(
+                    "El Torito entry {} ({platform}): its image (block {}, bytes {offset}..{end}) \
+                     lies past the end of the file ({file_len} bytes)",
+                    index + 1,
+                    entry.load_block()
+                )
+            });
             let mut head = [0u8; 16];
-            source
-                .reader
-                .read_exact_at(&mut head, offset + 8)
-                .map_err(io_err(path))?;
+            if damage.is_none() && offset + 24 <= file_len {
+                source
+                    .reader
+                    .read_exact_at(&mut head, offset + 8)
+                    .map_err(io_err(path))?;
+            }
             let word =
                 |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
             source.boot.push(BootEntryInfo {
@@ -166,6 +192,7 @@ impl SourceIso {
                 sector_count: entry.sector_count(),
                 path: firsts.get(&offset).cloned(),
                 boot_info_table: word(0) == 16 && word(4) == entry.load_block(),
+                damage,
             });
         }
         Ok(source)
@@ -228,6 +255,18 @@ impl SourceIso {
     /// The El Torito entries, in catalog order.
     pub fn boot_entries(&self) -> &[BootEntryInfo] {
         &self.boot
+    }
+
+    /// Fails with the first damaged El Torito entry: a build must not write a catalog whose
+    /// images are missing (reading the tree does not need them).
+    pub fn check_boot_entries(&self) -> Result<()> {
+        match self.boot.iter().find_map(|e| e.damage.as_ref()) {
+            Some(detail) => Err(Error::Boot {
+                path: self.path.clone(),
+                detail: detail.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The path of the boot catalog file, when the tree lists it.
