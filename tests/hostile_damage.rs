@@ -151,3 +151,115 @@ fn hostile_boot_entry_past_the_end_is_named_and_only_blocks_build() {
     assert!(msg.contains("bad-boot.iso"), "{msg}");
     assert!(!msg.contains("failed to fill whole buffer"), "{msg}");
 }
+
+/// The directory records of the directory whose extent starts at `block` and is `len` bytes
+/// long: each record's byte offset in the image, with its ISO 9660 name.
+fn records(bytes: &[u8], block: u32, len: u32) -> Vec<(usize, Vec<u8>)> {
+    let mut at = block as usize * SECTOR;
+    let end = at + len as usize;
+    let mut out = Vec::new();
+    while at < end {
+        let size = bytes[at] as usize;
+        if size == 0 {
+            at = (at / SECTOR + 1) * SECTOR;
+            continue;
+        }
+        let name_len = bytes[at + 32] as usize;
+        out.push((at, bytes[at + 33..at + 33 + name_len].to_vec()));
+        at += size;
+    }
+    out
+}
+
+/// The extent (first block, length) of the sample's /repodata.
+fn repodata(bytes: &[u8]) -> (u32, u32) {
+    let root = 16 * SECTOR + 156;
+    let (block, len) = (le32(bytes, root + 2), le32(bytes, root + 10));
+    let (at, _) = records(bytes, block, len)
+        .into_iter()
+        .find(|(_, name)| name == b"REPODATA")
+        .expect("the sample has /REPODATA");
+    (le32(bytes, at + 2), le32(bytes, at + 10))
+}
+
+/// The byte offset of the `index`th record (after `.` and `..`) of the sample's /repodata.
+fn repodata_record(bytes: &[u8], index: usize) -> usize {
+    let (block, len) = repodata(bytes);
+    records(bytes, block, len)[2 + index].0
+}
+
+/// Asserts that `inspect`, `extract` and `build` of `iso` all refuse with the `needles`, and
+/// that the refusals leave no folder, no output and the source as it was.
+fn unreadable(dir: &Path, iso: &Path, needles: &[&str]) {
+    let before = sha256(iso);
+    let tree = dir.join("tree");
+    for args in [
+        vec!["inspect".as_ref(), iso.as_os_str()],
+        vec!["extract".as_ref(), iso.as_os_str(), tree.as_os_str()],
+    ] {
+        let out = run(&args);
+        let msg = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "not refused: {msg}");
+        for n in needles {
+            assert!(msg.contains(n), "{msg:?} does not mention {n:?}");
+        }
+        assert!(!tree.exists(), "extract left a folder");
+    }
+    refused_build(dir, iso, "", needles);
+    assert_eq!(sha256(iso), before);
+}
+
+#[test]
+fn hostile_directory_record_damage_names_the_directory() {
+    // (which record of /repodata, which of its bytes becomes what, what the error says besides
+    // the path): a name longer than the record, a record too short for its header.
+    let cases = [
+        (0, 32, 250, "invalid directory record at its first entry"),
+        (0, 0, 10, "invalid directory record at its first entry"),
+        (
+            1,
+            32,
+            250,
+            "invalid directory record after the entry \"517f4d4a",
+        ),
+    ];
+    for (index, byte, value, cause) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let iso = patched(dir.path(), "bad-dir.iso", |bytes| {
+            let at = repodata_record(bytes, index);
+            bytes[at + byte] = value;
+        });
+        let records_at = repodata(&std::fs::read(&iso).unwrap()).0 as usize * SECTOR;
+        let start = format!("(its records start at byte {records_at})");
+        unreadable(
+            dir.path(),
+            &iso,
+            &["bad-dir.iso", "/repodata: ", cause, &start],
+        );
+    }
+}
+
+#[test]
+fn hostile_directory_loop_names_the_entry_and_the_directory_it_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let iso = patched(dir.path(), "loop.iso", |bytes| {
+        let root = 16 * SECTOR + 156;
+        let root_block = le32(bytes, root + 2);
+        // The first file of /repodata becomes a directory whose extent is the root's.
+        let at = repodata_record(bytes, 0);
+        bytes[at + 25] = 2;
+        bytes[at + 2..at + 6].copy_from_slice(&root_block.to_le_bytes());
+        bytes[at + 6..at + 10].copy_from_slice(&root_block.to_be_bytes());
+        bytes[at + 10..at + 14].copy_from_slice(&(SECTOR as u32).to_le_bytes());
+        bytes[at + 14..at + 18].copy_from_slice(&(SECTOR as u32).to_be_bytes());
+    });
+    unreadable(
+        dir.path(),
+        &iso,
+        &[
+            "loop.iso",
+            "/repodata/517f4d4a",
+            "is the directory / again (the directories loop)",
+        ],
+    );
+}

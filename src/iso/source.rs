@@ -135,7 +135,8 @@ impl SourceIso {
 
         let dev = SourceDevice::open(path).map_err(io_err(path))?;
         let appendix = dev.appendix();
-        let session = Session::open(dev).map_err(|e| not_iso(e.to_string()))?;
+        let session = Session::open(dev)
+            .map_err(|e| not_iso(directory_damage(path).unwrap_or_else(|| e.to_string())))?;
 
         let mut system_area = vec![0u8; SYSTEM_AREA];
         reader
@@ -372,6 +373,70 @@ impl SourceIso {
             detail: detail.to_string(),
         }
     }
+}
+
+/// Why the directories of the image at `path` cannot be read, naming the directory (or file)
+/// whose records are damaged: the tree reader only says what is wrong, so when it fails every
+/// directory is listed again, in the same namespace, until one fails. `None` when they all read.
+fn directory_damage(path: &Path) -> Option<String> {
+    use hadris_fs::DirCursor;
+    use hadris_fs::sync::FileSystem;
+
+    let dev = FileDevice::open(path).ok()?;
+    let mut fs = IsoFs::mount(dev, MountOptions::new().read_only()).ok()?;
+    let root = fs.root();
+    // Every directory seen, so that one listed twice (a loop) is named rather than followed.
+    let mut seen = BTreeMap::from([(root, "/".to_string())]);
+    let mut pending = vec![(root, String::new())];
+    while let Some((dir, prefix)) = pending.pop() {
+        let shown = if prefix.is_empty() { "/" } else { &prefix };
+        let mut first = [Extent::new(0, 0)];
+        let at = match fs.extents(dir, 0, &mut first) {
+            Ok(1) => format!(" (its records start at byte {})", first[0].offset()),
+            _ => String::new(),
+        };
+        let mut names = std::collections::BTreeSet::new();
+        let mut last: Option<String> = None;
+        let mut cursor = DirCursor::START;
+        loop {
+            let entry = match fs.readdir(dir, cursor) {
+                Ok(Some(entry)) => entry,
+                Ok(None) => break,
+                Err(e) => {
+                    let place = match &last {
+                        Some(name) => format!("after the entry {name:?}"),
+                        None => "at its first entry".to_string(),
+                    };
+                    return Some(format!("{shown}: {e} {place}{at}"));
+                }
+            };
+            cursor = entry.next_cursor();
+            let name = String::from_utf8_lossy(entry.name().as_bytes()).into_owned();
+            let child = format!("{prefix}/{name}");
+            if !names.insert(name.clone()) {
+                return Some(format!("{shown}: lists {name:?} twice{at}"));
+            }
+            match entry.metadata().file_type() {
+                FileType::Dir => {
+                    if let Some(first) = seen.insert(entry.node(), child.clone()) {
+                        return Some(format!(
+                            "{child}: is the directory {first} again (the directories loop)"
+                        ));
+                    }
+                    pending.push((entry.node(), child));
+                }
+                // Reading the extents from past their end still follows every record of the file.
+                FileType::File => {
+                    if let Err(e) = fs.extents(entry.node(), u64::MAX, &mut []) {
+                        return Some(format!("{child}: {e}"));
+                    }
+                }
+                _ => {}
+            }
+            last = Some(name);
+        }
+    }
+    None
 }
 
 /// Reads a file of the image in order, wherever its data is.
