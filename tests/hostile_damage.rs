@@ -263,3 +263,31 @@ fn hostile_directory_loop_names_the_entry_and_the_directory_it_repeats() {
         ],
     );
 }
+
+#[test]
+fn hostile_install_img_replaced_by_iso_and_edited_by_installer_names_both_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = sample(dir.path());
+    std::fs::write(dir.path().join("x.txt"), "x\n").unwrap();
+    // (the [iso] line, the installer line, the two locations the error names)
+    let cases = [
+        (
+            "[[iso.files]]\nsrc = \"x.txt\"\ndest = \"/install.img\"\n",
+            "[installer]\nremove = [\"/etc/x\"]\n",
+            "[installer] remove `/etc/x` conflicts with [[iso.files]] dest `/install.img` at ",
+        ),
+        (
+            "[iso]\nremove = [\"/install.img\"]\n",
+            "[[installer.files]]\nsrc = \"x.txt\"\ndest = \"/etc/x\"\n",
+            "[[installer.files]] dest `/etc/x` conflicts with [iso] remove `/install.img` at ",
+        ),
+    ];
+    for (iso, installer, needle) in cases {
+        let msg = refused_build(dir.path(), &source, &format!("{iso}{installer}"), &[needle]);
+        assert!(msg.contains("profile.toml:"), "{msg}");
+        assert!(
+            msg.contains("install.img cannot be both replaced or removed and edited"),
+            "{msg}"
+        );
+    }
+}
