@@ -339,6 +339,10 @@ pub fn inspect(source: &SourceIso) -> Inspection {
     }
     let mut boots = Vec::new();
     for e in source.boot_entries() {
+        if let Some(damage) = &e.damage {
+            boots.push(format!("damaged: {damage}"));
+            continue;
+        }
         let file = e
             .path
             .clone()

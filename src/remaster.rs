@@ -165,6 +165,7 @@ fn run(
     refuse_overwriting_the_source(&source_path, &profile.output.iso)?;
 
     let mut source = SourceIso::open(&source_path)?;
+    source.check_boot_entries()?;
     // What the image holds besides file data (descriptors, directories, boot catalog, hybrid
     // padding): with the edited tree's data, it estimates the new image's size before it is
     // laid out.

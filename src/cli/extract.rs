@@ -39,6 +39,13 @@ pub fn run(args: Args, ui: &Progress) -> Outcome {
         path,
     } = args;
     let source = SourceIso::open(&iso)?;
+    for damage in source
+        .boot_entries()
+        .iter()
+        .filter_map(|e| e.damage.as_ref())
+    {
+        ui.warning(&format!("{}: {damage}", iso.display()));
+    }
     if initrd {
         let (_, tree) =
             inspect::read_install_img(&source)?.ok_or("the image has no /install.img")?;

@@ -31,6 +31,16 @@ pub enum BootPlatform {
     Other(u8),
 }
 
+impl std::fmt::Display for BootPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bios => f.write_str("BIOS"),
+            Self::Uefi => f.write_str("UEFI"),
+            Self::Other(id) => write!(f, "platform 0x{id:02x}"),
+        }
+    }
+}
+
 /// One entry of the source's El Torito boot catalog.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BootEntryInfo {
@@ -47,6 +57,10 @@ pub struct BootEntryInfo {
     /// Whether the image carries an El Torito boot information table
     /// (`-boot-info-table`).
     pub boot_info_table: bool,
+    /// Why the entry cannot be used, when it is damaged (its image lies past the end of the
+    /// file); the rest of the image can still be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damage: Option<String>,
 }
 
 /// An ISO image opened for reading and remastering.
@@ -121,7 +135,8 @@ impl SourceIso {
 
         let dev = SourceDevice::open(path).map_err(io_err(path))?;
         let appendix = dev.appendix();
-        let session = Session::open(dev).map_err(|e| not_iso(e.to_string()))?;
+        let session = Session::open(dev)
+            .map_err(|e| not_iso(directory_damage(path).unwrap_or_else(|| e.to_string())))?;
 
         let mut system_area = vec![0u8; SYSTEM_AREA];
         reader
@@ -145,18 +160,30 @@ impl SourceIso {
         source.catalog_path = source
             .catalog_block()?
             .and_then(|block| firsts.get(&(u64::from(block) * SECTOR)).cloned());
-        for entry in raw_entries {
+        for (index, entry) in raw_entries.into_iter().enumerate() {
             let platform = match entry.platform() {
                 Platform::X86 => BootPlatform::Bios,
                 Platform::Efi => BootPlatform::Uefi,
                 other => BootPlatform::Other(other.id()),
             };
             let offset = u64::from(entry.load_block()) * SECTOR;
+            // What the firmware loads: `sector_count` 512-byte sectors (0 reads as one).
+            let end = offset + u64::from(entry.sector_count().max(1)) * 512;
+            let damage = (end > file_len).then(|| {
+                format!(
+                    "El Torito entry {} ({platform}): its image (block {}, bytes {offset}..{end}) \
+                     lies past the end of the file ({file_len} bytes)",
+                    index + 1,
+                    entry.load_block()
+                )
+            });
             let mut head = [0u8; 16];
-            source
-                .reader
-                .read_exact_at(&mut head, offset + 8)
-                .map_err(io_err(path))?;
+            if damage.is_none() && offset + 24 <= file_len {
+                source
+                    .reader
+                    .read_exact_at(&mut head, offset + 8)
+                    .map_err(io_err(path))?;
+            }
             let word =
                 |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
             source.boot.push(BootEntryInfo {
@@ -166,6 +193,7 @@ impl SourceIso {
                 sector_count: entry.sector_count(),
                 path: firsts.get(&offset).cloned(),
                 boot_info_table: word(0) == 16 && word(4) == entry.load_block(),
+                damage,
             });
         }
         Ok(source)
@@ -228,6 +256,18 @@ impl SourceIso {
     /// The El Torito entries, in catalog order.
     pub fn boot_entries(&self) -> &[BootEntryInfo] {
         &self.boot
+    }
+
+    /// Fails with the first damaged El Torito entry: a build must not write a catalog whose
+    /// images are missing (reading the tree does not need them).
+    pub fn check_boot_entries(&self) -> Result<()> {
+        match self.boot.iter().find_map(|e| e.damage.as_ref()) {
+            Some(detail) => Err(Error::Boot {
+                path: self.path.clone(),
+                detail: detail.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The path of the boot catalog file, when the tree lists it.
@@ -333,6 +373,70 @@ impl SourceIso {
             detail: detail.to_string(),
         }
     }
+}
+
+/// Why the directories of the image at `path` cannot be read, naming the directory (or file)
+/// whose records are damaged: the tree reader only says what is wrong, so when it fails every
+/// directory is listed again, in the same namespace, until one fails. `None` when they all read.
+fn directory_damage(path: &Path) -> Option<String> {
+    use hadris_fs::DirCursor;
+    use hadris_fs::sync::FileSystem;
+
+    let dev = FileDevice::open(path).ok()?;
+    let mut fs = IsoFs::mount(dev, MountOptions::new().read_only()).ok()?;
+    let root = fs.root();
+    // Every directory seen, so that one listed twice (a loop) is named rather than followed.
+    let mut seen = BTreeMap::from([(root, "/".to_string())]);
+    let mut pending = vec![(root, String::new())];
+    while let Some((dir, prefix)) = pending.pop() {
+        let shown = if prefix.is_empty() { "/" } else { &prefix };
+        let mut first = [Extent::new(0, 0)];
+        let at = match fs.extents(dir, 0, &mut first) {
+            Ok(1) => format!(" (its records start at byte {})", first[0].offset()),
+            _ => String::new(),
+        };
+        let mut names = std::collections::BTreeSet::new();
+        let mut last: Option<String> = None;
+        let mut cursor = DirCursor::START;
+        loop {
+            let entry = match fs.readdir(dir, cursor) {
+                Ok(Some(entry)) => entry,
+                Ok(None) => break,
+                Err(e) => {
+                    let place = match &last {
+                        Some(name) => format!("after the entry {name:?}"),
+                        None => "at its first entry".to_string(),
+                    };
+                    return Some(format!("{shown}: {e} {place}{at}"));
+                }
+            };
+            cursor = entry.next_cursor();
+            let name = String::from_utf8_lossy(entry.name().as_bytes()).into_owned();
+            let child = format!("{prefix}/{name}");
+            if !names.insert(name.clone()) {
+                return Some(format!("{shown}: lists {name:?} twice{at}"));
+            }
+            match entry.metadata().file_type() {
+                FileType::Dir => {
+                    if let Some(first) = seen.insert(entry.node(), child.clone()) {
+                        return Some(format!(
+                            "{child}: is the directory {first} again (the directories loop)"
+                        ));
+                    }
+                    pending.push((entry.node(), child));
+                }
+                // Reading the extents from past their end still follows every record of the file.
+                FileType::File => {
+                    if let Err(e) = fs.extents(entry.node(), u64::MAX, &mut []) {
+                        return Some(format!("{child}: {e}"));
+                    }
+                }
+                _ => {}
+            }
+            last = Some(name);
+        }
+    }
+    None
 }
 
 /// Reads a file of the image in order, wherever its data is.

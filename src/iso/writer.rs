@@ -109,6 +109,7 @@ fn el_torito(src: &SourceIso) -> Result<Catalog> {
             detail: "no El Torito boot catalog: not a bootable installer image".into(),
         });
     }
+    src.check_boot_entries()?;
     let mut el = ElTorito::new();
     let mut written = Vec::new();
     for entry in src.boot_entries() {

@@ -72,7 +72,7 @@ pub(crate) fn remaster(
         });
     }
 
-    Ok(Profile {
+    let profile = Profile {
         file: file.to_path_buf(),
         base_dir: base_dir.to_path_buf(),
         text: text.to_owned(),
@@ -121,6 +121,80 @@ pub(crate) fn remaster(
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         },
+    };
+    install_img_edited_once(&profile)?;
+    Ok(profile)
+}
+
+/// Refuses `[iso]` replacing or removing /install.img while `[installer]` or `[[drivers]]`
+/// edit its content: one of the two would be lost, depending on the order of steps.
+fn install_img_edited_once(profile: &Profile) -> Result<(), Error> {
+    let image = crate::xcpng::INSTALL_IMG;
+    let by_iso = (profile.iso.remove.iter().map(|r| ("[iso] remove", r)))
+        .chain(
+            profile
+                .iso
+                .files
+                .iter()
+                .map(|f| ("[[iso.files]] dest", &f.dest)),
+        )
+        .find(|(_, at)| at.value == image);
+    let Some((iso_what, iso_at)) = by_iso else {
+        return Ok(());
+    };
+    let inst = &profile.installer;
+    let edits = (inst
+        .remove
+        .iter()
+        .map(|r| (format!("[installer] remove `{}`", r.value), &r.origin)))
+    .chain(inst.files.iter().map(|f| {
+        (
+            format!("[[installer.files]] dest `{}`", f.dest.value),
+            &f.dest.origin,
+        )
+    }))
+    .chain(inst.patches.iter().map(|p| {
+        (
+            format!("[installer] patches `{}`", p.value.display()),
+            &p.origin,
+        )
+    }))
+    .chain(inst.answerfile.iter().map(|a| {
+        (
+            format!("[installer] answerfile `{}`", a.value.display()),
+            &a.origin,
+        )
+    }))
+    .chain(
+        profile
+            .drivers
+            .iter()
+            .filter(|d| d.installer)
+            .map(|d| ("[[drivers]] (into the installer)".to_string(), &d.origin)),
+    );
+    let Some((inst_what, inst_at)) = edits.min_by(|a, b| a.1.cmp(b.1)) else {
+        return Ok(());
+    };
+    let iso_what = format!("{iso_what} `{}`", iso_at.value);
+    let why = "install.img cannot be both replaced or removed and edited";
+    let (at, what, first) = if iso_at.origin < *inst_at {
+        (
+            inst_at.clone(),
+            inst_what,
+            format!("{iso_what} at {}", iso_at.origin),
+        )
+    } else {
+        (
+            iso_at.origin.clone(),
+            iso_what,
+            format!("{inst_what} at {inst_at}"),
+        )
+    };
+    Err(Error::EditConflict {
+        at,
+        what,
+        first,
+        why,
     })
 }
 
