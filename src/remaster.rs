@@ -44,6 +44,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The profile asks for edits that cannot all be done (found once its inputs are read).
+    #[error(transparent)]
+    Profile(#[from] crate::profile::Error),
     /// The image, as built, would not install in some boot entry.
     #[error(transparent)]
     WouldNotInstall(#[from] crate::verify::WouldNotInstall),

@@ -453,7 +453,18 @@ fn hostile_conflicting_edits_of_one_path_name_both_lines() {
             ("\"/etc/hosts\"", 1, "\"/etc/hosts\"", 0),
             "both removed and written",
         ),
+        (
+            // A patch of a path below one `[installer] remove` takes away.
+            "[installer]\nremove = [\"/etc\"]\npatches = [\"hosts.patch\"]\n".to_string(),
+            ("\"hosts.patch\"", 0, "\"/etc\"", 0),
+            "removals come before patches",
+        ),
     ];
+    std::fs::write(
+        dir.path().join("hosts.patch"),
+        "--- a/etc/hosts\n+++ b/etc/hosts\n@@ -1 +1 @@\n-a\n+b\n",
+    )
+    .unwrap();
     for (body, (second, n2, first, n1), why) in cases {
         let text = profile(&body);
         let second = at(dir.path(), &text, second, n2);

@@ -107,9 +107,49 @@ fn edits(profile: &InstallerEdits, extra: &[PutEntry], mtime: u32) -> Result<Edi
         let text = crate::input::read(&p.value).map_err(|e| step_err(p, e))?;
         let patch =
             Patch::parse(&p.value.display().to_string(), &text).map_err(|e| step_err(p, e))?;
+        patch_not_removed(p, &patch, &profile.remove)?;
         out.patches.push(patch);
     }
     Ok(out)
+}
+
+/// Refuses a patch that changes a path `[installer] remove` takes away (or a path below it):
+/// removals come first, so the patch could never apply. Both profile lines are named. (A patch
+/// may change what `[[installer.files]]` put or an earlier patch changed: they apply in order.)
+fn patch_not_removed(
+    at: &Located<std::path::PathBuf>,
+    patch: &Patch,
+    removed: &[Located<String>],
+) -> Result<(), Error> {
+    let bare = |p: &[u8]| -> Vec<u8> {
+        p.split(|&b| b == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+            .collect::<Vec<_>>()
+            .join(&b'/')
+    };
+    for file in &patch.files {
+        let target = bare(file.path());
+        for r in removed {
+            let gone = bare(r.value.as_bytes());
+            let below = target.len() > gone.len()
+                && target.starts_with(&gone)
+                && target[gone.len()] == b'/';
+            if target == gone || below {
+                return Err(crate::profile::Error::EditConflict {
+                    at: at.origin.clone(),
+                    what: format!(
+                        "[installer] patches `{}` (changes /{})",
+                        at.value.display(),
+                        String::from_utf8_lossy(&target)
+                    ),
+                    first: format!("[installer] remove `{}` at {}", r.value, r.origin),
+                    why: "removals come before patches, so the patch has nothing to change",
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Applies `[installer]` to the source's install.img. `extra` are entries
