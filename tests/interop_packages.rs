@@ -658,7 +658,7 @@ fn packages_signed_by_the_source_key_still_verify_after_a_signed_remaster() {
     );
     assert!(log.contains("also carries the source's key"), "{log}");
     // Only the added package and the new meta-package release were signed again.
-    assert!(log.contains("packages: 1 packages signed"), "{log}");
+    assert!(log.contains("packages: 1 package signed"), "{log}");
     let tree = work.join("tree");
     extract(&work.join("b.iso"), &tree);
     let keys = treeinfo(&tree).options("keys");
