@@ -19,6 +19,15 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.file == Path::new(super::quick::QUICK_PROFILE_NAME) {
+            // Quick mode: the flags became a profile the user has not seen; say where the value
+            // is in the one `--print-profile` shows.
+            return write!(
+                f,
+                "command line (line {}, column {} of the profile --print-profile shows)",
+                self.line, self.col
+            );
+        }
         write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
     }
 }
