@@ -1,24 +1,18 @@
 //! The command line documents itself: shell completions and manual pages
 //! name every subcommand, and every subcommand's `--help` ends with examples.
 
-use std::process::Command;
+mod common;
 
-fn isoremix(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_isoremix"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "isoremix {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+use std::path::Path;
+
+/// The stdout of `isoremix ARGS`, which must succeed.
+fn stdout(args: &[&str]) -> String {
+    String::from_utf8(common::isoremix_ok(Path::new("."), args).stdout).unwrap()
 }
 
 /// The subcommands `isoremix --help` lists (without clap's own `help`).
 fn subcommands() -> Vec<String> {
-    let help = isoremix(&["--help"]);
+    let help = stdout(&["--help"]);
     let list: Vec<String> = help
         .lines()
         .skip_while(|l| !l.starts_with("Commands:"))
@@ -47,7 +41,7 @@ fn subcommands() -> Vec<String> {
 fn completions_name_every_subcommand() {
     let subcommands = subcommands();
     for shell in ["bash", "zsh", "fish"] {
-        let script = isoremix(&["completions", shell]);
+        let script = stdout(&["completions", shell]);
         for sub in &subcommands {
             assert!(script.contains(sub.as_str()), "{shell}: no {sub}");
         }
@@ -63,7 +57,7 @@ fn completions_name_every_subcommand() {
 
 #[test]
 fn the_manual_page_names_every_subcommand() {
-    let page = isoremix(&["man"]);
+    let page = stdout(&["man"]);
     assert!(
         page.starts_with(".ie") || page.contains(".TH isoremix 1"),
         "{page}"
@@ -81,7 +75,7 @@ fn the_manual_page_names_every_subcommand() {
 fn man_dir_writes_one_page_per_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("man1");
-    isoremix(&["-q", "man", "--dir", out.to_str().unwrap()]);
+    stdout(&["-q", "man", "--dir", out.to_str().unwrap()]);
     assert!(out.join("isoremix.1").is_file());
     for sub in subcommands() {
         let page = std::fs::read_to_string(out.join(format!("isoremix-{sub}.1"))).unwrap();
@@ -95,7 +89,7 @@ fn man_dir_writes_one_page_per_subcommand() {
 #[test]
 fn every_subcommand_help_ends_with_examples() {
     for sub in subcommands() {
-        let help = isoremix(&[&sub, "--help"]);
+        let help = stdout(&[&sub, "--help"]);
         let examples = help
             .split_once("\nExamples:\n")
             .unwrap_or_else(|| panic!("{sub} --help has no Examples section:\n{help}"))

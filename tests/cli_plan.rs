@@ -25,15 +25,6 @@ fn build(out: &Path, tmp: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 fn stdout_of(out: &Output) -> String {
     assert!(
         out.status.success(),
@@ -55,11 +46,11 @@ fn plan_writes_nothing_and_lists_the_demos_changes() {
     let text = stdout_of(&build(&out, &tmp, &["--plan"]));
     assert!(!out.exists(), "the plan wrote the output");
     assert_eq!(
-        listing(&target_dir),
+        names(&target_dir),
         Vec::<String>::new(),
         "beside the target"
     );
-    assert_eq!(listing(&tmp), Vec::<String>::new(), "left in $TMPDIR");
+    assert_eq!(names(&tmp), Vec::<String>::new(), "left in $TMPDIR");
 
     for wanted in [
         "(nothing written)",

@@ -4,27 +4,17 @@
 //!
 //! The terminal is a pseudo-terminal made by `script` (util-linux).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::isoremix_ok;
 
 const BIN: &str = env!("CARGO_BIN_EXE_isoremix");
 
 fn demo_profile() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/demo.toml")
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "isoremix {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// Runs `isoremix ARGS` on a 200-column pseudo-terminal and returns what it drew.
@@ -165,7 +155,7 @@ fn bars_on_a_terminal_are_labelled_and_end_at_their_totals() {
 #[test]
 fn without_a_terminal_only_plain_lines_are_printed() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &["sample", "--size", "8000000", "source.iso"]);
+    let out = isoremix_ok(dir.path(), &["sample", "--size", "8000000", "source.iso"]);
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
     assert!(err.contains("  making padding packages: "), "{err}");
@@ -176,10 +166,10 @@ fn without_a_terminal_only_plain_lines_are_printed() {
 #[test]
 fn quiet_prints_nothing_on_success() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &["-q", "sample", "source.iso"]);
+    let out = isoremix_ok(dir.path(), &["-q", "sample", "source.iso"]);
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
     let demo = demo_profile();
-    let out = run(
+    let out = isoremix_ok(
         dir.path(),
         &[
             "build",
@@ -194,7 +184,7 @@ fn quiet_prints_nothing_on_success() {
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
     assert!(dir.path().join("out.iso").is_file());
     // The same build without -q says what it did.
-    let out = run(
+    let out = isoremix_ok(
         dir.path(),
         &[
             "build",
@@ -220,7 +210,7 @@ fn quiet_prints_nothing_on_success() {
 fn verbose_adds_per_package_detail() {
     let dir = tempfile::tempdir().unwrap();
     let demo = demo_profile();
-    let out = run(
+    let out = isoremix_ok(
         dir.path(),
         &["-v", "build", demo.to_str().unwrap(), "-o", "out.iso"],
     );

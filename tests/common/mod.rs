@@ -290,3 +290,28 @@ pub fn position_of(text: &str, needle: &str) -> (usize, usize) {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[line_start..].chars().count() + 1)
 }
+
+/// Runs `isoremix ARGS` in `dir`, failing the test with its stderr unless it succeeds.
+pub fn isoremix_ok(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = isoremix()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run isoremix {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "isoremix {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The names in `dir`, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
