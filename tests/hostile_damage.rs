@@ -23,17 +23,7 @@ fn sha256(path: &Path) -> Vec<u8> {
 
 /// The built-in sample source, written into `dir` by `isoremix sample`.
 fn sample(dir: &Path) -> PathBuf {
-    let iso = dir.join("sample.iso");
-    let out = isoremix()
-        .args(["sample", "-q"])
-        .arg(&iso)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    isoremix_ok(dir, &["sample", "-q", "sample.iso"]);
     iso
 }
 
