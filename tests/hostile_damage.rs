@@ -24,7 +24,7 @@ fn sha256(path: &Path) -> Vec<u8> {
 /// The built-in sample source, written into `dir` by `isoremix sample`.
 fn sample(dir: &Path) -> PathBuf {
     isoremix_ok(dir, &["sample", "-q", "sample.iso"]);
-    iso
+    dir.join("sample.iso")
 }
 
 fn le32(bytes: &[u8], at: usize) -> u32 {
