@@ -541,3 +541,63 @@ fn hostile_full_disk_says_the_os_reason() {
         &["out/new.iso", "File too large (os error 27)"],
     );
 }
+
+/// A real full disk: a 2 MiB tmpfs mounted in a user and mount namespace of the test's own
+/// (`unshare`, no root needed). `sample` and `build` fail naming the OS reason, and leave nothing
+/// on the full filesystem (listed from inside the namespace, where the mount lives).
+#[test]
+fn hostile_full_disk_says_no_space_left_and_leaves_nothing() {
+    let dir = setup();
+    let source = source_with(dir.path(), |_| {});
+    let before = sha256(&source);
+    let path = dir.path().join("profile.toml");
+    std::fs::write(&path, profile("[iso]\nremove = [\"/EULA\"]\n")).unwrap();
+    let full = dir.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    let bin = env!("CARGO_BIN_EXE_isoremix");
+    for args in [
+        vec![
+            "sample".to_string(),
+            full.join("s.iso").display().to_string(),
+        ],
+        vec![
+            "build".to_string(),
+            path.display().to_string(),
+            "--source".to_string(),
+            source.display().to_string(),
+            "-o".to_string(),
+            full.join("new.iso").display().to_string(),
+        ],
+    ] {
+        let out = Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+            .arg(
+                "mount -t tmpfs -o size=2m tmpfs \"$1\" || exit 99; shift; \
+                 \"$@\"; rc=$?; echo \"left: $(ls -A \"$0\" 2>/dev/null)\"; exit $rc",
+            )
+            .arg(&full)
+            .arg(&full)
+            .arg(bin)
+            .args(&args)
+            .output()
+            .expect("unshare (util-linux) runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_ne!(
+            out.status.code(),
+            Some(99),
+            "cannot mount a tmpfs: {stderr}"
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("No space left on device (os error 28)"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&args.last().unwrap().to_string()),
+            "{stderr}"
+        );
+        assert!(stdout.contains("left: \n"), "{args:?} left files: {stdout}");
+    }
+    assert_eq!(sha256(&source), before, "the source changed");
+}
