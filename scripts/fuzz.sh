@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Fuzzes every parser for a while, then keeps the inputs that reached new code.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     (default: 60 seconds, every target)
+#
+# Runs each target of fuzz/ (cargo-fuzz, nightly) alone on one core for SECONDS, prints its
+# executions, and merges the new inputs that add coverage into fuzz/corpus/<target>/ (the
+# corpus `cargo test --test fuzz_corpus` replays on stable). A crash, broken round trip,
+# timeout or memory blow-up is saved under fuzz/artifacts/<target>/ and makes the script exit
+# non-zero once every target has run; reproduce one with
+#   cargo +nightly fuzz run -s none TARGET fuzz/artifacts/TARGET/crash-...
+# and keep it in fuzz/corpus/TARGET/ with its fix.
+#
+# Needs: a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
+# FUZZ_RSS_MB (default 2048) is the memory ceiling, FUZZ_TIMEOUT (default 10) the seconds one
+# input may take. The seeds are written by `cargo run --example fuzz_seeds -- fuzz/corpus`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+if [ $# -gt 0 ]; then
+  targets=("$@")
+else
+  mapfile -t targets < <(cargo +nightly fuzz list)
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fuzz=(cargo +nightly fuzz run -s none)
+limits=(-rss_limit_mb="${FUZZ_RSS_MB:-2048}" -timeout="${FUZZ_TIMEOUT:-10}")
+
+failed=()
+printf '%-12s %12s %8s %s\n' target executions kept result
+for t in "${targets[@]}"; do
+  corpus=fuzz/corpus/$t
+  [ -d "$corpus" ] || { echo "$corpus: no seeds (run the fuzz_seeds example)" >&2; exit 2; }
+  mkdir -p "$work/$t" "fuzz/artifacts/$t"
+  result=ok
+  if ! "${fuzz[@]}" "$t" "$work/$t" "$corpus" -- -max_total_time="$seconds" -workers=1 -jobs=1 \
+      "${limits[@]}" -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/" \
+      >"$work/$t.log" 2>&1; then
+    result="FAILED: $(grep -m1 -oE '(panicked at .*|ERROR: libFuzzer: .*|SUMMARY: .*)' "$work/$t.log" || echo 'see log')"
+    failed+=("$t")
+    cp "$work/$t.log" "fuzz/artifacts/$t/last-run.log"
+  fi
+  execs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$work/$t.log" | grep -oE '[0-9]+$' || echo '?')
+  before=$(find "$corpus" -type f | wc -l)
+  "${fuzz[@]}" "$t" "$corpus" "$work/$t" -- -merge=1 "${limits[@]}" >"$work/$t.merge.log" 2>&1 || true
+  after=$(find "$corpus" -type f | wc -l)
+  printf '%-12s %12s %8s %s\n' "$t" "$execs" "+$((after - before))" "$result"
+  files=$after
+  bytes=$(du -sb "$corpus" | cut -f1)
+  if [ "$files" -gt 200 ] || [ "$bytes" -gt 2000000 ]; then
+    echo "  $corpus: $files files, $bytes bytes: more than 200 files or 2 MB; minimize with" \
+      "cargo +nightly fuzz cmin -s none $t" >&2
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failing targets: ${failed[*]} (inputs under fuzz/artifacts/)" >&2
+  exit 1
+fi
