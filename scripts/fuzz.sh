@@ -4,8 +4,10 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     (default: 60 seconds, every target)
 #
 # Runs each target of fuzz/ (cargo-fuzz, nightly) alone on one core for SECONDS, prints its
-# executions, and merges the new inputs that add coverage into fuzz/corpus/<target>/ (the
-# corpus `cargo test --test fuzz_corpus` replays on stable). A crash, broken round trip,
+# executions, and merges the new inputs into fuzz/corpus/<target>/ (the corpus
+# `cargo test --test fuzz_corpus` replays on stable), minimized to the fewest inputs that reach
+# every edge reached before: `seed-*` (from our builders) and `regress-*` (inputs that once
+# failed) are always kept, the rest is replaced by the minimized set. A crash, broken round trip,
 # timeout or memory blow-up is saved under fuzz/artifacts/<target>/ and makes the script exit
 # non-zero once every target has run; reproduce one with
 #   cargo +nightly fuzz run -s none TARGET fuzz/artifacts/TARGET/crash-...
@@ -29,13 +31,13 @@ fuzz=(cargo +nightly fuzz run -s none)
 limits=(-rss_limit_mb="${FUZZ_RSS_MB:-2048}" -timeout="${FUZZ_TIMEOUT:-10}")
 
 failed=()
-printf '%-12s %12s %8s %s\n' target executions kept result
+printf '%-12s %12s %10s %s\n' target executions inputs result
 for t in "${targets[@]}"; do
   corpus=fuzz/corpus/$t
   [ -d "$corpus" ] || { echo "$corpus: no seeds (run the fuzz_seeds example)" >&2; exit 2; }
   mkdir -p "$work/$t" "fuzz/artifacts/$t"
   result=ok
-  if ! "${fuzz[@]}" "$t" "$work/$t" "$corpus" -- -max_total_time="$seconds" -workers=1 -jobs=1 \
+  if ! "${fuzz[@]}" "$t" "$work/$t" "$corpus" -- -max_total_time="$seconds" \
       "${limits[@]}" -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/" \
       >"$work/$t.log" 2>&1; then
     result="FAILED: $(grep -m1 -oE '(panicked at .*|ERROR: libFuzzer: .*|SUMMARY: .*)' "$work/$t.log" || echo 'see log')"
@@ -44,14 +46,25 @@ for t in "${targets[@]}"; do
   fi
   execs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$work/$t.log" | grep -oE '[0-9]+$' || echo '?')
   before=$(find "$corpus" -type f | wc -l)
-  "${fuzz[@]}" "$t" "$corpus" "$work/$t" -- -merge=1 "${limits[@]}" >"$work/$t.merge.log" 2>&1 || true
+  # Pinned inputs first, then only what reaches edges they do not (counters ignored).
+  mkdir -p "$work/$t.min" "$work/$t.old"
+  find "$corpus" -type f \( -name 'seed-*' -o -name 'regress-*' \) -exec cp -t "$work/$t.min" {} +
+  find "$corpus" -type f ! -name 'seed-*' ! -name 'regress-*' -exec mv -t "$work/$t.old" {} +
+  if "${fuzz[@]}" "$t" "$work/$t.min" "$work/$t.old" "$work/$t" -- -merge=1 -use_counters=0 \
+      "${limits[@]}" >"$work/$t.merge.log" 2>&1; then
+    find "$work/$t.min" -type f ! -name 'seed-*' ! -name 'regress-*' -exec cp -t "$corpus" {} +
+  else
+    echo "  $t: merge failed (see below); the corpus keeps its old inputs" >&2
+    tail -5 "$work/$t.merge.log" >&2
+    find "$work/$t.old" -type f -exec mv -t "$corpus" {} +
+  fi
   after=$(find "$corpus" -type f | wc -l)
-  printf '%-12s %12s %8s %s\n' "$t" "$execs" "+$((after - before))" "$result"
+  printf '%-12s %12s %10s %s\n' "$t" "$execs" "$before→$after" "$result"
   files=$after
   bytes=$(du -sb "$corpus" | cut -f1)
   if [ "$files" -gt 200 ] || [ "$bytes" -gt 2000000 ]; then
-    echo "  $corpus: $files files, $bytes bytes: more than 200 files or 2 MB; minimize with" \
-      "cargo +nightly fuzz cmin -s none $t" >&2
+    echo "  $corpus: $files files, $bytes bytes: more than 200 files or 2 MB; the replay in" \
+      "cargo test must stay small: drop the largest unpinned inputs" >&2
   fi
 done
 if [ ${#failed[@]} -gt 0 ]; then

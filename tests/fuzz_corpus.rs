@@ -55,3 +55,16 @@ fn the_corpus_has_one_folder_per_target() {
     names.sort();
     assert_eq!(folders, names);
 }
+
+/// A directory entry naming cluster 1 made the FAT reader compute `1 - 2`: the image is now
+/// refused with the reason before the reader sees it.
+#[test]
+fn an_efiboot_cluster_outside_the_volume_is_refused_with_its_reason() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/efiboot");
+    let image = std::fs::read(root.join("regress-dir-at-cluster-1")).expect("the kept input");
+    let err = isoremix::boot::efiboot::list(&image).expect_err("a broken image");
+    assert!(
+        err.to_string().contains("outside the volume's clusters"),
+        "{err}"
+    );
+}
