@@ -179,7 +179,11 @@ fn check_clusters(image: &[u8], g: &Geometry) -> Result<(), Error> {
         if fat12 {
             let at = n + n / 2;
             let w = u16::from_le_bytes([*fat.get(at)?, *fat.get(at + 1)?]);
-            Some(usize::from(if n.is_multiple_of(2) { w & 0xFFF } else { w >> 4 }))
+            Some(usize::from(if n.is_multiple_of(2) {
+                w & 0xFFF
+            } else {
+                w >> 4
+            }))
         } else {
             Some(usize::from(u16::from_le_bytes([
                 *fat.get(2 * n)?,

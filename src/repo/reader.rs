@@ -455,6 +455,11 @@ fn read_primary(name: &str, input: impl BufRead) -> Result<Vec<Record>, Error> {
             b"supplements" if !empty => deps = Some("supplements"),
             b"entry" => {
                 let d = read_dep(&x, &e)?;
+                // An entry without a name is dropped, as the writer drops it: a record read back
+                // from our own primary.xml must equal the one written.
+                if d.name.is_empty() {
+                    continue;
+                }
                 match deps {
                     Some("provides") => r.provides.push(d),
                     Some("requires") => r.requires.push(d),
