@@ -211,7 +211,10 @@ fn check_clusters(image: &[u8], g: &Geometry) -> Result<(), Error> {
             let attr = raw[11];
             match raw[0] {
                 0 => break,
-                0xE5 | b'.' => continue,
+                0xE5 => continue,
+                // The reader skips `.` and `..` by name, and names come from the long name
+                // when there is one: only these two short names are theirs.
+                _ if raw[..11] == *b".          " || raw[..11] == *b"..         " => continue,
                 _ if attr == 0x0F || attr & 0x08 != 0 => continue,
                 _ => {}
             }
