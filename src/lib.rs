@@ -13,6 +13,8 @@ pub mod driver;
 pub mod driver_disk;
 pub mod entries;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod initrd;
 pub mod input;
 pub mod inspect;

@@ -117,7 +117,12 @@ pub fn is_dotted_version(value: &str) -> bool {
 impl TreeInfo {
     /// Parses `.treeinfo` text.
     pub fn parse(text: &str) -> Result<TreeInfo, Error> {
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        // Lines keep a `\r` before their `\n` (ConfigParser reads them as line ends, and every
+        // value is read trimmed), so a file renders back byte for byte.
+        let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+        if text.is_empty() || text.ends_with('\n') {
+            lines.pop();
+        }
         let mut in_section = false;
         let mut sections = std::collections::BTreeSet::new();
         let mut options = std::collections::BTreeSet::new();
@@ -227,7 +232,8 @@ impl TreeInfo {
                 Some(Kind::Option { value_at, .. }) => value_at,
                 _ => line.len(),
             };
-            let was_empty = line.len() <= value_at;
+            let cr = if line.ends_with('\r') { "\r" } else { "" };
+            let was_empty = line.trim_end_matches('\r').len() <= value_at;
             let mut head = line.get(..value_at).unwrap_or(line).trim_end().to_string();
             if !value.is_empty() {
                 if was_empty {
@@ -236,7 +242,7 @@ impl TreeInfo {
                     head = line.get(..value_at).unwrap_or(line).to_string();
                 }
             }
-            self.lines[i] = format!("{head}{value}");
+            self.lines[i] = format!("{head}{value}{cr}");
             while self
                 .lines
                 .get(i + 1)

@@ -133,7 +133,7 @@ fn geometry(image: &[u8]) -> Result<Geometry, Error> {
 
 /// Reads the whole tree of an image (files with their bytes).
 fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
-    geometry(image)?;
+    check_clusters(image, &geometry(image)?)?;
     let work = image.to_vec();
     // The reader is a dependency: contain a panic on hostile input as an error.
     let result = std::panic::catch_unwind(move || -> Result<Vec<Node>, Error> {
@@ -157,6 +157,82 @@ fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
             "the FAT reader failed on this image".into(),
         )),
     }
+}
+
+/// Checks that every cluster number the FAT reader will follow names a data cluster: each FAT
+/// entry's next cluster and each directory entry's first cluster (walking directories through
+/// their chains, each cluster once). The reader computes a cluster's offset as `cluster - 2`
+/// without checking, so a 1 or a number past the volume would make it wrap or panic.
+fn check_clusters(image: &[u8], g: &Geometry) -> Result<(), Error> {
+    let bps = usize::from(g.bytes_per_sector);
+    let fat_at = usize::from(g.reserved_sectors) * bps;
+    let root_at = fat_at + usize::from(g.fats) * usize::from(g.sectors_per_fat) * bps;
+    let data_at = root_at + (usize::from(g.root_entries) * 32).div_ceil(bps) * bps;
+    let cluster_len = usize::from(g.sectors_per_cluster) * bps;
+    let clusters = (g.total_sectors as usize * bps).saturating_sub(data_at) / cluster_len;
+    let last = clusters + 1;
+    let fat12 = clusters < 4085;
+    let fat = image
+        .get(fat_at..fat_at + usize::from(g.sectors_per_fat) * bps)
+        .ok_or_else(|| Error::BadImage("the FAT lies past the image".into()))?;
+    let entry = |n: usize| -> Option<usize> {
+        if fat12 {
+            let at = n + n / 2;
+            let w = u16::from_le_bytes([*fat.get(at)?, *fat.get(at + 1)?]);
+            Some(usize::from(if n.is_multiple_of(2) {
+                w & 0xFFF
+            } else {
+                w >> 4
+            }))
+        } else {
+            Some(usize::from(u16::from_le_bytes([
+                *fat.get(2 * n)?,
+                *fat.get(2 * n + 1)?,
+            ])))
+        }
+    };
+    let reserved_from = if fat12 { 0xFF7 } else { 0xFFF7 };
+    for n in 2..=last {
+        match entry(n) {
+            Some(v) if v == 1 || (v > last && v < reserved_from) => {
+                return Err(Error::BadImage(format!(
+                    "FAT entry {n} names cluster {v}, outside the volume's clusters 2-{last}"
+                )));
+            }
+            Some(_) => {}
+            None => return Err(Error::BadImage(format!("the FAT has no entry {n}"))),
+        }
+    }
+    let mut seen = vec![false; last + 1];
+    let mut regions = vec![(root_at, usize::from(g.root_entries) * 32)];
+    while let Some((at, len)) = regions.pop() {
+        let dir = image.get(at..at + len).unwrap_or_default();
+        for raw in dir.chunks_exact(32) {
+            let attr = raw[11];
+            match raw[0] {
+                0 => break,
+                0xE5 => continue,
+                // The reader skips `.` and `..` by name, and names come from the long name
+                // when there is one: only these two short names are theirs.
+                _ if raw[..11] == *b".          " || raw[..11] == *b"..         " => continue,
+                _ if attr == 0x0F || attr & 0x08 != 0 => continue,
+                _ => {}
+            }
+            let mut cluster = usize::from(u16::from_le_bytes([raw[26], raw[27]]));
+            if cluster == 1 || cluster > last {
+                let name = String::from_utf8_lossy(&raw[..11]).trim_end().to_string();
+                return Err(Error::BadImage(format!(
+                    "{name:?} starts at cluster {cluster}, outside the volume's clusters 2-{last}"
+                )));
+            }
+            while attr & 0x10 != 0 && (2..=last).contains(&cluster) && !seen[cluster] {
+                seen[cluster] = true;
+                regions.push((data_at + (cluster - 2) * cluster_len, cluster_len));
+                cluster = entry(cluster).unwrap_or(0);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a read may still take: entries and file bytes.

@@ -173,6 +173,7 @@ fn scan(xml: &[u8]) -> Result<Vec<GroupScan>, Error> {
                 on_open(
                     &e,
                     &name,
+                    stack.len(),
                     &indent,
                     before,
                     after,
@@ -258,6 +259,7 @@ fn scan(xml: &[u8]) -> Result<Vec<GroupScan>, Error> {
 fn on_open(
     e: &BytesStart,
     name: &[u8],
+    depth: usize,
     indent: &str,
     before: usize,
     after: usize,
@@ -269,7 +271,9 @@ fn on_open(
     req_kind: &mut ReqKind,
 ) -> Result<(), Error> {
     match name {
-        b"group" if !empty => {
+        // Only a child of the root is a group, and only a child of a group its package list:
+        // the same depths the closing tags are matched at.
+        b"group" if !empty && depth == 1 => {
             *group = Some(GroupScan {
                 indent: indent.to_string(),
                 ..GroupScan::default()
@@ -287,6 +291,7 @@ fn on_open(
                     *text_target = Some(if name == b"id" { "id" } else { "name" });
                     text_value.clear();
                 }
+                b"packagelist" if depth != 2 => {}
                 b"packagelist" if empty => {
                     g.list = Some(ListEdit::ReplaceEmpty {
                         start: before,

@@ -342,12 +342,17 @@ fn read_dep(x: &XmlIn<impl BufRead>, e: &BytesStart) -> Result<Dep, Error> {
             .map_err(|_| x.bad("bad attribute".into()))?
             .filter(|v| !v.is_empty()))
     };
+    // A version means nothing without a comparison: like the writer, keep it only with flags.
+    let flags = opt(b"flags")?;
+    let versioned = |key: &[u8]| -> Result<Option<String>, Error> {
+        Ok(if flags.is_some() { opt(key)? } else { None })
+    };
     Ok(Dep {
         name: x.attr(e, b"name")?,
-        flags: opt(b"flags")?,
-        epoch: opt(b"epoch")?,
-        ver: opt(b"ver")?,
-        rel: opt(b"rel")?,
+        epoch: versioned(b"epoch")?,
+        ver: versioned(b"ver")?,
+        rel: versioned(b"rel")?,
+        flags,
         pre: matches!(opt(b"pre")?.as_deref(), Some("1") | Some("true")),
     })
 }
@@ -444,7 +449,14 @@ fn read_primary(name: &str, input: impl BufRead) -> Result<Vec<Record>, Error> {
             b"recommends" if !empty => deps = Some("recommends"),
             b"supplements" if !empty => deps = Some("supplements"),
             b"entry" => {
-                let d = read_dep(&x, &e)?;
+                let mut d = read_dep(&x, &e)?;
+                // Only requires are written with `pre`.
+                d.pre &= deps == Some("requires");
+                // An entry without a name is dropped, as the writer drops it: a record read back
+                // from our own primary.xml must equal the one written.
+                if d.name.is_empty() {
+                    continue;
+                }
                 match deps {
                     Some("provides") => r.provides.push(d),
                     Some("requires") => r.requires.push(d),
