@@ -143,6 +143,7 @@ fn iso_seeds(work: &Path, seeds: &mut Seeds) -> Result<(), Box<dyn Error>> {
             &options,
             &out,
             iso::Existing::Replace,
+            &|_, _| {},
             |_, _| Ok(()),
         )?;
         seeds.push(("iso", name.into(), std::fs::read(&out)?));
