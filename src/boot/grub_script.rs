@@ -233,65 +233,9 @@ fn word(s: &[u8], i: &mut usize, line: &mut usize) -> Result<(Vec<u8>, bool), Er
                     }
                 }
             }
-            b'\'' => {
+            b'\'' | b'"' => {
                 bare = false;
-                let open = *line;
-                *i += 1;
-                loop {
-                    match s.get(*i) {
-                        None => {
-                            return Err(Error::Unclosed {
-                                line: open,
-                                what: "a single quote".into(),
-                            });
-                        }
-                        Some(b'\'') => {
-                            *i += 1;
-                            break;
-                        }
-                        Some(&b) => {
-                            if b == b'\n' {
-                                *line += 1;
-                            }
-                            text.push(b);
-                            *i += 1;
-                        }
-                    }
-                }
-            }
-            b'"' => {
-                bare = false;
-                let open = *line;
-                *i += 1;
-                loop {
-                    match s.get(*i) {
-                        None => {
-                            return Err(Error::Unclosed {
-                                line: open,
-                                what: "a double quote".into(),
-                            });
-                        }
-                        Some(b'"') => {
-                            *i += 1;
-                            break;
-                        }
-                        Some(b'\\') if *i + 1 < s.len() => {
-                            if s[*i + 1] == b'\n' {
-                                *line += 1;
-                            }
-                            text.push(s[*i + 1]);
-                            *i += 2;
-                        }
-                        Some(b'$') => variable(s, i, line, &mut text)?,
-                        Some(&b) => {
-                            if b == b'\n' {
-                                *line += 1;
-                            }
-                            text.push(b);
-                            *i += 1;
-                        }
-                    }
-                }
+                quoted(s, i, line, &mut text)?;
             }
             b'$' => {
                 bare = false;
@@ -304,6 +248,49 @@ fn word(s: &[u8], i: &mut usize, line: &mut usize) -> Result<(Vec<u8>, bool), Er
         }
     }
     Ok((text, bare))
+}
+
+/// Reads a quoted part at `s[*i]` (`'` or `"`) into `text`: single quotes keep every byte,
+/// double quotes take backslash escapes and expand variables; both may span lines.
+fn quoted(s: &[u8], i: &mut usize, line: &mut usize, text: &mut Vec<u8>) -> Result<(), Error> {
+    let quote = s[*i];
+    let double = quote == b'"';
+    let open = *line;
+    *i += 1;
+    loop {
+        match s.get(*i) {
+            None => {
+                return Err(Error::Unclosed {
+                    line: open,
+                    what: if double {
+                        "a double quote"
+                    } else {
+                        "a single quote"
+                    }
+                    .into(),
+                });
+            }
+            Some(&b) if b == quote => {
+                *i += 1;
+                return Ok(());
+            }
+            Some(b'\\') if double && *i + 1 < s.len() => {
+                if s[*i + 1] == b'\n' {
+                    *line += 1;
+                }
+                text.push(s[*i + 1]);
+                *i += 2;
+            }
+            Some(b'$') if double => variable(s, i, line, text)?,
+            Some(&b) => {
+                if b == b'\n' {
+                    *line += 1;
+                }
+                text.push(b);
+                *i += 1;
+            }
+        }
+    }
 }
 
 /// Reads a variable reference at `s[*i] == b'$'` into `text`.
