@@ -10,16 +10,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use common::refusal::{profile, refused, sha256};
 use common::*;
-use sha2::{Digest, Sha256};
 
 /// The ISO sector size.
 const SECTOR: usize = 2048;
-
-/// The source's hash, to show that a refused run leaves it as it was.
-fn sha256(path: &Path) -> Vec<u8> {
-    Sha256::digest(std::fs::read(path).unwrap()).to_vec()
-}
 
 /// The built-in sample source, written into `dir` by `isoremix sample`.
 fn sample(dir: &Path) -> PathBuf {
@@ -68,40 +63,10 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Builds from `source` with `body` after the `[source]`/`[output]` tables into `dir/out/new.iso`
-/// and asserts a refusal (exit 1) holding every needle, with nothing in `dir/out` and the source
-/// unchanged; returns the message.
+/// Builds from `source` with `body` after the `[source]`/`[output]` tables and asserts the
+/// refusal (see `common::refusal`); returns the message.
 fn refused_build(dir: &Path, source: &Path, body: &str, needles: &[&str]) -> String {
-    let before = sha256(source);
-    let out_dir = dir.join("out");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let profile = dir.join("profile.toml");
-    std::fs::write(
-        &profile,
-        format!("[source]\niso = \"builtin:sample\"\n[output]\niso = \"o.iso\"\n{body}"),
-    )
-    .unwrap();
-    let out = isoremix()
-        .arg("build")
-        .arg(&profile)
-        .arg("--source")
-        .arg(source)
-        .arg("-o")
-        .arg(out_dir.join("new.iso"))
-        .output()
-        .unwrap();
-    let msg = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "not refused: {msg}");
-    for n in needles {
-        assert!(msg.contains(n), "{msg:?} does not mention {n:?}");
-    }
-    let left: Vec<_> = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
-    assert_eq!(sha256(source), before, "the source changed");
-    msg
+    refused(dir, &profile(body), source, needles)
 }
 
 #[test]

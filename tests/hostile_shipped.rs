@@ -8,15 +8,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::refusal::*;
 use common::*;
-use sha2::{Digest, Sha256};
-
-/// The source's hash, to show that a refused build leaves it as it was.
-fn sha256(path: &Path) -> Vec<u8> {
-    Sha256::digest(std::fs::read(path).unwrap()).to_vec()
-}
 
 /// An XCP-ng-shaped source made by genisoimage from a tree that `edit` changes first.
 fn source_with(dir: &Path, edit: impl FnOnce(&Path)) -> PathBuf {
@@ -33,64 +28,6 @@ fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("out")).unwrap();
     dir
-}
-
-/// The target of every build here.
-fn target(dir: &Path) -> PathBuf {
-    dir.join("out/new.iso")
-}
-
-/// Runs `isoremix build` of `profile` (TOML text) from `source` into [`target`].
-fn build(dir: &Path, profile: &str, source: &Path) -> Output {
-    let path = dir.join("profile.toml");
-    std::fs::write(&path, profile).unwrap();
-    isoremix()
-        .arg("build")
-        .arg(&path)
-        .arg("--source")
-        .arg(source)
-        .arg("-o")
-        .arg(target(dir))
-        .output()
-        .unwrap()
-}
-
-/// A profile with `body` after its `[source]` and `[output]` (both given on the command line).
-fn profile(body: &str) -> String {
-    format!("[source]\niso = \"builtin:sample\"\n[output]\niso = \"o.iso\"\n{body}")
-}
-
-/// Asserts that `out` is a refusal (exit 1) whose message holds every `needle`, that nothing
-/// is in `dir/out`, and that `source` still hashes to `before`; returns the message.
-fn assert_refused(
-    out: &Output,
-    dir: &Path,
-    source: &Path,
-    before: &[u8],
-    needles: &[&str],
-) -> String {
-    let msg = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "not refused: {msg}");
-    for n in needles {
-        assert!(msg.contains(n), "{msg:?} does not mention {n:?}");
-    }
-    let left: Vec<_> = std::fs::read_dir(dir.join("out"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(
-        left.is_empty(),
-        "files left at or beside the target: {left:?}"
-    );
-    assert_eq!(sha256(source), before, "the source changed");
-    msg
-}
-
-/// Builds `profile` from `source` and asserts the refusal (see [`assert_refused`]).
-fn refused(dir: &Path, profile: &str, source: &Path, needles: &[&str]) -> String {
-    let before = sha256(source);
-    let out = build(dir, profile, source);
-    assert_refused(&out, dir, source, &before, needles)
 }
 
 /// Builds `profile` from `source` and asserts success.

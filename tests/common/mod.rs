@@ -11,6 +11,7 @@ pub mod gpg;
 pub mod initrd;
 pub mod package;
 pub mod referee;
+pub mod refusal;
 pub mod rpmbuild;
 
 /// Runs a command, failing the test with its output if it fails; returns stdout.
