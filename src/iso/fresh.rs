@@ -66,7 +66,7 @@ pub fn write_fresh(
     let tree = tree_of(files, time, out)?;
     let partial = PartialImage::create(out, existing)?;
     let total = hadris_iso::plan(&tree, options)
-        .map_err(|e| partial.err(super::output::with_causes(&e)))?
+        .map_err(|e| partial.err(e))?
         .size();
     let counting = super::writer::Counting {
         inner: partial.device()?,
@@ -74,9 +74,8 @@ pub fn write_fresh(
         written: 0,
         total,
     };
-    let report = hadris_iso::sync::write(counting, &tree, options)
-        .map_err(|e| partial.err(super::output::with_causes(&e)))?;
-    finish(partial.file(), &report).map_err(|e| partial.err(super::output::with_causes(&e)))?;
+    let report = hadris_iso::sync::write(counting, &tree, options).map_err(|e| partial.err(e))?;
+    finish(partial.file(), &report).map_err(|e| partial.err(e))?;
     partial.commit()?;
     Ok(report)
 }

@@ -143,9 +143,9 @@ impl PartialImage {
         FileDevice::new(file).map_err(|e| self.err(e))
     }
 
-    /// An error about this output.
-    pub(crate) fn err(&self, detail: impl ToString) -> Error {
-        write_err(&self.out, detail)
+    /// An error about this output, keeping the text of every cause of `e` (the OS reason).
+    pub(crate) fn err(&self, e: impl std::error::Error + 'static) -> Error {
+        write_err(&self.out, with_causes(&e))
     }
 
     /// Flushes the file, gives it mode 0644 and puts it at the target: linked in directly

@@ -200,7 +200,7 @@ pub fn write(
     let written = src
         .session_mut()
         .export(counting, &options)
-        .map_err(|e| partial.err(super::output::with_causes(&e)))?;
+        .map_err(|e| partial.err(e))?;
     // One line per kind of warning, naming the first path it concerns.
     let mut seen: Vec<(&'static str, usize, String)> = Vec::new();
     for warning in written.warnings() {
