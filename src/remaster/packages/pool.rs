@@ -7,7 +7,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::{From, Package, Packages, check_host_header, location_of, read_host_package, step};
+use super::host::{check_host_header, location_of, read_host_package};
+use super::{From, Package, Packages, step};
 use crate::depsolve::{self, Candidate, Origin, Prefer, Request, Universe};
 use crate::profile::Located;
 use crate::remaster::{Context, Error};

@@ -1,0 +1,159 @@
+//! `[signing]`: the packages and `repomd.xml` signed with the profile's key, and the public key
+//! file written for the installer; without a key, the installer's signature checks turned off.
+
+use std::io::Write;
+
+use super::host::read_host_package;
+use super::{
+    From, NO_GPGCHECK_ARGS, NO_GPGCHECK_ATTRIBUTES, Outcome, Packages, REPOMD_ASC, step, whole,
+};
+use crate::iso::{NewContent, SourceIso};
+use crate::remaster::{Context, Error, signing};
+use crate::repo::{self, Record};
+use crate::rpm::sign::{SigningKey, sign_package, sign_package_reopen};
+
+/// Signs every added package, and every source package that carries no signature at all (the
+/// installer would refuse it with its checks on). Rewritten packages are already signed.
+pub(super) fn sign_packages(
+    packages: &mut Packages,
+    source: &SourceIso,
+    key: &SigningKey,
+    time: u32,
+    cx: &mut Context<'_>,
+) -> Result<(), Error> {
+    let dir = cx.workdir.join("signed");
+    std::fs::create_dir_all(&dir).map_err(whole)?;
+    let mut signed = 0usize;
+    // Every package is read to see whether it is signed; the unsigned ones are signed.
+    let bar = cx.progress.items("signing packages", packages.len() as u64);
+    for (location, pkg) in packages.iter_mut() {
+        bar.inc(1);
+        let at = format!("[signing] {location}");
+        // What to sign: added packages (the rewritten meta-package, made in the work folder, is
+        // signed already; wrapped driver packages, made there too, are not) and unsigned
+        // packages of the source.
+        let open = || {
+            source
+                .open_file(&format!("/{location}"))
+                .map(std::io::BufReader::new)
+                .map_err(std::io::Error::other)
+        };
+        let skip = match &pkg.from {
+            From::Host(input) => {
+                input.starts_with(cx.workdir)
+                    && signing::is_signed(&mut std::io::BufReader::new(
+                        crate::input::open(input).map_err(|e| step(&at, e))?,
+                    ))
+                    .map_err(|e| step(&at, e))?
+            }
+            From::Source => signing::is_signed(&mut open().map_err(|e| step(&at, e))?)
+                .map_err(|e| step(&at, e))?,
+        };
+        if skip {
+            continue;
+        }
+        let path = dir.join(pkg.record.file_name());
+        let mut out =
+            std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| step(&at, e))?);
+        match &pkg.from {
+            From::Host(input) => {
+                let mut input =
+                    std::io::BufReader::new(crate::input::open(input).map_err(|e| step(&at, e))?);
+                sign_package(&mut input, &mut out, key, time).map_err(|e| step(&at, e))?;
+            }
+            From::Source => {
+                sign_package_reopen(open, &mut out, key, time).map_err(|e| step(&at, e))?;
+            }
+        }
+        out.flush().map_err(|e| step(&at, e))?;
+        drop(out);
+        let file = read_host_package(&path).map_err(|e| step(&at, e))?;
+        pkg.record = Record::from_package(
+            &file,
+            location,
+            cx.time as u64,
+            Some(repo::DEFAULT_CHANGELOG_LIMIT),
+        );
+        pkg.from = From::Host(path);
+        signed += 1;
+    }
+    bar.finish();
+    let noun = if signed == 1 { "package" } else { "packages" };
+    cx.report.steps.push(format!(
+        "packages: {signed} {noun} signed with key {}",
+        key.fingerprint()
+    ));
+    Ok(())
+}
+
+/// Puts the detached signature of `repomd` (repomd.xml's bytes) beside it.
+pub(super) fn sign_repomd(
+    source: &mut SourceIso,
+    key: &SigningKey,
+    repomd: &[u8],
+    time: u32,
+    cx: &Context<'_>,
+) -> Result<(), Error> {
+    let asc = key.detached_signature(repomd, time).map_err(whole)?;
+    source
+        .put_file(REPOMD_ASC, NewContent::Bytes(asc.into_bytes()), cx.datetime)
+        .map_err(whole)
+}
+
+/// Writes our public key at the image root, followed by the source's first key when it is an
+/// armored public key (the installer imports the first key file only, and packages the source
+/// signed must still verify). Returns the file name.
+pub(super) fn write_key_file(
+    source: &mut SourceIso,
+    key: &SigningKey,
+    cx: &mut Context<'_>,
+) -> Result<String, Error> {
+    let name = signing::key_file_name(key);
+    let mut text = key.public_key_armored().map_err(whole)?.into_bytes();
+    if let Ok(t) = source.read_file("/.treeinfo")
+        && let Ok(info) = crate::treeinfo::TreeInfo::parse(&String::from_utf8_lossy(&t))
+        && let Some((_, first)) = info.options("keys").into_iter().next()
+        && first != name
+        && let Ok(old) = source.read_file(&format!("/{}", first.trim_start_matches('/')))
+        && signing::is_armored_public_key(&old)
+    {
+        if !text.ends_with(b"\n") {
+            text.push(b'\n');
+        }
+        text.extend_from_slice(&old);
+        cx.report.steps.push(format!(
+            "packages: key file {name} also carries the source's key {first}"
+        ));
+    }
+    source
+        .put_file(&format!("/{name}"), NewContent::Bytes(text), cx.datetime)
+        .map_err(whole)?;
+    Ok(name)
+}
+
+/// Without a key, once the repository changed: each boot entry gets one of the two ways to turn
+/// the installer's signature checks off (unattended entries read the answer file's attributes,
+/// interactive ones the boot arguments; the installer refuses both), and the user is warned.
+pub(super) fn turn_checks_off(
+    outcome: &mut Outcome,
+    answerfile_embedded: bool,
+    cx: &mut Context<'_>,
+) {
+    outcome.dom0_args = NO_GPGCHECK_ARGS.iter().map(|a| a.to_string()).collect();
+    if answerfile_embedded {
+        outcome.answerfile_attributes = NO_GPGCHECK_ATTRIBUTES
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+    cx.report.warnings.push(format!(
+        "packages changed without a [signing] key: the installer's signature checks are turned off \
+         ({}no-gpgcheck no-repo-gpgcheck on the dom0 line of the interactive boot entries); \
+         add a [signing] key to keep them",
+        if answerfile_embedded {
+            "gpgcheck=\"false\" repo-gpgcheck=\"false\" in the answer file for the unattended entries, "
+        } else {
+            ""
+        }
+    ));
+}
