@@ -8,7 +8,7 @@
 //! a `menuentry` whose `{` is not on its own line's end, a menu entry inside `if`, an unterminated
 //! quote or block, two `multiboot` lines in one entry.
 
-use super::menu::{BootMenu, EntryView, LinuxCmdline, XenCmdline};
+use super::entry::{BootMenu, EntryView, LinuxCmdline, XenCmdline};
 use super::text::{Line, join_lines, split_lines, usual_eol};
 
 /// Errors of GRUB config parsing and editing.

@@ -6,7 +6,7 @@
 //! <initrd>...`. Directives are matched case-insensitively as syslinux does; a directive this
 //! parser does not know is an error rather than a guess.
 
-use super::menu::{BootMenu, EntryView, LinuxCmdline, XenCmdline};
+use super::entry::{BootMenu, EntryView, LinuxCmdline, XenCmdline};
 use super::text::{Line, join_lines, split_lines, usual_eol, words};
 
 /// Errors of isolinux.cfg parsing and editing.

@@ -31,98 +31,21 @@
 //! Removing an argument that no edited entry of a config has is an error naming the argument
 //! and the config.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+mod entry_edits;
+mod error;
+mod matching;
+
+pub use error::Error;
 
 use super::args::{self, ArgEdits};
+pub use super::entry::{BootMenu, EntryView, LinuxCmdline, XenCmdline};
 use super::grub::{self, GrubCfg};
+use super::grub_script;
 use super::isolinux::{self, IsolinuxCfg};
-
-/// The Xen command line of an entry: the multiboot kernel (Xen), its arguments, the dom0 kernel
-/// module and its arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct XenCmdline {
-    /// Path of the hypervisor (`/boot/xen.gz`).
-    pub xen: String,
-    /// Xen's arguments.
-    pub xen_args: Vec<String>,
-    /// Path of the dom0 kernel (`/boot/vmlinuz`).
-    pub kernel: String,
-    /// dom0's arguments.
-    pub dom0_args: Vec<String>,
-}
-
-/// The command line of an entry that boots a Linux kernel directly (GRUB `linux`, isolinux
-/// `KERNEL`/`LINUX` of something that is not a `.c32` module).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinuxCmdline {
-    /// Path of the kernel.
-    pub kernel: String,
-    /// Its arguments (for isolinux, every APPEND word, `initrd=` included).
-    pub args: Vec<String>,
-}
-
-/// What an entry of a boot menu is, as far as edits are concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryView {
-    /// The isolinux LABEL or the GRUB menuentry title.
-    pub name: String,
-    /// The Xen command line, if the entry boots Xen.
-    pub xen: Option<XenCmdline>,
-    /// The kernel command line, if the entry boots a Linux kernel without Xen.
-    pub linux: Option<LinuxCmdline>,
-}
-
-impl EntryView {
-    /// The entry's boot kind and what identifies its command line, for matching across menus.
-    fn boot(&self) -> Option<Boot<'_>> {
-        match (&self.xen, &self.linux) {
-            (Some(x), _) => Some(Boot::Xen(x)),
-            (None, Some(l)) => Some(Boot::Linux(l)),
-            (None, None) => None,
-        }
-    }
-}
-
-/// What an entry boots.
-#[derive(Debug, PartialEq, Eq)]
-enum Boot<'a> {
-    Xen(&'a XenCmdline),
-    Linux(&'a LinuxCmdline),
-}
-
-/// A boot menu config that can be edited; implemented by [`IsolinuxCfg`] and [`GrubCfg`].
-pub trait BootMenu {
-    /// The format's error.
-    type Error;
-    /// How many entries the config has.
-    fn entry_count(&self) -> usize;
-    /// Entry `idx` (in file order), without building the others.
-    fn view(&self, idx: usize) -> Option<EntryView>;
-    /// The entries in file order.
-    fn entries(&self) -> Vec<EntryView> {
-        (0..self.entry_count())
-            .filter_map(|i| self.view(i))
-            .collect()
-    }
-    /// Replaces the Xen and dom0 arguments of entry `idx`.
-    fn set_args(
-        &mut self,
-        idx: usize,
-        xen_args: &[String],
-        dom0_args: &[String],
-    ) -> Result<(), Self::Error>;
-    /// Replaces the kernel arguments of entry `idx`, which boots Linux without Xen.
-    fn set_kernel_args(&mut self, idx: usize, args: &[String]) -> Result<(), Self::Error>;
-    /// Copies entry `idx` right after itself as `name` (isolinux LABEL) titled `title`; returns
-    /// the index of the copy.
-    fn duplicate(&mut self, idx: usize, name: &str, title: &str) -> Result<usize, Self::Error>;
-    /// Makes entry `idx` the default, in the style the file already uses.
-    fn set_default(&mut self, idx: usize) -> Result<(), Self::Error>;
-    /// Sets the menu timeout in seconds.
-    fn set_timeout(&mut self, seconds: u32) -> Result<(), Self::Error>;
-    /// The config as text.
-    fn render(&self) -> String;
-}
+use entry_edits::{check_removed, edit_entry, removal_flags};
+use matching::{index, resolve, resolve_all};
 
 /// Which format a config file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,418 +179,132 @@ pub struct Report {
     pub files: Vec<FileReport>,
 }
 
-/// Errors of applying boot edits.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// An isolinux config could not be parsed or edited.
-    #[error("{file}: {source}")]
-    Isolinux {
-        /// The config.
-        file: String,
-        /// The cause.
-        source: isolinux::Error,
-    },
-    /// A GRUB config could not be parsed or edited.
-    #[error("{file}: {source}")]
-    Grub {
-        /// The config.
-        file: String,
-        /// The cause.
-        source: grub::Error,
-    },
-    /// A bad argument in the edits.
-    #[error(transparent)]
-    Args(#[from] args::Error),
-    /// An entry name found in no config.
-    #[error("no boot menu has an entry {name:?}; the menus have: {}", known.join(", "))]
-    UnknownEntry {
-        /// The name.
-        name: String,
-        /// The names the menus have (isolinux labels, GRUB titles), each once, in file order.
-        known: Vec<String>,
-    },
-    /// An entry that exists in one config has no counterpart in another.
-    #[error(
-        "{file}: no entry matches {name:?} (no such name, and no Xen entry at the same position with the same arguments)"
-    )]
-    NoCounterpart {
-        /// The name.
-        name: String,
-        /// The config without it.
-        file: String,
-    },
-    /// Xen argument edits asked for an entry that does not boot Xen.
-    #[error("{file}: entry {name:?} does not boot Xen; it has no Xen arguments to edit")]
-    NotXen {
-        /// The name.
-        name: String,
-        /// The config.
-        file: String,
-    },
-    /// Argument edits asked for an entry that boots neither Xen nor a Linux kernel.
-    #[error(
-        "{file}: entry {name:?} boots neither Xen nor a Linux kernel; it has no arguments to edit"
-    )]
-    NoKernel {
-        /// The name.
-        name: String,
-        /// The config.
-        file: String,
-    },
-    /// A `remove` that matched no argument of any edited entry.
-    #[error("{file}: no edited entry has the {line} argument {arg:?} to remove")]
-    NothingToRemove {
-        /// The argument.
-        arg: String,
-        /// `Xen` or `dom0`.
-        line: &'static str,
-        /// The config.
-        file: String,
-    },
-    /// A GRUB config the build edits (`stage` "source") or its edited text (`stage` "edited")
-    /// is not a script GRUB's parser accepts.
-    #[error("{file}: {stage} GRUB script: {source}")]
-    Script {
-        /// The config.
-        file: String,
-        /// `source` or `edited`.
-        stage: &'static str,
-        /// The cause.
-        source: super::grub_script::Error,
-    },
-    /// The edited text of a config does not read back as the entries edited.
-    #[error("{file}: the edited config does not read back as edited: {why}")]
-    Rendered {
-        /// The config.
-        file: String,
-        /// What differs.
-        why: String,
-    },
-    /// A new entry's label is used twice or already exists.
-    #[error("new entry {label:?}: {why}")]
-    BadNewEntry {
-        /// The label.
-        label: String,
-        /// What is wrong.
-        why: String,
-    },
-}
-
-/// A parsed config of either format.
-enum Parsed {
-    Iso(IsolinuxCfg),
-    Grub(GrubCfg),
-}
-
-/// One config while edits are applied.
+/// One config while edits are applied: its format's editor, behind [`BootMenu`], with the
+/// format's errors named with the config.
 struct Menu {
     file: String,
-    cfg: Parsed,
+    cfg: Box<dyn BootMenu<Error = Error>>,
 }
 
 impl Menu {
-    fn wrap_iso(&self, source: isolinux::Error) -> Error {
+    fn new<C>(file: &str, cfg: C) -> Menu
+    where
+        C: BootMenu + 'static,
+        C::Error: InFile,
+    {
+        Menu {
+            file: file.to_string(),
+            cfg: Box::new(Named {
+                file: file.to_string(),
+                cfg,
+            }),
+        }
+    }
+}
+
+/// A format's error, as an [`Error`] naming the config.
+trait InFile {
+    fn in_file(self, file: &str) -> Error;
+}
+
+impl InFile for isolinux::Error {
+    fn in_file(self, file: &str) -> Error {
         Error::Isolinux {
-            file: self.file.clone(),
-            source,
+            file: file.to_string(),
+            source: self,
         }
     }
+}
 
-    fn wrap_grub(&self, source: grub::Error) -> Error {
+impl InFile for grub::Error {
+    fn in_file(self, file: &str) -> Error {
         Error::Grub {
-            file: self.file.clone(),
-            source,
+            file: file.to_string(),
+            source: self,
         }
     }
+}
 
-    fn entries(&self) -> Vec<EntryView> {
-        match &self.cfg {
-            Parsed::Iso(c) => c.entries(),
-            Parsed::Grub(c) => c.entries(),
-        }
+/// A config of some format whose errors name the config.
+struct Named<C> {
+    file: String,
+    cfg: C,
+}
+
+impl<C> BootMenu for Named<C>
+where
+    C: BootMenu,
+    C::Error: InFile,
+{
+    type Error = Error;
+
+    fn entry_count(&self) -> usize {
+        self.cfg.entry_count()
     }
 
     fn view(&self, idx: usize) -> Option<EntryView> {
-        match &self.cfg {
-            Parsed::Iso(c) => c.view(idx),
-            Parsed::Grub(c) => c.view(idx),
-        }
+        self.cfg.view(idx)
+    }
+
+    fn entries(&self) -> Vec<EntryView> {
+        self.cfg.entries()
     }
 
     fn set_args(&mut self, idx: usize, x: &[String], d: &[String]) -> Result<(), Error> {
-        let r = match &mut self.cfg {
-            Parsed::Iso(c) => c.set_args(idx, x, d).map_err(Ok),
-            Parsed::Grub(c) => c.set_args(idx, x, d).map_err(Err),
-        };
-        r.map_err(|e| self.wrap(e))
+        self.cfg
+            .set_args(idx, x, d)
+            .map_err(|e| e.in_file(&self.file))
     }
 
     fn set_kernel_args(&mut self, idx: usize, args: &[String]) -> Result<(), Error> {
-        let r = match &mut self.cfg {
-            Parsed::Iso(c) => c.set_kernel_args(idx, args).map_err(Ok),
-            Parsed::Grub(c) => c.set_kernel_args(idx, args).map_err(Err),
-        };
-        r.map_err(|e| self.wrap(e))
+        self.cfg
+            .set_kernel_args(idx, args)
+            .map_err(|e| e.in_file(&self.file))
     }
 
     fn duplicate(&mut self, idx: usize, name: &str, title: &str) -> Result<usize, Error> {
-        let r = match &mut self.cfg {
-            Parsed::Iso(c) => c.duplicate(idx, name, title).map_err(Ok),
-            Parsed::Grub(c) => c.duplicate(idx, name, title).map_err(Err),
-        };
-        r.map_err(|e| self.wrap(e))
+        self.cfg
+            .duplicate(idx, name, title)
+            .map_err(|e| e.in_file(&self.file))
     }
 
     fn set_default(&mut self, idx: usize) -> Result<(), Error> {
-        let r = match &mut self.cfg {
-            Parsed::Iso(c) => c.set_default(idx).map_err(Ok),
-            Parsed::Grub(c) => c.set_default(idx).map_err(Err),
-        };
-        r.map_err(|e| self.wrap(e))
+        self.cfg.set_default(idx).map_err(|e| e.in_file(&self.file))
     }
 
     fn set_timeout(&mut self, seconds: u32) -> Result<(), Error> {
-        let r = match &mut self.cfg {
-            Parsed::Iso(c) => c.set_timeout(seconds).map_err(Ok),
-            Parsed::Grub(c) => c.set_timeout(seconds).map_err(Err),
-        };
-        r.map_err(|e| self.wrap(e))
+        self.cfg
+            .set_timeout(seconds)
+            .map_err(|e| e.in_file(&self.file))
     }
 
     fn render(&self) -> String {
-        match &self.cfg {
-            Parsed::Iso(c) => c.render(),
-            Parsed::Grub(c) => c.render(),
-        }
-    }
-
-    fn wrap(&self, e: Result<isolinux::Error, grub::Error>) -> Error {
-        match e {
-            Ok(e) => self.wrap_iso(e),
-            Err(e) => self.wrap_grub(e),
-        }
+        self.cfg.render()
     }
 }
 
 /// Parses one config.
 fn parse(c: &ConfigFile) -> Result<Menu, Error> {
-    let cfg =
-        match c.kind {
-            ConfigKind::Isolinux => Parsed::Iso(IsolinuxCfg::parse(&c.bytes).map_err(
-                |source| Error::Isolinux {
-                    file: c.name.clone(),
-                    source,
-                },
-            )?),
-            ConfigKind::Grub => Parsed::Grub(GrubCfg::parse(&c.bytes).map_err(|source| {
+    match c.kind {
+        ConfigKind::Isolinux => {
+            let cfg = IsolinuxCfg::parse(&c.bytes).map_err(|e| e.in_file(&c.name))?;
+            Ok(Menu::new(&c.name, cfg))
+        }
+        ConfigKind::Grub => {
+            let cfg = GrubCfg::parse(&c.bytes).map_err(|source| {
                 // Where GRUB itself would refuse the script, say why as GRUB sees it.
-                match super::grub_script::check(&c.bytes) {
+                match grub_script::check(&c.bytes) {
                     Err(source) => Error::Script {
                         file: c.name.clone(),
                         stage: "source",
                         source,
                     },
-                    Ok(()) => Error::Grub {
-                        file: c.name.clone(),
-                        source,
-                    },
+                    Ok(()) => source.in_file(&c.name),
                 }
-            })?),
-        };
-    Ok(Menu {
-        file: c.name.clone(),
-        cfg,
-    })
-}
-
-/// The entries of one menu, indexed once so that finding a name or a counterpart does not
-/// scan the menu again: a lookup costs O(log n), so resolving many names stays linear.
-struct MenuIndex {
-    file: String,
-    views: Vec<EntryView>,
-    /// The first entry of each name.
-    by_name: BTreeMap<String, usize>,
-    /// Per entry that boots something: its ordinal among the entries of the same boot kind.
-    ordinal: Vec<Option<usize>>,
-    /// The entries that boot Xen, then those that boot Linux without Xen, in file order.
-    xen: Vec<usize>,
-    linux: Vec<usize>,
-}
-
-impl MenuIndex {
-    fn new(menu: &Menu) -> Self {
-        let views = menu.entries();
-        let mut by_name = BTreeMap::new();
-        let mut ordinal = Vec::with_capacity(views.len());
-        let (mut xen, mut linux) = (Vec::new(), Vec::new());
-        for (i, e) in views.iter().enumerate() {
-            by_name.entry(e.name.clone()).or_insert(i);
-            let list = match e.boot() {
-                Some(Boot::Xen(_)) => Some(&mut xen),
-                Some(Boot::Linux(_)) => Some(&mut linux),
-                None => None,
-            };
-            ordinal.push(list.map(|l| {
-                l.push(i);
-                l.len() - 1
-            }));
-        }
-        MenuIndex {
-            file: menu.file.clone(),
-            views,
-            by_name,
-            ordinal,
-            xen,
-            linux,
+            })?;
+            Ok(Menu::new(&c.name, cfg))
         }
     }
-
-    /// The `pos`-th entry of the same boot kind as `boot`.
-    fn nth_of_kind(&self, boot: &Boot<'_>, pos: usize) -> Option<usize> {
-        let list = match boot {
-            Boot::Xen(_) => &self.xen,
-            Boot::Linux(_) => &self.linux,
-        };
-        list.get(pos).copied()
-    }
-}
-
-/// Indexes every menu as it is now.
-fn index(menus: &[Menu]) -> Vec<MenuIndex> {
-    menus.iter().map(MenuIndex::new).collect()
-}
-
-/// Finds entry `name` in every menu (see the module documentation); one index per menu.
-fn resolve(menus: &[MenuIndex], name: &str) -> Result<Vec<usize>, Error> {
-    let anchor = menus
-        .iter()
-        .find_map(|m| m.by_name.get(name).map(|&i| (m, i)));
-    let Some((anchor_menu, anchor_idx)) = anchor else {
-        // The entries the menus have, each once, in menu order.
-        let mut seen = BTreeSet::new();
-        let known: Vec<String> = menus
-            .iter()
-            .flat_map(|m| m.views.iter())
-            .filter(|e| seen.insert(e.name.as_str()))
-            .map(|e| e.name.clone())
-            .collect();
-        return Err(Error::UnknownEntry {
-            name: name.to_string(),
-            known,
-        });
-    };
-    let anchor_boot = anchor_menu.views.get(anchor_idx).and_then(EntryView::boot);
-    let pos = anchor_menu.ordinal.get(anchor_idx).copied().flatten();
-    let mut out = Vec::with_capacity(menus.len());
-    for menu in menus {
-        if let Some(&i) = menu.by_name.get(name) {
-            out.push(i);
-            continue;
-        }
-        let found = anchor_boot.as_ref().zip(pos).and_then(|(ab, pos)| {
-            menu.nth_of_kind(ab, pos)
-                .filter(|&i| menu.views.get(i).and_then(EntryView::boot).as_ref() == Some(ab))
-        });
-        match found {
-            Some(i) => out.push(i),
-            None => {
-                return Err(Error::NoCounterpart {
-                    name: name.to_string(),
-                    file: menu.file.clone(),
-                });
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Applies argument edits to entry `idx` of `menu`; ORs removal hits into `removed`. For an
-/// entry that boots Linux without Xen, the dom0 edits apply to the kernel's arguments and Xen
-/// edits are an error.
-fn edit_entry(
-    menu: &mut Menu,
-    idx: usize,
-    edits: &EntryEdits,
-    removed: &mut (Vec<bool>, Vec<bool>),
-) -> Result<bool, Error> {
-    let Some(entry) = menu.view(idx) else {
-        return Err(Error::UnknownEntry {
-            name: format!("#{idx}"),
-            known: Vec::new(),
-        });
-    };
-    if let Some(x) = entry.xen {
-        let mut xen_args = x.xen_args;
-        let mut dom0_args = x.dom0_args;
-        let rx = args::apply(&mut xen_args, &edits.xen_args)?;
-        let rd = args::apply(&mut dom0_args, &edits.dom0_args)?;
-        merge(&mut removed.0, rx.removed);
-        merge(&mut removed.1, rd.removed);
-        if rx.changed || rd.changed {
-            menu.set_args(idx, &xen_args, &dom0_args)?;
-        }
-        return Ok(rx.changed || rd.changed);
-    }
-    let Some(l) = entry.linux else {
-        return Err(Error::NoKernel {
-            name: entry.name,
-            file: menu.file.clone(),
-        });
-    };
-    if !edits.xen_args.is_empty() {
-        return Err(Error::NotXen {
-            name: entry.name,
-            file: menu.file.clone(),
-        });
-    }
-    let mut kargs = l.args;
-    let rk = args::apply(&mut kargs, &edits.dom0_args)?;
-    merge(&mut removed.1, rk.removed);
-    if rk.changed {
-        menu.set_kernel_args(idx, &kargs)?;
-    }
-    Ok(rk.changed)
-}
-
-/// ORs removal hits into the accumulated flags.
-fn merge(acc: &mut [bool], hits: Vec<bool>) {
-    for (a, h) in acc.iter_mut().zip(hits) {
-        *a |= h;
-    }
-}
-
-/// Errors for removals that matched nothing in `file`.
-fn check_removed(
-    edits: &EntryEdits,
-    removed: &(Vec<bool>, Vec<bool>),
-    file: &str,
-) -> Result<(), Error> {
-    for (arg, hit) in edits.xen_args.remove.iter().zip(&removed.0) {
-        if !hit {
-            return Err(Error::NothingToRemove {
-                arg: arg.clone(),
-                line: "Xen",
-                file: file.to_string(),
-            });
-        }
-    }
-    for (arg, hit) in edits.dom0_args.remove.iter().zip(&removed.1) {
-        if !hit {
-            return Err(Error::NothingToRemove {
-                arg: arg.clone(),
-                line: "dom0",
-                file: file.to_string(),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn removal_flags(edits: &EntryEdits) -> (Vec<bool>, Vec<bool>) {
-    (
-        vec![false; edits.xen_args.remove.len()],
-        vec![false; edits.dom0_args.remove.len()],
-    )
 }
 
 /// Applies `edits` to all `configs` of one ISO consistently; on success each config's bytes are
@@ -700,7 +337,8 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
             None => menus
                 .iter()
                 .map(|m| {
-                    m.entries()
+                    m.cfg
+                        .entries()
                         .iter()
                         .enumerate()
                         .filter(|(_, e)| e.xen.is_some())
@@ -727,7 +365,7 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
         let from = resolve(&index(&menus), &n.from)?;
         let title = n.title.clone().unwrap_or_else(|| n.label.clone());
         for ((menu, src), a) in menus.iter_mut().zip(from).zip(&mut added) {
-            let new = menu.duplicate(src, &n.label, &title)?;
+            let new = menu.cfg.duplicate(src, &n.label, &title)?;
             let mut removed = removal_flags(&n.edits);
             if !n.edits.is_empty() {
                 edit_entry(menu, new, &n.edits, &mut removed)?;
@@ -741,12 +379,12 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
     if let Some(name) = &edits.default {
         let idxs = resolve(&index(&menus), name)?;
         for (menu, idx) in menus.iter_mut().zip(idxs) {
-            menu.set_default(idx)?;
+            menu.cfg.set_default(idx)?;
         }
     }
     if let Some(t) = edits.timeout {
         for menu in &mut menus {
-            menu.set_timeout(t)?;
+            menu.cfg.set_timeout(t)?;
         }
     }
 
@@ -777,6 +415,7 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
         };
         for (menu, t) in menus.iter_mut().zip(&mut touched) {
             let idxs: Vec<usize> = menu
+                .cfg
                 .entries()
                 .iter()
                 .enumerate()
@@ -793,7 +432,7 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
     let mut report = Report::default();
     let mut out = Vec::with_capacity(menus.len());
     for (((menu, cfg), t), a) in menus.iter().zip(configs.iter()).zip(&touched).zip(&added) {
-        let text = menu.render().into_bytes();
+        let text = menu.cfg.render().into_bytes();
         if text != cfg.bytes {
             check_edited(menu, cfg, &text)?;
         }
@@ -823,7 +462,7 @@ pub fn apply(edits: &BootEdits, configs: &mut [ConfigFile]) -> Result<Report, Er
 fn check_edited(menu: &Menu, cfg: &ConfigFile, text: &[u8]) -> Result<(), Error> {
     if cfg.kind == ConfigKind::Grub {
         for (stage, bytes) in [("source", &cfg.bytes[..]), ("edited", text)] {
-            super::grub_script::check(bytes).map_err(|source| Error::Script {
+            grub_script::check(bytes).map_err(|source| Error::Script {
                 file: cfg.name.clone(),
                 stage,
                 source,
@@ -839,7 +478,7 @@ fn check_edited(menu: &Menu, cfg: &ConfigFile, text: &[u8]) -> Result<(), Error>
         file: cfg.name.clone(),
         why: e.to_string(),
     })?;
-    let (want, got) = (menu.entries(), again.entries());
+    let (want, got) = (menu.cfg.entries(), again.cfg.entries());
     if want != got {
         let at = want.iter().zip(&got).position(|(a, b)| a != b);
         let why = match at {
@@ -865,34 +504,12 @@ struct Touched {
 impl Touched {
     /// Records that entry `idx` of `menu` was edited.
     fn note(&mut self, menu: &Menu, idx: usize) {
-        if let Some(e) = menu.view(idx)
+        if let Some(e) = menu.cfg.view(idx)
             && self.seen.insert(e.name.clone())
         {
             self.names.push(e.name);
         }
     }
-}
-
-/// Resolves each of `names` in every menu (see [`resolve`]); per menu, the entries found, each
-/// once, in the order of the names.
-fn resolve_all<'a>(
-    menus: &[MenuIndex],
-    names: impl IntoIterator<Item = &'a str>,
-) -> Result<Vec<Vec<usize>>, Error> {
-    let mut per_menu = vec![Vec::new(); menus.len()];
-    let mut seen = vec![BTreeSet::new(); menus.len()];
-    for name in names {
-        for ((idx, list), seen) in resolve(menus, name)?
-            .into_iter()
-            .zip(&mut per_menu)
-            .zip(&mut seen)
-        {
-            if seen.insert(idx) {
-                list.push(idx);
-            }
-        }
-    }
-    Ok(per_menu)
 }
 
 /// Per menu, the entries [`BootEdits::unattended`] goes to: those that boot Xen and name no
@@ -904,7 +521,8 @@ fn unattended_entries(edits: &BootEdits, menus: &[Menu]) -> Result<Vec<Vec<usize
         return Ok(menus
             .iter()
             .map(|m| {
-                m.entries()
+                m.cfg
+                    .entries()
                     .iter()
                     .enumerate()
                     .filter(|(_, e)| {
@@ -925,63 +543,10 @@ fn unattended_entries(edits: &BootEdits, menus: &[Menu]) -> Result<Vec<Vec<usize
     }
     let mut per_menu = resolve_all(&index(menus), selected)?;
     for (menu, list) in menus.iter().zip(&mut per_menu) {
-        list.retain(|&idx| menu.view(idx).is_some_and(|e| wanted(&e)));
+        list.retain(|&idx| menu.cfg.view(idx).is_some_and(|e| wanted(&e)));
     }
     Ok(per_menu)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ISOLINUX: &str = include_str!("../../fixtures/xcp-ng-8.3/boot/isolinux/isolinux.cfg");
-
-    fn isolinux(text: &str) -> ConfigFile {
-        ConfigFile {
-            name: "boot/isolinux/isolinux.cfg".into(),
-            kind: ConfigKind::Isolinux,
-            bytes: text.into(),
-        }
-    }
-
-    /// The reason `check_edited` gives for `text` as the rendering of `menu`, which must be a
-    /// [`Error::Rendered`] naming the config.
-    fn rendered_refusal(menu: &Menu, text: &str) -> String {
-        match check_edited(menu, &isolinux(ISOLINUX), text.as_bytes()) {
-            Err(Error::Rendered { file, why }) => {
-                assert_eq!(file, "boot/isolinux/isolinux.cfg");
-                why
-            }
-            other => panic!("not refused as rendered: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn check_edited_refuses_a_rendering_that_reads_back_otherwise() {
-        let mut menu = parse(&isolinux(ISOLINUX)).unwrap();
-        menu.set_args(0, &[], &["console=hvc0".into(), "marker=1".into()])
-            .unwrap();
-        let good = menu.render();
-        check_edited(&menu, &isolinux(ISOLINUX), good.as_bytes()).unwrap();
-
-        // The edit of entry 1 missing from the text (as a renderer dropping it would).
-        let why = rendered_refusal(&menu, ISOLINUX);
-        assert!(why.starts_with("entry 1 reads back as"), "{why}");
-
-        // Entry 2's dom0 arguments changed by the rendering.
-        let changed = good.replacen(
-            "console=vga --- /boot/vmlinuz console=tty0",
-            "console=vga --- /boot/vmlinuz console=tty1",
-            1,
-        );
-        assert_ne!(changed, good);
-        let why = rendered_refusal(&menu, &changed);
-        assert!(why.starts_with("entry 2 reads back as"), "{why}");
-
-        // The last entry lost: every entry that is there reads back, but not all of them.
-        let cut = &good[..good.rfind("LABEL").unwrap()];
-        let why = rendered_refusal(&menu, cut);
-        let n = menu.entries().len();
-        assert_eq!(why, format!("{n} entries edited, {} read back", n - 1));
-    }
-}
+mod tests;

@@ -2,6 +2,7 @@
 //! (efiboot.img, FAT).
 //!
 //! - [`args`]: kernel-argument lists and `set`/`add`/`remove` edits;
+//! - [`entry`]: a menu entry as edits see it, and [`entry::BootMenu`], what each format implements;
 //! - [`isolinux`], [`grub`]: parse, edit and render the two menu formats, keeping untouched lines;
 //! - [`grub_script`]: the block and quote balance GRUB's own parser requires of a script;
 //! - [`menu`]: one set of edits applied consistently to all configs of an ISO;
@@ -9,6 +10,7 @@
 
 pub mod args;
 pub mod efiboot;
+pub mod entry;
 pub mod fatwrite;
 pub mod grub;
 pub mod grub_script;
