@@ -1,0 +1,96 @@
+//! The directives syslinux knows, by where they may appear (globally, per LABEL, `MENU ...`):
+//! a directive of none of these lists is refused rather than guessed at.
+
+/// Directives valid anywhere (global).
+pub(super) const GLOBAL: &[&str] = &[
+    "default",
+    "ui",
+    "prompt",
+    "timeout",
+    "totaltimeout",
+    "ontimeout",
+    "onerror",
+    "noescape",
+    "nocomplete",
+    "nohalt",
+    "allowoptions",
+    "implicit",
+    "console",
+    "serial",
+    "font",
+    "kbdmap",
+    "display",
+    "say",
+    "path",
+    "f0",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "f6",
+    "f7",
+    "f8",
+    "f9",
+    "f10",
+    "f11",
+    "f12",
+];
+
+/// Directives that belong to the current LABEL.
+pub(super) const PER_LABEL: &[&str] = &[
+    "kernel",
+    "linux",
+    "boot",
+    "bss",
+    "pxe",
+    "fdimage",
+    "comboot",
+    "com32",
+    "config",
+    "localboot",
+    "append",
+    "initrd",
+    "ipappend",
+    "sysappend",
+];
+
+/// `MENU` sub-commands that belong to the current LABEL.
+pub(super) const MENU_PER_LABEL: &[&str] = &[
+    "label", "default", "hide", "disable", "passwd", "indent", "goto", "exit", "quit",
+];
+
+/// `MENU` sub-commands that are global settings (appearance and texts).
+pub(super) const MENU_GLOBAL: &[&str] = &[
+    "title",
+    "background",
+    "color",
+    "width",
+    "margin",
+    "rows",
+    "tabmsgrow",
+    "cmdlinerow",
+    "endrow",
+    "passwordrow",
+    "timeoutrow",
+    "helpmsgrow",
+    "helpmsgendrow",
+    "hiddenrow",
+    "hshift",
+    "vshift",
+    "tabmsg",
+    "autoboot",
+    "notabmsg",
+    "passprompt",
+    "resolution",
+    "separator",
+    "shiftkey",
+    "hidden",
+    "clear",
+    "immediate",
+    "msgcolor",
+    "master",
+    "save",
+    "nosave",
+    "include",
+];
