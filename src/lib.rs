@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod initrd;
 pub mod input;
 pub mod inspect;
+pub mod installer_args;
 pub mod iso;
 pub mod kmod;
 mod partial;

@@ -97,14 +97,14 @@ pub struct NewEntry {
 }
 
 /// Whether a dom0 command line makes the installer run unattended (it names an answer file);
-/// see [`crate::entries::dom0`].
+/// see [`crate::installer_args::dom0`].
 pub fn is_unattended<S: AsRef<str>>(dom0_args: &[S]) -> bool {
-    crate::entries::dom0(dom0_args).0.unattended()
+    crate::installer_args::dom0(dom0_args).0.unattended()
 }
 
 /// Whether a dom0 command line opens a shell first (`shell`, `bash-shell`).
 pub fn is_shell<S: AsRef<str>>(dom0_args: &[S]) -> bool {
-    crate::entries::dom0(dom0_args).1
+    crate::installer_args::dom0(dom0_args).1
 }
 
 /// The whole set of boot-menu edits, as plain data.

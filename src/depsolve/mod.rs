@@ -16,6 +16,7 @@
 mod capability;
 mod explain;
 mod provider;
+mod viability;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -267,7 +268,7 @@ impl fmt::Display for Problem {
 /// package per name, no conflicts, nothing obsoleted. Fails with every unmet requirement and
 /// the chain that led to it.
 pub fn solve(universe: &Universe, request: &Request) -> Result<Solution, Unsolvable> {
-    let viable = explain::Viability::new(universe, request.allow_unresolved);
+    let viable = viability::Viability::new(universe, request.allow_unresolved);
     let mut problems = Vec::new();
     let mut targets = Vec::new();
     for text in request.targets {

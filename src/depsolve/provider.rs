@@ -15,7 +15,7 @@ use resolvo::{
 };
 
 use super::capability::DepDisplay;
-use super::explain::Viability;
+use super::viability::Viability;
 use super::{Prefer, Universe};
 
 /// Some candidates of one name.

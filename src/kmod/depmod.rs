@@ -9,7 +9,6 @@ use super::config::{self, Config};
 use super::elf::ModuleInfo;
 use super::hash_order::{MODULE_BUCKETS, SYMBOL_BUCKETS, sort_by_hash_order};
 use super::index::{IndexBuilder, normalize_alias};
-use super::resolve::{Resolved, Resolver};
 use super::select::{Selected, select};
 
 /// Names of the files [`Depmod::write`] returns, in depmod's order.
@@ -138,25 +137,6 @@ impl Depmod {
             ("modules.devname", plan.devname_text()),
         ];
         Ok(files.into_iter().map(|(n, d)| (n.to_string(), d)).collect())
-    }
-
-    /// Computes module choice, order and dependencies once, for repeated
-    /// lookups ([`Resolver::resolve`], [`Resolver::vermagic`]).
-    pub fn resolver(&self) -> Result<Resolver<'_>, Error> {
-        Ok(Resolver {
-            depmod: self,
-            plan: Plan::new(self)?,
-        })
-    }
-
-    /// One-off [`Resolver::resolve`].
-    pub fn resolve(&self, name: &str) -> Result<Vec<Resolved>, Error> {
-        Ok(self.resolver()?.resolve(name))
-    }
-
-    /// One-off [`Resolver::vermagic`].
-    pub fn vermagic(&self, name: &str) -> Result<Option<String>, Error> {
-        Ok(self.resolver()?.vermagic(name).map(str::to_string))
     }
 }
 

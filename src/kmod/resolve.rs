@@ -1,6 +1,7 @@
 //! Lookups for inspection: which file modprobe would load for a module
 //! name, an alias or a symbol, and the `vermagic` of chosen modules.
 
+use super::Error;
 use super::builtin::{builtin_aliases, builtin_names};
 use super::depmod::{Depmod, Plan};
 use super::elf::ModuleInfo;
@@ -23,6 +24,27 @@ pub enum Resolved {
         /// The module name.
         name: String,
     },
+}
+
+impl Depmod {
+    /// Computes module choice, order and dependencies once, for repeated
+    /// lookups ([`Resolver::resolve`], [`Resolver::vermagic`]).
+    pub fn resolver(&self) -> Result<Resolver<'_>, Error> {
+        Ok(Resolver {
+            depmod: self,
+            plan: Plan::new(self)?,
+        })
+    }
+
+    /// One-off [`Resolver::resolve`].
+    pub fn resolve(&self, name: &str) -> Result<Vec<Resolved>, Error> {
+        Ok(self.resolver()?.resolve(name))
+    }
+
+    /// One-off [`Resolver::vermagic`].
+    pub fn vermagic(&self, name: &str) -> Result<Option<String>, Error> {
+        Ok(self.resolver()?.vermagic(name).map(str::to_string))
+    }
 }
 
 /// Lookups on the modules depmod would index (see [`Depmod::resolver`]).

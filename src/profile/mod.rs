@@ -187,9 +187,12 @@ pub struct InstallerFile {
     pub src: Located<PathBuf>,
     /// Its absolute, normalized path in the installer root.
     pub dest: Located<String>,
-    /// Permission bits (at most `0o7777`); default `0o644`.
+    /// Permission bits (at most `0o7777`); default [`DEFAULT_FILE_MODE`].
     pub mode: u32,
 }
+
+/// The default permission bits of an [`InstallerFile`].
+pub(crate) const DEFAULT_FILE_MODE: u32 = 0o644;
 
 /// `[boot]`
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

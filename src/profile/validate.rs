@@ -20,9 +20,6 @@ use super::rules::key_wording;
 use super::schema::{self, Str};
 use super::{DriverDiskProfile, Error, Overrides, Profile, Source, SourceIso};
 
-/// The default permission bits of a file added to the installer.
-pub(crate) const DEFAULT_FILE_MODE: u32 = 0o644;
-
 /// Validates a remaster profile.
 pub(crate) fn remaster(
     text: &str,

@@ -6,11 +6,10 @@ use std::path::Path;
 
 use toml::{Table, Value};
 
-use super::validate::DEFAULT_FILE_MODE;
 use super::{
-    ArgEdits, BootEdits, DiskSource, Driver, DriverDisk, DriverDiskProfile, DriverSource, Error,
-    InstallerEdits, InstallerMode, IsoEdits, Located, ModuleDir, ModuleSet, Output, PackageEdits,
-    Profile, Signing, SourceIso, TreeinfoEdits,
+    ArgEdits, BootEdits, DEFAULT_FILE_MODE, DiskSource, Driver, DriverDisk, DriverDiskProfile,
+    DriverSource, Error, InstallerEdits, InstallerMode, IsoEdits, Located, ModuleDir, ModuleSet,
+    Output, PackageEdits, Profile, Signing, SourceIso, TreeinfoEdits,
 };
 
 /// Writes a remaster profile.

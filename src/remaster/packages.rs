@@ -123,6 +123,11 @@ fn whole(message: impl std::fmt::Display) -> Error {
     step("[packages]", message)
 }
 
+/// Whether `record` is, or provides, `name`.
+fn provides(record: &Record, name: &str) -> bool {
+    record.name == name || record.provides.iter().any(|d| d.name == name)
+}
+
 /// Applies `[packages]` (and `extra`) to the repository on the image, signing with `key` (the
 /// `[signing]` key, loaded before the build started).
 /// `answerfile_embedded` says whether an answer file goes into install.img (then signature

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use serde_spanned::Spanned;
 
-use super::{Cx, DEFAULT_FILE_MODE, one_edit_per_path};
+use super::{Cx, one_edit_per_path};
 use crate::profile::location::Located;
 use crate::profile::rules::parse_mode;
 use crate::profile::schema::{self, Str};
-use crate::profile::{Error, InstallerEdits, InstallerFile, InstallerMode};
+use crate::profile::{DEFAULT_FILE_MODE, Error, InstallerEdits, InstallerFile, InstallerMode};
 
 impl Cx<'_> {
     pub(super) fn installer(&self, inst: &schema::Installer) -> Result<InstallerEdits, Error> {

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::pool::{self, PoolPackage};
-use super::{DEFAULT_GROUP, DEFAULT_META, Extra, InstallStyle, Packages, meta, step, whole};
+use super::{
+    DEFAULT_GROUP, DEFAULT_META, Extra, InstallStyle, Packages, meta, provides, step, whole,
+};
 use crate::depsolve;
 use crate::iso::SourceIso;
 use crate::profile::PackageEdits;
@@ -299,9 +301,4 @@ fn group_members(comps: Option<&[u8]>, group: &str) -> Result<Vec<String>, Error
         .filter(|p| matches!(p.kind, comps::ReqKind::Mandatory | comps::ReqKind::Default))
         .map(|p| p.name.clone())
         .collect())
-}
-
-/// Whether `record` is, or provides, `name`.
-pub(super) fn provides(record: &Record, name: &str) -> bool {
-    record.name == name || record.provides.iter().any(|d| d.name == name)
 }

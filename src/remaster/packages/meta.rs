@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 
 use super::host::read_host_package;
-use super::install::provides;
-use super::{From, PACKAGES_DIR, Package, Packages, step};
+use super::{From, PACKAGES_DIR, Package, Packages, provides, step};
 use crate::iso::SourceIso;
 use crate::remaster::{Context, Error};
 use crate::repo::{self, Record};
