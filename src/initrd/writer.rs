@@ -7,7 +7,7 @@
 //! and GNU cpio both restore the group from that.
 //!
 //! `hadris-cpio`'s `Writer` (3.0.0-rc.2) is not used: besides its upper-case header digits (see
-//! [`newc`](super::newc)), it numbers inodes itself and ends an archive right after the trailer,
+//! [`newc`]), it numbers inodes itself and ends an archive right after the trailer,
 //! where GNU cpio and [`NewcWriter::finish`] pad it to a multiple of 512 bytes.
 
 use std::io::{self, Read, Write};

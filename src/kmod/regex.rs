@@ -202,6 +202,84 @@ mod tests {
         assert!(is_match("^[^a-z]+$", "é"));
     }
 
+    /// glibc's answer, as depmod gets it: `regcomp(REG_EXTENDED | REG_NOSUB)` then `regexec`, in
+    /// the C locale (a test process never calls `setlocale`); a pattern that does not compile
+    /// matches nothing.
+    fn glibc_matches(pattern: &str, text: &str) -> bool {
+        let (Ok(p), Ok(t)) = (
+            std::ffi::CString::new(pattern),
+            std::ffi::CString::new(text),
+        ) else {
+            return false;
+        };
+        let mut re = std::mem::MaybeUninit::<libc::regex_t>::uninit();
+        // SAFETY: `re` is only read after regcomp succeeded and freed once; both strings are
+        // NUL-terminated and outlive the calls.
+        unsafe {
+            if libc::regcomp(
+                re.as_mut_ptr(),
+                p.as_ptr(),
+                libc::REG_EXTENDED | libc::REG_NOSUB,
+            ) != 0
+            {
+                return false;
+            }
+            let found = libc::regexec(re.as_ptr(), t.as_ptr(), 0, std::ptr::null_mut(), 0) == 0;
+            libc::regfree(re.as_mut_ptr());
+            found
+        }
+    }
+
+    #[test]
+    fn agrees_with_glibc_regexec() {
+        let kver = "6.1.0-56-amd64";
+        let cases: &[(&str, &str)] = &[
+            ("^6\\.1\\.0-[0-9]+-amd64$", kver),
+            ("^6\\.[0-9]+\\.0-(55|56)-amd64$", kver),
+            ("5.10.*", kver),
+            ("[[:digit:]]{2}-amd", kver),
+            ("[[:alpha:]]+$", kver),
+            ("^[^[:space:]]+$", kver),
+            ("[]a]", "]"),
+            ("^[\\]$", "\\"),
+            ("^[[a]$", "["),
+            ("^[a&&b]$", "&"),
+            ("^[a-c-]$", "-"),
+            ("^[[.a.]b]+$", "ab"),
+            ("^[[=-=]]$", "-"),
+            ("[[.ab.]]", "a"),
+            ("\\d", "5"),
+            ("\\d", "d"),
+            ("(?i)ABC", "abc"),
+            ("[[:word:]]", "a"),
+            ("[z-a]", "a"),
+            ("^a**$", "aaa"),
+            ("^a{,2}b$", "aab"),
+            ("a{1,}", "a"),
+            ("a{3,1}", "aaa"),
+            ("^x)$", "x)"),
+            ("(x))(", "x)"),
+            ("}", "}"),
+            ("a{x", "a{x"),
+            ("a|*b", "b"),
+            ("()", "x"),
+            ("a||b", "c"),
+            ("(", "x"),
+            ("", "x"),
+            ("^.{2}$", "é"),
+            ("^.$", "é"),
+            ("^[^a-z]+$", "é"),
+            ("x{300}", &"x".repeat(300)),
+        ];
+        for (pattern, text) in cases {
+            assert_eq!(
+                is_match(pattern, text),
+                glibc_matches(pattern, text),
+                "{pattern:?} on {text:?}"
+            );
+        }
+    }
+
     #[test]
     fn hostile_pattern_terminates() {
         assert!(!is_match("((a*)*)*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
