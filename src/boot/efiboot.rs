@@ -165,8 +165,8 @@ fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
 
 /// Checks that every cluster number the FAT reader will follow names a data cluster: each FAT
 /// entry's next cluster and each directory entry's first cluster (walking directories through
-/// their chains, each cluster once). The reader computes a cluster's offset as `cluster - 2`
-/// without checking, so a 1 or a number past the volume would make it wrap or panic.
+/// their chains, each cluster once). The reader refuses such an image too, but only as "corrupt
+/// filesystem data"; this says which entry names which cluster.
 fn check_clusters(image: &[u8], g: &Geometry) -> Result<(), Error> {
     let bps = usize::from(g.bytes_per_sector);
     let fat_at = usize::from(g.reserved_sectors) * bps;
