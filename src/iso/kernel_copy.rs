@@ -179,3 +179,54 @@ impl StoredCopy for KernelCopy<'_> {
         Ok(whole)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::FileExt;
+    use std::path::Path;
+
+    use super::*;
+
+    fn files(dir: &Path, len: usize) -> (File, File) {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(dir.join("src"), &data).unwrap();
+        let out = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(dir.join("out"))
+            .unwrap();
+        (File::open(dir.join("src")).unwrap(), out)
+    }
+
+    #[test]
+    fn whole_sectors_inside_the_source_are_copied_to_the_given_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        // Three sectors and a half: the half sector is past the last whole one.
+        let (src, out) = files(dir.path(), 7 * 1024);
+        let tally = Tally::new(&|_, _| {}, 0);
+        let mut copy = KernelCopy::new(&src, &out, DataCopy::Kernel, &tally).unwrap();
+        assert_eq!(copy.copy_stored(2048, 8192, 8192).unwrap(), 4096);
+        // Bytes past the end of the source file (appended in memory) are declined.
+        assert_eq!(copy.copy_stored(6144, 0, 2048).unwrap(), 0);
+        assert_eq!(copy.copied(), 4096);
+        let mut got = vec![0u8; 4096];
+        out.read_exact_at(&mut got, 8192).unwrap();
+        let mut want = vec![0u8; 4096];
+        src.read_exact_at(&mut want, 2048).unwrap();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn streaming_forced_or_a_device_output_declines_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, out) = files(dir.path(), 8192);
+        let tally = Tally::new(&|_, _| {}, 0);
+        let mut copy = KernelCopy::new(&src, &out, DataCopy::Stream, &tally).unwrap();
+        assert_eq!(copy.copy_stored(0, 0, 4096).unwrap(), 0);
+        let null = File::options().write(true).open("/dev/null").unwrap();
+        let mut copy = KernelCopy::new(&src, &null, DataCopy::Kernel, &tally).unwrap();
+        assert_eq!(copy.copy_stored(0, 0, 4096).unwrap(), 0);
+        assert_eq!(out.metadata().unwrap().len(), 0);
+    }
+}
