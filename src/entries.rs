@@ -26,7 +26,7 @@ use crate::boot::{self, efiboot};
 use crate::iso::SourceIso;
 use crate::xcpng;
 
-pub use crate::installer_args::{Checks, Install, bool_attribute, dom0};
+pub use crate::installer_args::{Checks, Install, dom0};
 
 /// One boot config as read from the image.
 #[derive(Debug, Clone)]

@@ -4,21 +4,30 @@
 //! command line and prints. Format modules (`iso`, `initrd`, `boot`, `rpm`,
 //! `repo`, `kmod`, `treeinfo`, ...) know nothing of profiles; `remaster` is
 //! the pipeline that reads a [`profile::Profile`] and drives them.
+//!
+//! The public face: the pipeline and its commands ([`profile`], [`remaster`],
+//! [`inspect`], [`verify`], [`extract`], [`driver_disk`], [`sample`],
+//! [`progress`]) and the formats they are built from, each usable alone
+//! ([`iso`], [`initrd`], [`boot`], [`rpm`], [`repo`], [`kmod`], [`depsolve`],
+//! [`driver`], [`treeinfo`], [`patch`], [`answerfile`]). What the platform is
+//! (`xcpng`), how the installer reads its command line (`installer_args`) and
+//! an image's boot entries (`entries`), the build clock and the input-file
+//! checks stay inside the crate.
 
 pub mod answerfile;
 pub mod boot;
-pub mod clock;
+mod clock;
 pub mod depsolve;
 pub mod driver;
 pub mod driver_disk;
-pub mod entries;
+mod entries;
 pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod initrd;
-pub mod input;
+mod input;
 pub mod inspect;
-pub mod installer_args;
+mod installer_args;
 pub mod iso;
 pub mod kmod;
 mod partial;
@@ -31,4 +40,4 @@ pub mod rpm;
 pub mod sample;
 pub mod treeinfo;
 pub mod verify;
-pub mod xcpng;
+mod xcpng;

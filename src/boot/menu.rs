@@ -97,7 +97,7 @@ pub struct NewEntry {
 }
 
 /// Whether a dom0 command line makes the installer run unattended (it names an answer file);
-/// see [`crate::installer_args::dom0`].
+/// see `installer_args::dom0`.
 pub fn is_unattended<S: AsRef<str>>(dom0_args: &[S]) -> bool {
     crate::installer_args::dom0(dom0_args).0.unattended()
 }

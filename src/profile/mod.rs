@@ -187,7 +187,7 @@ pub struct InstallerFile {
     pub src: Located<PathBuf>,
     /// Its absolute, normalized path in the installer root.
     pub dest: Located<String>,
-    /// Permission bits (at most `0o7777`); default [`DEFAULT_FILE_MODE`].
+    /// Permission bits (at most `0o7777`); default `0o644`.
     pub mode: u32,
 }
 
