@@ -13,6 +13,8 @@ pub const REPOMD: &str = "/repodata/repomd.xml";
 pub const REPOMD_ASC: &str = "/repodata/repomd.xml.asc";
 /// What makes an image a driver disk (or an update) for the installer.
 pub const UPDATE_XML: &str = "/update.xml";
+/// The detached signature of [`UPDATE_XML`] on a signed driver disk.
+pub const UPDATE_XML_ASC: &str = "/update.xml.asc";
 /// The installer's own repository code inside install.img, whose `MainYumRepository._targets`
 /// says what it installs.
 pub const INSTALLER_REPOSITORY_PY: &str = "/opt/xensource/installer/repository.py";
