@@ -383,7 +383,7 @@ pub fn read_file(image: &[u8], path: &str) -> Result<Vec<u8>, Error> {
 /// The removable-media EFI boot binary (`EFI/BOOT/BOOTX64.EFI`) of the image, to be put on the
 /// ISO filesystem as the EFI fallback loader.
 pub fn efi_fallback_loader(image: &[u8]) -> Result<Vec<u8>, Error> {
-    read_file(image, "EFI/BOOT/BOOTX64.EFI")
+    read_file(image, super::EFI_FALLBACK_LOADER)
 }
 
 /// Rebuilds `image` with the files in `replace` (path, new bytes) replaced; every other file,

@@ -27,20 +27,12 @@ use crate::iso::SourceIso;
 use crate::profile::PackageEdits;
 use crate::repo::Record;
 use crate::rpm::sign::SigningKey;
+use crate::xcpng::{self, REPOMD, REPOMD_ASC};
 
 /// The meta-package XCP-ng 8.x's installer installs.
-pub const DEFAULT_META: &str = "xcp-ng-deps";
+const DEFAULT_META: &str = xcpng::MAIN_TARGET;
 /// The comps group XenServer-style installers install (with `xenserver_dom0`).
-pub const DEFAULT_GROUP: &str = "xenserver_base";
-/// The boot arguments that turn off the installer's package and repository signature checks.
-pub const NO_GPGCHECK_ARGS: [&str; 2] = ["no-gpgcheck", "no-repo-gpgcheck"];
-/// The answer-file attributes with the same effect (the installer refuses the boot arguments
-/// together with an answer file).
-pub const NO_GPGCHECK_ATTRIBUTES: [(&str, &str); 2] =
-    [("gpgcheck", "false"), ("repo-gpgcheck", "false")];
-
-const REPOMD: &str = "/repodata/repomd.xml";
-const REPOMD_ASC: &str = "/repodata/repomd.xml.asc";
+const DEFAULT_GROUP: &str = xcpng::XENSERVER_GROUPS[0];
 const PACKAGES_DIR: &str = "Packages";
 /// Inputs another step hands to this one besides the profile (e.g. driver RPMs).
 #[derive(Debug, Clone, Default)]

@@ -4,13 +4,12 @@
 use std::io::Write;
 
 use super::host::read_host_package;
-use super::{
-    From, NO_GPGCHECK_ARGS, NO_GPGCHECK_ATTRIBUTES, Outcome, Packages, REPOMD_ASC, step, whole,
-};
+use super::{From, Outcome, Packages, REPOMD_ASC, step, whole};
 use crate::iso::{NewContent, SourceIso};
 use crate::remaster::{Context, Error, signing};
 use crate::repo::{self, Record};
 use crate::rpm::sign::{SigningKey, sign_package, sign_package_reopen};
+use crate::xcpng;
 
 /// Signs every added package, and every source package that carries no signature at all (the
 /// installer would refuse it with its checks on). Rewritten packages are already signed.
@@ -139,9 +138,12 @@ pub(super) fn turn_checks_off(
     answerfile_embedded: bool,
     cx: &mut Context<'_>,
 ) {
-    outcome.dom0_args = NO_GPGCHECK_ARGS.iter().map(|a| a.to_string()).collect();
+    outcome.dom0_args = xcpng::SIGNATURE_CHECKS_OFF_ARGS
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
     if answerfile_embedded {
-        outcome.answerfile_attributes = NO_GPGCHECK_ATTRIBUTES
+        outcome.answerfile_attributes = xcpng::SIGNATURE_CHECKS_OFF_ATTRIBUTES
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
