@@ -53,10 +53,14 @@ pub mod compression;
 pub mod edits;
 mod error;
 pub mod extract;
+pub mod index;
+pub mod index_cache;
 pub mod newc;
 pub mod overlay;
 pub mod reader;
 pub mod repack;
+pub mod rewrite;
+pub mod splice;
 pub mod tree;
 pub mod writer;
 
@@ -70,6 +74,7 @@ pub use extract::{ExtractReport, extract};
 pub use overlay::write_overlay;
 pub use reader::{Entry, Reader, Segment};
 pub use repack::{RepackOptions, repack, repack_spooled};
+pub use rewrite::{Output, Reason, RewriteOptions, Rewritten, rewrite};
 pub use tree::{DataSource, Inode, Kept, Kind, Node, Tree};
 pub use writer::NewcWriter;
 
