@@ -681,8 +681,10 @@ pub fn check_blocks<R: Read + Seek>(index: &Index, image: &mut R) -> Result<bool
             }
             continue;
         };
+        // Up to 12 bytes (80 bits and a shift), never past the segment.
+        let near = |bit: u64| (seg.stored_len.saturating_sub(bit / 8)).min(12) as usize;
         for r in &layout.blocks {
-            let bytes = read_at(image, seg.offset + r.start_bit / 8, 12)?;
+            let bytes = read_at(image, seg.offset + r.start_bit / 8, near(r.start_bit))?;
             let s0 = r.start_bit % 8;
             if bits(&bytes, s0, 48) != Some(BLOCK_MAGIC)
                 || bits(&bytes, s0 + 48, 32) != Some(u64::from(r.crc))
@@ -690,7 +692,7 @@ pub fn check_blocks<R: Read + Seek>(index: &Index, image: &mut R) -> Result<bool
                 return Ok(false);
             }
         }
-        let bytes = read_at(image, seg.offset + layout.end_bit / 8, 12)?;
+        let bytes = read_at(image, seg.offset + layout.end_bit / 8, near(layout.end_bit))?;
         if bits(&bytes, layout.end_bit % 8, 48) != Some(EOS_MAGIC) {
             return Ok(false);
         }
