@@ -88,8 +88,9 @@ fn read_for_splice<R: Read + Seek>(
     len: u64,
     targets: &[&[u8]],
     options: &RewriteOptions,
+    spool: Option<&Path>,
     notes: &mut Vec<String>,
-) -> Result<(Tree, Kept, Index)> {
+) -> Result<(Tree, Kept, Index, bool)> {
     let mut known = None;
     if let Some(dir) = &options.cache_dir {
         let bar = options.progress.bytes("checking install.img", len);
@@ -101,13 +102,21 @@ fn read_for_splice<R: Read + Seek>(
         bar.finish();
         if let Some(index) = index_cache::load(dir, &sha, len, image) {
             let kept = index.keep(image, targets, MAX_KEPT)?;
-            return Ok((index.tree(), kept, index));
+            return Ok((index.tree(), kept, index, false));
         }
         known = Some(sha);
     }
     let bar = options.progress.bytes("reading install.img", len);
     let reader = BufReader::with_capacity(1 << 20, bar.wrap_read(&mut *rewound(image)?));
-    let (tree, kept, index) = read_indexed(reader, targets, MAX_KEPT, None)?;
+    let spool_file = match spool {
+        Some(path) => Some(Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(path).map_err(|e| Error::io(path.display().to_string(), e))?,
+        )) as Box<dyn std::io::Write>),
+        None => None,
+    };
+    let spooled = spool_file.is_some();
+    let (tree, kept, index) = read_indexed(reader, targets, MAX_KEPT, spool_file)?;
     bar.finish();
     if let Some(dir) = &options.cache_dir
         && known == Some(index.sha256)
@@ -118,7 +127,7 @@ fn read_for_splice<R: Read + Seek>(
             dir.display()
         ));
     }
-    Ok((tree, kept, index))
+    Ok((tree, kept, index, spooled))
 }
 
 /// Writes the image `image` (`len` bytes, read from its start) with `edits` applied; see the
@@ -143,7 +152,12 @@ pub fn rewrite<R: Read + Seek>(
     let spool_path = options.workdir.join("install.img.cpio");
     let mut spooled = false;
     let (tree, kept, index) = if may_splice && starts_bzip2(&mut image)? {
-        let (tree, kept, index) = read_for_splice(&mut image, len, &targets, options, &mut notes)?;
+        // Removals with files put besides are likely to need the re-pack (a splice writes
+        // only replaced contents): spool then, so that it needs no second decode.
+        let spool = (will_repack && !edits.put.is_empty()).then_some(spool_path.as_path());
+        let (tree, kept, index, done) =
+            read_for_splice(&mut image, len, &targets, options, spool, &mut notes)?;
+        spooled = done;
         (tree, kept, Some(index))
     } else if needs_tree {
         let bar = options.progress.bytes("reading install.img", len);
@@ -178,6 +192,7 @@ pub fn rewrite<R: Read + Seek>(
                 let out = std::fs::File::create(&path)
                     .map_err(|e| Error::io(path.display().to_string(), e))?;
                 let summary = write_splice(index, &mut image, &splice, out)?;
+                let _ = std::fs::remove_file(&spool_path);
                 return Ok(Rewritten {
                     strategy: Strategy::Splice,
                     reason: Reason::Spliced(summary),
