@@ -1,7 +1,9 @@
-//! Step `[installer]`: edits of install.img (files, removals, patches, the
-//! answer file), written as an appended overlay when possible, else as a
-//! parallel re-pack. The answer file's boot arguments are handed on to the
-//! boot step.
+//! Step `[installer]`: the profile's edits of install.img (files, removals,
+//! patches, the answer file) translated into [`initrd::Edits`]; `initrd::rewrite`
+//! chooses how to write them (an appended overlay, a splice of the bzip2 blocks
+//! holding the changed entries, or a parallel re-pack) and this step names the
+//! reason in the profile's words. The answer file's boot arguments are handed
+//! on to the boot step.
 
 use super::changes::InstallImgChange;
 use super::{Context, Error};
