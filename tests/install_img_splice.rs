@@ -296,3 +296,62 @@ fn a_removal_in_a_multi_segment_image_drops_every_copy_and_matches_the_repack() 
     let repack_root = unpack_repack(&install_img(d, "repack.iso"));
     assert_same(&describe(&root), &describe(&repack_root));
 }
+
+#[test]
+fn drivers_and_a_patch_share_one_read_of_install_img() {
+    use common::elf::build_elf;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(isoremix().arg("sample").arg(d.join("source.iso")));
+    let mut info = Vec::new();
+    for e in [
+        "license=GPL".as_bytes(),
+        b"version=1.0",
+        b"alias=pci:v00008086d0000125Csv*sd*bc*sc*i*",
+        b"vermagic=4.19.0+1 SMP mod_unload modversions ",
+    ] {
+        info.extend_from_slice(e);
+        info.push(0);
+    }
+    fs::write(d.join("one.ko"), build_elf(&[(".modinfo", 1, info, 0)])).unwrap();
+    let motd = Command::new("sh")
+        .arg("-c")
+        .arg("xorriso -osirrox on -indev source.iso -extract /install.img img >/dev/null 2>&1 && bzip2 -dc img | cpio -i --to-stdout etc/motd 2>/dev/null")
+        .current_dir(d)
+        .output()
+        .unwrap();
+    // A patch that applies whatever the sample's motd holds: replace it whole.
+    let old = String::from_utf8(motd.stdout).unwrap();
+    let mut text = format!(
+        "--- a/etc/motd\n+++ b/etc/motd\n@@ -1,{} +1 @@\n",
+        old.lines().count()
+    );
+    for l in old.lines() {
+        text.push_str(&format!("-{l}\n"));
+    }
+    text.push_str("+patched\n");
+    fs::write(d.join("site.patch"), text).unwrap();
+    fs::write(
+        d.join("p.toml"),
+        "[source]\niso = \"source.iso\"\n[output]\niso = \"out.iso\"\n\
+         [[drivers]]\nko = [\"one.ko\"]\nname = \"one-module\"\n\
+         [installer]\npatches = [\"site.patch\"]\n",
+    )
+    .unwrap();
+    let out = isoremix()
+        .arg("build")
+        .arg(d.join("p.toml"))
+        .env("XDG_CACHE_HOME", d.join("cache"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // The drivers step's read is the only decode: no second "reading install.img" bar.
+    assert_eq!(err.matches("reading install.img").count(), 1, "{err}");
+    assert!(err.contains("reading install.img's module trees"), "{err}");
+    let root = unpack(&install_img(d, "out.iso"));
+    assert_eq!(
+        fs::read_to_string(root.join("etc/motd")).unwrap(),
+        "patched\n"
+    );
+}

@@ -106,14 +106,20 @@ pub fn sha256_of<R: Read>(mut input: R) -> io::Result<[u8; 32]> {
     Ok(hash.finalize().into())
 }
 
+/// What else looks at each entry while the image is read: it gets the entry and a reader of
+/// its data, and returns false to stop the reading (its own error kept by itself).
+pub type Visit<'a> = &'a mut dyn FnMut(&Entry, &mut dyn Read) -> bool;
+
 /// Reads the image once: its merged tree, the data of the regular files whose cleaned name is
-/// one of `keep` (at most `max_len` bytes each), and its index. `spool`, when given, receives
-/// the decompressed data of the compressed segments (see [`Reader::with_spool`]).
+/// one of `keep` (at most `max_len` bytes each), and its index; `visit` sees every entry on the
+/// way. `spool`, when given, receives the decompressed data of the compressed segments (see
+/// [`Reader::with_spool`]).
 pub fn read_indexed<R: Read>(
     image: R,
     keep: &[&[u8]],
     max_len: u64,
     spool: Option<Box<dyn io::Write>>,
+    visit: Visit<'_>,
 ) -> Result<(Tree, Kept, Index)> {
     let hashing = Hashing {
         inner: image,
@@ -139,10 +145,13 @@ pub fn read_indexed<R: Read>(
             link_target: entry.link_target.clone(),
         });
         let is_file = entry.header.file_type() == newc::S_IFREG;
-        if !is_file || u64::from(entry.header.filesize) > max_len {
-            continue;
-        }
-        if !clean_name(&entry.name).is_some_and(|c| wanted.contains(c.as_slice())) {
+        let wanted = is_file
+            && u64::from(entry.header.filesize) <= max_len
+            && clean_name(&entry.name).is_some_and(|c| wanted.contains(c.as_slice()));
+        if !wanted {
+            if !visit(&entry, &mut reader.data()) {
+                break;
+            }
             continue;
         }
         let mut data = Vec::with_capacity(entry.header.filesize as usize);
@@ -150,7 +159,11 @@ pub fn read_indexed<R: Read>(
             .data()
             .read_to_end(&mut data)
             .map_err(|e| Error::io(format!("reading {}", show(&entry.name)), e))?;
+        let go_on = visit(&entry, &mut &data[..]);
         kept.insert(entry.segment, entry.data_offset, data);
+        if !go_on {
+            break;
+        }
     }
     let segments = reader.segments().to_vec();
     let layouts = reader.layouts().to_vec();

@@ -80,7 +80,7 @@ pub use extract::{ExtractReport, extract};
 pub use overlay::write_overlay;
 pub use reader::{Entry, Reader, Segment};
 pub use repack::{RepackOptions, repack, repack_spooled};
-pub use rewrite::{Output, Reason, RewriteOptions, Rewritten, rewrite};
+pub use rewrite::{Output, Reason, RewriteOptions, Rewritten, SourceRead, read_source, rewrite};
 pub use tree::{DataSource, Inode, Kept, Kind, Node, Tree};
 pub use writer::NewcWriter;
 

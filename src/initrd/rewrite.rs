@@ -9,7 +9,7 @@ use super::Result;
 use super::compression::{self, Compression};
 use super::edits::{Changes, Edits, Strategy, patch_targets, plan, prepare_kept};
 use super::error::Error;
-use super::index::{Index, read_indexed, sha256_of};
+use super::index::{Index, Visit, read_indexed, sha256_of};
 use super::repack::{RepackOptions, repack, repack_spooled};
 use super::splice::{SpliceSummary, plan_splice, write_splice};
 use super::tree::{Kept, Tree};
@@ -72,6 +72,52 @@ pub struct Rewritten {
     pub notes: Vec<String>,
 }
 
+/// One read of the source image, made before the edits are known (by a step that needs the
+/// image's entries for itself) and handed to [`rewrite`], which then reads nothing again.
+#[derive(Debug)]
+pub struct SourceRead {
+    tree: Tree,
+    index: Index,
+    spool: Option<PathBuf>,
+}
+
+/// Reads the image (`len` bytes, from its start) once: its tree and index for [`rewrite`], with
+/// `visit` seeing every entry on the way; with `spool`, the decompressed data are also written
+/// to a spool in the work folder for a re-pack. The index is cached (see [`index_cache`]).
+pub fn read_source<R: Read>(
+    image: R,
+    len: u64,
+    spool: bool,
+    label: &str,
+    options: &RewriteOptions,
+    visit: Visit<'_>,
+) -> Result<SourceRead> {
+    let spool_path = options.workdir.join("install.img.cpio");
+    let spool_file = match spool {
+        true => Some(Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(&spool_path)
+                .map_err(|e| Error::io(spool_path.display().to_string(), e))?,
+        )) as Box<dyn std::io::Write>),
+        false => None,
+    };
+    let bar = options.progress.bytes(label, len);
+    let reader = BufReader::with_capacity(1 << 20, bar.wrap_read(image));
+    let (tree, _, index) = read_indexed(reader, &[], 0, spool_file, visit)?;
+    bar.finish();
+    if let Some(dir) = &options.cache_dir
+        && index.layouts.iter().any(Option::is_some)
+    {
+        // A cache that cannot be written only costs the next build a decode.
+        let _ = index_cache::store(dir, &index);
+    }
+    Ok(SourceRead {
+        tree,
+        index,
+        spool: spool.then_some(spool_path),
+    })
+}
+
 /// Rewinds the image.
 fn rewound<R: Seek>(image: &mut R) -> Result<&mut R> {
     image
@@ -116,7 +162,8 @@ fn read_for_splice<R: Read + Seek>(
         None => None,
     };
     let spooled = spool_file.is_some();
-    let (tree, kept, index) = read_indexed(reader, targets, MAX_KEPT, spool_file)?;
+    let (tree, kept, index) =
+        read_indexed(reader, targets, MAX_KEPT, spool_file, &mut |_, _| true)?;
     bar.finish();
     if let Some(dir) = &options.cache_dir
         && known == Some(index.sha256)
@@ -130,13 +177,15 @@ fn read_for_splice<R: Read + Seek>(
     Ok((tree, kept, index, spooled))
 }
 
-/// Writes the image `image` (`len` bytes, read from its start) with `edits` applied; see the
-/// module documentation.
+/// Writes the image `image` (`len` bytes) with `edits` applied; see the module documentation.
+/// `read` is the image as [`read_source`] read it, when a step did: the image is then not
+/// decoded again (only the blocks holding patched files, when it is bzip2).
 pub fn rewrite<R: Read + Seek>(
     mut image: R,
     len: u64,
     edits: &Edits,
     options: &RewriteOptions,
+    read: Option<SourceRead>,
 ) -> Result<Rewritten> {
     let mut notes = Vec::new();
     let forced = options.forced;
@@ -151,7 +200,19 @@ pub fn rewrite<R: Read + Seek>(
     let targets: Vec<&[u8]> = targets.iter().map(|t| t.as_slice()).collect();
     let spool_path = options.workdir.join("install.img.cpio");
     let mut spooled = false;
-    let (tree, kept, index) = if may_splice && starts_bzip2(&mut image)? {
+    // Without removals nor patches the overlay carries every parent directory itself: the
+    // tree read before is not used then, so the output does not depend on who read it.
+    let read = read.filter(|_| needs_tree);
+    let (tree, kept, index) = if let Some(read) = read {
+        let bzip2 = read.index.layouts.iter().any(Option::is_some);
+        let kept = if bzip2 {
+            read.index.keep(&mut image, &targets, MAX_KEPT)?
+        } else {
+            Kept::default()
+        };
+        spooled = read.spool.is_some();
+        (read.tree, kept, (may_splice && bzip2).then_some(read.index))
+    } else if may_splice && starts_bzip2(&mut image)? {
         // Removals with files put besides are likely to need the re-pack (a splice writes
         // only replaced contents): spool then, so that it needs no second decode.
         let spool = (will_repack && !edits.put.is_empty()).then_some(spool_path.as_path());

@@ -166,14 +166,42 @@ fn patch_not_removed(
     Ok(())
 }
 
+/// How install.img is rewritten for `profile`.
+pub(super) fn rewrite_options(
+    profile: &InstallerEdits,
+    cx: &Context<'_>,
+) -> initrd::RewriteOptions {
+    initrd::RewriteOptions {
+        forced: match profile.mode {
+            InstallerMode::Auto => None,
+            InstallerMode::Overlay => Some(Strategy::Overlay),
+            InstallerMode::Repack => Some(Strategy::Repack),
+        },
+        workdir: cx.workdir.to_path_buf(),
+        cache_dir: initrd::index_cache::default_dir(),
+        progress: cx.progress.clone(),
+    }
+}
+
+/// Whether `profile` will likely re-pack install.img (so that a read of it made before should
+/// spool its data).
+pub(super) fn likely_repack(profile: &InstallerEdits) -> bool {
+    match profile.mode {
+        InstallerMode::Repack => true,
+        InstallerMode::Overlay => false,
+        InstallerMode::Auto => !profile.remove.is_empty(),
+    }
+}
+
 /// Applies `[installer]` to the source's install.img. `extra` are entries
-/// other steps (drivers) put into install.img; `answerfile_attributes` are
-/// set on the embedded answer file's `<installation>` element (e.g.
-/// `gpgcheck="false"`).
+/// other steps (drivers) put into install.img, `read` the image as one of
+/// them read it; `answerfile_attributes` are set on the embedded answer
+/// file's `<installation>` element (e.g. `gpgcheck="false"`).
 pub fn apply(
     source: &mut SourceIso,
     profile: &InstallerEdits,
     extra: &[PutEntry],
+    read: Option<initrd::SourceRead>,
     answerfile_attributes: &[(String, String)],
     cx: &mut Context<'_>,
 ) -> Result<Outcome, Error> {
@@ -217,19 +245,10 @@ pub fn apply(
         return Ok(outcome);
     }
     let edits = edits(profile, &extra, mtime)?;
-    let options = initrd::RewriteOptions {
-        forced: match profile.mode {
-            InstallerMode::Auto => None,
-            InstallerMode::Overlay => Some(Strategy::Overlay),
-            InstallerMode::Repack => Some(Strategy::Repack),
-        },
-        workdir: cx.workdir.to_path_buf(),
-        cache_dir: initrd::index_cache::default_dir(),
-        progress: cx.progress.clone(),
-    };
+    let options = rewrite_options(profile, cx);
     let image = source.open_file(INSTALL_IMG).map_err(whole)?;
     let len = image.len();
-    let done = initrd::rewrite(image, len, &edits, &options).map_err(whole)?;
+    let done = initrd::rewrite(image, len, &edits, &options, read).map_err(whole)?;
     outcome.change = Some(change(&done, profile.mode));
     let changes = &done.changes;
     for put in &changes.puts {
