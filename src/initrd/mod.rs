@@ -54,6 +54,7 @@
 //! # }
 //! ```
 
+mod bits;
 pub mod bzip2_blocks;
 pub mod compression;
 pub mod edits;
