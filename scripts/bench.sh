@@ -52,22 +52,67 @@ dest = "/README.site"
 TOML
 echo "site readme" > "$work/README.site"
 
-echo "== ISO-only edit vs cp of the same ISO"
-read -r cp_s cp_rss < <(secs cp "$work/source.iso" "$work/copy.iso")
-read -r ir_s ir_rss < <(secs "$bin" build --force "$work/iso-edit.toml")
-echo "cp:       ${cp_s}s  peak RSS ${cp_rss} KiB"
-echo "isoremix: ${ir_s}s  peak RSS ${ir_rss} KiB"
-awk -v a="$ir_s" -v b="$cp_s" 'BEGIN { if (b > 0) printf "ratio isoremix/cp: %.2f (target <= 1.3)\n", a / b }'
-echo "peak RSS target: <= 150000 KiB"
-rm -f "$work/copy.iso" "$work/out-iso-edit.iso"
+# Drops FILEs from the page cache, without root: each is synced, then
+# POSIX_FADV_DONTNEED. The next read of it comes from the disk ("cold").
+drop_cache() {
+  python3 -c '
+import os, sys
+for path in sys.argv[1:]:
+    fd = os.open(path, os.O_RDONLY)
+    os.fsync(fd)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)
+' "$@"
+}
 
-echo "== verify vs cat of the same ISO (page cache hot for both)"
+# Runs a command that prints "<seconds> <peak RSS KiB>" 3 times (BEFORE, if
+# set, is eval-ed before each run; AFTER after each); prints the median line.
+median3_of() {
+  local i
+  for i in 1 2 3; do
+    eval "${BEFORE:-:}"
+    "$@"
+    eval "${AFTER:-:}"
+  done | sort -n | sed -n 2p
+}
+# The median of 3 timed runs of a command (see secs).
+median3() { median3_of secs "$@"; }
+
+# Prints A/B with two decimals and the target: "<ratio> (target <= T)".
+vs() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { if (b > 0) printf "%.2f (target <= %s)\n", a / b, t; else print "n/a" }'; }
+
+echo "== ISO-only edit vs cp and xorriso of the same ISO (median of 3)"
+# xorriso's way: load the source's tree, replay its boot setup, edit, write a new ISO.
+cat > "$work/xorriso-edit.sh" <<SH
+exec xorriso -indev "$work/source.iso" -outdev "$work/out-xorriso.iso" -boot_image any replay \\
+  -rm /EULA -- -map "$work/README.site" /README.site -commit
+SH
 cat "$work/source.iso" > /dev/null
-read -r cat_s cat_rss < <(secs cat "$work/source.iso")
-read -r vf_s vf_rss < <(secs "$bin" verify "$work/source.iso")
+rm_outs='rm -f "$work/copy.iso" "$work/out-iso-edit.iso" "$work/out-xorriso.iso"'
+AFTER=$rm_outs
+read -r cp_s cp_rss < <(median3 cp "$work/source.iso" "$work/copy.iso")
+read -r ir_s ir_rss < <(median3 "$bin" build --force "$work/iso-edit.toml")
+read -r xo_s xo_rss < <(median3 bash "$work/xorriso-edit.sh")
+# Cold: the source's pages dropped before each run (the outputs are removed after each).
+BEFORE='drop_cache "$work/source.iso"'
+read -r cpc_s cpc_rss < <(median3 cp "$work/source.iso" "$work/copy.iso")
+read -r irc_s irc_rss < <(median3 "$bin" build --force "$work/iso-edit.toml")
+unset BEFORE AFTER
+echo "hot:  cp ${cp_s}s (${cp_rss} KiB)  isoremix ${ir_s}s (${ir_rss} KiB)  xorriso replay ${xo_s}s (${xo_rss} KiB)"
+echo "cold: cp ${cpc_s}s (${cpc_rss} KiB)  isoremix ${irc_s}s (${irc_rss} KiB)"
+echo "ratio isoremix/cp hot:  $(vs "$ir_s" "$cp_s" 1.1)"
+echo "ratio isoremix/cp cold: $(vs "$irc_s" "$cpc_s" 1.0)"
+echo "ratio isoremix/xorriso: $(vs "$ir_s" "$xo_s" 1)"
+echo "peak RSS target: <= 150000 KiB"
+eval "$rm_outs"
+
+echo "== verify vs cat of the same ISO (page cache hot for both, median of 3)"
+cat "$work/source.iso" > /dev/null
+read -r cat_s cat_rss < <(median3 cat "$work/source.iso")
+read -r vf_s vf_rss < <(median3 "$bin" verify "$work/source.iso")
 echo "cat:             ${cat_s}s  peak RSS ${cat_rss} KiB"
 echo "isoremix verify: ${vf_s}s  peak RSS ${vf_rss} KiB"
-awk -v a="$vf_s" -v b="$cat_s" 'BEGIN { if (b > 0) printf "ratio verify/cat: %.2f (target <= 2)\n", a / b }'
+echo "ratio verify/cat: $(vs "$vf_s" "$cat_s" 2)"
 echo "peak RSS target: <= 150000 KiB"
 
 # ---------------------------------------------------------------------------
@@ -276,3 +321,46 @@ cargo bench --quiet --bench repodata
 echo "== hostile inputs: time and peak RSS per command (release build)"
 cargo test --release --quiet --test hostile_costs -- --nocapture --test-threads=1 2>/dev/null \
   | sed -n 's/^FIGURE /  /p'
+
+# ---------------------------------------------------------------------------
+# Scaling: the cost of an edit against the size of the source. One row per
+# source size (made with `isoremix sample --size`, removed after its row), one
+# column per case. A case is a function scale_<name> SOURCE that prints
+# "<seconds> <peak RSS KiB>" (page cache hot) and removes what it wrote; to add
+# a column, define its function and append its name to scale_cases.
+scale_cases=(cp iso_only)
+scale_cp() {
+  secs cp "$1" "$work/scale-copy.iso"
+  rm -f "$work/scale-copy.iso"
+}
+scale_iso_only() {
+  cat > "$work/scale-edit.toml" <<TOML
+[source]
+iso = "$1"
+[output]
+iso = "scale-out.iso"
+[iso]
+remove = ["/EULA"]
+TOML
+  secs "$bin" build --force "$work/scale-edit.toml"
+  rm -f "$work/scale-out.iso"
+}
+scaling_table() { # SIZES...
+  local size case line
+  printf '%-14s' "source bytes"
+  for case in "${scale_cases[@]}"; do printf ' %14s' "$case (s)"; done
+  printf '\n'
+  for size in "$@"; do
+    "$bin" sample --force "$work/scale-source.iso" --size "$size" >/dev/null 2>&1
+    cat "$work/scale-source.iso" > /dev/null
+    line=$(printf '%-14s' "$(stat -c %s "$work/scale-source.iso")")
+    for case in "${scale_cases[@]}"; do
+      read -r t _ < <(median3_of "scale_$case" "$work/scale-source.iso")
+      line+=$(printf ' %14s' "$t")
+    done
+    echo "$line"
+    rm -f "$work/scale-source.iso"
+  done
+}
+echo "== scaling: an ISO-only edit against cp, per source size (median of 3, page cache hot)"
+scaling_table 300000000 600000000 1200000000 2400000000

@@ -213,19 +213,6 @@ pub fn root_attribute(file: &str, text: &[u8], name: &str) -> Result<Option<Stri
     Ok(None)
 }
 
-fn escape_attr(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// Sets attributes on the `<installation>` root element (e.g. `gpgcheck="false"`): an existing
 /// attribute's value is replaced, a missing one is appended. Only the root start tag is rewritten
 /// (its other attributes keep their text); every other byte of the file is kept.
@@ -268,7 +255,7 @@ pub fn set_root_attributes(
         {
             Some(i) => {
                 done[i] = true;
-                new_tag.extend_from_slice(format!("=\"{}\"", escape_attr(attrs[i].1)).as_bytes());
+                quoted_attr(&mut new_tag, attrs[i].1);
             }
             None => {
                 let quote = if attr.value.contains(&b'"') {
@@ -285,7 +272,9 @@ pub fn set_root_attributes(
     }
     for (i, (k, v)) in attrs.iter().enumerate() {
         if !done[i] {
-            new_tag.extend_from_slice(format!(" {k}=\"{}\"", escape_attr(v)).as_bytes());
+            new_tag.push(b' ');
+            new_tag.extend_from_slice(k.as_bytes());
+            quoted_attr(&mut new_tag, v);
         }
     }
     new_tag.extend_from_slice(if root.empty { b"/>" } else { b">" });
@@ -295,6 +284,14 @@ pub fn set_root_attributes(
     out.extend_from_slice(&text[root.end..]);
     scan(file, &out)?;
     Ok(out)
+}
+
+/// Appends `="value"` with `value` escaped (as libxml2 does).
+fn quoted_attr(tag: &mut Vec<u8>, value: &str) {
+    tag.extend_from_slice(b"=\"");
+    // Writing into a Vec cannot fail.
+    let _ = crate::xml::attr(tag, value);
+    tag.push(b'"');
 }
 
 #[cfg(test)]
@@ -346,6 +343,17 @@ mod tests {
         assert_eq!(
             String::from_utf8_lossy(&out),
             String::from_utf8_lossy(expected)
+        );
+    }
+
+    #[test]
+    fn set_attributes_read_back_unchanged() {
+        let a = b"<installation mode=\"fresh\"/>";
+        let value = "a<b>&\"c\"\td\ne";
+        let out = set_root_attributes("a.xml", a, &[("x", value)]).unwrap();
+        assert_eq!(
+            root_attribute("a.xml", &out, "x").unwrap().as_deref(),
+            Some(value)
         );
     }
 }

@@ -10,12 +10,13 @@
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use hadris_fs::FileType;
 
 use crate::iso::{self, SourceIso};
 use crate::partial;
+use crate::safe_path;
 
 /// Why an extraction stopped.
 #[derive(Debug, thiserror::Error)]
@@ -61,35 +62,14 @@ pub struct Extracted {
 }
 
 /// The host path for `entry` below `root`, refusing anything that is not a
-/// plain relative name.
+/// plain name or would be written through a symlink (see [`crate::safe_path`]'s rules).
 pub fn safe_join(root: &Path, entry: &str) -> Result<PathBuf, Error> {
-    let rel = Path::new(entry.trim_start_matches('/'));
-    let mut out = root.to_path_buf();
-    for c in rel.components() {
-        match c {
-            Component::Normal(part) => out.push(part),
-            _ => {
-                return Err(Error::Unsafe {
-                    entry: entry.to_string(),
-                    reason: "the name has `..`, `.` or an absolute part".into(),
-                });
-            }
+    safe_path::join(root, entry.trim_start_matches('/').as_bytes(), |_| false).map_err(|e| {
+        Error::Unsafe {
+            entry: entry.to_string(),
+            reason: e.to_string(),
         }
-    }
-    // Every existing parent must be a real directory, not a symlink.
-    let mut at = root.to_path_buf();
-    for c in rel.parent().into_iter().flat_map(Path::components) {
-        at.push(c);
-        if let Ok(meta) = fs::symlink_metadata(&at)
-            && !meta.is_dir()
-        {
-            return Err(Error::Unsafe {
-                entry: entry.to_string(),
-                reason: format!("{} is not a directory (a symlink?)", at.display()),
-            });
-        }
-    }
-    Ok(out)
+    })
 }
 
 /// Extracts the whole tree of `source` into `dir` (created if missing).
@@ -112,10 +92,7 @@ pub fn extract_path(source: &SourceIso, dir: &Path, path: &str) -> Result<Extrac
     if rel.is_empty() {
         return extract(source, dir);
     }
-    if rel
-        .split('/')
-        .any(|c| c.is_empty() || c == "." || c == "..")
-    {
+    if !safe_path::is_plain(rel.as_bytes()) {
         return Err(Error::Unsafe {
             entry: path.to_string(),
             reason: "the path has `..`, `.` or empty parts: it must name an entry inside the image"

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::initrd;
 use crate::iso::{self, BootEntryInfo, BootPlatform, SourceIso};
+use crate::xcpng;
 
 mod answer_file;
 mod boot_menus;
@@ -634,7 +635,7 @@ fn nevra(r: &crate::repo::Record) -> String {
 fn repository_records(source: &SourceIso) -> Result<Vec<crate::repo::Record>, String> {
     use crate::repo::{reader, repomd};
     let xml = source
-        .read_file("/repodata/repomd.xml")
+        .read_file(xcpng::REPOMD)
         .map_err(|e| format!("no readable repodata/repomd.xml: {e}"))?;
     let md = repomd::parse_repomd(&xml).map_err(|e| e.to_string())?;
     reader::read_repo(&md, |href| {
@@ -887,8 +888,8 @@ impl PackagesInfo {
                     s,
                     "  installs:  unknown: neither the meta-package {} nor the comps group {} \
                      is in the repository",
-                    crate::remaster::packages::DEFAULT_META,
-                    crate::remaster::packages::DEFAULT_GROUP
+                    xcpng::MAIN_TARGET,
+                    xcpng::XENSERVER_GROUPS[0]
                 );
             }
             (None, true) => {}
@@ -942,19 +943,18 @@ fn dep_text(d: &crate::repo::Dep) -> String {
 
 /// Reads the repository of `source`, or `None` when it has no `repodata/repomd.xml`.
 fn inspect_packages(source: &SourceIso) -> Option<PackagesInfo> {
-    use crate::remaster::packages::{DEFAULT_GROUP, DEFAULT_META};
     use crate::repo::{comps, reader, repomd};
-    let xml = source.read_file("/repodata/repomd.xml").ok()?;
+    let xml = source.read_file(xcpng::REPOMD).ok()?;
     let mut info = PackagesInfo {
         count: 0,
         install_style: None,
         meta_requires: Vec::new(),
-        repomd_signed: source.exists("/repodata/repomd.xml.asc"),
+        repomd_signed: source.exists(xcpng::REPOMD_ASC),
         signed_packages: 0,
         keys: Vec::new(),
         error: None,
     };
-    if let Ok(t) = source.read_file("/.treeinfo")
+    if let Ok(t) = source.read_file(xcpng::TREEINFO)
         && let Ok(t) = crate::treeinfo::TreeInfo::parse(&String::from_utf8_lossy(&t))
     {
         info.keys = t.options("keys").into_iter().map(|(_, v)| v).collect();
@@ -986,7 +986,7 @@ fn inspect_packages(source: &SourceIso) -> Option<PackagesInfo> {
         let signed = source
             .open_file(&format!("/{}", r.location_href))
             .ok()
-            .and_then(|mut f| crate::remaster::signing::is_signed(&mut f).ok());
+            .and_then(|mut f| crate::rpm::sign::is_signed(&mut f).ok());
         if signed == Some(true) {
             info.signed_packages += 1;
         }
@@ -996,11 +996,12 @@ fn inspect_packages(source: &SourceIso) -> Option<PackagesInfo> {
         .flatten()
         .and_then(|(_, xml)| comps::parse_groups(&xml).ok())
         .unwrap_or_default();
-    if let Some(meta) = records.iter().find(|r| r.name == DEFAULT_META) {
-        info.install_style = Some(format!("meta-package {DEFAULT_META}"));
+    let group = xcpng::XENSERVER_GROUPS[0];
+    if let Some(meta) = records.iter().find(|r| r.name == xcpng::MAIN_TARGET) {
+        info.install_style = Some(format!("meta-package {}", xcpng::MAIN_TARGET));
         info.meta_requires = meta.requires.iter().map(dep_text).collect();
-    } else if groups.iter().any(|g| g.id == DEFAULT_GROUP) {
-        info.install_style = Some(format!("comps group {DEFAULT_GROUP}"));
+    } else if groups.iter().any(|g| g.id == group) {
+        info.install_style = Some(format!("comps group {group}"));
     }
     Some(info)
 }

@@ -4,6 +4,19 @@
 //!
 //! Paths are taken with `-p1` (the first component, `a/` or `b/`, is dropped); `/dev/null`
 //! marks a created or deleted file. One patch may hold several files.
+//!
+//! The `diffy` crate (0.4.2) is not used for the hunks: with its `Patch::from_bytes` and
+//! `apply_bytes` on one file's part of a patch, it disagrees with GNU patch (2.7, `--fuzz=0`),
+//! whose results this module gives:
+//! - a hunk whose old lines are found both one line before and one line after where its header
+//!   says lands before with `diffy` (it searches backward first), after with GNU patch;
+//! - `diffy` starts each search at the hunk's new-side line, GNU patch at its old-side line
+//!   moved by the offset the previous hunk was found at, so with repeated context a later hunk
+//!   lands elsewhere;
+//! - its parser ends a hunk at the first line that is not ` `, `-`, `+` or `\`, not after the
+//!   counts the `@@` header gives, so `git format-patch` output, whose last hunk is followed by
+//!   the `-- ` signature, fails with "unexpected line in hunk body" where GNU patch applies it;
+//! - a failure says only `error applying hunk #n`, not the lines that were not found.
 
 /// Errors of patch parsing and application; each names the patch and, when known, the file,
 /// the hunk and the line of the patch.

@@ -8,6 +8,7 @@
 mod boot;
 pub mod changes;
 mod drivers;
+mod error;
 mod installer;
 mod iso_files;
 pub mod packages;
@@ -24,39 +25,7 @@ use crate::profile::{Profile, SourceIso as SourceSpec};
 use crate::progress::Progress;
 use crate::sample;
 
-/// Why a build failed. Nothing is written at the output path when it does.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The ISO layer failed (reading the source or writing the image).
-    #[error(transparent)]
-    Iso(#[from] iso::Error),
-    /// `SOURCE_DATE_EPOCH` is malformed.
-    #[error(transparent)]
-    Clock(#[from] clock::BadEpoch),
-    /// The built-in sample source could not be made.
-    #[error(transparent)]
-    Sample(#[from] sample::Error),
-    /// A step failed; the message names the profile entry.
-    #[error("{at}: {message}")]
-    Step {
-        /// Where in the profile the failing edit is.
-        at: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// The profile asks for edits that cannot all be done (found once its inputs are read).
-    #[error(transparent)]
-    Profile(#[from] crate::profile::Error),
-    /// The image, as built, would not install in some boot entry.
-    #[error(transparent)]
-    WouldNotInstall(#[from] crate::verify::WouldNotInstall),
-    /// The output would overwrite the source.
-    #[error("the output {0} is the source image: choose another output path")]
-    OutputIsSource(PathBuf),
-    /// A temporary work folder could not be made.
-    #[error("cannot create a temporary folder: {0}")]
-    Workdir(std::io::Error),
-}
+pub use error::{At, Error};
 
 /// What a build did, or, from [`plan`], would do. Its JSON form is `build --json`'s.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -150,10 +119,16 @@ fn run(
 ) -> Result<BuildReport, Error> {
     // The signing key first: a key that cannot be used stops the build before any work.
     let key = match &profile.signing {
-        Some(s) => Some(signing::load(s).map_err(|e| Error::Step {
-            at: s.key.to_string(),
-            message: e.to_string(),
-        })?),
+        Some(s) => Some(
+            crate::rpm::sign::load_key_file(
+                &s.key.value,
+                s.passphrase_env.as_ref().map(|v| v.value.as_str()),
+            )
+            .map_err(|source| Error::SigningKey {
+                at: s.key.origin.clone(),
+                source,
+            })?,
+        ),
         None => None,
     };
     let workdir = crate::partial::WorkDir::new().map_err(Error::Workdir)?;
@@ -176,10 +151,8 @@ fn run(
         .file_len()
         .saturating_sub(iso::data_bytes(source.tree()));
     let time = clock::build_time(source.created().map(|t| t.unix_seconds()))?;
-    let datetime = hadris_fs::DateTime::from_unix_seconds(time).map_err(|e| Error::Step {
-        at: "SOURCE_DATE_EPOCH".into(),
-        message: e.to_string(),
-    })?;
+    let datetime = hadris_fs::DateTime::from_unix_seconds(time)
+        .map_err(|source| Error::BuildTime { time, source })?;
     let seed = seed(&source, profile);
     let mut report = BuildReport {
         output: profile.output.iso.clone(),

@@ -13,9 +13,14 @@ pub const REPOMD: &str = "/repodata/repomd.xml";
 pub const REPOMD_ASC: &str = "/repodata/repomd.xml.asc";
 /// What makes an image a driver disk (or an update) for the installer.
 pub const UPDATE_XML: &str = "/update.xml";
+/// The detached signature of [`UPDATE_XML`] on a signed driver disk.
+pub const UPDATE_XML_ASC: &str = "/update.xml.asc";
 /// The installer's own repository code inside install.img, whose `MainYumRepository._targets`
 /// says what it installs.
 pub const INSTALLER_REPOSITORY_PY: &str = "/opt/xensource/installer/repository.py";
+/// Where `isoremix build` puts an embedded answer file inside install.img, named on the dom0
+/// line as `answerfile=file:///answerfile.xml`.
+pub const ANSWERFILE: &str = "/answerfile.xml";
 
 /// What XCP-ng 8.x's installer installs from the main repository (`MainYumRepository._targets`).
 pub const MAIN_TARGET: &str = "xcp-ng-deps";
@@ -26,6 +31,14 @@ pub const XENSERVER_GROUPS: [&str; 2] = ["xenserver_base", "xenserver_dom0"];
 pub const KERNEL_ALT_PACKAGE: &str = "kernel-alt";
 /// The comps group the installer installs from a driver disk (`yum install @drivers`).
 pub const DRIVERS_GROUP: &str = "drivers";
+
+/// The dom0 boot arguments that turn the installer's signature checks off (RPMs, then
+/// repomd.xml) for an interactive install.
+pub const SIGNATURE_CHECKS_OFF_ARGS: [&str; 2] = [arg::NO_GPGCHECK, arg::NO_REPO_GPGCHECK];
+/// The answer-file attributes (of `<installation>`) that turn the same checks off for an
+/// unattended install.
+pub const SIGNATURE_CHECKS_OFF_ATTRIBUTES: [(&str, &str); 2] =
+    [(attr::GPGCHECK, "false"), (attr::REPO_GPGCHECK, "false")];
 
 /// dom0 boot arguments the installer acts on (startup/preinit, init, install.py).
 pub mod arg {

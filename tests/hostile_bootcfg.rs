@@ -399,12 +399,12 @@ fn directory_cluster_loop_ends_with_an_error() {
     fat12_set(&mut img, 3, 2);
     let start = std::time::Instant::now();
     let err = efiboot::list(&img).unwrap_err();
-    assert!(err.to_string().contains("too much"), "{err}");
+    assert!(err.to_string().contains("links back to itself"), "{err}");
     assert!(start.elapsed().as_secs() < 60, "took {:?}", start.elapsed());
 }
 
 #[test]
-fn directory_loop_over_a_big_file_stops_at_the_image_size() {
+fn directory_loop_over_a_big_file_ends_with_an_error() {
     // As above, but one entry is a 100 KiB file: each turn of the loop would read it again.
     let mut names: Vec<String> = (0..61).map(|i| format!("D/F{i:02}")).collect();
     names.push("D/BIG".into());
@@ -417,7 +417,7 @@ fn directory_loop_over_a_big_file_stops_at_the_image_size() {
     assert_eq!(efiboot::list(&img).unwrap().len(), 63);
     fat12_set(&mut img, 3, 2);
     let err = efiboot::list(&img).unwrap_err();
-    assert!(err.to_string().contains("past the image's size"), "{err}");
+    assert!(err.to_string().contains("links back to itself"), "{err}");
 }
 
 #[test]

@@ -1,13 +1,16 @@
 //! The EFI boot image (`boot/efiboot.img`, a FAT12/16 volume): list and read its files, rebuild
 //! it with some files replaced, or create a fresh one, deterministically.
 //!
-//! Reading goes through the `fatfs` crate; writing through [`fatwrite`](super::fatwrite), which
+//! Reading goes through the `hadris-fat` crate; writing through [`fatwrite`](super::fatwrite), which
 //! lays files out contiguously in tree order with caller-given serial and timestamps. A rebuilt
 //! image keeps the source's geometry (sector and cluster size, root entries, media, CHS, label,
 //! boot sector code), its tree order and names; it grows only if the new content needs it.
 //! File attributes other than directory are not carried over (every file is written as archive).
 
-use std::io::{Cursor, Read};
+use hadris_fat::sync::FatFs;
+use hadris_fs::sync::Volume;
+use hadris_fs::{FileType, MountOptions};
+use hadris_storage::{BlockSize, MemDevice};
 
 use super::fatwrite;
 pub use super::fatwrite::{FatTime, Geometry, Node};
@@ -134,21 +137,22 @@ fn geometry(image: &[u8]) -> Result<Geometry, Error> {
 /// Reads the whole tree of an image (files with their bytes).
 fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
     check_clusters(image, &geometry(image)?)?;
+    let block = BlockSize::new(512).ok_or_else(|| Error::BadImage("block size".into()))?;
     let work = image.to_vec();
     // The reader is a dependency: contain a panic on hostile input as an error.
     let result = std::panic::catch_unwind(move || -> Result<Vec<Node>, Error> {
-        let fs = fatfs::FileSystem::new(Cursor::new(work), fatfs::FsOptions::new()).map_err(
-            |source| Error::Read {
+        let fs = FatFs::mount(MemDevice::new(work, block), MountOptions::new().read_only())
+            .map_err(|e| Error::Read {
                 path: String::new(),
-                source,
-            },
-        )?;
+                source: e.into(),
+            })?;
+        let volume = Volume::new(fs);
         // A valid image cannot hold more file bytes than its own size (clusters are not shared).
         let mut budget = Budget {
             entries: MAX_ENTRIES,
             bytes: image.len() as u64,
         };
-        let tree = walk(&fs.root_dir(), "", 0, &mut budget)?;
+        let tree = walk(&volume, "", 0, &mut budget)?;
         Ok(tree)
     });
     match result {
@@ -161,8 +165,8 @@ fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
 
 /// Checks that every cluster number the FAT reader will follow names a data cluster: each FAT
 /// entry's next cluster and each directory entry's first cluster (walking directories through
-/// their chains, each cluster once). The reader computes a cluster's offset as `cluster - 2`
-/// without checking, so a 1 or a number past the volume would make it wrap or panic.
+/// their chains, each cluster once). The reader refuses such an image too, but only as "corrupt
+/// filesystem data"; this says which entry names which cluster.
 fn check_clusters(image: &[u8], g: &Geometry) -> Result<(), Error> {
     let bps = usize::from(g.bytes_per_sector);
     let fat_at = usize::from(g.reserved_sectors) * bps;
@@ -241,8 +245,8 @@ struct Budget {
     bytes: u64,
 }
 
-fn walk<T: fatfs::ReadWriteSeek>(
-    dir: &fatfs::Dir<'_, T>,
+fn walk(
+    volume: &Volume<FatFs<MemDevice<Vec<u8>>>>,
     prefix: &str,
     depth: usize,
     budget: &mut Budget,
@@ -252,13 +256,17 @@ fn walk<T: fatfs::ReadWriteSeek>(
             "directories nested deeper than {MAX_DEPTH}"
         )));
     }
+    let read_err = |path: &str| {
+        let path = path.to_string();
+        move |e: hadris_fs::Error<_>| Error::Read {
+            path,
+            source: hadris_fs::PathError::from(e).into(),
+        }
+    };
     let mut out = Vec::new();
-    for entry in dir.iter() {
-        let entry = entry.map_err(|source| Error::Read {
-            path: prefix.to_string(),
-            source,
-        })?;
-        let name = entry.file_name();
+    for entry in volume.read_dir(prefix).map_err(read_err(prefix))? {
+        let entry = entry.map_err(read_err(prefix))?;
+        let name = String::from_utf8_lossy(entry.name().as_bytes()).into_owned();
         if name == "." || name == ".." {
             continue;
         }
@@ -271,25 +279,17 @@ fn walk<T: fatfs::ReadWriteSeek>(
         } else {
             format!("{prefix}/{name}")
         };
-        if entry.is_dir() {
-            let children = walk(&entry.to_dir(), &path, depth + 1, budget)?;
+        if entry.file_type() == FileType::Dir {
+            let children = walk(volume, &path, depth + 1, budget)?;
             out.push(Node::Dir { name, children });
         } else {
-            let len = entry.len();
+            let len = entry.metadata().len();
             budget.bytes = budget.bytes.checked_sub(len).ok_or_else(|| {
                 Error::TooBig(format!(
                     "{path:?} ({len} bytes) takes the file bytes past the image's size"
                 ))
             })?;
-            let mut data = Vec::with_capacity(len as usize);
-            entry
-                .to_file()
-                .take(len)
-                .read_to_end(&mut data)
-                .map_err(|source| Error::Read {
-                    path: path.clone(),
-                    source,
-                })?;
+            let data = volume.read(&path).map_err(read_err(&path))?;
             out.push(Node::File { name, data });
         }
     }
@@ -383,7 +383,7 @@ pub fn read_file(image: &[u8], path: &str) -> Result<Vec<u8>, Error> {
 /// The removable-media EFI boot binary (`EFI/BOOT/BOOTX64.EFI`) of the image, to be put on the
 /// ISO filesystem as the EFI fallback loader.
 pub fn efi_fallback_loader(image: &[u8]) -> Result<Vec<u8>, Error> {
-    read_file(image, "EFI/BOOT/BOOTX64.EFI")
+    read_file(image, super::EFI_FALLBACK_LOADER)
 }
 
 /// Rebuilds `image` with the files in `replace` (path, new bytes) replaced; every other file,

@@ -1,5 +1,16 @@
 //! A deterministic FAT12/FAT16 image writer: a tree of directories and files laid out
 //! contiguously in tree order, long (VFAT) names, every timestamp given by the caller.
+//!
+//! `hadris-fat` (3.0.0-rc.2) does not write these bytes. Its `sync::write`, given the same tree
+//! and every option that shapes the volume (FAT12, 2880 KiB, 1 KiB clusters, 240 root entries,
+//! one reserved sector, media 0xF0, OEM name, serial, time), puts the files in the same clusters
+//! but differs from this writer's bytes (the shape `mformat -f 2880` gives, with the caller's
+//! timestamps everywhere) in 106 bytes: cluster chains end with 0xFF8 instead of 0xFFF; the CHS geometry is 63 sectors × 255
+//! heads (mformat: 36 × 2) and the boot code a halt loop, with no option for either; `.` and
+//! `..` are stamped 1980-01-01 instead of the given time; and a lower-case 8.3 name such as
+//! `grub.cfg` is stored as a short name with the NT case flags instead of with a long-name
+//! entry. Nor can it keep what a rebuilt image keeps from its source: the boot sector's code,
+//! CHS geometry, hidden sectors and drive number.
 
 use std::collections::BTreeSet;
 

@@ -28,6 +28,9 @@ pub const GRUB_USB_CFG: &str = "EFI/xenserver/grub-usb.cfg";
 pub const EFIBOOT_IMG: &str = "boot/efiboot.img";
 /// The copy of the UEFI menu inside [`EFIBOOT_IMG`] (a path in the FAT image).
 pub const EFIBOOT_GRUB_CFG: &str = "EFI/xenserver/grub.cfg";
+/// Where UEFI firmware looks for a loader on removable media (x86-64), in the ISO filesystem
+/// or in [`EFIBOOT_IMG`].
+pub const EFI_FALLBACK_LOADER: &str = "EFI/BOOT/BOOTX64.EFI";
 
 /// The config format of a file by its name: `isolinux.cfg`/`syslinux.cfg` are isolinux,
 /// `grub.cfg`/`grub-usb.cfg` are GRUB; anything else is `None`.

@@ -47,8 +47,8 @@ pub fn run(args: Args, ui: &Progress) -> Outcome {
         ui.warning(&format!("{}: {damage}", iso.display()));
     }
     if initrd {
-        let (_, tree) =
-            inspect::read_install_img(&source)?.ok_or("the image has no /install.img")?;
+        let (_, tree) = inspect::read_install_img(&source)?
+            .ok_or_else(|| format!("the image has no {}", inspect::INSTALL_IMG))?;
         let image =
             std::io::BufReader::with_capacity(1 << 20, source.open_file(inspect::INSTALL_IMG)?);
         let done = isoremix::initrd::extract(image, &tree, &dir)?;

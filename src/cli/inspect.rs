@@ -70,7 +70,7 @@ pub fn run(args: Args, ui: &Progress) -> Outcome {
         }
     };
     if let Some(prefix) = args.initrd_ls {
-        let read = initrd.ok_or("the image has no /install.img")?;
+        let read = initrd.ok_or_else(|| format!("the image has no {}", inspect::INSTALL_IMG))?;
         for line in inspect::list_install_img(&read.tree, prefix.as_deref().unwrap_or(""))? {
             println!("{line}");
         }

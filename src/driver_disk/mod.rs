@@ -231,7 +231,12 @@ pub fn build(profile: &DriverDiskProfile, existing: iso::Existing) -> Result<Dis
     let key = profile
         .signing
         .as_ref()
-        .map(crate::remaster::signing::load)
+        .map(|s| {
+            crate::rpm::sign::load_key_file(
+                &s.key.value,
+                s.passphrase_env.as_ref().map(|v| v.value.as_str()),
+            )
+        })
         .transpose()?;
     let workdir = crate::partial::WorkDir::new().map_err(|source| Error::Io {
         path: std::env::temp_dir(),

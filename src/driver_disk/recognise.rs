@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::update_xml::{MAX_UPDATE_XML, UpdateInfo};
 use crate::iso::{self, SourceIso};
+use crate::xcpng::{REPOMD, REPOMD_ASC, UPDATE_XML, UPDATE_XML_ASC};
 
 /// What a driver disk says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,7 +26,7 @@ pub struct DiskInfo {
 /// The driver disk `source` holds, or `None` when it has no `update.xml` and
 /// `repodata/repomd.xml` at its root.
 pub fn recognise(source: &SourceIso) -> Option<DiskInfo> {
-    if !source.exists("update.xml") || !source.exists("repodata/repomd.xml") {
+    if !source.exists(UPDATE_XML) || !source.exists(REPOMD) {
         return None;
     }
     let (update, problem) = match read_update_xml(source) {
@@ -41,13 +42,13 @@ pub fn recognise(source: &SourceIso) -> Option<DiskInfo> {
     Some(DiskInfo {
         update,
         problem,
-        signed: source.exists("update.xml.asc") && source.exists("repodata/repomd.xml.asc"),
+        signed: source.exists(UPDATE_XML_ASC) && source.exists(REPOMD_ASC),
         packages,
     })
 }
 
 fn read_update_xml(source: &SourceIso) -> Result<UpdateInfo, String> {
-    let reader = source.open_file("update.xml").map_err(|e| e.to_string())?;
+    let reader = source.open_file(UPDATE_XML).map_err(|e| e.to_string())?;
     if reader.len() > MAX_UPDATE_XML {
         return Err(format!(
             "update.xml is {} bytes, more than the {MAX_UPDATE_XML} a driver disk's has",

@@ -101,7 +101,7 @@ impl Changes {
 
 /// Cleans a caller-given path: drops a leading `/`, `.` and empty components; refuses `..`,
 /// NUL bytes and the empty path.
-fn normalize(path: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn normalize(path: &[u8]) -> Result<Vec<u8>> {
     let err = |what: &str| Error::Edit {
         path: path.to_vec(),
         what: what.to_string(),

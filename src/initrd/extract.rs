@@ -49,60 +49,14 @@ fn unsafe_entry(name: &[u8], reason: impl Into<String>) -> Error {
 /// created with `mkdir` in a parent already checked, so it is a real directory.
 type Made<'a> = BTreeSet<&'a [u8]>;
 
-/// Host path of canonical `path` under `root`, after checking that every parent component that
-/// exists is a real directory (not a symlink). When the parent is a directory this extraction
-/// made (its own parents were checked when it was made), only the parent itself is checked
-/// again: one system call per entry instead of one per component, so that a deep tree costs
-/// linear time.
+/// Host path of canonical `path` under `root`, checked by [`crate::safe_path::join`] (parents
+/// in `made` are examined once more each, not component by component).
 fn safe_target(root: &Path, path: &[u8], name: &[u8], made: &Made) -> Result<PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
-    let parent = path
-        .iter()
-        .rposition(|&b| b == b'/')
-        .map_or(&b""[..], |at| &path[..at]);
-    let comps: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
-    if made.contains(parent)
-        && !comps
-            .iter()
-            .any(|c| c.is_empty() || *c == b"." || *c == b"..")
-    {
-        let host = root.join(std::ffi::OsStr::from_bytes(path));
-        let dir = root.join(std::ffi::OsStr::from_bytes(parent));
-        return match fs::symlink_metadata(&dir) {
-            Ok(m) if m.file_type().is_dir() => Ok(host),
-            Ok(_) => Err(unsafe_entry(
-                name,
-                format!(
-                    "would write through {}, which is not a real directory",
-                    dir.display()
-                ),
-            )),
-            Err(e) => Err(Error::io(format!("checking {}", dir.display()), e)),
-        };
-    }
-    let mut host = root.to_path_buf();
-    for (i, c) in comps.iter().enumerate() {
-        if c.is_empty() || *c == b"." || *c == b".." {
-            return Err(unsafe_entry(name, "path component '.', '..' or empty"));
-        }
-        host.push(std::ffi::OsStr::from_bytes(c));
-        if i + 1 < comps.len() {
-            match fs::symlink_metadata(&host) {
-                Ok(m) if m.file_type().is_dir() => {}
-                Ok(_) => {
-                    return Err(unsafe_entry(
-                        name,
-                        format!(
-                            "would write through {}, which is not a real directory",
-                            host.display()
-                        ),
-                    ));
-                }
-                Err(e) => return Err(Error::io(format!("checking {}", host.display()), e)),
-            }
-        }
-    }
-    Ok(host)
+    use crate::safe_path::{Refused, join};
+    join(root, path, |parent| made.contains(parent)).map_err(|e| match e {
+        Refused::Io { path, source } => Error::io(format!("checking {}", path.display()), source),
+        refused => unsafe_entry(name, refused.to_string()),
+    })
 }
 
 fn set_mtime(file: &File, mtime: u32) -> io::Result<()> {

@@ -1,6 +1,13 @@
 //! The newc ("new ASCII") cpio header: 110 bytes of ASCII, a 6-byte magic then thirteen 8-digit
 //! hexadecimal fields, followed by the name (NUL-terminated) and the file data, each padded with
 //! zeros so that the next item starts on a 4-byte boundary (counted from the header's start).
+//!
+//! The header is encoded here, not by `hadris-cpio` (3.0.0-rc.2): its writer, through
+//! `hadris-cpio-raw` 0.1.0's `NewcHeader::new`, writes the hexadecimal fields with upper-case
+//! digits where GNU cpio and [`Header::encode`] write lower-case ones, so every header of a
+//! rewritten install.img would change. Its header decoder is private to the crate, and
+//! `hadris-cpio-raw`'s `NewcHeader::fields` returns `None` for a bad header without saying which
+//! field is wrong, which [`HeaderError`] reports.
 
 /// Length of a newc header.
 pub const HEADER_LEN: usize = 110;

@@ -5,6 +5,10 @@
 //! nothing but the content). A hard-link group is written GNU cpio's way: every name carries the
 //! same `ino` and `nlink`, only the last one carries the data, the others have size 0. The kernel
 //! and GNU cpio both restore the group from that.
+//!
+//! `hadris-cpio`'s `Writer` (3.0.0-rc.2) is not used: besides its upper-case header digits (see
+//! [`newc`]), it numbers inodes itself and ends an archive right after the trailer,
+//! where GNU cpio and [`NewcWriter::finish`] pad it to a multiple of 512 bytes.
 
 use std::io::{self, Read, Write};
 

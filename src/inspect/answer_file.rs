@@ -12,9 +12,8 @@ use serde::Serialize;
 use super::boot_menus::BootMenus;
 use crate::entries;
 
-/// Where XCP-ng's installer looks for an answer file named `file:///answerfile.xml`, and
-/// where `isoremix build` puts one.
-const DEFAULT_PATH: &str = "/answerfile.xml";
+// Where `isoremix build` puts an answer file, looked for even when no entry names it.
+use crate::xcpng::ANSWERFILE as DEFAULT_PATH;
 
 /// One answer file.
 #[derive(Debug, Clone, Default, Serialize)]

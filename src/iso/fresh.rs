@@ -68,11 +68,10 @@ pub fn write_fresh(
     let total = hadris_iso::plan(&tree, options)
         .map_err(|e| partial.err(e))?
         .size();
+    let tally = super::kernel_copy::Tally::new(progress, total);
     let counting = super::writer::Counting {
         inner: partial.device()?,
-        progress,
-        written: 0,
-        total,
+        tally: &tally,
     };
     let report = hadris_iso::sync::write(counting, &tree, options).map_err(|e| partial.err(e))?;
     finish(partial.file(), &report).map_err(|e| partial.err(e))?;

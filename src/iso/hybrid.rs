@@ -11,6 +11,13 @@
 //! two "basic data" entries (the ISO, the EFI image), and the backup
 //! entries and header in the last 33 sectors. The image is padded to a
 //! multiple of 1 MiB (64 heads × 32 sectors), with room for the backup GPT.
+//!
+//! The tables are laid out here, not with `hadris-part` (3.0.0-rc.2), whose checked tables
+//! refuse this layout: `Gpt::add` refuses the ISO's GPT entry from sector 0 (`OutOfBounds`:
+//! before the first usable sector, 34), and `Mbr::add` refuses partition type 0x00 (`Kind`) and
+//! an EFI partition inside partition 1 (`Overlap`). Its CHS addresses assume 255 heads × 63
+//! sectors where isohybrid uses 64 × 32 (and `fe ff ff` for the EFI partition), and its hybrid
+//! MBR always holds a 0xEE protective entry, which `isohybrid --uefi` does not write.
 
 use sha2::{Digest, Sha256};
 

@@ -7,6 +7,7 @@ mod edit;
 mod error;
 mod fresh;
 pub mod hybrid;
+mod kernel_copy;
 mod output;
 mod source;
 mod writer;
@@ -15,8 +16,9 @@ pub use device::SECTOR;
 pub use edit::{NewContent, node_attrs};
 pub use error::{Error, Result};
 pub use fresh::write_fresh;
+pub use kernel_copy::{DataCopy, STREAM_COPY_VAR};
 pub use output::{Existing, NO_TMPFILE_VAR};
 pub use source::{
     BootEntryInfo, BootPlatform, ExtentReader, SYSTEM_AREA, SourceIso, data_bytes, files, walk,
 };
-pub use writer::{WriteOptions, WriteReport, apply_hybrid, write};
+pub use writer::{WriteOptions, WriteReport, apply_hybrid, write, write_with};

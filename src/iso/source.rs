@@ -293,6 +293,11 @@ impl SourceIso {
         &mut self.session
     }
 
+    /// The image file, open for reading.
+    pub(super) fn file(&self) -> &File {
+        &self.reader
+    }
+
     pub(crate) fn appendix(&self) -> &Appendix {
         &self.appendix
     }

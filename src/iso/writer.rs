@@ -1,7 +1,8 @@
 //! Writing the remastered image: a fresh ISO 9660 image with the source's
 //! identifiers, namespaces, El Torito entries and hybrid boot, unchanged
-//! file data streamed from the source, written to a temporary file beside
-//! the target and renamed into place only when complete.
+//! file data copied from the source by the kernel where it can (see
+//! [`super::kernel_copy`]) and streamed elsewhere, written to a temporary
+//! file beside the target and renamed into place only when complete.
 
 use std::fs::File;
 use std::io;
@@ -17,6 +18,7 @@ use hadris_storage::{BlockIndex, BlockSize};
 use super::device::SECTOR;
 use super::error::{Error, Result};
 use super::hybrid::{self, HybridSource, HybridTargets};
+use super::kernel_copy::{DataCopy, KernelCopy, Tally};
 use super::output::{Existing, PartialImage};
 use super::source::{BootPlatform, SourceIso};
 
@@ -47,15 +49,15 @@ pub struct WriteReport {
     /// Things the writer could not store exactly (e.g. Joliet names cut to
     /// 64 characters), as text.
     pub warnings: Vec<String>,
+    /// The bytes of unchanged file data the kernel copied from the source
+    /// (`copy_file_range`); the rest of the image went through the writer.
+    pub kernel_copied: u64,
 }
 
-/// Counts bytes written, for progress: calls `progress(written, total)`.
+/// The output device, counting the bytes written for progress.
 pub(super) struct Counting<'a> {
     pub(super) inner: FileDevice,
-    pub(super) progress: &'a dyn Fn(u64, u64),
-    pub(super) written: u64,
-    /// The image size the writer planned.
-    pub(super) total: u64,
+    pub(super) tally: &'a Tally<'a>,
 }
 
 impl ErrorType for Counting<'_> {
@@ -88,12 +90,13 @@ impl hadris_storage::sync::BlockDevice for Counting<'_> {
         buf: &[u8],
     ) -> Result<(), hadris_fs::Error<io::Error>> {
         self.inner.write_blocks(first, buf)?;
-        self.written += buf.len() as u64;
-        (self.progress)(self.written, self.total);
+        self.tally.add(buf.len() as u64);
         Ok(())
     }
+    /// Nothing: the host file would sync its data to disk here, which the output does not do
+    /// (see `PartialImage::commit`); every write already reached the file.
     fn flush(&mut self) -> Result<(), hadris_fs::Error<io::Error>> {
-        self.inner.flush()
+        Ok(())
     }
 }
 
@@ -160,11 +163,26 @@ fn el_torito(src: &SourceIso) -> Result<Catalog> {
 ///
 /// The image appears at `out` only when everything is written; on any error
 /// or interruption nothing is left behind. An existing `out` is replaced only
-/// if `opts.existing` allows it.
+/// if `opts.existing` allows it. Unchanged file data is copied by the kernel
+/// unless [`STREAM_COPY_VAR`](super::STREAM_COPY_VAR) says otherwise
+/// ([`DataCopy::from_env`]).
 pub fn write(
     src: &mut SourceIso,
     out: &Path,
     opts: &WriteOptions,
+    progress: &dyn Fn(u64),
+) -> Result<WriteReport> {
+    write_with(src, out, opts, DataCopy::from_env(), progress)
+}
+
+/// [`write`], with unchanged file data moved as `copy` says. The image is the
+/// same either way; [`WriteReport::kernel_copied`] tells how much the kernel
+/// copied.
+pub fn write_with(
+    src: &mut SourceIso,
+    out: &Path,
+    opts: &WriteOptions,
+    copy: DataCopy,
     progress: &dyn Fn(u64),
 ) -> Result<WriteReport> {
     let partial = PartialImage::create(out, opts.existing)?;
@@ -190,17 +208,21 @@ pub fn write(
     options = options.with_el_torito(el);
     report.boot = written;
 
+    // The layout of an image over stored content is not known before writing it: no total.
+    let report_done = |done, _| progress(done);
+    let tally = Tally::new(&report_done, 0);
     let counting = Counting {
         inner: partial.device()?,
-        progress: &|done, _| progress(done),
-        written: 0,
-        // The layout of an image over stored content is not known before writing it.
-        total: 0,
+        tally: &tally,
     };
+    let source = src.file().try_clone().map_err(|e| partial.err(e))?;
+    let mut kernel =
+        KernelCopy::new(&source, partial.file(), copy, &tally).map_err(|e| partial.err(e))?;
     let written = src
         .session_mut()
-        .export(counting, &options)
+        .export_copying(counting, &options, &mut kernel)
         .map_err(|e| partial.err(e))?;
+    report.kernel_copied = kernel.copied();
     // One line per kind of warning, naming the first path it concerns.
     let mut seen: Vec<(&'static str, usize, String)> = Vec::new();
     for warning in written.warnings() {

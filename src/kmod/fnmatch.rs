@@ -1,5 +1,10 @@
 //! Shell wildcard matching (`fnmatch(3)` with no flags), as modprobe uses it
 //! to match a device alias against the patterns of `modules.alias.bin`.
+//!
+//! The `glob` crate (0.3.4, a dependency for profile globs) does not match as `fnmatch` does:
+//! its `Pattern` reads `[^b]` as the set of `^` and `b` (glibc: any byte but `b`), takes `\` as
+//! an ordinary character (glibc: an escape, so `a\*b` matches `a*b`), and refuses an
+//! unterminated `[` (glibc: an ordinary character).
 
 /// True if `name` matches `pattern` (`*`, `?`, `[...]` with ranges and `!`
 /// or `^` negation, `\` escapes).
@@ -123,5 +128,10 @@ mod tests {
         assert!(fnmatch(b"a?c", b"abc"));
         assert!(fnmatch(b"*", b""));
         assert!(!fnmatch(b"?", b""));
+        // Where the glob crate differs from fnmatch(3).
+        assert!(fnmatch(b"a[^b]c", b"axc"));
+        assert!(fnmatch(b"a\\*b", b"a*b"));
+        assert!(!fnmatch(b"a\\*b", b"a\\xb"));
+        assert!(fnmatch(b"a[b", b"a[b"));
     }
 }

@@ -1,299 +1,144 @@
-//! A small POSIX extended regular expression matcher, for the kernel-version
-//! patterns of depmod.d's `override` and `external` lines (depmod matches
-//! them with `regexec`, unanchored).
+//! depmod.d's kernel-version patterns: the `override` and `external` lines name the kernels
+//! they apply to with a POSIX extended regular expression, which depmod matches with glibc's
+//! `regexec`, unanchored, in the C locale (one byte is one character). A pattern that does not
+//! compile matches nothing, as in depmod.
 //!
-//! Supports literals, `.`, bracket expressions (ranges, negation, character
-//! classes), `^`, `$`, groups, `|`, and the quantifiers `*`, `+`, `?`,
-//! `{m}`, `{m,}`, `{m,n}`. A pattern that does not compile matches nothing,
-//! as in depmod.
+//! Matching is `regex-lite`'s. Its syntax is not POSIX's, so a pattern is first rewritten into
+//! it: outside brackets, `\c` is the literal `c`, a `)` that closes no group is literal, `{,n}`
+//! is `{0,n}`, and every other character but the operators `. ^ $ ( ) | * + ? { }` is literal; inside a bracket expression `]` first is a member, `\`
+//! is an ordinary member, `[:class:]` names one of POSIX's twelve classes, `[.c.]` and `[=c=]`
+//! are the byte `c`, and every other member is literal (so `regex-lite`'s nested classes, `&&`, `--` and `(?flags)` cannot be
+//! reached). The text and the pattern are read as Latin-1, one byte to one character, so `.`
+//! and bracket ranges see bytes as in the C locale. `(?s)` lets `.` match a newline too.
+//!
+//! `regex-lite` runs in time linear in the text and refuses patterns past its size limit, so a
+//! hostile pattern costs little. Patterns longer than 1024 bytes match nothing: depmod has
+//! no such bound, but no depmod.d line comes near it.
 
-use std::cell::Cell;
+use regex_lite::Regex;
 
-/// Upper bound on matcher steps, so a hostile pattern cannot hang the caller.
-const STEP_LIMIT: u32 = 1_000_000;
-/// Upper bound on a `{m,n}` count.
-const REPEAT_MAX: u32 = 255;
 /// Longest pattern compiled; longer ones match nothing.
 const PATTERN_MAX: usize = 1024;
-/// Deepest group nesting compiled.
-const NESTING_MAX: usize = 32;
-/// Deepest matcher recursion before giving up (no match).
-const DEPTH_MAX: u32 = 200;
 
-#[derive(Debug)]
-enum Node {
-    Byte(u8),
-    Any,
-    Set(Box<[bool; 256]>),
-    Start,
-    End,
-    Concat(Vec<Node>),
-    Alt(Vec<Node>),
-    Repeat(Box<Node>, u32, Option<u32>),
-}
+/// The character classes POSIX names (`regex-lite` knows `ascii` and `word` too; glibc does not).
+const CLASSES: [&str; 12] = [
+    "alnum", "alpha", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space",
+    "upper", "xdigit",
+];
 
 /// True if `pattern` (POSIX ERE) matches somewhere in `text`.
 pub fn is_match(pattern: &str, text: &str) -> bool {
     if pattern.len() > PATTERN_MAX {
         return false;
     }
-    let mut parser = Parser {
-        p: pattern.as_bytes(),
-        i: 0,
-        nesting: 0,
-    };
-    let Some(node) = parser.alt() else {
+    let Some(rewritten) = rewrite(pattern.as_bytes()) else {
         return false;
     };
-    if parser.i != parser.p.len() {
-        return false;
+    match Regex::new(&rewritten) {
+        Ok(re) => re.is_match(&latin1(text.as_bytes())),
+        Err(_) => false,
     }
-    let t = text.as_bytes();
-    let budget = Budget {
-        steps: Cell::new(0),
-        depth: Cell::new(0),
-    };
-    (0..=t.len()).any(|start| matches(&node, t, start, &budget, &|_| true))
 }
 
-struct Parser<'a> {
-    p: &'a [u8],
-    i: usize,
-    nesting: usize,
+/// Each byte as the character of the same number.
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
 }
 
-/// Work done so far by one match: total steps and current recursion depth.
-struct Budget {
-    steps: Cell<u32>,
-    depth: Cell<u32>,
+/// `c` as a literal of `regex-lite` syntax, in or out of a class (its meta characters escaped;
+/// others, such as the `,` of a `{m,n}`, as they are).
+fn literal(c: u8, out: &mut String) {
+    if br"\.+*?()|[]{}^$#&-~".contains(&c) {
+        out.push('\\');
+    }
+    out.push(char::from(c));
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.p.get(self.i).copied()
-    }
-
-    fn alt(&mut self) -> Option<Node> {
-        let mut branches = vec![self.concat()?];
-        while self.peek() == Some(b'|') {
-            self.i += 1;
-            branches.push(self.concat()?);
-        }
-        Some(if branches.len() == 1 {
-            branches.pop()?
-        } else {
-            Node::Alt(branches)
-        })
-    }
-
-    fn concat(&mut self) -> Option<Node> {
-        let mut items = Vec::new();
-        while let Some(c) = self.peek() {
-            if c == b'|' || c == b')' {
-                break;
-            }
-            let atom = self.atom()?;
-            items.push(self.quantified(atom)?);
-        }
-        Some(Node::Concat(items))
-    }
-
-    fn quantified(&mut self, mut atom: Node) -> Option<Node> {
-        loop {
-            let (min, max) = match self.peek() {
-                Some(b'*') => (0, None),
-                Some(b'+') => (1, None),
-                Some(b'?') => (0, Some(1)),
-                Some(b'{') => {
-                    self.i += 1;
-                    let min = self.number()?;
-                    let max = if self.peek() == Some(b',') {
-                        self.i += 1;
-                        if self.peek() == Some(b'}') {
-                            None
-                        } else {
-                            Some(self.number()?)
-                        }
-                    } else {
-                        Some(min)
-                    };
-                    if self.peek() != Some(b'}') || max.is_some_and(|m| m < min) {
-                        return None;
-                    }
-                    (min, max)
-                }
-                _ => return Some(atom),
-            };
-            self.i += 1;
-            atom = Node::Repeat(Box::new(atom), min, max);
-        }
-    }
-
-    fn number(&mut self) -> Option<u32> {
-        let start = self.i;
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.i += 1;
-        }
-        let n: u32 = std::str::from_utf8(&self.p[start..self.i])
-            .ok()?
-            .parse()
-            .ok()?;
-        (n <= REPEAT_MAX).then_some(n)
-    }
-
-    fn atom(&mut self) -> Option<Node> {
-        let c = self.peek()?;
-        self.i += 1;
-        Some(match c {
-            b'.' => Node::Any,
-            b'^' => Node::Start,
-            b'$' => Node::End,
-            b'(' => {
-                self.nesting += 1;
-                if self.nesting > NESTING_MAX {
-                    return None;
-                }
-                let inner = self.alt()?;
-                self.nesting -= 1;
-                if self.peek() != Some(b')') {
-                    return None;
-                }
-                self.i += 1;
-                inner
-            }
-            b'[' => self.bracket()?,
+/// The POSIX ERE `p` in `regex-lite` syntax, or `None` where POSIX refuses it and `regex-lite`
+/// would read it differently.
+fn rewrite(p: &[u8]) -> Option<String> {
+    let mut out = String::from("(?s)");
+    let mut open_groups = 0usize;
+    let mut i = 0;
+    while let Some(&c) = p.get(i) {
+        i += 1;
+        match c {
             b'\\' => {
-                let e = self.peek()?;
-                self.i += 1;
-                Node::Byte(e)
+                literal(*p.get(i)?, &mut out);
+                i += 1;
             }
-            b'*' | b'+' | b'?' | b'{' => return None,
-            c => Node::Byte(c),
-        })
-    }
-
-    fn bracket(&mut self) -> Option<Node> {
-        let mut set = Box::new([false; 256]);
-        let negate = self.peek() == Some(b'^');
-        if negate {
-            self.i += 1;
+            b'[' => i = bracket(p, i, &mut out)?,
+            // A group cannot start with a quantifier (`(?` would be a flag group here).
+            b'(' if matches!(p.get(i), Some(b'?' | b'*' | b'+' | b'{')) => return None,
+            b'(' => {
+                open_groups += 1;
+                out.push('(');
+            }
+            // A `)` that closes no group is an ordinary character.
+            b')' if open_groups == 0 => literal(c, &mut out),
+            b')' => {
+                open_groups -= 1;
+                out.push(')');
+            }
+            // `{,n}` is `{0,n}`.
+            b'{' if p.get(i) == Some(&b',') => out.push_str("{0"),
+            b'.' | b'^' | b'$' | b'|' | b'*' | b'+' | b'?' | b'{' | b'}' => {
+                out.push(char::from(c));
+            }
+            _ => literal(c, &mut out),
         }
-        let mut first = true;
-        loop {
-            let c = self.peek()?;
-            if c == b']' && !first {
-                self.i += 1;
-                break;
+    }
+    Some(out)
+}
+
+/// Rewrites the bracket expression whose body starts at `p[i]` (just after its `[`); returns
+/// the index after its closing `]`.
+fn bracket(p: &[u8], mut i: usize, out: &mut String) -> Option<usize> {
+    out.push('[');
+    if p.get(i) == Some(&b'^') {
+        out.push('^');
+        i += 1;
+    }
+    let mut first = true;
+    loop {
+        let c = *p.get(i)?;
+        if c == b']' && !first {
+            out.push(']');
+            return Some(i + 1);
+        }
+        first = false;
+        if c == b'[' && p.get(i + 1) == Some(&b':') {
+            let rest = &p[i + 2..];
+            let end = rest.windows(2).position(|w| w == b":]")?;
+            let name = std::str::from_utf8(&rest[..end]).ok()?;
+            if !CLASSES.contains(&name) {
+                return None;
             }
-            first = false;
-            if c == b'[' && self.p.get(self.i + 1) == Some(&b':') {
-                let rest = &self.p[self.i + 2..];
-                let end = rest.windows(2).position(|w| w == b":]")?;
-                let class = &rest[..end];
-                for b in 0..=255u8 {
-                    if class_has(class, b)? {
-                        set[b as usize] = true;
-                    }
-                }
-                self.i += 2 + end + 2;
-                continue;
-            }
-            self.i += 1;
-            if self.peek() == Some(b'-') && self.p.get(self.i + 1).is_some_and(|&n| n != b']') {
-                let hi = self.p[self.i + 1];
-                if hi < c {
+            out.push_str(&format!("[:{name}:]"));
+            i += 2 + end + 2;
+            continue;
+        }
+        // A collating symbol `[.c.]` or an equivalence class `[=c=]` of one byte is that byte
+        // (the C locale has no others).
+        let c = match (c, p.get(i + 1)) {
+            (b'[', Some(&kind @ (b'.' | b'='))) => {
+                let (member, close) = (*p.get(i + 2)?, p.get(i + 3..i + 5)?);
+                if close != [kind, b']'] {
                     return None;
                 }
-                for b in c..=hi {
-                    set[b as usize] = true;
-                }
-                self.i += 2;
-            } else {
-                set[c as usize] = true;
+                i += 4;
+                member
             }
+            _ => c,
+        };
+        i += 1;
+        literal(c, out);
+        if p.get(i) == Some(&b'-') && p.get(i + 1).is_some_and(|&n| n != b']') {
+            out.push('-');
+            literal(p[i + 1], out);
+            i += 2;
         }
-        if negate {
-            for v in set.iter_mut() {
-                *v = !*v;
-            }
-        }
-        Some(Node::Set(set))
     }
-}
-
-fn class_has(class: &[u8], b: u8) -> Option<bool> {
-    Some(match class {
-        b"alpha" => b.is_ascii_alphabetic(),
-        b"digit" => b.is_ascii_digit(),
-        b"alnum" => b.is_ascii_alphanumeric(),
-        b"upper" => b.is_ascii_uppercase(),
-        b"lower" => b.is_ascii_lowercase(),
-        b"space" => b.is_ascii_whitespace() || b == 0x0B,
-        b"blank" => b == b' ' || b == b'\t',
-        b"punct" => b.is_ascii_punctuation(),
-        b"xdigit" => b.is_ascii_hexdigit(),
-        b"cntrl" => b.is_ascii_control(),
-        b"print" => (0x20..0x7F).contains(&b),
-        b"graph" => (0x21..0x7F).contains(&b),
-        _ => return None,
-    })
-}
-
-/// Matches `node` at `pos`, calling `k` with each end position until it
-/// accepts.
-fn matches(node: &Node, t: &[u8], pos: usize, budget: &Budget, k: &dyn Fn(usize) -> bool) -> bool {
-    budget.steps.set(budget.steps.get() + 1);
-    if budget.steps.get() > STEP_LIMIT || budget.depth.get() >= DEPTH_MAX {
-        return false;
-    }
-    budget.depth.set(budget.depth.get() + 1);
-    let matched = match node {
-        Node::Byte(b) => t.get(pos) == Some(b) && k(pos + 1),
-        Node::Any => pos < t.len() && k(pos + 1),
-        Node::Set(set) => t.get(pos).is_some_and(|&c| set[c as usize]) && k(pos + 1),
-        Node::Start => pos == 0 && k(pos),
-        Node::End => pos == t.len() && k(pos),
-        Node::Concat(items) => concat(items, t, pos, budget, k),
-        Node::Alt(branches) => branches.iter().any(|b| matches(b, t, pos, budget, k)),
-        Node::Repeat(inner, min, max) => repeat(inner, *min, *max, 0, t, pos, budget, k),
-    };
-    budget.depth.set(budget.depth.get() - 1);
-    matched
-}
-
-fn concat(
-    items: &[Node],
-    t: &[u8],
-    pos: usize,
-    budget: &Budget,
-    k: &dyn Fn(usize) -> bool,
-) -> bool {
-    match items.split_first() {
-        None => k(pos),
-        Some((first, rest)) => matches(first, t, pos, budget, &|p| concat(rest, t, p, budget, k)),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn repeat(
-    inner: &Node,
-    min: u32,
-    max: Option<u32>,
-    count: u32,
-    t: &[u8],
-    pos: usize,
-    budget: &Budget,
-    k: &dyn Fn(usize) -> bool,
-) -> bool {
-    let more = max.is_none_or(|m| count < m);
-    if more
-        && matches(inner, t, pos, budget, &|p| {
-            (p != pos || count < min) && repeat(inner, min, max, count + 1, t, p, budget, k)
-        })
-    {
-        return true;
-    }
-    count >= min && k(pos)
 }
 
 #[cfg(test)]
@@ -320,6 +165,119 @@ mod tests {
             "6.1.0-56-cloud-amd64"
         ));
         assert!(is_match(".*-.*-.*-amd64", "6.1.0-56-cloud-amd64"));
+    }
+
+    #[test]
+    fn posix_brackets_and_escapes_not_the_crates_syntax() {
+        // `]` first is a member; `\` inside brackets is a member, not an escape.
+        assert!(is_match("^[]a]$", "]"));
+        assert!(is_match("^[\\]$", "\\"));
+        assert!(is_match("^[a\\]+$", "a\\a"));
+        // What would be nested classes, set operations or escapes in the crate are literals.
+        assert!(is_match("^[[a]$", "["));
+        assert!(is_match("^[a&&b]$", "&"));
+        assert!(is_match("^[a-c-]$", "-"));
+        assert!(!is_match("\\d", "5"));
+        assert!(is_match("\\d", "d"));
+        // Flag groups and classes POSIX does not have are refused, so they match nothing.
+        assert!(!is_match("(?i)ABC", "abc"));
+        assert!(!is_match("[[:word:]]", "a"));
+        assert!(!is_match("[z-a]", "a"));
+        // Repeated quantifiers, `{,n}`, a `)` closing no group, collating symbols and
+        // equivalence classes are POSIX.
+        assert!(is_match("^a**$", "aaa"));
+        assert!(is_match("^a{,2}b$", "aab"));
+        assert!(is_match("^x)$", "x)"));
+        assert!(!is_match("(x))(", "x)"));
+        assert!(is_match("^[[.a.]b]+$", "ab"));
+        assert!(is_match("^[[=-=]]$", "-"));
+        assert!(!is_match("[[.ab.]]", "a"));
+    }
+
+    #[test]
+    fn bytes_as_in_the_c_locale() {
+        // "é" is two bytes: two characters for `.`.
+        assert!(is_match("^.{2}$", "é"));
+        assert!(!is_match("^.$", "é"));
+        assert!(is_match("^[^a-z]+$", "é"));
+    }
+
+    /// glibc's answer, as depmod gets it: `regcomp(REG_EXTENDED | REG_NOSUB)` then `regexec`, in
+    /// the C locale (a test process never calls `setlocale`); a pattern that does not compile
+    /// matches nothing.
+    fn glibc_matches(pattern: &str, text: &str) -> bool {
+        let (Ok(p), Ok(t)) = (
+            std::ffi::CString::new(pattern),
+            std::ffi::CString::new(text),
+        ) else {
+            return false;
+        };
+        let mut re = std::mem::MaybeUninit::<libc::regex_t>::uninit();
+        // SAFETY: `re` is only read after regcomp succeeded and freed once; both strings are
+        // NUL-terminated and outlive the calls.
+        unsafe {
+            if libc::regcomp(
+                re.as_mut_ptr(),
+                p.as_ptr(),
+                libc::REG_EXTENDED | libc::REG_NOSUB,
+            ) != 0
+            {
+                return false;
+            }
+            let found = libc::regexec(re.as_ptr(), t.as_ptr(), 0, std::ptr::null_mut(), 0) == 0;
+            libc::regfree(re.as_mut_ptr());
+            found
+        }
+    }
+
+    #[test]
+    fn agrees_with_glibc_regexec() {
+        let kver = "6.1.0-56-amd64";
+        let cases: &[(&str, &str)] = &[
+            ("^6\\.1\\.0-[0-9]+-amd64$", kver),
+            ("^6\\.[0-9]+\\.0-(55|56)-amd64$", kver),
+            ("5.10.*", kver),
+            ("[[:digit:]]{2}-amd", kver),
+            ("[[:alpha:]]+$", kver),
+            ("^[^[:space:]]+$", kver),
+            ("[]a]", "]"),
+            ("^[\\]$", "\\"),
+            ("^[[a]$", "["),
+            ("^[a&&b]$", "&"),
+            ("^[a-c-]$", "-"),
+            ("^[[.a.]b]+$", "ab"),
+            ("^[[=-=]]$", "-"),
+            ("[[.ab.]]", "a"),
+            ("\\d", "5"),
+            ("\\d", "d"),
+            ("(?i)ABC", "abc"),
+            ("[[:word:]]", "a"),
+            ("[z-a]", "a"),
+            ("^a**$", "aaa"),
+            ("^a{,2}b$", "aab"),
+            ("a{1,}", "a"),
+            ("a{3,1}", "aaa"),
+            ("^x)$", "x)"),
+            ("(x))(", "x)"),
+            ("}", "}"),
+            ("a{x", "a{x"),
+            ("a|*b", "b"),
+            ("()", "x"),
+            ("a||b", "c"),
+            ("(", "x"),
+            ("", "x"),
+            ("^.{2}$", "é"),
+            ("^.$", "é"),
+            ("^[^a-z]+$", "é"),
+            ("x{300}", &"x".repeat(300)),
+        ];
+        for (pattern, text) in cases {
+            assert_eq!(
+                is_match(pattern, text),
+                glibc_matches(pattern, text),
+                "{pattern:?} on {text:?}"
+            );
+        }
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub enum Error {
         /// The path as written.
         path: String,
         /// What is wrong with it.
-        problem: &'static str,
+        problem: String,
     },
     /// The same destination path given twice.
     #[error("{at}: destination `{path}` is already used at {first}")]

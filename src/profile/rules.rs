@@ -22,25 +22,34 @@ pub(crate) fn key_wording(message: &str) -> String {
     message
 }
 
-/// Why `path` is not an absolute, normalized path inside an image, if it is not.
-pub(crate) fn image_path_problem(path: &str) -> Option<&'static str> {
-    if path.is_empty() {
-        Some("is empty")
+/// Why `path` is not an absolute, normalized path inside an image, if it is not. A path the
+/// profile accepts is one install.img's edits accept too ([`crate::initrd::edits::normalize`]:
+/// no NUL, no `..`, shorter than the kernel's `PATH_MAX`).
+pub(crate) fn image_path_problem(path: &str) -> Option<String> {
+    let problem = if path.is_empty() {
+        "is empty"
     } else if !path.starts_with('/') {
-        Some("must be absolute (start with `/`)")
+        "must be absolute (start with `/`)"
     } else if path == "/" {
-        Some("is the root folder, not a file")
+        "is the root folder, not a file"
     } else if path.chars().any(char::is_control) {
-        Some("has a control character")
+        "has a control character"
     } else if path.contains("//") {
-        Some("is not normalized: it has an empty component (`//`)")
+        "is not normalized: it has an empty component (`//`)"
     } else if path.ends_with('/') {
-        Some("is not normalized: it ends with `/`")
+        "is not normalized: it ends with `/`"
     } else if path.split('/').any(|c| c == "." || c == "..") {
-        Some("is not normalized: it has a `.` or `..` component")
+        "is not normalized: it has a `.` or `..` component"
     } else {
-        None
-    }
+        return match crate::initrd::edits::normalize(path.as_bytes()) {
+            Ok(_) => None,
+            Err(crate::initrd::Error::Edit { what, .. }) => {
+                Some(format!("cannot be written: {what}"))
+            }
+            Err(e) => Some(format!("cannot be written: {e}")),
+        };
+    };
+    Some(problem.to_string())
 }
 
 /// Why `v` cannot be a volume identifier, if it cannot.
@@ -82,23 +91,15 @@ pub(crate) fn parse_mode(s: &str) -> Option<u32> {
     u32::from_str_radix(s, 8).ok().filter(|&m| m <= 0o7777)
 }
 
-/// An RPM package name as rpmbuild accepts it (without macros): letters, digits and `._+-`,
-/// starting with a letter, a digit or `_`.
+/// An RPM package name as the RPM layer builds and reads it ([`crate::rpm::evr::check_name`]).
 pub(crate) fn is_rpm_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'))
+    crate::rpm::evr::check_name("name", s).is_ok()
 }
 
-/// An RPM version, or `version-release`.
+/// An RPM version, or `version-release`, each part as the RPM layer builds it
+/// ([`crate::rpm::evr::check_version_chars`]).
 pub(crate) fn is_version(s: &str) -> bool {
-    let part_ok = |p: &str| {
-        !p.is_empty()
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '~' | '^'))
-    };
+    let part_ok = |p: &str| crate::rpm::evr::check_version_chars("version", p).is_ok();
     match s.split_once('-') {
         None => part_ok(s),
         Some((v, r)) => part_ok(v) && part_ok(r),
@@ -113,10 +114,10 @@ pub(crate) fn is_kernel_version(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-' | '~'))
 }
 
-/// Dotted decimal numbers, like `8.3.0`.
+/// Dotted decimal numbers, like `8.3.0`: a version `.treeinfo` can carry
+/// ([`crate::treeinfo::is_dotted_version`]).
 pub(crate) fn is_dotted_numbers(s: &str) -> bool {
-    s.split('.')
-        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    crate::treeinfo::is_dotted_version(s)
 }
 
 /// A portable environment variable name.

@@ -3,16 +3,12 @@
 //! grub.cfg copy inside the EFI boot image, which is rebuilt
 //! deterministically — plus the dom0 arguments other steps need.
 
-use super::{Context, Error};
+use super::{At, Context, Error};
 use crate::boot::{self, ConfigFile, ConfigKind, EntryEdits, NewEntry, efiboot};
 use crate::iso::{BootPlatform, NewContent, SourceIso};
 use crate::profile::{self, ArgEdits, BootEdits};
 
-const ISOLINUX: &str = "/boot/isolinux/isolinux.cfg";
-const GRUB: &str = "/EFI/xenserver/grub.cfg";
-const GRUB_USB: &str = "/EFI/xenserver/grub-usb.cfg";
-const EFIBOOT_GRUB: &str = "EFI/xenserver/grub.cfg";
-const FALLBACK: &str = "/EFI/BOOT/BOOTX64.EFI";
+use crate::boot::{EFI_FALLBACK_LOADER, EFIBOOT_GRUB_CFG, GRUB_CFG, GRUB_USB_CFG, ISOLINUX_CFG};
 
 fn args(a: &ArgEdits) -> boot::args::ArgEdits {
     let plain = |v: &[profile::Located<String>]| v.iter().map(|x| x.value.clone()).collect();
@@ -60,10 +56,27 @@ pub fn edits(
     }
 }
 
-fn err(at: &str, e: impl std::fmt::Display) -> Error {
-    Error::Step {
-        at: at.to_string(),
-        message: e.to_string(),
+/// The profile section this step applies.
+const SECTION: At = At::Section("[boot]");
+
+/// An error of the ISO layer reading (`action` `read`) or writing a file of the image at `path`.
+fn file_error(action: &'static str, path: &str) -> impl FnOnce(crate::iso::Error) -> Error {
+    let path = path.to_string();
+    move |source| Error::IsoEdit {
+        at: SECTION,
+        action,
+        path,
+        source: Box::new(source),
+    }
+}
+
+/// An error of the EFI boot image at `path` (the El Torito entry's file), naming it.
+fn efiboot_error(action: &'static str, path: &str) -> impl FnOnce(efiboot::Error) -> Error {
+    let path = path.trim_start_matches('/').to_string();
+    move |source| Error::Efiboot {
+        path,
+        action,
+        source,
     }
 }
 
@@ -78,14 +91,6 @@ fn naming<'a>(profile: &'a BootEdits, name: &str) -> Option<&'a profile::Origin>
         .map(|l| &l.origin)
 }
 
-/// An error of the EFI boot image at `path` (the El Torito entry's file), naming it.
-fn efiboot_error(path: &str, e: efiboot::Error) -> String {
-    format!(
-        "{} (the UEFI El Torito image): {e}",
-        path.trim_start_matches('/')
-    )
-}
-
 /// Applies the boot edits to every config of `source`.
 /// `unattended` (the answer file's arguments) go to the entries the profile selects that run an
 /// install and name no answer file yet; `interactive` (signature checks off) to every entry
@@ -98,7 +103,6 @@ pub fn apply(
     cx: &mut Context<'_>,
 ) -> Result<(), Error> {
     let edits = edits(profile, unattended, interactive);
-    let at = "[boot]";
     let efiboot_path = source
         .boot_entries()
         .iter()
@@ -106,55 +110,57 @@ pub fn apply(
         .and_then(|e| e.path.clone());
     let efiboot_image = match &efiboot_path {
         Some(p) if !edits.is_empty() || profile.efi_fallback => {
-            Some(source.read_file(p).map_err(|e| err(at, e))?)
+            Some(source.read_file(p).map_err(file_error("read", p))?)
         }
         _ => None,
     };
     if !edits.is_empty() {
         let mut configs = Vec::new();
         for (path, kind) in [
-            (ISOLINUX, ConfigKind::Isolinux),
-            (GRUB, ConfigKind::Grub),
-            (GRUB_USB, ConfigKind::Grub),
+            (ISOLINUX_CFG, ConfigKind::Isolinux),
+            (GRUB_CFG, ConfigKind::Grub),
+            (GRUB_USB_CFG, ConfigKind::Grub),
         ] {
             if source.exists(path) {
                 configs.push(ConfigFile {
-                    name: path.trim_start_matches('/').to_string(),
+                    name: path.to_string(),
                     kind,
-                    bytes: source.read_file(path).map_err(|e| err(at, e))?,
+                    bytes: source.read_file(path).map_err(file_error("read", path))?,
                 });
             }
         }
         // An image without a grub.cfg copy has nothing to edit; one that cannot be read as FAT
         // is an error, or its menu would be shipped unedited.
         let inside = match (&efiboot_path, &efiboot_image) {
-            (Some(p), Some(img)) => match efiboot::read_file(img, EFIBOOT_GRUB) {
+            (Some(p), Some(img)) => match efiboot::read_file(img, EFIBOOT_GRUB_CFG) {
                 Ok(bytes) => Some((p.clone(), img, bytes)),
                 Err(efiboot::Error::NotFound(_)) => None,
-                Err(e) => return Err(err(at, efiboot_error(p, e))),
+                Err(e) => return Err(efiboot_error("read", p)(e)),
             },
             _ => None,
         };
         if let Some((p, _, bytes)) = &inside {
             configs.push(ConfigFile {
-                name: format!("{}:{EFIBOOT_GRUB}", p.trim_start_matches('/')),
+                name: format!("{}:{EFIBOOT_GRUB_CFG}", p.trim_start_matches('/')),
                 kind: ConfigKind::Grub,
                 bytes: bytes.clone(),
             });
         }
         if configs.is_empty() {
-            return Err(err(
-                at,
-                "the image has no boot menu (isolinux.cfg or grub.cfg) to edit",
-            ));
+            return Err(Error::NoBootMenu);
         }
-        let report = boot::apply(&edits, &mut configs).map_err(|e| match &e {
+        let report = boot::apply(&edits, &mut configs).map_err(|source| {
             // Point at the profile line that names the entry.
-            boot::menu::Error::UnknownEntry { name, .. } => match naming(profile, name) {
-                Some(origin) => err(&origin.to_string(), e),
-                None => err(at, e),
-            },
-            _ => err(at, e),
+            let at = match &source {
+                boot::menu::Error::UnknownEntry { name, .. } => {
+                    naming(profile, name).map_or(SECTION, At::from)
+                }
+                _ => SECTION,
+            };
+            Error::BootMenu {
+                at,
+                source: Box::new(source),
+            }
         })?;
         for (config, file) in configs.iter().zip(&report.files) {
             if !file.changed {
@@ -169,14 +175,14 @@ pub fn apply(
                 Some((p, img, _)) if config.name.contains(':') => {
                     let new = efiboot::rebuild(
                         img,
-                        &[(EFIBOOT_GRUB, &config.bytes)],
+                        &[(EFIBOOT_GRUB_CFG, &config.bytes)],
                         efiboot::serial_from_seed(cx.seed),
                         efiboot::FatTime::from_unix(cx.time),
                     )
-                    .map_err(|e| err(at, efiboot_error(p, e)))?;
+                    .map_err(efiboot_error("rebuilt", p))?;
                     source
                         .put_file(p, NewContent::Bytes(new), cx.datetime)
-                        .map_err(|e| err(at, e))?;
+                        .map_err(file_error("write", p))?;
                 }
                 _ => source
                     .put_file(
@@ -184,25 +190,23 @@ pub fn apply(
                         NewContent::Bytes(config.bytes.clone()),
                         cx.datetime,
                     )
-                    .map_err(|e| err(at, e))?,
+                    .map_err(file_error("write", &config.name))?,
             }
         }
     }
     if profile.efi_fallback {
-        let img = efiboot_image.as_ref().ok_or_else(|| {
-            err(
-                at,
-                "efi_fallback: the image has no UEFI El Torito boot image",
-            )
-        })?;
+        let img = efiboot_image
+            .as_ref()
+            .ok_or(Error::NoUefiImage { at: SECTION })?;
         let loader = efiboot::efi_fallback_loader(img)
-            .map_err(|e| err(at, efiboot_error(efiboot_path.as_deref().unwrap_or(""), e)))?;
+            .map_err(efiboot_error("read", efiboot_path.as_deref().unwrap_or("")))?;
+        let dest = format!("/{EFI_FALLBACK_LOADER}");
         source
-            .put_file(FALLBACK, NewContent::Bytes(loader), cx.datetime)
-            .map_err(|e| err(at, e))?;
+            .put_file(&dest, NewContent::Bytes(loader), cx.datetime)
+            .map_err(file_error("write", &dest))?;
         cx.report
             .steps
-            .push(format!("boot: EFI fallback loader placed at {FALLBACK}"));
+            .push(format!("boot: EFI fallback loader placed at {dest}"));
     }
     Ok(())
 }

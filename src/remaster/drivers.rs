@@ -60,7 +60,7 @@ fn file_put(path: String, data: Vec<u8>, mode: u32, mtime: u32) -> PutEntry {
 /// released; `1` when the source does not say.
 fn wrap_release(source: &SourceIso) -> String {
     let version = source
-        .read_file("/.treeinfo")
+        .read_file(crate::xcpng::TREEINFO)
         .ok()
         .and_then(|t| TreeInfo::parse(&String::from_utf8_lossy(&t)).ok())
         .and_then(|t| {

@@ -14,7 +14,7 @@ use crate::patch::Patch;
 use crate::profile::{InstallerEdits, InstallerMode, Located};
 
 /// Where the embedded answer file goes inside install.img.
-pub const ANSWERFILE_PATH: &str = "/answerfile.xml";
+use crate::xcpng::ANSWERFILE as ANSWERFILE_PATH;
 /// The image inside the ISO.
 use crate::xcpng::INSTALL_IMG;
 

@@ -7,10 +7,14 @@ use crate::profile::IsoEdits;
 /// Applies `[iso] remove` then `[[iso.files]]`.
 pub fn apply(source: &mut SourceIso, edits: &IsoEdits, cx: &mut Context<'_>) -> Result<(), Error> {
     for path in &edits.remove {
-        source.remove(&path.value).map_err(|e| Error::Step {
-            at: path.origin.to_string(),
-            message: e.to_string(),
-        })?;
+        source
+            .remove(&path.value)
+            .map_err(|source| Error::IsoEdit {
+                at: (&path.origin).into(),
+                action: "remove",
+                path: path.value.clone(),
+                source: Box::new(source),
+            })?;
         cx.report.steps.push(format!("iso: removed {}", path.value));
     }
     for file in &edits.files {
@@ -20,9 +24,11 @@ pub fn apply(source: &mut SourceIso, edits: &IsoEdits, cx: &mut Context<'_>) -> 
                 NewContent::HostFile(file.src.value.clone()),
                 cx.datetime,
             )
-            .map_err(|e| Error::Step {
-                at: file.dest.origin.to_string(),
-                message: e.to_string(),
+            .map_err(|source| Error::IsoEdit {
+                at: (&file.dest.origin).into(),
+                action: "add",
+                path: file.dest.value.clone(),
+                source: Box::new(source),
             })?;
         cx.report.steps.push(format!(
             "iso: added {} from {}",

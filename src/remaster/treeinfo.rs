@@ -3,12 +3,15 @@
 //! source has one) set to the build time. Every other line is kept, and without any of these
 //! changes the file is left byte for byte as it was.
 
-use super::{Context, Error};
+use super::{At, Context, Error};
 use crate::iso::{NewContent, SourceIso};
 use crate::profile::TreeinfoEdits;
 use crate::treeinfo::{TreeinfoEdit, rewrite};
 
 use crate::xcpng::TREEINFO;
+
+/// The profile section this step applies.
+const SECTION: &str = "[treeinfo]";
 
 /// Rewrites `.treeinfo` when the profile or `key_file` (the key file the packages step wrote,
 /// if any) changes something in it; otherwise it is left as it is. A source without
@@ -27,25 +30,18 @@ pub fn apply(
         return Ok(());
     }
     if !source.exists(TREEINFO) {
-        return Err(Error::Step {
-            at: "[treeinfo]".into(),
-            message: "the source has no .treeinfo to edit".into(),
-        });
+        return Err(Error::NoTreeinfo);
     }
-    let err = |at: String| {
-        move |e: crate::treeinfo::Error| Error::Step {
-            at,
-            message: e.to_string(),
+    let file_error = |action| {
+        move |source| Error::IsoEdit {
+            at: At::Section(SECTION),
+            action,
+            path: TREEINFO.to_string(),
+            source: Box::new(source),
         }
     };
-    let text = source.read_file(TREEINFO).map_err(|e| Error::Step {
-        at: "[treeinfo]".into(),
-        message: e.to_string(),
-    })?;
-    let text = String::from_utf8(text).map_err(|_| Error::Step {
-        at: "[treeinfo]".into(),
-        message: "the source's .treeinfo is not UTF-8 text".into(),
-    })?;
+    let text = source.read_file(TREEINFO).map_err(file_error("read"))?;
+    let text = String::from_utf8(text).map_err(Error::TreeinfoNotText)?;
     let edit = TreeinfoEdit {
         build_number: edits.build_number.as_ref().map(|v| v.value.clone()),
         product_name: edits.product_name.as_ref().map(|v| v.value.clone()),
@@ -58,15 +54,12 @@ pub fn apply(
         .as_ref()
         .or(edits.product_name.as_ref())
         .or(edits.product_version.as_ref())
-        .map_or_else(|| "[treeinfo]".to_string(), |v| v.origin.to_string());
-    let new = rewrite(&text, &edit).map_err(err(at))?;
+        .map_or(At::Section(SECTION), |v| (&v.origin).into());
+    let new = rewrite(&text, &edit).map_err(|source| Error::Treeinfo { at, source })?;
     if new != text {
         source
             .put_file(TREEINFO, NewContent::Bytes(new.into_bytes()), cx.datetime)
-            .map_err(|e| Error::Step {
-                at: "[treeinfo]".into(),
-                message: e.to_string(),
-            })?;
+            .map_err(file_error("write"))?;
         cx.report.steps.push(format!(
             "treeinfo: rewritten (timestamp {}{}{})",
             edit.timestamp,

@@ -44,7 +44,7 @@ pub mod sigtag {
 /// rpm's number for SHA-1.
 const HASH_SHA1: u32 = 2;
 /// rpm's number for SHA-256.
-const HASH_SHA256: u32 = 8;
+pub(crate) const HASH_SHA256: u32 = 8;
 /// rpm's number for SHA-512.
 const HASH_SHA512: u32 = 10;
 

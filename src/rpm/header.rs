@@ -4,8 +4,10 @@
 //! and then while the rest of the file streams past, the whole file is hashed (SHA-256) and
 //! counted, so one pass over a package gives everything repodata needs.
 //!
-//! Every length and offset of the two headers is checked here before the `rpm` crate sees the
-//! bytes, so hostile input gives an [`Error`], never a panic or a huge allocation.
+//! The lead and both headers are read and checked by the same code that reads them for
+//! rewriting and signing ([`super::container::PackageStart`]: every length and offset bounded)
+//! before the `rpm` crate sees the bytes, so hostile input gives an [`Error`], never a panic or
+//! a huge allocation.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -13,18 +15,7 @@ use std::path::{Path, PathBuf};
 use rpm::{IndexSignatureTag, IndexTag, PackageMetadata};
 use sha2::{Digest, Sha256};
 
-/// Size of the RPM lead, the fixed block at the start of every package.
-const LEAD_SIZE: u64 = 96;
-/// Magic bytes of the lead.
-const LEAD_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
-/// Magic bytes (and version 1) that start a header structure.
-const HEADER_MAGIC: [u8; 4] = [0x8e, 0xad, 0xe8, 0x01];
-/// Most index entries a header may have (rpm's own limit).
-const MAX_ENTRIES: u32 = 0xffff;
-/// Largest data store a header may have (rpm's own limit, 256 MiB).
-const MAX_DATA: u32 = 0x0fff_ffff;
-/// Highest known header data type (RPM_I18NSTRING_TYPE).
-const MAX_DATA_TYPE: u32 = 9;
+use super::container::PackageStart;
 
 /// Dependency sense flag: `<`.
 pub const SENSE_LESS: u32 = 1 << 1;
@@ -62,46 +53,10 @@ pub enum Error {
     /// Reading failed.
     #[error("reading RPM failed: {0}")]
     Io(#[from] io::Error),
-    /// The file does not start with the RPM lead magic.
-    #[error("not an RPM package (bad lead magic {found:02x?})")]
-    NotRpm {
-        /// The first four bytes found.
-        found: [u8; 4],
-    },
-    /// The file ends before the end of a header.
-    #[error("truncated RPM: the file ends inside the {section}")]
-    Truncated {
-        /// Which part was cut: "lead", "signature header", "main header".
-        section: &'static str,
-    },
-    /// A header does not start with the header magic.
-    #[error("bad magic at the start of the RPM {section}")]
-    BadHeaderMagic {
-        /// "signature header" or "main header".
-        section: &'static str,
-    },
-    /// A header declares more entries or data than rpm itself accepts.
-    #[error("RPM {section} has an impossible size: {entries} entries, {data} bytes of data")]
-    HeaderTooLarge {
-        /// "signature header" or "main header".
-        section: &'static str,
-        /// Declared index entry count.
-        entries: u32,
-        /// Declared data store size.
-        data: u32,
-    },
-    /// An index entry points outside the header's data or has an unknown type.
-    #[error("RPM {section}: index entry {index} (tag {tag}) is invalid: {reason}")]
-    BadIndexEntry {
-        /// "signature header" or "main header".
-        section: &'static str,
-        /// Position of the entry in the index.
-        index: u32,
-        /// The entry's tag number.
-        tag: u32,
-        /// What is wrong.
-        reason: &'static str,
-    },
+    /// The lead or a header is not one rpm reads: not an RPM, truncated, or a length or offset
+    /// out of bounds.
+    #[error(transparent)]
+    Format(Box<super::Error>),
     /// The header bytes passed the checks here but the `rpm` crate rejected them.
     #[error("cannot parse RPM header: {0}")]
     Parse(String),
@@ -117,6 +72,12 @@ pub enum Error {
         /// Which arrays.
         what: &'static str,
     },
+}
+
+impl From<super::Error> for Error {
+    fn from(e: super::Error) -> Self {
+        Error::Format(Box::new(e))
+    }
 }
 
 /// One dependency as stored in the header: name, raw sense flags, version string (`[E:]V[-R]`).
@@ -281,120 +242,32 @@ pub fn read_package_file(path: &Path) -> Result<PackageFile, Error> {
 
 /// Reads only the lead, signature header and main header from `reader` (which is left just past
 /// the main header, at the start of the payload).
-pub fn read_header(mut reader: impl Read) -> Result<PackageHeader, Error> {
-    let mut raw = Vec::with_capacity(8192);
-    read_exact_into(&mut reader, &mut raw, LEAD_SIZE, "lead")?;
-    let magic = [raw[0], raw[1], raw[2], raw[3]];
-    if magic != LEAD_MAGIC {
-        return Err(Error::NotRpm { found: magic });
-    }
-    let sig_len = read_header_structure(&mut reader, &mut raw, "signature header")?;
-    let padding = (8 - sig_len % 8) % 8;
-    read_exact_into(&mut reader, &mut raw, padding, "signature header")?;
-    let header_start = raw.len() as u64;
-    read_header_structure(&mut reader, &mut raw, "main header")?;
-    let header_end = raw.len() as u64;
-
+pub fn read_header(reader: impl Read) -> Result<PackageHeader, Error> {
+    let mut recording = Recording {
+        inner: reader,
+        bytes: Vec::with_capacity(8192),
+    };
+    let start = PackageStart::read(&mut recording)?;
+    let raw = recording.bytes;
     let parsed = std::panic::catch_unwind(|| PackageMetadata::parse(&mut raw.as_slice()))
         .map_err(|_| Error::Parse("the rpm crate failed on this header".into()))?
         .map_err(|e| Error::Parse(e.to_string()))?;
-    extract(&parsed, header_start, header_end)
+    extract(&parsed, start.main_offset, raw.len() as u64)
 }
 
-/// Appends exactly `len` bytes from `reader` to `buf`, reading in bounded steps so a huge
-/// declared length on a short file never allocates the declared size.
-fn read_exact_into(
-    reader: &mut impl Read,
-    buf: &mut Vec<u8>,
-    len: u64,
-    section: &'static str,
-) -> Result<(), Error> {
-    let got = reader.by_ref().take(len).read_to_end(buf)?;
-    if (got as u64) < len {
-        return Err(Error::Truncated { section });
-    }
-    Ok(())
+/// A reader that keeps a copy of every byte read through it: the headers, checked as they are
+/// read, are then handed whole to the `rpm` crate.
+struct Recording<R> {
+    inner: R,
+    bytes: Vec<u8>,
 }
 
-/// Reads one header structure (intro, index, data), checking it, and appends it to `buf`.
-/// Returns the structure's data store size.
-fn read_header_structure(
-    reader: &mut impl Read,
-    buf: &mut Vec<u8>,
-    section: &'static str,
-) -> Result<u64, Error> {
-    let start = buf.len();
-    read_exact_into(reader, buf, 16, section)?;
-    let intro = buf
-        .get(start..start + 16)
-        .ok_or(Error::Truncated { section })?;
-    if intro[..4] != HEADER_MAGIC {
-        return Err(Error::BadHeaderMagic { section });
+impl<R: Read> Read for Recording<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.extend_from_slice(&buf[..n]);
+        Ok(n)
     }
-    let entries = be32(&intro[8..12]);
-    let data = be32(&intro[12..16]);
-    if entries == 0 || entries > MAX_ENTRIES || data > MAX_DATA {
-        return Err(Error::HeaderTooLarge {
-            section,
-            entries,
-            data,
-        });
-    }
-    let index_len = u64::from(entries) * 16;
-    read_exact_into(reader, buf, index_len + u64::from(data), section)?;
-    let index_start = start + 16;
-    for i in 0..entries {
-        let at = index_start + i as usize * 16;
-        let entry = buf.get(at..at + 16).ok_or(Error::Truncated { section })?;
-        check_index_entry(entry, data, i, section)?;
-    }
-    Ok(u64::from(data))
-}
-
-/// Checks one 16-byte index entry against the data store size.
-fn check_index_entry(
-    entry: &[u8],
-    data: u32,
-    index: u32,
-    section: &'static str,
-) -> Result<(), Error> {
-    let tag = be32(&entry[0..4]);
-    let kind = be32(&entry[4..8]);
-    let offset = be32(&entry[8..12]);
-    let count = be32(&entry[12..16]);
-    let bad = |reason| Error::BadIndexEntry {
-        section,
-        index,
-        tag,
-        reason,
-    };
-    if kind > MAX_DATA_TYPE {
-        return Err(bad("unknown data type"));
-    }
-    if offset > i32::MAX as u32 || offset > data {
-        return Err(bad("offset outside the data store"));
-    }
-    // Every item takes at least one byte (strings their NUL), except the NULL type.
-    let item_size: u64 = match kind {
-        0 => 0,
-        1 | 2 => 1,
-        3 => 2,
-        4 => 4,
-        5 => 8,
-        7 => 1,
-        _ => 1,
-    };
-    if item_size * u64::from(count) > u64::from(data - offset) {
-        return Err(bad("item count runs past the data store"));
-    }
-    Ok(())
-}
-
-/// Big-endian u32 from a 4-byte slice (callers pass exact slices).
-fn be32(bytes: &[u8]) -> u32 {
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&bytes[..4]);
-    u32::from_be_bytes(word)
 }
 
 /// Turns the crate's parsed headers into a [`PackageHeader`].

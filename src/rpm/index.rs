@@ -292,12 +292,12 @@ impl Header {
         let dl = be32(&intro, 12);
         if il == 0 || il > MAX_ENTRIES {
             return Err(malformed(format!(
-                "{il} index entries (1 to {MAX_ENTRIES} allowed)"
+                "impossible size: {il} index entries (1 to {MAX_ENTRIES} allowed)"
             )));
         }
         if dl > MAX_DATA {
             return Err(malformed(format!(
-                "data store of {dl} bytes (at most {MAX_DATA})"
+                "impossible size: a data store of {dl} bytes (at most {MAX_DATA})"
             )));
         }
         let rest_len = il as usize * 16 + dl as usize;

@@ -28,12 +28,12 @@ impl Lead {
                 found: [bytes[0], bytes[1], bytes[2], bytes[3]],
             });
         }
+        if got < 4 && bytes[..got] != LEAD_MAGIC[..got] {
+            let mut found = [0u8; 4];
+            found[..got].copy_from_slice(&bytes[..got]);
+            return Err(Error::NotAnRpm { found });
+        }
         if got < LEAD_SIZE {
-            if got < 4 {
-                let mut found = [0u8; 4];
-                found[..got].copy_from_slice(&bytes[..got]);
-                return Err(Error::NotAnRpm { found });
-            }
             return Err(Error::Truncated { part: "lead" });
         }
         if bytes[4] != 3 {

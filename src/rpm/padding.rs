@@ -11,7 +11,7 @@ use flate2::write::GzEncoder;
 use sha2::Digest as _;
 
 use super::Error;
-use super::container::{fresh_signature_header, sigtag, write_package};
+use super::container::{HASH_SHA256, fresh_signature_header, sigtag, write_package};
 use super::evr::{check_name, check_version_chars};
 use super::index::{Entry, Header, REGION_IMMUTABLE, REGION_SIGNATURES, kind, tag};
 use super::lead::Lead;
@@ -34,9 +34,6 @@ pub struct PaddingSpec {
 
 /// rpmlib dependency sense: `RPMSENSE_RPMLIB | LESS | EQUAL`.
 const RPMLIB_LE: u32 = (1 << 24) | 2 | 8;
-
-/// rpm's number for SHA-256.
-const HASH_SHA256: u32 = 8;
 
 fn i18n(tag: u32, text: &str) -> Entry {
     Entry {

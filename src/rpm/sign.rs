@@ -381,6 +381,15 @@ pub enum KeyFileError {
     },
 }
 
+/// Whether the package read from `input` carries any header or legacy signature. Only the
+/// lead and the signature header are read.
+pub fn is_signed(input: &mut impl Read) -> Result<bool, Error> {
+    let start = PackageStart::read(input)?;
+    Ok(sigtag::SIGNATURES
+        .into_iter()
+        .any(|t| start.signature.get(t).is_some()))
+}
+
 /// Reads and unlocks the armored secret key at `path`, with the passphrase from the environment
 /// variable `passphrase_var` (none: the key is unprotected). The one loader of signing keys.
 pub fn load_key_file(

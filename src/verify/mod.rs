@@ -81,7 +81,8 @@ impl Options {
             allow_unresolved: Vec::new(),
             signatures: true,
             configs_must_agree: false,
-            threads: 2,
+            // Hashing the packages is most of the work: one reader per core.
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 
@@ -252,7 +253,8 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
             (e.label.clone(), variants)
         })
         .collect();
-    let signed = signatures::Signatures::read(source, tree.key_file.as_deref());
+    let signed =
+        signatures::Signatures::read(source, tree.key_file.as_deref(), repo.repomd.as_deref());
     let needs_signature: BTreeSet<&str> = entries
         .iter()
         .flat_map(|(_, vs)| vs.iter())

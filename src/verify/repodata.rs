@@ -35,6 +35,9 @@ pub struct Repodata {
     pub media: Vec<MediaEntry>,
     /// The comps file, if the repository has one.
     pub groups: Option<Vec<u8>>,
+    /// repomd.xml as the image holds it, when it could be read (its signature is judged on
+    /// these bytes, so the file is read once).
+    pub repomd: Option<Vec<u8>>,
     /// What is wrong.
     pub findings: Vec<Finding>,
 }
@@ -50,11 +53,13 @@ fn error(message: String) -> Finding {
 /// Reads and checks the repository of `source` (the files, not the packages).
 pub fn check(source: &SourceIso) -> Repodata {
     let mut out = Repodata::default();
-    let repomd = match source
-        .read_file(xcpng::REPOMD)
-        .map_err(|e| e.to_string())
-        .and_then(|b| repo::repomd::parse_repomd(&b).map_err(|e| e.to_string()))
-    {
+    let read = source.read_file(xcpng::REPOMD);
+    let parsed = match &read {
+        Ok(bytes) => repo::repomd::parse_repomd(bytes).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    out.repomd = read.ok();
+    let repomd = match parsed {
         Ok(r) => r,
         Err(why) => {
             out.findings

@@ -19,8 +19,8 @@ pub struct Signatures {
 
 impl Signatures {
     /// Reads the key file (`.treeinfo`'s first key, `None` when it names none) and judges
-    /// repomd.xml.asc.
-    pub fn read(source: &SourceIso, key_file: Option<&str>) -> Signatures {
+    /// repomd.xml.asc against `repomd` (repomd.xml's bytes, `None` when it cannot be read).
+    pub fn read(source: &SourceIso, key_file: Option<&str>, repomd: Option<&[u8]>) -> Signatures {
         let (keys, key_problem) = match key_file {
             None => (
                 Vec::new(),
@@ -41,7 +41,7 @@ impl Signatures {
                 ),
             },
         };
-        let repomd_problem = repomd(source, &keys, key_problem.as_deref());
+        let repomd_problem = repomd_signature(source, repomd, &keys, key_problem.as_deref());
         Signatures {
             keys,
             key_problem,
@@ -75,7 +75,12 @@ impl Signatures {
     }
 }
 
-fn repomd(source: &SourceIso, keys: &[PublicKey], key_problem: Option<&str>) -> Option<String> {
+fn repomd_signature(
+    source: &SourceIso,
+    data: Option<&[u8]>,
+    keys: &[PublicKey],
+    key_problem: Option<&str>,
+) -> Option<String> {
     let Ok(sig) = source.read_file(xcpng::REPOMD_ASC) else {
         return Some(format!(
             "No signature on repository metadata: repo_gpgcheck is on and {} is missing",
@@ -85,8 +90,11 @@ fn repomd(source: &SourceIso, keys: &[PublicKey], key_problem: Option<&str>) -> 
     if let Some(why) = key_problem {
         return Some(why.to_string());
     }
-    let data = source.read_file(xcpng::REPOMD).unwrap_or_default();
-    let verdict = rpm::verify_detached(&data, &String::from_utf8_lossy(&sig), keys);
+    let verdict = rpm::verify_detached(
+        data.unwrap_or_default(),
+        &String::from_utf8_lossy(&sig),
+        keys,
+    );
     match verdict {
         SignatureVerdict::Ok { .. } => None,
         other => Some(format!(

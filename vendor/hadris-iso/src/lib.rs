@@ -106,6 +106,11 @@ extern crate std;
 #[cfg(feature = "alloc")]
 mod cache;
 #[cfg(feature = "alloc")]
+mod copy;
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub use copy::{NoCopy, StoredCopy};
+#[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use cache::CacheOptions;
 

@@ -16,6 +16,7 @@ use super::FileSystem;
 use super::image::IsoFs;
 use super::storage::BlockDevice;
 use super::write::{check_block_size, check_contents, check_output, emit};
+use crate::copy::{NoCopy, StoredCopy};
 use crate::error::{Detail, Error};
 use crate::namespace::Namespace;
 use crate::options::{BootInfo, IsoLevel, IsoOptions, SessionMode};
@@ -412,7 +413,26 @@ impl<D: BlockDevice> Session<D> {
     /// output I/O failures may leave an incomplete output image. File read
     /// errors carry the path in [`PathError::path`].
     #[cfg_attr(feature = "tracing", tracing::instrument(target = "hadris::iso", level = "trace", skip_all))]
-    pub async fn export<O: BlockDevice>(&mut self, mut out: O, opts: &IsoOptions) -> Result<Report, PathError> {
+    pub async fn export<O: BlockDevice>(&mut self, out: O, opts: &IsoOptions) -> Result<Report, PathError> {
+        self.export_from(out, opts, None::<&mut NoCopy>).await
+    }
+
+    /// Writes the edited tree as a fresh image on a separate device, as
+    /// [`export`](Self::export) does, offering the unchanged stored file
+    /// data to `copy` before streaming it: each run of whole sectors that
+    /// lies in one extent of this session's device, except in boot images
+    /// whose boot information table the writer patches. Bytes `copy`
+    /// declines are streamed, so the image is the same as `export`'s.
+    ///
+    /// `copy` writes to the output behind `out`'s back: `out` must write
+    /// each block straight through (no write cache) at the byte offset
+    /// `copy` is given.
+    #[cfg_attr(feature = "tracing", tracing::instrument(target = "hadris::iso", level = "trace", skip_all))]
+    pub async fn export_copying<O: BlockDevice, C: StoredCopy>(&mut self, out: O, opts: &IsoOptions, copy: &mut C) -> Result<Report, PathError> {
+        self.export_from(out, opts, Some(copy)).await
+    }
+
+    async fn export_from<O: BlockDevice, C: StoredCopy>(&mut self, mut out: O, opts: &IsoOptions, copy: Option<&mut C>) -> Result<Report, PathError> {
         check_block_size(&out)?;
         let mut contents = plan::measure(&self.tree, true)?;
         for content in contents.values_mut() {
@@ -444,7 +464,7 @@ impl<D: BlockDevice> Session<D> {
                 }
             }
         }
-        super::write::emit_from(&mut out, &self.tree, &plan, Some(&mut self.dev)).await?;
+        super::write::emit_from(&mut out, &self.tree, &plan, Some(&mut self.dev), copy).await?;
         Ok(plan.report)
     }
 

@@ -6,6 +6,7 @@ use hadris_storage::BlockIndex;
 
 use super::fs::ContentReader;
 use super::storage::BlockDevice;
+use crate::copy::{NoCopy, StoredCopy};
 use crate::error::{Detail, Error};
 use crate::options::{BootInfo, IsoOptions};
 use crate::plan::{self, Base, InfoTable, Plan, Region};
@@ -92,15 +93,18 @@ async fn write_sectors<D: BlockDevice>(out: &mut D, sector: u64, data: &[u8]) ->
 /// Writes the regions of `plan` in order, zero-filling the gaps when the
 /// plan asks for it, and flushes.
 pub(crate) async fn emit<D: BlockDevice>(out: &mut D, tree: &Tree, plan: &Plan) -> Result<(), PathError> {
-    emit_from(out, tree, plan, None::<&mut D>).await
+    emit_from(out, tree, plan, None::<&mut D>, None::<&mut NoCopy>).await
 }
 
 #[cfg_attr(feature = "tracing", tracing::instrument(target = "hadris::iso", level = "trace", skip_all))]
-pub(crate) async fn emit_from<D: BlockDevice, S: BlockDevice>(
+/// Stored content is read from `source` when there is one (else from
+/// `out`), and its unpatched whole sectors are offered to `copy` first.
+pub(crate) async fn emit_from<D: BlockDevice, S: BlockDevice, C: StoredCopy>(
     out: &mut D,
     tree: &Tree,
     plan: &Plan,
     mut source: Option<&mut S>,
+    mut copy: Option<&mut C>,
 ) -> Result<(), PathError> {
     let mut next = plan.regions.first().map_or(0, Region::block);
     if plan.fill_gaps {
@@ -128,10 +132,10 @@ pub(crate) async fn emit_from<D: BlockDevice, S: BlockDevice>(
             }
             Region::File { block, path, len, info } => {
                 let content = planned_content(tree, path, *len)?;
-                file(out, content, *block, *info, &mut buf, source.as_deref_mut()).await.map_err(|err| err.with_path(path))?;
+                file(out, content, *block, *info, &mut buf, source.as_deref_mut(), copy.as_deref_mut()).await.map_err(|err| err.with_path(path))?;
             }
             Region::Content { block, content, info } => {
-                file(out, content, *block, *info, &mut buf, source.as_deref_mut()).await?;
+                file(out, content, *block, *info, &mut buf, source.as_deref_mut(), copy.as_deref_mut()).await?;
             }
         }
         next = region.block() + region.blocks();
@@ -170,6 +174,23 @@ impl<'a, S: BlockDevice> SourceReader<'a, S> {
             });
         }
         Ok(Self::Content(ContentReader::open(content).await?))
+    }
+
+    /// Where the file's byte `offset` lies on the session's device, and how
+    /// many bytes follow it in the same extent: only for stored content read
+    /// from a separate source.
+    fn run(&self, offset: u64) -> Option<(u64, u64)> {
+        let Self::Stored { content, .. } = self else {
+            return None;
+        };
+        let mut within = offset;
+        for extent in content.stored_extents()? {
+            if within < extent.len() {
+                return Some((extent.offset().checked_add(within)?, extent.len() - within));
+            }
+            within -= extent.len();
+        }
+        None
     }
 
     fn len(&self) -> u64 {
@@ -246,13 +267,14 @@ async fn checksum<D: BlockDevice, S: BlockDevice>(out: &mut D, reader: &mut Sour
 }
 
 #[cfg_attr(feature = "tracing", tracing::instrument(target = "hadris::iso", level = "trace", skip_all, fields(block = block, bytes = buf.len())))]
-async fn file<D: BlockDevice, S: BlockDevice>(
+async fn file<D: BlockDevice, S: BlockDevice, C: StoredCopy>(
     out: &mut D,
     content: &Content,
     block: u64,
     info: Option<InfoTable>,
     buf: &mut [u8],
     source: Option<&mut S>,
+    mut copy: Option<&mut C>,
 ) -> Result<(), PathError> {
     let mut reader = SourceReader::open(content, source).await?;
     let len = reader.len();
@@ -278,7 +300,27 @@ async fn file<D: BlockDevice, S: BlockDevice>(
     };
     let mut offset = 0u64;
     let mut sector = block;
+    let sector_len = SECTOR_SIZE as u64;
     while offset < len {
+        // `offset` is a sector boundary of the file here: the copier gets the
+        // whole sectors left in the extent, the writer streams what it declines.
+        if table.is_none()
+            && let Some(copy) = copy.as_deref_mut()
+            && let Some((from, run)) = reader.run(offset)
+        {
+            let whole = run.min(len - offset) / sector_len * sector_len;
+            if whole > 0 {
+                let done = copy.copy_stored(from, sector * sector_len, whole)?;
+                if done > whole || done % sector_len != 0 {
+                    return Err(Detail::Content.corrupt::<Infallible>().into());
+                }
+                if done > 0 {
+                    offset += done;
+                    sector += done / sector_len;
+                    continue;
+                }
+            }
+        }
         let take = (len - offset).min(buf.len() as u64) as usize;
         reader.read_exact_at(out, offset, &mut buf[..take]).await?;
         if let Some((bytes, grub2)) = &table {

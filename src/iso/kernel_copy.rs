@@ -1,0 +1,245 @@
+//! Unchanged file data copied by the kernel.
+//!
+//! Most of a remastered image is file data the build leaves as it is: packages, the kernel,
+//! install.img without an edit. Those bytes stay where they are in the source image until the
+//! writer lays the new image out. Reading them into the writer's buffer only to write them out
+//! again costs two copies through user space per byte; `cp` costs none, because it asks the
+//! kernel with `copy_file_range(2)`. So does the writer here: hadris-iso's
+//! `Session::export_copying` (a patch of the vendored crate, see its `PATCHES.md`) offers every
+//! run of whole sectors of an unchanged file to [`KernelCopy`], which copies it from the source
+//! file to the output file at the offsets the writer chose. Where the filesystem can (XFS,
+//! btrfs, with offsets on its block size), the kernel shares the extents instead of copying;
+//! elsewhere it copies from page cache to page cache.
+//!
+//! The hook sits in the writer rather than in a pass after it, because only the writer knows
+//! which sectors of a file it changes (the boot information table of a BIOS boot image, which
+//! it always reads and patches itself) and where each file lands; a later pass would lay the
+//! image out twice or write the same bytes twice.
+//!
+//! The kernel may refuse: source and output on different filesystems (`EXDEV`), a filesystem
+//! without the call or that rejects it (`EINVAL`, `ENOSYS`, `EOPNOTSUPP`, `EBADF`), or a copy
+//! that makes no progress. Then [`KernelCopy`] declines that run and every later one, and the
+//! writer streams the bytes as it always did. Other errors (`EIO`, `ENOSPC`) fail the build as a
+//! failed write would. Data past the end of the source file (bytes a build appends to a file,
+//! such as an install.img overlay) and a file's last partial sector are always streamed. The
+//! image is byte for byte the same either way: the copier writes exactly what the writer would.
+//!
+//! [`DataCopy::Stream`] (or [`STREAM_COPY_VAR`] for the command line) turns the kernel path off.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io;
+
+use std::num::NonZeroU64;
+
+use hadris_iso::StoredCopy;
+use rustix::fs::Advice;
+use rustix::io::Errno;
+
+use super::device::SECTOR;
+
+/// Set to `1`, unchanged file data is always streamed through the writer, never copied by the
+/// kernel (to compare the two, or for a filesystem whose `copy_file_range` misbehaves rather
+/// than refusing).
+pub const STREAM_COPY_VAR: &str = "ISOREMIX_STREAM_COPY";
+
+/// How the writer moves the unchanged file data of the source to the output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DataCopy {
+    /// Copied by the kernel (`copy_file_range`), streamed where the kernel refuses.
+    #[default]
+    Kernel,
+    /// Always read and written by the writer.
+    Stream,
+}
+
+impl DataCopy {
+    /// [`DataCopy::Stream`] when [`STREAM_COPY_VAR`] is `1`, else [`DataCopy::Kernel`].
+    pub fn from_env() -> Self {
+        match std::env::var_os(STREAM_COPY_VAR) {
+            Some(v) if v == "1" => Self::Stream,
+            _ => Self::Kernel,
+        }
+    }
+}
+
+/// The bytes written to the output so far, for progress, whoever wrote them.
+pub(super) struct Tally<'a> {
+    written: Cell<u64>,
+    /// Called with the bytes written and the planned total (0 when unknown).
+    progress: &'a dyn Fn(u64, u64),
+    total: u64,
+}
+
+impl<'a> Tally<'a> {
+    pub(super) fn new(progress: &'a dyn Fn(u64, u64), total: u64) -> Self {
+        Self {
+            written: Cell::new(0),
+            progress,
+            total,
+        }
+    }
+
+    pub(super) fn add(&self, bytes: u64) {
+        let written = self.written.get() + bytes;
+        self.written.set(written);
+        (self.progress)(written, self.total);
+    }
+}
+
+/// Copies runs of the source file to the output file with `copy_file_range`, for the image
+/// writer (see the module documentation).
+pub(super) struct KernelCopy<'a> {
+    source: &'a File,
+    /// The source file's length: device bytes past it are appended in memory, not in the file.
+    source_len: u64,
+    output: &'a File,
+    /// False once the kernel refused, or when the files or the caller rule the call out.
+    on: bool,
+    copied: u64,
+    tally: &'a Tally<'a>,
+}
+
+impl<'a> KernelCopy<'a> {
+    /// A copier from `source` to `output`, on only for [`DataCopy::Kernel`] between two
+    /// regular files.
+    pub(super) fn new(
+        source: &'a File,
+        output: &'a File,
+        mode: DataCopy,
+        tally: &'a Tally<'a>,
+    ) -> io::Result<Self> {
+        let source_meta = source.metadata()?;
+        let on = mode == DataCopy::Kernel
+            && source_meta.file_type().is_file()
+            && output.metadata()?.file_type().is_file();
+        if on {
+            // The source is read front to back: a larger readahead window, as `cp` asks for.
+            // Advice only; a filesystem that ignores it copies all the same.
+            let _ = rustix::fs::fadvise(source, 0, None, Advice::Sequential);
+        }
+        Ok(Self {
+            source,
+            source_len: source_meta.len(),
+            output,
+            on,
+            copied: 0,
+            tally,
+        })
+    }
+
+    /// The bytes the kernel copied.
+    pub(super) fn copied(&self) -> u64 {
+        self.copied
+    }
+}
+
+impl StoredCopy for KernelCopy<'_> {
+    type Error = io::Error;
+
+    fn copy_stored(
+        &mut self,
+        from: u64,
+        to: u64,
+        len: u64,
+    ) -> Result<u64, hadris_fs::Error<io::Error>> {
+        if !self.on {
+            return Ok(0);
+        }
+        let end = from.saturating_add(len).min(self.source_len);
+        let want = end.saturating_sub(from) / SECTOR * SECTOR;
+        if let Some(len) = NonZeroU64::new(want) {
+            // Starts reading the whole run from disk at once when it is not cached, rather
+            // than a readahead window at a time behind the copy. Advice only.
+            let _ = rustix::fs::fadvise(self.source, from, Some(len), Advice::WillNeed);
+        }
+        let mut done = 0;
+        while done < want {
+            let (mut at_in, mut at_out) = (from + done, to + done);
+            // One call copies at most about 2 GiB; the loop takes the rest.
+            let ask = (want - done).min(1 << 30) as usize;
+            match rustix::fs::copy_file_range(
+                self.source,
+                Some(&mut at_in),
+                self.output,
+                Some(&mut at_out),
+                ask,
+            ) {
+                Ok(0) => {
+                    self.on = false;
+                    break;
+                }
+                Ok(n) => done += n as u64,
+                Err(Errno::INTR) => {}
+                Err(Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::BADF) => {
+                    self.on = false;
+                    break;
+                }
+                Err(e) => {
+                    return Err(hadris_fs::Error::device(
+                        e.into(),
+                        "copying the source's data to the image failed",
+                    ));
+                }
+            }
+        }
+        // The writer streams a partial sector's bytes again from its start.
+        let whole = done / SECTOR * SECTOR;
+        self.copied += whole;
+        if whole > 0 {
+            self.tally.add(whole);
+        }
+        Ok(whole)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::FileExt;
+    use std::path::Path;
+
+    use super::*;
+
+    fn files(dir: &Path, len: usize) -> (File, File) {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(dir.join("src"), &data).unwrap();
+        let out = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(dir.join("out"))
+            .unwrap();
+        (File::open(dir.join("src")).unwrap(), out)
+    }
+
+    #[test]
+    fn whole_sectors_inside_the_source_are_copied_to_the_given_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        // Three sectors and a half: the half sector is past the last whole one.
+        let (src, out) = files(dir.path(), 7 * 1024);
+        let tally = Tally::new(&|_, _| {}, 0);
+        let mut copy = KernelCopy::new(&src, &out, DataCopy::Kernel, &tally).unwrap();
+        assert_eq!(copy.copy_stored(2048, 8192, 8192).unwrap(), 4096);
+        // Bytes past the end of the source file (appended in memory) are declined.
+        assert_eq!(copy.copy_stored(6144, 0, 2048).unwrap(), 0);
+        assert_eq!(copy.copied(), 4096);
+        let mut got = vec![0u8; 4096];
+        out.read_exact_at(&mut got, 8192).unwrap();
+        let mut want = vec![0u8; 4096];
+        src.read_exact_at(&mut want, 2048).unwrap();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn streaming_forced_or_a_device_output_declines_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, out) = files(dir.path(), 8192);
+        let tally = Tally::new(&|_, _| {}, 0);
+        let mut copy = KernelCopy::new(&src, &out, DataCopy::Stream, &tally).unwrap();
+        assert_eq!(copy.copy_stored(0, 0, 4096).unwrap(), 0);
+        let null = File::options().write(true).open("/dev/null").unwrap();
+        let mut copy = KernelCopy::new(&src, &null, DataCopy::Kernel, &tally).unwrap();
+        assert_eq!(copy.copy_stored(0, 0, 4096).unwrap(), 0);
+        assert_eq!(out.metadata().unwrap().len(), 0);
+    }
+}
