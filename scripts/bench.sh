@@ -181,6 +181,7 @@ profile() { # NAME, then the [installer] lines
 }
 profile overlay '[[installer.files]]' 'src = "site.conf"' 'dest = "/etc/site.conf"'
 profile patch '[installer]' 'patches = ["site.patch"]'
+profile removal '[installer]' 'remove = ["/opt/xensource/installer/init"]'
 profile repack '[installer]' 'mode = "repack"'
 
 # The manual way: unpack the ISO and the image, edit, pack both again.
@@ -218,14 +219,32 @@ row "isoremix build (overlay)" "$ov_s" "$ov_rss"
 row "manual: bunzip2|cpio, cpio|bzip2 -9, mkisofs" "$man_s" "$man_rss"
 echo "ratio isoremix/cp: $(ratio "$ov_s" "$cp_s") (target <= 1.3); manual/isoremix: $(ratio "$man_s" "$ov_s")"
 
+# Patches and removals are spliced: only the bzip2 blocks holding the changed
+# entries are decoded and encoded again. "cold" runs with an empty index cache
+# (one decode of install.img on all cores builds the index), "cached" with the
+# index the cold run left.
+bench_cache=$work/index-cache
 echo
-echo "== (b) patch of one installer file (reads install.img)"
-read -r pa_s pa_rss < <(secs "$bin" build --force "$work/patch.toml")
-row "isoremix build (patch)" "$pa_s" "$pa_rss"
-echo "target: <= 10 s on 2 cores ($(nproc) cores here)"
+echo "== (b) patch of one installer file and (c) removal of one, spliced"
+read -r hot_s hot_rss < <(secs cp "$work/source.iso" "$work/copy.iso")
+rm -f "$work/copy.iso"
+read -r lbd_s lbd_rss < <(secs sh -c "lbzip2 -d -c '$img' > /dev/null")
+row "cp of the ISO (hot)" "$hot_s" "$hot_rss"
+row "lbzip2 -d of install.img (all cores)" "$lbd_s" "$lbd_rss"
+for edit in patch removal; do
+  rm -rf "$bench_cache"
+  read -r cold_s cold_rss < <(secs env XDG_CACHE_HOME="$bench_cache" "$bin" build --force "$work/$edit.toml")
+  read -r warm_s warm_rss < <(secs env XDG_CACHE_HOME="$bench_cache" "$bin" build --force "$work/$edit.toml")
+  row "isoremix build ($edit, cold)" "$cold_s" "$cold_rss"
+  row "isoremix build ($edit, index cached)" "$warm_s" "$warm_rss"
+  echo "$edit: cached/cp $(ratio "$warm_s" "$hot_s") (target <= 1.3); cold/(cp + lbzip2 -d) $(ratio "$cold_s" "$(awk -v a="$hot_s" -v b="$lbd_s" 'BEGIN { print a + b }')") (target <= 1)"
+  eval "${edit}_s=\$warm_s ${edit}_rss=\$warm_rss ${edit}_cold_rss=\$cold_rss"
+done
+pa_rss="$patch_rss/$patch_cold_rss, removal $removal_rss/$removal_cold_rss"
+rm -rf "$bench_cache"
 
 echo
-echo "== (c) forced repack"
+echo "== (d) forced repack"
 read -r rp_s rp_rss < <(secs "$bin" build --force "$work/repack.toml")
 read -r ld_s ld_rss < <(secs sh -c "lbzip2 -d -c '$img' > '$work/lb.cpio'")
 read -r lc_s lc_rss < <(secs sh -c "lbzip2 -9 -c '$work/lb.cpio' > '$work/lb.bz2'")
@@ -242,9 +261,9 @@ if [ "${BENCH_SKIP_SERIAL:-0}" != 1 ]; then
   row "bzip2 -9" "$bc_s" "$bc_rss"
 fi
 rm -f "$work/lb.cpio"
-echo "ratio isoremix/lbzip2 pair: $(ratio "$rp_s" "$lb_sum") (target < 1)"
+echo "ratio isoremix/lbzip2 pair: $(ratio "$rp_s" "$lb_sum") (target <= 0.5)"
 echo
-echo "peak RSS target: <= 150000 KiB (isoremix: overlay $ov_rss, patch $pa_rss, repack $rp_rss)"
+echo "peak RSS target: <= 150000 KiB (isoremix: overlay $ov_rss, patch cached/cold $pa_rss, repack $rp_rss)"
 echo "== load after: $(uptime)"
 rm -f "$work"/out-*.iso
 

@@ -171,7 +171,7 @@ fn run(
 
     iso_files::apply(&mut source, &profile.iso, &mut cx)?;
     cx.show_new();
-    let drivers = drivers::apply(&mut source, &profile.drivers, &mut cx)?;
+    let mut drivers = drivers::apply(&mut source, &profile.drivers, &profile.installer, &mut cx)?;
     cx.show_new();
     // What the boot entries ask for besides the meta-package (kernel-alt): the pool may have
     // to supply it.
@@ -201,6 +201,7 @@ fn run(
         &mut source,
         &profile.installer,
         &drivers.initrd,
+        drivers.install_img.take(),
         &packages.answerfile_attributes,
         &mut cx,
     )?;

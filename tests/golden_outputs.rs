@@ -187,13 +187,15 @@ fn expected() -> Vec<(&'static str, &'static str)> {
             "overlay",
             "1d974894d5eb2c7587f9b6570d7c40960d78df2b9dcb354e85f14f4a683a0e03",
         ),
+        // The patch and the removal are spliced into install.img's bzip2 blocks (the patch was
+        // an appended overlay, the removal a re-pack, before).
         (
             "patch",
-            "40ee046112501afcade1f74daf8dde0e1dcb596dda02acbb221bd771fa4036a7",
+            "7fb8156c6290c9453ab30a3666695f7dd0245ff7da92f8edcd813e3f69456531",
         ),
         (
             "removal",
-            "7cf45553f56eb9e9e0954722851bb5ece8dfe3588101a1af7dbea8dd428b352b",
+            "9f52e663f5af463361750ef04a17cadfb701a05bb1cf530cab96d9b8f14bda69",
         ),
         (
             "repack",

@@ -16,8 +16,8 @@ use std::io::Read;
 use super::Error;
 use super::kver::is_plain_kver;
 use super::rpm_payload::clean_path;
-use crate::initrd::Reader;
 use crate::initrd::newc::{S_IFDIR, S_IFREG};
+use crate::initrd::{Entry, Reader};
 use crate::kmod::{self, CONFIG_DIRS, Depmod, MAX_MODULE_SIZE, ModuleInfo};
 
 /// Largest `modules.builtin*` / `modules.order` / depmod.d file read.
@@ -71,7 +71,7 @@ fn in_module_root(path: &str) -> Option<(&'static str, &str, &str)> {
 }
 
 fn read_limited(
-    reader: &mut Reader<impl Read>,
+    data_in: &mut dyn Read,
     path: &str,
     size: u64,
     limit: u64,
@@ -83,8 +83,7 @@ fn read_limited(
         });
     }
     let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
-    reader
-        .data()
+    data_in
         .read_to_end(&mut data)
         .map_err(|source| Error::ImageFile {
             path: path.to_string(),
@@ -110,87 +109,100 @@ impl ImageModules {
         let mut kept = BTreeMap::new();
         let mut reader = Reader::new(input);
         while let Some(entry) = reader.next_entry().map_err(|e| Error::Image(Box::new(e)))? {
-            let Some(path) = clean_path(&entry.name) else {
-                continue;
-            };
-            let file_type = entry.header.file_type();
-            let size = u64::from(entry.header.filesize);
-            let regular = file_type == S_IFREG && !(size == 0 && entry.header.nlink > 1);
-            if keep(&path) {
-                kept.remove(&path);
-                if regular {
-                    let data = read_limited(&mut reader, &path, size, MAX_TEXT_SIZE)?;
-                    kept.insert(path, data);
-                }
-                continue;
-            }
-            if let Some((root, kver, rel)) = in_module_root(&path) {
-                let kernel = out
-                    .kernels
-                    .entry(kver.to_string())
-                    .or_insert_with(|| KernelModules {
-                        base: format!("{root}{kver}"),
-                        ..KernelModules::default()
-                    });
-                if rel.is_empty() {
-                    if file_type != S_IFDIR {
-                        out.kernels.remove(kver);
-                    }
-                    continue;
-                }
-                // depmod never descends into folders named `build` or `source`.
-                let skipped = rel.split('/').any(|c| c == "build" || c == "source");
-                if kmod::is_module_path(rel) && !skipped {
-                    kernel.modules.remove(rel);
-                    if entry.segment > 0 {
-                        kernel.overlaid.insert(rel.to_string());
-                    } else {
-                        kernel.overlaid.remove(rel);
-                    }
-                    if !regular {
-                        continue;
-                    }
-                    let data = read_limited(&mut reader, &path, size, MAX_MODULE_SIZE)?;
-                    match ModuleInfo::parse(rel, &data) {
-                        Ok(info) => {
-                            kernel.modules.insert(rel.to_string(), info);
-                        }
-                        Err(e) => out.unreadable.push((path.clone(), e.to_string())),
-                    }
-                    continue;
-                }
-                let slot = match rel {
-                    "modules.builtin" => &mut kernel.builtin,
-                    "modules.builtin.modinfo" => &mut kernel.builtin_modinfo,
-                    "modules.order" => &mut kernel.order,
-                    _ => continue,
-                };
-                *slot = if regular {
-                    Some(read_limited(&mut reader, &path, size, MAX_TEXT_SIZE)?)
-                } else {
-                    None
-                };
-                continue;
-            }
-            for (i, dir) in CONFIG_DIRS.iter().enumerate() {
-                let Some(name) = path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) else {
-                    continue;
-                };
-                if name.contains('/') || !kmod::is_config_name(name) {
-                    break;
-                }
-                let key = (i, name.to_string());
-                if regular {
-                    let data = read_limited(&mut reader, &path, size, MAX_TEXT_SIZE)?;
-                    out.configs
-                        .insert(key, String::from_utf8_lossy(&data).into_owned());
-                } else {
-                    out.configs.remove(&key);
-                }
-                break;
-            }
+            out.visit(&entry, &mut reader.data(), keep, &mut kept)?;
         }
         Ok((out, kept))
+    }
+
+    /// Takes in one entry of the image (`data` reads its data), as [`ImageModules::read_keeping`]
+    /// does for each: for a caller that reads the image for other reasons too.
+    pub fn visit(
+        &mut self,
+        entry: &Entry,
+        data: &mut dyn Read,
+        keep: &dyn Fn(&str) -> bool,
+        kept: &mut BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), Error> {
+        let Some(path) = clean_path(&entry.name) else {
+            return Ok(());
+        };
+        let file_type = entry.header.file_type();
+        let size = u64::from(entry.header.filesize);
+        let regular = file_type == S_IFREG && !(size == 0 && entry.header.nlink > 1);
+        if keep(&path) {
+            kept.remove(&path);
+            if regular {
+                let data = read_limited(data, &path, size, MAX_TEXT_SIZE)?;
+                kept.insert(path, data);
+            }
+            return Ok(());
+        }
+        if let Some((root, kver, rel)) = in_module_root(&path) {
+            let kernel = self
+                .kernels
+                .entry(kver.to_string())
+                .or_insert_with(|| KernelModules {
+                    base: format!("{root}{kver}"),
+                    ..KernelModules::default()
+                });
+            if rel.is_empty() {
+                if file_type != S_IFDIR {
+                    self.kernels.remove(kver);
+                }
+                return Ok(());
+            }
+            // depmod never descends into folders named `build` or `source`.
+            let skipped = rel.split('/').any(|c| c == "build" || c == "source");
+            if kmod::is_module_path(rel) && !skipped {
+                kernel.modules.remove(rel);
+                if entry.segment > 0 {
+                    kernel.overlaid.insert(rel.to_string());
+                } else {
+                    kernel.overlaid.remove(rel);
+                }
+                if !regular {
+                    return Ok(());
+                }
+                let data = read_limited(data, &path, size, MAX_MODULE_SIZE)?;
+                match ModuleInfo::parse(rel, &data) {
+                    Ok(info) => {
+                        kernel.modules.insert(rel.to_string(), info);
+                    }
+                    Err(e) => self.unreadable.push((path.clone(), e.to_string())),
+                }
+                return Ok(());
+            }
+            let slot = match rel {
+                "modules.builtin" => &mut kernel.builtin,
+                "modules.builtin.modinfo" => &mut kernel.builtin_modinfo,
+                "modules.order" => &mut kernel.order,
+                _ => return Ok(()),
+            };
+            *slot = if regular {
+                Some(read_limited(data, &path, size, MAX_TEXT_SIZE)?)
+            } else {
+                None
+            };
+            return Ok(());
+        }
+        for (i, dir) in CONFIG_DIRS.iter().enumerate() {
+            let Some(name) = path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) else {
+                continue;
+            };
+            if name.contains('/') || !kmod::is_config_name(name) {
+                break;
+            }
+            let key = (i, name.to_string());
+            if regular {
+                let data = read_limited(data, &path, size, MAX_TEXT_SIZE)?;
+                self.configs
+                    .insert(key, String::from_utf8_lossy(&data).into_owned());
+            } else {
+                self.configs.remove(&key);
+            }
+            break;
+        }
+        Ok(())
     }
 
     /// The kernel releases found, sorted.

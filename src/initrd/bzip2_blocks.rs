@@ -300,6 +300,19 @@ struct Scanner<R: BufRead> {
     level: u8,
     blocks: u64,
     stream_crc: u32,
+    /// Bit offset of the end-of-stream marker, once read.
+    eos_bit: u64,
+}
+
+/// Where one block of a decoded stream lies, as [`ParallelBzDecoder::blocks`] records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRecord {
+    /// Bit offset of the block's magic from the stream's first byte.
+    pub start_bit: u64,
+    /// The block's CRC (the 32 bits after the magic).
+    pub crc: u32,
+    /// Bytes the block decodes to.
+    pub out_len: u64,
 }
 
 /// A reader decoding one bzip2 stream with worker threads; see the module documentation.
@@ -312,6 +325,7 @@ pub struct ParallelBzDecoder<R: BufRead> {
     current: Current,
     limit: usize,
     failed: bool,
+    records: Vec<BlockRecord>,
 }
 
 impl<R: BufRead> ParallelBzDecoder<R> {
@@ -350,7 +364,24 @@ impl<R: BufRead> ParallelBzDecoder<R> {
             current: Current::None,
             limit,
             failed: false,
+            records: Vec::new(),
         }
+    }
+
+    /// The blocks decoded so far, in stream order (false cuts joined).
+    pub fn blocks(&self) -> &[BlockRecord] {
+        &self.records
+    }
+
+    /// The level digit of the stream's header (block size in 100 kB); 0 before it is read.
+    pub fn level(&self) -> u8 {
+        self.scanner.level
+    }
+
+    /// Bit offset of the end-of-stream marker from the stream's first byte, once the decoder
+    /// reported the end.
+    pub fn end_bit(&self) -> u64 {
+        self.scanner.eos_bit
     }
 
     /// The input (read ahead of the output by the blocks in flight).
@@ -377,6 +408,7 @@ impl<R: BufRead> Scanner<R> {
             level: 0,
             blocks: 0,
             stream_crc: 0,
+            eos_bit: 0,
         }
     }
 
@@ -543,6 +575,7 @@ impl<R: BufRead> Scanner<R> {
             ));
         }
         self.stream_crc = bits_at(&self.raw, at + 48, 32).unwrap_or(0) as u32;
+        self.eos_bit = self.raw_base * 8 + at;
         // The bytes of `raw` after `end` are still in the input's buffer: leave them there.
         let end = self.raw_base + end as u64;
         self.input
@@ -607,6 +640,11 @@ impl<R: BufRead> ParallelBzDecoder<R> {
             }
         }
         self.combined = self.combined.rotate_left(1) ^ piece.crc;
+        self.records.push(BlockRecord {
+            start_bit: piece.header.offset,
+            crc: piece.crc,
+            out_len: 0,
+        });
         self.current = match decoded {
             Decoded::Data(d) => Current::Buffer(d, 0),
             Decoded::Large => Current::Stream(Box::new(pbz2::DecoderReader::new(io::Cursor::new(
@@ -726,12 +764,20 @@ impl<R: BufRead> Read for ParallelBzDecoder<R> {
                         let n = rest.len().min(buf.len());
                         buf[..n].copy_from_slice(&rest[..n]);
                         *pos += n;
+                        if let Some(r) = self.records.last_mut() {
+                            r.out_len += n as u64;
+                        }
                         return Ok(n);
                     }
                 }
                 Current::Stream(d) => match d.read(buf) {
                     Ok(0) => {}
-                    Ok(n) => return Ok(n),
+                    Ok(n) => {
+                        if let Some(r) = self.records.last_mut() {
+                            r.out_len += n as u64;
+                        }
+                        return Ok(n);
+                    }
                     Err(e) => {
                         self.failed = true;
                         return Err(e);

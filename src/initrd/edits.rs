@@ -74,6 +74,9 @@ pub enum Strategy {
     Overlay,
     /// Write one merged archive (needed for removals).
     Repack,
+    /// Keep the source's bzip2 blocks and re-encode only those holding changed entries (see
+    /// [`super::splice`]).
+    Splice,
 }
 
 /// Edits resolved against an image: what to write, and the merged tree after the edits.

@@ -9,15 +9,21 @@
 //! - [`tree`]: the merged view with the Linux kernel's shadowing rules (metadata only);
 //! - [`writer`]: the newc archive builder;
 //! - [`edits`]: what a caller wants changed, resolved against a tree, and the overlay/repack choice;
-//! - [`overlay`] and [`mod@repack`]: the two ways of writing the result;
+//! - [`overlay`], [`splice`] and [`mod@repack`]: the three ways of writing the result (an
+//!   appended archive; the source's bzip2 blocks kept around re-encoded ones; one new archive);
+//! - [`index`] and [`index_cache`]: where every entry and bzip2 block of an image lies, built
+//!   while the image is read and cached between builds;
+//! - [`mod@rewrite`]: the one call a build makes: image and edits in, new image and the reason
+//!   for its strategy out;
 //! - [`mod@extract`]: a safe unpack of the merged tree into a directory.
 //!
-//! Reading decodes each bzip2 segment on all cores ([`bzip2_blocks`]). A build needs one
-//! decompression of the image: [`Tree::read_keeping`] keeps the contents the patches need
-//! ([`patch_targets`], then [`prepare_kept`]), and [`Tree::read_spooling`] writes the
-//! decompressed data to a spool file that [`repack_spooled`] re-packs from.
+//! Reading decodes each bzip2 segment on all cores ([`bzip2_blocks`]). A build needs at most
+//! one decompression of the image ([`rewrite`]): the contents the patches need are kept while
+//! the tree is read ([`patch_targets`], then [`prepare_kept`]), a re-pack takes its data from a
+//! spool of the decompressed data ([`repack_spooled`]), and a splice decodes only the blocks it
+//! changes (none at all to read the tree when the image's index is cached).
 //!
-//! A typical use, reading the image twice (once for the tree, once for the data):
+//! A use of the parts, reading the image twice (once for the tree, once for the data):
 //!
 //! ```no_run
 //! use std::fs::File;
@@ -48,15 +54,20 @@
 //! # }
 //! ```
 
+mod bits;
 pub mod bzip2_blocks;
 pub mod compression;
 pub mod edits;
 mod error;
 pub mod extract;
+pub mod index;
+pub mod index_cache;
 pub mod newc;
 pub mod overlay;
 pub mod reader;
 pub mod repack;
+pub mod rewrite;
+pub mod splice;
 pub mod tree;
 pub mod writer;
 
@@ -70,6 +81,7 @@ pub use extract::{ExtractReport, extract};
 pub use overlay::write_overlay;
 pub use reader::{Entry, Reader, Segment};
 pub use repack::{RepackOptions, repack, repack_spooled};
+pub use rewrite::{Output, Reason, RewriteOptions, Rewritten, SourceRead, read_source, rewrite};
 pub use tree::{DataSource, Inode, Kept, Kind, Node, Tree};
 pub use writer::NewcWriter;
 

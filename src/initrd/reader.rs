@@ -191,6 +191,21 @@ pub struct Reader<R: Read> {
     archives: u64,
     after_raw: bool,
     spool: Option<Box<dyn Write>>,
+    /// Block layout of each closed segment that is a bzip2 stream.
+    layouts: Vec<Option<StreamLayout>>,
+    /// Layout of the bzip2 stream just ended, for the segment being closed.
+    ended: Option<StreamLayout>,
+}
+
+/// Where the blocks of a bzip2 segment lie (see [`Reader::layouts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamLayout {
+    /// The header's level digit (block size in 100 kB).
+    pub level: u8,
+    /// The blocks, in order.
+    pub blocks: Vec<super::bzip2_blocks::BlockRecord>,
+    /// Bit offset of the end-of-stream marker from the segment's first byte.
+    pub end_bit: u64,
 }
 
 impl<R: Read> Reader<R> {
@@ -210,6 +225,8 @@ impl<R: Read> Reader<R> {
             archives: 0,
             after_raw: false,
             spool: None,
+            layouts: Vec::new(),
+            ended: None,
         }
     }
 
@@ -227,6 +244,12 @@ impl<R: Read> Reader<R> {
         &self.segments
     }
 
+    /// For each segment completely read so far (as [`Reader::segments`]), where its bzip2
+    /// blocks lie; `None` for segments in another compression or uncompressed.
+    pub fn layouts(&self) -> &[Option<StreamLayout>] {
+        &self.layouts
+    }
+
     /// Number of image bytes consumed so far (the image length once the end is reached).
     pub fn image_position(&self) -> u64 {
         match &self.source {
@@ -238,6 +261,15 @@ impl<R: Read> Reader<R> {
                 Decoder::Zstd(d) => d.get_ref().pos,
             },
             Source::Gone => 0,
+        }
+    }
+
+    /// Gives back the input once the reader is between segments (after the image's end); the
+    /// bytes it buffered ahead are lost.
+    pub(crate) fn into_inner(self) -> Option<R> {
+        match self.source {
+            Source::Top(c) => Some(c.inner),
+            _ => None,
         }
     }
 
@@ -408,6 +440,7 @@ impl<R: Read> Reader<R> {
             seg.uncompressed_len = self.stream_pos;
             self.after_raw = seg.compression == Compression::None;
             self.segments.push(seg);
+            self.layouts.push(self.ended.take());
         }
     }
 
@@ -527,6 +560,13 @@ impl<R: Read> Reader<R> {
                 };
                 let spooled = b.into_inner();
                 self.spool = spooled.spool;
+                if let Decoder::Bzip2(d) = &spooled.decoder {
+                    self.ended = Some(StreamLayout {
+                        level: d.level(),
+                        blocks: d.blocks().to_vec(),
+                        end_bit: d.end_bit(),
+                    });
+                }
                 self.source = Source::Top(spooled.decoder.into_inner());
                 self.close_segment();
                 self.mode = Mode::Top;

@@ -193,10 +193,15 @@ impl Kept {
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
+
+    /// Keeps `data`, the content of the entry whose data start at `offset` of `segment`.
+    pub(crate) fn insert(&mut self, segment: usize, offset: u64, data: Vec<u8>) {
+        self.data.insert((segment, offset), data);
+    }
 }
 
 /// A stored name without `/`, `.` and empty components; `None` when it has a `..`.
-fn clean_name(name: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn clean_name(name: &[u8]) -> Option<Vec<u8>> {
     let mut parts: Vec<&[u8]> = Vec::new();
     for c in name.split(|&b| b == b'/') {
         match c {
@@ -322,6 +327,12 @@ impl Tree {
         tree.segments = reader.segments().to_vec();
         tree.image_len = reader.image_position();
         Ok((tree, kept))
+    }
+
+    /// Records the segments and length of the image the tree was read from.
+    pub(crate) fn set_layout(&mut self, segments: Vec<Segment>, image_len: u64) {
+        self.segments = segments;
+        self.image_len = image_len;
     }
 
     /// The segments of the image the tree was read from.

@@ -534,6 +534,39 @@ impl Read for ExtentReader<'_> {
     }
 }
 
+impl io::Seek for ExtentReader<'_> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        let target = match pos {
+            io::SeekFrom::Start(n) => Some(n),
+            io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        if let Data::Extents {
+            extents,
+            index,
+            within,
+            ..
+        } = &mut self.data
+        {
+            // The extent holding `target`, or the end.
+            let mut left = target;
+            *index = extents.len();
+            *within = 0;
+            for (i, extent) in extents.iter().enumerate() {
+                if left < extent.len() {
+                    *index = i;
+                    *within = left;
+                    break;
+                }
+                left -= extent.len();
+            }
+        }
+        self.pos = target;
+        Ok(target)
+    }
+}
+
 /// Every file of `tree` (not directories) with its path, in name order.
 pub fn files(tree: &Tree) -> Vec<(String, Content)> {
     let mut out = Vec::new();

@@ -59,7 +59,8 @@ pub struct BootChange {
 /// How the build rewrites install.img, and why that way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InstallImgChange {
-    /// `overlay` (an archive appended after the source's bytes) or `repack` (the whole image
+    /// `overlay` (an archive appended after the source's bytes), `splice` (the source's bzip2
+    /// blocks kept, those holding changed entries encoded again) or `repack` (the whole image
     /// written again).
     pub strategy: &'static str,
     /// Why that strategy.

@@ -15,7 +15,7 @@ use crate::driver::{
 use crate::initrd::{Content, PutEntry, PutKind};
 use crate::iso::SourceIso;
 use crate::kmod::ModuleInfo;
-use crate::profile::{Driver, DriverSource, Located, ModuleSet, Origin};
+use crate::profile::{Driver, DriverSource, InstallerEdits, Located, ModuleSet, Origin};
 use crate::treeinfo::TreeInfo;
 
 /// The image inside the ISO.
@@ -33,6 +33,8 @@ pub struct Outcome {
     pub add: Vec<PathBuf>,
     /// Package names the installer must install.
     pub install: Vec<String>,
+    /// install.img as read here, for the installer step to rewrite without reading it again.
+    pub install_img: Option<crate::initrd::SourceRead>,
 }
 
 fn step_err(origin: &Origin, e: impl std::fmt::Display) -> Error {
@@ -157,6 +159,7 @@ struct Run<'a> {
 pub fn apply(
     source: &mut SourceIso,
     drivers: &[Driver],
+    installer: &InstallerEdits,
     cx: &mut Context<'_>,
 ) -> Result<Outcome, Error> {
     let Some(first) = drivers.first() else {
@@ -166,19 +169,37 @@ pub fn apply(
     let needs_image = drivers
         .iter()
         .any(|d| d.installer || matches!(d.source, DriverSource::Modules { .. }));
-    let image = if needs_image {
+    // One read of install.img serves the module trees here and the installer step's rewrite.
+    let (image, install_img) = if needs_image {
+        let err = |e: driver::Error| step_err(&first.origin, e);
         let file = source
             .open_file(INSTALL_IMG)
             .map_err(|e| step_err(&first.origin, e))?;
-        let bar = cx
-            .progress
-            .bytes("reading install.img's module trees", file.len());
-        let reader = std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(file));
-        let image = ImageModules::read(reader).map_err(|e| step_err(&first.origin, e))?;
-        bar.finish();
-        image
+        let len = file.len();
+        let options = super::installer::rewrite_options(installer, cx);
+        let mut image = ImageModules::default();
+        let mut failed = None;
+        let read = crate::initrd::read_source(
+            file,
+            len,
+            super::installer::likely_repack(installer),
+            "reading install.img's module trees",
+            &options,
+            &mut |entry, data| match image.visit(entry, data, &|_| false, &mut BTreeMap::new()) {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            },
+        );
+        if let Some(e) = failed {
+            return Err(err(e));
+        }
+        let read = read.map_err(|e| err(driver::Error::Image(Box::new(e))))?;
+        (image, Some(read))
     } else {
-        ImageModules::default()
+        (ImageModules::default(), None)
     };
 
     let mut run = Run {
@@ -223,6 +244,7 @@ pub fn apply(
         ));
     }
     out.initrd = for_image.puts.into_values().collect();
+    out.install_img = install_img;
     out.install = install.into_iter().collect();
     Ok(out)
 }

@@ -1,14 +1,14 @@
-//! Step `[installer]`: edits of install.img (files, removals, patches, the
-//! answer file), written as an appended overlay when possible, else as a
-//! parallel re-pack. The answer file's boot arguments are handed on to the
-//! boot step.
-
-use std::io::Read;
+//! Step `[installer]`: the profile's edits of install.img (files, removals,
+//! patches, the answer file) translated into [`initrd::Edits`]; `initrd::rewrite`
+//! chooses how to write them (an appended overlay, a splice of the bzip2 blocks
+//! holding the changed entries, or a parallel re-pack) and this step names the
+//! reason in the profile's words. The answer file's boot arguments are handed
+//! on to the boot step.
 
 use super::changes::InstallImgChange;
 use super::{Context, Error};
 use crate::answerfile;
-use crate::initrd::{self, Content, Edits, PutEntry, PutKind, Strategy};
+use crate::initrd::{self, Content, Edits, PutEntry, PutKind, Reason, Strategy};
 use crate::iso::{NewContent, SourceIso};
 use crate::patch::Patch;
 use crate::profile::{InstallerEdits, InstallerMode, Located};
@@ -36,29 +36,43 @@ fn shown(path: &[u8]) -> String {
     format!("/{}", rel.trim_start_matches('/'))
 }
 
-/// Why the profile's `mode` and `changes` lead to the strategy [`initrd::plan`] chooses.
-fn why(mode: InstallerMode, changes: &initrd::Changes) -> String {
-    match (mode, changes.removes.first()) {
+/// Why the profile's `mode` and the image lead to the strategy [`initrd::rewrite`] chose.
+fn why(mode: InstallerMode, reason: &Reason) -> String {
+    match (mode, reason) {
         (InstallerMode::Repack, _) => "[installer] mode = \"repack\"".into(),
         (InstallerMode::Overlay, _) => "[installer] mode = \"overlay\"".into(),
-        (InstallerMode::Auto, Some(p)) => format!(
+        (_, Reason::Removal(p, None)) => format!(
             "removing {} needs a re-pack: an appended overlay cannot delete",
             shown(p)
         ),
-        (InstallerMode::Auto, None) => {
+        (_, Reason::Removal(p, Some(no_splice))) => format!(
+            "removing {} needs a re-pack: an appended overlay cannot delete, and the bzip2 blocks cannot be spliced ({no_splice})",
+            shown(p)
+        ),
+        (_, Reason::NoSplice(no_splice)) => format!(
+            "nothing removed: an archive appended after the source's bytes, kept as they are (the bzip2 blocks cannot be spliced: {no_splice})"
+        ),
+        (_, Reason::Spliced(s)) => format!(
+            "only the bzip2 blocks holding the changed entries are encoded again ({} of {} blocks), the others copied as they are",
+            s.blocks_rewritten,
+            s.blocks_rewritten + s.blocks_kept
+        ),
+        (_, Reason::OnlyAdded | Reason::Forced) => {
             "nothing removed: an archive appended after the source's bytes, kept as they are".into()
         }
     }
 }
 
 /// What the build does to install.img, for the report.
-fn change(strategy: Strategy, mode: InstallerMode, changes: &initrd::Changes) -> InstallImgChange {
+fn change(done: &initrd::Rewritten, mode: InstallerMode) -> InstallImgChange {
+    let changes = &done.changes;
     InstallImgChange {
-        strategy: match strategy {
+        strategy: match done.strategy {
             Strategy::Overlay => "overlay",
             Strategy::Repack => "repack",
+            Strategy::Splice => "splice",
         },
-        why: why(mode, changes),
+        why: why(mode, &done.reason),
         written: changes
             .puts
             .iter()
@@ -152,14 +166,42 @@ fn patch_not_removed(
     Ok(())
 }
 
+/// How install.img is rewritten for `profile`.
+pub(super) fn rewrite_options(
+    profile: &InstallerEdits,
+    cx: &Context<'_>,
+) -> initrd::RewriteOptions {
+    initrd::RewriteOptions {
+        forced: match profile.mode {
+            InstallerMode::Auto => None,
+            InstallerMode::Overlay => Some(Strategy::Overlay),
+            InstallerMode::Repack => Some(Strategy::Repack),
+        },
+        workdir: cx.workdir.to_path_buf(),
+        cache_dir: initrd::index_cache::default_dir(),
+        progress: cx.progress.clone(),
+    }
+}
+
+/// Whether `profile` will likely re-pack install.img (so that a read of it made before should
+/// spool its data).
+pub(super) fn likely_repack(profile: &InstallerEdits) -> bool {
+    match profile.mode {
+        InstallerMode::Repack => true,
+        InstallerMode::Overlay => false,
+        InstallerMode::Auto => !profile.remove.is_empty(),
+    }
+}
+
 /// Applies `[installer]` to the source's install.img. `extra` are entries
-/// other steps (drivers) put into install.img; `answerfile_attributes` are
-/// set on the embedded answer file's `<installation>` element (e.g.
-/// `gpgcheck="false"`).
+/// other steps (drivers) put into install.img, `read` the image as one of
+/// them read it; `answerfile_attributes` are set on the embedded answer
+/// file's `<installation>` element (e.g. `gpgcheck="false"`).
 pub fn apply(
     source: &mut SourceIso,
     profile: &InstallerEdits,
     extra: &[PutEntry],
+    read: Option<initrd::SourceRead>,
     answerfile_attributes: &[(String, String)],
     cx: &mut Context<'_>,
 ) -> Result<Outcome, Error> {
@@ -203,53 +245,12 @@ pub fn apply(
         return Ok(outcome);
     }
     let edits = edits(profile, &extra, mtime)?;
-    let forced = match profile.mode {
-        InstallerMode::Auto => None,
-        InstallerMode::Overlay => Some(Strategy::Overlay),
-        InstallerMode::Repack => Some(Strategy::Repack),
-    };
-    // Only adding files needs nothing from the image but its first bytes: the
-    // overlay then carries every parent directory itself.
-    let needs_tree =
-        !edits.remove.is_empty() || !edits.patches.is_empty() || forced == Some(Strategy::Repack);
-    let base_len = source.open_file(INSTALL_IMG).map_err(whole)?.len();
-    // The files the patches change are kept while the tree is read, and for a repack the
-    // decompressed data are spooled to a file: one decompression of the image per build.
-    let will_repack =
-        forced == Some(Strategy::Repack) || (forced.is_none() && !edits.remove.is_empty());
-    let spool_path = cx.workdir.join("install.img.cpio");
-    let (tree, kept) = if needs_tree {
-        let bar = cx.progress.bytes("reading install.img", base_len);
-        let reader = std::io::BufReader::with_capacity(
-            1 << 20,
-            bar.wrap_read(source.open_file(INSTALL_IMG).map_err(whole)?),
-        );
-        let targets = initrd::patch_targets(&edits).map_err(whole)?;
-        let targets: Vec<&[u8]> = targets.iter().map(|t| t.as_slice()).collect();
-        let read = if will_repack {
-            let spool = std::io::BufWriter::with_capacity(
-                1 << 20,
-                std::fs::File::create(&spool_path).map_err(whole)?,
-            );
-            initrd::Tree::read_spooling(reader, &targets, 64 << 20, Box::new(spool))
-                .map_err(whole)?
-        } else {
-            initrd::Tree::read_keeping(reader, &targets, 64 << 20).map_err(whole)?
-        };
-        bar.finish();
-        read
-    } else {
-        (initrd::Tree::new(), initrd::Kept::default())
-    };
-    let changes = initrd::prepare_kept(
-        &edits,
-        &tree,
-        &kept,
-        source.open_file(INSTALL_IMG).map_err(whole)?,
-    )
-    .map_err(whole)?;
-    let strategy = initrd::plan(&changes, forced).map_err(whole)?;
-    outcome.change = Some(change(strategy, profile.mode, &changes));
+    let options = rewrite_options(profile, cx);
+    let image = source.open_file(INSTALL_IMG).map_err(whole)?;
+    let len = image.len();
+    let done = initrd::rewrite(image, len, &edits, &options, read).map_err(whole)?;
+    outcome.change = Some(change(&done, profile.mode));
+    let changes = &done.changes;
     for put in &changes.puts {
         cx.details
             .push(format!("install.img: put {}", shown(&put.path)));
@@ -258,93 +259,32 @@ pub fn apply(
         cx.details
             .push(format!("install.img: removed {}", shown(path)));
     }
-    match strategy {
-        Strategy::Overlay => {
-            let compression = match tree.last_compression() {
-                Some(c) => c,
-                None => {
-                    let mut head = [0u8; 8];
-                    let n = source
-                        .open_file(INSTALL_IMG)
-                        .map_err(whole)?
-                        .read(&mut head)
-                        .map_err(whole)?;
-                    initrd::compression::detect(&head[..n]).ok_or_else(|| {
-                        whole("install.img does not start with a known archive (bzip2, gzip, xz, zstd or newc)")
-                    })?
-                }
-            };
-            // The base is shipped as it is: its streams must at least be whole (one scan).
-            let base = std::io::BufReader::with_capacity(
-                1 << 20,
-                source.open_file(INSTALL_IMG).map_err(whole)?,
-            );
-            initrd::overlay::check_base(base).map_err(whole)?;
-            let mut overlay = Vec::new();
-            initrd::write_overlay(base_len, compression, &changes, &mut overlay).map_err(whole)?;
-            source
-                .put_file(INSTALL_IMG, NewContent::Appended(overlay), cx.datetime)
-                .map_err(whole)?;
-            cx.report.steps.push(format!(
+    cx.details.extend(done.notes.iter().cloned());
+    let (content, line) = match done.output {
+        initrd::Output::Appended(bytes) => (
+            NewContent::Appended(bytes),
+            format!(
                 "installer: {} entries appended to install.img as an overlay",
                 changes.puts.len()
-            ));
-        }
-        Strategy::Repack => {
-            let path = cx.workdir.join("install.img");
-            let out = std::fs::File::create(&path).map_err(whole)?;
-            let options = initrd::RepackOptions {
-                compression: tree
-                    .last_compression()
-                    .unwrap_or(initrd::Compression::Bzip2),
-                ..initrd::RepackOptions::default()
-            };
-            let spooled = will_repack
-                && tree
-                    .segments()
-                    .iter()
-                    .all(|s| s.compression != initrd::Compression::None);
-            // The bar counts the input read: the decompressed spool, or the image itself.
-            let bar;
-            if spooled {
-                let spool = std::fs::File::open(&spool_path).map_err(whole)?;
-                let len = spool.metadata().map_err(whole)?.len();
-                bar = cx.progress.bytes("re-packing install.img", len);
-                let spool = std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(spool));
-                initrd::repack_spooled(
-                    spool,
-                    &tree,
-                    Some(&changes),
-                    &options,
-                    std::io::BufWriter::new(out),
-                )
-                .map_err(whole)?;
-            } else {
-                bar = cx.progress.bytes("re-packing install.img", base_len);
-                let image = std::io::BufReader::with_capacity(
-                    1 << 20,
-                    bar.wrap_read(source.open_file(INSTALL_IMG).map_err(whole)?),
-                );
-                initrd::repack(
-                    image,
-                    &tree,
-                    Some(&changes),
-                    &options,
-                    std::io::BufWriter::new(out),
-                )
-                .map_err(whole)?;
-            }
-            let _ = std::fs::remove_file(&spool_path);
-            bar.finish();
-            source
-                .put_file(INSTALL_IMG, NewContent::HostFile(path), cx.datetime)
-                .map_err(whole)?;
-            cx.report.steps.push(format!(
-                "installer: install.img re-packed ({} entries changed, {} removed)",
+            ),
+        ),
+        initrd::Output::Replaced(path) => (
+            NewContent::HostFile(path),
+            format!(
+                "installer: install.img {} ({} entries changed, {} removed)",
+                if done.strategy == Strategy::Splice {
+                    "spliced"
+                } else {
+                    "re-packed"
+                },
                 changes.puts.len(),
                 changes.removes.len()
-            ));
-        }
-    }
+            ),
+        ),
+    };
+    source
+        .put_file(INSTALL_IMG, content, cx.datetime)
+        .map_err(whole)?;
+    cx.report.steps.push(line);
     Ok(outcome)
 }

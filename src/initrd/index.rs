@@ -1,0 +1,321 @@
+//! The index of an image: every entry with its place in its segment's decompressed stream, and
+//! for each bzip2 segment where its blocks lie (bit offset, CRC, decoded length). It is built by
+//! the one read of the image a build makes ([`read_indexed`]) and serves the block-level splice
+//! ([`super::splice`]): an edit then decodes only the blocks holding the entries it changes.
+//!
+//! The index is cached (see [`super::index_cache`]), so a later build of the same image rebuilds
+//! the merged tree from it ([`Index::tree`]) without decoding anything.
+
+use std::collections::HashSet;
+use std::io::{self, Read, Seek, SeekFrom};
+
+use sha2::{Digest, Sha256};
+
+use super::Result;
+use super::bzip2_blocks::BlockRecord;
+use super::error::{Error, Location, show};
+use super::newc::{self, Header};
+use super::reader::{Entry, Reader, Segment, StreamLayout};
+use super::tree::{Kept, Tree, clean_name};
+
+/// One entry of the image as the index records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedEntry {
+    /// The name as stored.
+    pub name: Vec<u8>,
+    /// The header fields.
+    pub header: Header,
+    /// Index of the segment holding it.
+    pub segment: usize,
+    /// Global index of its archive.
+    pub archive: u64,
+    /// Offset of its header in the segment's decompressed stream.
+    pub header_offset: u64,
+    /// Offset of its data there.
+    pub data_offset: u64,
+    /// A symlink's target.
+    pub link_target: Option<Vec<u8>>,
+}
+
+impl IndexedEntry {
+    /// Offset just past the entry (data padding included): newc entries are 4-byte aligned.
+    pub fn end_offset(&self) -> u64 {
+        let size = u64::from(self.header.filesize);
+        self.data_offset + size + newc::pad4(size)
+    }
+
+    fn entry(&self, segment: &Segment) -> Entry {
+        Entry {
+            name: self.name.clone(),
+            header: self.header,
+            segment: self.segment,
+            archive: self.archive,
+            at: Location {
+                segment_offset: segment.offset,
+                compression: segment.compression,
+                stream_offset: self.header_offset,
+            },
+            data_offset: self.data_offset,
+            link_target: self.link_target.clone(),
+        }
+    }
+}
+
+/// Everything known about an image's layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    /// Length of the image.
+    pub image_len: u64,
+    /// SHA-256 of the image.
+    pub sha256: [u8; 32],
+    /// Its segments.
+    pub segments: Vec<Segment>,
+    /// The block layout of each bzip2 segment (`None` for the others).
+    pub layouts: Vec<Option<StreamLayout>>,
+    /// Every entry, in image order (trailers not included).
+    pub entries: Vec<IndexedEntry>,
+}
+
+/// A reader hashing what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The SHA-256 of everything `input` yields.
+pub fn sha256_of<R: Read>(mut input: R) -> io::Result<[u8; 32]> {
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hash.update(&buf[..n]);
+    }
+    Ok(hash.finalize().into())
+}
+
+/// What else looks at each entry while the image is read: it gets the entry and a reader of
+/// its data, and returns false to stop the reading (its own error kept by itself).
+pub type Visit<'a> = &'a mut dyn FnMut(&Entry, &mut dyn Read) -> bool;
+
+/// Reads the image once: its merged tree, the data of the regular files whose cleaned name is
+/// one of `keep` (at most `max_len` bytes each), and its index; `visit` sees every entry on the
+/// way. `spool`, when given, receives the decompressed data of the compressed segments (see
+/// [`Reader::with_spool`]).
+pub fn read_indexed<R: Read>(
+    image: R,
+    keep: &[&[u8]],
+    max_len: u64,
+    spool: Option<Box<dyn io::Write>>,
+    visit: Visit<'_>,
+) -> Result<(Tree, Kept, Index)> {
+    let hashing = Hashing {
+        inner: image,
+        hash: Sha256::new(),
+    };
+    let mut reader = match spool {
+        Some(s) => Reader::with_spool(hashing, s),
+        None => Reader::new(hashing),
+    };
+    let wanted: HashSet<&[u8]> = keep.iter().copied().collect();
+    let mut kept = Kept::default();
+    let mut tree = Tree::new();
+    let mut entries = Vec::new();
+    while let Some(entry) = reader.next_entry()? {
+        tree.apply_entry(&entry);
+        entries.push(IndexedEntry {
+            name: entry.name.clone(),
+            header: entry.header,
+            segment: entry.segment,
+            archive: entry.archive,
+            header_offset: entry.at.stream_offset,
+            data_offset: entry.data_offset,
+            link_target: entry.link_target.clone(),
+        });
+        let is_file = entry.header.file_type() == newc::S_IFREG;
+        let wanted = is_file
+            && u64::from(entry.header.filesize) <= max_len
+            && clean_name(&entry.name).is_some_and(|c| wanted.contains(c.as_slice()));
+        if !wanted {
+            if !visit(&entry, &mut reader.data()) {
+                break;
+            }
+            continue;
+        }
+        let mut data = Vec::with_capacity(entry.header.filesize as usize);
+        reader
+            .data()
+            .read_to_end(&mut data)
+            .map_err(|e| Error::io(format!("reading {}", show(&entry.name)), e))?;
+        let go_on = visit(&entry, &mut &data[..]);
+        kept.insert(entry.segment, entry.data_offset, data);
+        if !go_on {
+            break;
+        }
+    }
+    let segments = reader.segments().to_vec();
+    let layouts = reader.layouts().to_vec();
+    let image_len = reader.image_position();
+    // The reader stops at the image's end, so everything passed through the hash.
+    let rest = reader.into_inner().ok_or_else(|| {
+        Error::io(
+            "reading the image",
+            io::Error::other("reader not at the end"),
+        )
+    })?;
+    let sha256: [u8; 32] = rest.hash.finalize().into();
+    tree.set_layout(segments.clone(), image_len);
+    Ok((
+        tree,
+        kept,
+        Index {
+            image_len,
+            sha256,
+            segments,
+            layouts,
+            entries,
+        },
+    ))
+}
+
+impl Index {
+    /// The merged tree, rebuilt from the entries without reading the image.
+    pub fn tree(&self) -> Tree {
+        let mut tree = Tree::new();
+        for e in &self.entries {
+            if let Some(segment) = self.segments.get(e.segment) {
+                tree.apply_entry(&e.entry(segment));
+            }
+        }
+        tree.set_layout(self.segments.clone(), self.image_len);
+        tree
+    }
+
+    /// The bit range `[start, end)` of block `block` of segment `segment`, from the segment's
+    /// first byte.
+    pub fn block_bits(&self, segment: usize, block: usize) -> Option<(u64, u64)> {
+        let layout = self.layouts.get(segment)?.as_ref()?;
+        let start = layout.blocks.get(block)?.start_bit;
+        let end = layout
+            .blocks
+            .get(block + 1)
+            .map_or(layout.end_bit, |b| b.start_bit);
+        Some((start, end))
+    }
+
+    /// The decompressed offset where each block of `segment` starts.
+    pub fn block_starts(&self, segment: usize) -> Vec<u64> {
+        let mut at = 0;
+        let mut out = Vec::new();
+        if let Some(Some(layout)) = self.layouts.get(segment) {
+            for b in &layout.blocks {
+                out.push(at);
+                at += b.out_len;
+            }
+        }
+        out
+    }
+
+    /// The blocks of `segment` holding the decompressed bytes `[from, to)`, as an inclusive
+    /// range of block indexes.
+    pub fn blocks_covering(&self, segment: usize, from: u64, to: u64) -> Option<(usize, usize)> {
+        let layout = self.layouts.get(segment)?.as_ref()?;
+        let starts = self.block_starts(segment);
+        let first = starts.partition_point(|&s| s <= from).checked_sub(1)?;
+        let last_byte = to.checked_sub(1)?.max(from);
+        let last = starts.partition_point(|&s| s <= last_byte).checked_sub(1)?;
+        (last < layout.blocks.len()).then_some((first, last))
+    }
+
+    /// The data of the regular files whose cleaned name is one of `keep`, decoding only the
+    /// blocks that hold them.
+    pub fn keep<R: Read + Seek>(
+        &self,
+        image: &mut R,
+        keep: &[&[u8]],
+        max_len: u64,
+    ) -> Result<Kept> {
+        let wanted: HashSet<&[u8]> = keep.iter().copied().collect();
+        let mut kept = Kept::default();
+        if wanted.is_empty() {
+            return Ok(kept);
+        }
+        for e in &self.entries {
+            let size = u64::from(e.header.filesize);
+            if e.header.file_type() != newc::S_IFREG || size > max_len {
+                continue;
+            }
+            if !clean_name(&e.name).is_some_and(|c| wanted.contains(c.as_slice())) {
+                continue;
+            }
+            let data = self.decoded_range(image, e.segment, e.data_offset, e.data_offset + size)?;
+            kept.insert(e.segment, e.data_offset, data);
+        }
+        Ok(kept)
+    }
+
+    /// The decompressed bytes `[from, to)` of `segment`.
+    pub fn decoded_range<R: Read + Seek>(
+        &self,
+        image: &mut R,
+        segment: usize,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<u8>> {
+        let seg = self.segments.get(segment).ok_or_else(|| stale("segment"))?;
+        if from == to {
+            return Ok(Vec::new());
+        }
+        if seg.compression == super::Compression::None {
+            let mut out = vec![0u8; (to - from) as usize];
+            image
+                .seek(SeekFrom::Start(seg.offset + from))
+                .and_then(|_| image.read_exact(&mut out))
+                .map_err(|e| Error::io("reading the image", e))?;
+            return Ok(out);
+        }
+        let (first, last) = self
+            .blocks_covering(segment, from, to)
+            .ok_or_else(|| stale("block layout"))?;
+        let base = self.block_starts(segment)[first];
+        let data = super::splice::decode_blocks(self, image, segment, first, last)?;
+        let a = (from - base) as usize;
+        let b = (to - base) as usize;
+        data.get(a..b)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| stale("decoded length"))
+    }
+
+    /// The level digit of bzip2 segment `segment`.
+    pub fn level(&self, segment: usize) -> Option<u8> {
+        self.layouts.get(segment)?.as_ref().map(|l| l.level)
+    }
+
+    /// All block records of `segment`.
+    pub fn blocks(&self, segment: usize) -> &[BlockRecord] {
+        match self.layouts.get(segment) {
+            Some(Some(l)) => &l.blocks,
+            _ => &[],
+        }
+    }
+}
+
+/// The error of an index that does not fit its image.
+pub(crate) fn stale(what: &str) -> Error {
+    Error::io(
+        "using the image's index",
+        io::Error::other(format!("the index does not match the image ({what})")),
+    )
+}

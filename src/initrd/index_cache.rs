@@ -1,0 +1,349 @@
+//! The on-disk cache of image indexes ([`Index`]), so that a second build of the same
+//! install.img decodes only the blocks its edits change.
+//!
+//! One file per image, named after the image's SHA-256, in `$XDG_CACHE_HOME/isoremix/`
+//! (default `~/.cache/isoremix/`). The format is versioned binary (little-endian integers,
+//! length-prefixed byte strings) ending in the SHA-256 of everything before it. A cached index
+//! is never trusted blindly: it is used only when its own checksum holds, its version is this
+//! one, it names the image's length and SHA-256, and every block it records starts with the
+//! block magic and that block's CRC in the image (see [`super::splice::check_blocks`]).
+//! Anything else is ignored (and the index written again). Writing is atomic (a temporary file
+//! renamed into place) and never fails a build: a cache folder that cannot be written just means
+//! no cache.
+
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::Compression;
+use super::bzip2_blocks::BlockRecord;
+use super::index::{Index, IndexedEntry};
+use super::newc::{HEADER_LEN, Header};
+use super::reader::{Segment, StreamLayout};
+
+const MAGIC: &[u8; 16] = b"isoremix-initrd\n";
+const VERSION: u32 = 1;
+
+/// The cache folder: `$XDG_CACHE_HOME/isoremix`, else `$HOME/.cache/isoremix`; `None` when
+/// neither variable is set.
+pub fn default_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    Some(base.join("isoremix"))
+}
+
+/// The cache file of the image with this SHA-256.
+pub fn path_for(dir: &Path, sha256: &[u8; 32]) -> PathBuf {
+    let hex: String = sha256.iter().map(|b| format!("{b:02x}")).collect();
+    dir.join(format!("install-img-{hex}.index"))
+}
+
+fn compression_code(c: Compression) -> u8 {
+    match c {
+        Compression::None => 0,
+        Compression::Bzip2 => 1,
+        Compression::Gzip => 2,
+        Compression::Xz => 3,
+        Compression::Zstd => 4,
+    }
+}
+
+fn compression_of(code: u8) -> Option<Compression> {
+    Some(match code {
+        0 => Compression::None,
+        1 => Compression::Bzip2,
+        2 => Compression::Gzip,
+        3 => Compression::Xz,
+        4 => Compression::Zstd,
+        _ => return None,
+    })
+}
+
+/// The encoded form of `index`.
+pub fn encode(index: &Index) -> Vec<u8> {
+    let mut o = Vec::with_capacity(64 + index.entries.len() * 160);
+    o.extend_from_slice(MAGIC);
+    o.extend_from_slice(&VERSION.to_le_bytes());
+    let u64s = |o: &mut Vec<u8>, v: u64| o.extend_from_slice(&v.to_le_bytes());
+    let bytes = |o: &mut Vec<u8>, b: &[u8]| {
+        o.extend_from_slice(&(b.len() as u64).to_le_bytes());
+        o.extend_from_slice(b);
+    };
+    u64s(&mut o, index.image_len);
+    o.extend_from_slice(&index.sha256);
+    u64s(&mut o, index.segments.len() as u64);
+    for (s, layout) in index.segments.iter().zip(&index.layouts) {
+        for v in [
+            s.offset,
+            s.stored_len,
+            s.archives,
+            s.entries,
+            s.uncompressed_len,
+        ] {
+            u64s(&mut o, v);
+        }
+        o.push(compression_code(s.compression));
+        match layout {
+            None => o.push(0),
+            Some(l) => {
+                o.push(1);
+                o.push(l.level);
+                u64s(&mut o, l.end_bit);
+                u64s(&mut o, l.blocks.len() as u64);
+                for b in &l.blocks {
+                    u64s(&mut o, b.start_bit);
+                    o.extend_from_slice(&b.crc.to_le_bytes());
+                    u64s(&mut o, b.out_len);
+                }
+            }
+        }
+    }
+    u64s(&mut o, index.entries.len() as u64);
+    for e in &index.entries {
+        o.extend_from_slice(&e.header.encode());
+        bytes(&mut o, &e.name);
+        for v in [e.segment as u64, e.archive, e.header_offset, e.data_offset] {
+            u64s(&mut o, v);
+        }
+        match &e.link_target {
+            None => o.push(0),
+            Some(t) => {
+                o.push(1);
+                bytes(&mut o, t);
+            }
+        }
+    }
+    let sum = Sha256::digest(&o);
+    o.extend_from_slice(&sum);
+    o
+}
+
+/// A cursor over an encoded index.
+struct Cursor<'a> {
+    b: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (self.b.get(..n)?, self.b.get(n..)?);
+        self.b = rest;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn count(&mut self, min_size: usize) -> Option<usize> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        // A count larger than the bytes left could hold is damage, not a huge allocation.
+        (n.checked_mul(min_size)? <= self.b.len()).then_some(n)
+    }
+    fn bytes(&mut self) -> Option<Vec<u8>> {
+        let n = self.count(1)?;
+        self.take(n).map(<[u8]>::to_vec)
+    }
+}
+
+/// Decodes an index; `None` when the bytes are not a whole, intact index of this version.
+pub fn decode(data: &[u8]) -> Option<Index> {
+    let (body, sum) = data.split_at(data.len().checked_sub(32)?);
+    if Sha256::digest(body).as_slice() != sum {
+        return None;
+    }
+    let mut c = Cursor { b: body };
+    if c.take(MAGIC.len())? != MAGIC || c.u32()? != VERSION {
+        return None;
+    }
+    let image_len = c.u64()?;
+    let sha256: [u8; 32] = c.take(32)?.try_into().ok()?;
+    let n = c.count(42)?;
+    let mut segments = Vec::with_capacity(n);
+    let mut layouts = Vec::with_capacity(n);
+    for _ in 0..n {
+        let [offset, stored_len, archives, entries, uncompressed_len] =
+            [c.u64()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?];
+        let compression = compression_of(c.u8()?)?;
+        segments.push(Segment {
+            offset,
+            stored_len,
+            compression,
+            archives,
+            entries,
+            uncompressed_len,
+        });
+        layouts.push(match c.u8()? {
+            0 => None,
+            1 => {
+                let level = c.u8()?;
+                let end_bit = c.u64()?;
+                let count = c.count(20)?;
+                let mut blocks = Vec::with_capacity(count);
+                for _ in 0..count {
+                    blocks.push(BlockRecord {
+                        start_bit: c.u64()?,
+                        crc: c.u32()?,
+                        out_len: c.u64()?,
+                    });
+                }
+                Some(StreamLayout {
+                    level,
+                    blocks,
+                    end_bit,
+                })
+            }
+            _ => return None,
+        });
+    }
+    let n = c.count(HEADER_LEN + 41)?;
+    let mut entries = Vec::with_capacity(n);
+    for _ in 0..n {
+        let head: &[u8; HEADER_LEN] = c.take(HEADER_LEN)?.try_into().ok()?;
+        let header = Header::parse(head).ok()?;
+        let name = c.bytes()?;
+        let [segment, archive, header_offset, data_offset] =
+            [c.u64()?, c.u64()?, c.u64()?, c.u64()?];
+        let link_target = match c.u8()? {
+            0 => None,
+            1 => Some(c.bytes()?),
+            _ => return None,
+        };
+        entries.push(IndexedEntry {
+            name,
+            header,
+            segment: usize::try_from(segment).ok()?,
+            archive,
+            header_offset,
+            data_offset,
+            link_target,
+        });
+    }
+    if !c.b.is_empty() {
+        return None;
+    }
+    Some(Index {
+        image_len,
+        sha256,
+        segments,
+        layouts,
+        entries,
+    })
+}
+
+/// The cached index of the image (`sha256`, `len` bytes, readable from `image`) in `dir`, when
+/// there is one and it checks out against the image; `None` otherwise.
+pub fn load<R: Read + Seek>(
+    dir: &Path,
+    sha256: &[u8; 32],
+    len: u64,
+    image: &mut R,
+) -> Option<Index> {
+    let data = std::fs::read(path_for(dir, sha256)).ok()?;
+    let index = decode(&data)?;
+    if index.sha256 != *sha256
+        || index.image_len != len
+        || index.layouts.len() != index.segments.len()
+    {
+        return None;
+    }
+    if index
+        .entries
+        .iter()
+        .any(|e| e.segment >= index.segments.len())
+    {
+        return None;
+    }
+    super::splice::check_blocks(&index, image)
+        .ok()?
+        .then_some(index)
+}
+
+/// Writes `index` into `dir` atomically (a temporary file, then a rename). Errors are the
+/// caller's to report as a warning.
+pub fn store(dir: &Path, index: &Index) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = path_for(dir, &index.sha256);
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("index"),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&encode(index))?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Index {
+        Index {
+            image_len: 1000,
+            sha256: [7; 32],
+            segments: vec![Segment {
+                offset: 0,
+                stored_len: 1000,
+                compression: Compression::Bzip2,
+                archives: 1,
+                entries: 1,
+                uncompressed_len: 512,
+            }],
+            layouts: vec![Some(StreamLayout {
+                level: 9,
+                blocks: vec![BlockRecord {
+                    start_bit: 32,
+                    crc: 0xdead_beef,
+                    out_len: 512,
+                }],
+                end_bit: 7000,
+            })],
+            entries: vec![IndexedEntry {
+                name: b"a/b".to_vec(),
+                header: Header {
+                    mode: 0o100644,
+                    filesize: 3,
+                    namesize: 4,
+                    nlink: 1,
+                    ..Header::default()
+                },
+                segment: 0,
+                archive: 0,
+                header_offset: 0,
+                data_offset: 116,
+                link_target: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips_and_refuses_damage() {
+        let index = sample();
+        let bytes = encode(&index);
+        assert_eq!(decode(&bytes), Some(index));
+        for at in [0, 20, bytes.len() / 2, bytes.len() - 1] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 1;
+            assert_eq!(decode(&bad), None, "flipped byte {at}");
+        }
+        assert_eq!(decode(&bytes[..bytes.len() - 1]), None);
+    }
+}
