@@ -20,9 +20,9 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use isoremix::depsolve::{self, Candidate, Origin, Prefer, Request, Universe};
-use isoremix::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
-use isoremix::rpm::header::read_package;
-use isoremix::rpm::payload::Compression;
+use isoremix::rpm::Compression;
+use isoremix::rpm::read_package;
+use isoremix::rpm::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 

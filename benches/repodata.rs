@@ -34,8 +34,8 @@ use isoremix::repo::reader::{ReuseIndex, read_repo_dir};
 use isoremix::repo::{
     self, CollectStats, DEFAULT_CHANGELOG_LIMIT, PackageInput, PackageJob, Record,
 };
-use isoremix::rpm::build::{Dep, DepCmp, DirSpec, FileSpec, PackageSpec, build_package};
-use isoremix::rpm::payload::{Compression, Filler};
+use isoremix::rpm::{Compression, Filler};
+use isoremix::rpm::{Dep, DepCmp, DirSpec, FileSpec, PackageSpec, build_package};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 

@@ -13,7 +13,7 @@ use hadris_iso::{BootEntry, ElTorito, IsoOptions};
 use isoremix::boot::efiboot;
 use isoremix::initrd::{Compression, compression};
 use isoremix::iso::{self, SourceIso};
-use isoremix::rpm::build::{Dep, FileSpec, PackageSpec, build_package};
+use isoremix::rpm::{Dep, FileSpec, PackageSpec, build_package};
 
 #[path = "../tests/common/elf.rs"]
 mod elf;

@@ -298,7 +298,7 @@ fn images_without_el_torito_and_driver_disks_read_sensibly() {
     assert_eq!(json["answer_files"], serde_json::json!([]));
 
     let mut spec = common::package::spec("intel-igc", "5.10.214", "1", "x86_64");
-    spec.files.push(isoremix::rpm::build::FileSpec::new(
+    spec.files.push(isoremix::rpm::FileSpec::new(
         "/lib/modules/4.19.0+1/updates/igc.ko",
         0o644,
         common::package::TIME,

@@ -78,9 +78,7 @@ fn inputs(dir: &Path) {
     .unwrap();
     std::fs::write(dir.join("golden.ko"), module()).unwrap();
     let mut tools = package::spec("site-tools", "1.0", "1", "noarch");
-    tools
-        .requires
-        .push(isoremix::rpm::build::Dep::any("site-lib"));
+    tools.requires.push(isoremix::rpm::Dep::any("site-lib"));
     package::write(&dir.join("rpms"), &tools);
     package::write(
         &dir.join("pool"),

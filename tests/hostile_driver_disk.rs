@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{isoremix, require, run};
-use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 
 /// A package with the given files (path, content), built by isoremix's RPM builder.
 fn package(dir: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::debian_kernel::kernel;
 use common::isoremix;
-use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 
 const SAMPLE_KVER: &str = "4.19.0+1";
 

@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use common::*;
-use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 use rustix::process::{Pid, Signal, kill_process};
 
 /// The sample size of the kill tests: long enough to be caught mid-write.

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use common::{groups_source, isoremix};
-use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 
 const DEMO_RPM: &str = "profiles/demo/rpms/site-tools-1.0-1.noarch.rpm";
 

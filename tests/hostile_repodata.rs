@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use common::rpmbuild::{Spec, build_rpm};
 use isoremix::repo::{self, GroupsFile, PackageJob, Record};
 use isoremix::rpm::Error as RpmError;
-use isoremix::rpm::header::{self, Error as HeaderError};
+use isoremix::rpm::HeaderError;
+use isoremix::rpm::{read_header, read_package};
 
 fn spec(name: &'static str, version: &str) -> Spec {
     Spec {
@@ -30,7 +31,7 @@ fn format_error(err: &HeaderError, wanted: impl Fn(&RpmError) -> bool) -> bool {
 
 /// Whether reading the headers of `bytes` fails with the RPM layer's error `wanted` says.
 fn rpm_error(bytes: &[u8], wanted: impl Fn(&RpmError) -> bool) -> bool {
-    header::read_header(bytes).is_err_and(|e| format_error(&e, wanted))
+    read_header(bytes).is_err_and(|e| format_error(&e, wanted))
 }
 
 fn one_rpm(work: &Path) -> Vec<u8> {
@@ -39,15 +40,14 @@ fn one_rpm(work: &Path) -> Vec<u8> {
 
 #[test]
 fn a_file_that_is_not_an_rpm_is_rejected() {
-    let err =
-        header::read_package(&b"#!/bin/sh\necho this is a script, not a package\n".repeat(10)[..])
-            .unwrap_err();
+    let err = read_package(&b"#!/bin/sh\necho this is a script, not a package\n".repeat(10)[..])
+        .unwrap_err();
     assert!(
         format_error(&err, |e| matches!(e, RpmError::NotAnRpm { .. })),
         "{err}"
     );
     assert!(err.to_string().contains("not an RPM"));
-    let err = header::read_package(&b""[..]).unwrap_err();
+    let err = read_package(&b""[..]).unwrap_err();
     assert!(
         format_error(&err, |e| matches!(e, RpmError::Truncated { part: "lead" })),
         "{err}"
@@ -71,16 +71,16 @@ fn a_file_that_is_not_an_rpm_is_rejected() {
 fn truncated_headers_are_rejected_at_every_length() {
     let work = tempfile::tempdir().unwrap();
     let rpm = one_rpm(work.path());
-    let full = header::read_package(&rpm[..]).unwrap();
+    let full = read_package(&rpm[..]).unwrap();
     let end = full.header.header_end as usize;
     for len in (0..end).step_by(7).chain([end - 1, 96, 111, 112]) {
-        match header::read_header(&rpm[..len]) {
+        match read_header(&rpm[..len]) {
             Err(e) if format_error(&e, |e| matches!(e, RpmError::Truncated { .. })) => {}
             other => panic!("length {len}: expected a truncation error, got {other:?}"),
         }
     }
     // Cutting the payload only changes size and checksum, the header is still readable.
-    let cut = header::read_package(&rpm[..end + 10]).unwrap();
+    let cut = read_package(&rpm[..end + 10]).unwrap();
     assert_eq!(cut.header, full.header);
     assert_ne!(cut.sha256, full.sha256);
 }
@@ -89,7 +89,7 @@ fn truncated_headers_are_rejected_at_every_length() {
 fn corrupted_header_fields_give_errors_not_panics() {
     let work = tempfile::tempdir().unwrap();
     let rpm = one_rpm(work.path());
-    let full = header::read_package(&rpm[..]).unwrap();
+    let full = read_package(&rpm[..]).unwrap();
     let start = full.header.header_start as usize;
 
     // Header magic.
@@ -129,7 +129,7 @@ fn corrupted_header_fields_give_errors_not_panics() {
         for value in [0x00u8, 0xff, 0x80] {
             let mut bad = rpm.clone();
             bad[at] = value;
-            let _ = header::read_header(&bad[..]);
+            let _ = read_header(&bad[..]);
         }
     }
 }

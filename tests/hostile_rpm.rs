@@ -1,11 +1,11 @@
 //! Bad inputs to the RPM layer: files that are not packages, truncated and corrupted headers,
 //! absurd sizes, names and paths rpm forbids. Each must give a clear error, never a panic.
 
+use isoremix::rpm::Compression;
 use isoremix::rpm::Error;
-use isoremix::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
-use isoremix::rpm::payload::Compression;
-use isoremix::rpm::rewrite::{NewRelease, RewriteSpec, rewrite_package};
-use isoremix::rpm::sign::SigningKey;
+use isoremix::rpm::SigningKey;
+use isoremix::rpm::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
+use isoremix::rpm::{NewRelease, RewriteSpec, rewrite_package};
 
 const T: u32 = 1_700_000_000;
 
@@ -247,7 +247,7 @@ fn tampered_header_or_payload_is_detected() {
 
 #[test]
 fn oversized_or_badly_named_padding_is_refused() {
-    use isoremix::rpm::padding::{PaddingSpec, build_padding_package};
+    use isoremix::rpm::{PaddingSpec, build_padding_package};
     let ok = PaddingSpec {
         name: "pad".into(),
         version: "1".into(),

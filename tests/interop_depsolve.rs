@@ -18,8 +18,8 @@ use common::require;
 use isoremix::depsolve::{self, Candidate, Origin, Prefer, Request, Universe};
 use isoremix::repo::{self, Record};
 use isoremix::rpm::Nevra;
-use isoremix::rpm::build::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
-use isoremix::rpm::header::read_package;
+use isoremix::rpm::read_package;
+use isoremix::rpm::{Dep, DepCmp, FileSpec, PackageSpec, build_package};
 
 const TIME: u32 = 1_700_000_000;
 

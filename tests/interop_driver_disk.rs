@@ -395,7 +395,7 @@ fn two_runs_give_identical_bytes_and_inspect_recognises_the_disk() {
 /// A repository (made by createrepo_c) with one package providing `/bin/sh`, which the
 /// scriptlets of a wrapped driver require; nothing of it is run (`tsflags=noscripts`).
 fn shell_repo(dir: &Path) -> PathBuf {
-    use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+    use isoremix::rpm::{FileSpec, PackageSpec, build_package};
     require("createrepo_c");
     let repo = dir.join("shell-repo");
     std::fs::create_dir_all(&repo).unwrap();

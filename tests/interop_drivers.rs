@@ -18,7 +18,7 @@ use common::initrd::{cli_compress, cpio_extract_all, gnu_cpio, sh};
 use common::{XENSERVER_COMPS, groups_source, isoremix, require, run, xorriso_extract};
 use isoremix::initrd::{Compression, Reader};
 use isoremix::kmod::INDEX_FILES;
-use isoremix::rpm::build::{Dep, FileSpec, PackageSpec, build_package};
+use isoremix::rpm::{Dep, FileSpec, PackageSpec, build_package};
 
 /// Modules of the source's install.img (file names in Debian's package).
 const IMAGE_MODULES: [&str; 5] = [

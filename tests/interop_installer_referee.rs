@@ -13,7 +13,7 @@ use std::process::Command;
 
 use common::referee::{self, Outcome, Report};
 use common::{isoremix, require, run, run_all, xorriso_extract};
-use isoremix::rpm::build::{Dep, DepCmp, PackageSpec};
+use isoremix::rpm::{Dep, DepCmp, PackageSpec};
 
 const ANSWERFILE_ARG: &str = "answerfile=file:///answerfile.xml";
 const NO_CHECKS: [&str; 2] = ["no-gpgcheck", "no-repo-gpgcheck"];

@@ -10,7 +10,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 
 /// The committed demo package.
 const DEMO_RPM: &str = "profiles/demo/rpms/site-tools-1.0-1.noarch.rpm";
@@ -75,7 +75,7 @@ use std::process::Command;
 
 use common::{groups_source, isoremix, require, run, run_all, xorriso_extract};
 use isoremix::repo::{self, Record};
-use isoremix::rpm::build::Dep;
+use isoremix::rpm::Dep;
 
 /// SOURCE_DATE_EPOCH of every build here.
 const EPOCH: u64 = 1_700_000_000;

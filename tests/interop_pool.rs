@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{isoremix, position_of, require, run, run_all, xorriso_extract};
-use isoremix::rpm::build::{Dep, DepCmp, PackageSpec};
+use isoremix::rpm::{Dep, DepCmp, PackageSpec};
 
 const EPOCH: u64 = 1_700_000_000;
 

@@ -6,13 +6,13 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use isoremix::rpm::build::{
+use isoremix::rpm::Compression;
+use isoremix::rpm::{
     Dep, DepCmp, DirSpec, FileSpec, PackageSpec, ScriptSpec, build_package, build_signed_package,
 };
-use isoremix::rpm::evr::{Evr, rpmvercmp};
-use isoremix::rpm::payload::Compression;
-use isoremix::rpm::rewrite::{NewRelease, RewriteSpec, rewrite_package};
-use isoremix::rpm::sign::{SigningKey, sign_package};
+use isoremix::rpm::{Evr, rpmvercmp};
+use isoremix::rpm::{NewRelease, RewriteSpec, rewrite_package};
+use isoremix::rpm::{SigningKey, sign_package};
 
 const BUILD_TIME: u32 = 1_700_000_000;
 const PASSPHRASE: &str = "test passphrase";
@@ -752,7 +752,7 @@ fn rpmvercmp_matches_rpm() {
 
 #[test]
 fn padding_packages_are_valid_incompressible_and_reproducible() {
-    use isoremix::rpm::padding::{PaddingSpec, build_padding_package};
+    use isoremix::rpm::{PaddingSpec, build_padding_package};
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db");
     std::fs::create_dir(&db).unwrap();
@@ -823,7 +823,7 @@ fn padding_packages_are_valid_incompressible_and_reproducible() {
     let installed = std::fs::read(root.join("usr/share/padding-001/filler.bin")).unwrap();
     assert_eq!(
         installed,
-        isoremix::rpm::payload::Filler::new(1).take_vec(padding.size as usize)
+        isoremix::rpm::Filler::new(1).take_vec(padding.size as usize)
     );
 }
 
@@ -892,7 +892,7 @@ fn createrepo_c_indexes_built_signed_and_rewritten_packages() {
 
 #[test]
 fn kernel_module_package_has_modules_and_depmod_scripts() {
-    use isoremix::rpm::build::{KernelModules, kernel_module_spec};
+    use isoremix::rpm::{KernelModules, kernel_module_spec};
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db");
     std::fs::create_dir(&db).unwrap();
@@ -1013,11 +1013,10 @@ fn rpm_installs_built_signed_and_rewritten_packages() {
 
 #[test]
 fn header_range_matches_createrepo_c() {
-    use isoremix::rpm::container::PackageStart;
     let tmp = tempfile::tempdir().unwrap();
     let bytes = build(&sample_spec());
-    let start = PackageStart::read(&mut &bytes[..]).unwrap();
-    let (from, to) = start.header_range();
+    let header = isoremix::rpm::read_package(&bytes[..]).unwrap().header;
+    let (from, to) = (header.header_start, header.header_end);
     let repo = tmp.path().join("repo");
     std::fs::create_dir(&repo).unwrap();
     write(&repo, "p.rpm", &bytes);

@@ -15,9 +15,9 @@ use std::process::Command;
 
 use common::elf::build_elf;
 use common::{isoremix, require, run, xorriso_extract};
-use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
-use isoremix::rpm::sign::{SigningKey, sign_package};
+use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 use isoremix::rpm::{SignatureVerdict, public_keys_from_armored, verify_package};
+use isoremix::rpm::{SigningKey, sign_package};
 
 const EPOCH: &str = "1700000000";
 const PASSPHRASE: &str = "s3cret";

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use common::package::write as write_rpm;
 use common::{isoremix, referee, run};
-use isoremix::rpm::build::{Dep, FileSpec, PackageSpec};
+use isoremix::rpm::{Dep, FileSpec, PackageSpec};
 
 const EPOCH: u64 = 1_700_000_000;
 const TIME: u32 = 1_727_740_800;

@@ -1,39 +1,55 @@
 //! RPM packages: building them deterministically, rewriting a meta-package as a new release,
-//! signing, and rpm's version ordering.
+//! signing, reading headers and rpm's version ordering.
 //!
-//! - [`build`] makes a package from plain data ([`build::PackageSpec`]).
-//! - [`rewrite`] reads an existing package as a stream and writes a new release of it with more
-//!   `Requires`, keeping the payload byte for byte.
-//! - [`sign`] signs a package as `rpmsign` 4.11 does (header and header+payload signatures by
-//!   the primary key), makes detached armored signatures and exports the public key.
-//! - [`verify`] checks digests and judges signatures as rpm 4.11 does.
-//! - [`evr`] compares versions the way rpm does.
-//! - [`payload`] chooses the payload compression, writes cpio members and makes deterministic
-//!   filler content; [`padding`] streams large filler packages for size benchmarks.
-//! - [`index`] is the on-disk header structure (index entries and data store), [`lead`] the
-//!   96-byte lead and [`container`] the sequence lead / signature header / main header / payload,
-//!   shared by the rewriting and signing code.
+//! - Building: [`build_package`] makes a package from plain data ([`PackageSpec`] with
+//!   [`FileSpec`], [`DirSpec`], [`SymlinkSpec`], [`ScriptSpec`] and [`Dep`]s);
+//!   [`kernel_module_spec`] describes a kernel-module package; [`build_padding_package`] streams
+//!   large filler packages ([`PaddingSpec`], content from [`Filler`]) for size benchmarks.
+//! - Rewriting: [`rewrite_package`] reads an existing package as a stream and writes a new
+//!   release of it with more `Requires` ([`RewriteSpec`], [`NewRelease`]), keeping the payload
+//!   byte for byte.
+//! - Signing: [`SigningKey`] with [`sign_package`] signs as `rpmsign` 4.11 does (header and
+//!   header+payload signatures by the primary key); [`SigningKey::detached_signature`] and
+//!   [`SigningKey::public_key_armored`] make detached armored signatures and export the key.
+//! - Verifying: [`check_digests`], [`verify_package`] and [`verify_detached`] judge digests and
+//!   signatures as rpm 4.11 does.
+//! - Reading: [`read_package`] / [`read_header`] give a package's header ([`PackageHeader`]).
+//! - Ordering: [`Evr`] / [`Nevra`] and [`rpmvercmp`] compare versions the way rpm does.
 //!
-//! Entry points for the pipeline: [`build::build_package`], [`padding::build_padding_package`],
-//! [`build::kernel_module_spec`], [`rewrite::rewrite_package`], [`sign::SigningKey`] with
-//! [`sign::sign_package`], [`sign::SigningKey::detached_signature`] and
-//! [`sign::SigningKey::public_key_armored`], and [`Evr`] / [`Nevra`] for version ordering.
+//! The on-disk structures (index entries and data store, the 96-byte lead, the sequence lead /
+//! signature header / main header / payload) stay inside the crate.
 
-pub mod build;
-pub mod container;
-pub mod error;
-pub mod evr;
-pub mod header;
-pub mod index;
-pub mod lead;
-pub mod padding;
-pub mod payload;
-pub mod rewrite;
-pub mod sign;
-pub mod verify;
+pub(crate) mod build;
+pub(crate) mod container;
+pub(crate) mod error;
+pub(crate) mod evr;
+pub(crate) mod header;
+pub(crate) mod index;
+pub(crate) mod lead;
+pub(crate) mod padding;
+pub(crate) mod payload;
+pub(crate) mod rewrite;
+pub(crate) mod sign;
+pub(crate) mod verify;
 
+pub use build::{
+    Dep, DepCmp, DirSpec, FileSpec, KernelModules, PackageSpec, ScriptSpec, SymlinkSpec,
+    build_package, build_signed_package, kernel_module_spec,
+};
 pub use error::Error;
-pub use evr::{Evr, Nevra};
+pub use evr::{Evr, Nevra, rpmvercmp};
+/// Errors of reading a package's header ([`read_package`], [`read_header`]).
+pub use header::Error as HeaderError;
+pub use header::{
+    ChangelogEntry, Dependency, FileInfo, FileKind, PackageFile, PackageHeader, read_header,
+    read_package, read_package_file,
+};
+pub use padding::{PaddingSpec, build_padding_package};
+pub use payload::{Compression, CpioEntry, Filler};
+pub use rewrite::{NewRelease, RewriteReport, RewriteSpec, rewrite_package};
+pub use sign::{
+    KeyFileError, SigningKey, is_signed, load_key_file, sign_package, sign_package_reopen,
+};
 pub use verify::{
     PublicKey, SignatureVerdict, check_digests, public_keys_from_armored, verify_detached,
     verify_package,

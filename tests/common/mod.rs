@@ -234,7 +234,7 @@ pub const XENSERVER_COMPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 /// holds three small RPMs, `repodata/` made by `createrepo_c -g` with `comps` as the groups
 /// file, a `.treeinfo`, written by genisoimage.
 pub fn groups_source(dir: &Path, comps: &[u8]) -> PathBuf {
-    use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+    use isoremix::rpm::{FileSpec, PackageSpec, build_package};
     require("createrepo_c");
     let tree = dir.join("tree");
     xcpng_tree(&tree);

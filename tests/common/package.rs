@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use isoremix::rpm::build::{FileSpec, PackageSpec, build_package};
+use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 
 /// The build time of the packages made here.
 pub const TIME: u32 = 1_727_740_800;
