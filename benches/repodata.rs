@@ -30,10 +30,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use isoremix::repo::reader::{ReuseIndex, read_repo_dir};
 use isoremix::repo::{
     self, CollectStats, DEFAULT_CHANGELOG_LIMIT, PackageInput, PackageJob, Record,
 };
+use isoremix::repo::{ReuseIndex, read_repo_dir};
 use isoremix::rpm::{Compression, Filler};
 use isoremix::rpm::{Dep, DepCmp, DirSpec, FileSpec, PackageSpec, build_package};
 

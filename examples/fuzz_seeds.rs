@@ -64,7 +64,7 @@ fn sample_seeds(work: &Path, seeds: &mut Seeds) -> Result<(), Box<dyn Error>> {
     ));
     seeds.push(("treeinfo", "sample".into(), read(".treeinfo")?));
     let repomd_xml = read("repodata/repomd.xml")?;
-    let repomd = isoremix::repo::repomd::parse_repomd(&repomd_xml)?;
+    let repomd = isoremix::repo::parse_repomd(&repomd_xml)?;
     seeds.push(("repomd", "sample".into(), repomd_xml));
     let mut joined = Vec::new();
     for kind in ["primary", "filelists", "other"] {
@@ -228,7 +228,7 @@ fn text_seeds(seeds: &mut Seeds) -> Result<(), Box<dyn Error>> {
         "minimal".into(),
         b"[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n".to_vec(),
     ));
-    let comps = isoremix::repo::comps::driver_disk_comps("seed-update", &["seed-driver"])?;
+    let comps = isoremix::repo::driver_disk_comps("seed-update", &["seed-driver"])?;
     seeds.push(("comps", "driver-disk".into(), comps));
     Ok(())
 }

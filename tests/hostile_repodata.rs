@@ -181,7 +181,7 @@ fn comps_that_is_not_xml_is_an_error() {
         b"\x00\x01\x02",
     ] {
         assert!(
-            repo::comps::parse_groups(bad).is_err(),
+            repo::parse_groups(bad).is_err(),
             "{:?}",
             String::from_utf8_lossy(bad)
         );
@@ -195,18 +195,14 @@ fn comps_that_is_not_xml_is_an_error() {
         )
         .unwrap_err();
         assert!(matches!(err, repo::Error::BadXml { .. }), "{err}");
-        assert!(
-            repo::comps::add_packages(bad, "x", &["p"], repo::comps::ReqKind::Mandatory).is_err()
-        );
+        assert!(repo::add_packages(bad, "x", &["p"], repo::ReqKind::Mandatory).is_err());
     }
     let ok = b"<comps><group><id>x</id></group></comps>";
     assert!(matches!(
-        repo::comps::add_packages(ok, "y", &["p"], repo::comps::ReqKind::Mandatory),
+        repo::add_packages(ok, "y", &["p"], repo::ReqKind::Mandatory),
         Err(repo::Error::GroupNotFound { .. })
     ));
-    assert!(
-        repo::comps::add_packages(ok, "x", &["bad name"], repo::comps::ReqKind::Mandatory).is_err()
-    );
+    assert!(repo::add_packages(ok, "x", &["bad name"], repo::ReqKind::Mandatory).is_err());
 }
 
 #[test]
@@ -215,7 +211,7 @@ fn repodata_that_does_not_match_repomd_is_an_error() {
     let files = repo::write_repodata(&[], None, 1).unwrap();
     let root = work.path();
     files.write_to_dir(root).unwrap();
-    assert!(repo::reader::read_repo_dir(root).unwrap().is_empty());
+    assert!(repo::read_repo_dir(root).unwrap().is_empty());
 
     // Tamper with primary: checksum (and size) mismatch.
     let primary = root.join(&files.repomd.record("primary").unwrap().location_href);
@@ -223,7 +219,7 @@ fn repodata_that_does_not_match_repomd_is_an_error() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     fs::write(&primary, &bytes).unwrap();
-    let err = repo::reader::read_repo_dir(root).unwrap_err();
+    let err = repo::read_repo_dir(root).unwrap_err();
     assert!(
         matches!(
             err,
@@ -248,15 +244,15 @@ fn repodata_that_does_not_match_repomd_is_an_error() {
         repomd.replace(&href, "../../etc/passwd"),
     )
     .unwrap();
-    let err = repo::reader::read_repo_dir(root).unwrap_err();
+    let err = repo::read_repo_dir(root).unwrap_err();
     assert!(matches!(err, repo::Error::UnsafeLocation { .. }), "{err}");
 
     // repomd.xml that is not XML, or lacks primary.
     fs::write(root.join("repodata/repomd.xml"), "garbage").unwrap();
-    assert!(repo::reader::read_repo_dir(root).is_err());
+    assert!(repo::read_repo_dir(root).is_err());
     fs::write(root.join("repodata/repomd.xml"), "<repomd></repomd>").unwrap();
     assert!(matches!(
-        repo::reader::read_repo_dir(root),
+        repo::read_repo_dir(root),
         Err(repo::Error::MissingData { .. })
     ));
 }

@@ -192,8 +192,8 @@ fn compare_with_createrepo_c(work: &Path, tree: &Path, groups: Option<&[u8]>) {
         r.sort_by(|a, b| a.location_href.cmp(&b.location_href));
         r
     };
-    let their = by_location(repo::reader::read_repo_dir(&theirs).unwrap());
-    let ours = by_location(repo::reader::read_repo_dir(tree).unwrap());
+    let their = by_location(repo::read_repo_dir(&theirs).unwrap());
+    let ours = by_location(repo::read_repo_dir(tree).unwrap());
     assert_eq!(
         their.iter().map(|r| &r.location_href).collect::<Vec<_>>(),
         ours.iter().map(|r| &r.location_href).collect::<Vec<_>>()
@@ -203,8 +203,7 @@ fn compare_with_createrepo_c(work: &Path, tree: &Path, groups: Option<&[u8]>) {
         assert_eq!(t, o, "record of {} differs from createrepo_c's", o.name);
     }
     let kinds = |root: &Path| {
-        let md = repo::repomd::parse_repomd(&fs::read(root.join("repodata/repomd.xml")).unwrap())
-            .unwrap();
+        let md = repo::parse_repomd(&fs::read(root.join("repodata/repomd.xml")).unwrap()).unwrap();
         md.records
             .into_iter()
             .map(|r| (r.kind, r.open_checksum.unwrap_or(r.checksum)))
@@ -521,8 +520,7 @@ fn groups_source_gets_the_package_in_its_comps_group() {
     extract(&work.join("out.iso"), &tree);
 
     // The comps gained one line; every other byte is kept.
-    let md =
-        repo::repomd::parse_repomd(&fs::read(tree.join("repodata/repomd.xml")).unwrap()).unwrap();
+    let md = repo::parse_repomd(&fs::read(tree.join("repodata/repomd.xml")).unwrap()).unwrap();
     let group = md.record("group").expect("group kept");
     assert!(md.record("group_gz").is_some());
     let comps = fs::read_to_string(tree.join(&group.location_href)).unwrap();

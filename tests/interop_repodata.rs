@@ -279,8 +279,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// The uncompressed XML of `kind` in the repository at `root`, located through repomd.xml.
 fn xml_of(root: &Path, kind: &str) -> Vec<u8> {
-    let repomd =
-        repo::repomd::parse_repomd(&fs::read(root.join("repodata/repomd.xml")).unwrap()).unwrap();
+    let repomd = repo::parse_repomd(&fs::read(root.join("repodata/repomd.xml")).unwrap()).unwrap();
     let href = &repomd.record(kind).unwrap().location_href;
     let gz = fs::read(root.join(href)).unwrap();
     let mut out = Vec::new();
@@ -314,7 +313,7 @@ fn records_match_createrepo_c_field_by_field() {
     // revision (createrepo_c uses the clock, we the given time), and the gzip bytes (so the
     // compressed checksum, size and file name of .gz files).
     let parse = |root: &Path| {
-        repo::repomd::parse_repomd(&fs::read(root.join("repodata/repomd.xml")).unwrap()).unwrap()
+        repo::parse_repomd(&fs::read(root.join("repodata/repomd.xml")).unwrap()).unwrap()
     };
     let (their_md, our_md) = (parse(&theirs), parse(&ours_dir));
     let kinds = |md: &repo::Repomd| {
@@ -344,17 +343,16 @@ fn records_match_createrepo_c_field_by_field() {
     }
     assert_eq!(our_md.revision.as_deref(), Some(EPOCH.to_string().as_str()));
     // The groups of createrepo_c's repository read back for keeping: name and bytes.
-    let kept =
-        repo::reader::read_groups(&their_md, |href| Ok(fs::read(theirs.join(href)).unwrap()))
-            .unwrap()
-            .unwrap();
+    let kept = repo::read_groups(&their_md, |href| Ok(fs::read(theirs.join(href)).unwrap()))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (kept.0.as_str(), kept.1.as_slice()),
         ("comps.xml", COMPS.as_bytes())
     );
     let mut gz_only = their_md.clone();
     gz_only.records.retain(|r| r.kind != "group");
-    let kept = repo::reader::read_groups(&gz_only, |href| Ok(fs::read(theirs.join(href)).unwrap()))
+    let kept = repo::read_groups(&gz_only, |href| Ok(fs::read(theirs.join(href)).unwrap()))
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -363,8 +361,8 @@ fn records_match_createrepo_c_field_by_field() {
     );
     assert!(our_md.records.iter().all(|r| r.timestamp == EPOCH));
 
-    let their_records = repo::reader::read_repo_dir(&theirs).unwrap();
-    let our_records = repo::reader::read_repo_dir(&ours_dir).unwrap();
+    let their_records = repo::read_repo_dir(&theirs).unwrap();
+    let our_records = repo::read_repo_dir(&ours_dir).unwrap();
     assert_eq!(their_records.len(), 5);
     assert_eq!(their_records.len(), our_records.len());
     for (t, o) in their_records.iter().zip(&our_records) {
@@ -555,11 +553,11 @@ fn dnf_installs_a_package_added_to_a_group_by_comps_edit() {
     let tree = build_tree(work.path());
     let out = work.path().join("out");
     // hello needs /bin/sh and coreutils that this repository lacks; crated only needs simple.
-    let edited = repo::comps::add_packages(
+    let edited = repo::add_packages(
         COMPS.as_bytes(),
         "base_group",
         &["crated"],
-        repo::comps::ReqKind::Mandatory,
+        repo::ReqKind::Mandatory,
     )
     .unwrap();
     // Every original byte is kept: the edit only inserted one line.
@@ -599,8 +597,8 @@ fn dnf_installs_the_drivers_group_of_a_driver_disk_repo() {
         let rpm = build_rpm(&work.path().join("b"), &spec);
         fs::copy(&rpm, packages.join(rpm.file_name().unwrap())).unwrap();
     }
-    let comps = repo::comps::driver_disk_comps("update-mydriver", &["mydriver-module"]).unwrap();
-    let groups = repo::comps::parse_groups(&comps).unwrap();
+    let comps = repo::driver_disk_comps("update-mydriver", &["mydriver-module"]).unwrap();
+    let groups = repo::parse_groups(&comps).unwrap();
     assert_eq!(
         groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
         ["update", "drivers"]
@@ -696,7 +694,7 @@ fn a_thousand_unchanged_packages_are_reused_without_reading_them() {
         .unwrap();
 
     let started = std::time::Instant::now();
-    let index = repo::reader::ReuseIndex::new(repo::reader::read_repo_dir(&out).unwrap());
+    let index = repo::ReuseIndex::new(repo::read_repo_dir(&out).unwrap());
     let inputs: Vec<repo::PackageInput> = many
         .iter()
         .map(|r| repo::PackageInput {
@@ -741,7 +739,7 @@ fn reused_records_equal_fresh_ones_and_changed_packages_are_not_reused() {
     write_ours(&tree, &out, None);
 
     let fresh = our_records(&tree);
-    let index = repo::reader::ReuseIndex::new(repo::reader::read_repo_dir(&out).unwrap());
+    let index = repo::ReuseIndex::new(repo::read_repo_dir(&out).unwrap());
     assert_eq!(index.len(), fresh.len());
     for r in &fresh {
         let reused = index

@@ -3,15 +3,16 @@
 //! comps groups kept as `group` and `group_gz`.
 //!
 //! Package records come from RPM headers ([`Record::from_package`], many packages in parallel
-//! with [`read_records`]) or from an existing repository ([`reader`]), so unchanged packages are
-//! not read again.
+//! with [`read_records`]) or from an existing repository ([`read_repo_dir`], indexed for reuse
+//! by [`ReuseIndex`]), so unchanged packages are not read again. Comps groups are read with
+//! [`parse_groups`] and edited with [`add_packages`]; [`driver_disk_comps`] makes a driver disk's.
 //!
 //! ```no_run
-//! use isoremix::repo::{self, reader, GroupsFile, PackageInput, PackageJob};
+//! use isoremix::repo::{self, GroupsFile, PackageInput, PackageJob, ReuseIndex};
 //! # fn main() -> Result<(), repo::Error> {
 //! let source = std::path::Path::new("source-tree");
 //! // Records of the source repository, for reuse.
-//! let reuse = reader::ReuseIndex::new(reader::read_repo_dir(source)?);
+//! let reuse = ReuseIndex::new(repo::read_repo_dir(source)?);
 //! let inputs = vec![PackageInput {
 //!     job: PackageJob {
 //!         path: source.join("Packages/a-1-1.noarch.rpm"),
@@ -36,14 +37,14 @@
 //! # }
 //! ```
 
-pub mod bounded;
-pub mod comps;
-pub mod filelists;
-pub mod other;
-pub mod primary;
-pub mod reader;
-pub mod record;
-pub mod repomd;
+pub(crate) mod bounded;
+pub(crate) mod comps;
+pub(crate) mod filelists;
+pub(crate) mod other;
+pub(crate) mod primary;
+pub(crate) mod reader;
+pub(crate) mod record;
+pub(crate) mod repomd;
 mod scan;
 mod xml;
 
@@ -55,8 +56,10 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
+pub use comps::{Group, PackageReq, ReqKind, add_packages, driver_disk_comps, parse_groups};
+pub use reader::{ReuseIndex, read_groups, read_repo, read_repo_dir};
 pub use record::{Changelog, DEFAULT_CHANGELOG_LIMIT, Dep, Record, RecordFile};
-pub use repomd::{Repomd, RepomdRecord};
+pub use repomd::{Repomd, RepomdRecord, parse_repomd, write_repomd};
 pub use scan::{
     CollectStats, PackageInput, PackageJob, collect_records, default_threads, read_records,
 };
