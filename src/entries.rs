@@ -449,7 +449,7 @@ mod tests {
     fn matches_entries_across_configs() {
         let view = |name: &str, args: &str| EntryView {
             name: name.into(),
-            xen: Some(crate::boot::menu::XenCmdline {
+            xen: Some(crate::boot::XenCmdline {
                 xen: "/boot/xen.gz".into(),
                 xen_args: vec![],
                 kernel: "/boot/vmlinuz".into(),

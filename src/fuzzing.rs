@@ -13,7 +13,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::boot::menu::{BootMenu, EntryView};
+use crate::boot::{BootMenu, EntryView};
 use crate::boot::{efiboot, grub::GrubCfg, isolinux::IsolinuxCfg};
 use crate::initrd::{self, Edits, NewcWriter, Tree, newc};
 use crate::patch::Patch;

@@ -5,10 +5,10 @@
 mod common;
 
 use common::bootcfg::{GRUB, ISOLINUX, config, strings};
-use isoremix::boot::args::ArgEdits;
+use isoremix::boot::ArgEdits;
+use isoremix::boot::GrubCfg;
+use isoremix::boot::IsolinuxCfg;
 use isoremix::boot::efiboot::{self, FatTime};
-use isoremix::boot::grub::GrubCfg;
-use isoremix::boot::isolinux::IsolinuxCfg;
 use isoremix::boot::{BootEdits, ConfigFile, ConfigKind, EntryEdits, NewEntry, apply};
 
 fn both() -> Vec<ConfigFile> {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::bootcfg::{efiboot_grub, iso_configs};
-use isoremix::boot::args::ArgEdits;
+use isoremix::boot::ArgEdits;
 use isoremix::boot::efiboot::{self, FatTime};
 use isoremix::boot::{BootEdits, EntryEdits, apply};
 

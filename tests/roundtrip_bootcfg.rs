@@ -5,7 +5,7 @@
 mod common;
 
 use common::bootcfg::{GRUB, ISOLINUX, config, efiboot_grub, iso_configs, strings};
-use isoremix::boot::args::ArgEdits;
+use isoremix::boot::ArgEdits;
 use isoremix::boot::{BootEdits, ConfigFile, ConfigKind, EntryEdits, NewEntry, apply};
 
 fn configs() -> Vec<ConfigFile> {

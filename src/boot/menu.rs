@@ -40,7 +40,7 @@ mod matching;
 pub use error::Error;
 
 use super::args::{self, ArgEdits};
-pub use super::entry::{BootMenu, EntryView, LinuxCmdline, XenCmdline};
+use super::entry::{BootMenu, EntryView};
 use super::grub::{self, GrubCfg};
 use super::grub_script;
 use super::isolinux::{self, IsolinuxCfg};

@@ -1,24 +1,38 @@
 //! Boot menus and kernel arguments (isolinux.cfg, GRUB configs) and the EFI boot image
 //! (efiboot.img, FAT).
 //!
-//! - [`args`]: kernel-argument lists and `set`/`add`/`remove` edits;
-//! - [`entry`]: a menu entry as edits see it, and [`entry::BootMenu`], what each format implements;
-//! - [`isolinux`], [`grub`]: parse, edit and render the two menu formats, keeping untouched lines;
-//! - [`grub_script`]: the block and quote balance GRUB's own parser requires of a script;
-//! - [`menu`]: one set of edits applied consistently to all configs of an ISO;
+//! - [`ArgEdits`]: `set`/`add`/`remove` edits of a kernel-argument list;
+//! - [`IsolinuxCfg`], [`GrubCfg`]: parse, edit and render the two menu formats, keeping
+//!   untouched lines; both implement [`BootMenu`], which shows each entry as an [`EntryView`];
+//! - [`apply`]: one set of [`BootEdits`] applied consistently to all [`ConfigFile`]s of an ISO;
 //! - [`efiboot`]: read the FAT image, rebuild it with replaced files, or create one.
+//!
+//! GRUB's script balance check and the FAT writer stay inside the crate.
 
-pub mod args;
+pub(crate) mod args;
 pub mod efiboot;
-pub mod entry;
-pub mod fatwrite;
-pub mod grub;
-pub mod grub_script;
-pub mod isolinux;
-pub mod menu;
+pub(crate) mod entry;
+pub(crate) mod fatwrite;
+pub(crate) mod grub;
+pub(crate) mod grub_script;
+pub(crate) mod isolinux;
+pub(crate) mod menu;
 mod text;
 
-pub use menu::{BootEdits, ConfigFile, ConfigKind, EntryEdits, NewEntry, Report, apply};
+pub use args::ArgEdits;
+/// Errors of a kernel-argument edit.
+pub use args::Error as ArgError;
+pub use entry::{BootMenu, EntryView, LinuxCmdline, XenCmdline};
+/// Errors of reading a GRUB config ([`GrubCfg::parse`]).
+pub use grub::Error as GrubError;
+pub use grub::GrubCfg;
+/// Errors of reading an isolinux config ([`IsolinuxCfg::parse`]).
+pub use isolinux::Error as IsolinuxError;
+pub use isolinux::IsolinuxCfg;
+
+pub use menu::{
+    BootEdits, ConfigFile, ConfigKind, EntryEdits, Error, FileReport, NewEntry, Report, apply,
+};
 
 /// Where an XCP-ng ISO keeps its BIOS boot menu.
 pub const ISOLINUX_CFG: &str = "boot/isolinux/isolinux.cfg";
