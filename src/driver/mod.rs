@@ -11,10 +11,10 @@
 //!   new modules in place.
 
 mod error;
-pub mod image;
-pub mod kver;
-pub mod rpm_payload;
-pub mod wrap;
+pub(crate) mod image;
+pub(crate) mod kver;
+pub(crate) mod rpm_payload;
+pub(crate) mod wrap;
 
 pub use error::Error;
 pub use image::{ImageModules, KernelModules, index_files};
