@@ -14,11 +14,11 @@
 //! [`disk::write_disk`] does the work from plain data; [`build`] maps a profile onto it,
 //! wrapping bare kernel modules into a driver RPM first (`crate::driver::wrap`).
 
-pub mod control;
-pub mod disk;
-pub mod recognise;
-pub mod update_xml;
-pub mod uuid;
+pub(crate) mod control;
+pub(crate) mod disk;
+pub(crate) mod recognise;
+pub(crate) mod update_xml;
+pub(crate) mod uuid;
 
 use std::path::{Path, PathBuf};
 
