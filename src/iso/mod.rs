@@ -6,7 +6,7 @@ mod device;
 mod edit;
 mod error;
 mod fresh;
-pub mod hybrid;
+pub(crate) mod hybrid;
 mod kernel_copy;
 mod output;
 mod source;
