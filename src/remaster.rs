@@ -3,16 +3,16 @@
 //! place. Each step lives in `remaster/<step>.rs` and is the only place
 //! that translates its profile section into calls of a format module.
 //! [`plan`] runs the same steps and stops before writing: the report then says what the
-//! build would change ([`changes`]).
+//! build would change ([`Changes`]).
 
 mod boot;
-pub mod changes;
+pub(crate) mod changes;
 mod drivers;
 mod error;
 mod installer;
 mod iso_files;
-pub mod packages;
-pub mod signing;
+pub(crate) mod packages;
+pub(crate) mod signing;
 mod treeinfo;
 
 use std::path::{Path, PathBuf};
@@ -25,7 +25,9 @@ use crate::profile::{Profile, SourceIso as SourceSpec};
 use crate::progress::Progress;
 use crate::sample;
 
+pub use changes::{BootChange, Changes, FileChanges, InstallImgChange};
 pub use error::{At, Error};
+pub use packages::{PulledIn, Updated};
 
 /// What a build did, or, from [`plan`], would do. Its JSON form is `build --json`'s.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -45,12 +47,12 @@ pub struct BuildReport {
     pub added: Vec<String>,
     /// Packages drawn from a `[packages] from` pool to satisfy dependencies.
     #[serde(skip)]
-    pub pulled_in: Vec<packages::PulledIn>,
+    pub pulled_in: Vec<PulledIn>,
     /// Packages of the source replaced by a newer version (`[packages] update`).
     #[serde(skip)]
-    pub updated: Vec<packages::Updated>,
+    pub updated: Vec<Updated>,
     /// What the build changes in the image, compared with its source.
-    pub changes: changes::Changes,
+    pub changes: Changes,
 }
 
 /// Everything a step needs besides its profile section.

@@ -19,7 +19,6 @@ mod sign;
 mod source;
 mod write;
 
-pub use meta::next_release;
 pub use pool::{PulledIn, Updated};
 
 use super::{Context, Error};
@@ -70,10 +69,6 @@ impl std::fmt::Display for InstallStyle {
 /// What later steps need from this one.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
-    /// Whether the repository changed.
-    pub changed: bool,
-    /// The install styles found and used.
-    pub styles: Vec<InstallStyle>,
     /// dom0 arguments the interactive boot entries (those naming no answer file) must get:
     /// signature checks off.
     pub dom0_args: Vec<String>,
@@ -213,11 +208,7 @@ pub fn apply(
     )?;
 
     let changed = !unchanged;
-    let mut outcome = Outcome {
-        changed,
-        styles: plan.styles,
-        ..Outcome::default()
-    };
+    let mut outcome = Outcome::default();
     match key {
         Some(key) => {
             outcome.key_file = Some(sign::write_key_file(source, key, cx)?);
