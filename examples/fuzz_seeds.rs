@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use hadris_iso::{BootEntry, ElTorito, IsoOptions};
 use isoremix::boot::efiboot;
-use isoremix::initrd::{Compression, compression};
+use isoremix::initrd::{Compression, compress};
 use isoremix::iso::{self, SourceIso};
 use isoremix::rpm::{Dep, FileSpec, PackageSpec, build_package};
 
@@ -161,11 +161,11 @@ fn initrd_seeds(seeds: &mut Seeds) -> Result<(), Box<dyn Error>> {
         Compression::Xz,
         Compression::Zstd,
     ] {
-        let bytes = compression::compress(c, image)?;
+        let bytes = compress(c, image)?;
         seeds.push(("initrd", format!("{c:?}").to_lowercase(), bytes));
     }
     let mut two = image.to_vec();
-    two.extend(compression::compress(Compression::Bzip2, image)?);
+    two.extend(compress(Compression::Bzip2, image)?);
     seeds.push(("initrd", "two-segments".into(), two));
     Ok(())
 }
@@ -252,7 +252,7 @@ fn kmod_seeds(seeds: &mut Seeds) -> Result<(), Box<dyn Error>> {
         ("__ksymtab_strings", 1, b"seed_export\0".to_vec(), 0),
     ]);
     let mut xz = vec![0u8];
-    xz.extend(compression::compress(Compression::Xz, &ko)?);
+    xz.extend(compress(Compression::Xz, &ko)?);
     seeds.push(("kmod", "plain".into(), ko));
     seeds.push(("kmod", "xz".into(), xz));
     Ok(())

@@ -5,9 +5,9 @@ mod common;
 
 use common::initrd::newc_archive;
 use isoremix::answerfile;
-use isoremix::initrd::compression::compress;
-use isoremix::initrd::newc::{Header, S_IFDIR, S_IFLNK, S_IFREG};
+use isoremix::initrd::compress;
 use isoremix::initrd::{self, Compression, Edits, Tree};
+use isoremix::initrd::{NewcHeader as Header, S_IFDIR, S_IFLNK, S_IFREG};
 use isoremix::patch::Patch;
 
 fn file(name: &[u8], data: &[u8]) -> (Header, Vec<u8>, Vec<u8>) {

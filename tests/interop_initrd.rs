@@ -429,7 +429,7 @@ fn linux_kernel_unpacks_repack_and_overlay_as_the_tree_says() {
     set_times(&a, 1_600_000_000);
 
     let entry = |mode: u32, name: &[u8], data: &[u8]| {
-        let h = isoremix::initrd::newc::Header {
+        let h = isoremix::initrd::NewcHeader {
             mode,
             nlink: 1,
             mtime: 1_600_000_100,
@@ -437,7 +437,7 @@ fn linux_kernel_unpacks_repack_and_overlay_as_the_tree_says() {
         };
         (h, name.to_vec(), data.to_vec())
     };
-    let ours = |entries: &[(isoremix::initrd::newc::Header, Vec<u8>, Vec<u8>)]| {
+    let ours = |entries: &[(isoremix::initrd::NewcHeader, Vec<u8>, Vec<u8>)]| {
         let mut wr = initrd::NewcWriter::new(Vec::new());
         for (h, n, d) in entries {
             wr.append_bytes(h, n, d).unwrap();

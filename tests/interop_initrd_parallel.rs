@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{pseudo_random, require, run};
-use isoremix::initrd::{self, Edits, Tree, bzip2_blocks::ParallelBzDecoder};
+use isoremix::initrd::{self, Edits, ParallelBzDecoder, Tree};
 use isoremix::patch::Patch;
 
 /// A tree of real binaries, text and incompressible data, several bzip2 blocks long.

@@ -7,10 +7,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::initrd::{newc_archive, put_bytes, put_entry};
-use isoremix::initrd::newc::{Header, S_IFDIR, S_IFLNK, S_IFREG};
 use isoremix::initrd::{
     self, Compression, Edits, Kind, NewcWriter, PutKind, RepackOptions, Strategy, Tree,
 };
+use isoremix::initrd::{NewcHeader as Header, S_IFDIR, S_IFLNK, S_IFREG};
 
 fn entry(mode: u32, name: &[u8], data: &[u8], ino: u32, nlink: u32) -> (Header, Vec<u8>, Vec<u8>) {
     let h = Header {
@@ -111,8 +111,8 @@ fn layered_image() -> Vec<u8> {
         3,
         1,
     )]));
-    let mut image = initrd::compression::compress(Compression::Bzip2, &first).unwrap();
-    image.extend_from_slice(&initrd::compression::compress(Compression::Gzip, &second).unwrap());
+    let mut image = initrd::compress(Compression::Bzip2, &first).unwrap();
+    image.extend_from_slice(&initrd::compress(Compression::Gzip, &second).unwrap());
     image
 }
 
@@ -189,7 +189,7 @@ fn repack_keeps_the_merged_tree_and_is_reproducible() {
 #[test]
 fn repack_streams_files_larger_than_a_segment() {
     let big: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let image = initrd::compression::compress(
+    let image = initrd::compress(
         Compression::Gzip,
         &newc_archive(&[
             d(b"data"),
@@ -276,7 +276,7 @@ fn overlay_and_repack_give_the_same_tree() {
 
 #[test]
 fn patch_edits_in_overlay_keep_mode_and_owner() {
-    let image = initrd::compression::compress(
+    let image = initrd::compress(
         Compression::Xz,
         &newc_archive(&[
             d(b"etc"),

@@ -1,27 +1,25 @@
 //! install.img: the installer's root filesystem, a sequence of newc cpio archives, each either
 //! uncompressed or inside its own compressed stream (bzip2, gzip, xz, zstd), separated by zero padding.
 //!
-//! The layout follows the format, one file per concept:
-//! - [`newc`]: the 110-byte header and its padding rules;
-//! - [`bzip2_blocks`]: block-parallel decoding of one bzip2 stream;
-//! - [`compression`]: detecting, decoding and encoding compressed segments;
-//! - [`reader`]: a streaming reader over the whole sequence, yielding entries and segment boundaries;
-//! - [`tree`]: the merged view with the Linux kernel's shadowing rules (metadata only);
-//! - [`writer`]: the newc archive builder;
-//! - [`edits`]: what a caller wants changed, resolved against a tree, and the overlay/repack choice;
-//! - [`overlay`], [`splice`] and [`mod@repack`]: the three ways of writing the result (an
-//!   appended archive; the source's bzip2 blocks kept around re-encoded ones; one new archive);
-//! - [`index`] and [`index_cache`]: where every entry and bzip2 block of an image lies, built
-//!   while the image is read and cached between builds;
-//! - [`mod@rewrite`]: the one call a build makes: image and edits in, new image and the reason
-//!   for its strategy out;
-//! - [`mod@extract`]: a safe unpack of the merged tree into a directory.
+//! The public face:
+//! - [`rewrite`]: the one call a build makes: image and [`Edits`] in, new image and the
+//!   [`Reason`] for its strategy out (an appended archive, [`write_overlay`]; the source's
+//!   bzip2 blocks kept around re-encoded ones; or one new archive, [`repack`]);
+//! - [`Reader`]: a streaming reader over the whole sequence, yielding [`Entry`]s and
+//!   [`Segment`] boundaries; [`Tree`]: the merged view with the Linux kernel's shadowing rules;
+//! - [`NewcWriter`] with [`NewcHeader`]: the newc archive builder; [`compress`] and
+//!   [`Compression`]: the segment compressions;
+//! - [`extract`]: a safe unpack of the merged tree into a directory;
+//! - [`index_cache`]: where every entry and bzip2 block of an image lies, cached between builds.
 //!
-//! Reading decodes each bzip2 segment on all cores ([`bzip2_blocks`]). A build needs at most
-//! one decompression of the image ([`rewrite`]): the contents the patches need are kept while
-//! the tree is read ([`patch_targets`], then [`prepare_kept`]), a re-pack takes its data from a
-//! spool of the decompressed data ([`repack_spooled`]), and a splice decodes only the blocks it
-//! changes (none at all to read the tree when the image's index is cached).
+//! Inside, one file per concept: the newc header, block-parallel bzip2 decoding, compression
+//! detection, the tree, the edits, the overlay, splice and re-pack writers and the index.
+//!
+//! Reading decodes each bzip2 segment on all cores. A build needs at most one decompression
+//! of the image ([`rewrite`]): the contents the patches need are kept while the tree is read
+//! ([`patch_targets`], then [`prepare_kept`]), a re-pack takes its data from a spool of the
+//! decompressed data ([`repack_spooled`]), and a splice decodes only the blocks it changes
+//! (none at all to read the tree when the image's index is cached).
 //!
 //! A use of the parts, reading the image twice (once for the tree, once for the data):
 //!
@@ -55,29 +53,35 @@
 //! ```
 
 mod bits;
-pub mod bzip2_blocks;
-pub mod compression;
-pub mod edits;
+pub(crate) mod bzip2_blocks;
+pub(crate) mod compression;
+pub(crate) mod edits;
 mod error;
-pub mod extract;
-pub mod index;
+pub(crate) mod extract;
+pub(crate) mod index;
 pub mod index_cache;
-pub mod newc;
-pub mod overlay;
-pub mod reader;
-pub mod repack;
-pub mod rewrite;
-pub mod splice;
-pub mod tree;
-pub mod writer;
+pub(crate) mod newc;
+pub(crate) mod overlay;
+pub(crate) mod reader;
+pub(crate) mod repack;
+pub(crate) mod rewrite;
+pub(crate) mod splice;
+pub(crate) mod tree;
+pub(crate) mod writer;
 
-pub use compression::Compression;
+/// A bzip2 stream decoded block-parallel on several threads, as [`Reader`] does.
+pub use bzip2_blocks::ParallelBzDecoder;
+pub use compression::{Compression, compress};
 pub use edits::{
     Changes, Content, Edits, PutEntry, PutKind, Strategy, patch_targets, plan, prepare,
     prepare_kept,
 };
 pub use error::{Error, Location, show};
 pub use extract::{ExtractReport, extract};
+/// One newc (`070701`) member header, as [`NewcWriter`] writes it.
+pub use newc::Header as NewcHeader;
+/// File-type bits of a newc header's `mode`.
+pub use newc::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 pub use overlay::write_overlay;
 pub use reader::{Entry, Reader, Segment};
 pub use repack::{RepackOptions, repack, repack_spooled};

@@ -48,18 +48,6 @@ pub struct SplicePlan {
     changes: BTreeMap<usize, Change>,
 }
 
-impl SplicePlan {
-    /// Number of entries replaced or removed.
-    pub fn len(&self) -> usize {
-        self.changes.len()
-    }
-
-    /// True when nothing changes.
-    pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
-    }
-}
-
 fn read_all(c: &Content, path: &[u8]) -> Result<Vec<u8>> {
     match c {
         Content::Bytes(b) => Ok(b.clone()),

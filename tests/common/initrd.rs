@@ -10,7 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use isoremix::initrd::newc::Header;
+use isoremix::initrd::NewcHeader as Header;
 use isoremix::initrd::{Content, NewcWriter, PutEntry, PutKind};
 
 use super::{have, require};
