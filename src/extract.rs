@@ -4,7 +4,7 @@
 //!
 //! An extraction that fails leaves nothing of itself: a new folder is filled
 //! under a partial name and renamed only when complete (see
-//! [`crate::partial`]); in a folder that existed, what the extraction made is
+//! `crate::partial`); in a folder that existed, what the extraction made is
 //! removed and what was there before is left untouched.
 
 use std::fs::{self, File, OpenOptions};
@@ -62,7 +62,7 @@ pub struct Extracted {
 }
 
 /// The host path for `entry` below `root`, refusing anything that is not a
-/// plain name or would be written through a symlink (see [`crate::safe_path`]'s rules).
+/// plain name or would be written through a symlink (see `crate::safe_path`'s rules).
 pub fn safe_join(root: &Path, entry: &str) -> Result<PathBuf, Error> {
     safe_path::join(root, entry.trim_start_matches('/').as_bytes(), |_| false).map_err(|e| {
         Error::Unsafe {

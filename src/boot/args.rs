@@ -54,7 +54,7 @@ impl ArgEdits {
         self.set.is_empty() && self.add.is_empty() && self.remove.is_empty()
     }
 
-    /// Checks every argument of the edit set (see [`validate`]).
+    /// Checks every argument of the edit set (see `validate`).
     pub fn validate(&self) -> Result<(), Error> {
         self.set
             .iter()

@@ -1,7 +1,7 @@
 //! The EFI boot image (`boot/efiboot.img`, a FAT12/16 volume): list and read its files, rebuild
 //! it with some files replaced, or create a fresh one, deterministically.
 //!
-//! Reading goes through the `hadris-fat` crate; writing through [`fatwrite`](super::fatwrite), which
+//! Reading goes through the `hadris-fat` crate; writing through `fatwrite`, which
 //! lays files out contiguously in tree order with caller-given serial and timestamps. A rebuilt
 //! image keeps the source's geometry (sector and cluster size, root entries, media, CHS, label,
 //! boot sector code), its tree order and names; it grows only if the new content needs it.

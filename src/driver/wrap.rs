@@ -25,7 +25,7 @@ pub struct WrapSpec<'a> {
     pub release: &'a str,
     /// Kernel release the modules are for (e.g. `4.19.0+1`).
     pub kver: &'a str,
-    /// Folder under `/lib/modules/<kver>/`: one of [`MODULE_DIRS`].
+    /// Folder under `/lib/modules/<kver>/`: one of `MODULE_DIRS`.
     pub dir: &'a str,
     /// The modules: file name (`mpi3mr.ko`, `.ko.xz`, `.ko.zst`) and content.
     pub modules: &'a [(String, Vec<u8>)],

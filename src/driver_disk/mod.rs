@@ -4,8 +4,8 @@
 //! installs again on the new host.
 //!
 //! The image root holds:
-//! - `update.xml` ([`update_xml`]): uuid, `name-label`, version, `control="update-<name>"`...;
-//! - `Packages/`: the driver RPM and the control package `update-<name>` ([`control`]), which
+//! - `update.xml` (`update_xml`): uuid, `name-label`, version, `control="update-<name>"`...;
+//! - `Packages/`: the driver RPM and the control package `update-<name>` (`control`), which
 //!   requires the driver at its exact version;
 //! - `repodata/` with the comps groups `update` and `drivers`, each with `update-<name>` as
 //!   mandatory;

@@ -91,7 +91,7 @@ impl UpdateInfo {
         )
     }
 
-    /// Parses an `update.xml` document (at most [`MAX_UPDATE_XML`] bytes are expected; the
+    /// Parses an `update.xml` document (at most `MAX_UPDATE_XML` bytes are expected; the
     /// caller limits what it reads). Missing optional attributes (`key`, `installation-size`,
     /// `after-apply-guidance`, `enforce-homogeneity`, `version`) read as empty, zero or false.
     pub fn parse(xml: &[u8]) -> Result<UpdateInfo, Error> {

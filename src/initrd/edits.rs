@@ -75,7 +75,7 @@ pub enum Strategy {
     /// Write one merged archive (needed for removals).
     Repack,
     /// Keep the source's bzip2 blocks and re-encode only those holding changed entries (see
-    /// [`super::splice`]).
+    /// `super::splice`).
     Splice,
 }
 

@@ -98,7 +98,7 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// An entry whose name has more components than [`super::newc::MAX_DEPTH`].
+    /// An entry whose name has more components than `super::newc::MAX_DEPTH`.
     #[error(
         "entry {}… at {at}: {depth} components deep; install.img names deeper than {} are refused",
         show(.prefix),

@@ -1,4 +1,4 @@
-//! The on-disk cache of image indexes ([`Index`]), so that a second build of the same
+//! The on-disk cache of image indexes (`Index`), so that a second build of the same
 //! install.img decodes only the blocks its edits change.
 //!
 //! One file per image, named after the image's SHA-256, in `$XDG_CACHE_HOME/isoremix/`
@@ -6,7 +6,7 @@
 //! length-prefixed byte strings) ending in the SHA-256 of everything before it. A cached index
 //! is never trusted blindly: it is used only when its own checksum holds, its version is this
 //! one, it names the image's length and SHA-256, and every block it records starts with the
-//! block magic and that block's CRC in the image (see [`super::splice::check_blocks`]).
+//! block magic and that block's CRC in the image (see `super::splice::check_blocks`).
 //! Anything else is ignored (and the index written again). Writing is atomic (a temporary file
 //! renamed into place) and never fails a build: a cache folder that cannot be written just means
 //! no cache.

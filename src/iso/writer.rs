@@ -175,7 +175,7 @@ pub fn write(
     write_with(src, out, opts, DataCopy::from_env(), progress)
 }
 
-/// [`write`], with unchanged file data moved as `copy` says. The image is the
+/// [`write()`], with unchanged file data moved as `copy` says. The image is the
 /// same either way; [`WriteReport::kernel_copied`] tells how much the kernel
 /// copied.
 pub fn write_with(

@@ -34,7 +34,7 @@ impl ReuseIndex {
     /// The stored record for the package at `location_href` if it is the same package: same
     /// location (so the same file name), same size, and, when `sha256` is given, same
     /// checksum. The record's checksum type is always SHA-256 (records with another type are
-    /// never indexed by [`read_records`]).
+    /// never indexed by `read_records`).
     pub fn lookup(&self, location_href: &str, size: u64, sha256: Option<&str>) -> Option<&Record> {
         let r = self.by_location.get(location_href)?;
         if r.size_package != size {

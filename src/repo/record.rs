@@ -122,7 +122,7 @@ pub struct Record {
     pub recommends: Vec<Dep>,
     /// Supplements.
     pub supplements: Vec<Dep>,
-    /// All files (primary.xml lists only those for which [`is_primary_file`] holds).
+    /// All files (primary.xml lists only those for which `is_primary_file` holds).
     pub files: Vec<RecordFile>,
     /// Changelog, oldest first.
     pub changelogs: Vec<Changelog>,

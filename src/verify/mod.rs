@@ -1,11 +1,11 @@
 //! `isoremix verify`: for each boot entry of an image, will XCP-ng 8.3's installer install it,
 //! and if not, why. The installer is modelled from its own code (host-installer 10.10.x):
-//! [`crate::entries`] says what it does with each boot line; the checks here say whether that
+//! `crate::entries` says what it does with each boot line; the checks here say whether that
 //! succeeds. Each check is its own module returning [`Finding`]s:
-//! - [`repodata`]: repomd.xml, the data files, primary.xml as the media check pairs it;
-//! - [`packages`]: each package file's size and SHA-256 against primary.xml (parallel);
-//! - [`treeinfo`]: `.treeinfo` as ConfigParser and `MainYumRepository` read it;
-//! - [`install_img`]: install.img decodes; the answer file and module indexes in it;
+//! - `repodata`: repomd.xml, the data files, primary.xml as the media check pairs it;
+//! - `packages`: each package file's size and SHA-256 against primary.xml (parallel);
+//! - `treeinfo`: `.treeinfo` as ConfigParser and `MainYumRepository` read it;
+//! - `install_img`: install.img decodes; the answer file and module indexes in it;
 //! - the boot configs agree (an entry that boots differently per config is reported);
 //! - per entry: the answer file, the signature checks it turns on, and what yum installs.
 //!
