@@ -379,8 +379,12 @@ impl<R: BufRead> Scanner<R> {
                 "bzip2 stream truncated after its header",
             ));
         }
-        match self.find_magic(0) {
-            Ok((kind, 0)) => self.scan = Scan::At(kind, 0),
+        // The scanner has seen the 48 bits after the header: a magic must start there.
+        while self.found.front().is_some_and(|m| m.bit < 32) {
+            self.found.pop_front();
+        }
+        match self.found.pop_front() {
+            Some(m) if m.bit == 32 => self.scan = Scan::At(m.kind, 0),
             _ => return Err(corrupt("bzip2 stream: no block after the header")),
         }
         Ok(())
