@@ -4,34 +4,41 @@
 //! `0x314159265359` followed by the block's CRC, then the end-of-stream marker `0x177245385090`
 //! followed by the combined CRC (each block CRC folded in with a one-bit rotation), padded to a
 //! byte. Blocks are bit-aligned, not byte-aligned, and their length is only known by decoding
-//! them, so the calling thread scans the compressed bits for the magics, cuts the stream there and
-//! re-frames each block as a standalone one-block stream (header, block bits, end marker, the
-//! block CRC as combined CRC) that worker threads hand to the pbz2 decoder. Output is yielded in
-//! block order, so the bytes are exactly those of a sequential decode.
+//! them, so the calling thread finds the magics with pbz2's [`pbz2_core::Scanner`] (fed each
+//! input byte once), cuts the stream there, and worker threads decode each block in place from
+//! its bit range with [`decode_block_into`]. Output is yielded in block order, so the bytes are
+//! exactly those of a sequential decode.
 //!
-//! Checks: the block decoder verifies every block's CRC; the combined CRC after the end marker is
-//! compared with the one computed from the blocks decoded. The magic may also occur by chance
-//! inside a block's Huffman data; such a false cut makes the block fail to decode, and the block
-//! is then decoded again joined with the next piece.
+//! Checks: every block's CRC is verified as its output is read out, and a block must end right
+//! at the magic after it; the combined CRC after the end marker is compared with the one
+//! computed from the blocks decoded. The magic may also occur by chance inside a block's Huffman
+//! data; such a false cut makes the block fail to decode, and the block is then decoded again
+//! joined with the next piece.
+//!
+//! Ours, not pbz2's: the CRC fold (pbz2's is private; it is one line) and the stream bookkeeping.
+//! pbz2's `StreamChecker` checks a block only from its decoded `BlockOutput`, but
+//! [`check_framing`] decodes nothing and must name the block and byte of a bad magic, and keep
+//! accepting one false cut whose header looks valid; so one scanner of ours, built on pbz2's
+//! magic finder, serves both the decoder and the framing check with the same messages.
 //!
 //! The input is consumed exactly up to the last byte of the stream (found from the end marker),
 //! so the caller can read what follows. Memory: at most [`IN_FLIGHT_PER_THREAD`] blocks per worker
 //! are in flight, each holding its compressed bits (at most about 1 MB for level 9) and its output;
-//! a block whose output exceeds [`MAX_BLOCK_OUTPUT`] (long runs expand a lot) is not kept by the
-//! worker but decoded again as a stream by the reader.
+//! each worker keeps one decoding scratch space (about 4.6 MB); a block whose output exceeds
+//! [`MAX_BLOCK_OUTPUT`] (long runs expand a lot) is not kept by the worker but decoded again by
+//! the reader and read out of its scratch space as the caller reads.
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-/// The block magic (pi).
-const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
-/// The end-of-stream magic (sqrt(pi)).
-const EOS_MAGIC: u64 = 0x1772_4538_5090;
-const MASK48: u64 = (1 << 48) - 1;
-/// Level digit of the standalone streams: the largest block size, so any block fits.
-const STANDALONE_LEVEL: u8 = b'9';
+use pbz2::pbz2_core::{
+    self, BlockOutput, Level, Marker, MarkerKind, decode_block_into, decode_scratch_words, native,
+};
+
+use super::bits::bits;
+
 /// Blocks in flight per worker thread.
 pub const IN_FLIGHT_PER_THREAD: usize = 2;
 /// Largest block output a worker keeps in memory.
@@ -39,140 +46,27 @@ pub const MAX_BLOCK_OUTPUT: usize = 8 << 20;
 /// Largest compressed block accepted (a level-9 block is at most about 1 MB; a corrupt stream
 /// without magics must not make the reader buffer everything).
 const MAX_BLOCK_INPUT: usize = 4 << 20;
+/// The level blocks are decoded at: the largest block size, so any block fits (the same
+/// scratch serves every stream).
+const DECODE_LEVEL: Level = Level::BEST;
 
 fn corrupt(what: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.into())
 }
 
-/// The 64 bits starting at byte `k` of `b` (big-endian); `b` must hold `k + 8` bytes.
-fn word_at(b: &[u8], k: usize) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(s) = b.get(k..k + 8) {
-        w.copy_from_slice(s);
-    }
-    u64::from_be_bytes(w)
-}
-
-/// The `n` (at most 57) bits starting at bit `bit` of `b`, when `b` holds them.
-fn bits_at(b: &[u8], bit: u64, n: u32) -> Option<u64> {
-    let k = usize::try_from(bit / 8).ok()?;
-    let s = (bit % 8) as u32;
-    if b.len() < k + 8 {
-        // Near the end: assemble from what is there.
-        let need = ((s + n).div_ceil(8)) as usize;
-        let have = b.get(k..k + need)?;
-        let mut w = [0u8; 8];
-        w[..need].copy_from_slice(have);
-        let v = u64::from_be_bytes(w);
-        return Some((v >> (64 - s - n)) & ((1u64 << n) - 1));
-    }
-    Some((word_at(b, k) >> (64 - s - n)) & ((1u64 << n) - 1))
-}
-
-/// For each byte value, the shifts `s` (bit `s` of the byte holding the magic's first bit) at
-/// which the byte following could be part of one of the two magics.
-fn prefilter() -> [u8; 256] {
-    let mut t = [0u8; 256];
-    for magic in [BLOCK_MAGIC, EOS_MAGIC] {
-        for s in 0..8u32 {
-            // Bits [8 - s, 16 - s) of the magic form the byte after the first one.
-            let byte = (magic >> (48 - (16 - s))) & 0xff;
-            t[byte as usize] |= 1 << s;
-        }
-    }
-    t
-}
-
-/// Which magic, if any, starts at bit `bit` of `b` (which must hold 8 bytes from `bit / 8`).
-fn magic_at(b: &[u8], bit: u64) -> Option<Magic> {
-    match bits_at(b, bit, 48)? {
-        BLOCK_MAGIC => Some(Magic::Block),
-        EOS_MAGIC => Some(Magic::End),
-        _ => None,
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Magic {
-    Block,
-    End,
-}
-
-/// Appends bits to a byte vector, most significant bit first.
-struct BitWriter {
-    out: Vec<u8>,
-    acc: u64,
-    nbits: u32,
-}
-
-impl BitWriter {
-    fn new(out: Vec<u8>) -> Self {
-        BitWriter {
-            out,
-            acc: 0,
-            nbits: 0,
-        }
-    }
-
-    /// Appends the low `n` (at most 32) bits of `v`.
-    fn put(&mut self, v: u64, n: u32) {
-        self.acc = (self.acc << n) | (v & ((1u64 << n) - 1));
-        self.nbits += n;
-        while self.nbits >= 8 {
-            self.nbits -= 8;
-            self.out.push((self.acc >> self.nbits) as u8);
-        }
-        self.acc &= (1u64 << self.nbits) - 1;
-    }
-
-    /// Appends bits `[from, to)` of `src`.
-    fn copy(&mut self, src: &[u8], from: u64, to: u64) {
-        let mut pos = from;
-        // Byte by byte while the writer is aligned and whole bytes remain.
-        if self.nbits == 0 {
-            let s = (pos % 8) as u32;
-            let mut k = (pos / 8) as usize;
-            let whole = ((to - pos) / 8) as usize;
-            self.out.reserve(whole);
-            if s == 0 {
-                if let Some(bytes) = src.get(k..k + whole) {
-                    self.out.extend_from_slice(bytes);
-                    pos += whole as u64 * 8;
-                }
-            } else {
-                for _ in 0..whole {
-                    let (Some(&a), Some(&b)) = (src.get(k), src.get(k + 1)) else {
-                        break;
-                    };
-                    self.out.push((a << s) | (b >> (8 - s)));
-                    k += 1;
-                    pos += 8;
-                }
-            }
-        }
-        while pos < to {
-            let n = (to - pos).min(32) as u32;
-            let v = bits_at(src, pos, n).unwrap_or(0);
-            self.put(v, n);
-            pos += u64::from(n);
-        }
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        if self.nbits > 0 {
-            let pad = 8 - self.nbits;
-            self.put(0, pad);
-        }
-        self.out
-    }
+/// Scratch space for decoding one block.
+fn scratch() -> Vec<u32> {
+    vec![0; decode_scratch_words(DECODE_LEVEL)]
 }
 
 /// The compressed bits of one block (or of a block joined with the piece after a false cut).
 struct Piece {
     /// Bytes holding the bits.
     bytes: Vec<u8>,
-    /// Bit ranges inside `bytes`, in order (more than one after a join).
-    ranges: Vec<(u64, u64)>,
+    /// Bit offset of the block's magic in `bytes`.
+    start: u64,
+    /// Bit offset in `bytes` of the magic after the block.
+    end: u64,
     /// The block CRC (the 32 bits after the magic).
     crc: u32,
     /// Index of the block in the stream, for messages.
@@ -210,30 +104,31 @@ impl BlockHeader {
 }
 
 impl Piece {
-    /// The piece as a standalone one-block bzip2 stream.
-    fn standalone(&self) -> Vec<u8> {
-        let len: u64 = self.ranges.iter().map(|r| r.1 - r.0).sum();
-        let mut w = BitWriter::new(Vec::with_capacity(len.div_ceil(8) as usize + 16));
-        for &b in b"BZh" {
-            w.put(u64::from(b), 8);
-        }
-        w.put(u64::from(STANDALONE_LEVEL), 8);
-        for &(from, to) in &self.ranges {
-            w.copy(&self.bytes, from, to);
-        }
-        w.put(EOS_MAGIC >> 24, 24);
-        w.put(EOS_MAGIC & 0xff_ffff, 24);
-        w.put(u64::from(self.crc), 32);
-        w.finish()
+    /// This piece followed by `next`, which starts where this one ends: `next`'s bytes begin
+    /// with the byte holding this piece's end bit.
+    fn join(mut self, next: Piece) -> Piece {
+        let keep = self.end / 8;
+        self.bytes.truncate(keep as usize);
+        self.bytes.extend_from_slice(&next.bytes);
+        self.end = keep * 8 + next.end;
+        self
     }
 
-    /// This piece followed by `next`.
-    fn join(mut self, next: Piece) -> Piece {
-        let shift = self.bytes.len() as u64 * 8;
-        self.bytes.extend_from_slice(&next.bytes);
-        self.ranges
-            .extend(next.ranges.iter().map(|&(a, b)| (a + shift, b + shift)));
-        self
+    /// Decodes the block in place; it must end right at the magic after it.
+    fn decode(&self, scratch: &mut [u32]) -> Result<BlockOutput, pbz2_core::Error> {
+        let out = decode_block_into(
+            native(),
+            &self.bytes,
+            self.start,
+            self.end,
+            DECODE_LEVEL,
+            scratch,
+        )?;
+        if out.end_bit() != self.end {
+            // Not followed by a magic: what pbz2's stream checker says of such a block.
+            return Err(pbz2_core::Error::BadBlockMagic);
+        }
+        Ok(out)
     }
 }
 
@@ -241,19 +136,33 @@ impl Piece {
 enum Decoded {
     /// The whole output.
     Data(Vec<u8>),
-    /// The output is larger than [`MAX_BLOCK_OUTPUT`]: decode it again as a stream.
+    /// The output is larger than [`MAX_BLOCK_OUTPUT`]: decode it again and read it out of the
+    /// scratch space.
     Large,
     /// The block decoder refused the block.
-    Failed(io::Error),
+    Failed(pbz2_core::Error),
 }
 
-/// Decodes a piece into memory, up to `limit` bytes of output.
-fn decode_piece(piece: &Piece, limit: usize) -> Decoded {
-    let stream = piece.standalone();
-    let mut dec = pbz2::DecoderReader::new(&stream[..]);
-    let mut out = Vec::with_capacity(1 << 20);
-    match (&mut dec).take(limit as u64 + 1).read_to_end(&mut out) {
-        Ok(_) if out.len() > limit => Decoded::Large,
+/// Decodes a piece into memory, up to `limit` bytes of output, checking its CRC.
+fn decode_piece(piece: &Piece, limit: usize, scratch: &mut [u32]) -> Decoded {
+    let mut block = match piece.decode(scratch) {
+        Ok(block) => block,
+        Err(e) => return Decoded::Failed(e),
+    };
+    let mut out = Vec::new();
+    loop {
+        let at = out.len();
+        if at > limit {
+            return Decoded::Large;
+        }
+        out.resize(at + (limit + 1 - at).min(1 << 20), 0);
+        let n = block.read(scratch, &mut out[at..]);
+        out.truncate(at + n);
+        if n == 0 {
+            break;
+        }
+    }
+    match block.finish() {
         Ok(_) => Decoded::Data(out),
         Err(e) => Decoded::Failed(e),
     }
@@ -268,7 +177,12 @@ struct Job {
 enum Current {
     None,
     Buffer(Vec<u8>, usize),
-    Stream(Box<pbz2::DecoderReader<io::Cursor<Vec<u8>>>>),
+    /// A block too large for memory, read out of its own scratch space.
+    Block {
+        block: BlockOutput,
+        scratch: Vec<u32>,
+        index: u64,
+    },
 }
 
 /// Where the scan of the input is.
@@ -276,7 +190,7 @@ enum Scan {
     /// The header is not read yet.
     Header,
     /// A magic of this kind starts at bit `at` of `raw`.
-    At(Magic, u64),
+    At(MarkerKind, u64),
     /// The end marker and CRC were read.
     Ended,
 }
@@ -292,10 +206,11 @@ struct Scanner<R: BufRead> {
     raw_base: u64,
     /// Input offset up to which the input was consumed (what follows is in its buffer only).
     consumed: u64,
-    /// Next byte of `raw` the magic search looks at.
-    scan_byte: usize,
+    /// pbz2's magic finder, fed every byte read once.
+    markers: pbz2_core::Scanner,
+    /// Magics found and not yet passed, at bit offsets from the stream's first byte.
+    found: VecDeque<Marker>,
     scan: Scan,
-    table: [u8; 256],
     /// The level digit of the header (`1` to `9`).
     level: u8,
     blocks: u64,
@@ -343,13 +258,14 @@ impl<R: BufRead> ParallelBzDecoder<R> {
         for _ in 0..threads {
             let rx = Arc::clone(&rx);
             std::thread::spawn(move || {
+                let mut scratch = scratch();
                 loop {
                     let job = match rx.lock() {
                         Ok(r) => r.recv(),
                         Err(_) => return,
                     };
                     let Ok(job) = job else { return };
-                    let decoded = decode_piece(&job.piece, limit);
+                    let decoded = decode_piece(&job.piece, limit, &mut scratch);
                     // The reader may be gone (dropped after an error): nothing to do then.
                     let _ = job.reply.send((job.piece, decoded));
                 }
@@ -402,9 +318,9 @@ impl<R: BufRead> Scanner<R> {
             raw: Vec::new(),
             raw_base: 0,
             consumed: 0,
-            scan_byte: 0,
+            markers: pbz2_core::Scanner::new(),
+            found: VecDeque::new(),
             scan: Scan::Header,
-            table: prefilter(),
             level: 0,
             blocks: 0,
             stream_crc: 0,
@@ -423,6 +339,8 @@ impl<R: BufRead> Scanner<R> {
             return Ok(false);
         }
         self.raw.extend_from_slice(buf);
+        let found = &mut self.found;
+        self.markers.scan(native(), buf, |m| found.push_back(m));
         Ok(true)
     }
 
@@ -461,41 +379,25 @@ impl<R: BufRead> Scanner<R> {
                 "bzip2 stream truncated after its header",
             ));
         }
-        match magic_at(&self.raw, 0) {
-            Some(m) => self.scan = Scan::At(m, 0),
-            None => return Err(corrupt("bzip2 stream: no block after the header")),
+        // The scanner has seen the 48 bits after the header: a magic must start there.
+        while self.found.front().is_some_and(|m| m.bit < 32) {
+            self.found.pop_front();
+        }
+        match self.found.pop_front() {
+            Some(m) if m.bit == 32 => self.scan = Scan::At(m.kind, 0),
+            _ => return Err(corrupt("bzip2 stream: no block after the header")),
         }
         Ok(())
     }
 
     /// The next magic at or after bit `from` of `raw`, reading more input as needed.
-    fn find_magic(&mut self, from: u64) -> io::Result<(Magic, u64)> {
-        self.scan_byte = self.scan_byte.max((from / 8) as usize);
+    fn find_magic(&mut self, from: u64) -> io::Result<(MarkerKind, u64)> {
         loop {
-            while self.scan_byte + 8 <= self.raw.len() {
-                let k = self.scan_byte;
-                let shifts = self
-                    .raw
-                    .get(k + 1)
-                    .map_or(0, |&b| self.table[usize::from(b)]);
-                if shifts != 0 {
-                    let w = word_at(&self.raw, k);
-                    for s in 0..8u32 {
-                        if shifts & (1 << s) == 0 {
-                            continue;
-                        }
-                        let bit = k as u64 * 8 + u64::from(s);
-                        if bit < from {
-                            continue;
-                        }
-                        match (w >> (16 - s)) & MASK48 {
-                            BLOCK_MAGIC => return Ok((Magic::Block, bit)),
-                            EOS_MAGIC => return Ok((Magic::End, bit)),
-                            _ => {}
-                        }
-                    }
+            let base = self.raw_base * 8;
+            while let Some(m) = self.found.pop_front() {
+                if m.bit >= base + from {
+                    return Ok((m.kind, m.bit - base));
                 }
-                self.scan_byte += 1;
             }
             if self.raw.len() > MAX_BLOCK_INPUT {
                 return Err(corrupt(format!(
@@ -522,8 +424,8 @@ impl<R: BufRead> Scanner<R> {
             self.read_header()?;
         }
         let at = match self.scan {
-            Scan::At(Magic::Block, at) => at,
-            Scan::At(Magic::End, at) => {
+            Scan::At(MarkerKind::Block, at) => at,
+            Scan::At(MarkerKind::End, at) => {
                 self.read_end(at)?;
                 return Ok(None);
             }
@@ -536,11 +438,11 @@ impl<R: BufRead> Scanner<R> {
                 format!("bzip2 stream truncated in block {}", self.blocks),
             ));
         }
-        let crc = bits_at(&self.raw, at + 48, 32).unwrap_or(0) as u32;
+        let crc = bits(&self.raw, at + 48, 32).unwrap_or(0) as u32;
         let header = BlockHeader {
             offset: self.raw_base * 8 + at,
-            orig_ptr: bits_at(&self.raw, at + 81, 24).unwrap_or(0) as u32,
-            used: bits_at(&self.raw, at + 105, 16).unwrap_or(0) as u16,
+            orig_ptr: bits(&self.raw, at + 81, 24).unwrap_or(0) as u32,
+            used: bits(&self.raw, at + 105, 16).unwrap_or(0) as u16,
         };
         let (magic, next) = self.find_magic(at + 80)?;
         let end_byte = next.div_ceil(8) as usize;
@@ -551,7 +453,8 @@ impl<R: BufRead> Scanner<R> {
         };
         let piece = Piece {
             bytes,
-            ranges: vec![(at, next)],
+            start: at,
+            end: next,
             crc,
             index: self.blocks,
             header,
@@ -559,7 +462,6 @@ impl<R: BufRead> Scanner<R> {
         self.blocks += 1;
         let drop_bytes = (next / 8) as usize;
         self.drop_front(drop_bytes);
-        self.scan_byte = self.scan_byte.saturating_sub(drop_bytes);
         self.scan = Scan::At(magic, next % 8);
         Ok(Some(piece))
     }
@@ -574,7 +476,7 @@ impl<R: BufRead> Scanner<R> {
                 "bzip2 stream truncated in its end marker",
             ));
         }
-        self.stream_crc = bits_at(&self.raw, at + 48, 32).unwrap_or(0) as u32;
+        self.stream_crc = bits(&self.raw, at + 48, 32).unwrap_or(0) as u32;
         self.eos_bit = self.raw_base * 8 + at;
         // The bytes of `raw` after `end` are still in the input's buffer: leave them there.
         let end = self.raw_base + end as u64;
@@ -634,7 +536,7 @@ impl<R: BufRead> ParallelBzDecoder<R> {
             };
             let (next_piece, _) = Self::receive(next)?;
             piece = piece.join(next_piece);
-            decoded = decode_piece(&piece, self.limit);
+            decoded = decode_piece(&piece, self.limit, &mut scratch());
             if let Decoded::Failed(_) = decoded {
                 return Err(corrupt(format!("bzip2 block {}: {e}", piece.index)));
             }
@@ -647,10 +549,20 @@ impl<R: BufRead> ParallelBzDecoder<R> {
         });
         self.current = match decoded {
             Decoded::Data(d) => Current::Buffer(d, 0),
-            Decoded::Large => Current::Stream(Box::new(pbz2::DecoderReader::new(io::Cursor::new(
-                piece.standalone(),
-            )))),
-            Decoded::Failed(e) => return Err(e),
+            Decoded::Large => {
+                let mut scratch = scratch();
+                let block = piece
+                    .decode(&mut scratch)
+                    .map_err(|e| corrupt(format!("bzip2 block {}: {e}", piece.index)))?;
+                Current::Block {
+                    block,
+                    scratch,
+                    index: piece.index,
+                }
+            }
+            Decoded::Failed(e) => {
+                return Err(corrupt(format!("bzip2 block {}: {e}", piece.index)));
+            }
         };
         Ok(true)
     }
@@ -770,19 +682,23 @@ impl<R: BufRead> Read for ParallelBzDecoder<R> {
                         return Ok(n);
                     }
                 }
-                Current::Stream(d) => match d.read(buf) {
-                    Ok(0) => {}
-                    Ok(n) => {
+                Current::Block {
+                    block,
+                    scratch,
+                    index,
+                } => {
+                    let n = block.read(scratch, buf);
+                    if n > 0 {
                         if let Some(r) = self.records.last_mut() {
                             r.out_len += n as u64;
                         }
                         return Ok(n);
                     }
-                    Err(e) => {
+                    if let Err(e) = block.finish() {
                         self.failed = true;
-                        return Err(e);
+                        return Err(corrupt(format!("bzip2 block {index}: {e}")));
                     }
-                },
+                }
                 Current::None => {}
             }
             self.current = Current::None;
@@ -801,6 +717,11 @@ impl<R: BufRead> Read for ParallelBzDecoder<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The block magic (pi).
+    const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
+    /// The end-of-stream magic (sqrt(pi)).
+    const EOS_MAGIC: u64 = 0x1772_4538_5090;
 
     /// Compressible but varied bytes, so level 1 gives many blocks.
     fn sample(len: usize) -> Vec<u8> {
@@ -1009,7 +930,7 @@ mod tests {
         bad[n - 2] ^= 0x40;
         fails(&bad, "combined CRC mismatch");
         let second = (80..stream.len() as u64 * 8 - 48)
-            .find(|&b| bits_at(&stream, b, 48) == Some(BLOCK_MAGIC))
+            .find(|&b| bits(&stream, b, 48) == Some(BLOCK_MAGIC))
             .unwrap();
         let mut bad = stream.clone();
         bad[(second / 8) as usize + 2] ^= 0xff;
@@ -1017,7 +938,7 @@ mod tests {
         assert!(check_framing(&three_blocks[..]).is_err());
         let eos = (0..stream.len() as u64 * 8 - 48)
             .rev()
-            .find(|&b| bits_at(&stream, b, 48) == Some(EOS_MAGIC))
+            .find(|&b| bits(&stream, b, 48) == Some(EOS_MAGIC))
             .unwrap();
         let mut bad = stream.clone();
         bad[(eos / 8) as usize + 2] ^= 0xff;
@@ -1052,53 +973,36 @@ mod tests {
         // One block: bits 32 (after the header) up to the end marker.
         let end = (0..stream.len() as u64 * 8 - 48)
             .rev()
-            .find(|&b| bits_at(&stream, b, 48) == Some(EOS_MAGIC))
+            .find(|&b| bits(&stream, b, 48) == Some(EOS_MAGIC))
             .unwrap();
-        let crc = bits_at(&stream, 32 + 48, 32).unwrap() as u32;
+        let crc = bits(&stream, 32 + 48, 32).unwrap() as u32;
         let cut = 32 + (end - 32) / 2;
         let first = Piece {
-            bytes: stream.clone(),
-            ranges: vec![(32, cut)],
+            bytes: stream[..cut.div_ceil(8) as usize].to_vec(),
+            start: 32,
+            end: cut,
             crc,
             index: 0,
             header: NO_HEADER,
         };
+        let skip = cut / 8 * 8;
         let second = Piece {
-            bytes: stream.clone(),
-            ranges: vec![(cut, end)],
+            bytes: stream[(skip / 8) as usize..].to_vec(),
+            start: cut - skip,
+            end: end - skip,
             crc: 0,
             index: 1,
             header: NO_HEADER,
         };
+        let mut scratch = scratch();
         assert!(matches!(
-            decode_piece(&first, MAX_BLOCK_OUTPUT),
+            decode_piece(&first, MAX_BLOCK_OUTPUT, &mut scratch),
             Decoded::Failed(_)
         ));
         let joined = first.join(second);
-        match decode_piece(&joined, MAX_BLOCK_OUTPUT) {
+        match decode_piece(&joined, MAX_BLOCK_OUTPUT, &mut scratch) {
             Decoded::Data(d) => assert!(d == data),
             _ => panic!("joined piece does not decode"),
-        }
-    }
-
-    #[test]
-    fn bit_copies() {
-        let src = [0b1010_1100u8, 0b0101_0011, 0xff, 0x00, 0x81];
-        for (from, to, lead) in
-            (0..16u64).flat_map(|f| (f..40).flat_map(move |t| [(f, t, 0), (f, t, 3)]))
-        {
-            {
-                let mut w = BitWriter::new(Vec::new());
-                w.put(0b101, lead);
-                w.copy(&src, from, to);
-                let out = w.finish();
-                let mut expect = BitWriter::new(Vec::new());
-                expect.put(0b101, lead);
-                for b in from..to {
-                    expect.put(bits_at(&src, b, 1).unwrap(), 1);
-                }
-                assert_eq!(out, expect.finish(), "{from}..{to}");
-            }
         }
     }
 }
