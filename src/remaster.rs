@@ -25,7 +25,7 @@ use crate::profile::{Profile, SourceIso as SourceSpec};
 use crate::progress::Progress;
 use crate::sample;
 
-pub use error::{At, Error};
+pub use error::{At, Error, PackageFileError, PackageRefusal, PackageWriteError};
 
 /// What a build did, or, from [`plan`], would do. Its JSON form is `build --json`'s.
 #[derive(Debug, Clone, Default, serde::Serialize)]
