@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::boot::{efiboot, menu};
 use crate::profile::Origin;
 use crate::rpm::sign::KeyFileError;
-use crate::{clock, depsolve, iso, repo, rpm, sample};
+use crate::{answerfile, clock, depsolve, driver, initrd, iso, patch, repo, rpm, sample};
 
 /// Where in the profile a failing edit was asked for: the value's position when one value
 /// asked for it, else the section.
@@ -170,14 +170,49 @@ pub enum Error {
         /// Why.
         source: Box<PackageWriteError>,
     },
-    /// A step failed; the message names the profile entry. (The steps not yet moved to the
-    /// typed variants above.)
-    #[error("{at}: {message}")]
-    Step {
-        /// Where in the profile the failing edit is.
-        at: String,
-        /// What went wrong.
-        message: String,
+    /// A file the profile names (a patch, the answer file, a kernel module), or one the build
+    /// makes from it, cannot be read or written.
+    #[error("{at}: cannot {action} {}", path.display())]
+    HostFile {
+        /// The profile value naming it.
+        at: At,
+        /// `read` or `write`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An `[installer] patches` file is not a patch that can be applied.
+    #[error("{at}: {source}")]
+    Patch {
+        /// The `patches` value.
+        at: At,
+        /// The patch layer's error.
+        source: Box<patch::Error>,
+    },
+    /// The `[installer] answerfile` is not one the installer accepts, or cannot take the
+    /// attributes the build sets.
+    #[error("{at}: {source}")]
+    AnswerFile {
+        /// The `answerfile` value.
+        at: At,
+        /// The answer-file layer's error.
+        source: Box<answerfile::Error>,
+    },
+    /// install.img cannot be rewritten with the `[installer]` edits.
+    #[error("[installer] {}: {source}", crate::xcpng::INSTALL_IMG)]
+    InstallImg {
+        /// The initrd layer's error.
+        source: Box<initrd::Error>,
+    },
+    /// A `[[drivers]]` entry cannot be used.
+    #[error("{at}: {source}")]
+    Driver {
+        /// The driver's value at fault (its `rpm`, `kernel`, `package`), else the entry.
+        at: At,
+        /// The driver layer's error.
+        source: Box<driver::Error>,
     },
     /// The profile asks for edits that cannot all be done (found once its inputs are read).
     #[error(transparent)]
