@@ -324,11 +324,12 @@ cargo test --release --quiet --test hostile_costs -- --nocapture --test-threads=
 
 # ---------------------------------------------------------------------------
 # Scaling: the cost of an edit against the size of the source. One row per
-# source size (made with `isoremix sample --size`, removed after its row), one
+# source size (`isoremix sample --size` with the realistic install.img swapped
+# in, removed after its row), one
 # column per case. A case is a function scale_<name> SOURCE that prints
 # "<seconds> <peak RSS KiB>" (page cache hot) and removes what it wrote; to add
 # a column, define its function and append its name to scale_cases.
-scale_cases=(cp iso_only)
+scale_cases=(cp iso_only patch)
 scale_cp() {
   secs cp "$1" "$work/scale-copy.iso"
   rm -f "$work/scale-copy.iso"
@@ -345,13 +346,29 @@ TOML
   secs "$bin" build --force "$work/scale-edit.toml"
   rm -f "$work/scale-out.iso"
 }
+scale_patch() { # the installer patch; the first of the three runs indexes install.img
+  cat > "$work/scale-patch.toml" <<TOML
+[source]
+iso = "$1"
+[output]
+iso = "scale-out.iso"
+[installer]
+patches = ["site.patch"]
+TOML
+  secs "$bin" build --force "$work/scale-patch.toml"
+  rm -f "$work/scale-out.iso"
+}
 scaling_table() { # SIZES...
   local size case line
   printf '%-14s' "source bytes"
   for case in "${scale_cases[@]}"; do printf ' %14s' "$case (s)"; done
   printf '\n'
   for size in "$@"; do
-    "$bin" sample --force "$work/scale-source.iso" --size "$size" >/dev/null 2>&1
+    "$bin" sample --force "$work/scale-base.iso" --size $((size - img_size)) >/dev/null 2>&1
+    sed -e 's/^iso = "base.iso"/iso = "scale-base.iso"/' -e 's/^iso = "source.iso"/iso = "scale-source.iso"/' \
+      "$work/swap.toml" > "$work/scale-swap.toml"
+    "$bin" build --force "$work/scale-swap.toml" >/dev/null 2>&1
+    rm -f "$work/scale-base.iso"
     cat "$work/scale-source.iso" > /dev/null
     line=$(printf '%-14s' "$(stat -c %s "$work/scale-source.iso")")
     for case in "${scale_cases[@]}"; do
@@ -362,5 +379,5 @@ scaling_table() { # SIZES...
     rm -f "$work/scale-source.iso"
   done
 }
-echo "== scaling: an ISO-only edit against cp, per source size (median of 3, page cache hot)"
+echo "== scaling: an ISO-only edit and an installer patch against cp, per source size (median of 3, page cache hot)"
 scaling_table 300000000 600000000 1200000000 2400000000

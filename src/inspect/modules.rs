@@ -82,11 +82,10 @@ fn read_modules(
         let lookup = match module {
             None => None,
             Some(name) => {
-                let files = depmod.write().map_err(|e| Error::Depmod {
+                let deps = depmod.dependencies().map_err(|e| Error::Depmod {
                     kver: kver.clone(),
                     source: Box::new(e),
                 })?;
-                let deps = parse_modules_dep(&files);
                 let mut chain = Vec::new();
                 let mut seen = std::collections::BTreeSet::new();
                 for r in resolver.resolve(name) {
@@ -131,27 +130,6 @@ fn read_modules(
     })
 }
 
-/// `modules.dep` as module path -> dependency paths, in file order.
-fn parse_modules_dep(
-    files: &[(String, Vec<u8>)],
-) -> std::collections::BTreeMap<String, Vec<String>> {
-    let mut out = std::collections::BTreeMap::new();
-    let text = files
-        .iter()
-        .find(|(n, _)| n == "modules.dep")
-        .map(|(_, d)| String::from_utf8_lossy(d).into_owned())
-        .unwrap_or_default();
-    for line in text.lines() {
-        if let Some((module, deps)) = line.split_once(':') {
-            out.insert(
-                module.to_string(),
-                deps.split_whitespace().map(str::to_string).collect(),
-            );
-        }
-    }
-    out
-}
-
 /// Appends `path` after its dependencies, each once, in the order modprobe
 /// loads them (each dependency of the `modules.dep` line, depth first).
 fn load_order(
@@ -163,7 +141,7 @@ fn load_order(
     if !seen.insert(path.to_string()) {
         return;
     }
-    // modules.dep lists every indirect dependency too, so one level is
+    // Each list holds every indirect dependency too, so one level is
     // enough for a correct order; deeper levels only refine it.
     if seen.len() < 4096 {
         for d in deps.get(path).into_iter().flatten() {

@@ -138,6 +138,20 @@ impl Depmod {
         ];
         Ok(files.into_iter().map(|(n, d)| (n.to_string(), d)).collect())
     }
+
+    /// What `modules.dep` says, as data: each module's path (as the indexes write it) and every
+    /// module it needs, directly or not, in the order modules.dep lists them (the order
+    /// modprobe loads them in).
+    pub fn dependencies(&self) -> Result<BTreeMap<String, Vec<String>>, Error> {
+        let plan = Plan::new(self)?;
+        Ok((0..plan.mods.len())
+            .map(|i| {
+                let deps = plan.all_deps(i);
+                let paths = deps.iter().map(|&d| plan.mods[d].path.clone()).collect();
+                (plan.mods[i].path.clone(), paths)
+            })
+            .collect())
+    }
 }
 
 /// The computed state behind every output file.
