@@ -26,7 +26,7 @@ use crate::progress::Progress;
 use crate::sample;
 
 pub use changes::{BootChange, Changes, FileChanges, InstallImgChange};
-pub use error::{At, Error};
+pub use error::{At, Error, PackageFileError, PackageRefusal, PackageWriteError};
 pub use packages::{PulledIn, Updated};
 
 /// What a build did, or, from [`plan`], would do. Its JSON form is `build --json`'s.

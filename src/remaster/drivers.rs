@@ -5,9 +5,9 @@
 //! repository and installed on the new host. Runs before both.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::{Context, Error};
+use super::{At, Context, Error, PackageFileError};
 use crate::driver::{
     self, DriverFile, DriverFileKind, ImageModules, check_vermagic, index_files, read_driver_rpm,
     wrap,
@@ -37,10 +37,26 @@ pub struct Outcome {
     pub install_img: Option<crate::initrd::SourceRead>,
 }
 
-fn step_err(origin: &Origin, e: impl std::fmt::Display) -> Error {
-    Error::Step {
-        at: origin.to_string(),
-        message: e.to_string(),
+/// The driver layer's error `e` for the driver value at `origin`.
+fn refused(origin: &Origin) -> impl FnOnce(driver::Error) -> Error + '_ {
+    move |e| Error::Driver {
+        at: At::from(origin),
+        source: Box::new(e),
+    }
+}
+
+/// The error for `action` on the host file `path` the driver value at `origin` names.
+fn host_file(
+    origin: &Origin,
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> Error {
+    let (at, path) = (At::from(origin), path.to_path_buf());
+    move |source| Error::HostFile {
+        at,
+        action,
+        path,
+        source,
     }
 }
 
@@ -171,10 +187,13 @@ pub fn apply(
         .any(|d| d.installer || matches!(d.source, DriverSource::Modules { .. }));
     // One read of install.img serves the module trees here and the installer step's rewrite.
     let (image, install_img) = if needs_image {
-        let err = |e: driver::Error| step_err(&first.origin, e);
-        let file = source
-            .open_file(INSTALL_IMG)
-            .map_err(|e| step_err(&first.origin, e))?;
+        let err = |e: driver::Error| refused(&first.origin)(e);
+        let file = source.open_file(INSTALL_IMG).map_err(|e| Error::IsoEdit {
+            at: At::from(&first.origin),
+            action: "read",
+            path: INSTALL_IMG.to_string(),
+            source: Box::new(e),
+        })?;
         let len = file.len();
         let options = super::installer::rewrite_options(installer, cx);
         let mut image = ImageModules::default();
@@ -232,7 +251,7 @@ pub fn apply(
     } = run;
     for (kver, modules) in &for_image.modules {
         let list: Vec<ModuleInfo> = modules.values().cloned().collect();
-        let files = index_files(&image, kver, &list).map_err(|e| step_err(&first.origin, e))?;
+        let files = index_files(&image, kver, &list).map_err(refused(&first.origin))?;
         for (path, data) in files {
             for_image
                 .puts
@@ -251,15 +270,17 @@ pub fn apply(
 
 /// A driver RPM: its files for install.img, the package for the repository.
 fn driver_rpm(run: &mut Run<'_>, d: &Driver, rpm: &Located<PathBuf>) -> Result<String, Error> {
-    let err = |e: driver::Error| step_err(&rpm.origin, e);
+    let err = |e: driver::Error| refused(&rpm.origin)(e);
     let label = rpm.value.display().to_string();
-    let open = || crate::input::open(&rpm.value).map_err(|e| step_err(&rpm.origin, e));
+    let open =
+        || crate::input::open(&rpm.value).map_err(host_file(&rpm.origin, "read", &rpm.value));
     let payload = read_driver_rpm(&label, std::io::BufReader::new(open()?)).map_err(err)?;
     crate::rpm::check_digests(&mut std::io::BufReader::new(open()?)).map_err(|e| {
-        step_err(
-            &rpm.origin,
-            format!("{label}: damaged or tampered package: {e}"),
-        )
+        Error::PackageRead {
+            at: At::from(&rpm.origin),
+            path: rpm.value.clone(),
+            source: PackageFileError::Damaged(Box::new(e)),
+        }
     })?;
     if d.installer {
         let kernels: Vec<String> = payload
@@ -329,10 +350,13 @@ fn bare_modules(
     let kver = run
         .image
         .choose_kernel(modules.kernel.as_ref().map(|k| k.value.as_str()))
-        .map_err(|e| step_err(modules.kernel.as_ref().map_or(&d.origin, |k| &k.origin), e))?;
+        .map_err(refused(
+            modules.kernel.as_ref().map_or(&d.origin, |k| &k.origin),
+        ))?;
     let mut files = Vec::with_capacity(modules.ko.len());
     for ko in &modules.ko {
-        let data = crate::input::read(&ko.value).map_err(|e| step_err(&ko.origin, e))?;
+        let data =
+            crate::input::read(&ko.value).map_err(host_file(&ko.origin, "read", &ko.value))?;
         let name = ko
             .value
             .file_name()
@@ -341,18 +365,15 @@ fn bare_modules(
         files.push((name, data));
     }
     let dir = modules.dir.as_str();
-    wrap::check_modules(&files, &kver, d.force).map_err(|e| step_err(&d.origin, e))?;
+    wrap::check_modules(&files, &kver, d.force).map_err(refused(&d.origin))?;
     if d.installer {
         for (name, data) in &files {
             let rel = format!("{dir}/{name}");
             let info = ModuleInfo::parse(&rel, data).map_err(|source| {
-                step_err(
-                    &d.origin,
-                    driver::Error::Module {
-                        file: name.clone(),
-                        source: Box::new(source),
-                    },
-                )
+                refused(&d.origin)(driver::Error::Module {
+                    file: name.clone(),
+                    source: Box::new(source),
+                })
             })?;
             run.for_image
                 .module(&run.image, &kver, &rel, data, info, run.mtime);
@@ -379,9 +400,9 @@ fn bare_modules(
             build_time: run.mtime,
             build_host: BUILD_HOST,
         })
-        .map_err(|e| step_err(&package.origin, e))?;
+        .map_err(refused(&package.origin))?;
         let path = run.workdir.join(&wrapped.file_name);
-        std::fs::write(&path, &wrapped.rpm).map_err(|e| step_err(&package.origin, e))?;
+        std::fs::write(&path, &wrapped.rpm).map_err(host_file(&package.origin, "write", &path))?;
         line.push_str(&format!(", wrapped into {}", wrapped.file_name));
         run.out.add.push(path);
         run.install.insert(package.value.clone());

@@ -6,7 +6,7 @@
 //! on to the boot step.
 
 use super::changes::InstallImgChange;
-use super::{Context, Error};
+use super::{At, Context, Error};
 use crate::answerfile;
 use crate::initrd::{self, Content, Edits, PutEntry, PutKind, Reason, Strategy};
 use crate::iso::{NewContent, SourceIso};
@@ -83,17 +83,23 @@ fn change(done: &initrd::Rewritten, mode: InstallerMode) -> InstallImgChange {
     }
 }
 
-fn step_err<T>(at: &Located<T>, e: impl std::fmt::Display) -> Error {
-    Error::Step {
-        at: at.origin.to_string(),
-        message: e.to_string(),
-    }
+/// Reads the host file `at` names.
+fn read_host_file(at: &Located<std::path::PathBuf>) -> Result<Vec<u8>, Error> {
+    crate::input::read(&at.value).map_err(|source| Error::HostFile {
+        at: At::from(&at.origin),
+        action: "read",
+        path: at.value.clone(),
+        source,
+    })
 }
 
-fn whole(e: impl std::fmt::Display) -> Error {
-    Error::Step {
-        at: format!("[installer] {INSTALL_IMG}"),
-        message: e.to_string(),
+/// The ISO layer's error for `action` on install.img.
+fn install_img_edit(action: &'static str) -> impl FnOnce(crate::iso::Error) -> Error {
+    move |e| Error::IsoEdit {
+        at: At::Section("[installer]"),
+        action,
+        path: INSTALL_IMG.to_string(),
+        source: Box::new(e),
     }
 }
 
@@ -118,9 +124,12 @@ fn edits(profile: &InstallerEdits, extra: &[PutEntry], mtime: u32) -> Result<Edi
         out.remove.push(r.value.as_bytes().to_vec());
     }
     for p in &profile.patches {
-        let text = crate::input::read(&p.value).map_err(|e| step_err(p, e))?;
+        let text = read_host_file(p)?;
         let patch =
-            Patch::parse(&p.value.display().to_string(), &text).map_err(|e| step_err(p, e))?;
+            Patch::parse(&p.value.display().to_string(), &text).map_err(|e| Error::Patch {
+                at: At::from(&p.origin),
+                source: Box::new(e),
+            })?;
         patch_not_removed(p, &patch, &profile.remove)?;
         out.patches.push(patch);
     }
@@ -209,9 +218,12 @@ pub fn apply(
     let mtime = u32::try_from(cx.time).unwrap_or(u32::MAX);
     let mut extra = extra.to_vec();
     if let Some(af) = &profile.answerfile {
-        let text = crate::input::read(&af.value).map_err(|e| step_err(af, e))?;
-        answerfile::validate(&af.value.display().to_string(), &text)
-            .map_err(|e| step_err(af, e))?;
+        let refused = |e| Error::AnswerFile {
+            at: At::from(&af.origin),
+            source: Box::new(e),
+        };
+        let text = read_host_file(af)?;
+        answerfile::validate(&af.value.display().to_string(), &text).map_err(refused)?;
         let text = if answerfile_attributes.is_empty() {
             text
         } else {
@@ -220,7 +232,7 @@ pub fn apply(
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            answerfile::set_root_attributes(&name, &text, &attrs).map_err(|e| step_err(af, e))?
+            answerfile::set_root_attributes(&name, &text, &attrs).map_err(refused)?
         };
         extra.push(PutEntry {
             path: ANSWERFILE_PATH.as_bytes().to_vec(),
@@ -246,9 +258,14 @@ pub fn apply(
     }
     let edits = edits(profile, &extra, mtime)?;
     let options = rewrite_options(profile, cx);
-    let image = source.open_file(INSTALL_IMG).map_err(whole)?;
+    let image = source
+        .open_file(INSTALL_IMG)
+        .map_err(install_img_edit("read"))?;
     let len = image.len();
-    let done = initrd::rewrite(image, len, &edits, &options, read).map_err(whole)?;
+    let done =
+        initrd::rewrite(image, len, &edits, &options, read).map_err(|e| Error::InstallImg {
+            source: Box::new(e),
+        })?;
     outcome.change = Some(change(&done, profile.mode));
     let changes = &done.changes;
     for put in &changes.puts {
@@ -284,7 +301,7 @@ pub fn apply(
     };
     source
         .put_file(INSTALL_IMG, content, cx.datetime)
-        .map_err(whole)?;
+        .map_err(install_img_edit("write"))?;
     cx.report.steps.push(line);
     Ok(outcome)
 }

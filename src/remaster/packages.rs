@@ -21,7 +21,7 @@ mod write;
 
 pub use pool::{PulledIn, Updated};
 
-use super::{Context, Error};
+use super::{At, Context, Error};
 use crate::iso::SourceIso;
 use crate::profile::PackageEdits;
 use crate::repo::Record;
@@ -97,17 +97,6 @@ enum From {
     Source,
     /// A file on the host to put at the record's location.
     Host(PathBuf),
-}
-
-fn step(at: impl std::fmt::Display, message: impl std::fmt::Display) -> Error {
-    Error::Step {
-        at: at.to_string(),
-        message: message.to_string(),
-    }
-}
-
-fn whole(message: impl std::fmt::Display) -> Error {
-    step("[packages]", message)
 }
 
 /// Whether `record` is, or provides, `name`.
@@ -221,17 +210,17 @@ pub fn apply(
 
 /// The host packages to add: `[packages] add`, then the other steps' (each with where it was
 /// asked for).
-fn host_adds(edits: &PackageEdits, extra: &Extra) -> Vec<(String, PathBuf)> {
-    let mut adds: Vec<(String, PathBuf)> = edits
+fn host_adds(edits: &PackageEdits, extra: &Extra) -> Vec<(At, PathBuf)> {
+    let mut adds: Vec<(At, PathBuf)> = edits
         .add
         .iter()
-        .map(|a| (a.origin.to_string(), a.value.clone()))
+        .map(|a| (At::from(&a.origin), a.value.clone()))
         .collect();
     adds.extend(
         extra
             .add
             .iter()
-            .map(|p| (p.display().to_string(), p.clone())),
+            .map(|p| (At::Section("[[drivers]]"), p.clone())),
     );
     adds
 }

@@ -7,6 +7,7 @@ use std::process::Command;
 pub mod bootcfg;
 pub mod dnf;
 pub mod elf;
+pub mod error_chain;
 pub mod gpg;
 pub mod initrd;
 pub mod package;

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::host::{check_host_header, location_of, read_host_package};
-use super::{From, Package, Packages, step};
+use super::{From, Package, Packages};
 use crate::profile::Located;
-use crate::remaster::{Context, Error};
+use crate::remaster::{At, Context, Error, PackageRefusal};
 use crate::repo::{self, Record};
 use crate::rpm::Evr;
 
@@ -22,13 +22,10 @@ pub(super) fn remove(
         let before = packages.len();
         packages.retain(|_, p| p.record.name != name.value);
         if packages.len() == before {
-            return Err(step(
-                name,
-                format!(
-                    "cannot remove {}: the source has no such package",
-                    name.value
-                ),
-            ));
+            return Err(Error::PackageEdit {
+                at: At::from(&name.origin),
+                why: Box::new(PackageRefusal::NotInSource(name.value.clone())),
+            });
         }
         cx.report
             .steps
@@ -42,24 +39,30 @@ pub(super) fn remove(
 /// names with their files.
 pub(super) fn add(
     packages: &mut Packages,
-    adds: &[(String, PathBuf)],
+    adds: &[(At, PathBuf)],
     allow_downgrade: bool,
     cx: &mut Context<'_>,
 ) -> Result<BTreeMap<String, String>, Error> {
     let mut added_names: BTreeMap<String, String> = BTreeMap::new();
     for (at, path) in adds {
-        let pkg = read_host_package(path).map_err(|e| step(at, e))?;
+        let refused = |why| Error::PackageEdit {
+            at: at.clone(),
+            why: Box::new(why),
+        };
+        let unusable = |source| Error::PackageRead {
+            at: at.clone(),
+            path: path.clone(),
+            source,
+        };
+        let pkg = read_host_package(path).map_err(unusable)?;
         let h = &pkg.header;
-        check_host_header(path, h).map_err(|e| step(at, e))?;
+        check_host_header(h).map_err(unusable)?;
         if let Some(first) = added_names.insert(h.name.clone(), path.display().to_string()) {
-            return Err(step(
-                at,
-                format!(
-                    "{} and {first} are both package {}: add only one",
-                    path.display(),
-                    h.name
-                ),
-            ));
+            return Err(refused(PackageRefusal::AddedTwice {
+                path: path.clone(),
+                first,
+                name: h.name.clone(),
+            }));
         }
         let evr = Evr::new(
             (h.epoch != 0).then_some(h.epoch),
@@ -79,15 +82,12 @@ pub(super) fn add(
                 old.release.clone(),
             );
             if evr < old_evr && !allow_downgrade {
-                return Err(step(
-                    at,
-                    format!(
-                        "{} would replace {} {old_evr} by the lower {evr}: yum would keep the old one; \
-                         set [packages] allow_downgrade = true to replace it anyway",
-                        path.display(),
-                        h.name
-                    ),
-                ));
+                return Err(refused(PackageRefusal::Downgrade {
+                    path: path.clone(),
+                    name: h.name.clone(),
+                    old: old_evr.to_string(),
+                    new: evr.to_string(),
+                }));
             }
             cx.report
                 .steps
@@ -102,14 +102,11 @@ pub(super) fn add(
         cx.report.added.push(h.nevra().to_string());
         let location = location_of(h);
         if let Some(other) = packages.get(&location) {
-            return Err(step(
-                at,
-                format!(
-                    "{}: its file name {location} is taken by package {}",
-                    path.display(),
-                    other.record.name
-                ),
-            ));
+            return Err(refused(PackageRefusal::LocationTaken {
+                path: path.clone(),
+                location,
+                by: other.record.name.clone(),
+            }));
         }
         let record = Record::from_package(
             &pkg,

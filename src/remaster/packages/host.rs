@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::PACKAGES_DIR;
+use crate::remaster::error::PackageFileError;
 use crate::rpm;
 use crate::rpm::header::{PackageFile, PackageHeader, read_package};
 
@@ -17,7 +18,7 @@ pub(super) fn location_of(h: &PackageHeader) -> String {
 
 /// Checks a package from the host: its name, version, release and arch can make a file name,
 /// and it is a binary package.
-pub(super) fn check_host_header(path: &Path, h: &PackageHeader) -> Result<(), String> {
+pub(super) fn check_host_header(h: &PackageHeader) -> Result<(), PackageFileError> {
     for (field, value) in [
         ("name", &h.name),
         ("version", &h.version),
@@ -25,17 +26,14 @@ pub(super) fn check_host_header(path: &Path, h: &PackageHeader) -> Result<(), St
         ("arch", &h.arch),
     ] {
         if !is_file_name_part(value) {
-            return Err(format!(
-                "{}: its {field} {value:?} cannot be part of a file name",
-                path.display()
-            ));
+            return Err(PackageFileError::BadName {
+                field,
+                value: value.clone(),
+            });
         }
     }
     if h.arch == "src" || h.arch == "nosrc" {
-        return Err(format!(
-            "{}: a source package cannot be installed",
-            path.display()
-        ));
+        return Err(PackageFileError::SourcePackage);
     }
     Ok(())
 }
@@ -52,16 +50,14 @@ fn is_file_name_part(s: &str) -> bool {
 
 /// Reads a package file of the host and checks its digests (header, header and payload,
 /// payload): a damaged package is refused, naming the file and the part.
-pub(super) fn read_host_package(path: &Path) -> Result<PackageFile, String> {
+pub(super) fn read_host_package(path: &Path) -> Result<PackageFile, PackageFileError> {
     let open = || {
         crate::input::open(path)
             .map(std::io::BufReader::new)
-            .map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(PackageFileError::Io)
     };
-    let package = read_package(open()?)
-        .map_err(|e| format!("{}: not a readable RPM: {e}", path.display()))?;
-    rpm::check_digests(&mut open()?)
-        .map_err(|e| format!("{}: damaged or tampered package: {e}", path.display()))?;
+    let package = read_package(open()?).map_err(|e| PackageFileError::NotRpm(Box::new(e)))?;
+    rpm::check_digests(&mut open()?).map_err(|e| PackageFileError::Damaged(Box::new(e)))?;
     Ok(package)
 }
 

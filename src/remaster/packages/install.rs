@@ -6,15 +6,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::pool::{self, PoolPackage};
-use super::{
-    DEFAULT_GROUP, DEFAULT_META, Extra, InstallStyle, Packages, meta, provides, step, whole,
-};
+use super::source::repository;
+use super::{DEFAULT_GROUP, DEFAULT_META, Extra, InstallStyle, Packages, meta, provides};
 use crate::depsolve;
 use crate::iso::SourceIso;
 use crate::profile::PackageEdits;
-use crate::remaster::{Context, Error};
+use crate::remaster::{At, Context, Error, PackageRefusal};
 use crate::repo::{Record, comps};
 use crate::rpm::sign::SigningKey;
+
+/// What is being done when the source's comps file cannot be parsed.
+const READ_COMPS: &str = "read the source's comps file";
 
 /// How the installer chooses its packages, and what it must install besides.
 pub(super) struct Plan {
@@ -23,7 +25,7 @@ pub(super) struct Plan {
     /// Names the installer already installs directly.
     pub required: BTreeSet<String>,
     /// Names to install, each with where it was asked for, once each.
-    pub install: Vec<(String, String)>,
+    pub install: Vec<(At, String)>,
 }
 
 /// The install styles and the names to install: `[packages] install`, or without it the added
@@ -38,7 +40,7 @@ pub(super) fn plan(
 ) -> Result<Plan, Error> {
     let styles = install_styles(edits, packages, comps)?;
     let required = already_required(&styles, packages, comps)?;
-    let mut install: Vec<(String, String)> = if edits.install.is_empty() {
+    let mut install: Vec<(At, String)> = if edits.install.is_empty() {
         let needed_by_added = needed_by_others(added_names, packages);
         added_names
             .keys()
@@ -47,20 +49,20 @@ pub(super) fn plan(
                     && !required.contains(*n)
                     && !needed_by_added.contains(*n)
             })
-            .map(|n| ("[packages] add".to_string(), n.clone()))
+            .map(|n| (At::Section("[packages] add"), n.clone()))
             .collect()
     } else {
         edits
             .install
             .iter()
-            .map(|n| (n.origin.to_string(), n.value.clone()))
+            .map(|n| (At::from(&n.origin), n.value.clone()))
             .collect()
     };
     install.extend(
         extra
             .install
             .iter()
-            .map(|n| ("driver".to_string(), n.clone())),
+            .map(|n| (At::Section("[[drivers]]"), n.clone())),
     );
     let mut seen = BTreeSet::new();
     install.retain(|(_, n)| seen.insert(n.clone()));
@@ -109,7 +111,7 @@ pub(super) fn pull_in_dependencies(
     let at = edits
         .from
         .first()
-        .map_or_else(|| "[packages]".to_string(), |f| f.origin.to_string());
+        .map_or(At::Section("[packages]"), |f| At::from(&f.origin));
     pool::pull_in(packages, pool, taken, &targets, &allow, prefer, &at, cx)
 }
 
@@ -122,10 +124,10 @@ pub(super) fn names_to_add(
 ) -> Result<Vec<String>, Error> {
     for (at, name) in &plan.install {
         if !packages.values().any(|p| provides(&p.record, name)) {
-            return Err(step(
-                at,
-                format!("cannot install {name}: no package of the repository provides it"),
-            ));
+            return Err(Error::PackageEdit {
+                at: at.clone(),
+                why: Box::new(PackageRefusal::NotProvided(name.clone())),
+            });
         }
     }
     let to_add: Vec<String> = plan
@@ -136,11 +138,14 @@ pub(super) fn names_to_add(
         .cloned()
         .collect();
     if !to_add.is_empty() && plan.styles.is_empty() {
-        return Err(whole(format!(
-            "cannot make the installer install {}: the source has neither the meta-package {DEFAULT_META} \
-             nor a comps group {DEFAULT_GROUP}; set [packages] meta = \"<meta-package>\" or group = \"<group>\"",
-            to_add.join(", ")
-        )));
+        return Err(Error::PackageEdit {
+            at: At::Section("[packages]"),
+            why: Box::new(PackageRefusal::NoInstallStyle {
+                names: to_add,
+                meta: DEFAULT_META,
+                group: DEFAULT_GROUP,
+            }),
+        });
     }
     for s in &plan.styles {
         cx.report
@@ -177,7 +182,9 @@ pub(super) fn make_installed(
                 {
                     let names: Vec<&str> = to_add.iter().map(String::as_str).collect();
                     *xml = comps::add_packages(xml, group, &names, comps::ReqKind::Mandatory)
-                        .map_err(whole)?;
+                        .map_err(|e| {
+                            repository(&format!("add packages to comps group {group}"), e)
+                        })?;
                     comps_changed = true;
                     cx.report.steps.push(format!(
                         "packages: comps group {group} gains {}",
@@ -197,9 +204,7 @@ fn install_styles(
     comps: Option<&[u8]>,
 ) -> Result<Vec<InstallStyle>, Error> {
     let groups = match comps {
-        Some(xml) => {
-            comps::parse_groups(xml).map_err(|e| whole(format!("the source's comps file: {e}")))?
-        }
+        Some(xml) => comps::parse_groups(xml).map_err(|e| repository(READ_COMPS, e))?,
         None => Vec::new(),
     };
     let has_package = |name: &str| packages.values().any(|p| p.record.name == name);
@@ -207,27 +212,22 @@ fn install_styles(
     let mut styles = Vec::new();
     if let Some(meta) = &edits.meta {
         if !has_package(&meta.value) {
-            return Err(step(
-                meta,
-                format!("the repository has no meta-package {}", meta.value),
-            ));
+            return Err(Error::PackageEdit {
+                at: At::from(&meta.origin),
+                why: Box::new(PackageRefusal::NoMeta(meta.value.clone())),
+            });
         }
         styles.push(InstallStyle::Meta(meta.value.clone()));
     }
     if let Some(group) = &edits.group {
         if !has_group(&group.value) {
-            return Err(step(
-                group,
-                format!(
-                    "the source's comps has no group {} (groups: {})",
-                    group.value,
-                    groups
-                        .iter()
-                        .map(|g| g.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
+            return Err(Error::PackageEdit {
+                at: At::from(&group.origin),
+                why: Box::new(PackageRefusal::NoGroup {
+                    name: group.value.clone(),
+                    groups: groups.iter().map(|g| g.id.clone()).collect(),
+                }),
+            });
         }
         styles.push(InstallStyle::Group(group.value.clone()));
     }
@@ -258,7 +258,7 @@ fn already_required(
             }
             InstallStyle::Group(g) => {
                 if let Some(xml) = comps {
-                    let groups = comps::parse_groups(xml).map_err(whole)?;
+                    let groups = comps::parse_groups(xml).map_err(|e| repository(READ_COMPS, e))?;
                     for group in groups.iter().filter(|x| &x.id == g) {
                         out.extend(group.packages.iter().map(|p| p.name.clone()));
                     }
@@ -293,7 +293,7 @@ fn group_members(comps: Option<&[u8]>, group: &str) -> Result<Vec<String>, Error
     let Some(xml) = comps else {
         return Ok(Vec::new());
     };
-    let groups = comps::parse_groups(xml).map_err(whole)?;
+    let groups = comps::parse_groups(xml).map_err(|e| repository(READ_COMPS, e))?;
     Ok(groups
         .iter()
         .filter(|g| g.id == group)

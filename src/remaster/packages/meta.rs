@@ -3,11 +3,12 @@
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
+use std::path::Path;
 
 use super::host::read_host_package;
-use super::{From, PACKAGES_DIR, Package, Packages, provides, step};
+use super::{From, PACKAGES_DIR, Package, Packages, provides};
 use crate::iso::SourceIso;
-use crate::remaster::{Context, Error};
+use crate::remaster::{Context, Error, PackageWriteError};
 use crate::repo::{self, Record};
 use crate::rpm;
 use crate::rpm::build::Dep;
@@ -59,26 +60,34 @@ pub(super) fn rewrite_meta(
     if to_add.is_empty() && dropped.is_empty() {
         return Ok(());
     }
-    let at = format!("[packages] meta {meta}");
+    let failed = |source: PackageWriteError| Error::MetaRelease {
+        meta: meta.to_string(),
+        source: Box::new(source),
+    };
+    let file_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| failed(PackageWriteError::File { path, source })
+    };
+    let rpm_err = |e: rpm::Error| failed(e.into());
     let mut input: Box<dyn Read> = match &pkg.from {
         From::Source => Box::new(std::io::BufReader::new(
             source
                 .open_file(&format!("/{location}"))
-                .map_err(|e| step(&at, e))?,
+                .map_err(|e| failed(e.into()))?,
         )),
         From::Host(path) => Box::new(std::io::BufReader::new(
-            crate::input::open(path).map_err(|e| step(&at, format!("{}: {e}", path.display())))?,
+            crate::input::open(path).map_err(file_err(path))?,
         )),
     };
     let trimmed = cx.workdir.join(format!("{meta}.trimmed.rpm"));
     if !dropped.is_empty() {
         let mut out =
-            std::io::BufWriter::new(std::fs::File::create(&trimmed).map_err(|e| step(&at, e))?);
-        drop_requires(&mut input, &mut out, &dropped).map_err(|e| step(&at, e))?;
-        out.flush().map_err(|e| step(&at, e))?;
+            std::io::BufWriter::new(std::fs::File::create(&trimmed).map_err(file_err(&trimmed))?);
+        drop_requires(&mut input, &mut out, &dropped).map_err(rpm_err)?;
+        out.flush().map_err(file_err(&trimmed))?;
         drop(out);
         input = Box::new(std::io::BufReader::new(
-            std::fs::File::open(&trimmed).map_err(|e| step(&at, e))?,
+            std::fs::File::open(&trimmed).map_err(file_err(&trimmed))?,
         ));
         cx.report.steps.push(format!(
             "packages: {meta} no longer requires the removed {}",
@@ -99,11 +108,16 @@ pub(super) fn rewrite_meta(
     let path = cx
         .workdir
         .join(format!("{}-{}-{release}.{}.rpm", r.name, r.version, r.arch));
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| step(&at, e))?);
-    let report = rewrite_package(&mut input, &mut out, &spec).map_err(|e| step(&at, e))?;
-    out.flush().map_err(|e| step(&at, e))?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(file_err(&path))?);
+    let report = rewrite_package(&mut input, &mut out, &spec).map_err(rpm_err)?;
+    out.flush().map_err(file_err(&path))?;
     drop(out);
-    let file = read_host_package(&path).map_err(|e| step(&at, e))?;
+    let file = read_host_package(&path).map_err(|source| {
+        failed(PackageWriteError::ReadBack {
+            path: path.clone(),
+            source,
+        })
+    })?;
     let record = Record::from_package(
         &file,
         &new_location,

@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::host::{check_host_header, location_of, read_host_package};
-use super::{From, Package, Packages, step};
+use super::{From, Package, Packages};
 use crate::depsolve::{self, Candidate, Origin, Prefer, Request, Universe};
 use crate::profile::Located;
-use crate::remaster::{Context, Error};
+use crate::remaster::{At, Context, Error, PackageFileError, PackageRefusal};
 use crate::repo::{self, Record};
 use crate::rpm::header::PackageFile;
 
@@ -82,17 +82,25 @@ pub(super) fn read(
 ) -> Result<Vec<PoolPackage>, Error> {
     let mut out = Vec::new();
     for folder in folders {
+        let unusable = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::PackageRead {
+                at: At::from(&folder.origin),
+                path,
+                source,
+            }
+        };
         let mut files = Vec::new();
-        rpm_files(&folder.value, &mut files).map_err(|e| step(folder, e))?;
+        rpm_files(&folder.value, &mut files).map_err(|(path, e)| unusable(&path)(e))?;
         files.sort();
         let before = out.len();
         for path in files {
-            let file = read_host_package(&path).map_err(|e| step(folder, e))?;
+            let file = read_host_package(&path).map_err(unusable(&path))?;
             let h = &file.header;
             if h.arch == "src" || h.arch == "nosrc" {
                 continue;
             }
-            check_host_header(&path, h).map_err(|e| step(folder, e))?;
+            check_host_header(h).map_err(unusable(&path))?;
             let location = location_of(h);
             let candidate = Candidate::from_package(&file, &location, Origin::Pool);
             out.push(PoolPackage {
@@ -111,25 +119,25 @@ pub(super) fn read(
     Ok(out)
 }
 
-fn rpm_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+/// Every `.rpm` file under `dir`; else the file or folder that cannot be listed, and why.
+fn rpm_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), (PathBuf, PackageFileError)> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e| (path, PackageFileError::Io(e))
+    };
+    let entries = std::fs::read_dir(dir).map_err(io(dir))?;
     for entry in entries {
-        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let entry = entry.map_err(io(dir))?;
         let path = entry.path();
-        let kind = entry
-            .file_type()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let kind = entry.file_type().map_err(io(&path))?;
         if kind.is_dir() {
             rpm_files(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "rpm") {
             if kind.is_file() {
                 out.push(path);
             } else if !kind.is_symlink() {
-                return Err(format!(
-                    "{}: is {}, not a regular file",
-                    path.display(),
-                    crate::input::kind_name(kind)
-                ));
+                let kind = crate::input::kind_name(kind);
+                return Err((path, PackageFileError::NotRegular(kind)));
             }
         }
     }
@@ -190,14 +198,14 @@ pub(super) fn update(
         if let Some(other) = packages.get(&new_location)
             && other.from != package.from
         {
-            return Err(step(
-                "[packages] update",
-                format!(
-                    "{}: its file name {new_location} is taken by package {}",
-                    new.path.display(),
-                    other.record.name
-                ),
-            ));
+            return Err(Error::PackageEdit {
+                at: At::Section("[packages] update"),
+                why: Box::new(PackageRefusal::LocationTaken {
+                    path: new.path.clone(),
+                    location: new_location,
+                    by: other.record.name.clone(),
+                }),
+            });
         }
         packages.insert(new_location, package);
         taken.insert(new.path.clone());
@@ -229,7 +237,7 @@ pub(super) fn pull_in(
     targets: &[String],
     allow_unresolved: &[String],
     prefer: Prefer,
-    at: &str,
+    at: &At,
     cx: &mut Context<'_>,
 ) -> Result<(), Error> {
     let mut candidates: Vec<Candidate> = packages
@@ -287,15 +295,12 @@ pub(super) fn pull_in(
                 .into_iter()
                 .partition(|p| p.chain.iter().any(|n| decided.contains(n)));
             if !pool_problems.is_empty() {
-                return Err(step(
-                    at,
-                    format!(
-                        "the updates taken from the pool cannot be installed: {}",
-                        depsolve::Unsolvable {
-                            problems: pool_problems
-                        }
-                    ),
-                ));
+                return Err(Error::Solve {
+                    at: at.clone(),
+                    source: depsolve::Unsolvable {
+                        problems: pool_problems,
+                    },
+                });
             }
             for p in others {
                 cx.report.warnings.push(format!(
@@ -311,14 +316,14 @@ pub(super) fn pull_in(
         };
         let (location, package) = p.package(cx);
         if let Some(other) = packages.get(&location) {
-            return Err(step(
-                at,
-                format!(
-                    "{}: its file name {location} is taken by package {}",
-                    p.path.display(),
-                    other.record.name
-                ),
-            ));
+            return Err(Error::PackageEdit {
+                at: at.clone(),
+                why: Box::new(PackageRefusal::LocationTaken {
+                    path: p.path.clone(),
+                    location,
+                    by: other.record.name.clone(),
+                }),
+            });
         }
         packages.insert(location, package);
         let chain = &solution.chains[k];

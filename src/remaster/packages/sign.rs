@@ -2,12 +2,14 @@
 //! file written for the installer; without a key, the installer's signature checks turned off.
 
 use std::io::Write;
+use std::path::Path;
 
 use super::host::read_host_package;
-use super::{From, Outcome, Packages, REPOMD_ASC, step, whole};
+use super::{From, Outcome, Packages, REPOMD, REPOMD_ASC};
 use crate::iso::{NewContent, SourceIso};
-use crate::remaster::{Context, Error, signing};
+use crate::remaster::{At, Context, Error, PackageWriteError, signing};
 use crate::repo::{self, Record};
+use crate::rpm;
 use crate::rpm::sign::{SigningKey, sign_package, sign_package_reopen};
 use crate::xcpng;
 
@@ -21,13 +23,22 @@ pub(super) fn sign_packages(
     cx: &mut Context<'_>,
 ) -> Result<(), Error> {
     let dir = cx.workdir.join("signed");
-    std::fs::create_dir_all(&dir).map_err(whole)?;
+    std::fs::create_dir_all(&dir).map_err(Error::Workdir)?;
     let mut signed = 0usize;
     // Every package is read to see whether it is signed; the unsigned ones are signed.
     let bar = cx.progress.items("signing packages", packages.len() as u64);
     for (location, pkg) in packages.iter_mut() {
         bar.inc(1);
-        let at = format!("[signing] {location}");
+        let failed = |source: PackageWriteError| Error::Sign {
+            what: location.clone(),
+            action: "sign it",
+            source: Box::new(source),
+        };
+        let file_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| failed(PackageWriteError::File { path, source })
+        };
+        let rpm_err = |e: rpm::Error| failed(e.into());
         // What to sign: added packages (the rewritten meta-package, made in the work folder, is
         // signed already; wrapped driver packages, made there too, are not) and unsigned
         // packages of the source.
@@ -41,32 +52,42 @@ pub(super) fn sign_packages(
             From::Host(input) => {
                 input.starts_with(cx.workdir)
                     && signing::is_signed(&mut std::io::BufReader::new(
-                        crate::input::open(input).map_err(|e| step(&at, e))?,
+                        crate::input::open(input).map_err(file_err(input))?,
                     ))
-                    .map_err(|e| step(&at, e))?
+                    .map_err(rpm_err)?
             }
-            From::Source => signing::is_signed(&mut open().map_err(|e| step(&at, e))?)
-                .map_err(|e| step(&at, e))?,
+            From::Source => signing::is_signed(
+                &mut source
+                    .open_file(&format!("/{location}"))
+                    .map(std::io::BufReader::new)
+                    .map_err(|e| failed(e.into()))?,
+            )
+            .map_err(rpm_err)?,
         };
         if skip {
             continue;
         }
         let path = dir.join(pkg.record.file_name());
         let mut out =
-            std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| step(&at, e))?);
+            std::io::BufWriter::new(std::fs::File::create(&path).map_err(file_err(&path))?);
         match &pkg.from {
             From::Host(input) => {
                 let mut input =
-                    std::io::BufReader::new(crate::input::open(input).map_err(|e| step(&at, e))?);
-                sign_package(&mut input, &mut out, key, time).map_err(|e| step(&at, e))?;
+                    std::io::BufReader::new(crate::input::open(input).map_err(file_err(input))?);
+                sign_package(&mut input, &mut out, key, time).map_err(rpm_err)?;
             }
             From::Source => {
-                sign_package_reopen(open, &mut out, key, time).map_err(|e| step(&at, e))?;
+                sign_package_reopen(open, &mut out, key, time).map_err(rpm_err)?;
             }
         }
-        out.flush().map_err(|e| step(&at, e))?;
+        out.flush().map_err(file_err(&path))?;
         drop(out);
-        let file = read_host_package(&path).map_err(|e| step(&at, e))?;
+        let file = read_host_package(&path).map_err(|source| {
+            failed(PackageWriteError::ReadBack {
+                path: path.clone(),
+                source,
+            })
+        })?;
         pkg.record = Record::from_package(
             &file,
             location,
@@ -93,10 +114,21 @@ pub(super) fn sign_repomd(
     time: u32,
     cx: &Context<'_>,
 ) -> Result<(), Error> {
-    let asc = key.detached_signature(repomd, time).map_err(whole)?;
+    let asc = key
+        .detached_signature(repomd, time)
+        .map_err(|e| Error::Sign {
+            what: REPOMD.trim_start_matches('/').to_string(),
+            action: "sign it",
+            source: Box::new(e.into()),
+        })?;
     source
         .put_file(REPOMD_ASC, NewContent::Bytes(asc.into_bytes()), cx.datetime)
-        .map_err(whole)
+        .map_err(|e| Error::IsoEdit {
+            at: At::Section("[signing]"),
+            action: "write",
+            path: REPOMD_ASC.to_string(),
+            source: Box::new(e),
+        })
 }
 
 /// Writes our public key at the image root, followed by the source's first key when it is an
@@ -108,7 +140,14 @@ pub(super) fn write_key_file(
     cx: &mut Context<'_>,
 ) -> Result<String, Error> {
     let name = signing::key_file_name(key);
-    let mut text = key.public_key_armored().map_err(whole)?.into_bytes();
+    let mut text = key
+        .public_key_armored()
+        .map_err(|e| Error::Sign {
+            what: name.clone(),
+            action: "write the key file",
+            source: Box::new(e.into()),
+        })?
+        .into_bytes();
     if let Ok(t) = source.read_file("/.treeinfo")
         && let Ok(info) = crate::treeinfo::TreeInfo::parse(&String::from_utf8_lossy(&t))
         && let Some((_, first)) = info.options("keys").into_iter().next()
@@ -124,9 +163,15 @@ pub(super) fn write_key_file(
             "packages: key file {name} also carries the source's key {first}"
         ));
     }
+    let path = format!("/{name}");
     source
-        .put_file(&format!("/{name}"), NewContent::Bytes(text), cx.datetime)
-        .map_err(whole)?;
+        .put_file(&path, NewContent::Bytes(text), cx.datetime)
+        .map_err(|e| Error::IsoEdit {
+            at: At::Section("[signing]"),
+            action: "write",
+            path,
+            source: Box::new(e),
+        })?;
     Ok(name)
 }
 

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{From, PACKAGES_DIR, Package, Packages, REPOMD, whole};
+use super::{From, PACKAGES_DIR, Package, Packages, REPOMD};
 use crate::iso::{self, SourceIso};
-use crate::remaster::{Context, Error};
+use crate::remaster::{At, Context, Error, PackageRefusal};
 use crate::repo::{self, Record, reader, repomd};
 
 /// The source's repository as read.
@@ -22,20 +22,30 @@ pub(super) struct SourceRepo {
 /// Reads the source's repository: refused when the source has neither repodata nor `/Packages`.
 pub(super) fn read(source: &SourceIso, cx: &mut Context<'_>) -> Result<SourceRepo, Error> {
     let source_repomd = if source.exists(REPOMD) {
-        let xml = source.read_file(REPOMD).map_err(whole)?;
-        Some(repomd::parse_repomd(&xml).map_err(whole)?)
+        let xml = source.read_file(REPOMD).map_err(|e| Error::IsoEdit {
+            at: At::Section("[packages]"),
+            action: "read",
+            path: REPOMD.to_string(),
+            source: Box::new(e),
+        })?;
+        Some(
+            repomd::parse_repomd(&xml)
+                .map_err(|source| repository("read the source's repodata/repomd.xml", source))?,
+        )
     } else if source.exists(&format!("/{PACKAGES_DIR}")) {
         cx.report
             .steps
             .push("packages: the source has no repodata: every package is read".into());
         None
     } else {
-        return Err(whole(
-            "the source has no repository to edit (neither repodata/repomd.xml nor Packages/)",
-        ));
+        return Err(Error::PackageEdit {
+            at: At::Section("[packages]"),
+            why: Box::new(PackageRefusal::NoRepository),
+        });
     };
     let groups = match &source_repomd {
-        Some(md) => reader::read_groups(md, |href| read_repo_file(source, href)).map_err(whole)?,
+        Some(md) => reader::read_groups(md, |href| read_repo_file(source, href))
+            .map_err(|e| repository("read the source's comps file", e))?,
         None => None,
     };
     let (packages, stored) = source_packages(source, source_repomd.as_ref(), cx)?;
@@ -44,6 +54,14 @@ pub(super) fn read(source: &SourceIso, cx: &mut Context<'_>) -> Result<SourceRep
         stored,
         groups,
     })
+}
+
+/// The repository layer's error while doing `action`.
+pub(super) fn repository(action: &str, source: repo::Error) -> Error {
+    Error::Repository {
+        action: action.to_string(),
+        source,
+    }
 }
 
 fn read_repo_file(source: &SourceIso, href: &str) -> Result<Vec<u8>, repo::Error> {
@@ -121,7 +139,7 @@ fn source_packages(
     );
     bar.finish();
     for result in results {
-        let record = result.map_err(whole)?;
+        let record = result.map_err(|e| repository("read a source package", e))?;
         out.insert(
             record.location_href.clone(),
             Package {

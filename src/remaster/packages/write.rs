@@ -2,9 +2,10 @@
 //! regenerated (or the source's kept when no record changed), `repomd.xml` signed.
 
 use super::sign::sign_repomd;
-use super::{From, PACKAGES_DIR, Packages, REPOMD, whole};
+use super::source::repository;
+use super::{From, PACKAGES_DIR, Packages, REPOMD};
 use crate::iso::{self, NewContent, SourceIso};
-use crate::remaster::{Context, Error};
+use crate::remaster::{At, Context, Error};
 use crate::repo::{self, GroupsFile, Record};
 use crate::rpm::sign::SigningKey;
 
@@ -53,23 +54,23 @@ pub(super) fn write_repository(
             .get(&location)
             .is_some_and(|p| p.from == From::Source);
         if !keep {
-            source.remove(&format!("/{location}")).map_err(whole)?;
+            let path = format!("/{location}");
+            source.remove(&path).map_err(iso_edit("remove", path))?;
         }
     }
     for (location, pkg) in packages {
         if let From::Host(path) = &pkg.from {
+            let at = format!("/{location}");
             source
-                .put_file(
-                    &format!("/{location}"),
-                    NewContent::HostFile(path.clone()),
-                    cx.datetime,
-                )
-                .map_err(whole)?;
+                .put_file(&at, NewContent::HostFile(path.clone()), cx.datetime)
+                .map_err(iso_edit("add", at))?;
         }
     }
     if unchanged {
         if let Some(key) = key {
-            let repomd_bytes = source.read_file(REPOMD).map_err(whole)?;
+            let repomd_bytes = source
+                .read_file(REPOMD)
+                .map_err(iso_edit("read", REPOMD.to_string()))?;
             sign_repomd(source, key, &repomd_bytes, time, cx)?;
         }
         cx.report.steps.push(format!(
@@ -85,22 +86,22 @@ pub(super) fn write_repository(
     let mut records: Vec<Record> = packages.values().map(|p| p.record.clone()).collect();
     repo::sort_records(&mut records);
     let groups = comps.map(|(name, xml)| GroupsFile { name, xml });
-    let files = repo::write_repodata(&records, groups, cx.time as u64).map_err(whole)?;
+    let files = repo::write_repodata(&records, groups, cx.time as u64)
+        .map_err(|e| repository("write the repodata", e))?;
     if source.exists("/repodata") {
-        source.remove("/repodata").map_err(whole)?;
+        source
+            .remove("/repodata")
+            .map_err(iso_edit("remove", "/repodata".to_string()))?;
     }
     let mut repomd_bytes = Vec::new();
     for f in &files.files {
         if f.path == "repodata/repomd.xml" {
             repomd_bytes = f.bytes.clone();
         }
+        let path = format!("/{}", f.path);
         source
-            .put_file(
-                &format!("/{}", f.path),
-                NewContent::Bytes(f.bytes.clone()),
-                cx.datetime,
-            )
-            .map_err(whole)?;
+            .put_file(&path, NewContent::Bytes(f.bytes.clone()), cx.datetime)
+            .map_err(iso_edit("write", path))?;
     }
     if let Some(key) = key {
         sign_repomd(source, key, &repomd_bytes, time, cx)?;
@@ -115,4 +116,14 @@ pub(super) fn write_repository(
         }
     ));
     Ok(())
+}
+
+/// The ISO layer's error for `action` on `path` of the repository.
+fn iso_edit(action: &'static str, path: String) -> impl FnOnce(iso::Error) -> Error {
+    move |e| Error::IsoEdit {
+        at: At::Section("[packages]"),
+        action,
+        path,
+        source: Box::new(e),
+    }
 }
