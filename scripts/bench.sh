@@ -355,7 +355,7 @@ iso = "scale-out.iso"
 [installer]
 patches = ["site.patch"]
 TOML
-  secs "$bin" build --force "$work/scale-patch.toml"
+  secs env XDG_CACHE_HOME="$work/scale-index-cache" "$bin" build --force "$work/scale-patch.toml"
   rm -f "$work/scale-out.iso"
 }
 scaling_table() { # SIZES...
@@ -376,7 +376,7 @@ scaling_table() { # SIZES...
       line+=$(printf ' %14s' "$t")
     done
     echo "$line"
-    rm -f "$work/scale-source.iso"
+    rm -rf "$work/scale-source.iso" "$work/scale-index-cache"
   done
 }
 echo "== scaling: an ISO-only edit and an installer patch against cp, per source size (median of 3, page cache hot)"
