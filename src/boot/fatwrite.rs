@@ -12,7 +12,7 @@
 //! entry. Nor can it keep what a rebuilt image keeps from its source: the boot sector's code,
 //! CHS geometry, hidden sectors and drive number.
 //!
-//! [`write`] lays the volume out from its parts: [`Geometry`] and the FAT size it needs
+//! [`write()`] lays the volume out from its parts: [`Geometry`] and the FAT size it needs
 //! (`geometry`), the names FAT stores (`names`), the directory and file clusters (`plan`), the
 //! 32-byte directory entries (`dir_entry`), the boot sector (`boot_sector`) and [`FatTime`]
 //! (`time`).
