@@ -6,12 +6,20 @@
 //! - `packages`: each package file's size and SHA-256 against primary.xml (parallel);
 //! - `treeinfo`: `.treeinfo` as ConfigParser and `MainYumRepository` read it;
 //! - `install_img`: install.img decodes; the answer file and module indexes in it;
-//! - the boot configs agree (an entry that boots differently per config is reported);
-//! - per entry: the answer file, the signature checks it turns on, and what yum installs.
+//! - `boot_configs`: the boot configs agree (an entry that boots differently per config is
+//!   reported);
+//! - `judge`: per entry: the answer file, the signature checks it turns on, and what yum
+//!   installs.
 //!
-//! Image-wide errors (repodata, `.treeinfo`, install.img) fail every installer entry.
+//! Image-wide errors (repodata, `.treeinfo`, install.img) fail every installer entry. A driver
+//! disk is judged as the installer loads one (`driver_disk`); a build checks its result with
+//! [`check_build`] (`build_check`).
 
+mod boot_configs;
+mod build_check;
+mod driver_disk;
 mod install_img;
+mod judge;
 mod packages;
 mod repodata;
 mod report;
@@ -23,13 +31,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::entries::{self, Action, Checks, Install};
+use crate::entries::{self, Action};
 use crate::iso::SourceIso;
 use crate::xcpng;
 
+pub use build_check::{WouldNotInstall, check_build};
 pub use install_img::InstallImg;
 pub use repodata::{MediaEntry, media_entries};
 pub use report::{EntryReport, Report, VariantReport, Verdict};
+
+use boot_configs::consistency;
+use driver_disk::driver_disk;
+use judge::{Context, judge};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -100,81 +113,6 @@ impl Options {
         }
     }
 }
-
-/// Why a build's result would not install; nothing is written.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the built image would not install:\n  {}{}",
-    problems.join("\n  "),
-    notes.iter().map(|n| format!("\nnote: {n}")).collect::<String>()
-)]
-pub struct WouldNotInstall {
-    /// Each problem, naming the entry, package, requirement and chain where it applies.
-    pub problems: Vec<String>,
-    /// What the build noticed on the way that may explain them (e.g. why a pool package was
-    /// not taken).
-    pub notes: Vec<String>,
-}
-
-/// Runs the build's checks ([`Options::build`]) on an image about to be written, and on the
-/// source it was made from (read again from its file). Problems the build brought are errors;
-/// problems the source already had are returned as warnings (a remaster does not refuse to
-/// touch an image that was broken before). An image without `.treeinfo` and repodata is only
-/// checked for boot configs that agree.
-pub fn check_build(
-    source: &SourceIso,
-    allow_unresolved: &[String],
-) -> Result<Vec<String>, WouldNotInstall> {
-    let options = Options::build(allow_unresolved);
-    let after = build_problems(source, &options);
-    if after.is_empty() {
-        return Ok(Vec::new());
-    }
-    let before = SourceIso::open(source.path())
-        .map(|original| build_problems(&original, &options))
-        .unwrap_or_default();
-    let (old, new): (Vec<String>, Vec<String>) =
-        after.into_iter().partition(|p| before.contains(p));
-    if new.is_empty() {
-        Ok(old
-            .into_iter()
-            .map(|p| format!("{p} (so already in the source image)"))
-            .collect())
-    } else {
-        Err(WouldNotInstall {
-            problems: new,
-            notes: Vec::new(),
-        })
-    }
-}
-
-/// The build's checks on one image: each problem, entry-prefixed where it is an entry's.
-fn build_problems(source: &SourceIso, options: &Options) -> Vec<String> {
-    let installer = source.exists(xcpng::TREEINFO) || source.exists(xcpng::REPOMD);
-    let report = if installer {
-        verify(source, options)
-    } else {
-        let configs = entries::read_configs(source);
-        let findings = consistency(&entries::entries(&configs.configs), &configs.configs, true);
-        Report::new(findings, Vec::new())
-    };
-    let mut problems: Vec<String> = report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.message.clone())
-        .collect();
-    let image_wide = problems.clone();
-    for (label, reasons) in report.failures() {
-        for r in reasons {
-            if !image_wide.contains(r) {
-                problems.push(format!("entry {label:?}: {r}"));
-            }
-        }
-    }
-    problems
-}
-
 /// Verifies `source`: an installer image (every boot entry), a driver disk, or anything else
 /// (reported as not installable).
 pub fn verify(source: &SourceIso, options: &Options) -> Report {
@@ -319,128 +257,6 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
         .collect();
     Report::new(findings, entries)
 }
-
-/// Entries that boot differently per config, or that some configs lack.
-fn consistency(
-    boot_entries: &[entries::Entry],
-    configs: &[entries::Config],
-    strict: bool,
-) -> Vec<Finding> {
-    let severity = if strict {
-        Severity::Error
-    } else {
-        Severity::Warning
-    };
-    let mut out = Vec::new();
-    for e in boot_entries
-        .iter()
-        .filter(|e| e.lines.iter().any(|l| l.xen.is_some()))
-    {
-        let variants = e.variants();
-        if variants.len() > 1 {
-            let ways: Vec<String> = variants
-                .iter()
-                .map(|(l, c)| format!("{} [{}]", l.args.join(" "), c.join(", ")))
-                .collect();
-            out.push(Finding {
-                check: "boot-configs",
-                severity,
-                message: format!(
-                    "entry {:?} boots differently per config: {}",
-                    e.label,
-                    ways.join(" vs ")
-                ),
-            });
-        }
-        let missing = e.missing_from(configs);
-        if !missing.is_empty() {
-            out.push(Finding {
-                check: "boot-configs",
-                severity: Severity::Warning,
-                message: format!("entry {:?} is missing from {}", e.label, missing.join(", ")),
-            });
-        }
-    }
-    out
-}
-
-/// What every entry's judgement reads.
-struct Context<'a> {
-    image: &'a InstallImg,
-    options: &'a Options,
-    repository_targets: &'a [String],
-    solver: &'a solve::Solver,
-}
-
-/// Judges one installer command line up to what it installs; signatures come later.
-fn judge(v: &mut VariantReport, install: &Install, cx: &Context<'_>) {
-    if let Some(why) = install.abort() {
-        v.reasons.push(why);
-    }
-    let mut answer = None;
-    if install.unattended() {
-        match answerfile(install, cx.image, cx.options) {
-            Ok(attrs) => answer = attrs,
-            Err(why) => v.reasons.push(why),
-        }
-    }
-    let checks: Checks = install.checks(
-        answer
-            .as_ref()
-            .map(|(g, r): &(Option<String>, Option<String>)| (g.as_deref(), r.as_deref())),
-    );
-    v.checks = Some(checks);
-    v.targets = install.targets(cx.repository_targets);
-    let solved = cx.solver.solve(&v.targets, &cx.options.allow_unresolved);
-    v.reasons.extend(solved.problems);
-    v.tolerated = solved.tolerated;
-    v.packages = solved
-        .install
-        .iter()
-        .filter_map(|&i| cx.solver.record(i).map(solve::nevra))
-        .collect();
-    v.installed = solved.install;
-}
-
-/// The answer file's `gpgcheck` and `repo-gpgcheck` attributes, after checking it is in
-/// install.img and parses; `Ok(None)` when it cannot be checked here (a remote address).
-type Attributes = (Option<String>, Option<String>);
-
-fn answerfile(
-    install: &Install,
-    image: &InstallImg,
-    options: &Options,
-) -> Result<Option<Attributes>, String> {
-    let Some(path) = install.answerfile_path() else {
-        return Ok(None);
-    };
-    if !options.install_img {
-        return Ok(None);
-    }
-    let Some(text) = image.file(path) else {
-        return Err(format!(
-            "the answer file {path} is not a file in {}",
-            xcpng::INSTALL_IMG
-        ));
-    };
-    let name = format!("{}:{path}", xcpng::INSTALL_IMG);
-    match crate::answerfile::validate(&name, text).map_err(|e| e.to_string())? {
-        crate::answerfile::Root::Restore => {
-            return Err(format!(
-                "the answer file {path} restores a backup: it installs nothing"
-            ));
-        }
-        crate::answerfile::Root::Installation => {}
-    }
-    let get = |attr: &str| {
-        crate::answerfile::root_attribute(&name, text, attr).map_err(|e| e.to_string())
-    };
-    Ok(Some((
-        get(xcpng::attr::GPGCHECK)?,
-        get(xcpng::attr::REPO_GPGCHECK)?,
-    )))
-}
-
 /// Checks the packages of `media` as `options` ask (signatures of those `signature(i)` picks,
 /// judged with `judge`), adds a finding for each that fails the media check, and returns the
 /// results in `media`'s order.
@@ -472,253 +288,5 @@ fn check_packages(
     results
 }
 
-/// A driver disk: the installer loads it with `yum install @drivers` from its repository, whose
-/// comps must have the `drivers` group (DriverUpdateYumRepository.isRepo); no signature checks.
-fn driver_disk(source: &SourceIso, options: &Options) -> Report {
-    let repo = repodata::check(source);
-    let mut findings = repo.findings.clone();
-    check_packages(
-        source,
-        &repo.media,
-        &|_| false,
-        &|_| None,
-        options,
-        &mut findings,
-    );
-    let has_group = repo
-        .groups
-        .as_deref()
-        .and_then(|xml| crate::repo::comps::parse_groups(xml).ok())
-        .is_some_and(|groups| groups.iter().any(|g| g.id == xcpng::DRIVERS_GROUP));
-    if !has_group {
-        findings.push(Finding {
-            check: "repodata",
-            severity: Severity::Error,
-            message: format!(
-                "the repository has no comps group {:?}: the installer does not take it as a driver disk",
-                xcpng::DRIVERS_GROUP
-            ),
-        });
-    }
-    let line = entries::BootLine {
-        config: xcpng::UPDATE_XML.trim_start_matches('/').to_string(),
-        name: "driver disk".into(),
-        xen: None,
-        kernel: None,
-        args: Vec::new(),
-    };
-    let install = entries::action(&entries::BootLine {
-        xen: Some(String::new()),
-        ..line.clone()
-    });
-    let mut v = VariantReport::new(&line, vec![&line.config], install);
-    v.targets = vec![format!("@{}", xcpng::DRIVERS_GROUP)];
-    v.reasons = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.message.clone())
-        .collect();
-    if has_group {
-        // Loaded into the installer's own root, whose packages are not known here: only what
-        // the disk itself cannot satisfy by name is reported, as a warning.
-        let solver = solve::Solver::new(&repo.records, repo.groups.as_deref());
-        let solved = solver.solve(&v.targets, &options.allow_unresolved);
-        v.packages = solved
-            .install
-            .iter()
-            .filter_map(|&i| solver.record(i).map(solve::nevra))
-            .collect();
-        findings.extend(solved.problems.into_iter().map(|p| Finding {
-            check: "solve",
-            severity: Severity::Warning,
-            message: format!("{p} (unless the installer's own root provides it)"),
-        }));
-    }
-    Report::with_kind(
-        "driver-disk",
-        findings,
-        vec![EntryReport::new("driver disk", vec![v])],
-    )
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::iso::NewContent;
-
-    /// The built-in sample, opened for editing.
-    fn sample() -> (tempfile::TempDir, SourceIso) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sample.iso");
-        crate::sample::write(&path, &crate::sample::Options::default()).unwrap();
-        let source = SourceIso::open(&path).unwrap();
-        (dir, source)
-    }
-
-    fn put(source: &mut SourceIso, path: &str, bytes: &[u8]) {
-        let time = hadris_fs::DateTime::from_unix_seconds(0).unwrap();
-        source
-            .put_file(path, NewContent::Bytes(bytes.to_vec()), time)
-            .unwrap();
-    }
-
-    /// Replaces `from` by `to` in the image's file at `path`.
-    fn edit(source: &mut SourceIso, path: &str, from: &str, to: &str) {
-        let text = String::from_utf8(source.read_file(path).unwrap()).unwrap();
-        assert!(text.contains(from), "{path} has no {from:?}");
-        put(source, path, text.replacen(from, to, 1).as_bytes());
-    }
-
-    fn errors(report: &Report, check: &str) -> Vec<String> {
-        report
-            .findings
-            .iter()
-            .filter(|f| f.check == check && f.severity == Severity::Error)
-            .map(|f| f.message.clone())
-            .collect()
-    }
-
-    #[test]
-    fn the_sample_installs_in_every_entry() {
-        let (_dir, source) = sample();
-        let report = verify(&source, &Options::full());
-        assert!(report.installs, "{}", report.to_text());
-        let install = &report.entries[0].variants[0];
-        assert_eq!(install.targets, ["xcp-ng-deps"]);
-        assert!(install.packages.iter().any(|p| p.starts_with("bash-")));
-        let alt = report
-            .entries
-            .iter()
-            .find(|e| e.label == "install-alt")
-            .unwrap();
-        assert_eq!(alt.variants[0].targets, ["xcp-ng-deps", "kernel-alt"]);
-        check_build(&source, &[]).unwrap();
-    }
-
-    #[test]
-    fn treeinfo_check() {
-        let (_dir, mut source) = sample();
-        edit(
-            &mut source,
-            "/.treeinfo",
-            "version = 8.3.0",
-            "version = 8.3.x",
-        );
-        edit(&mut source, "/.treeinfo", "number = cloud", "number = 100%");
-        edit(
-            &mut source,
-            "/.treeinfo",
-            "key1 = RPM-GPG-KEY-xcpng",
-            "key1 = NOPE",
-        );
-        let report = verify(&source, &Options::full());
-        let found = errors(&report, "treeinfo").join("\n");
-        for needle in [
-            "not dotted numbers",
-            "ConfigParser",
-            "NOPE, which is not on the image",
-        ] {
-            assert!(found.contains(needle), "no {needle:?} in {found}");
-        }
-        assert!(!report.installs);
-    }
-
-    #[test]
-    fn repodata_and_package_checks() {
-        let (_dir, mut source) = sample();
-        put(
-            &mut source,
-            "/Packages/sample-docs-1.0-1.xcpng8.3.noarch.rpm",
-            b"not it",
-        );
-        let report = verify(&source, &Options::full());
-        let found = errors(&report, "packages").join("\n");
-        assert!(
-            found.contains("sample-docs-1.0-1.xcpng8.3.noarch.rpm: 6 bytes"),
-            "{found}"
-        );
-        // The build's cheap pass sees the size too.
-        let err = check_build(&source, &[]).unwrap_err().to_string();
-        assert!(err.contains("sample-docs"), "{err}");
-
-        put(&mut source, "/repodata/repomd.xml", b"<repomd><data");
-        let report = verify(&source, &Options::full());
-        assert!(
-            !errors(&report, "repodata").is_empty(),
-            "{}",
-            report.to_text()
-        );
-        assert!(
-            report
-                .entries
-                .iter()
-                .all(|e| e.verdict != Verdict::Installs)
-        );
-    }
-
-    #[test]
-    fn install_img_and_answer_file_checks() {
-        let (_dir, mut source) = sample();
-        for cfg in [crate::boot::ISOLINUX_CFG, crate::boot::GRUB_CFG] {
-            edit(
-                &mut source,
-                cfg,
-                "console=hvc0 console=tty0",
-                "console=hvc0 console=tty0 answerfile=file:///missing.xml install",
-            );
-        }
-        let report = verify(&source, &Options::full());
-        let install = &report.entries[0];
-        assert_eq!(install.verdict, Verdict::DoesNotInstall);
-        assert!(
-            install
-                .variants
-                .iter()
-                .flat_map(|v| &v.reasons)
-                .any(|r| r.contains("/missing.xml")),
-            "{}",
-            report.to_text()
-        );
-        put(&mut source, "/install.img", b"BZh91AY&SY garbage");
-        let report = verify(&source, &Options::full());
-        let found = errors(&report, "install-img").join("\n");
-        assert!(found.contains("cannot be unpacked"), "{found}");
-    }
-
-    #[test]
-    fn signature_checks() {
-        let (_dir, mut source) = sample();
-        source.remove("/repodata/repomd.xml.asc").unwrap();
-        let report = verify(&source, &Options::full());
-        let (_, reasons) = report.failures()[0];
-        assert!(
-            reasons[0].starts_with("No signature on repository metadata"),
-            "{reasons:?}"
-        );
-        // Not a build check: the build leaves signatures to the signing step.
-        check_build(&source, &[]).unwrap();
-    }
-
-    #[test]
-    fn boot_configs_must_agree_in_a_build() {
-        let (_dir, mut source) = sample();
-        edit(
-            &mut source,
-            crate::boot::GRUB_CFG,
-            "console=hvc0 console=tty0",
-            "console=tty0",
-        );
-        let report = verify(&source, &Options::full());
-        assert!(
-            report.installs,
-            "each way still installs: {}",
-            report.to_text()
-        );
-        assert!(report.to_text().contains("boots differently per config"));
-        let err = check_build(&source, &[]).unwrap_err().to_string();
-        assert!(
-            err.contains("entry \"install\" boots differently per config"),
-            "{err}"
-        );
-    }
-}
+mod tests;
