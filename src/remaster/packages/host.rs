@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::PACKAGES_DIR;
-use crate::remaster::error::PackageFileError;
+use crate::remaster::error::{PackageFileError, PackageWriteError};
 use crate::rpm;
 use crate::rpm::header::{PackageFile, PackageHeader, read_package};
 
@@ -59,6 +59,25 @@ pub(super) fn read_host_package(path: &Path) -> Result<PackageFile, PackageFileE
     let package = read_package(open()?).map_err(|e| PackageFileError::NotRpm(Box::new(e)))?;
     rpm::check_digests(&mut open()?).map_err(|e| PackageFileError::Damaged(Box::new(e)))?;
     Ok(package)
+}
+
+/// The repodata record of a package this build wrote to `path` (flushed and closed), read back
+/// from the file as any host package is, to be listed at `location`.
+pub(super) fn record_of_written(
+    path: &Path,
+    location: &str,
+    time: u64,
+) -> Result<crate::repo::Record, PackageWriteError> {
+    let file = read_host_package(path).map_err(|source| PackageWriteError::ReadBack {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(crate::repo::Record::from_package(
+        &file,
+        location,
+        time,
+        Some(crate::repo::DEFAULT_CHANGELOG_LIMIT),
+    ))
 }
 
 #[cfg(test)]

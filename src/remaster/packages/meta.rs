@@ -5,11 +5,10 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::host::read_host_package;
+use super::host::record_of_written;
 use super::{From, PACKAGES_DIR, Package, Packages, provides};
 use crate::iso::SourceIso;
 use crate::remaster::{Context, Error, PackageWriteError};
-use crate::repo::{self, Record};
 use crate::rpm;
 use crate::rpm::build::Dep;
 use crate::rpm::container::{PackageStart, check_payload, fresh_signature_header, write_package};
@@ -112,18 +111,7 @@ pub(super) fn rewrite_meta(
     let report = rewrite_package(&mut input, &mut out, &spec).map_err(rpm_err)?;
     out.flush().map_err(file_err(&path))?;
     drop(out);
-    let file = read_host_package(&path).map_err(|source| {
-        failed(PackageWriteError::ReadBack {
-            path: path.clone(),
-            source,
-        })
-    })?;
-    let record = Record::from_package(
-        &file,
-        &new_location,
-        cx.time as u64,
-        Some(repo::DEFAULT_CHANGELOG_LIMIT),
-    );
+    let record = record_of_written(&path, &new_location, cx.time as u64).map_err(failed)?;
     packages.remove(&location);
     packages.insert(
         new_location,

@@ -4,11 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::host::read_host_package;
+use super::host::record_of_written;
 use super::{From, Outcome, Packages, REPOMD, REPOMD_ASC};
 use crate::iso::{NewContent, SourceIso};
 use crate::remaster::{At, Context, Error, PackageWriteError, signing};
-use crate::repo::{self, Record};
 use crate::rpm;
 use crate::rpm::sign::{SigningKey, sign_package, sign_package_reopen};
 use crate::xcpng;
@@ -82,18 +81,7 @@ pub(super) fn sign_packages(
         }
         out.flush().map_err(file_err(&path))?;
         drop(out);
-        let file = read_host_package(&path).map_err(|source| {
-            failed(PackageWriteError::ReadBack {
-                path: path.clone(),
-                source,
-            })
-        })?;
-        pkg.record = Record::from_package(
-            &file,
-            location,
-            cx.time as u64,
-            Some(repo::DEFAULT_CHANGELOG_LIMIT),
-        );
+        pkg.record = record_of_written(&path, location, cx.time as u64).map_err(failed)?;
         pkg.from = From::Host(path);
         signed += 1;
     }
