@@ -19,148 +19,17 @@ use super::compression::{self, Compression, Decoder};
 use super::error::{Error, Location};
 use super::newc::{self, HEADER_LEN, Header, PATH_MAX, S_IFLNK, TRAILER};
 
-/// One segment of the image: an uncompressed archive, or one compressed stream holding one or
-/// more archives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
-    /// Offset of the segment's first byte in the image.
-    pub offset: u64,
-    /// Number of bytes the segment occupies in the image.
-    pub stored_len: u64,
-    /// How the segment is stored.
-    pub compression: Compression,
-    /// Number of cpio archives (each ended by `TRAILER!!!`) in the segment.
-    pub archives: u64,
-    /// Number of entries, trailers not counted.
-    pub entries: u64,
-    /// Length of the segment's decompressed data.
-    pub uncompressed_len: u64,
-}
+mod found;
+mod input;
 
-impl std::fmt::Display for Segment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} segment at offset {}: {} bytes stored, {} bytes of cpio data, {} archive(s), {} entries",
-            self.compression,
-            self.offset,
-            self.stored_len,
-            self.uncompressed_len,
-            self.archives,
-            self.entries
-        )
-    }
-}
+pub use found::{Entry, Segment, StreamLayout};
 
-/// One cpio entry as read (the trailer is never yielded).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// The name exactly as stored (bytes, without the NUL).
-    pub name: Vec<u8>,
-    /// The header fields.
-    pub header: Header,
-    /// Index of the segment holding the entry (in [`Reader::segments`] order).
-    pub segment: usize,
-    /// Global index of the archive holding the entry (hard links only join inside one archive).
-    pub archive: u64,
-    /// Where the header starts.
-    pub at: Location,
-    /// Offset of the data inside the segment's decompressed stream.
-    pub data_offset: u64,
-    /// For a symlink, its target (read eagerly; [`Reader::data`] then yields nothing).
-    pub link_target: Option<Vec<u8>>,
-}
-
-/// A `BufRead` over the raw image that counts consumed bytes and can look ahead a few bytes.
-struct Counting<R> {
-    inner: R,
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    pos: u64,
-}
-
-const BUF_LEN: usize = 64 * 1024;
-
-impl<R: Read> Counting<R> {
-    fn new(inner: R) -> Self {
-        Counting {
-            inner,
-            buf: vec![0; BUF_LEN],
-            start: 0,
-            end: 0,
-            pos: 0,
-        }
-    }
-
-    /// At least `n` bytes buffered, unless the input ends first.
-    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
-        if self.end - self.start < n {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-            while self.end < n {
-                let got = self.inner.read(&mut self.buf[self.end..])?;
-                if got == 0 {
-                    break;
-                }
-                self.end += got;
-            }
-        }
-        Ok(&self.buf[self.start..self.end])
-    }
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let avail = self.fill_buf()?;
-        let n = avail.len().min(out.len());
-        out[..n].copy_from_slice(&avail[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl<R: Read> BufRead for Counting<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = self.inner.read(&mut self.buf)?;
-        }
-        Ok(&self.buf[self.start..self.end])
-    }
-
-    fn consume(&mut self, amt: usize) {
-        let amt = amt.min(self.end - self.start);
-        self.start += amt;
-        self.pos += amt as u64;
-    }
-}
+use input::{BUF_LEN, Counting, Spooled};
 
 enum Source<R: Read> {
     Top(Counting<R>),
     Compressed(Box<BufReader<Spooled<Counting<R>>>>),
     Gone,
-}
-
-/// A segment's decoder, copying what it yields to the spool when there is one.
-struct Spooled<R: BufRead> {
-    decoder: Decoder<R>,
-    spool: Option<Box<dyn Write>>,
-}
-
-impl<R: BufRead> Read for Spooled<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.decoder.read(buf)?;
-        if let Some(spool) = self.spool.as_mut() {
-            if n == 0 {
-                spool.flush()?;
-            } else {
-                spool.write_all(&buf[..n])?;
-            }
-        }
-        Ok(n)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,17 +64,6 @@ pub struct Reader<R: Read> {
     layouts: Vec<Option<StreamLayout>>,
     /// Layout of the bzip2 stream just ended, for the segment being closed.
     ended: Option<StreamLayout>,
-}
-
-/// Where the blocks of a bzip2 segment lie (see [`Reader::layouts`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamLayout {
-    /// The header's level digit (block size in 100 kB).
-    pub level: u8,
-    /// The blocks, in order.
-    pub blocks: Vec<super::bzip2_blocks::BlockRecord>,
-    /// Bit offset of the end-of-stream marker from the segment's first byte.
-    pub end_bit: u64,
 }
 
 impl<R: Read> Reader<R> {
