@@ -18,13 +18,8 @@ pub enum Error {
     },
 }
 
-/// The key of an argument: the text before the first `=`, or the whole word.
-///
-/// ```
-/// use isoremix::boot::args::key;
-/// assert_eq!(key("dom0_mem=max:8192M"), "dom0_mem");
-/// assert_eq!(key("nomodeset"), "nomodeset");
-/// ```
+/// The key of an argument: the text before the first `=`, or the whole word
+/// (`dom0_mem=max:8192M` → `dom0_mem`, `nomodeset` → `nomodeset`).
 pub fn key(arg: &str) -> &str {
     match arg.find('=') {
         Some(at) => &arg[..at],
@@ -167,6 +162,13 @@ pub fn apply(args: &mut Vec<String>, edits: &ArgEdits) -> Result<Applied, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_is_the_text_before_the_first_equals_sign() {
+        assert_eq!(key("dom0_mem=max:8192M"), "dom0_mem");
+        assert_eq!(key("a=b=c"), "a");
+        assert_eq!(key("nomodeset"), "nomodeset");
+    }
 
     fn v(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()

@@ -42,7 +42,8 @@
 //!         let compression = tree.last_compression().unwrap_or(initrd::Compression::Bzip2);
 //!         initrd::write_overlay(tree.image_len(), compression, &changes, &mut out)?;
 //!     }
-//!     Strategy::Repack => {
+//!     // A splice needs the image's block index, which `rewrite` makes; done by hand, re-pack.
+//!     Strategy::Repack | Strategy::Splice => {
 //!         let out = BufWriter::new(File::create("install.new.img")?);
 //!         let image = File::open("install.img")?;
 //!         initrd::repack(image, &tree, Some(&changes), &RepackOptions::default(), out)?;
