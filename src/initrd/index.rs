@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::Result;
 use super::bzip2_blocks::BlockRecord;
-use super::error::{Error, Location, show};
+use super::error::{Error, Location};
 use super::newc::{self, Header};
 use super::reader::{Entry, Reader, Segment, StreamLayout};
 use super::tree::{Kept, Tree, clean_name};
@@ -154,11 +154,7 @@ pub fn read_indexed<R: Read>(
             }
             continue;
         }
-        let mut data = Vec::with_capacity(entry.header.filesize as usize);
-        reader
-            .data()
-            .read_to_end(&mut data)
-            .map_err(|e| Error::io(format!("reading {}", show(&entry.name)), e))?;
+        let data = reader.data_to_vec(&entry)?;
         let go_on = visit(&entry, &mut &data[..]);
         kept.insert(entry.segment, entry.data_offset, data);
         if !go_on {

@@ -568,6 +568,15 @@ impl<R: Read> Reader<R> {
     pub fn data(&mut self) -> EntryData<'_, R> {
         EntryData { reader: self }
     }
+
+    /// The current entry's (`entry`'s) data, whole; callers bound its size first.
+    pub(crate) fn data_to_vec(&mut self, entry: &Entry) -> Result<Vec<u8>> {
+        let mut data = Vec::with_capacity(entry.header.filesize as usize);
+        self.data()
+            .read_to_end(&mut data)
+            .map_err(|e| Error::io(format!("reading {}", super::error::show(&entry.name)), e))?;
+        Ok(data)
+    }
 }
 
 /// The data of the current entry of a [`Reader`]. A short file is an error naming the entry.

@@ -30,7 +30,6 @@ mod unpack;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
-use super::error::{Error, show};
 use super::newc::{self, S_IFMT};
 use super::reader::{Reader, Segment};
 use super::{Compression, Result};
@@ -317,11 +316,7 @@ impl Tree {
             if !wanted.contains(clean.as_slice()) {
                 continue;
             }
-            let mut data = Vec::with_capacity(entry.header.filesize as usize);
-            reader
-                .data()
-                .read_to_end(&mut data)
-                .map_err(|e| Error::io(format!("reading {}", show(&entry.name)), e))?;
+            let data = reader.data_to_vec(&entry)?;
             kept.data.insert((entry.segment, entry.data_offset), data);
         }
         tree.segments = reader.segments().to_vec();
