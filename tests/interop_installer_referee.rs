@@ -498,3 +498,45 @@ fn an_entry_whose_target_is_gone_is_refused_unless_the_pool_has_it() {
         "{runs:?}"
     );
 }
+
+/// An install.img edited block by block (a patch and a removal, spliced) is still what the
+/// installer boots from: every entry installs, with the sample's signature checks on.
+#[test]
+fn a_spliced_install_img_installs_in_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("timeout.patch"),
+        "--- a/opt/xensource/installer/constants.py\n\
+         +++ b/opt/xensource/installer/constants.py\n\
+         @@ -1,3 +1,3 @@\n \
+         # isoremix sample\n \
+         ANSWERFILE_PATH = '/tmp/answerfile'\n\
+         -DEFAULT_TIMEOUT = 30\n\
+         +DEFAULT_TIMEOUT = 10\n",
+    )
+    .unwrap();
+    let profile = d.join("spliced.toml");
+    fs::write(
+        &profile,
+        "[source]\niso = \"builtin:sample\"\n[output]\niso = \"spliced.iso\"\n\
+         [installer]\npatches = [\"timeout.patch\"]\nremove = [\"/etc/motd\"]\n",
+    )
+    .unwrap();
+    let json = run(isoremix()
+        .env("XDG_CACHE_HOME", d.join("cache"))
+        .arg("build")
+        .arg(&profile)
+        .arg("--json"));
+    let report: serde_json::Value = serde_json::from_str(&json).expect("build --json");
+    assert_eq!(
+        report["changes"]["install_img"]["strategy"], "splice",
+        "{json}"
+    );
+    let iso = d.join("spliced.iso");
+    let verdict = referee::judge(&iso, d);
+    verdict.assert_every_entry_installs();
+    for (dom0, _, checks, _) in installed(&verdict) {
+        assert!(checks, "{dom0}: the sample's signature checks stay on");
+    }
+}
