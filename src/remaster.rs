@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::clock;
+use crate::initrd;
 use crate::iso::{self, Existing, SourceIso, WriteOptions};
 use crate::profile::{Profile, SourceIso as SourceSpec};
 use crate::progress::Progress;
@@ -101,7 +102,18 @@ pub fn build(
     existing: Existing,
 ) -> Result<BuildReport, Error> {
     existing.check(&profile.output.iso)?;
-    run(profile, progress, Some(existing))
+    match run(profile, progress.clone(), Some(existing)) {
+        // The stale index is out of the cache now: this run reads install.img in full.
+        Err(Error::StaleIndex) => {
+            let warning =
+                "the cached index of install.img did not match the image: built again without it";
+            progress.warning(warning);
+            let mut report = run(profile, progress, Some(existing))?;
+            report.warnings.insert(0, warning.to_string());
+            Ok(report)
+        }
+        done => done,
+    }
 }
 
 /// Runs every step of [`build`] on the image in memory, and the checks a build runs before
@@ -248,7 +260,9 @@ fn run(
     // The total is an estimate until the image is written, then its size.
     let estimate = iso::data_bytes(source.tree()) + overhead;
     let bar = progress.bytes("writing", estimate);
-    let written = iso::write(
+    // A cached install.img index the build relied on is checked while the image is written.
+    let check = installer.check.take();
+    let written = iso::write_if(
         &mut source,
         &profile.output.iso,
         &WriteOptions {
@@ -257,13 +271,16 @@ fn run(
             seed: seed.clone(),
             existing,
         },
+        iso::DataCopy::from_env(),
         &|done| {
             if done > estimate {
                 bar.set_length(done);
             }
             bar.set_position(done);
         },
-    )?;
+        || check.is_none_or(initrd::PendingCheck::holds),
+    )?
+    .ok_or(Error::StaleIndex)?;
     bar.set_length(written.size);
     bar.set_position(written.size);
     bar.finish();

@@ -1,7 +1,9 @@
 //! Proof by booting that the kernel unpacks a spliced install.img: a patch of `/etc/marker` in
-//! the boot test's source (a bzip2 -9 install.img made by GNU cpio) is written by re-encoding
-//! only the bzip2 block holding it, and the remastered ISO boots (BIOS CD through Xen, UEFI CD
-//! directly) with the console showing the patched marker.
+//! the boot test's source (a bzip2 -9 install.img made by GNU cpio, with a few megabytes of
+//! files after the marker, so that untouched blocks follow the patched one) is written by
+//! re-encoding only the bzip2 block holding it, with unused selectors added so that the blocks
+//! after it keep their bit positions, and the remastered ISO boots (BIOS CD through Xen, UEFI
+//! CD directly) with the console showing the patched marker.
 //!
 //! Needs what `tests/boot_qemu.rs` needs (see `boot_support`).
 
@@ -9,11 +11,12 @@ mod boot_support;
 
 use std::process::Command;
 
-use boot_support::source_iso::{DIRECT_ARGS, DOM0_ARGS, SOURCE_MARKER, XEN_ARGS};
-use boot_support::tools::{self, mkdir, write};
-use boot_support::{
-    ArgCheck, Entry, Expectation, Mode, boot, check, exclusive, source_iso, work_dir,
+use boot_support::initrd::build_initrd_with;
+use boot_support::source_iso::{
+    DIRECT_ARGS, DOM0_ARGS, SOURCE_MARKER, XEN_ARGS, build_source_tree, pack_iso,
 };
+use boot_support::tools::{self, copy, mkdir, write};
+use boot_support::{ArgCheck, Entry, Expectation, Mode, boot, check, exclusive, work_dir};
 
 /// The marker the patch writes.
 const PATCHED_MARKER: &str = "isoremix boot test: spliced installer";
@@ -29,6 +32,21 @@ fn spliced_install_img_boots() {
             "--- a/etc/marker\n+++ b/etc/marker\n@@ -1 +1 @@\n-{SOURCE_MARKER}\n+{PATCHED_MARKER}\n"
         ),
     );
+    // The boot test's source with files sorted after /etc/marker: about 4 MB of text, bzip2
+    // blocks that the splice keeps as they are after the one it encodes again.
+    let source_dir = dir.join("source");
+    let tree = build_source_tree(&source_dir);
+    let fill: Vec<u8> = (0..120_000u32)
+        .flat_map(|i| format!("line {i} of a file that follows the marker\n").into_bytes())
+        .collect();
+    let initrd = build_initrd_with(
+        &source_dir,
+        SOURCE_MARKER,
+        &[("etc/zz-fill.txt".to_owned(), fill)],
+    );
+    copy(&initrd, &tree.join("install.img"));
+    let source = source_dir.join("source-fill.iso");
+    pack_iso(&tree, &source);
     let profile = dir.join("profile.toml");
     write(
         &profile,
@@ -41,7 +59,7 @@ fn spliced_install_img_boots() {
             .arg("build")
             .arg(&profile)
             .arg("--source")
-            .arg(source_iso())
+            .arg(&source)
             .arg("-o")
             .arg(&out)
             .arg("--json")
@@ -49,10 +67,15 @@ fn spliced_install_img_boots() {
             .env("SOURCE_DATE_EPOCH", "946684800"),
     );
     let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        report.contains("\"strategy\":\"splice\"") || report.contains("\"strategy\": \"splice\""),
-        "install.img was not spliced: {report}"
-    );
+    let report: serde_json::Value =
+        serde_json::from_str(&report[report.find('{').unwrap()..=report.rfind('}').unwrap()])
+            .unwrap();
+    let change = &report["changes"]["install_img"];
+    assert_eq!(change["strategy"], "splice", "{change}");
+    // Blocks were kept after the new one, and it needed selectors to end where the old did.
+    let why = change["why"].as_str().unwrap();
+    assert!(!why.contains("; 0 unused selectors"), "{why}");
+    assert!(!why.contains("(1 of 1 blocks)"), "{why}");
     for (mode, entry) in [(Mode::BiosCd, Entry::Xen), (Mode::UefiCd, Entry::Direct)] {
         let expect = match entry {
             Entry::Xen => Expectation {

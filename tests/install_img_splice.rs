@@ -209,6 +209,17 @@ fn a_patch_re_encodes_only_its_blocks_and_the_cache_changes_nothing() {
     assert_eq!(change["strategy"], "splice", "{change}");
     let why = change["why"].as_str().unwrap();
     assert!(why.contains("1 of") || why.contains("2 of"), "{why}");
+    // The untouched blocks (4 of this image's 5) are the source's bytes, which the image
+    // writer copies instead of the splice writing them.
+    let (kept, total) = why
+        .rsplit_once('(')
+        .and_then(|(_, tail)| tail.split_once(" of "))
+        .map(|(kept, rest)| {
+            let total = rest.split_whitespace().next().unwrap();
+            (kept.parse::<u64>().unwrap(), total.parse::<u64>().unwrap())
+        })
+        .unwrap();
+    assert!(kept * 10 > total * 7, "{why}");
     let img = install_img(d, "cold.iso");
     let root = unpack(&img);
     let text = fs::read_to_string(root.join(TARGET)).unwrap();
@@ -246,6 +257,18 @@ fn a_patch_re_encodes_only_its_blocks_and_the_cache_changes_nothing() {
     build(d, "patches = [\"site.patch\"]\n", "stale.iso", &cache);
     assert_eq!(sha256(&d.join("cold.iso")), sha256(&d.join("stale.iso")));
     assert_eq!(fs::read(&cached_file).unwrap(), good);
+
+    // An index whose blocks all check out but which says it was made of other bytes (its
+    // SHA-256 differs): the hash computed beside the write catches it, the build starts
+    // again without it and says so, and the cache holds the right index again.
+    let mut index = index_cache::decode(&good).unwrap();
+    index.sha256[0] ^= 1;
+    fs::write(&cached_file, index_cache::encode(&index)).unwrap();
+    let report = build(d, "patches = [\"site.patch\"]\n", "forged.iso", &cache);
+    assert_eq!(sha256(&d.join("cold.iso")), sha256(&d.join("forged.iso")));
+    assert_eq!(fs::read(&cached_file).unwrap(), good);
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("did not match the image"), "{warnings}");
 
     // The full re-pack holds the same tree.
     let repack = build(

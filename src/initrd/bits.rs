@@ -39,15 +39,6 @@ impl<W: Write> BitSink<W> {
         }
     }
 
-    pub(crate) fn spill(&mut self) -> io::Result<()> {
-        if self.buf.len() >= 1 << 20 {
-            self.out.write_all(&self.buf)?;
-            self.written += self.buf.len() as u64;
-            self.buf.clear();
-        }
-        Ok(())
-    }
-
     /// Appends the low `n` (at most 56) bits of `v`.
     pub(crate) fn put(&mut self, v: u64, n: u32) {
         if n == 0 {
@@ -112,16 +103,9 @@ impl<W: Write> BitSink<W> {
         }
     }
 
-    /// Appends whole bytes (the sink must be byte-aligned).
-    pub(crate) fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
-        debug_assert_eq!(self.nbits, 0);
-        self.buf.extend_from_slice(b);
-        self.spill()
-    }
-
-    /// Bytes written so far, a partial byte counted.
-    pub(crate) fn position(&self) -> u64 {
-        self.written + self.buf.len() as u64 + u64::from(self.nbits > 0)
+    /// Bits written so far.
+    pub(crate) fn bit_position(&self) -> u64 {
+        (self.written + self.buf.len() as u64) * 8 + u64::from(self.nbits)
     }
 
     /// Appends zero bits up to the next byte boundary.
@@ -138,6 +122,26 @@ impl<W: Write> BitSink<W> {
         self.out.write_all(&self.buf)?;
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+impl BitSink<Vec<u8>> {
+    /// Takes the whole bytes written so far (the sink must be byte-aligned), leaving it empty
+    /// but for its position.
+    pub(crate) fn take(&mut self) -> Vec<u8> {
+        debug_assert_eq!(self.nbits, 0);
+        // Spilled bytes are counted already; the buffered ones now leave too.
+        self.written += self.buf.len() as u64;
+        let mut out = std::mem::take(&mut self.out);
+        out.append(&mut self.buf);
+        out
+    }
+
+    /// Counts `n` bytes as written by someone else (the sink must be byte-aligned and empty,
+    /// as [`take`](Self::take) leaves it).
+    pub(crate) fn skip(&mut self, n: u64) {
+        debug_assert!(self.nbits == 0 && self.buf.is_empty() && self.out.is_empty());
+        self.written += n;
     }
 }
 

@@ -16,6 +16,7 @@ use super::bzip2_blocks::BlockRecord;
 use super::error::{Error, Location};
 use super::newc::{self, Header};
 use super::reader::{Entry, Reader, Segment, StreamLayout};
+use super::splice::Decoded;
 use super::tree::{Kept, Tree, clean_name};
 
 /// One entry of the image as the index records it.
@@ -68,6 +69,8 @@ pub struct Index {
     pub image_len: u64,
     /// SHA-256 of the image.
     pub sha256: [u8; 32],
+    /// The image's [`probe`]: what its cached index is found by.
+    pub probe: [u8; 32],
     /// Its segments.
     pub segments: Vec<Segment>,
     /// The block layout of each bzip2 segment (`None` for the others).
@@ -76,16 +79,52 @@ pub struct Index {
     pub entries: Vec<IndexedEntry>,
 }
 
-/// A reader hashing what passes through it.
+/// Bytes taken from each end of an image for its [`probe`].
+const PROBE_LEN: usize = 64 << 10;
+
+/// The SHA-256 of an image's length, first and last 64 KiB (`head`, `tail`: fewer when the
+/// image is shorter): a key found without reading the whole image, under which its index is
+/// cached. It only finds the index; the image's SHA-256 checks it.
+fn probe_of(len: u64, head: &[u8], tail: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(len.to_le_bytes());
+    h.update(head);
+    h.update(tail);
+    h.finalize().into()
+}
+
+/// The probe of the image (`len` bytes) read from `image`: see [`probe_of`].
+pub fn probe<R: Read + Seek>(image: &mut R, len: u64) -> io::Result<[u8; 32]> {
+    let take = (PROBE_LEN as u64).min(len);
+    let mut head = vec![0u8; take as usize];
+    image.seek(SeekFrom::Start(0))?;
+    image.read_exact(&mut head)?;
+    let mut tail = vec![0u8; take as usize];
+    image.seek(SeekFrom::Start(len - take))?;
+    image.read_exact(&mut tail)?;
+    Ok(probe_of(len, &head, &tail))
+}
+
+/// A reader hashing what passes through it, keeping the first and last bytes for the probe.
 struct Hashing<R> {
     inner: R,
     hash: Sha256,
+    head: Vec<u8>,
+    tail: Vec<u8>,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
+        let got = &buf[..n];
+        self.hash.update(got);
+        let room = PROBE_LEN - self.head.len();
+        self.head.extend_from_slice(&got[..room.min(n)]);
+        self.tail
+            .extend_from_slice(&got[n.saturating_sub(PROBE_LEN)..]);
+        if self.tail.len() > 2 * PROBE_LEN {
+            self.tail.drain(..self.tail.len() - PROBE_LEN);
+        }
         Ok(n)
     }
 }
@@ -124,6 +163,8 @@ pub fn read_indexed<R: Read>(
     let hashing = Hashing {
         inner: image,
         hash: Sha256::new(),
+        head: Vec::with_capacity(PROBE_LEN),
+        tail: Vec::with_capacity(2 * PROBE_LEN),
     };
     let mut reader = match spool {
         Some(s) => Reader::with_spool(hashing, s),
@@ -172,6 +213,8 @@ pub fn read_indexed<R: Read>(
         )
     })?;
     let sha256: [u8; 32] = rest.hash.finalize().into();
+    let tail = &rest.tail[rest.tail.len().saturating_sub(PROBE_LEN)..];
+    let probe = probe_of(image_len, &rest.head, tail);
     tree.set_layout(segments.clone(), image_len);
     Ok((
         tree,
@@ -179,6 +222,7 @@ pub fn read_indexed<R: Read>(
         Index {
             image_len,
             sha256,
+            probe,
             segments,
             layouts,
             entries,
@@ -242,6 +286,7 @@ impl Index {
         image: &mut R,
         keep: &[&[u8]],
         max_len: u64,
+        memo: &mut Decoded,
     ) -> Result<Kept> {
         let wanted: HashSet<&[u8]> = keep.iter().copied().collect();
         let mut kept = Kept::default();
@@ -256,19 +301,22 @@ impl Index {
             if !clean_name(&e.name).is_some_and(|c| wanted.contains(c.as_slice())) {
                 continue;
             }
-            let data = self.decoded_range(image, e.segment, e.data_offset, e.data_offset + size)?;
+            let data =
+                self.decoded_range(image, e.segment, e.data_offset, e.data_offset + size, memo)?;
             kept.insert(e.segment, e.data_offset, data);
         }
         Ok(kept)
     }
 
-    /// The decompressed bytes `[from, to)` of `segment`.
+    /// The decompressed bytes `[from, to)` of `segment` (blocks decoded on the way kept in
+    /// `memo`).
     pub fn decoded_range<R: Read + Seek>(
         &self,
         image: &mut R,
         segment: usize,
         from: u64,
         to: u64,
+        memo: &mut Decoded,
     ) -> Result<Vec<u8>> {
         let seg = self.segments.get(segment).ok_or_else(|| stale("segment"))?;
         if from == to {
@@ -286,7 +334,7 @@ impl Index {
             .blocks_covering(segment, from, to)
             .ok_or_else(|| stale("block layout"))?;
         let base = self.block_starts(segment)[first];
-        let data = super::splice::decode_blocks(self, image, segment, first, last)?;
+        let data = super::splice::decode_blocks(self, image, segment, first, last, memo)?;
         let a = (from - base) as usize;
         let b = (to - base) as usize;
         data.get(a..b)

@@ -1,12 +1,16 @@
 //! The on-disk cache of image indexes (`Index`), so that a second build of the same
 //! install.img decodes only the blocks its edits change.
 //!
-//! One file per image, named after the image's SHA-256, in `$XDG_CACHE_HOME/isoremix/`
-//! (default `~/.cache/isoremix/`). The format is versioned binary (little-endian integers,
-//! length-prefixed byte strings) ending in the SHA-256 of everything before it. A cached index
-//! is never trusted blindly: it is used only when its own checksum holds, its version is this
-//! one, it names the image's length and SHA-256, and every block it records starts with the
-//! block magic and that block's CRC in the image (see `super::splice::check_blocks`).
+//! One file per image in `$XDG_CACHE_HOME/isoremix/` (default `~/.cache/isoremix/`), named
+//! after the image's probe (the SHA-256 of its length and its first and last 64 KiB, see
+//! `super::index::probe`), so that it is found without reading the whole image. The format is
+//! versioned binary (little-endian integers, length-prefixed byte strings) ending in the
+//! SHA-256 of everything before it. A cached index is never trusted blindly: it is used only
+//! when its own checksum holds, its version is this one, it names the image's length and
+//! probe, and every block it records starts with the block magic and that block's CRC in the
+//! image (see `super::splice::check_blocks`); and the SHA-256 of the whole image it records is
+//! checked against the image before the result is handed out (`super::rewrite` hashes the
+//! image beside the splice, and reads the image again without the cache when they differ).
 //! Anything else is ignored (and the index written again). Writing is atomic (a temporary file
 //! renamed into place) and never fails a build: a cache folder that cannot be written just means
 //! no cache.
@@ -23,7 +27,7 @@ use super::newc::{HEADER_LEN, Header};
 use super::reader::{Segment, StreamLayout};
 
 const MAGIC: &[u8; 16] = b"isoremix-initrd\n";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// The cache folder: `$XDG_CACHE_HOME/isoremix`, else `$HOME/.cache/isoremix`; `None` when
 /// neither variable is set.
@@ -39,9 +43,9 @@ pub fn default_dir() -> Option<PathBuf> {
     Some(base.join("isoremix"))
 }
 
-/// The cache file of the image with this SHA-256.
-pub fn path_for(dir: &Path, sha256: &[u8; 32]) -> PathBuf {
-    let hex: String = sha256.iter().map(|b| format!("{b:02x}")).collect();
+/// The cache file of the image with this probe.
+pub fn path_for(dir: &Path, probe: &[u8; 32]) -> PathBuf {
+    let hex: String = probe.iter().map(|b| format!("{b:02x}")).collect();
     dir.join(format!("install-img-{hex}.index"))
 }
 
@@ -78,6 +82,7 @@ pub fn encode(index: &Index) -> Vec<u8> {
     };
     u64s(&mut o, index.image_len);
     o.extend_from_slice(&index.sha256);
+    o.extend_from_slice(&index.probe);
     u64s(&mut o, index.segments.len() as u64);
     for (s, layout) in index.segments.iter().zip(&index.layouts) {
         for v in [
@@ -168,6 +173,7 @@ pub fn decode(data: &[u8]) -> Option<Index> {
     }
     let image_len = c.u64()?;
     let sha256: [u8; 32] = c.take(32)?.try_into().ok()?;
+    let probe: [u8; 32] = c.take(32)?.try_into().ok()?;
     let n = c.count(42)?;
     let mut segments = Vec::with_capacity(n);
     let mut layouts = Vec::with_capacity(n);
@@ -235,23 +241,25 @@ pub fn decode(data: &[u8]) -> Option<Index> {
     Some(Index {
         image_len,
         sha256,
+        probe,
         segments,
         layouts,
         entries,
     })
 }
 
-/// The cached index of the image (`sha256`, `len` bytes, readable from `image`) in `dir`, when
-/// there is one and it checks out against the image; `None` otherwise.
+/// The cached index of the image (`probe`, `len` bytes, readable from `image`) in `dir`, when
+/// there is one and its blocks are where it says in the image; `None` otherwise. The image's
+/// SHA-256 it records is the caller's to check.
 pub fn load<R: Read + Seek>(
     dir: &Path,
-    sha256: &[u8; 32],
+    probe: &[u8; 32],
     len: u64,
     image: &mut R,
 ) -> Option<Index> {
-    let data = std::fs::read(path_for(dir, sha256)).ok()?;
+    let data = std::fs::read(path_for(dir, probe)).ok()?;
     let index = decode(&data)?;
-    if index.sha256 != *sha256
+    if index.probe != *probe
         || index.image_len != len
         || index.layouts.len() != index.segments.len()
     {
@@ -269,11 +277,17 @@ pub fn load<R: Read + Seek>(
         .then_some(index)
 }
 
+/// Removes the cached index found by `probe` from `dir` (one that did not match its image).
+pub fn remove(dir: &Path, probe: &[u8; 32]) {
+    // A file that cannot be removed is checked (and refused) again next time.
+    let _ = std::fs::remove_file(path_for(dir, probe));
+}
+
 /// Writes `index` into `dir` atomically (a temporary file, then a rename). Errors are the
 /// caller's to report as a warning.
 pub fn store(dir: &Path, index: &Index) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let path = path_for(dir, &index.sha256);
+    let path = path_for(dir, &index.probe);
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("index"),
@@ -299,6 +313,7 @@ mod tests {
         Index {
             image_len: 1000,
             sha256: [7; 32],
+            probe: [8; 32],
             segments: vec![Segment {
                 offset: 0,
                 stored_len: 1000,

@@ -4,7 +4,8 @@
 //! The public face:
 //! - [`rewrite`]: the one call a build makes: image and [`Edits`] in, new image and the
 //!   [`Reason`] for its strategy out (an appended archive, [`write_overlay`]; the source's
-//!   bzip2 blocks kept around re-encoded ones; or one new archive, [`repack`]);
+//!   bzip2 blocks kept around re-encoded ones, as [`Piece`]s of the source and new bytes; or
+//!   one new archive, [`repack`]);
 //! - [`Reader`]: a streaming reader over the whole sequence, yielding [`Entry`]s and
 //!   [`Segment`] boundaries; [`Tree`]: the merged view with the Linux kernel's shadowing rules;
 //! - [`NewcWriter`] with [`NewcHeader`]: the newc archive builder; [`compress`] and
@@ -63,9 +64,11 @@ pub(crate) mod index;
 pub mod index_cache;
 pub(crate) mod newc;
 pub(crate) mod overlay;
+mod pieces;
 pub(crate) mod reader;
 pub(crate) mod repack;
 pub(crate) mod rewrite;
+mod selector_pad;
 pub(crate) mod splice;
 pub(crate) mod tree;
 pub(crate) mod writer;
@@ -84,9 +87,12 @@ pub use newc::Header as NewcHeader;
 /// File-type bits of a newc header's `mode`.
 pub use newc::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 pub use overlay::write_overlay;
+pub use pieces::{Piece, write_pieces};
 pub use reader::{Entry, Reader, Segment};
 pub use repack::{RepackOptions, repack, repack_spooled};
-pub use rewrite::{Output, Reason, RewriteOptions, Rewritten, SourceRead, read_source, rewrite};
+pub use rewrite::{
+    Output, PendingCheck, Reason, RewriteOptions, Rewritten, SourceRead, read_source, rewrite,
+};
 pub use tree::{DataSource, Inode, Kept, Kind, Node, Tree};
 pub use writer::NewcWriter;
 

@@ -1,6 +1,9 @@
 //! One call from a source image and the edits to the new image: [`rewrite`] reads the image
 //! once, resolves the edits against it, chooses how to write the result (an appended overlay,
-//! a block-level splice or a full re-pack) and writes it, saying which and why.
+//! a block-level splice or a full re-pack) and writes it, saying which and why. A splice's
+//! result is a list of [`Piece`]s (ranges of the source image around new bytes), which the
+//! caller's image writer copies; a result made with a cached index comes with the check of
+//! that index still running ([`PendingCheck`]).
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -9,9 +12,10 @@ use super::Result;
 use super::compression::{self, Compression};
 use super::edits::{Changes, Edits, Strategy, patch_targets, plan, prepare_kept};
 use super::error::Error;
-use super::index::{Index, Visit, read_indexed, sha256_of};
+use super::index::{Index, Visit, probe, read_indexed, sha256_of};
+use super::pieces::Piece;
 use super::repack::{RepackOptions, repack, repack_spooled};
-use super::splice::{SpliceSummary, plan_splice, write_splice};
+use super::splice::{Decoded, SpliceSummary, plan_splice, write_splice};
 use super::tree::{Kept, Tree};
 use super::{index_cache, overlay};
 use crate::progress::Progress;
@@ -53,6 +57,8 @@ pub enum Reason {
 pub enum Output {
     /// The source stays as it is, followed by these bytes.
     Appended(Vec<u8>),
+    /// Ranges of the source and new bytes, in order (a splice, see [`Piece`]).
+    Spliced(Vec<Piece>),
     /// A whole new image, written at this path.
     Replaced(PathBuf),
 }
@@ -70,6 +76,9 @@ pub struct Rewritten {
     pub output: Output,
     /// Things worth telling with more detail (e.g. the index cache could not be written).
     pub notes: Vec<String>,
+    /// The check of the cached index the result relies on, when it is still running: the
+    /// result may be used only if it [holds](PendingCheck::holds).
+    pub check: Option<PendingCheck>,
 }
 
 /// One read of the source image, made before the edits are known (by a step that needs the
@@ -126,9 +135,18 @@ fn rewound<R: Seek>(image: &mut R) -> Result<&mut R> {
     Ok(image)
 }
 
+/// A cached index in use: what it says the image's SHA-256 is, checked before the result of
+/// [`rewrite`] is handed out.
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    probe: [u8; 32],
+    sha256: [u8; 32],
+}
+
 /// The image's tree and the contents the patches need, with its index when a splice may
-/// serve: from the cache when it holds a valid one, else from one read of the image (which
-/// then fills the cache).
+/// serve: from the cache when it holds an index whose blocks are in the image (its SHA-256
+/// claim returned for the caller to check), else from one read of the image (which then fills
+/// the cache).
 fn read_for_splice<R: Read + Seek>(
     image: &mut R,
     len: u64,
@@ -136,21 +154,18 @@ fn read_for_splice<R: Read + Seek>(
     options: &RewriteOptions,
     spool: Option<&Path>,
     notes: &mut Vec<String>,
-) -> Result<(Tree, Kept, Index, bool)> {
-    let mut known = None;
+    memo: &mut Decoded,
+) -> Result<(Tree, Kept, Index, bool, Option<Claim>)> {
     if let Some(dir) = &options.cache_dir {
-        let bar = options.progress.bytes("checking install.img", len);
-        let sha = sha256_of(BufReader::with_capacity(
-            1 << 20,
-            bar.wrap_read(&mut *rewound(image)?),
-        ))
-        .map_err(|e| Error::io("reading the image", e))?;
-        bar.finish();
-        if let Some(index) = index_cache::load(dir, &sha, len, image) {
-            let kept = index.keep(image, targets, MAX_KEPT)?;
-            return Ok((index.tree(), kept, index, false));
+        let probe = probe(image, len).map_err(|e| Error::io("reading the image", e))?;
+        if let Some(index) = index_cache::load(dir, &probe, len, image) {
+            let kept = index.keep(image, targets, MAX_KEPT, memo)?;
+            let claim = Claim {
+                probe,
+                sha256: index.sha256,
+            };
+            return Ok((index.tree(), kept, index, false, Some(claim)));
         }
-        known = Some(sha);
     }
     let bar = options.progress.bytes("reading install.img", len);
     let reader = BufReader::with_capacity(1 << 20, bar.wrap_read(&mut *rewound(image)?));
@@ -166,7 +181,6 @@ fn read_for_splice<R: Read + Seek>(
         read_indexed(reader, targets, MAX_KEPT, spool_file, &mut |_, _| true)?;
     bar.finish();
     if let Some(dir) = &options.cache_dir
-        && known == Some(index.sha256)
         && let Err(e) = index_cache::store(dir, &index)
     {
         notes.push(format!(
@@ -174,20 +188,89 @@ fn read_for_splice<R: Read + Seek>(
             dir.display()
         ));
     }
-    Ok((tree, kept, index, spooled))
+    Ok((tree, kept, index, spooled, None))
+}
+
+/// The check of a cached index that a [`Rewritten`] relies on, running on another core while
+/// the build goes on: the image's SHA-256, which the index records.
+#[derive(Debug)]
+pub struct PendingCheck {
+    claim: Claim,
+    cache_dir: Option<PathBuf>,
+    hashing: std::thread::JoinHandle<std::io::Result<[u8; 32]>>,
+}
+
+impl PendingCheck {
+    /// Waits for the hash: whether the image is the one the index was made of. When it is not
+    /// (or the image could not be read), the index is removed from the cache, and the result
+    /// must not be used: the build starts again, and reads the image in full.
+    pub fn holds(self) -> bool {
+        let sum = self.hashing.join().ok().and_then(|r| r.ok());
+        let holds = sum == Some(self.claim.sha256);
+        if !holds && let Some(dir) = &self.cache_dir {
+            index_cache::remove(dir, &self.claim.probe);
+        }
+        holds
+    }
 }
 
 /// Writes the image `image` (`len` bytes) with `edits` applied; see the module documentation.
 /// `read` is the image as [`read_source`] read it, when a step did: the image is then not
 /// decoded again (only the blocks holding patched files, when it is bzip2).
-pub fn rewrite<R: Read + Seek>(
+///
+/// A result made with a cached index is checked against the image's SHA-256, which the index
+/// records: with `check`, a second reader of the image from its start, on another core while
+/// the build goes on ([`Rewritten::check`], which the caller must see hold before it uses the
+/// result); without it, here, reading the image again without the cache when it fails.
+pub fn rewrite<R: Read + Seek, C: Read + Send + 'static>(
     mut image: R,
     len: u64,
     edits: &Edits,
     options: &RewriteOptions,
     read: Option<SourceRead>,
+    check: Option<C>,
 ) -> Result<Rewritten> {
+    let (mut done, claim) = rewrite_once(&mut image, len, edits, options, read)?;
+    let Some(claim) = claim else { return Ok(done) };
+    if let Some(reader) = check {
+        let hashing =
+            std::thread::spawn(move || sha256_of(BufReader::with_capacity(1 << 20, reader)));
+        done.check = Some(PendingCheck {
+            claim,
+            cache_dir: options.cache_dir.clone(),
+            hashing,
+        });
+        return Ok(done);
+    }
+    let sum = sha256_of(BufReader::with_capacity(1 << 20, rewound(&mut image)?));
+    if sum.ok() == Some(claim.sha256) {
+        return Ok(done);
+    }
+    if let Some(dir) = &options.cache_dir {
+        index_cache::remove(dir, &claim.probe);
+    }
+    let without_cache = RewriteOptions {
+        cache_dir: None,
+        ..options.clone()
+    };
+    let (mut again, _) = rewrite_once(&mut image, len, edits, &without_cache, None)?;
+    again
+        .notes
+        .push("the cached index of install.img did not match the image: it was read again".into());
+    Ok(again)
+}
+
+/// [`rewrite`] without the check of a cached index it used, whose claim it returns.
+fn rewrite_once<R: Read + Seek>(
+    image: &mut R,
+    len: u64,
+    edits: &Edits,
+    options: &RewriteOptions,
+    read: Option<SourceRead>,
+) -> Result<(Rewritten, Option<Claim>)> {
     let mut notes = Vec::new();
+    let mut claim = None;
+    let mut memo = Decoded::default();
     let forced = options.forced;
     // Only adding files needs nothing from the image but its first bytes: the overlay then
     // carries every parent directory itself.
@@ -206,23 +289,24 @@ pub fn rewrite<R: Read + Seek>(
     let (tree, kept, index) = if let Some(read) = read {
         let bzip2 = read.index.layouts.iter().any(Option::is_some);
         let kept = if bzip2 {
-            read.index.keep(&mut image, &targets, MAX_KEPT)?
+            read.index.keep(image, &targets, MAX_KEPT, &mut memo)?
         } else {
             Kept::default()
         };
         spooled = read.spool.is_some();
         (read.tree, kept, (may_splice && bzip2).then_some(read.index))
-    } else if may_splice && starts_bzip2(&mut image)? {
+    } else if may_splice && starts_bzip2(image)? {
         // Removals with files put besides are likely to need the re-pack (a splice writes
         // only replaced contents): spool then, so that it needs no second decode.
         let spool = (will_repack && !edits.put.is_empty()).then_some(spool_path.as_path());
-        let (tree, kept, index, done) =
-            read_for_splice(&mut image, len, &targets, options, spool, &mut notes)?;
+        let (tree, kept, index, done, claimed) =
+            read_for_splice(image, len, &targets, options, spool, &mut notes, &mut memo)?;
         spooled = done;
+        claim = claimed;
         (tree, kept, Some(index))
     } else if needs_tree {
         let bar = options.progress.bytes("reading install.img", len);
-        let reader = BufReader::with_capacity(1 << 20, bar.wrap_read(&mut *rewound(&mut image)?));
+        let reader = BufReader::with_capacity(1 << 20, bar.wrap_read(&mut *rewound(image)?));
         let read = if will_repack {
             let spool = std::io::BufWriter::with_capacity(
                 1 << 20,
@@ -239,7 +323,7 @@ pub fn rewrite<R: Read + Seek>(
     } else {
         (Tree::new(), Kept::default(), None)
     };
-    let changes = prepare_kept(edits, &tree, &kept, &mut *rewound(&mut image)?)?;
+    let changes = prepare_kept(edits, &tree, &kept, &mut *rewound(image)?)?;
     let mut strategy = plan(&changes, forced)?;
     let mut reason = match (forced, changes.removes.first()) {
         (Some(_), _) => Reason::Forced,
@@ -249,18 +333,17 @@ pub fn rewrite<R: Read + Seek>(
     if let Some(index) = &index {
         match plan_splice(index, &changes)? {
             Ok(splice) => {
-                let path = options.workdir.join("install.img");
-                let out = std::fs::File::create(&path)
-                    .map_err(|e| Error::io(path.display().to_string(), e))?;
-                let summary = write_splice(index, &mut image, &splice, out)?;
+                let (pieces, summary) = write_splice(index, image, &splice, &mut memo)?;
                 let _ = std::fs::remove_file(&spool_path);
-                return Ok(Rewritten {
+                let done = Rewritten {
                     strategy: Strategy::Splice,
                     reason: Reason::Spliced(summary),
                     changes,
-                    output: Output::Replaced(path),
+                    output: Output::Spliced(pieces),
                     notes,
-                });
+                    check: None,
+                };
+                return Ok((done, claim));
             }
             Err(why) => {
                 reason = match reason {
@@ -274,11 +357,11 @@ pub fn rewrite<R: Read + Seek>(
         strategy = Strategy::Repack;
     }
     let output = match strategy {
-        Strategy::Overlay => Output::Appended(write_overlay(&mut image, len, &tree, &changes)?),
+        Strategy::Overlay => Output::Appended(write_overlay(image, len, &tree, &changes)?),
         _ => {
             let path = options.workdir.join("install.img");
             write_repack(
-                &mut image,
+                image,
                 len,
                 &tree,
                 &changes,
@@ -290,13 +373,15 @@ pub fn rewrite<R: Read + Seek>(
         }
     };
     let _ = std::fs::remove_file(&spool_path);
-    Ok(Rewritten {
+    let done = Rewritten {
         strategy,
         reason,
         changes,
         output,
         notes,
-    })
+        check: None,
+    };
+    Ok((done, claim))
 }
 
 /// Whether the image starts with a bzip2 stream.

@@ -28,6 +28,8 @@ use super::edits::{Changes, Content, PutKind};
 use super::error::{Error, show};
 use super::index::{Index, IndexedEntry, stale};
 use super::newc::{self, Header};
+use super::pieces::{Piece, PieceSink};
+use super::selector_pad::with_extra_selectors;
 use super::tree::{Kind, Tree, clean_name};
 
 const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
@@ -255,17 +257,30 @@ fn standalone<R: Read + Seek>(
     Ok((out, record.out_len))
 }
 
-/// Decodes blocks `first..=last` of `segment` (on all cores) and checks their lengths.
+/// Blocks decoded once and kept for a second use: a patch reads its file from the blocks it
+/// then encodes again.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    blocks: BTreeMap<(usize, usize), Vec<u8>>,
+}
+
+/// Decodes blocks `first..=last` of `segment` (those not in `memo`, on all cores), checks their
+/// lengths, keeps them in `memo` and returns their bytes.
 pub(crate) fn decode_blocks<R: Read + Seek>(
     index: &Index,
     image: &mut R,
     segment: usize,
     first: usize,
     last: usize,
+    memo: &mut Decoded,
 ) -> Result<Vec<u8>> {
+    let mut missing = Vec::new();
     let mut streams = Vec::new();
     for b in first..=last {
-        streams.push(standalone(index, image, segment, b)?);
+        if !memo.blocks.contains_key(&(segment, b)) {
+            missing.push(b);
+            streams.push(standalone(index, image, segment, b)?);
+        }
     }
     let decoded = parallel(&streams, |(stream, len)| {
         let mut out = Vec::with_capacity(*len as usize);
@@ -277,14 +292,21 @@ pub(crate) fn decode_blocks<R: Read + Seek>(
         }
         Ok(out)
     });
-    let mut out = Vec::new();
-    for (i, d) in decoded.into_iter().enumerate() {
+    for (b, d) in missing.into_iter().zip(decoded) {
         let d = d.map_err(|e| Error::Decompress {
             compression: Compression::Bzip2,
             offset: index.segments[segment].offset,
-            source: io::Error::new(e.kind(), format!("block {}: {e}", first + i)),
+            source: io::Error::new(e.kind(), format!("block {b}: {e}")),
         })?;
-        out.extend_from_slice(&d);
+        memo.blocks.insert((segment, b), d);
+    }
+    let mut out = Vec::new();
+    for b in first..=last {
+        out.extend_from_slice(
+            memo.blocks
+                .get(&(segment, b))
+                .ok_or_else(|| stale("block"))?,
+        );
     }
     Ok(out)
 }
@@ -325,11 +347,15 @@ struct NewBlock {
     crc: u32,
 }
 
-/// Encodes `data` as blocks of a stream of `level`: pieces small enough that each is one
-/// block whatever its runs (the first run-length stage grows 4 bytes into at most 5), each
-/// compressed on its own.
-fn encode_blocks(data: &[u8], level: u8) -> Result<Vec<NewBlock>> {
-    let capacity = (usize::from(level) * 100_000 - 19) / 5 * 4;
+/// The most bytes one block of `level` holds whatever their runs (the first run-length stage
+/// grows 4 bytes into at most 5).
+fn block_capacity(level: u8) -> usize {
+    (usize::from(level) * 100_000 - 19) / 5 * 4
+}
+
+/// Encodes `data` as blocks of a stream of `level`: pieces of at most `capacity` bytes, each
+/// compressed on its own (on all cores).
+fn encode_blocks(data: &[u8], level: u8, capacity: usize) -> Result<Vec<NewBlock>> {
     let pieces: Vec<&[u8]> = data.chunks(capacity).collect();
     let encoded = parallel(&pieces, |piece| -> io::Result<NewBlock> {
         let lvl = pbz2::Level::new(level).unwrap_or(pbz2::Level::BEST);
@@ -342,6 +368,44 @@ fn encode_blocks(data: &[u8], level: u8) -> Result<Vec<NewBlock>> {
         .into_iter()
         .map(|r| r.map_err(|e| Error::io("encoding new blocks", e)))
         .collect()
+}
+
+/// Encodes `data` as blocks of `level` which, written from bit `at`, end at bit `end` modulo 8
+/// when `end` is given (a kept block follows them and must keep its position within its bytes,
+/// see [`super::pieces`]): the missing bits are unused selectors of one block (see
+/// [`super::selector_pad`]), in smaller blocks should every block be full of them.
+/// Returns the blocks and how many selectors were added.
+fn encode_aligned(
+    data: &[u8],
+    level: u8,
+    at: u64,
+    end: Option<u64>,
+) -> Result<(Vec<NewBlock>, u64)> {
+    let mut capacity = block_capacity(level);
+    loop {
+        let mut blocks = encode_blocks(data, level, capacity)?;
+        let total: u64 = blocks.iter().map(|b| b.bits).sum();
+        let Some(end) = end else {
+            return Ok((blocks, 0));
+        };
+        let extra = (end % 8 + 8 - (at + total) % 8) % 8;
+        if extra == 0 {
+            return Ok((blocks, 0));
+        }
+        for b in blocks.iter_mut().rev() {
+            if let Some((bytes, bits)) = with_extra_selectors(&b.bytes, b.bits, extra as u32) {
+                (b.bytes, b.bits) = (bytes, bits);
+                return Ok((blocks, extra));
+            }
+        }
+        if blocks.is_empty() || capacity < 1 << 12 {
+            return Err(Error::io(
+                "encoding new blocks",
+                io::Error::other("the new blocks cannot end where the old ones did"),
+            ));
+        }
+        capacity /= 2;
+    }
 }
 
 /// The block of a one-block stream.
@@ -364,35 +428,6 @@ fn one_block(stream: &[u8]) -> Option<NewBlock> {
     None
 }
 
-/// Copies bits `[from, to)` of the image region starting at byte `base` into `sink`, reading
-/// a few MiB at a time.
-fn copy_region<R: Read + Seek, W: Write>(
-    image: &mut R,
-    base: u64,
-    from: u64,
-    to: u64,
-    sink: &mut BitSink<W>,
-) -> Result<()> {
-    const CHUNK: u64 = 4 << 20;
-    let mut pos = from;
-    let mut buf = Vec::new();
-    while pos < to {
-        let first = pos / 8;
-        let stop = (pos + CHUNK * 8).min(to);
-        let last = stop.div_ceil(8);
-        buf.resize((last - first) as usize, 0);
-        image
-            .seek(SeekFrom::Start(base + first))
-            .and_then(|_| image.read_exact(&mut buf))
-            .map_err(|e| Error::io("reading the image", e))?;
-        sink.copy(&buf, pos - first * 8, stop - first * 8);
-        sink.spill()
-            .map_err(|e| Error::io("writing the image", e))?;
-        pos = stop;
-    }
-    Ok(())
-}
-
 /// Blocks `first..=last` of a segment, rewritten with the changes (entry index, change) inside.
 type Run<'a> = (usize, usize, Vec<(usize, &'a Change)>);
 
@@ -403,20 +438,72 @@ pub struct SpliceSummary {
     pub blocks_rewritten: u64,
     /// Blocks copied as they were.
     pub blocks_kept: u64,
-    /// Bytes written.
+    /// Bytes of the new image.
     pub written: u64,
+    /// Of those, bytes that are the source's, named by reference.
+    pub kept_bytes: u64,
+    /// Unused selectors added to new blocks so that the kept blocks after them keep their
+    /// position within their bytes (see [`super::selector_pad`]).
+    pub selectors_added: u64,
 }
 
-/// Writes the image with `plan` applied: see the module documentation.
-pub fn write_splice<R: Read + Seek, W: Write>(
+/// The runs of blocks of segment `s` to rewrite, each with the changes inside; runs that touch
+/// or neighbour each other are one run, so that a kept block always follows a run.
+fn runs_of<'a>(index: &Index, s: usize, changes: &[(usize, &'a Change)]) -> Result<Vec<Run<'a>>> {
+    let mut runs: Vec<Run<'a>> = Vec::new();
+    for &(i, c) in changes {
+        let e = &index.entries[i];
+        let (a, b) = index
+            .blocks_covering(s, e.header_offset, e.end_offset())
+            .ok_or_else(|| stale("entry outside the blocks"))?;
+        match runs.last_mut() {
+            Some(run) if a <= run.1 + 1 => {
+                run.1 = run.1.max(b);
+                run.2.push((i, c));
+            }
+            _ => runs.push((a, b, vec![(i, c)])),
+        }
+    }
+    Ok(runs)
+}
+
+/// The decompressed bytes of a run with its changes applied.
+fn rewritten_run<R: Read + Seek>(
+    index: &Index,
+    image: &mut R,
+    s: usize,
+    run: &Run<'_>,
+    memo: &mut Decoded,
+) -> Result<Vec<u8>> {
+    let (first, last, changes) = run;
+    let old = decode_blocks(index, image, s, *first, *last, memo)?;
+    let base = index.block_starts(s)[*first];
+    let mut new = Vec::with_capacity(old.len());
+    let mut pos = 0usize;
+    for (i, c) in changes {
+        let e = &index.entries[*i];
+        let a = (e.header_offset - base) as usize;
+        let b = (e.end_offset() - base) as usize;
+        new.extend_from_slice(old.get(pos..a).ok_or_else(|| stale("entry bounds"))?);
+        if let Change::Replace(bytes) = c {
+            new.extend_from_slice(bytes);
+        }
+        pos = b;
+    }
+    new.extend_from_slice(old.get(pos..).ok_or_else(|| stale("entry bounds"))?);
+    Ok(new)
+}
+
+/// The image with `plan` applied, as pieces of the source and new bytes: see the module
+/// documentation. Blocks already in `memo` are not decoded again.
+pub fn write_splice<R: Read + Seek>(
     index: &Index,
     image: &mut R,
     plan: &SplicePlan,
-    out: W,
-) -> Result<SpliceSummary> {
+    memo: &mut Decoded,
+) -> Result<(Vec<Piece>, SpliceSummary)> {
     let mut summary = SpliceSummary::default();
-    let mut sink = BitSink::new(out);
-    let werr = |e| Error::io("writing the image", e);
+    let mut sink = PieceSink::new();
     // Changes by segment.
     let mut by_segment: BTreeMap<usize, Vec<(usize, &Change)>> = BTreeMap::new();
     for (&i, c) in &plan.changes {
@@ -427,78 +514,64 @@ pub fn write_splice<R: Read + Seek, W: Write>(
     }
     let mut image_pos = 0u64;
     for (s, seg) in index.segments.iter().enumerate() {
-        // Bytes before the segment (zero padding) as they are, keeping its offset modulo 4.
-        let pad = if sink.position() == image_pos {
-            seg.offset - image_pos
+        // Bytes before the segment (zero padding): as they are while nothing moved, else as
+        // many zeros as keep the segment's offset modulo 4.
+        let here = sink.bit_position() / 8;
+        if here == image_pos {
+            sink.keep(image, image_pos, 0, (seg.offset - image_pos) * 8)?;
         } else {
-            (seg.offset % 4 + 4 - sink.position() % 4) % 4
-        };
-        sink.bytes(&vec![0u8; pad as usize]).map_err(werr)?;
+            for _ in 0..(seg.offset % 4 + 4 - here % 4) % 4 {
+                sink.put(0, 8);
+            }
+        }
         let Some(changes) = by_segment.get(&s) else {
-            copy_region(image, seg.offset, 0, seg.stored_len * 8, &mut sink)?;
+            sink.keep(image, seg.offset, 0, seg.stored_len * 8)?;
             image_pos = seg.offset + seg.stored_len;
             continue;
         };
         let level = index.level(s).ok_or_else(|| stale("level"))?;
         let records = index.blocks(s);
-        let starts = index.block_starts(s);
-        // Runs of blocks to rewrite, each with the changes inside.
-        let mut runs: Vec<Run<'_>> = Vec::new();
-        for &(i, c) in changes {
-            let e = &index.entries[i];
-            let (a, b) = index
-                .blocks_covering(s, e.header_offset, e.end_offset())
-                .ok_or_else(|| stale("entry outside the blocks"))?;
-            match runs.last_mut() {
-                Some(run) if a <= run.1 => {
-                    run.1 = run.1.max(b);
-                    run.2.push((i, c));
-                }
-                _ => runs.push((a, b, vec![(i, c)])),
+        let end_bit = index.layouts[s].as_ref().map_or(0, |l| l.end_bit);
+        let start_of = |b: usize| -> Result<u64> {
+            match b < records.len() {
+                true => Ok(index.block_bits(s, b).ok_or_else(|| stale("block"))?.0),
+                false => Ok(end_bit),
             }
-        }
+        };
         let mut crc = 0u32;
-        sink.bytes(&[b'B', b'Z', b'h', b'0' + level])
-            .map_err(werr)?;
+        for b in [b'B', b'Z', b'h', b'0' + level] {
+            sink.put(u64::from(b), 8);
+        }
         let mut block = 0usize;
-        for (first, last, changes) in &runs {
-            if block < *first {
-                let (from, _) = index.block_bits(s, block).ok_or_else(|| stale("block"))?;
-                let (to, _) = index.block_bits(s, *first).ok_or_else(|| stale("block"))?;
-                copy_region(image, seg.offset, from, to, &mut sink)?;
-                for r in &records[block..*first] {
+        for mut run in runs_of(index, s, changes)? {
+            if block < run.0 {
+                sink.keep(image, seg.offset, start_of(block)?, start_of(run.0)?)?;
+                for r in &records[block..run.0] {
                     crc = crc.rotate_left(1) ^ r.crc;
                 }
-                summary.blocks_kept += (*first - block) as u64;
+                summary.blocks_kept += (run.0 - block) as u64;
             }
-            let old = decode_blocks(index, image, s, *first, *last)?;
-            let base = starts[*first];
-            let mut new = Vec::with_capacity(old.len());
-            let mut pos = 0usize;
-            for (i, c) in changes {
-                let e = &index.entries[*i];
-                let a = (e.header_offset - base) as usize;
-                let b = (e.end_offset() - base) as usize;
-                new.extend_from_slice(old.get(pos..a).ok_or_else(|| stale("entry bounds"))?);
-                if let Change::Replace(bytes) = c {
-                    new.extend_from_slice(bytes);
-                }
-                pos = b;
+            let mut new = rewritten_run(index, image, s, &run, memo)?;
+            // No bytes left (a removal emptied the run): the next block comes along, so that
+            // there is a block to end where the old ones did.
+            if new.is_empty() && run.1 + 1 < records.len() {
+                run.1 += 1;
+                new = decode_blocks(index, image, s, run.1, run.1, memo)?;
             }
-            new.extend_from_slice(old.get(pos..).ok_or_else(|| stale("entry bounds"))?);
-            drop(old);
-            for b in encode_blocks(&new, level)? {
+            let follows = (run.1 + 1 < records.len())
+                .then(|| start_of(run.1 + 1))
+                .transpose()?;
+            let (blocks, added) = encode_aligned(&new, level, sink.bit_position(), follows)?;
+            for b in blocks {
                 sink.copy(&b.bytes, 0, b.bits);
-                sink.spill().map_err(werr)?;
                 crc = crc.rotate_left(1) ^ b.crc;
             }
-            summary.blocks_rewritten += (*last + 1 - *first) as u64;
-            block = *last + 1;
+            summary.selectors_added += added;
+            summary.blocks_rewritten += (run.1 + 1 - run.0) as u64;
+            block = run.1 + 1;
         }
         if block < records.len() {
-            let (from, _) = index.block_bits(s, block).ok_or_else(|| stale("block"))?;
-            let to = index.layouts[s].as_ref().map_or(0, |l| l.end_bit);
-            copy_region(image, seg.offset, from, to, &mut sink)?;
+            sink.keep(image, seg.offset, start_of(block)?, end_bit)?;
             for r in &records[block..] {
                 crc = crc.rotate_left(1) ^ r.crc;
             }
@@ -510,19 +583,17 @@ pub fn write_splice<R: Read + Seek, W: Write>(
         image_pos = seg.offset + seg.stored_len;
     }
     // What follows the last segment (zero padding) as it is.
-    let tail_start = image_pos;
-    if tail_start < index.image_len {
-        copy_region(
-            image,
-            image_pos,
-            0,
-            (index.image_len - image_pos) * 8,
-            &mut sink,
-        )?;
+    if image_pos < index.image_len {
+        sink.keep(image, image_pos, 0, (index.image_len - image_pos) * 8)?;
     }
-    summary.written = sink.position();
-    sink.finish().map_err(werr)?;
-    Ok(summary)
+    let pieces = sink.finish();
+    summary.written = pieces.iter().map(Piece::len).sum();
+    summary.kept_bytes = pieces
+        .iter()
+        .filter(|p| matches!(p, Piece::Source { .. }))
+        .map(Piece::len)
+        .sum();
+    Ok((pieces, summary))
 }
 
 /// Checks that the image holds the blocks `index` records: each block starts with the block
@@ -563,7 +634,7 @@ mod tests {
         let data: Vec<u8> = (0..300_000u32)
             .map(|i| (i % 251) as u8 ^ (i / 1000) as u8)
             .collect();
-        let blocks = encode_blocks(&data, 1).unwrap();
+        let blocks = encode_blocks(&data, 1, block_capacity(1)).unwrap();
         assert!(blocks.len() >= 2);
         let mut w = BitSink::new(Vec::new());
         w.put(u64::from(u32::from_be_bytes(*b"BZh1")), 32);

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use hadris_fs::{Content, DateTime, FileType, Node, Owner, Permissions, SetAttr};
+use hadris_fs::{Content, DateTime, Extent, FileType, Node, Owner, Permissions, SetAttr};
 
 use super::error::{Error, Result};
 use super::source::SourceIso;
@@ -18,6 +18,44 @@ pub enum NewContent {
     /// The source file's own data followed by these bytes (an appended
     /// install.img overlay): the unchanged part is copied from the source.
     Appended(Vec<u8>),
+    /// Ranges of the source file's own data and new bytes, in order (a spliced
+    /// install.img): the ranges are copied from the source like unchanged files.
+    Spans(Vec<Span>),
+}
+
+/// A stretch of a file made of its source data and new bytes ([`NewContent::Spans`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Span {
+    /// `len` bytes of the source file's data from byte `offset` of the file.
+    Source {
+        /// Where the range starts in the source file.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
+    /// New bytes.
+    Bytes(Vec<u8>),
+}
+
+/// The device extents holding bytes `[offset, offset + len)` of a file stored in `extents`;
+/// `None` when the range passes the file's end.
+fn slice_extents(extents: &[Extent], offset: u64, len: u64) -> Option<Vec<Extent>> {
+    let mut out = Vec::new();
+    let (mut skip, mut want) = (offset, len);
+    for e in extents {
+        if want == 0 {
+            break;
+        }
+        if skip >= e.len() {
+            skip -= e.len();
+            continue;
+        }
+        let take = (e.len() - skip).min(want);
+        out.push(Extent::new(e.offset().checked_add(skip)?, take));
+        want -= take;
+        skip = 0;
+    }
+    (want == 0).then_some(out)
 }
 
 /// The attributes of a node made by this build, as `genisoimage -r` gives them: permission
@@ -74,6 +112,22 @@ impl SourceIso {
                 let mut extents = self.extents(entry)?;
                 if !bytes.is_empty() {
                     extents.push(self.appendix().push(bytes));
+                }
+                Content::stored(extents).map_err(|e| self.entry_err(entry, &e.to_string()))?
+            }
+            NewContent::Spans(spans) => {
+                let source = self.extents(entry)?;
+                let mut extents = Vec::new();
+                for span in spans {
+                    match span {
+                        Span::Source { offset, len } => {
+                            extents.extend(slice_extents(&source, offset, len).ok_or_else(
+                                || self.entry_err(entry, "a kept range passes the end of the file"),
+                            )?)
+                        }
+                        Span::Bytes(bytes) if bytes.is_empty() => {}
+                        Span::Bytes(bytes) => extents.push(self.appendix().push(bytes)),
+                    }
                 }
                 Content::stored(extents).map_err(|e| self.entry_err(entry, &e.to_string()))?
             }

@@ -13,12 +13,13 @@ mod source;
 mod writer;
 
 pub use device::SECTOR;
-pub use edit::{NewContent, node_attrs};
+pub use edit::{NewContent, Span, node_attrs};
 pub use error::{Error, Result};
 pub use fresh::write_fresh;
 pub use kernel_copy::{DataCopy, STREAM_COPY_VAR};
 pub use output::{Existing, NO_TMPFILE_VAR};
 pub use source::{
-    BootEntryInfo, BootPlatform, ExtentReader, SYSTEM_AREA, SourceIso, data_bytes, files, walk,
+    BootEntryInfo, BootPlatform, DetachedReader, ExtentReader, SYSTEM_AREA, SourceIso, data_bytes,
+    files, walk,
 };
-pub use writer::{WriteOptions, WriteReport, apply_hybrid, write, write_with};
+pub use writer::{WriteOptions, WriteReport, apply_hybrid, write, write_if, write_with};

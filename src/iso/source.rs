@@ -324,6 +324,30 @@ impl SourceIso {
             .ok_or_else(|| self.entry_err(entry, "was replaced in this build"))
     }
 
+    /// The file at `entry` as a [`DetachedReader`]; `None` when its data is not all the
+    /// source image's (a file this build wrote or grew).
+    pub fn open_detached(&self, entry: &str) -> Result<Option<DetachedReader>> {
+        let Ok(extents) = self.extents(entry) else {
+            return Ok(None);
+        };
+        if extents
+            .iter()
+            .any(|e| e.offset().saturating_add(e.len()) > self.appendix.base())
+        {
+            return Ok(None);
+        }
+        let file = self.reader.try_clone().map_err(|source| Error::Io {
+            path: self.path().to_path_buf(),
+            source,
+        })?;
+        Ok(Some(DetachedReader {
+            file,
+            extents,
+            index: 0,
+            within: 0,
+        }))
+    }
+
     /// Whether `entry` is a file of the image.
     pub fn exists(&self, entry: &str) -> bool {
         self.tree().get(entry.trim_start_matches('/')).is_some()
@@ -487,38 +511,7 @@ impl Read for ExtentReader<'_> {
                 extents,
                 index,
                 within,
-            } => loop {
-                let Some(extent) = extents.get(*index) else {
-                    break 0;
-                };
-                if *within >= extent.len() {
-                    *index += 1;
-                    *within = 0;
-                    continue;
-                }
-                let take = ((extent.len() - *within) as usize).min(buf.len());
-                let at = extent.offset() + *within;
-                let n = if at >= appendix.base() {
-                    // Past the source's end only appended bytes exist: anything else is data
-                    // the image promises but does not hold.
-                    if at + take as u64 > appendix.end() {
-                        0
-                    } else {
-                        appendix.fill(at, &mut buf[..take]);
-                        take
-                    }
-                } else {
-                    file.read_at(&mut buf[..take], at)?
-                };
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "file data runs past the end of the image",
-                    ));
-                }
-                *within += n as u64;
-                break n;
-            },
+            } => read_extents(file, Some(appendix), extents, index, within, buf)?,
             Data::Memory(bytes) => {
                 let rest = bytes.get(self.pos as usize..).unwrap_or_default();
                 let n = rest.len().min(buf.len());
@@ -531,6 +524,74 @@ impl Read for ExtentReader<'_> {
         };
         self.pos += n as u64;
         Ok(n)
+    }
+}
+
+/// Reads from `extents` at (`index`, `within`), advancing them: the source image's bytes from
+/// `file`, those past its end from `appendix`.
+fn read_extents(
+    file: &File,
+    appendix: Option<&Appendix>,
+    extents: &[Extent],
+    index: &mut usize,
+    within: &mut u64,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    loop {
+        let Some(extent) = extents.get(*index) else {
+            return Ok(0);
+        };
+        if *within >= extent.len() {
+            *index += 1;
+            *within = 0;
+            continue;
+        }
+        let take = ((extent.len() - *within) as usize).min(buf.len());
+        let at = extent.offset() + *within;
+        let n = match appendix {
+            // Past the source's end only appended bytes exist: anything else is data the
+            // image promises but does not hold.
+            Some(appendix) if at >= appendix.base() => {
+                if at + take as u64 > appendix.end() {
+                    0
+                } else {
+                    appendix.fill(at, &mut buf[..take]);
+                    take
+                }
+            }
+            _ => file.read_at(&mut buf[..take], at)?,
+        };
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file data runs past the end of the image",
+            ));
+        }
+        *within += n as u64;
+        return Ok(n);
+    }
+}
+
+/// A reader of a file of the source image with its own handle on the image, so that it can
+/// go to another thread while the build goes on ([`SourceIso::open_detached`]).
+#[derive(Debug)]
+pub struct DetachedReader {
+    file: File,
+    extents: Vec<Extent>,
+    index: usize,
+    within: u64,
+}
+
+impl Read for DetachedReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read_extents(
+            &self.file,
+            None,
+            &self.extents,
+            &mut self.index,
+            &mut self.within,
+            buf,
+        )
     }
 }
 

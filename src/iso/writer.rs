@@ -185,6 +185,38 @@ pub fn write_with(
     copy: DataCopy,
     progress: &dyn Fn(u64),
 ) -> Result<WriteReport> {
+    let (partial, report) = write_uncommitted(src, out, opts, copy, progress)?;
+    partial.commit()?;
+    Ok(report)
+}
+
+/// [`write_with`], putting the image in place only if `ready`, asked once the image is
+/// written, says so: `None` when it does not (nothing is left at `out` or beside it). A
+/// check that runs beside the writer (the hash of a file the build relied on) ends there.
+pub fn write_if(
+    src: &mut SourceIso,
+    out: &Path,
+    opts: &WriteOptions,
+    copy: DataCopy,
+    progress: &dyn Fn(u64),
+    ready: impl FnOnce() -> bool,
+) -> Result<Option<WriteReport>> {
+    let (partial, report) = write_uncommitted(src, out, opts, copy, progress)?;
+    if !ready() {
+        return Ok(None);
+    }
+    partial.commit()?;
+    Ok(Some(report))
+}
+
+/// The image written beside `out`, not yet in place.
+fn write_uncommitted(
+    src: &mut SourceIso,
+    out: &Path,
+    opts: &WriteOptions,
+    copy: DataCopy,
+    progress: &dyn Fn(u64),
+) -> Result<(PartialImage, WriteReport)> {
     let partial = PartialImage::create(out, opts.existing)?;
 
     let mut options = src
@@ -272,8 +304,7 @@ pub fn write_with(
         }
     }
 
-    partial.commit()?;
-    Ok(report)
+    Ok((partial, report))
 }
 
 /// Writes the isohybrid system area (and backup GPT) of `hybrid` into the

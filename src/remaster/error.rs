@@ -226,6 +226,10 @@ pub enum Error {
     /// A temporary work folder could not be made.
     #[error("cannot create a temporary folder: {0}")]
     Workdir(std::io::Error),
+    /// The cached index of install.img the build used does not match the image (it was
+    /// removed from the cache; a build that meets this builds again without it).
+    #[error("the cached index of install.img does not match the image and could not be set aside")]
+    StaleIndex,
 }
 
 /// What is wrong with a package file of the host.

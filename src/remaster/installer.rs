@@ -9,7 +9,7 @@ use super::changes::InstallImgChange;
 use super::{At, Context, Error};
 use crate::answerfile;
 use crate::initrd::{self, Content, Edits, PutEntry, PutKind, Reason, Strategy};
-use crate::iso::{NewContent, SourceIso};
+use crate::iso::{NewContent, SourceIso, Span};
 use crate::patch::Patch;
 use crate::profile::{InstallerEdits, InstallerMode, Located};
 
@@ -27,6 +27,9 @@ pub struct Outcome {
     pub answerfile: Option<std::path::PathBuf>,
     /// How install.img is rewritten; `None` when it is kept.
     pub change: Option<InstallImgChange>,
+    /// The check of the cached install.img index the new install.img relies on, still
+    /// running: the image may be put in place only if it holds.
+    pub check: Option<initrd::PendingCheck>,
 }
 
 /// An install.img path as users write it and the report shows it: absolute.
@@ -53,9 +56,12 @@ fn why(mode: InstallerMode, reason: &Reason) -> String {
             "nothing removed: an archive appended after the source's bytes, kept as they are (the bzip2 blocks cannot be spliced: {no_splice})"
         ),
         (_, Reason::Spliced(s)) => format!(
-            "only the bzip2 blocks holding the changed entries are encoded again ({} of {} blocks), the others copied as they are",
+            "only the bzip2 blocks holding the changed entries are encoded again ({} of {} blocks), the others copied as they are ({} of {} bytes the source's; {} unused selectors added to keep them byte-aligned)",
             s.blocks_rewritten,
-            s.blocks_rewritten + s.blocks_kept
+            s.blocks_rewritten + s.blocks_kept,
+            s.kept_bytes,
+            s.written,
+            s.selectors_added
         ),
         (_, Reason::OnlyAdded | Reason::Forced) => {
             "nothing removed: an archive appended after the source's bytes, kept as they are".into()
@@ -262,10 +268,16 @@ pub fn apply(
         .open_file(INSTALL_IMG)
         .map_err(install_img_edit("read"))?;
     let len = image.len();
-    let done =
-        initrd::rewrite(image, len, &edits, &options, read).map_err(|e| Error::InstallImg {
+    // A second reader: a cached index of the image is checked beside the rest of the build.
+    let check = source
+        .open_detached(INSTALL_IMG)
+        .map_err(install_img_edit("read"))?;
+    let mut done = initrd::rewrite(image, len, &edits, &options, read, check).map_err(|e| {
+        Error::InstallImg {
             source: Box::new(e),
-        })?;
+        }
+    })?;
+    outcome.check = done.check.take();
     outcome.change = Some(change(&done, profile.mode));
     let changes = &done.changes;
     for put in &changes.puts {
@@ -285,15 +297,18 @@ pub fn apply(
                 changes.puts.len()
             ),
         ),
+        initrd::Output::Spliced(pieces) => (
+            NewContent::Spans(pieces.into_iter().map(span_of).collect()),
+            format!(
+                "installer: install.img spliced ({} entries changed, {} removed)",
+                changes.puts.len(),
+                changes.removes.len()
+            ),
+        ),
         initrd::Output::Replaced(path) => (
             NewContent::HostFile(path),
             format!(
-                "installer: install.img {} ({} entries changed, {} removed)",
-                if done.strategy == Strategy::Splice {
-                    "spliced"
-                } else {
-                    "re-packed"
-                },
+                "installer: install.img re-packed ({} entries changed, {} removed)",
                 changes.puts.len(),
                 changes.removes.len()
             ),
@@ -304,4 +319,12 @@ pub fn apply(
         .map_err(install_img_edit("write"))?;
     cx.report.steps.push(line);
     Ok(outcome)
+}
+
+/// A piece of a spliced install.img as the image writer takes it.
+fn span_of(piece: initrd::Piece) -> Span {
+    match piece {
+        initrd::Piece::Source { offset, len } => Span::Source { offset, len },
+        initrd::Piece::New(bytes) => Span::Bytes(bytes),
+    }
 }
