@@ -102,13 +102,22 @@ pub fn build(
     existing: Existing,
 ) -> Result<BuildReport, Error> {
     existing.check(&profile.output.iso)?;
-    match run(profile, progress.clone(), Some(existing)) {
-        // The stale index is out of the cache now: this run reads install.img in full.
+    run_checked(profile, progress, Some(existing))
+}
+
+/// [`run`], once more when the cached install.img index it relied on turned out not to be
+/// the image's (the index is out of the cache then: the second run reads install.img in full).
+fn run_checked(
+    profile: &Profile,
+    progress: Progress,
+    existing: Option<Existing>,
+) -> Result<BuildReport, Error> {
+    match run(profile, progress.clone(), existing) {
         Err(Error::StaleIndex) => {
             let warning =
                 "the cached index of install.img did not match the image: built again without it";
             progress.warning(warning);
-            let mut report = run(profile, progress, Some(existing))?;
+            let mut report = run(profile, progress, existing)?;
             report.warnings.insert(0, warning.to_string());
             Ok(report)
         }
@@ -122,7 +131,7 @@ pub fn build(
 /// unless told to replace it). The steps' scratch files stay in the private work folder
 /// (removed on return), as a build's do.
 pub fn plan(profile: &Profile, progress: Progress) -> Result<BuildReport, Error> {
-    run(profile, progress, None)
+    run_checked(profile, progress, None)
 }
 
 /// The pipeline; `existing` is `None` for a plan (nothing written).
@@ -246,7 +255,13 @@ fn run(
     report.changes = changes::compare(&before, &source, &report.pulled_in, installer.change.take());
     drop(before);
 
+    // A cached install.img index the build relied on is checked while the image is written
+    // (for a plan, here).
+    let check = installer.check.take();
     let Some(existing) = existing else {
+        if !check.is_none_or(initrd::PendingCheck::holds) {
+            return Err(Error::StaleIndex);
+        }
         if Existing::Refuse.check(&profile.output.iso).is_err() {
             let warning = format!(
                 "{} exists: the build replaces it only with --force",
@@ -260,8 +275,6 @@ fn run(
     // The total is an estimate until the image is written, then its size.
     let estimate = iso::data_bytes(source.tree()) + overhead;
     let bar = progress.bytes("writing", estimate);
-    // A cached install.img index the build relied on is checked while the image is written.
-    let check = installer.check.take();
     let written = iso::write_if(
         &mut source,
         &profile.output.iso,

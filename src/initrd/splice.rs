@@ -6,11 +6,14 @@
 //! CRCs in order (`crc = crc.rotate_left(1) ^ block_crc`). Given the image's [`Index`], the
 //! decompressed bytes of the blocks around a changed entry are decoded, the entry replaced (or
 //! dropped: newc entries start and end 4-byte aligned, so every later entry stays aligned), and
-//! those bytes encoded again as new blocks of the segment's level. The new stream is the
-//! original header, the untouched blocks' bits copied (shifted to their new bit position), the
-//! new blocks, the end marker and the combined CRC. Segments without changes are copied byte
-//! for byte. The result is one ordinary bzip2 stream per segment, as `bunzip2` and the kernel
-//! read them; GNU cpio sees the same archive with the changed entries.
+//! those bytes encoded again as new blocks of the segment's level, lengthened by a few unused
+//! selectors so that they end at the old blocks' bit position modulo 8 (see
+//! [`super::selector_pad`]). The new stream is the original header, the untouched blocks'
+//! bits, the new blocks, the end marker and the combined CRC; since the untouched blocks keep
+//! their position within their bytes, they are named as ranges of the source image
+//! ([`super::pieces`]) rather than copied. Segments without changes are ranges too. The result
+//! is one ordinary bzip2 stream per segment, as `bunzip2` and the kernel read them; GNU cpio
+//! sees the same archive with the changed entries.
 //!
 //! A splice applies when every put replaces the content of an existing regular file (not
 //! hard-linked) and every removal drops whole entries, all in bzip2 segments, and when the tree
