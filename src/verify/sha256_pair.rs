@@ -129,19 +129,26 @@ pub fn update_pair(a: &mut Sha256, da: &[u8], b: &mut Sha256, db: &[u8]) {
 }
 
 /// Compresses the blocks of `data[i]` (all the same whole number of blocks) into `states[i]`.
-fn compress<const N: usize>(mut states: [[u32; 8]; N], data: [&[u8]; N]) -> [[u32; 8]; N] {
+fn compress<const N: usize>(states: [[u32; 8]; N], data: [&[u8]; N]) -> [[u32; 8]; N] {
     let blocks = data[0].len() / BLOCK;
-    debug_assert!(data.iter().all(|d| d.len() == blocks * BLOCK));
+    // Checked always: the fast path reads `blocks` blocks of every stream.
+    assert!(data.iter().all(|d| d.len() == blocks * BLOCK));
     if blocks == 0 {
         return states;
     }
     #[cfg(target_arch = "x86_64")]
     if shani::available() {
+        let mut states = states;
         // SAFETY: the CPU has the extensions `shani::compress` is compiled for, and each
         // `data[i]` holds `blocks` whole blocks.
         unsafe { shani::compress(&mut states, data, blocks) };
         return states;
     }
+    portable(states, data)
+}
+
+/// [`compress`] without the SHA extensions: `sha2`'s compression function, block by block.
+fn portable<const N: usize>(mut states: [[u32; 8]; N], data: [&[u8]; N]) -> [[u32; 8]; N] {
     for (state, bytes) in states.iter_mut().zip(data) {
         for block in bytes.chunks_exact(BLOCK) {
             sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
@@ -390,17 +397,20 @@ mod tests {
     }
 
     #[test]
-    fn the_portable_path_agrees_too() {
-        let data = bytes(64 * 9, 7);
-        let mut portable = INITIAL;
-        for block in data.chunks_exact(BLOCK) {
-            sha2::compress256(
-                &mut portable,
-                std::slice::from_ref(GenericArray::from_slice(block)),
-            );
-        }
-        let [fast, twin] = compress([INITIAL; 2], [&data[..], &data[..]]);
-        assert_eq!(fast, portable);
-        assert_eq!(twin, portable);
+    fn both_block_functions_agree_one_stream_or_several() {
+        let data: Vec<Vec<u8>> = (0..3).map(|n| bytes(64 * 9, 7 + n)).collect();
+        let one = portable([INITIAL], [&data[0][..]]);
+        let three = portable([INITIAL; 3], [&data[0][..], &data[1][..], &data[2][..]]);
+        assert_eq!(one[0], three[0]);
+        // The one this CPU runs (the SHA extensions where it has them), alone and side by side.
+        assert_eq!(compress([INITIAL], [&data[0][..]]), one);
+        assert_eq!(
+            compress([INITIAL; 3], [&data[0][..], &data[1][..], &data[2][..]]),
+            three
+        );
+        assert_eq!(
+            compress([INITIAL; 2], [&data[1][..], &data[2][..]]),
+            [three[1], three[2]]
+        );
     }
 }
