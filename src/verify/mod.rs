@@ -3,7 +3,8 @@
 //! `crate::entries` says what it does with each boot line; the checks here say whether that
 //! succeeds. Each check is its own module returning [`Finding`]s:
 //! - `repodata`: repomd.xml, the data files, primary.xml as the media check pairs it;
-//! - `packages`: each package file's size and SHA-256 against primary.xml (parallel);
+//! - `packages`: each package file's size and SHA-256 against primary.xml (a reader per core,
+//!   two files hashed side by side in each: `sha256_pair`);
 //! - `treeinfo`: `.treeinfo` as ConfigParser and `MainYumRepository` read it;
 //! - `install_img`: install.img decodes; the answer file and module indexes in it;
 //! - `boot_configs`: the boot configs agree (an entry that boots differently per config is
@@ -23,6 +24,7 @@ mod judge;
 mod packages;
 mod repodata;
 mod report;
+mod sha256_pair;
 mod signatures;
 mod solve;
 mod treeinfo;
