@@ -4,6 +4,10 @@
 //! many bytes per second on one core as a stream alone. [`update_pair`] does that for two
 //! files read side by side; [`Sha256::update`] feeds one stream alone. Without the extensions
 //! (or on other CPUs) each block goes through `sha2`'s own compression function.
+//!
+//! Written here because no maintained crate hashes several streams at once: `sha2` (used for
+//! every other digest in isoremix, and here for its compression function) and `ring` take one
+//! stream per call, so their speed per core is the single-stream latency bound.
 
 use sha2::digest::generic_array::GenericArray;
 
