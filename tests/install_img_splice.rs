@@ -195,6 +195,20 @@ fn same_except(got: &Path, want: &Path, changed: &[&str]) {
     assert_same(&got, &want);
 }
 
+/// The build of `installer` forced to re-pack (no cache) unpacks, with GNU cpio, to the same
+/// tree as `root`.
+fn same_as_repack(d: &Path, installer: &str, root: &Path) {
+    let repack = build(
+        d,
+        &format!("mode = \"repack\"\n{installer}"),
+        "repack.iso",
+        &d.join("no-cache"),
+    );
+    assert_eq!(repack["changes"]["install_img"]["strategy"], "repack");
+    let repack_root = unpack_repack(&install_img(d, "repack.iso"));
+    assert_same(&describe(root), &describe(&repack_root));
+}
+
 #[test]
 fn a_patch_re_encodes_only_its_blocks_and_the_cache_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -274,15 +288,7 @@ fn a_patch_re_encodes_only_its_blocks_and_the_cache_changes_nothing() {
     assert!(warnings.contains("did not match the image"), "{warnings}");
 
     // The full re-pack holds the same tree.
-    let repack = build(
-        d,
-        "mode = \"repack\"\npatches = [\"site.patch\"]\n",
-        "repack.iso",
-        &d.join("no-cache"),
-    );
-    assert_eq!(repack["changes"]["install_img"]["strategy"], "repack");
-    let repack_root = unpack_repack(&install_img(d, "repack.iso"));
-    assert_same(&describe(&root), &describe(&repack_root));
+    same_as_repack(d, "patches = [\"site.patch\"]\n", &root);
 }
 
 #[test]
@@ -312,15 +318,7 @@ fn a_removal_in_a_multi_segment_image_drops_every_copy_and_matches_the_repack() 
     build(d, installer, "cached.iso", &cache);
     assert_eq!(sha256(&d.join("cold.iso")), sha256(&d.join("cached.iso")));
 
-    let repack = build(
-        d,
-        &format!("mode = \"repack\"\n{installer}"),
-        "repack.iso",
-        &d.join("no-cache"),
-    );
-    assert_eq!(repack["changes"]["install_img"]["strategy"], "repack");
-    let repack_root = unpack_repack(&install_img(d, "repack.iso"));
-    assert_same(&describe(&root), &describe(&repack_root));
+    same_as_repack(d, installer, &root);
 }
 
 #[test]
