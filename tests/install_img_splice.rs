@@ -23,7 +23,8 @@ fn sh(script: &str, dir: &Path) {
 
 /// A source ISO whose install.img is the sample's tree plus 4 MB of incompressible files
 /// (sorted before and after the sample's, so the installer's files sit in the middle blocks),
-/// packed by GNU cpio and bzip2 -9; with `overlay`, followed by zero padding and a second bzip2
+/// packed by GNU cpio and bzip2 -9 (times, owners and inode numbers fixed: the same bytes on
+/// every run, so that what the splice must do with it is too); with `overlay`, followed by zero padding and a second bzip2
 /// stream replacing /etc/hostname and adding /extra/new.txt.
 fn source(d: &Path, overlay: bool) -> PathBuf {
     for tool in ["xorriso", "bzip2", "cpio", "diff"] {
@@ -49,7 +50,9 @@ fn source(d: &Path, overlay: bool) -> PathBuf {
         }
     }
     sh(
-        "find . | LC_ALL=C sort | cpio -o -H newc --quiet | bzip2 -9 > ../install.img",
+        "find . -exec touch -h -d @1700000000 {} + && \
+         find . | LC_ALL=C sort | cpio -o -H newc --reproducible --owner=0:0 --quiet \
+         | bzip2 -9 > ../install.img",
         &root,
     );
     if overlay {
@@ -61,7 +64,9 @@ fn source(d: &Path, overlay: bool) -> PathBuf {
         sh(
             "len=$(wc -c < ../install.img); pad=$(( (4 - len % 4) % 4 + 8 )); \
              head -c $pad /dev/zero >> ../install.img; \
-             find . | LC_ALL=C sort | cpio -o -H newc --quiet | bzip2 -9 >> ../install.img",
+             find . -exec touch -h -d @1700000000 {} + && \
+             find . | LC_ALL=C sort | cpio -o -H newc --reproducible --owner=0:0 --quiet \
+             | bzip2 -9 >> ../install.img",
             &top,
         );
     }

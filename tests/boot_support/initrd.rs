@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::tools::{BUSYBOX, copy, mkdir, run_to_file, write};
+use super::tools::{self, BUSYBOX, copy, mkdir, run_to_file, write};
 
 /// Where the marker text lives in the initrd; the remastering profile replaces this file.
 pub const MARKER_PATH: &str = "/etc/marker";
@@ -100,8 +100,18 @@ pub fn build_marker_overlay(dir: &Path, marker: &str) -> PathBuf {
     compress_tree(&root, dir, "marker-overlay.img")
 }
 
-/// `root` as a bzip2-compressed newc archive (GNU cpio, owner 0:0) written to `dir/name`.
+/// `root` as a bzip2-compressed newc archive (GNU cpio, owner 0:0, every time set to one fixed
+/// time, inode numbers renumbered) written to `dir/name`: the same bytes on every run.
 fn compress_tree(root: &Path, dir: &Path, name: &str) -> PathBuf {
+    tools::run(Command::new("find").arg(root).args([
+        "-exec",
+        "touch",
+        "-h",
+        "-d",
+        "@946684800",
+        "{}",
+        "+",
+    ]));
     // The archive member list, sorted so the archive does not depend on directory order.
     let mut names = vec![".".to_owned()];
     collect(root, root, &mut names);
