@@ -24,8 +24,8 @@ fn sh(script: &str, dir: &Path) {
 /// A source ISO whose install.img is the sample's tree plus 4 MB of incompressible files
 /// (sorted before and after the sample's, so the installer's files sit in the middle blocks),
 /// packed by GNU cpio and bzip2 -9 (times, owners and inode numbers fixed: the same bytes on
-/// every run, so that what the splice must do with it is too); with `overlay`, followed by zero padding and a second bzip2
-/// stream replacing /etc/hostname and adding /extra/new.txt.
+/// every run, so that what the splice must do with it is too); with `overlay`, followed by zero
+/// padding and a second bzip2 stream replacing /etc/hostname and adding /extra/new.txt.
 fn source(d: &Path, overlay: bool) -> PathBuf {
     for tool in ["xorriso", "bzip2", "cpio", "diff"] {
         require(tool);
