@@ -12,11 +12,16 @@ const PADDING: u64 = 24_000_000;
 
 /// A sample source of about 24 MB at `dir/source.iso`.
 fn sample(dir: &Path) -> PathBuf {
+    sample_padded(dir, PADDING)
+}
+
+/// A sample source at `dir/source.iso` with `padding` bytes of packages (in 32 MiB ones).
+fn sample_padded(dir: &Path, padding: u64) -> PathBuf {
     let path = dir.join("source.iso");
     isoremix::sample::write(
         &path,
         &isoremix::sample::Options {
-            pad_to: Some(PADDING),
+            pad_to: Some(padding),
             progress: isoremix::progress::Progress::hidden(),
             ..Default::default()
         },
@@ -158,4 +163,86 @@ fn the_command_line_builds_the_same_image_with_streaming_forced() {
         dir.path().join(out)
     };
     same_bytes(&build("kernel.iso", false), &build("stream.iso", true));
+}
+
+/// Every file of `iso` as xorriso lays it out: path → (first byte, size).
+fn layout_by_xorriso(iso: &Path) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let out = Command::new("xorriso")
+        .args(["-indev"])
+        .arg(iso)
+        .args(["-find", "/", "-type", "f", "-exec", "report_lba", "--"])
+        .output()
+        .expect("xorriso is needed: it reads the layout");
+    assert!(
+        out.status.success(),
+        "xorriso could not read {}",
+        iso.display()
+    );
+    let mut files = std::collections::BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some(fields) = line.strip_prefix("File data lba:") else {
+            continue;
+        };
+        let f: Vec<&str> = fields.split(',').map(str::trim).collect();
+        let lba: u64 = f[1].parse().unwrap();
+        let size: u64 = f[3].parse().unwrap();
+        files.insert(f[4].trim_matches('\'').to_string(), (lba * 2048, size));
+    }
+    assert!(
+        !files.is_empty(),
+        "xorriso listed no file of {}",
+        iso.display()
+    );
+    files
+}
+
+#[test]
+fn unchanged_large_files_keep_their_offset_modulo_64_kib() {
+    let dir = target_dir();
+    let source = sample_padded(dir.path(), 100_000_000);
+    let out = dir.path().join("out.iso");
+    // The removal before them moves every later file by a sector.
+    edit_and_write(&source, &out, DataCopy::Kernel);
+    let (before, after) = (layout_by_xorriso(&source), layout_by_xorriso(&out));
+    let large: Vec<&String> = before
+        .iter()
+        .filter(|(path, (_, size))| *size >= 1 << 20 && path.starts_with("/Packages/"))
+        .map(|(path, _)| path)
+        .collect();
+    assert!(large.len() >= 3, "the sample has too few large packages");
+    for path in large {
+        let (from, size) = before[path];
+        let (to, new_size) = after[path];
+        assert_eq!(size, new_size, "{path} changed size");
+        assert_eq!(
+            (to.wrapping_sub(from)) % (64 << 10),
+            0,
+            "{path} moved from byte {from} to {to}: not a multiple of 64 KiB"
+        );
+    }
+    // The padding costs less than 64 KiB per large file.
+    let (src_len, out_len) = (
+        std::fs::metadata(&source).unwrap().len(),
+        std::fs::metadata(&out).unwrap().len(),
+    );
+    assert!(out_len < src_len + (1 << 20), "{src_len} → {out_len}");
+    // And what xorriso extracts of a moved package is its source bytes.
+    let extract = |iso: &Path, to: &Path| {
+        let status = Command::new("xorriso")
+            .args(["-osirrox", "on", "-indev"])
+            .arg(iso)
+            .args(["-extract", "/Packages"])
+            .arg(to)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "xorriso -extract from {}", iso.display());
+    };
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    extract(&source, &a);
+    extract(&out, &b);
+    for entry in std::fs::read_dir(&a).unwrap() {
+        let name = entry.unwrap().file_name();
+        same_bytes(&a.join(&name), &b.join(&name));
+    }
 }

@@ -191,7 +191,7 @@ pub use namespace::{JolietLevel, Namespace, Namespaces};
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use options::{
     AppendedPartition, BootEntry, BootInfo, ElTorito, Hybrid, IsoLevel, IsoOptions, NameCase,
-    Preserve, Relocation, SessionMode,
+    Preserve, Relocation, SessionMode, StoredAlignment,
 };
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]

@@ -6,6 +6,7 @@ use hadris_part::PartitionFlags;
 
 use crate::boot::{Emulation, Platform};
 use crate::volume_info::{IsoDate, IsoId};
+use hadris_iso_raw::SECTOR_SIZE;
 
 /// The ISO 9660 interchange level of the primary tree.
 ///
@@ -452,6 +453,38 @@ pub struct IsoOptions {
     min_image_blocks: u64,
     time: DateTime,
     seed: Option<u64>,
+    stored_alignment: Option<StoredAlignment>,
+}
+
+/// Where [`IsoOptions::with_stored_alignment`] places stored files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredAlignment {
+    period: u64,
+    min_len: u64,
+}
+
+impl StoredAlignment {
+    /// The period, in bytes: a power of two and a whole number of sectors.
+    pub fn period(&self) -> u64 {
+        self.period
+    }
+
+    /// Files shorter than this are placed as usual.
+    pub fn min_len(&self) -> u64 {
+        self.min_len
+    }
+
+    /// The first byte offset at or after `at` (a sector boundary) that is
+    /// congruent to `stored` modulo the period, or `at` itself when
+    /// `stored` is not on a sector boundary (no sector-aligned offset can
+    /// match it then).
+    pub fn place(&self, at: u64, stored: u64) -> u64 {
+        if !stored.is_multiple_of(SECTOR_SIZE as u64) {
+            return at;
+        }
+        let mask = self.period - 1;
+        at + (stored.wrapping_sub(at) & mask)
+    }
 }
 
 impl Default for IsoOptions {
@@ -476,6 +509,7 @@ impl Default for IsoOptions {
             min_image_blocks: 0,
             time: NoClock::TIME,
             seed: None,
+            stored_alignment: None,
         }
     }
 }
@@ -596,6 +630,26 @@ impl IsoOptions {
         }
     }
 
+    /// Places each file of at least `min_len` bytes whose data comes from
+    /// stored extents (an unchanged file of the session being exported) at
+    /// an output offset congruent to its first stored extent's offset
+    /// modulo `period` bytes, padding with zero sectors before it when it
+    /// would not be. A copier then moves whole pages between the two files
+    /// (and a filesystem that clones can share them, which needs the offsets
+    /// to agree modulo its block size). Files that follow one another on
+    /// the source and in the new image stay in step, so padding is needed
+    /// only where the order or a size before them changed: at most
+    /// `period - 2048` bytes each time.
+    ///
+    /// `period` is rounded up to a power of two of at least one sector.
+    pub fn with_stored_alignment(self, period: u64, min_len: u64) -> Self {
+        let period = period.max(SECTOR_SIZE as u64).next_power_of_two();
+        Self {
+            stored_alignment: Some(StoredAlignment { period, min_len }),
+            ..self
+        }
+    }
+
     /// Sets the time that dates the volume and the entries without times,
     /// such as `SOURCE_DATE_EPOCH`. The writer reads no clock.
     pub fn with_time(self, time: DateTime) -> Self {
@@ -697,6 +751,12 @@ impl IsoOptions {
     /// The seed of the GUIDs, if set.
     pub fn seed(&self) -> Option<u64> {
         self.seed
+    }
+
+    /// Where stored files are placed, if set (see
+    /// [`with_stored_alignment`](Self::with_stored_alignment)).
+    pub fn stored_alignment(&self) -> Option<StoredAlignment> {
+        self.stored_alignment
     }
 }
 

@@ -8,6 +8,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::options::{Hybrid, PartitionScheme};
+use hadris_fs::{Content, Node};
 use hadris_iso_raw::{FileFlags, SECTOR_SIZE};
 
 struct PlacedFile {
@@ -296,6 +297,17 @@ impl Planner<'_> {
             let mut extents = Vec::new();
             let mut remaining = len;
             let mut at = cursor.div_ceil(SECTOR) * SECTOR;
+            if let Some(align) = self.opts.stored_alignment()
+                && len >= align.min_len()
+                && let Some(stored) = self
+                    .tree
+                    .get(&f.path)
+                    .and_then(Node::content)
+                    .and_then(Content::stored_extents)
+                    .and_then(<[_]>::first)
+            {
+                at = align.place(at, stored.offset());
+            }
             let first = at;
             while remaining > 0 {
                 let chunk = remaining.min(MAX_EXTENT);
