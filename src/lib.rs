@@ -39,6 +39,7 @@ pub mod repo;
 pub mod rpm;
 mod safe_path;
 pub mod sample;
+mod sha256_pair;
 pub mod treeinfo;
 pub mod verify;
 mod xcpng;

@@ -281,10 +281,10 @@ fn a_patch_re_encodes_only_its_blocks_and_the_cache_changes_nothing() {
     assert_eq!(fs::read(&cached_file).unwrap(), good);
 
     // An index whose blocks all check out but which says it was made of other bytes (its
-    // SHA-256 differs): the hash computed beside the write catches it, the build starts
+    // digest differs): the hash computed beside the write catches it, the build starts
     // again without it and says so, and the cache holds the right index again.
     let mut index = index_cache::decode(&good).unwrap();
-    index.sha256[0] ^= 1;
+    index.digest[0] ^= 1;
     fs::write(&cached_file, index_cache::encode(&index)).unwrap();
     let report = build(d, "patches = [\"site.patch\"]\n", "forged.iso", &cache);
     assert_eq!(sha256(&d.join("cold.iso")), sha256(&d.join("forged.iso")));

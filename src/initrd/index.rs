@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::Result;
 use super::bzip2_blocks::BlockRecord;
 use super::error::{Error, Location};
+use super::image_digest::ImageDigest;
 use super::newc::{self, Header};
 use super::reader::{Entry, Reader, Segment, StreamLayout};
 use super::splice::Decoded;
@@ -67,8 +68,9 @@ impl IndexedEntry {
 pub struct Index {
     /// Length of the image.
     pub image_len: u64,
-    /// SHA-256 of the image.
-    pub sha256: [u8; 32],
+    /// The image's digest ([`image_digest`](super::image_digest)), which a cached index is
+    /// checked against before a build relies on it.
+    pub digest: [u8; 32],
     /// The image's [`probe`]: what its cached index is found by.
     pub probe: [u8; 32],
     /// Its segments.
@@ -84,7 +86,7 @@ const PROBE_LEN: usize = 64 << 10;
 
 /// The SHA-256 of an image's length, first and last 64 KiB (`head`, `tail`: fewer when the
 /// image is shorter): a key found without reading the whole image, under which its index is
-/// cached. It only finds the index; the image's SHA-256 checks it.
+/// cached. It only finds the index; the image's digest (`super::image_digest`) checks it.
 fn probe_of(len: u64, head: &[u8], tail: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(len.to_le_bytes());
@@ -108,7 +110,7 @@ pub fn probe<R: Read + Seek>(image: &mut R, len: u64) -> io::Result<[u8; 32]> {
 /// A reader hashing what passes through it, keeping the first and last bytes for the probe.
 struct Hashing<R> {
     inner: R,
-    hash: Sha256,
+    digest: ImageDigest,
     head: Vec<u8>,
     tail: Vec<u8>,
 }
@@ -117,7 +119,7 @@ impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         let got = &buf[..n];
-        self.hash.update(got);
+        self.digest.update(got);
         let room = PROBE_LEN - self.head.len();
         self.head.extend_from_slice(&got[..room.min(n)]);
         self.tail
@@ -127,22 +129,6 @@ impl<R: Read> Read for Hashing<R> {
         }
         Ok(n)
     }
-}
-
-/// The SHA-256 of everything `input` yields.
-pub fn sha256_of<R: Read>(mut input: R) -> io::Result<[u8; 32]> {
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hash.update(&buf[..n]);
-    }
-    Ok(hash.finalize().into())
 }
 
 /// What else looks at each entry while the image is read: it gets the entry and a reader of
@@ -162,7 +148,7 @@ pub fn read_indexed<R: Read>(
 ) -> Result<(Tree, Kept, Index)> {
     let hashing = Hashing {
         inner: image,
-        hash: Sha256::new(),
+        digest: ImageDigest::new(),
         head: Vec::with_capacity(PROBE_LEN),
         tail: Vec::with_capacity(2 * PROBE_LEN),
     };
@@ -212,7 +198,7 @@ pub fn read_indexed<R: Read>(
             io::Error::other("reader not at the end"),
         )
     })?;
-    let sha256: [u8; 32] = rest.hash.finalize().into();
+    let digest = rest.digest.finalize();
     let tail = &rest.tail[rest.tail.len().saturating_sub(PROBE_LEN)..];
     let probe = probe_of(image_len, &rest.head, tail);
     tree.set_layout(segments.clone(), image_len);
@@ -221,7 +207,7 @@ pub fn read_indexed<R: Read>(
         kept,
         Index {
             image_len,
-            sha256,
+            digest,
             probe,
             segments,
             layouts,

@@ -8,9 +8,10 @@
 //! SHA-256 of everything before it. A cached index is never trusted blindly: it is used only
 //! when its own checksum holds, its version is this one, it names the image's length and
 //! probe, and every block it records starts with the block magic and that block's CRC in the
-//! image (see `super::splice::check_blocks`); and the SHA-256 of the whole image it records is
-//! checked against the image before the result is handed out (`super::rewrite` hashes the
-//! image beside the splice, and reads the image again without the cache when they differ).
+//! image (see `super::splice::check_blocks`); and the digest of the whole image it records
+//! (`super::image_digest`, made of SHA-256s) is checked against the image before the result is
+//! handed out (`super::rewrite` hashes the image beside the splice and the ISO write, and reads
+//! the image again without the cache when they differ).
 //! Anything else is ignored (and the index written again). Writing is atomic (a temporary file
 //! renamed into place) and never fails a build: a cache folder that cannot be written just means
 //! no cache.
@@ -27,7 +28,7 @@ use super::newc::{HEADER_LEN, Header};
 use super::reader::{Segment, StreamLayout};
 
 const MAGIC: &[u8; 16] = b"isoremix-initrd\n";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// The cache folder: `$XDG_CACHE_HOME/isoremix`, else `$HOME/.cache/isoremix`; `None` when
 /// neither variable is set.
@@ -81,7 +82,7 @@ pub fn encode(index: &Index) -> Vec<u8> {
         o.extend_from_slice(b);
     };
     u64s(&mut o, index.image_len);
-    o.extend_from_slice(&index.sha256);
+    o.extend_from_slice(&index.digest);
     o.extend_from_slice(&index.probe);
     u64s(&mut o, index.segments.len() as u64);
     for (s, layout) in index.segments.iter().zip(&index.layouts) {
@@ -172,7 +173,7 @@ pub fn decode(data: &[u8]) -> Option<Index> {
         return None;
     }
     let image_len = c.u64()?;
-    let sha256: [u8; 32] = c.take(32)?.try_into().ok()?;
+    let digest: [u8; 32] = c.take(32)?.try_into().ok()?;
     let probe: [u8; 32] = c.take(32)?.try_into().ok()?;
     let n = c.count(42)?;
     let mut segments = Vec::with_capacity(n);
@@ -240,7 +241,7 @@ pub fn decode(data: &[u8]) -> Option<Index> {
     }
     Some(Index {
         image_len,
-        sha256,
+        digest,
         probe,
         segments,
         layouts,
@@ -250,7 +251,7 @@ pub fn decode(data: &[u8]) -> Option<Index> {
 
 /// The cached index of the image (`probe`, `len` bytes, readable from `image`) in `dir`, when
 /// there is one and its blocks are where it says in the image; `None` otherwise. The image's
-/// SHA-256 it records is the caller's to check.
+/// digest it records is the caller's to check.
 pub fn load<R: Read + Seek>(
     dir: &Path,
     probe: &[u8; 32],
@@ -312,7 +313,7 @@ mod tests {
     fn sample() -> Index {
         Index {
             image_len: 1000,
-            sha256: [7; 32],
+            digest: [7; 32],
             probe: [8; 32],
             segments: vec![Segment {
                 offset: 0,

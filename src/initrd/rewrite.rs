@@ -12,7 +12,8 @@ use super::Result;
 use super::compression::{self, Compression};
 use super::edits::{Changes, Edits, Strategy, patch_targets, plan, prepare_kept};
 use super::error::Error;
-use super::index::{Index, Visit, probe, read_indexed, sha256_of};
+use super::image_digest::image_digest_of;
+use super::index::{Index, Visit, probe, read_indexed};
 use super::pieces::Piece;
 use super::repack::{RepackOptions, repack, repack_spooled};
 use super::splice::{Decoded, SpliceSummary, plan_splice, write_splice};
@@ -135,16 +136,16 @@ fn rewound<R: Seek>(image: &mut R) -> Result<&mut R> {
     Ok(image)
 }
 
-/// A cached index in use: what it says the image's SHA-256 is, checked before the result of
+/// A cached index in use: what it says the image's digest is, checked before the result of
 /// [`rewrite`] is handed out.
 #[derive(Debug, Clone, Copy)]
 struct Claim {
     probe: [u8; 32],
-    sha256: [u8; 32],
+    digest: [u8; 32],
 }
 
 /// The image's tree and the contents the patches need, with its index when a splice may
-/// serve: from the cache when it holds an index whose blocks are in the image (its SHA-256
+/// serve: from the cache when it holds an index whose blocks are in the image (its digest
 /// claim returned for the caller to check), else from one read of the image (which then fills
 /// the cache).
 fn read_for_splice<R: Read + Seek>(
@@ -162,7 +163,7 @@ fn read_for_splice<R: Read + Seek>(
             let kept = index.keep(image, targets, MAX_KEPT, memo)?;
             let claim = Claim {
                 probe,
-                sha256: index.sha256,
+                digest: index.digest,
             };
             return Ok((index.tree(), kept, index, false, Some(claim)));
         }
@@ -192,7 +193,7 @@ fn read_for_splice<R: Read + Seek>(
 }
 
 /// The check of a cached index that a [`Rewritten`] relies on, running on another core while
-/// the build goes on: the image's SHA-256, which the index records.
+/// the build goes on (the ISO's copy): the image's digest, which the index records.
 #[derive(Debug)]
 pub struct PendingCheck {
     claim: Claim,
@@ -206,7 +207,7 @@ impl PendingCheck {
     /// must not be used: the build starts again, and reads the image in full.
     pub fn holds(self) -> bool {
         let sum = self.hashing.join().ok().and_then(|r| r.ok());
-        let holds = sum == Some(self.claim.sha256);
+        let holds = sum == Some(self.claim.digest);
         if !holds && let Some(dir) = &self.cache_dir {
             index_cache::remove(dir, &self.claim.probe);
         }
@@ -218,7 +219,7 @@ impl PendingCheck {
 /// `read` is the image as [`read_source`] read it, when a step did: the image is then not
 /// decoded again (only the blocks holding patched files, when it is bzip2).
 ///
-/// A result made with a cached index is checked against the image's SHA-256, which the index
+/// A result made with a cached index is checked against the image's digest, which the index
 /// records: with `check`, a second reader of the image from its start, on another core while
 /// the build goes on ([`Rewritten::check`], which the caller must see hold before it uses the
 /// result); without it, here, reading the image again without the cache when it fails.
@@ -233,8 +234,7 @@ pub fn rewrite<R: Read + Seek, C: Read + Send + 'static>(
     let (mut done, claim) = rewrite_once(&mut image, len, edits, options, read)?;
     let Some(claim) = claim else { return Ok(done) };
     if let Some(reader) = check {
-        let hashing =
-            std::thread::spawn(move || sha256_of(BufReader::with_capacity(1 << 20, reader)));
+        let hashing = std::thread::spawn(move || image_digest_of(reader));
         done.check = Some(PendingCheck {
             claim,
             cache_dir: options.cache_dir.clone(),
@@ -242,8 +242,8 @@ pub fn rewrite<R: Read + Seek, C: Read + Send + 'static>(
         });
         return Ok(done);
     }
-    let sum = sha256_of(BufReader::with_capacity(1 << 20, rewound(&mut image)?));
-    if sum.ok() == Some(claim.sha256) {
+    let sum = image_digest_of(rewound(&mut image)?);
+    if sum.ok() == Some(claim.digest) {
         return Ok(done);
     }
     if let Some(dir) = &options.cache_dir {

@@ -13,8 +13,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::repodata::MediaEntry;
-use super::sha256_pair::{Sha256, update_pair};
 use crate::iso::{ExtentReader, SourceIso};
+use crate::sha256_pair::{Sha256, update_pair};
 
 /// Judges one package's signature from its stream (the rest of the stream is hashed after it).
 pub type SignatureCheck<'a> = &'a (dyn Fn(&mut dyn Read) -> Option<String> + Sync);

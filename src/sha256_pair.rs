@@ -2,7 +2,8 @@
 //! latency of its round instructions, not by their throughput: compressing a block of each of
 //! two independent streams in the same loop keeps the unit busy and hashes about 1.7 times as
 //! many bytes per second on one core as a stream alone. [`update_pair`] does that for two
-//! files read side by side; [`Sha256::update`] feeds one stream alone. Without the extensions
+//! streams read side by side (two packages `verify` checks, two halves of an install.img's
+//! [image digest](crate::initrd)); [`Sha256::update`] feeds one stream alone. Without the extensions
 //! (or on other CPUs) each block goes through `sha2`'s own compression function.
 //!
 //! Written here because no maintained crate hashes several streams at once: `sha2` (used for
