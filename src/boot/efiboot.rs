@@ -134,26 +134,31 @@ fn geometry(image: &[u8]) -> Result<Geometry, Error> {
     })
 }
 
-/// Reads the whole tree of an image (files with their bytes).
-fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
+/// The image's FAT volume, mounted read-only.
+type FatVolume = Volume<FatFs<MemDevice<Vec<u8>>>>;
+
+/// Runs `read` on the volume of an image whose clusters check out, with a budget of entries
+/// and file bytes: a valid image cannot hold more file bytes than its own size (clusters are
+/// not shared).
+fn with_volume<T>(
+    image: &[u8],
+    read: impl FnOnce(&FatVolume, &mut Budget) -> Result<T, Error> + std::panic::UnwindSafe,
+) -> Result<T, Error> {
     check_clusters(image, &geometry(image)?)?;
     let block = BlockSize::new(512).ok_or_else(|| Error::BadImage("block size".into()))?;
     let work = image.to_vec();
+    let mut budget = Budget {
+        entries: MAX_ENTRIES,
+        bytes: image.len() as u64,
+    };
     // The reader is a dependency: contain a panic on hostile input as an error.
-    let result = std::panic::catch_unwind(move || -> Result<Vec<Node>, Error> {
+    let result = std::panic::catch_unwind(move || -> Result<T, Error> {
         let fs = FatFs::mount(MemDevice::new(work, block), MountOptions::new().read_only())
             .map_err(|e| Error::Read {
                 path: String::new(),
                 source: e.into(),
             })?;
-        let volume = Volume::new(fs);
-        // A valid image cannot hold more file bytes than its own size (clusters are not shared).
-        let mut budget = Budget {
-            entries: MAX_ENTRIES,
-            bytes: image.len() as u64,
-        };
-        let tree = walk(&volume, "", 0, &mut budget)?;
-        Ok(tree)
+        read(&Volume::new(fs), &mut budget)
     });
     match result {
         Ok(r) => r,
@@ -161,6 +166,11 @@ fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
             "the FAT reader failed on this image".into(),
         )),
     }
+}
+
+/// Reads the whole tree of an image (files with their bytes).
+fn read_tree(image: &[u8]) -> Result<Vec<Node>, Error> {
+    with_volume(image, |volume, budget| walk(volume, "", 0, budget))
 }
 
 /// Checks that every cluster number the FAT reader will follow names a data cluster: each FAT
@@ -239,14 +249,37 @@ fn check_clusters(image: &[u8], g: &Geometry) -> Result<(), Error> {
     Ok(())
 }
 
+/// The error of a failed read at `path` in the FAT volume.
+fn read_err<E>(path: &str) -> impl FnOnce(hadris_fs::Error<E>) -> Error
+where
+    hadris_fs::PathError: From<hadris_fs::Error<E>>,
+{
+    let path = path.to_string();
+    move |e| Error::Read {
+        path,
+        source: hadris_fs::PathError::from(e).into(),
+    }
+}
+
 /// What a read may still take: entries and file bytes.
 struct Budget {
     entries: usize,
     bytes: u64,
 }
 
+impl Budget {
+    /// Counts one more directory entry read.
+    fn take_entry(&mut self) -> Result<(), Error> {
+        self.entries = self
+            .entries
+            .checked_sub(1)
+            .ok_or_else(|| Error::TooBig(format!("more than {MAX_ENTRIES} entries")))?;
+        Ok(())
+    }
+}
+
 fn walk(
-    volume: &Volume<FatFs<MemDevice<Vec<u8>>>>,
+    volume: &FatVolume,
     prefix: &str,
     depth: usize,
     budget: &mut Budget,
@@ -256,13 +289,6 @@ fn walk(
             "directories nested deeper than {MAX_DEPTH}"
         )));
     }
-    let read_err = |path: &str| {
-        let path = path.to_string();
-        move |e: hadris_fs::Error<_>| Error::Read {
-            path,
-            source: hadris_fs::PathError::from(e).into(),
-        }
-    };
     let mut out = Vec::new();
     for entry in volume.read_dir(prefix).map_err(read_err(prefix))? {
         let entry = entry.map_err(read_err(prefix))?;
@@ -270,10 +296,7 @@ fn walk(
         if name == "." || name == ".." {
             continue;
         }
-        budget.entries = budget
-            .entries
-            .checked_sub(1)
-            .ok_or_else(|| Error::TooBig(format!("more than {MAX_ENTRIES} entries")))?;
+        budget.take_entry()?;
         let path = if prefix.is_empty() {
             name.clone()
         } else {
@@ -312,17 +335,6 @@ fn split_path(path: &str) -> Result<Vec<&str>, Error> {
 
 fn eq_name(a: &str, b: &str) -> bool {
     a.to_uppercase() == b.to_uppercase()
-}
-
-/// Finds a node by path (names compared case-insensitively, as FAT does).
-fn find<'a>(tree: &'a [Node], parts: &[&str]) -> Option<&'a Node> {
-    let (first, rest) = parts.split_first()?;
-    let node = tree.iter().find(|n| eq_name(n.name(), first))?;
-    match (node, rest.is_empty()) {
-        (_, true) => Some(node),
-        (Node::Dir { children, .. }, false) => find(children, rest),
-        (Node::File { .. }, false) => None,
-    }
 }
 
 fn find_mut<'a>(tree: &'a mut [Node], parts: &[&str]) -> Option<&'a mut Node> {
@@ -373,11 +385,43 @@ pub fn list(image: &[u8]) -> Result<Vec<FileEntry>, Error> {
 /// Reads one file of the image (path compared case-insensitively).
 pub fn read_file(image: &[u8], path: &str) -> Result<Vec<u8>, Error> {
     let parts = split_path(path)?;
-    let tree = read_tree(image)?;
-    match find(&tree, &parts) {
-        Some(Node::File { data, .. }) => Ok(data.clone()),
-        _ => Err(Error::NotFound(path.to_string())),
-    }
+    with_volume(image, |volume, budget| {
+        // Only the directories on the way are listed, and only the file itself is read.
+        let mut at = String::new();
+        for (i, part) in parts.iter().enumerate() {
+            let listed = volume.read_dir(&at).map_err(read_err(&at))?;
+            let mut found = None;
+            for entry in listed {
+                let entry = entry.map_err(read_err(&at))?;
+                budget.take_entry()?;
+                let name = String::from_utf8_lossy(entry.name().as_bytes()).into_owned();
+                if eq_name(&name, part) {
+                    found = Some((name, entry.file_type(), entry.metadata().len()));
+                    break;
+                }
+            }
+            let Some((name, kind, len)) = found else {
+                return Err(Error::NotFound(path.to_string()));
+            };
+            at = if at.is_empty() {
+                name
+            } else {
+                format!("{at}/{name}")
+            };
+            let last = i + 1 == parts.len();
+            match (kind == FileType::Dir, last) {
+                (true, false) => {}
+                (false, true) if len <= budget.bytes => {}
+                (false, true) => {
+                    return Err(Error::TooBig(format!(
+                        "{at:?} ({len} bytes) is larger than the image"
+                    )));
+                }
+                _ => return Err(Error::NotFound(path.to_string())),
+            }
+        }
+        volume.read(&at).map_err(read_err(&at))
+    })
 }
 
 /// The removable-media EFI boot binary (`EFI/BOOT/BOOTX64.EFI`) of the image, to be put on the
@@ -505,6 +549,14 @@ mod tests {
             ]
         );
         assert_eq!(&img[39..43], &0x1234_5678u32.to_le_bytes());
+        assert_eq!(read_file(&img, "empty").unwrap(), b"");
+        // Only files are read: not a directory, nothing below a file, nothing missing.
+        for missing in ["EFI/BOOT", "empty/x", "EFI/nothing.cfg", "nowhere/grub.cfg"] {
+            assert!(
+                matches!(read_file(&img, missing), Err(Error::NotFound(_))),
+                "{missing}"
+            );
+        }
     }
 
     #[test]

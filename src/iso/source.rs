@@ -388,10 +388,11 @@ impl SourceIso {
 
     /// The whole file at `entry`, for small files (configs, repodata).
     pub fn read_file(&self, entry: &str) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.open_file(entry)?
-            .read_to_end(&mut out)
-            .map_err(io_err(&self.path))?;
+        let mut file = self.open_file(entry)?;
+        // Sized once for the file (up to a bound: the length is the image's word, not yet
+        // read), not grown and copied step by step.
+        let mut out = Vec::with_capacity(file.len().min(READ_FILE_RESERVE) as usize);
+        file.read_to_end(&mut out).map_err(io_err(&self.path))?;
         Ok(out)
     }
 
@@ -403,6 +404,9 @@ impl SourceIso {
         }
     }
 }
+
+/// The most [`SourceIso::read_file`] reserves before reading.
+const READ_FILE_RESERVE: u64 = 64 << 20;
 
 /// Why the directories of the image at `path` cannot be read, naming the directory (or file)
 /// whose records are damaged: the tree reader only says what is wrong, so when it fails every
