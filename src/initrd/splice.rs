@@ -167,17 +167,16 @@ pub fn plan_splice(
 
 /// The tree the kernel would unpack from the spliced image.
 fn replayed(index: &Index, plan: &SplicePlan) -> Tree {
-    let mut kept = index.clone();
-    kept.entries.clear();
+    let mut entries = Vec::with_capacity(index.entries.len());
     for (i, e) in index.entries.iter().enumerate() {
         match plan.changes.get(&i) {
-            None => kept.entries.push(e.clone()),
+            None => entries.push(e.clone()),
             Some(Change::Remove) => {}
             Some(Change::Replace(bytes)) => {
                 let mut head = [0u8; newc::HEADER_LEN];
                 head.copy_from_slice(&bytes[..newc::HEADER_LEN]);
                 if let Ok(header) = Header::parse(&head) {
-                    kept.entries.push(IndexedEntry {
+                    entries.push(IndexedEntry {
                         header,
                         ..e.clone()
                     });
@@ -185,6 +184,14 @@ fn replayed(index: &Index, plan: &SplicePlan) -> Tree {
             }
         }
     }
+    let kept = Index {
+        image_len: index.image_len,
+        digest: index.digest,
+        probe: index.probe,
+        segments: index.segments.clone(),
+        layouts: index.layouts.clone(),
+        entries,
+    };
     kept.tree()
 }
 
