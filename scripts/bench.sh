@@ -11,7 +11,8 @@
 # BENCH_CACHE (default target/bench-cache) keeps the realistic install.img
 # between runs; BENCH_SKIP_SERIAL=1 skips the slow bunzip2 + bzip2 -9 pair;
 # BENCH_BIN runs another isoremix binary (no release build then);
-# BENCH_SOURCE_SIZE changes the 600 MB source size.
+# BENCH_SOURCE_SIZE changes the 600 MB source size; BENCH_REFLINK_DIR (a folder on XFS
+# or btrfs) adds the ISO-only edit where unchanged data is shared, beside cp --reflink.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d)}
@@ -394,3 +395,23 @@ scaling_table() { # SIZES...
 }
 echo "== scaling: an ISO-only edit and an installer patch against cp, per source size (median of 3, page cache hot)"
 scaling_table 300000000 600000000 1200000000 2400000000
+
+# ---------------------------------------------------------------------------
+# On a filesystem that shares extents (XFS, btrfs), an ISO-only edit shares the unchanged
+# data instead of copying it, like `cp --reflink`. BENCH_REFLINK_DIR names a folder on one
+# (it needs about 1.3 GB free); without it this part is skipped.
+if [ -n "${BENCH_REFLINK_DIR:-}" ]; then
+  echo "== ISO-only edit on the filesystem of $BENCH_REFLINK_DIR, vs cp --reflink=auto (median of 3)"
+  r=$BENCH_REFLINK_DIR/isoremix-bench.$$
+  mkdir -p "$r"
+  "$bin" sample --force "$r/source.iso" --size "$size" >/dev/null
+  sed -e "s#^iso = \"source.iso\"#iso = \"$r/source.iso\"#" -e "s#^iso = \"out-iso-edit.iso\"#iso = \"$r/out.iso\"#" \
+    -e "s#^src = \"README.site\"#src = \"$work/README.site\"#" "$work/iso-edit.toml" > "$r/edit.toml"
+  sync
+  AFTER="rm -f '$r/out.iso' '$r/copy.iso'; sync"
+  read -r rcp_s rcp_rss < <(median3 cp --reflink=auto "$r/source.iso" "$r/copy.iso")
+  read -r rir_s rir_rss < <(median3 "$bin" build --force "$r/edit.toml")
+  unset AFTER
+  echo "cp --reflink=auto ${rcp_s}s (${rcp_rss} KiB)  isoremix ${rir_s}s (${rir_rss} KiB)"
+  rm -rf "$r"
+fi
