@@ -34,6 +34,7 @@ mod partial;
 pub mod patch;
 pub mod profile;
 pub mod progress;
+mod read_fully;
 pub mod remaster;
 pub mod repo;
 pub mod rpm;

@@ -9,6 +9,7 @@ use std::io::{self, Read};
 
 use sha2::Digest;
 
+use crate::read_fully::read_fully;
 use crate::sha256_pair::{Sha256, update_pair};
 
 /// The bytes of a chunk: chunk `i` of the image goes to the even stream when `i` is even.
@@ -66,15 +67,7 @@ pub fn image_digest_of<R: Read>(mut input: R) -> io::Result<[u8; 32]> {
     let mut digest = ImageDigest::new();
     let mut buf = vec![0u8; 2 * CHUNK];
     loop {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match input.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let filled = read_fully(&mut input, &mut buf)?;
         if filled < buf.len() {
             digest.update(&buf[..filled]);
             return Ok(digest.finalize());

@@ -6,8 +6,9 @@ use std::io::{self, Read, Write};
 use sha1::Digest as _;
 
 use super::Error;
-use super::index::{Entry, Header, read_fully, tag};
+use super::index::{Entry, Header, tag};
 use super::lead::{LEAD_SIZE, Lead};
+use crate::read_fully::read_fully;
 
 /// Signature header tags this crate reads or writes.
 pub mod sigtag {

@@ -6,7 +6,9 @@
 //! and written back with the entries sorted by tag, data aligned for its type and a fresh region
 //! covering every entry.
 
-use std::io::{self, Read};
+use std::io::Read;
+
+use crate::read_fully::read_fully;
 
 use super::Error;
 
@@ -253,20 +255,6 @@ pub struct Header {
     pub region_tag: u32,
     /// The entries, in the order read (sorted by tag when written).
     pub entries: Vec<Entry>,
-}
-
-/// Reads until `buf` is full or the input ends; returns how many bytes were read.
-pub(crate) fn read_fully(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match input.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 fn be32(b: &[u8], at: usize) -> u32 {

@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use super::Error;
-use super::index::read_fully;
+use crate::read_fully::read_fully;
 
 /// Size of the lead in bytes.
 pub const LEAD_SIZE: usize = 96;
