@@ -259,7 +259,9 @@ fn run(
     // (for a plan, here).
     let check = installer.check.take();
     let Some(existing) = existing else {
-        if !check.is_none_or(initrd::PendingCheck::holds) {
+        if let Some(check) = check
+            && !check.verdict().map_err(install_img_damaged)?
+        {
             return Err(Error::StaleIndex);
         }
         if Existing::Refuse.check(&profile.output.iso).is_err() {
@@ -272,6 +274,8 @@ fn run(
         }
         return Ok(report);
     };
+    // What the check of install.img found wrong, when it failed the write.
+    let mut damaged = None;
     // The total is an estimate until the image is written, then its size.
     let estimate = iso::data_bytes(source.tree()) + overhead;
     let bar = progress.bytes("writing", estimate);
@@ -291,9 +295,18 @@ fn run(
             }
             bar.set_position(done);
         },
-        || check.is_none_or(initrd::PendingCheck::holds),
-    )?
-    .ok_or(Error::StaleIndex)?;
+        || match check.map(initrd::PendingCheck::verdict) {
+            None | Some(Ok(true)) => true,
+            Some(Ok(false)) => false,
+            Some(Err(e)) => {
+                damaged = Some(e);
+                false
+            }
+        },
+    )?;
+    let Some(written) = written else {
+        return Err(damaged.map_or(Error::StaleIndex, install_img_damaged));
+    };
     bar.set_length(written.size);
     bar.set_position(written.size);
     bar.finish();
@@ -308,6 +321,13 @@ fn run(
 
 /// The bytes every id of the new image derives from: the source's
 /// descriptors and the profile's text, never the time or the host.
+/// The build's error for a source install.img found damaged by a check that ran beside it.
+fn install_img_damaged(e: initrd::Error) -> Error {
+    Error::InstallImg {
+        source: Box::new(e),
+    }
+}
+
 fn seed(source: &SourceIso, profile: &Profile) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(source.system_area());

@@ -332,6 +332,18 @@ fn hostile_install_img_with_broken_bzip2_framing_is_refused() {
             &source,
             &["install.img", what],
         );
+        // The check runs beside the ISO write; a plan, which writes nothing, waits for it.
+        let plan = common::isoremix()
+            .arg("build")
+            .arg("--plan")
+            .arg(dir.path().join("profile.toml"))
+            .arg("--source")
+            .arg(&source)
+            .output()
+            .unwrap();
+        let msg = String::from_utf8_lossy(&plan.stderr);
+        assert_eq!(plan.status.code(), Some(1), "plan not refused: {msg}");
+        assert!(msg.contains(what), "{msg:?} does not mention {what:?}");
     }
     // The same image whole takes the overlay.
     let dir = setup();

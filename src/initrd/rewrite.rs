@@ -3,7 +3,8 @@
 //! a block-level splice or a full re-pack) and writes it, saying which and why. A splice's
 //! result is a list of [`Piece`]s (ranges of the source image around new bytes), which the
 //! caller's image writer copies; a result made with a cached index comes with the check of
-//! that index still running ([`PendingCheck`]).
+//! that index still running, and an overlay with the scan of its base's bzip2 framing
+//! ([`PendingCheck`]): the caller writes the new ISO meanwhile and uses it only if it holds.
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -192,26 +193,47 @@ fn read_for_splice<R: Read + Seek>(
     Ok((tree, kept, index, spooled, None))
 }
 
-/// The check of a cached index that a [`Rewritten`] relies on, running on another core while
-/// the build goes on (the ISO's copy): the image's digest, which the index records.
+/// A check of the source image that a [`Rewritten`] relies on, running on another core while
+/// the build goes on (the ISO's copy): the image's digest, against the cached index the result
+/// was made with; or, for an overlay, that the image's bzip2 streams are whole (the kernel
+/// must reach the appended archive).
 #[derive(Debug)]
-pub struct PendingCheck {
-    claim: Claim,
-    cache_dir: Option<PathBuf>,
-    hashing: std::thread::JoinHandle<std::io::Result<[u8; 32]>>,
+pub struct PendingCheck(Pending);
+
+#[derive(Debug)]
+enum Pending {
+    Digest {
+        claim: Claim,
+        cache_dir: Option<PathBuf>,
+        hashing: std::thread::JoinHandle<std::io::Result<[u8; 32]>>,
+    },
+    Framing(std::thread::JoinHandle<Result<u64>>),
 }
 
 impl PendingCheck {
-    /// Waits for the hash: whether the image is the one the index was made of. When it is not
-    /// (or the image could not be read), the index is removed from the cache, and the result
-    /// must not be used: the build starts again, and reads the image in full.
-    pub fn holds(self) -> bool {
-        let sum = self.hashing.join().ok().and_then(|r| r.ok());
-        let holds = sum == Some(self.claim.digest);
-        if !holds && let Some(dir) = &self.cache_dir {
-            index_cache::remove(dir, &self.claim.probe);
+    /// Waits for the check. `Ok(true)`: the result may be used. `Ok(false)`: the image is not
+    /// the one the cached index was made of (or could not be read again); the index is removed
+    /// from the cache, and the result must not be used: the build starts again, and reads the
+    /// image in full. An error: the image itself is damaged, and the build fails.
+    pub fn verdict(self) -> Result<bool> {
+        match self.0 {
+            Pending::Digest {
+                claim,
+                cache_dir,
+                hashing,
+            } => {
+                let sum = hashing.join().ok().and_then(|r| r.ok());
+                let holds = sum == Some(claim.digest);
+                if !holds && let Some(dir) = &cache_dir {
+                    index_cache::remove(dir, &claim.probe);
+                }
+                Ok(holds)
+            }
+            Pending::Framing(scan) => scan
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                .map(|_| true),
         }
-        holds
     }
 }
 
@@ -231,15 +253,16 @@ pub fn rewrite<R: Read + Seek, C: Read + Send + 'static>(
     read: Option<SourceRead>,
     check: Option<C>,
 ) -> Result<Rewritten> {
-    let (mut done, claim) = rewrite_once(&mut image, len, edits, options, read)?;
+    let mut check = check;
+    let (mut done, claim) = rewrite_once(&mut image, len, edits, options, read, &mut check)?;
     let Some(claim) = claim else { return Ok(done) };
     if let Some(reader) = check {
         let hashing = std::thread::spawn(move || image_digest_of(reader));
-        done.check = Some(PendingCheck {
+        done.check = Some(PendingCheck(Pending::Digest {
             claim,
             cache_dir: options.cache_dir.clone(),
             hashing,
-        });
+        }));
         return Ok(done);
     }
     let sum = image_digest_of(rewound(&mut image)?);
@@ -253,20 +276,24 @@ pub fn rewrite<R: Read + Seek, C: Read + Send + 'static>(
         cache_dir: None,
         ..options.clone()
     };
-    let (mut again, _) = rewrite_once(&mut image, len, edits, &without_cache, None)?;
+    let (mut again, _) =
+        rewrite_once(&mut image, len, edits, &without_cache, None, &mut None::<C>)?;
     again
         .notes
         .push("the cached index of install.img did not match the image: it was read again".into());
     Ok(again)
 }
 
-/// [`rewrite`] without the check of a cached index it used, whose claim it returns.
-fn rewrite_once<R: Read + Seek>(
+/// [`rewrite`] without the check of a cached index it used, whose claim it returns. An overlay
+/// made without a cached index has its base checked with `check`'s reader on another core
+/// ([`Rewritten::check`]) when there is one.
+fn rewrite_once<R: Read + Seek, C: Read + Send + 'static>(
     image: &mut R,
     len: u64,
     edits: &Edits,
     options: &RewriteOptions,
     read: Option<SourceRead>,
+    check: &mut Option<C>,
 ) -> Result<(Rewritten, Option<Claim>)> {
     let mut notes = Vec::new();
     let mut claim = None;
@@ -356,8 +383,19 @@ fn rewrite_once<R: Read + Seek>(
     if strategy == Strategy::Splice {
         strategy = Strategy::Repack;
     }
+    // The reader checks a cached index when one was used; otherwise it can scan an overlay's
+    // base beside the build.
+    let mut pending = None;
     let output = match strategy {
-        Strategy::Overlay => Output::Appended(write_overlay(image, len, &tree, &changes)?),
+        Strategy::Overlay => {
+            let scan = match claim {
+                None => check.take(),
+                Some(_) => None,
+            };
+            let (bytes, scanning) = write_overlay(image, len, &tree, &changes, scan)?;
+            pending = scanning;
+            Output::Appended(bytes)
+        }
         _ => {
             let path = options.workdir.join("install.img");
             write_repack(
@@ -379,7 +417,7 @@ fn rewrite_once<R: Read + Seek>(
         changes,
         output,
         notes,
-        check: None,
+        check: pending,
     };
     Ok((done, claim))
 }
@@ -393,12 +431,15 @@ fn starts_bzip2<R: Read + Seek>(image: &mut R) -> Result<bool> {
     Ok(compression::detect(&head[..n]) == Some(Compression::Bzip2))
 }
 
-fn write_overlay<R: Read + Seek>(
+/// The overlay's bytes, with the check that the base's bzip2 streams are whole: made here, or
+/// started on another core over `scan` (a reader of the image from its start) when given.
+fn write_overlay<R: Read + Seek, C: Read + Send + 'static>(
     image: &mut R,
     len: u64,
     tree: &Tree,
     changes: &Changes,
-) -> Result<Vec<u8>> {
+    scan: Option<C>,
+) -> Result<(Vec<u8>, Option<PendingCheck>)> {
     let compression = match tree.last_compression() {
         Some(c) => c,
         None => {
@@ -410,10 +451,18 @@ fn write_overlay<R: Read + Seek>(
         }
     };
     // The base is shipped as it is: its streams must at least be whole (one scan).
-    overlay::check_base(BufReader::with_capacity(1 << 20, rewound(image)?))?;
+    let pending = match scan {
+        Some(reader) => Some(PendingCheck(Pending::Framing(std::thread::spawn(
+            move || overlay::check_base(BufReader::with_capacity(1 << 20, reader)),
+        )))),
+        None => {
+            overlay::check_base(BufReader::with_capacity(1 << 20, rewound(image)?))?;
+            None
+        }
+    };
     let mut out = Vec::new();
     overlay::write_overlay(len, compression, changes, &mut out)?;
-    Ok(out)
+    Ok((out, pending))
 }
 
 fn write_repack<R: Read + Seek>(
