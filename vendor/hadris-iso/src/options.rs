@@ -454,6 +454,7 @@ pub struct IsoOptions {
     time: DateTime,
     seed: Option<u64>,
     stored_alignment: Option<StoredAlignment>,
+    last_file: Option<Vec<u8>>,
 }
 
 /// Where [`IsoOptions::with_stored_alignment`] places stored files.
@@ -510,6 +511,7 @@ impl Default for IsoOptions {
             time: NoClock::TIME,
             seed: None,
             stored_alignment: None,
+            last_file: None,
         }
     }
 }
@@ -650,6 +652,20 @@ impl IsoOptions {
         }
     }
 
+    /// Lays out the data of the file at `path` (relative to the root, with
+    /// or without a leading `/`) after every other file's data, so that
+    /// where the others go does not depend on its length: a caller can
+    /// write them before that file's content is known. Without it, or when
+    /// no file has that path, files are laid out in directory order.
+    pub fn with_last_file(self, path: impl AsRef<[u8]>) -> Self {
+        let path = path.as_ref();
+        let start = path.iter().take_while(|&&b| b == b'/').count();
+        Self {
+            last_file: Some(path[start..].to_vec()),
+            ..self
+        }
+    }
+
     /// Sets the time that dates the volume and the entries without times,
     /// such as `SOURCE_DATE_EPOCH`. The writer reads no clock.
     pub fn with_time(self, time: DateTime) -> Self {
@@ -757,6 +773,12 @@ impl IsoOptions {
     /// [`with_stored_alignment`](Self::with_stored_alignment)).
     pub fn stored_alignment(&self) -> Option<StoredAlignment> {
         self.stored_alignment
+    }
+
+    /// The file whose data is laid out last, if set (see
+    /// [`with_last_file`](Self::with_last_file)), without a leading `/`.
+    pub fn last_file(&self) -> Option<&[u8]> {
+        self.last_file.as_deref()
     }
 }
 

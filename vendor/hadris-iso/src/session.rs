@@ -391,6 +391,19 @@ impl<D: BlockDevice> Session<D> {
         self.options.clone()
     }
 
+    /// Plans [`export_copying`](Self::export_copying) with `opts` without
+    /// writing anything: the report says where each file's data will go.
+    /// A caller may write unchanged files' data there ahead of the export
+    /// (the export writes every block again that it does not hand to its
+    /// copier).
+    pub fn plan_export(&self, opts: &IsoOptions) -> Result<Report, PathError> {
+        let mut contents = plan::measure(&self.tree, true)?;
+        for content in contents.values_mut() {
+            content.stored = None;
+        }
+        Ok(plan::lay_out(&self.tree, opts, &contents, Base::image())?.report)
+    }
+
     /// The number of blocks the image's volume descriptors declare.
     pub fn volume_blocks(&self) -> u64 {
         self.volume_blocks

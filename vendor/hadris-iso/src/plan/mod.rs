@@ -904,10 +904,23 @@ impl Planner<'_> {
 
     /// The files in image order: by directory in preorder, then as listed.
     fn file_order(&self, order: &[usize]) -> Vec<usize> {
-        order
+        let mut files: Vec<usize> = order
             .iter()
             .flat_map(|&dir| self.dirs[dir].files.iter().copied())
-            .collect()
+            .collect();
+        if let Some(last) = self.opts.last_file() {
+            let is_last = |&file: &usize| {
+                let path = &self.files[file].path;
+                let start = path.iter().take_while(|&&b| b == b'/').count();
+                &path[start..] == last
+            };
+            // A stable partition: the others keep their order.
+            let (mut rest, lasts): (Vec<usize>, Vec<usize>) =
+                files.into_iter().partition(|file| !is_last(file));
+            rest.extend(lasts);
+            files = rest;
+        }
+        files
     }
 
     fn assign_serials(&mut self) {
