@@ -220,19 +220,16 @@ fn run(
         &mut cx,
     )?;
     cx.show_new();
-    let mut installer = installer::apply(
-        &mut source,
+    let prepared = installer::prepare(
         &profile.installer,
         &drivers.initrd,
-        drivers.install_img.take(),
         &packages.answerfile_attributes,
-        &mut cx,
+        &cx,
     )?;
-    cx.show_new();
     boot::apply(
         &mut source,
         &profile.boot,
-        &installer.dom0_args,
+        &prepared.outcome.dom0_args,
         &packages.dom0_args,
         &mut cx,
     )?;
@@ -244,13 +241,39 @@ fn run(
         .map(|name| name.value.clone())
         .collect();
     let inherited = crate::verify::check_build(&source, &allow_unresolved).map_err(|mut e| {
-        e.notes = report.warnings.clone();
+        e.notes = cx.report.warnings.clone();
         e
     })?;
-    for warning in &inherited {
-        progress.warning(warning);
-    }
-    report.warnings.extend(inherited);
+    cx.report.warnings.extend(inherited);
+    cx.show_new();
+    // The image is now final but for install.img, which is written last: while it is made,
+    // the other files' data is copied into the new image ahead of the writer.
+    let options = WriteOptions {
+        volume_id: profile.output.volume_id.as_ref().map(|v| v.value.clone()),
+        time: datetime,
+        seed: seed.clone(),
+        existing: existing.unwrap_or_default(),
+        last: prepared
+            .rewrites()
+            .then(|| crate::xcpng::INSTALL_IMG.to_string()),
+    };
+    let ahead = match existing {
+        Some(_) => iso::Prewrite::start(
+            &mut source,
+            &profile.output.iso,
+            &options,
+            iso::DataCopy::from_env(),
+        )?,
+        None => None,
+    };
+    let mut installer = installer::apply(
+        &mut source,
+        &profile.installer,
+        prepared,
+        drivers.install_img.take(),
+        &mut cx,
+    )?;
+    cx.show_new();
     let before = SourceIso::open(&source_path)?;
     report.changes = changes::compare(&before, &source, &report.pulled_in, installer.change.take());
     drop(before);
@@ -258,7 +281,7 @@ fn run(
     // A cached install.img index the build relied on is checked while the image is written
     // (for a plan, here).
     let check = installer.check.take();
-    let Some(existing) = existing else {
+    if existing.is_none() {
         if let Some(check) = check
             && !check.verdict().map_err(install_img_damaged)?
         {
@@ -273,7 +296,7 @@ fn run(
             report.warnings.push(warning);
         }
         return Ok(report);
-    };
+    }
     // What the check of install.img found wrong, when it failed the write.
     let mut damaged = None;
     // The total is an estimate until the image is written, then its size.
@@ -282,12 +305,7 @@ fn run(
     let written = iso::write_if(
         &mut source,
         &profile.output.iso,
-        &WriteOptions {
-            volume_id: profile.output.volume_id.as_ref().map(|v| v.value.clone()),
-            time: datetime,
-            seed: seed.clone(),
-            existing,
-        },
+        &options,
         iso::DataCopy::from_env(),
         &|done| {
             if done > estimate {
@@ -303,6 +321,7 @@ fn run(
                 false
             }
         },
+        ahead,
     )?;
     let Some(written) = written else {
         return Err(damaged.map_or(Error::StaleIndex, install_img_damaged));

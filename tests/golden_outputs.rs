@@ -183,25 +183,25 @@ fn expected() -> Vec<(&'static str, &'static str)> {
         ),
         (
             "overlay",
-            "1d974894d5eb2c7587f9b6570d7c40960d78df2b9dcb354e85f14f4a683a0e03",
+            "c7b1a503a9d96f0d5a370ed12ec9afba9ce903410294e6e3f0b57aa1d9cad6b5",
         ),
         // The patch and the removal are spliced into install.img's bzip2 blocks (the patch was
         // an appended overlay, the removal a re-pack, before).
         (
             "patch",
-            "7fb8156c6290c9453ab30a3666695f7dd0245ff7da92f8edcd813e3f69456531",
+            "9592ac5f24d1be179c058d7194d026fca4c3b78a3476b9c70e74565a22743ca3",
         ),
         (
             "removal",
-            "9f52e663f5af463361750ef04a17cadfb701a05bb1cf530cab96d9b8f14bda69",
+            "c374a8efde3a95d16938d435305d15941056b2dd97812bd6ba4030873f51732f",
         ),
         (
             "repack",
-            "d68c7d58669f0fa334bde1c4db3c14ce713df7a425e9b39d79ca8b7b0f1864d1",
+            "2a14200500a7cfaa707ee61d2916b2b83f9b7a2ce0399482a5b6f35eaad1682e",
         ),
         (
             "ko-driver",
-            "caa89b7f9891cb073f443d72f30babd2910f93d9797df61e44e584130a4087b0",
+            "3b1a47bd6e049605c20911394a488a9c62361e7083264fc6321878486ec94aa5",
         ),
         (
             "packages",
@@ -209,11 +209,11 @@ fn expected() -> Vec<(&'static str, &'static str)> {
         ),
         (
             "unattended",
-            "78c12e21bae2d9ad385d2dcf867d2686d6497325df68330ec8487cb8436aa0ed",
+            "a9a40ca9e14f4957045bd40e3130062cfba925a4cd735db2d1fb30fdddfab551",
         ),
         (
             "demo",
-            "f48dbe6bc2946ac700b3673351be30048a180abecabe28f6b35e88adb6d5adf4",
+            "5510983d71277ada986b006cae48e976393a4c24e0288784adadf3d0a21adadc",
         ),
         (
             "driver-disk",

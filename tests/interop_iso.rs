@@ -17,6 +17,7 @@ fn options(time: i64) -> WriteOptions {
         time: hadris_fs::DateTime::from_unix_seconds(time).unwrap(),
         seed: b"test".to_vec(),
         existing: iso::Existing::Refuse,
+        last: None,
     }
 }
 

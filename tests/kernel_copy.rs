@@ -52,6 +52,7 @@ fn edit_and_write(source: &Path, out: &Path, copy: DataCopy) -> WriteReport {
         time,
         seed: b"kernel copy".to_vec(),
         existing: iso::Existing::Refuse,
+        last: None,
     };
     iso::write_with(&mut iso, out, &opts, copy, &|_| {}).unwrap()
 }
@@ -244,5 +245,132 @@ fn unchanged_large_files_keep_their_offset_modulo_64_kib() {
     for entry in std::fs::read_dir(&a).unwrap() {
         let name = entry.unwrap().file_name();
         same_bytes(&a.join(&name), &b.join(&name));
+    }
+}
+
+/// `edit_and_write`'s edits with install.img laid out last, written by `iso::write_if`; with
+/// `ahead`, the other files' data is copied ahead from just before install.img's new content is
+/// set, and `between` changes the tree after that start.
+fn write_late(
+    source: &Path,
+    out: &Path,
+    copy: DataCopy,
+    ahead: bool,
+    between: impl FnOnce(&mut SourceIso),
+) -> WriteReport {
+    let mut iso = SourceIso::open(source).unwrap();
+    let time = hadris_fs::DateTime::from_unix_seconds(1_700_000_000).unwrap();
+    iso.remove("/EULA").unwrap();
+    iso.put_file("/README.site", NewContent::Bytes(b"site\n".to_vec()), time)
+        .unwrap();
+    let opts = WriteOptions {
+        volume_id: None,
+        time,
+        seed: b"kernel copy".to_vec(),
+        existing: iso::Existing::Refuse,
+        last: Some("/install.img".into()),
+    };
+    let started = match ahead {
+        true => iso::Prewrite::start(&mut iso, out, &opts, copy).unwrap(),
+        false => None,
+    };
+    assert_eq!(started.is_some(), ahead && copy == DataCopy::Kernel);
+    between(&mut iso);
+    // install.img's new content: its source bytes cut in two around new ones, as a splice
+    // makes it.
+    let len = iso.read_file("/install.img").unwrap().len() as u64;
+    let spans = vec![
+        iso::Span::Source {
+            offset: 0,
+            len: len / 2,
+        },
+        iso::Span::Bytes(vec![9u8; 777]),
+        iso::Span::Source {
+            offset: len / 2 + 100,
+            len: len - len / 2 - 100,
+        },
+    ];
+    iso.put_file("/install.img", NewContent::Spans(spans), time)
+        .unwrap();
+    iso::write_if(&mut iso, out, &opts, copy, &|_| {}, || true, started)
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn data_copied_ahead_of_the_late_file_gives_the_same_image_as_streamed() {
+    let dir = target_dir();
+    let source = sample(dir.path());
+    let (ahead, stream) = (dir.path().join("ahead.iso"), dir.path().join("stream.iso"));
+    let by_ahead = write_late(&source, &ahead, DataCopy::Kernel, true, |_| {});
+    let by_stream = write_late(&source, &stream, DataCopy::Stream, true, |_| {});
+    same_bytes(&ahead, &stream);
+    // The packages and install.img's kept bytes were copied ahead, none of it again.
+    assert!(
+        by_ahead.copied_ahead >= PADDING * 9 / 10,
+        "only {} bytes copied ahead",
+        by_ahead.copied_ahead
+    );
+    assert_eq!(by_ahead.copied_ahead, by_ahead.kernel_copied);
+    assert_eq!(by_stream.copied_ahead, 0);
+    // install.img is the last file's data, and reads back as its pieces.
+    let layout = layout_by_xorriso(&ahead);
+    let last = layout.iter().max_by_key(|(_, (at, _))| *at).unwrap();
+    assert_eq!(last.0, "/install.img");
+    let before = SourceIso::open(&source)
+        .unwrap()
+        .read_file("/install.img")
+        .unwrap();
+    let img = SourceIso::open(&ahead)
+        .unwrap()
+        .read_file("/install.img")
+        .unwrap();
+    let half = before.len() / 2;
+    assert_eq!(&img[..half], &before[..half]);
+    assert!(img[half..half + 777].iter().all(|&b| b == 9));
+    assert_eq!(&img[half + 777..], &before[half + 100..]);
+}
+
+#[test]
+fn a_tree_changed_after_the_copies_started_still_gives_the_right_image() {
+    let dir = target_dir();
+    let source = sample(dir.path());
+    let (ahead, plain) = (dir.path().join("ahead.iso"), dir.path().join("plain.iso"));
+    // Set after the copies ahead started: a larger file early in the image (every later file
+    // moves, so what was copied ahead is in the wrong place), or the largest package made of
+    // its own bytes turned by 64 KiB (the same place and length, other bytes).
+    fn grow(iso: &mut SourceIso) {
+        let time = hadris_fs::DateTime::from_unix_seconds(1_700_000_000).unwrap();
+        iso.put_file("/LICENSES", NewContent::Bytes(vec![b'x'; 300_000]), time)
+            .unwrap();
+    }
+    fn turn(iso: &mut SourceIso) {
+        let time = hadris_fs::DateTime::from_unix_seconds(1_700_000_000).unwrap();
+        let (largest, len) = iso::files(iso.tree())
+            .into_iter()
+            .filter(|(path, _)| path.starts_with("/Packages/"))
+            .map(|(path, content)| (path, content.len()))
+            .max_by_key(|(_, len)| *len)
+            .unwrap();
+        // By 64 KiB: the writer places it where it was (see `unchanged_large_files_keep_...`).
+        let turned = vec![
+            iso::Span::Source {
+                offset: 64 << 10,
+                len: len - (64 << 10),
+            },
+            iso::Span::Source {
+                offset: 0,
+                len: 64 << 10,
+            },
+        ];
+        iso.put_file(&largest, NewContent::Spans(turned), time)
+            .unwrap();
+    }
+    for between in [grow, turn] {
+        let _ = std::fs::remove_file(&ahead);
+        let _ = std::fs::remove_file(&plain);
+        write_late(&source, &ahead, DataCopy::Kernel, true, between);
+        write_late(&source, &plain, DataCopy::Kernel, false, between);
+        same_bytes(&ahead, &plain);
     }
 }

@@ -29,6 +29,10 @@
 //! such as an install.img overlay) and a file's last partial sector are always streamed. The
 //! image is byte for byte the same either way: the copier writes exactly what the writer would.
 //!
+//! A build that rewrites install.img copies the other files' data ahead of the writer, while it
+//! makes the new install.img ([`super::prewrite`]); [`KernelCopy`] then counts the runs found
+//! already copied instead of copying them again.
+//!
 //! [`DataCopy::Stream`] (or [`STREAM_COPY_VAR`] for the command line) turns the kernel path off.
 
 use std::cell::Cell;
@@ -42,6 +46,7 @@ use rustix::fs::Advice;
 use rustix::io::Errno;
 
 use super::device::SECTOR;
+use super::prewrite::Prewritten;
 
 /// The block size of the filesystems that can share extents between files (XFS and btrfs
 /// with 4 KiB blocks), which only share whole blocks from offsets on a block boundary.
@@ -119,16 +124,21 @@ pub(super) struct KernelCopy<'a> {
     clones: bool,
     copied: u64,
     tally: &'a Tally<'a>,
+    /// Runs already copied to the output ahead of the writer ([`super::prewrite`]).
+    ahead: Option<&'a Prewritten>,
+    /// Of the bytes copied, those copied ahead.
+    copied_ahead: u64,
 }
 
 impl<'a> KernelCopy<'a> {
     /// A copier from `source` to `output`, on only for [`DataCopy::Kernel`] between two
-    /// regular files.
+    /// regular files; the runs `ahead` covers are already in the output and only counted.
     pub(super) fn new(
         source: &'a File,
         output: &'a File,
         mode: DataCopy,
         tally: &'a Tally<'a>,
+        ahead: Option<&'a Prewritten>,
     ) -> io::Result<Self> {
         let source_meta = source.metadata()?;
         let on = mode == DataCopy::Kernel
@@ -147,6 +157,8 @@ impl<'a> KernelCopy<'a> {
             clones: on && shares_blocks(output),
             copied: 0,
             tally,
+            ahead,
+            copied_ahead: 0,
         })
     }
 
@@ -154,12 +166,16 @@ impl<'a> KernelCopy<'a> {
     pub(super) fn copied(&self) -> u64 {
         self.copied
     }
-}
 
-impl StoredCopy for KernelCopy<'_> {
-    type Error = io::Error;
+    /// Of [`copied`](Self::copied), the bytes found already copied ahead of the writer.
+    pub(super) fn copied_ahead(&self) -> u64 {
+        self.copied_ahead
+    }
 
-    fn copy_stored(
+    /// Copies up to `len` bytes from byte `from` of the source to byte `to` of the output,
+    /// within the source file, and returns how many were copied: fewer when the kernel refused
+    /// (then this copier is off), or when the range passes the end of the source.
+    pub(super) fn copy_range(
         &mut self,
         from: u64,
         to: u64,
@@ -168,8 +184,10 @@ impl StoredCopy for KernelCopy<'_> {
         if !self.on {
             return Ok(0);
         }
-        let end = from.saturating_add(len).min(self.source_len);
-        let want = end.saturating_sub(from) / SECTOR * SECTOR;
+        let want = from
+            .saturating_add(len)
+            .min(self.source_len)
+            .saturating_sub(from);
         if let Some(len) = NonZeroU64::new(want) {
             // Starts reading the whole run from disk at once when it is not cached, rather
             // than a readahead window at a time behind the copy. Advice only.
@@ -213,6 +231,32 @@ impl StoredCopy for KernelCopy<'_> {
                 }
             }
         }
+        Ok(done)
+    }
+}
+
+impl StoredCopy for KernelCopy<'_> {
+    type Error = io::Error;
+
+    fn copy_stored(
+        &mut self,
+        from: u64,
+        to: u64,
+        len: u64,
+    ) -> Result<u64, hadris_fs::Error<io::Error>> {
+        let end = from.saturating_add(len).min(self.source_len);
+        let want = end.saturating_sub(from) / SECTOR * SECTOR;
+        // Already copied ahead: the writer offers the rest of the run again.
+        let ahead = self
+            .ahead
+            .map_or(0, |a| a.covered(from, to, want) / SECTOR * SECTOR);
+        if ahead > 0 {
+            self.copied += ahead;
+            self.copied_ahead += ahead;
+            self.tally.add(ahead);
+            return Ok(ahead);
+        }
+        let done = self.copy_range(from, to, want)?;
         // The writer streams a partial sector's bytes again from its start.
         let whole = done / SECTOR * SECTOR;
         self.copied += whole;
@@ -248,7 +292,7 @@ mod tests {
         // Three sectors and a half: the half sector is past the last whole one.
         let (src, out) = files(dir.path(), 7 * 1024);
         let tally = Tally::new(&|_, _| {}, 0);
-        let mut copy = KernelCopy::new(&src, &out, DataCopy::Kernel, &tally).unwrap();
+        let mut copy = KernelCopy::new(&src, &out, DataCopy::Kernel, &tally, None).unwrap();
         assert_eq!(copy.copy_stored(2048, 8192, 8192).unwrap(), 4096);
         // Bytes past the end of the source file (appended in memory) are declined.
         assert_eq!(copy.copy_stored(6144, 0, 2048).unwrap(), 0);
@@ -266,7 +310,7 @@ mod tests {
         let (src, out) = files(dir.path(), 64 * 1024);
         let tally = Tally::new(&|_, _| {}, 0);
         for (clones, to) in [(false, 10_240), (true, 34_816)] {
-            let mut copy = KernelCopy::new(&src, &out, DataCopy::Kernel, &tally).unwrap();
+            let mut copy = KernelCopy::new(&src, &out, DataCopy::Kernel, &tally, None).unwrap();
             // As on XFS or btrfs: both ends sit 2 KiB into a 4 KiB block.
             copy.clones = clones;
             assert_eq!(copy.copy_stored(2048, to, 20_480).unwrap(), 20_480);
@@ -283,10 +327,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (src, out) = files(dir.path(), 8192);
         let tally = Tally::new(&|_, _| {}, 0);
-        let mut copy = KernelCopy::new(&src, &out, DataCopy::Stream, &tally).unwrap();
+        let mut copy = KernelCopy::new(&src, &out, DataCopy::Stream, &tally, None).unwrap();
         assert_eq!(copy.copy_stored(0, 0, 4096).unwrap(), 0);
         let null = File::options().write(true).open("/dev/null").unwrap();
-        let mut copy = KernelCopy::new(&src, &null, DataCopy::Kernel, &tally).unwrap();
+        let mut copy = KernelCopy::new(&src, &null, DataCopy::Kernel, &tally, None).unwrap();
         assert_eq!(copy.copy_stored(0, 0, 4096).unwrap(), 0);
         assert_eq!(out.metadata().unwrap().len(), 0);
     }

@@ -9,6 +9,7 @@ mod fresh;
 pub(crate) mod hybrid;
 mod kernel_copy;
 mod output;
+mod prewrite;
 mod source;
 mod writer;
 
@@ -18,6 +19,7 @@ pub use error::{Error, Result};
 pub use fresh::write_fresh;
 pub use kernel_copy::{DataCopy, STREAM_COPY_VAR};
 pub use output::{Existing, NO_TMPFILE_VAR};
+pub use prewrite::Prewrite;
 pub use source::{
     BootEntryInfo, BootPlatform, DetachedReader, ExtentReader, SYSTEM_AREA, SourceIso, data_bytes,
     files, walk,

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use hadris_fs::DateTime;
 use hadris_io::ErrorType;
-use hadris_iso::{BootEntry, BootInfo, ElTorito, IsoId};
+use hadris_iso::{BootEntry, BootInfo, ElTorito, IsoId, IsoOptions};
 use hadris_storage::host::FileDevice;
 use hadris_storage::{BlockIndex, BlockSize};
 
@@ -20,6 +20,7 @@ use super::error::{Error, Result};
 use super::hybrid::{self, HybridSource, HybridTargets};
 use super::kernel_copy::{DataCopy, KernelCopy, Tally};
 use super::output::{Existing, PartialImage};
+use super::prewrite::Prewrite;
 use super::source::{BootPlatform, SourceIso};
 
 /// How the new image is stamped.
@@ -33,6 +34,9 @@ pub struct WriteOptions {
     pub seed: Vec<u8>,
     /// Whether an existing output file may be replaced.
     pub existing: Existing,
+    /// A file whose data is laid out after every other file's (a path inside the image), so
+    /// that the others can be written before its content is made ([`Prewrite`]).
+    pub last: Option<String>,
 }
 
 /// What was written.
@@ -52,6 +56,8 @@ pub struct WriteReport {
     /// The bytes of unchanged file data the kernel copied from the source
     /// (`copy_file_range`); the rest of the image went through the writer.
     pub kernel_copied: u64,
+    /// Of those, the bytes copied ahead of the writer ([`Prewrite`]).
+    pub copied_ahead: u64,
 }
 
 /// The output device, counting the bytes written for progress.
@@ -185,7 +191,7 @@ pub fn write_with(
     copy: DataCopy,
     progress: &dyn Fn(u64),
 ) -> Result<WriteReport> {
-    let (partial, report) = write_uncommitted(src, out, opts, copy, progress)?;
+    let (partial, report) = write_uncommitted(src, out, opts, copy, progress, None)?;
     partial.commit()?;
     Ok(report)
 }
@@ -193,6 +199,8 @@ pub fn write_with(
 /// [`write_with`], putting the image in place only if `ready`, asked once the image is
 /// written, says so: `None` when it does not (nothing is left at `out` or beside it). A
 /// check that runs beside the writer (the hash of a file the build relied on) ends there.
+/// `ahead` is the output started by [`Prewrite::start`] for the same `src`, `out` and `opts`,
+/// if any: the data it copied is not written again.
 pub fn write_if(
     src: &mut SourceIso,
     out: &Path,
@@ -200,8 +208,9 @@ pub fn write_if(
     copy: DataCopy,
     progress: &dyn Fn(u64),
     ready: impl FnOnce() -> bool,
+    ahead: Option<Prewrite>,
 ) -> Result<Option<WriteReport>> {
-    let (partial, report) = write_uncommitted(src, out, opts, copy, progress)?;
+    let (partial, report) = write_uncommitted(src, out, opts, copy, progress, ahead)?;
     if !ready() {
         return Ok(None);
     }
@@ -220,16 +229,13 @@ const KEPT_FILE_PERIOD: u64 = 64 * 1024;
 /// The smallest unchanged file worth padding for (see [`KEPT_FILE_PERIOD`]).
 const KEPT_FILE_MIN_LEN: u64 = 1024 * 1024;
 
-/// The image written beside `out`, not yet in place.
-fn write_uncommitted(
+/// The options that write `src`'s tree as the new image `opts` describes, and the El Torito
+/// entries they write (platform, boot image path). The source's boot catalog file is still in
+/// the tree: the writer takes it out and writes a new catalog.
+pub(super) fn iso_options(
     src: &mut SourceIso,
-    out: &Path,
     opts: &WriteOptions,
-    copy: DataCopy,
-    progress: &dyn Fn(u64),
-) -> Result<(PartialImage, WriteReport)> {
-    let partial = PartialImage::create(out, opts.existing)?;
-
+) -> Result<(IsoOptions, Vec<(BootPlatform, String)>)> {
     let mut options = src
         .session_mut()
         .options()
@@ -244,13 +250,37 @@ fn write_uncommitted(
         options = options.with_joliet_long();
     }
     options = options.with_stored_alignment(KEPT_FILE_PERIOD, KEPT_FILE_MIN_LEN);
-    let mut report = WriteReport::default();
+    if let Some(last) = &opts.last {
+        options = options.with_last_file(last);
+    }
     let (el, written) = el_torito(src)?;
+    Ok((options.with_el_torito(el), written))
+}
+
+/// The image written beside `out`, not yet in place (into the file `ahead` started, if any).
+fn write_uncommitted(
+    src: &mut SourceIso,
+    out: &Path,
+    opts: &WriteOptions,
+    copy: DataCopy,
+    progress: &dyn Fn(u64),
+    ahead: Option<Prewrite>,
+) -> Result<(PartialImage, WriteReport)> {
+    let (partial, prewritten) = match ahead {
+        Some(ahead) => {
+            let (partial, done) = ahead.finish(src, opts)?;
+            (partial, Some(done))
+        }
+        None => (PartialImage::create(out, opts.existing)?, None),
+    };
+    let (options, written) = iso_options(src, opts)?;
     if let Some(cat) = src.catalog_path().map(str::to_string) {
         src.remove(&cat)?;
     }
-    options = options.with_el_torito(el);
-    report.boot = written;
+    let mut report = WriteReport {
+        boot: written,
+        ..WriteReport::default()
+    };
 
     // The layout of an image over stored content is not known before writing it: no total.
     let report_done = |done, _| progress(done);
@@ -260,13 +290,14 @@ fn write_uncommitted(
         tally: &tally,
     };
     let source = src.file().try_clone().map_err(|e| partial.err(e))?;
-    let mut kernel =
-        KernelCopy::new(&source, partial.file(), copy, &tally).map_err(|e| partial.err(e))?;
+    let mut kernel = KernelCopy::new(&source, partial.file(), copy, &tally, prewritten.as_ref())
+        .map_err(|e| partial.err(e))?;
     let written = src
         .session_mut()
         .export_copying(counting, &options, &mut kernel)
         .map_err(|e| partial.err(e))?;
     report.kernel_copied = kernel.copied();
+    report.copied_ahead = kernel.copied_ahead();
     // One line per kind of warning, naming the first path it concerns.
     let mut seen: Vec<(&'static str, usize, String)> = Vec::new();
     for warning in written.warnings() {
@@ -286,6 +317,13 @@ fn write_uncommitted(
         });
     }
     report.size = written.size();
+    if prewritten.is_some() {
+        // Copies ahead may have gone past the end of an image laid out otherwise.
+        partial
+            .file()
+            .set_len(report.size)
+            .map_err(|e| partial.err(e))?;
+    }
 
     if let Some(hybrid) = HybridSource::read(src.system_area()) {
         let path_of = |platform| {

@@ -208,18 +208,32 @@ pub(super) fn likely_repack(profile: &InstallerEdits) -> bool {
     }
 }
 
-/// Applies `[installer]` to the source's install.img. `extra` are entries
-/// other steps (drivers) put into install.img, `read` the image as one of
-/// them read it; `answerfile_attributes` are set on the embedded answer
-/// file's `<installation>` element (e.g. `gpgcheck="false"`).
-pub fn apply(
-    source: &mut SourceIso,
+/// The `[installer]` edits read and checked, before install.img is rewritten.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// What later steps need to know; completed by [`apply`].
+    pub outcome: Outcome,
+    /// The edits of install.img; `None` when it is kept as it is.
+    edits: Option<Edits>,
+}
+
+impl Prepared {
+    /// Whether [`apply`] rewrites install.img.
+    pub fn rewrites(&self) -> bool {
+        self.edits.is_some()
+    }
+}
+
+/// Reads `[installer]`: the answer file (checked, with `answerfile_attributes` set on its
+/// `<installation>` element, e.g. `gpgcheck="false"`), the patches, and the edits of
+/// install.img with `extra`, the entries other steps (drivers) put into it. The boot arguments
+/// the answer file needs are known from here on; install.img is rewritten by [`apply`].
+pub fn prepare(
     profile: &InstallerEdits,
     extra: &[PutEntry],
-    read: Option<initrd::SourceRead>,
     answerfile_attributes: &[(String, String)],
-    cx: &mut Context<'_>,
-) -> Result<Outcome, Error> {
+    cx: &Context<'_>,
+) -> Result<Prepared, Error> {
     let mut outcome = Outcome::default();
     let mtime = u32::try_from(cx.time).unwrap_or(u32::MAX);
     let mut extra = extra.to_vec();
@@ -254,15 +268,31 @@ pub fn apply(
         ];
         outcome.answerfile = Some(af.value.clone());
     }
-    if profile.files.is_empty()
+    let kept = profile.files.is_empty()
         && profile.remove.is_empty()
         && profile.patches.is_empty()
         && extra.is_empty()
-        && profile.mode != InstallerMode::Repack
-    {
+        && profile.mode != InstallerMode::Repack;
+    let edits = match kept {
+        true => None,
+        false => Some(edits(profile, &extra, mtime)?),
+    };
+    Ok(Prepared { outcome, edits })
+}
+
+/// Rewrites the source's install.img with the edits `prepared` holds; `read` is the image as
+/// the drivers step read it.
+pub fn apply(
+    source: &mut SourceIso,
+    profile: &InstallerEdits,
+    prepared: Prepared,
+    read: Option<initrd::SourceRead>,
+    cx: &mut Context<'_>,
+) -> Result<Outcome, Error> {
+    let Prepared { mut outcome, edits } = prepared;
+    let Some(edits) = edits else {
         return Ok(outcome);
-    }
-    let edits = edits(profile, &extra, mtime)?;
+    };
     let options = rewrite_options(profile, cx);
     let image = source
         .open_file(INSTALL_IMG)
