@@ -72,7 +72,7 @@ impl Cx<'_> {
         })
     }
 
-    fn mode(&self, s: &Str) -> Result<u32, Error> {
+    pub(super) fn mode(&self, s: &Str) -> Result<u32, Error> {
         parse_mode(s.get_ref()).ok_or_else(|| Error::Mode {
             at: self.at(s.span()),
             mode: s.get_ref().clone(),
