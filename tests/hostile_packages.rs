@@ -9,10 +9,10 @@ use std::path::Path;
 use common::{groups_source, isoremix};
 use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 
-const DEMO_RPM: &str = "profiles/demo/rpms/site-tools-1.0-1.noarch.rpm";
-
+/// The demo package's bytes.
 fn demo_rpm() -> Vec<u8> {
-    fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(DEMO_RPM)).unwrap()
+    let dir = tempfile::tempdir().unwrap();
+    fs::read(common::demo::demo_rpm(dir.path())).unwrap()
 }
 
 fn package(name: &str, version: &str, release: &str) -> Vec<u8> {

@@ -1,6 +1,7 @@
 //! Signed output judged by rpm 4.11.3, the rpm of XCP-ng 8.3's installer and dom0: every RPM a
-//! signed build or a signed `driver-disk` writes passes `check-rpms.sh -T` (query, `rpm -K` with
-//! the key imported, install), and its tamper controls (a header byte, a payload byte flipped)
+//! signed build (added files, packages built by `[[packages.build]]`, wrapped drivers) or a
+//! signed `driver-disk` writes passes `check-rpms.sh -T` (query, `rpm -K` with the key imported,
+//! install), and its tamper controls (a header byte, a payload byte flipped)
 //! fail `rpm -K`. Keys rpm 4.11 cannot use are refused when loaded; a damaged added RPM is
 //! refused; `verify_package` judges as rpm 4.11's `rpm -K` does.
 //!
@@ -21,7 +22,6 @@ use isoremix::rpm::{SigningKey, sign_package};
 
 const EPOCH: &str = "1700000000";
 const PASSPHRASE: &str = "s3cret";
-const DEMO_RPM: &str = "profiles/demo/rpms/site-tools-1.0-1.noarch.rpm";
 /// The sample source's kernel.
 const SAMPLE_KVER: &str = "4.19.0+1";
 
@@ -227,7 +227,12 @@ fn every_rpm_of_a_signed_build_passes_rpm411() {
     let w = work.path();
     let (key, _, fpr) = make_key(w, "rsa3072", "sign", false);
     run(isoremix().arg("sample").arg(w.join("source.iso")));
-    fs::copy(manifest(DEMO_RPM), w.join("site-tools-1.0-1.noarch.rpm")).unwrap();
+    // One package added as a file, one built by the profile from plain files.
+    common::package::write(
+        w,
+        &common::package::spec("site-extra", "2.0", "1", "noarch"),
+    );
+    fs::write(w.join("site-tool"), "#!/bin/sh\necho site\n").unwrap();
     let ko = module(w);
     let (tree, packages) = build_extracted(
         w,
@@ -235,7 +240,11 @@ fn every_rpm_of_a_signed_build_passes_rpm411() {
         "signed",
         &format!(
             "[source]\niso = \"source.iso\"\n[output]\niso = \"signed.iso\"\n\
-             [packages]\nadd = [\"site-tools-1.0-1.noarch.rpm\"]\n\
+             [packages]\nadd = [\"site-extra-2.0-1.noarch.rpm\"]\n\
+             [[packages.build]]\nname = \"site-tools\"\nversion = \"1.0\"\n\
+             summary = \"Site tools\"\nlicense = \"MIT\"\n\
+             [[packages.build.files]]\nsrc = \"site-tool\"\ndest = \"/usr/bin/site-tool\"\n\
+             mode = \"0755\"\n\
              [[drivers]]\nko = [\"{}\"]\nname = \"isoxtest-module\"\n{}",
             ko.display(),
             signing_section(&key)
@@ -245,7 +254,12 @@ fn every_rpm_of_a_signed_build_passes_rpm411() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for wanted in ["site-tools-1.0-1", "isoxtest-module-1.0-", ".remix1."] {
+    for wanted in [
+        "site-tools-1.0-1",
+        "site-extra-2.0-1",
+        "isoxtest-module-1.0-",
+        ".remix1.",
+    ] {
         assert!(
             names.iter().any(|n| n.contains(wanted)),
             "no {wanted} in {names:?}"
@@ -260,9 +274,14 @@ fn every_rpm_of_a_signed_build_passes_rpm411() {
     .unwrap();
     let sample_key = isoremix::sample::signing_key().unwrap().key_id();
     for (p, name) in packages.iter().zip(&names) {
-        let written = ["site-tools-1.0-1", "isoxtest-module-1.0-", ".remix1."]
-            .iter()
-            .any(|w| name.contains(w));
+        let written = [
+            "site-tools-1.0-1",
+            "site-extra-2.0-1",
+            "isoxtest-module-1.0-",
+            ".remix1.",
+        ]
+        .iter()
+        .any(|w| name.contains(w));
         let signer = if written {
             fpr[24..].to_string()
         } else {
