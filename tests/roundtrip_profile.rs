@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use common::position_of;
 use isoremix::profile::{
-    DiskSource, DriverDiskProfile, DriverSource, InstallerMode, ModuleDir, Profile, SourceIso,
+    BuildArch, DiskSource, DriverDiskProfile, DriverSource, InstallerMode, ModuleDir, Profile,
+    SourceIso,
 };
 
 fn demo_path() -> PathBuf {
@@ -95,10 +96,42 @@ fn the_demo_profile_loads_with_every_active_key_set() {
     assert_eq!((e.origin.line, e.origin.col), (line, 1));
 
     let k = &p.packages;
+    assert!(k.add.is_empty(), "{:?}", k.add);
+    assert_eq!(k.build.len(), 1);
+    let b = &k.build[0];
     assert_eq!(
-        k.add.iter().map(|f| f.value.clone()).collect::<Vec<_>>(),
-        [demo.join("rpms/site-tools-1.0-1.noarch.rpm")]
+        (b.name.value.as_str(), b.version.value.as_str()),
+        ("site-tools", "1.0")
     );
+    assert_eq!(b.release, "1");
+    assert_eq!(b.arch, BuildArch::Noarch);
+    assert_eq!(b.summary, "Site tools for the isoremix demo");
+    assert_eq!(
+        b.description.as_deref(),
+        Some("A tiny package the demo profile adds to the installer's repository.")
+    );
+    assert_eq!(b.license, "MIT");
+    assert_eq!(b.group.as_deref(), Some("System Environment/Base"));
+    assert_eq!(b.vendor.as_deref(), Some("isoremix demo"));
+    assert!(b.requires.is_empty());
+    let files: Vec<(PathBuf, &str, u32)> = b
+        .files
+        .iter()
+        .map(|f| (f.src.value.clone(), f.dest.value.as_str(), f.mode))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            (demo.join("files/site-tool"), "/usr/bin/site-tool", 0o755),
+            (
+                demo.join("files/site-tools.conf"),
+                "/etc/site-tools.conf",
+                0o644
+            ),
+        ]
+    );
+    let (line, _) = position_of(&text, "[[packages.build]]\n");
+    assert_eq!((b.origin.line, b.origin.col), (line, 1));
     assert_eq!(values(&k.remove), ["sample-docs"]);
     assert_eq!(values(&k.install), ["site-tools"]);
     assert_eq!(k.group, None);
@@ -264,6 +297,19 @@ const ALL_KEYS: &[&str] = &[
     "packages.from",
     "packages.update",
     "packages.allow_unresolved",
+    "packages.build.name",
+    "packages.build.version",
+    "packages.build.release",
+    "packages.build.arch",
+    "packages.build.summary",
+    "packages.build.description",
+    "packages.build.license",
+    "packages.build.group",
+    "packages.build.vendor",
+    "packages.build.requires",
+    "packages.build.files.src",
+    "packages.build.files.dest",
+    "packages.build.files.mode",
     "treeinfo.build_number",
     "treeinfo.product_name",
     "treeinfo.product_version",
@@ -308,9 +354,13 @@ fn the_demo_shows_every_key_and_its_commented_examples_are_valid() {
             .collect::<Vec<_>>(),
         [
             demo.join("rpms/site-agent-2.1-3.x86_64.rpm"),
-            demo.join("rpms/site-tools-1.0-1.noarch.rpm"),
             demo.join("rpms/site-tools-1.0-1.x86_64.rpm"),
         ]
+    );
+    assert_eq!(
+        values(&p.packages.build[0].requires),
+        ["bash"],
+        "the commented example of requires"
     );
     let signing = p.signing.as_ref().expect("signing");
     assert_eq!(signing.key.value, demo.join("keys/demo-signing-key.asc"));
@@ -429,6 +479,32 @@ fn a_resolved_profile_written_as_toml_loads_back_to_the_same_profile() {
         first.boot.new_entries[0].dom0_args.add.len()
     );
     assert!(written.contains("[[boot.entry]]"), "{written}");
+    let builds = |p: &Profile| {
+        p.packages
+            .build
+            .iter()
+            .map(|b| {
+                let files: Vec<_> = (b.files.iter())
+                    .map(|f| (f.src.value.clone(), f.dest.value.clone(), f.mode))
+                    .collect();
+                let text = (&b.summary, &b.description, &b.license, &b.group, &b.vendor);
+                let text = format!("{text:?}");
+                (
+                    b.name.value.clone(),
+                    b.version.value.clone(),
+                    b.release.clone(),
+                    b.arch,
+                    text,
+                    values(&b.requires).join(" "),
+                    files,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(builds(&second), builds(&first));
+    // Defaults are left out.
+    assert!(written.contains("[[packages.build.files]]"), "{written}");
+    assert!(!written.contains("release = "), "{written}");
 }
 
 #[test]
