@@ -226,3 +226,48 @@ fn a_missing_or_unusable_signing_key_is_refused() {
         "{err}"
     );
 }
+
+/// A `[[packages.build]]` of site-tools from one plain file, written in `work`.
+fn build_site_tools(work: &Path, version: &str) -> String {
+    fs::write(work.join("site-tool"), "#!/bin/sh\n").unwrap();
+    format!(
+        "[[packages.build]]\nname = \"site-tools\"\nversion = \"{version}\"\nsummary = \"Tools\"\n\
+         license = \"MIT\"\n[[packages.build.files]]\nsrc = \"site-tool\"\ndest = \"/usr/bin/site-tool\"\n"
+    )
+}
+
+#[test]
+fn a_built_package_and_an_added_one_of_the_same_name_collide() {
+    let work = tempfile::tempdir().unwrap();
+    let sections = format!("{ADD}{}", build_site_tools(work.path(), "2.0"));
+    let err = fails(
+        work.path(),
+        "builtin:sample",
+        &[("site-tools.rpm", demo_rpm())],
+        &sections,
+    );
+    // Where the file was asked for, then both: the file and the table that built the other.
+    let at = format!("{}:6:8: ", work.path().join("p.toml").display());
+    assert!(err.contains(&at), "{err}");
+    assert!(
+        err.contains(
+            "rpms/site-tools.rpm and [[packages.build]] site-tools are both package site-tools"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_built_package_lower_than_the_sources_is_a_downgrade() {
+    let work = tempfile::tempdir().unwrap();
+    let sections = format!(
+        "[packages]\n{}",
+        build_site_tools(work.path(), "0.1").replace("site-tools", "sample-docs")
+    );
+    let err = fails(work.path(), "builtin:sample", &[], &sections);
+    assert!(
+        err.contains("[[packages.build]] sample-docs would replace sample-docs")
+            && err.contains("allow_downgrade"),
+        "{err}"
+    );
+}

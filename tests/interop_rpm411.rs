@@ -560,3 +560,92 @@ fn verify_package_agrees_with_rpm411() {
         }
     }
 }
+
+/// The package the demo profile builds (`[[packages.build]]`), as rpm 4.11 reads it from the
+/// demo image: its name, version, build time (the build's SOURCE_DATE_EPOCH), build host, files
+/// with their modes and contents' digests, and its signature by the demo key the image carries.
+#[test]
+fn the_demo_profiles_built_package_reads_and_verifies_in_rpm411() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let iso = w.join("demo.iso");
+    let out = isoremix()
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .arg("build")
+        .arg(manifest("profiles/demo.toml"))
+        .arg("-o")
+        .arg(&iso)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = w.join("tree");
+    xorriso_extract(&iso, &tree);
+    let pkg = tree.join("Packages/site-tools-1.0-1.noarch.rpm");
+    assert!(
+        pkg.is_file(),
+        "no site-tools in {:?}",
+        rpms_in(&tree.join("Packages"))
+    );
+
+    let query = run(Command::new(rpm411())
+        .arg("-qp")
+        .arg("--qf")
+        .arg(
+            "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{BUILDTIME} %{BUILDHOST}|%{SUMMARY}|%{LICENSE}|\
+         %{GROUP}|%{VENDOR}\\n[%{FILEMODES:perms} %{FILEUSERNAME} %{FILEMTIMES} %{FILENAMES}\\n]",
+        )
+        .arg(&pkg));
+    assert_eq!(
+        query,
+        format!(
+            "site-tools 1.0 1 noarch {EPOCH} isoremix.invalid|Site tools for the isoremix demo|MIT|\
+             System Environment/Base|isoremix demo\n\
+             -rw-r--r-- root {EPOCH} /etc/site-tools.conf\n\
+             -rwxr-xr-x root {EPOCH} /usr/bin/site-tool\n"
+        )
+    );
+    // The files hold the demo's plain files.
+    let listed = run(Command::new(rpm411())
+        .arg("-qp")
+        .arg("--qf")
+        .arg("[%{FILEDIGESTS} %{FILENAMES}\\n]")
+        .arg(&pkg));
+    for (name, src) in [
+        (
+            "/etc/site-tools.conf",
+            "profiles/demo/files/site-tools.conf",
+        ),
+        ("/usr/bin/site-tool", "profiles/demo/files/site-tool"),
+    ] {
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            fs::read(manifest(src)).unwrap(),
+        ));
+        assert!(
+            listed.contains(&format!("{digest} {name}")),
+            "{name}: {listed}"
+        );
+    }
+    let key = fs::read_dir(&tree)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("RPM-GPG-KEY-isoremix-"))
+        })
+        .expect("the demo key on the image");
+    let (ok, k) = rpm411_k(w, &pkg, &key);
+    assert!(ok, "rpm 4.11 -K:\n{k}");
+    let name = key.file_name().unwrap().to_string_lossy().into_owned();
+    let short = &name[name.len() - 8..];
+    assert!(
+        k.contains(&format!(
+            "Header V4 RSA/SHA256 Signature, key ID {short}: OK"
+        )) && k.contains(&format!("    V4 RSA/SHA256 Signature, key ID {short}: OK"))
+            && k.contains("MD5 digest: OK"),
+        "{k}"
+    );
+}

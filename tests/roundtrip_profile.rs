@@ -693,3 +693,49 @@ fn the_demo_and_written_profiles_read_the_same_with_python_tomllib() {
         );
     }
 }
+
+#[test]
+fn a_package_build_gets_its_documented_defaults_and_writes_them_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("tool"), "#!/bin/sh\n").expect("write");
+    let text = "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n\
+                [[packages.build]]\nname = \"site-tools\"\nversion = \"2.0~rc1\"\n\
+                summary = \"Tools\"\nlicense = \"MIT\"\n\
+                [[packages.build.files]]\nsrc = \"tool\"\ndest = \"/usr/bin/tool\"\n\
+                [[packages.build]]\nname = \"site-agent\"\nversion = \"1\"\nrelease = \"3.el7\"\n\
+                arch = \"x86_64\"\nsummary = \"Agent\"\nlicense = \"GPLv2\"\n\
+                description = \"Line one.\\nLine two.\"\ngroup = \"Applications/System\"\n\
+                vendor = \"Site\"\nrequires = [\"site-tools\", \"/bin/sh\", \"libc.so.6()(64bit)\"]\n";
+    let path = dir.path().join("p.toml");
+    fs::write(&path, text).expect("write");
+    let p = Profile::load(&path).expect("loads");
+    let [tools, agent] = &p.packages.build[..] else {
+        panic!("two packages: {:?}", p.packages.build)
+    };
+    assert_eq!(tools.version.value, "2.0~rc1");
+    assert_eq!(tools.release, "1");
+    assert_eq!(tools.arch, BuildArch::Noarch);
+    assert_eq!(tools.description, None);
+    assert_eq!(tools.group, None);
+    assert_eq!(tools.vendor, None);
+    assert!(tools.requires.is_empty());
+    assert_eq!(tools.files[0].src.value, dir.path().join("tool"));
+    assert_eq!(tools.files[0].mode, 0o644);
+    assert_eq!(agent.release, "3.el7");
+    assert_eq!(agent.arch, BuildArch::X86_64);
+    assert_eq!(agent.description.as_deref(), Some("Line one.\nLine two."));
+    assert_eq!(agent.group.as_deref(), Some("Applications/System"));
+    assert_eq!(agent.vendor.as_deref(), Some("Site"));
+    assert_eq!(
+        values(&agent.requires),
+        ["site-tools", "/bin/sh", "libc.so.6()(64bit)"]
+    );
+    assert!(agent.files.is_empty());
+
+    let written = p.to_toml().expect("to_toml");
+    let again = Profile::from_str(&written, Path::new("w.toml"), Path::new("/")).expect("reload");
+    assert_eq!(again.to_toml().expect("to_toml"), written);
+    assert!(written.contains("arch = \"x86_64\""), "{written}");
+    assert_eq!(written.matches("release = ").count(), 1, "{written}");
+    assert_eq!(written.matches("arch = ").count(), 1, "{written}");
+}
