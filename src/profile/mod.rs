@@ -5,8 +5,9 @@
 //! check every value before anything runs; every error names the profile file, line and column.
 //! Relative input paths are resolved against the profile's folder and must exist; destination paths
 //! inside the ISO or the installer image must be absolute and normalized; `[packages] add` globs are
-//! expanded (sorted, each must match a file). Values that later stages may still need to report
-//! keep their position as a [`Located`].
+//! expanded (sorted, each must match a file); a `[[packages.build]]` package's every field is
+//! checked as the RPM writer would have it, its files read only when the build makes it. Values
+//! that later stages may still need to report keep their position as a [`Located`].
 //!
 //! ```
 //! use std::path::Path;

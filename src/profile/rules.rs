@@ -236,6 +236,37 @@ mod tests {
     }
 
     #[test]
+    fn version_parts_have_no_release_separator() {
+        assert!(is_version_part("1.0"));
+        assert!(is_version_part("2.0~rc1^git3"));
+        assert!(is_version_part("3.el7"));
+        for bad in ["", "1-2", "1 2", "1/2", "1:2", "é"] {
+            assert!(!is_version_part(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn capabilities_are_unversioned_names_or_paths() {
+        for good in ["bash", "libc.so.6()(64bit)", "/bin/sh", "perl(Foo::Bar)"] {
+            assert!(is_capability(good), "{good}");
+        }
+        for bad in ["", "a b", "glibc>=2", "a,b", "/usr/../bin/sh", "/", "x\n"] {
+            assert!(!is_capability(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn header_text_is_one_line_unless_multiline() {
+        assert_eq!(text_problem("Site tools", false), None);
+        assert_eq!(text_problem("Line one.\n\tLine two.", true), None);
+        assert_eq!(text_problem("", false), Some("is empty"));
+        assert_eq!(text_problem(" \n", true), Some("is empty"));
+        assert!(text_problem("a\nb", false).is_some());
+        assert!(text_problem("a\u{7}b", true).is_some());
+        assert!(text_problem("a\u{85}b", false).is_some());
+    }
+
+    #[test]
     fn volume_ids() {
         assert_eq!(volume_id_problem("XCP-ng 8.3 custom"), None);
         assert_eq!(volume_id_problem(&"A".repeat(32)), None);
