@@ -11,44 +11,50 @@ use crate::rpm::{BUILD_HOST, Dep, FileSpec, PackageSpec, build_package};
 const BUILT_DIR: &str = "built-packages";
 
 /// Builds every `[[packages.build]]` package (unsigned: the signing step signs it with the rest)
-/// into the work folder, stamped with `time`; returns them as packages to add.
+/// into the work folder, stamped with `time`; returns them as packages to add. Each is named
+/// in the per-package detail (`--verbose`); the report lists it as it lists an added file.
 pub(super) fn build(
     builds: &[PackageBuild],
     time: u32,
-    cx: &Context<'_>,
+    cx: &mut Context<'_>,
 ) -> Result<Vec<HostAdd>, Error> {
     if builds.is_empty() {
         return Ok(Vec::new());
     }
     let dir = cx.workdir.join(BUILT_DIR);
-    builds
-        .iter()
-        .map(|b| {
-            let at = At::from(&b.origin);
-            let failed = |source: PackageWriteError| Error::PackageBuild {
-                at: at.clone(),
-                name: b.name.value.clone(),
-                source: Box::new(source),
-            };
-            let spec = spec(b, time)?;
-            let mut bytes = Vec::new();
-            build_package(&spec, &mut bytes).map_err(|e| failed(e.into()))?;
-            let path = dir.join(spec.file_name());
-            std::fs::create_dir_all(&dir)
-                .and_then(|()| std::fs::write(&path, &bytes))
-                .map_err(|source| {
-                    failed(PackageWriteError::File {
-                        path: path.clone(),
-                        source,
-                    })
-                })?;
-            Ok(HostAdd {
-                shown: format!("[[packages.build]] {}", b.name.value),
-                at,
-                path,
-            })
-        })
-        .collect()
+    let mut adds = Vec::with_capacity(builds.len());
+    for b in builds {
+        let at = At::from(&b.origin);
+        let failed = |source: PackageWriteError| Error::PackageBuild {
+            at: at.clone(),
+            name: b.name.value.clone(),
+            source: Box::new(source),
+        };
+        let spec = spec(b, time)?;
+        let mut bytes = Vec::new();
+        build_package(&spec, &mut bytes).map_err(|e| failed(e.into()))?;
+        let path = dir.join(spec.file_name());
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&path, &bytes))
+            .map_err(|source| {
+                failed(PackageWriteError::File {
+                    path: path.clone(),
+                    source,
+                })
+            })?;
+        cx.details.push(format!(
+            "built {} from {} file(s) ([[packages.build]] at {})",
+            spec.file_name(),
+            spec.files.len(),
+            b.origin
+        ));
+        adds.push(HostAdd {
+            shown: format!("[[packages.build]] {}", b.name.value),
+            at,
+            path,
+        });
+    }
+    Ok(adds)
 }
 
 /// The package `b` describes, its files read from the host, every time `time`.
