@@ -1,12 +1,12 @@
 //! Step `[packages]`: the RPM repository the installer installs from.
 //!
 //! Packages are added (same name as a source package: replaced; `[[packages.build]]` builds some
-//! from plain files first), removed, and made installed
-//! for real: a new release of the meta-package (`xcp-ng-deps`) whose `Requires` name them, or
-//! entries in the comps group the installer installs (`xenserver_base`). The repodata is then
-//! regenerated, reusing the records of the source's unchanged packages. With a `[signing]` key
-//! every new or rewritten package (and any unsigned one) is signed, as is `repomd.xml`; without
-//! one, the installer's signature checks are turned off and the user is warned.
+//! from plain files first), removed, and made installed for real: a new release of the
+//! meta-package (`xcp-ng-deps`) whose `Requires` name them, or entries in the comps group the
+//! installer installs (`xenserver_base`). The repodata is then regenerated, reusing the records
+//! of the source's unchanged packages. With a `[signing]` key every new or rewritten package (and
+//! any unsigned one) is signed, as is `repomd.xml`; without one, the installer's signature checks
+//! are turned off and the user is warned.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
