@@ -1014,4 +1014,16 @@ fn a_package_built_twice_or_a_file_written_twice_is_refused() {
         message.contains("destination `/usr/share/site/README` is already used at"),
         "{message}"
     );
+    let file_under_file = format!(
+        "{one}[[packages.build.files]]\nsrc = \"files/99-site.conf\"\ndest = \"/usr/share/site/README/x\"\n"
+    );
+    assert_error_at(
+        &f,
+        &file_under_file,
+        "\"/usr/share/site/README/x\"",
+        &[
+            "[[packages.build.files]] dest `/usr/share/site/README/x` conflicts with",
+            "cannot hold other files",
+        ],
+    );
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_spanned::Spanned;
 
-use super::Cx;
+use super::{Cx, one_edit_per_path};
 use crate::profile::location::{Located, Origin};
 use crate::profile::rules::{is_capability, is_version_part, text_problem};
 use crate::profile::schema::{self, Str};
@@ -39,7 +39,7 @@ impl Cx<'_> {
         let origin = self.at(b.span());
         let b = b.get_ref();
         let mut seen = BTreeMap::new();
-        let files = b
+        let files: Vec<PackageBuildFile> = b
             .files
             .iter()
             .map(|f| {
@@ -53,7 +53,10 @@ impl Cx<'_> {
                     },
                 })
             })
-            .collect::<Result<_, Error>>()?;
+            .collect::<Result<Vec<_>, Error>>()?;
+        // A file cannot be the folder of another.
+        let dests: Vec<&Located<String>> = files.iter().map(|f| &f.dest).collect();
+        one_edit_per_path(("", &[]), ("[[packages.build.files]] dest", &dests))?;
         let requires = b
             .requires
             .iter()
