@@ -72,7 +72,7 @@ pub(crate) struct Installer {
     pub answerfile: Option<Str>,
     pub mode: Option<Spanned<InstallerMode>>,
     #[serde(default)]
-    pub files: Vec<Spanned<InstallerFile>>,
+    pub files: Vec<Spanned<FileWithMode>>,
 }
 
 /// `[installer] mode`
@@ -84,10 +84,10 @@ pub(crate) enum InstallerMode {
     Repack,
 }
 
-/// `[[installer.files]]`
+/// `[[installer.files]]`, `[[packages.build.files]]`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct InstallerFile {
+pub(crate) struct FileWithMode {
     pub src: Str,
     pub dest: Str,
     pub mode: Option<Str>,
@@ -168,7 +168,7 @@ pub(crate) struct PackageBuild {
     #[serde(default)]
     pub requires: StrList,
     #[serde(default)]
-    pub files: Vec<Spanned<PackageBuildFile>>,
+    pub files: Vec<Spanned<FileWithMode>>,
 }
 
 /// `[[packages.build]] arch`
@@ -177,15 +177,6 @@ pub(crate) struct PackageBuild {
 pub(crate) enum BuildArch {
     Noarch,
     X86_64,
-}
-
-/// `[[packages.build.files]]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PackageBuildFile {
-    pub src: Str,
-    pub dest: Str,
-    pub mode: Option<Str>,
 }
 
 /// `[treeinfo]`

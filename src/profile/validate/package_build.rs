@@ -9,9 +9,7 @@ use super::{Cx, one_edit_per_path};
 use crate::profile::location::{Located, Origin};
 use crate::profile::rules::{is_capability, is_version_part, text_problem};
 use crate::profile::schema::{self, Str};
-use crate::profile::{
-    BuildArch, DEFAULT_BUILD_RELEASE, DEFAULT_FILE_MODE, Error, PackageBuild, PackageBuildFile,
-};
+use crate::profile::{BuildArch, DEFAULT_BUILD_RELEASE, Error, PackageBuild, PackageBuildFile};
 
 impl Cx<'_> {
     /// Every `[[packages.build]]`, in profile order; two of one name are refused.
@@ -43,15 +41,8 @@ impl Cx<'_> {
             .files
             .iter()
             .map(|f| {
-                let f = f.get_ref();
-                Ok(PackageBuildFile {
-                    src: self.input_file(&f.src, "file")?,
-                    dest: self.unique_dest(&mut seen, &f.dest)?,
-                    mode: match &f.mode {
-                        Some(m) => self.mode(m)?,
-                        None => DEFAULT_FILE_MODE,
-                    },
-                })
+                let (src, dest, mode) = self.file_with_mode(&mut seen, f.get_ref())?;
+                Ok(PackageBuildFile { src, dest, mode })
             })
             .collect::<Result<Vec<_>, Error>>()?;
         // A file cannot be the folder of another.
