@@ -213,10 +213,11 @@ fn expected() -> Vec<(&'static str, &'static str)> {
         ),
         // The demo's site-tools is built by [[packages.build]] at the build's time (this
         // test's SOURCE_DATE_EPOCH) with build host isoremix.invalid; the committed RPM it
-        // replaced was stamped 2024-10-01 and demo.isoremix.invalid.
+        // replaced was stamped 2024-10-01 and demo.isoremix.invalid. (The demo's text, comments
+        // included, seeds the image's ids too.)
         (
             "demo",
-            "7aa48cdbd1ad0d565817017edb84ba0937c5b54c00be72f9637a2679b1c58744",
+            "e0a8143fce37d733fb78c6d329a90bbca05b0f30668902e75265225e2cb4210b",
         ),
         (
             "driver-disk",
