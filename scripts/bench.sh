@@ -295,15 +295,24 @@ xorriso -as mkisofs -quiet -r -J --joliet-long -V "XCP-ng 8.3" -c boot/isolinux/
     -b boot/isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table \
     -eltorito-alt-boot -e boot/efiboot.img -no-emul-boot \
     -o "$work/bulk-norepo.iso" "$work/bulk-tree"
-mkdir -p "$work/rpms"
-cp profiles/demo/rpms/*.rpm "$work/rpms/"
+# The one package added: the demo's site-tools, built from a plain file by the profile.
+printf '#!/bin/sh\necho site tool\n' >"$work/site-tool"
+site_tools='[[packages.build]]
+name = "site-tools"
+version = "1.0"
+summary = "Site tools"
+license = "MIT"
+[[packages.build.files]]
+src = "site-tool"
+dest = "/usr/bin/site-tool"
+mode = "0755"'
 cat > "$work/repo-scratch.toml" <<TOML
 [source]
 iso = "bulk-norepo.iso"
 [output]
 iso = "out-repo-scratch.iso"
 [packages]
-add = ["rpms/*.rpm"]
+$site_tools
 TOML
 cat > "$work/repo-rerun.toml" <<TOML
 [source]
@@ -311,7 +320,7 @@ iso = "out-repo-scratch.iso"
 [output]
 iso = "out-repo-rerun.iso"
 [packages]
-add = ["rpms/*.rpm"]
+$site_tools
 TOML
 read -r cr_s cr_rss < <(secs createrepo_c -q --no-database "$work/bulk-tree")
 read -r sc_s sc_rss < <(secs "$bin" build --force "$work/repo-scratch.toml")

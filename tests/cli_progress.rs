@@ -217,6 +217,12 @@ fn verbose_adds_per_package_detail() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("    added site-tools-1.0-1.noarch"), "{err}");
     assert!(
+        err.contains(
+            "    built site-tools-1.0-1.noarch.rpm from 2 file(s) ([[packages.build]] at "
+        ),
+        "{err}"
+    );
+    assert!(
         err.contains("    install.img: put /etc/site-banner"),
         "{err}"
     );

@@ -19,11 +19,7 @@ fn quick_mode_builds_what_its_printed_profile_builds() {
     let dir = tempfile::tempdir().unwrap();
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/demo");
     std::fs::copy(demo.join("answerfile.xml"), dir.path().join("answer.xml")).unwrap();
-    std::fs::copy(
-        demo.join("rpms/site-tools-1.0-1.noarch.rpm"),
-        dir.path().join("site-tools-1.0-1.noarch.rpm"),
-    )
-    .unwrap();
+    common::demo::demo_rpm(dir.path());
     std::fs::write(dir.path().join("note.txt"), "site note\n").unwrap();
     // Relative paths, as a user types them: the printed profile makes them absolute.
     let flags = [

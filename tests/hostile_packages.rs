@@ -9,10 +9,10 @@ use std::path::Path;
 use common::{groups_source, isoremix};
 use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 
-const DEMO_RPM: &str = "profiles/demo/rpms/site-tools-1.0-1.noarch.rpm";
-
+/// The demo package's bytes.
 fn demo_rpm() -> Vec<u8> {
-    fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(DEMO_RPM)).unwrap()
+    let dir = tempfile::tempdir().unwrap();
+    fs::read(common::demo::demo_rpm(dir.path())).unwrap()
 }
 
 fn package(name: &str, version: &str, release: &str) -> Vec<u8> {
@@ -223,6 +223,51 @@ fn a_missing_or_unusable_signing_key_is_refused() {
     );
     assert!(
         err.contains("PK_HOSTILE_PASS") && err.contains("not set"),
+        "{err}"
+    );
+}
+
+/// A `[[packages.build]]` of site-tools from one plain file, written in `work`.
+fn build_site_tools(work: &Path, version: &str) -> String {
+    fs::write(work.join("site-tool"), "#!/bin/sh\n").unwrap();
+    format!(
+        "[[packages.build]]\nname = \"site-tools\"\nversion = \"{version}\"\nsummary = \"Tools\"\n\
+         license = \"MIT\"\n[[packages.build.files]]\nsrc = \"site-tool\"\ndest = \"/usr/bin/site-tool\"\n"
+    )
+}
+
+#[test]
+fn a_built_package_and_an_added_one_of_the_same_name_collide() {
+    let work = tempfile::tempdir().unwrap();
+    let sections = format!("{ADD}{}", build_site_tools(work.path(), "2.0"));
+    let err = fails(
+        work.path(),
+        "builtin:sample",
+        &[("site-tools.rpm", demo_rpm())],
+        &sections,
+    );
+    // Where the file was asked for, then both: the file and the table that built the other.
+    let at = format!("{}:6:8: ", work.path().join("p.toml").display());
+    assert!(err.contains(&at), "{err}");
+    assert!(
+        err.contains(
+            "rpms/site-tools.rpm and [[packages.build]] site-tools are both package site-tools"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_built_package_lower_than_the_sources_is_a_downgrade() {
+    let work = tempfile::tempdir().unwrap();
+    let sections = format!(
+        "[packages]\n{}",
+        build_site_tools(work.path(), "0.1").replace("site-tools", "sample-docs")
+    );
+    let err = fails(work.path(), "builtin:sample", &[], &sections);
+    assert!(
+        err.contains("[[packages.build]] sample-docs would replace sample-docs")
+            && err.contains("allow_downgrade"),
         "{err}"
     );
 }

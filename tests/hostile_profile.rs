@@ -880,3 +880,150 @@ fn treeinfo_values_we_accept_survive_python_configparser_and_the_others_do_not()
         );
     }
 }
+
+/// A valid `[[packages.build]]` with its one file, before `extra` keys of the table.
+fn package_build(extra: &str) -> String {
+    format!(
+        "{HEAD}[[packages.build]]\nname = \"site-tools\"\nversion = \"1.0\"\nsummary = \"Tools\"\n\
+         license = \"MIT\"\n{extra}[[packages.build.files]]\nsrc = \"files/README.site\"\n\
+         dest = \"/usr/share/site/README\"\n"
+    )
+}
+
+#[test]
+fn package_build_values_are_checked_where_they_are_written() {
+    let f = Fixture::new();
+    f.load(&package_build("")).expect("the valid table loads");
+    for (extra, needle, words) in [
+        (
+            "release = \"1-2\"\n",
+            "\"1-2\"",
+            &["release `1-2`", "`._+~^`"][..],
+        ),
+        (
+            "arch = \"i686\"\n",
+            "\"i686\"",
+            &["unknown variant `i686`", "`noarch`", "`x86_64`"],
+        ),
+        ("description = \"\"\n", "\"\"", &["description", "is empty"]),
+        (
+            "description = \"a\\u0007b\"\n",
+            "\"a\\u0007b\"",
+            &["description", "control character"],
+        ),
+        ("group = \"a\\nb\"\n", "\"a\\nb\"", &["group", "one line"]),
+        ("vendor = \" \"\n", "\" \"", &["vendor", "is empty"]),
+        (
+            "requires = [\"bash\", \"glibc >= 2\"]\n",
+            "\"glibc >= 2\"",
+            &["required capability `glibc >= 2`", "no version"],
+        ),
+        ("epoch = 1\n", "epoch", &["unknown key `epoch`", "`vendor`"]),
+    ] {
+        assert_error_at(&f, &package_build(extra), needle, words);
+    }
+    // Required values, replaced one at a time.
+    for (from, to, needle, words) in [
+        (
+            "name = \"site-tools\"",
+            "name = \"-site\"",
+            "\"-site\"",
+            &["package name `-site`", "not a valid RPM name"][..],
+        ),
+        (
+            "version = \"1.0\"",
+            "version = \"1.0-1\"",
+            "\"1.0-1\"",
+            &["version `1.0-1`", "`._+~^`"],
+        ),
+        (
+            "summary = \"Tools\"",
+            "summary = \"\"",
+            "\"\"",
+            &["summary", "is empty"],
+        ),
+        (
+            "license = \"MIT\"",
+            "license = \"MIT\\tor GPL\"",
+            "\"MIT",
+            &["license", "one line"],
+        ),
+        (
+            "src = \"files/README.site\"",
+            "src = \"files/nope\"",
+            "\"files/nope\"",
+            &["file", "does not exist"],
+        ),
+        (
+            "dest = \"/usr/share/site/README\"",
+            "dest = \"usr/README\"",
+            "\"usr/README\"",
+            &["usr/README", "absolute"],
+        ),
+        (
+            "dest = \"/usr/share/site/README\"",
+            "dest = \"/usr/../README\"",
+            "\"/usr/../README\"",
+            &["normalized"],
+        ),
+        (
+            "dest = \"/usr/share/site/README\"",
+            "dest = \"/usr/share/site/README\"\nmode = \"0999\"",
+            "\"0999\"",
+            &["mode `0999`", "octal"],
+        ),
+        (
+            "dest = \"/usr/share/site/README\"",
+            "dest = \"/usr/share/site/README\"\nowner = \"root\"",
+            "owner",
+            &["unknown key `owner`", "`mode`"],
+        ),
+    ] {
+        let text = package_build("").replace(from, to);
+        assert_error_at(&f, &text, needle, words);
+    }
+    // A required key left out: the error names it, at its table.
+    let text = package_build("").replace("license = \"MIT\"\n", "");
+    assert_error_at(&f, &text, "[[packages.build]]", &["missing key `license`"]);
+}
+
+#[test]
+fn a_package_built_twice_or_a_file_written_twice_is_refused() {
+    let f = Fixture::new();
+    let one = package_build("");
+    let table = one.strip_prefix(HEAD).expect("head");
+    let twice = format!("{one}{table}");
+    // Where the second table's name is: line and column of its value.
+    let at = twice.rfind("\"site-tools\"").expect("second name");
+    let line = twice[..at].matches('\n').count() + 1;
+    let col = at - twice[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+    let (first_line, first_col) = position_of(&twice, "\"site-tools\"");
+    let path = f.profile_path();
+    assert_eq!(
+        f.error(&twice),
+        format!(
+            "{p}:{line}:{col}: package `site-tools` is already built at {p}:{first_line}:{first_col}",
+            p = path.display()
+        )
+    );
+    let two_files = format!(
+        "{one}[[packages.build.files]]\nsrc = \"files/99-site.conf\"\ndest = \"/usr/share/site/README\"\n"
+    );
+    let message = f.error(&two_files);
+    assert!(
+        message.contains("destination `/usr/share/site/README` is already used at"),
+        "{message}"
+    );
+    let file_under_file = format!(
+        "{one}[[packages.build.files]]\nsrc = \"files/99-site.conf\"\ndest = \"/usr/share/site/README/x\"\n"
+    );
+    assert_error_at(
+        &f,
+        &file_under_file,
+        "\"/usr/share/site/README/x\"",
+        &[
+            "[[packages.build.files]] dest `/usr/share/site/README/x` conflicts with",
+            "cannot hold other files",
+        ],
+    );
+}

@@ -204,9 +204,7 @@ fn new_entry_default_timeout_and_efi_fallback_in_every_menu() {
 #[test]
 fn signature_checks_go_off_in_every_xen_entry_even_when_boot_selects_one() {
     let dir = tempfile::tempdir().unwrap();
-    let rpm = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("profiles/demo/rpms/site-tools-1.0-1.noarch.rpm");
-    std::fs::copy(&rpm, dir.path().join("site-tools-1.0-1.noarch.rpm")).unwrap();
+    common::demo::demo_rpm(dir.path());
     std::fs::write(
         dir.path().join("p.toml"),
         "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n\

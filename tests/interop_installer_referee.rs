@@ -271,7 +271,7 @@ fn an_unsigned_build_without_answer_file_installs_with_checks_off_everywhere() {
     let profile = format!(
         "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n\
          [packages]\nadd = [\"{}\"]\n",
-        manifest("profiles/demo/rpms/site-tools-1.0-1.noarch.rpm").display()
+        common::demo::demo_rpm(dir.path()).display()
     );
     let iso = build(dir.path(), "unsigned", &profile);
     let report = referee::judge(&iso, dir.path());
@@ -295,7 +295,7 @@ fn with_an_answer_file_by_default_every_install_entry_is_unattended() {
         "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n\
          [installer]\nanswerfile = \"{}\"\n[packages]\nadd = [\"{}\"]\n",
         manifest("profiles/demo/answerfile.xml").display(),
-        manifest("profiles/demo/rpms/site-tools-1.0-1.noarch.rpm").display()
+        common::demo::demo_rpm(dir.path()).display()
     );
     let iso = build(dir.path(), "answerfile", &profile);
     let report = referee::judge(&iso, dir.path());

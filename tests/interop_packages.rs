@@ -2,8 +2,8 @@
 //! referees: createrepo_c (run on the same extracted tree, every package record of primary,
 //! filelists and other compared field by field), dnf (queries the new repository and installs
 //! the meta-package or the comps group into a temporary root, with gpgcheck on when signed),
-//! rpm -K (package signatures) and gpg (repomd.xml.asc). Also: the demo RPM is rebuilt from its
-//! spec byte for byte.
+//! rpm -K (package signatures) and gpg (repomd.xml.asc). Also: the package the demo profile
+//! builds (`[[packages.build]]`) is in the repository as its spec says, createrepo_c agreeing.
 
 mod common;
 
@@ -12,60 +12,8 @@ use std::path::{Path, PathBuf};
 
 use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 
-/// The committed demo package.
-const DEMO_RPM: &str = "profiles/demo/rpms/site-tools-1.0-1.noarch.rpm";
-/// The demo package's build time (2024-10-01 00:00 UTC, the sample's).
-const DEMO_TIME: u32 = 1_727_740_800;
-
-/// The spec the committed demo RPM was built from.
-fn site_tools_spec() -> PackageSpec {
-    let mut s = PackageSpec::new(
-        "site-tools",
-        "1.0",
-        "1",
-        "noarch",
-        DEMO_TIME,
-        "demo.isoremix.invalid",
-    );
-    s.summary = "Site tools for the isoremix demo".into();
-    s.description = "A tiny package the demo profile adds to the installer's repository.".into();
-    s.license = "MIT".into();
-    s.group = "System Environment/Base".into();
-    s.vendor = Some("isoremix demo".into());
-    s.files.push(FileSpec::new(
-        "/usr/bin/site-tool",
-        0o755,
-        DEMO_TIME,
-        b"#!/bin/sh\necho site tool from the isoremix demo profile\n".to_vec(),
-    ));
-    s.files.push(FileSpec::new(
-        "/etc/site-tools.conf",
-        0o644,
-        DEMO_TIME,
-        b"# site tools configuration\nenabled=1\n".to_vec(),
-    ));
-    s
-}
-
 fn manifest(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-/// Rebuilds the demo RPM from its spec; the committed bytes must be identical. With
-/// `ISOREMIX_WRITE_DEMO_RPM=1` the file is (re)written instead.
-#[test]
-fn demo_rpm_is_rebuilt_byte_for_byte_from_its_spec() {
-    let mut bytes = Vec::new();
-    build_package(&site_tools_spec(), &mut bytes).unwrap();
-    let path = manifest(DEMO_RPM);
-    if std::env::var_os("ISOREMIX_WRITE_DEMO_RPM").is_some() {
-        fs::write(&path, &bytes).unwrap();
-    }
-    let committed = fs::read(&path).unwrap();
-    assert!(
-        committed == bytes,
-        "{DEMO_RPM} differs from a rebuild of site_tools_spec()"
-    );
 }
 
 // ---- end to end: builds checked by the referees ----
@@ -83,14 +31,21 @@ const EPOCH: u64 = 1_700_000_000;
 /// A package that provides `/bin/sh` (the sample's tools require it), so dnf can resolve the
 /// whole meta-package in an empty root.
 fn sh_stub(dir: &Path) -> PathBuf {
-    let mut s = PackageSpec::new("sh-stub", "1.0", "1", "noarch", DEMO_TIME, "test.invalid");
+    let mut s = PackageSpec::new(
+        "sh-stub",
+        "1.0",
+        "1",
+        "noarch",
+        common::package::TIME,
+        "test.invalid",
+    );
     s.summary = "Provides /bin/sh for the test root".into();
     s.description = s.summary.clone();
     s.provides.push(Dep::any("/bin/sh"));
     s.files.push(FileSpec::new(
         "/usr/share/sh-stub/README",
         0o644,
-        DEMO_TIME,
+        common::package::TIME,
         b"stub\n".to_vec(),
     ));
     let mut bytes = Vec::new();
@@ -103,8 +58,7 @@ fn sh_stub(dir: &Path) -> PathBuf {
 /// `rpms/` with the demo package and the /bin/sh stub.
 fn rpms(work: &Path) {
     let dir = work.join("rpms");
-    fs::create_dir_all(&dir).unwrap();
-    fs::copy(manifest(DEMO_RPM), dir.join("site-tools-1.0-1.noarch.rpm")).unwrap();
+    common::demo::demo_rpm(&dir);
     sh_stub(&dir);
 }
 
@@ -681,4 +635,70 @@ fn treeinfo_first_key(work: &Path, iso: &str) -> String {
     let dir = work.join(format!("{iso}.tree"));
     extract(&work.join(iso), &dir);
     treeinfo(&dir).options("keys")[0].1.clone()
+}
+
+/// The demo profile's `[[packages.build]]`: site-tools 1.0-1 is in Packages/ and in the
+/// repodata with its spec's name, version, files and build time (the build's
+/// SOURCE_DATE_EPOCH), createrepo_c agreeing on every record; the same package as the spec
+/// built by the library, signed by the demo key at the build time.
+#[test]
+fn the_demo_profile_builds_its_package_into_the_repository() {
+    require("createrepo_c");
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let iso = work.join("demo.iso");
+    run_all(
+        isoremix()
+            .env("SOURCE_DATE_EPOCH", EPOCH.to_string())
+            .arg("build")
+            .arg(manifest("profiles/demo.toml"))
+            .arg("-o")
+            .arg(&iso),
+    );
+    let tree = work.join("tree");
+    extract(&iso, &tree);
+    compare_with_createrepo_c(work, &tree, None);
+
+    let records = repo::read_repo_dir(&tree).unwrap();
+    let r = records
+        .iter()
+        .find(|r| r.name == "site-tools")
+        .expect("site-tools in the repodata");
+    let spec = common::demo::site_tools_spec(EPOCH as u32);
+    assert_eq!(
+        (
+            r.epoch.as_str(),
+            r.version.as_str(),
+            r.release.as_str(),
+            r.arch.as_str()
+        ),
+        ("0", "1.0", "1", "noarch")
+    );
+    assert_eq!(r.location_href, "Packages/site-tools-1.0-1.noarch.rpm");
+    assert_eq!(r.time_build, EPOCH);
+    assert_eq!(r.buildhost, isoremix::rpm::BUILD_HOST);
+    assert_eq!(
+        (r.summary.as_str(), r.license.as_str(), r.vendor.as_str()),
+        (
+            spec.summary.as_str(),
+            spec.license.as_str(),
+            "isoremix demo"
+        )
+    );
+    let mut files: Vec<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
+    files.sort();
+    assert_eq!(files, ["/etc/site-tools.conf", "/usr/bin/site-tool"]);
+
+    // Byte for byte the spec's package, signed as the build signs (the demo key, the build
+    // time): the profile's fields and files are the spec's, modes and times included.
+    let key =
+        isoremix::rpm::load_key_file(&manifest("profiles/demo/keys/demo-signing-key.asc"), None)
+            .unwrap();
+    let mut want = Vec::new();
+    isoremix::rpm::build_signed_package(&spec, &key, EPOCH as u32, &mut want).unwrap();
+    let got = fs::read(tree.join(&r.location_href)).unwrap();
+    assert!(
+        got == want,
+        "the demo's site-tools differs from site_tools_spec() built and signed"
+    );
 }

@@ -1,6 +1,7 @@
 //! Signed output judged by rpm 4.11.3, the rpm of XCP-ng 8.3's installer and dom0: every RPM a
-//! signed build or a signed `driver-disk` writes passes `check-rpms.sh -T` (query, `rpm -K` with
-//! the key imported, install), and its tamper controls (a header byte, a payload byte flipped)
+//! signed build (added files, packages built by `[[packages.build]]`, wrapped drivers) or a
+//! signed `driver-disk` writes passes `check-rpms.sh -T` (query, `rpm -K` with the key imported,
+//! install), and its tamper controls (a header byte, a payload byte flipped)
 //! fail `rpm -K`. Keys rpm 4.11 cannot use are refused when loaded; a damaged added RPM is
 //! refused; `verify_package` judges as rpm 4.11's `rpm -K` does.
 //!
@@ -21,7 +22,6 @@ use isoremix::rpm::{SigningKey, sign_package};
 
 const EPOCH: &str = "1700000000";
 const PASSPHRASE: &str = "s3cret";
-const DEMO_RPM: &str = "profiles/demo/rpms/site-tools-1.0-1.noarch.rpm";
 /// The sample source's kernel.
 const SAMPLE_KVER: &str = "4.19.0+1";
 
@@ -227,7 +227,12 @@ fn every_rpm_of_a_signed_build_passes_rpm411() {
     let w = work.path();
     let (key, _, fpr) = make_key(w, "rsa3072", "sign", false);
     run(isoremix().arg("sample").arg(w.join("source.iso")));
-    fs::copy(manifest(DEMO_RPM), w.join("site-tools-1.0-1.noarch.rpm")).unwrap();
+    // One package added as a file, one built by the profile from plain files.
+    common::package::write(
+        w,
+        &common::package::spec("site-extra", "2.0", "1", "noarch"),
+    );
+    fs::write(w.join("site-tool"), "#!/bin/sh\necho site\n").unwrap();
     let ko = module(w);
     let (tree, packages) = build_extracted(
         w,
@@ -235,7 +240,11 @@ fn every_rpm_of_a_signed_build_passes_rpm411() {
         "signed",
         &format!(
             "[source]\niso = \"source.iso\"\n[output]\niso = \"signed.iso\"\n\
-             [packages]\nadd = [\"site-tools-1.0-1.noarch.rpm\"]\n\
+             [packages]\nadd = [\"site-extra-2.0-1.noarch.rpm\"]\n\
+             [[packages.build]]\nname = \"site-tools\"\nversion = \"1.0\"\n\
+             summary = \"Site tools\"\nlicense = \"MIT\"\n\
+             [[packages.build.files]]\nsrc = \"site-tool\"\ndest = \"/usr/bin/site-tool\"\n\
+             mode = \"0755\"\n\
              [[drivers]]\nko = [\"{}\"]\nname = \"isoxtest-module\"\n{}",
             ko.display(),
             signing_section(&key)
@@ -245,7 +254,12 @@ fn every_rpm_of_a_signed_build_passes_rpm411() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for wanted in ["site-tools-1.0-1", "isoxtest-module-1.0-", ".remix1."] {
+    for wanted in [
+        "site-tools-1.0-1",
+        "site-extra-2.0-1",
+        "isoxtest-module-1.0-",
+        ".remix1.",
+    ] {
         assert!(
             names.iter().any(|n| n.contains(wanted)),
             "no {wanted} in {names:?}"
@@ -260,9 +274,14 @@ fn every_rpm_of_a_signed_build_passes_rpm411() {
     .unwrap();
     let sample_key = isoremix::sample::signing_key().unwrap().key_id();
     for (p, name) in packages.iter().zip(&names) {
-        let written = ["site-tools-1.0-1", "isoxtest-module-1.0-", ".remix1."]
-            .iter()
-            .any(|w| name.contains(w));
+        let written = [
+            "site-tools-1.0-1",
+            "site-extra-2.0-1",
+            "isoxtest-module-1.0-",
+            ".remix1.",
+        ]
+        .iter()
+        .any(|w| name.contains(w));
         let signer = if written {
             fpr[24..].to_string()
         } else {
@@ -540,4 +559,93 @@ fn verify_package_agrees_with_rpm411() {
             }
         }
     }
+}
+
+/// The package the demo profile builds (`[[packages.build]]`), as rpm 4.11 reads it from the
+/// demo image: its name, version, build time (the build's SOURCE_DATE_EPOCH), build host, files
+/// with their modes and contents' digests, and its signature by the demo key the image carries.
+#[test]
+fn the_demo_profiles_built_package_reads_and_verifies_in_rpm411() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let iso = w.join("demo.iso");
+    let out = isoremix()
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .arg("build")
+        .arg(manifest("profiles/demo.toml"))
+        .arg("-o")
+        .arg(&iso)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = w.join("tree");
+    xorriso_extract(&iso, &tree);
+    let pkg = tree.join("Packages/site-tools-1.0-1.noarch.rpm");
+    assert!(
+        pkg.is_file(),
+        "no site-tools in {:?}",
+        rpms_in(&tree.join("Packages"))
+    );
+
+    let query = run(Command::new(rpm411())
+        .arg("-qp")
+        .arg("--qf")
+        .arg(
+            "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{BUILDTIME} %{BUILDHOST}|%{SUMMARY}|%{LICENSE}|\
+         %{GROUP}|%{VENDOR}\\n[%{FILEMODES:perms} %{FILEUSERNAME} %{FILEMTIMES} %{FILENAMES}\\n]",
+        )
+        .arg(&pkg));
+    assert_eq!(
+        query,
+        format!(
+            "site-tools 1.0 1 noarch {EPOCH} isoremix.invalid|Site tools for the isoremix demo|MIT|\
+             System Environment/Base|isoremix demo\n\
+             -rw-r--r-- root {EPOCH} /etc/site-tools.conf\n\
+             -rwxr-xr-x root {EPOCH} /usr/bin/site-tool\n"
+        )
+    );
+    // The files hold the demo's plain files.
+    let listed = run(Command::new(rpm411())
+        .arg("-qp")
+        .arg("--qf")
+        .arg("[%{FILEDIGESTS} %{FILENAMES}\\n]")
+        .arg(&pkg));
+    for (name, src) in [
+        (
+            "/etc/site-tools.conf",
+            "profiles/demo/files/site-tools.conf",
+        ),
+        ("/usr/bin/site-tool", "profiles/demo/files/site-tool"),
+    ] {
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            fs::read(manifest(src)).unwrap(),
+        ));
+        assert!(
+            listed.contains(&format!("{digest} {name}")),
+            "{name}: {listed}"
+        );
+    }
+    let key = fs::read_dir(&tree)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("RPM-GPG-KEY-isoremix-"))
+        })
+        .expect("the demo key on the image");
+    let (ok, k) = rpm411_k(w, &pkg, &key);
+    assert!(ok, "rpm 4.11 -K:\n{k}");
+    let name = key.file_name().unwrap().to_string_lossy().into_owned();
+    let short = &name[name.len() - 8..];
+    assert!(
+        k.contains(&format!(
+            "Header V4 RSA/SHA256 Signature, key ID {short}: OK"
+        )) && k.contains(&format!("    V4 RSA/SHA256 Signature, key ID {short}: OK"))
+            && k.contains("MD5 digest: OK"),
+        "{k}"
+    );
 }

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use common::position_of;
 use isoremix::profile::{
-    DiskSource, DriverDiskProfile, DriverSource, InstallerMode, ModuleDir, Profile, SourceIso,
+    BuildArch, DiskSource, DriverDiskProfile, DriverSource, InstallerMode, ModuleDir, Profile,
+    SourceIso,
 };
 
 fn demo_path() -> PathBuf {
@@ -95,10 +96,42 @@ fn the_demo_profile_loads_with_every_active_key_set() {
     assert_eq!((e.origin.line, e.origin.col), (line, 1));
 
     let k = &p.packages;
+    assert!(k.add.is_empty(), "{:?}", k.add);
+    assert_eq!(k.build.len(), 1);
+    let b = &k.build[0];
     assert_eq!(
-        k.add.iter().map(|f| f.value.clone()).collect::<Vec<_>>(),
-        [demo.join("rpms/site-tools-1.0-1.noarch.rpm")]
+        (b.name.value.as_str(), b.version.value.as_str()),
+        ("site-tools", "1.0")
     );
+    assert_eq!(b.release, "1");
+    assert_eq!(b.arch, BuildArch::Noarch);
+    assert_eq!(b.summary, "Site tools for the isoremix demo");
+    assert_eq!(
+        b.description.as_deref(),
+        Some("A tiny package the demo profile adds to the installer's repository.")
+    );
+    assert_eq!(b.license, "MIT");
+    assert_eq!(b.group.as_deref(), Some("System Environment/Base"));
+    assert_eq!(b.vendor.as_deref(), Some("isoremix demo"));
+    assert!(b.requires.is_empty());
+    let files: Vec<(PathBuf, &str, u32)> = b
+        .files
+        .iter()
+        .map(|f| (f.src.value.clone(), f.dest.value.as_str(), f.mode))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            (demo.join("files/site-tool"), "/usr/bin/site-tool", 0o755),
+            (
+                demo.join("files/site-tools.conf"),
+                "/etc/site-tools.conf",
+                0o644
+            ),
+        ]
+    );
+    let (line, _) = position_of(&text, "[[packages.build]]\n");
+    assert_eq!((b.origin.line, b.origin.col), (line, 1));
     assert_eq!(values(&k.remove), ["sample-docs"]);
     assert_eq!(values(&k.install), ["site-tools"]);
     assert_eq!(k.group, None);
@@ -264,6 +297,19 @@ const ALL_KEYS: &[&str] = &[
     "packages.from",
     "packages.update",
     "packages.allow_unresolved",
+    "packages.build.name",
+    "packages.build.version",
+    "packages.build.release",
+    "packages.build.arch",
+    "packages.build.summary",
+    "packages.build.description",
+    "packages.build.license",
+    "packages.build.group",
+    "packages.build.vendor",
+    "packages.build.requires",
+    "packages.build.files.src",
+    "packages.build.files.dest",
+    "packages.build.files.mode",
     "treeinfo.build_number",
     "treeinfo.product_name",
     "treeinfo.product_version",
@@ -308,9 +354,13 @@ fn the_demo_shows_every_key_and_its_commented_examples_are_valid() {
             .collect::<Vec<_>>(),
         [
             demo.join("rpms/site-agent-2.1-3.x86_64.rpm"),
-            demo.join("rpms/site-tools-1.0-1.noarch.rpm"),
             demo.join("rpms/site-tools-1.0-1.x86_64.rpm"),
         ]
+    );
+    assert_eq!(
+        values(&p.packages.build[0].requires),
+        ["bash"],
+        "the commented example of requires"
     );
     let signing = p.signing.as_ref().expect("signing");
     assert_eq!(signing.key.value, demo.join("keys/demo-signing-key.asc"));
@@ -429,6 +479,32 @@ fn a_resolved_profile_written_as_toml_loads_back_to_the_same_profile() {
         first.boot.new_entries[0].dom0_args.add.len()
     );
     assert!(written.contains("[[boot.entry]]"), "{written}");
+    let builds = |p: &Profile| {
+        p.packages
+            .build
+            .iter()
+            .map(|b| {
+                let files: Vec<_> = (b.files.iter())
+                    .map(|f| (f.src.value.clone(), f.dest.value.clone(), f.mode))
+                    .collect();
+                let text = (&b.summary, &b.description, &b.license, &b.group, &b.vendor);
+                let text = format!("{text:?}");
+                (
+                    b.name.value.clone(),
+                    b.version.value.clone(),
+                    b.release.clone(),
+                    b.arch,
+                    text,
+                    values(&b.requires).join(" "),
+                    files,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(builds(&second), builds(&first));
+    // Defaults are left out.
+    assert!(written.contains("[[packages.build.files]]"), "{written}");
+    assert!(!written.contains("release = "), "{written}");
 }
 
 #[test]
@@ -616,4 +692,50 @@ fn the_demo_and_written_profiles_read_the_same_with_python_tomllib() {
             "readers disagree on:\n{t}"
         );
     }
+}
+
+#[test]
+fn a_package_build_gets_its_documented_defaults_and_writes_them_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("tool"), "#!/bin/sh\n").expect("write");
+    let text = "[source]\niso = \"builtin:sample\"\n[output]\niso = \"out.iso\"\n\
+                [[packages.build]]\nname = \"site-tools\"\nversion = \"2.0~rc1\"\n\
+                summary = \"Tools\"\nlicense = \"MIT\"\n\
+                [[packages.build.files]]\nsrc = \"tool\"\ndest = \"/usr/bin/tool\"\n\
+                [[packages.build]]\nname = \"site-agent\"\nversion = \"1\"\nrelease = \"3.el7\"\n\
+                arch = \"x86_64\"\nsummary = \"Agent\"\nlicense = \"GPLv2\"\n\
+                description = \"Line one.\\nLine two.\"\ngroup = \"Applications/System\"\n\
+                vendor = \"Site\"\nrequires = [\"site-tools\", \"/bin/sh\", \"libc.so.6()(64bit)\"]\n";
+    let path = dir.path().join("p.toml");
+    fs::write(&path, text).expect("write");
+    let p = Profile::load(&path).expect("loads");
+    let [tools, agent] = &p.packages.build[..] else {
+        panic!("two packages: {:?}", p.packages.build)
+    };
+    assert_eq!(tools.version.value, "2.0~rc1");
+    assert_eq!(tools.release, "1");
+    assert_eq!(tools.arch, BuildArch::Noarch);
+    assert_eq!(tools.description, None);
+    assert_eq!(tools.group, None);
+    assert_eq!(tools.vendor, None);
+    assert!(tools.requires.is_empty());
+    assert_eq!(tools.files[0].src.value, dir.path().join("tool"));
+    assert_eq!(tools.files[0].mode, 0o644);
+    assert_eq!(agent.release, "3.el7");
+    assert_eq!(agent.arch, BuildArch::X86_64);
+    assert_eq!(agent.description.as_deref(), Some("Line one.\nLine two."));
+    assert_eq!(agent.group.as_deref(), Some("Applications/System"));
+    assert_eq!(agent.vendor.as_deref(), Some("Site"));
+    assert_eq!(
+        values(&agent.requires),
+        ["site-tools", "/bin/sh", "libc.so.6()(64bit)"]
+    );
+    assert!(agent.files.is_empty());
+
+    let written = p.to_toml().expect("to_toml");
+    let again = Profile::from_str(&written, Path::new("w.toml"), Path::new("/")).expect("reload");
+    assert_eq!(again.to_toml().expect("to_toml"), written);
+    assert!(written.contains("arch = \"x86_64\""), "{written}");
+    assert_eq!(written.matches("release = ").count(), 1, "{written}");
+    assert_eq!(written.matches("arch = ").count(), 1, "{written}");
 }

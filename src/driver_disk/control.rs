@@ -6,7 +6,7 @@ use crate::rpm::build::{Dep, DepCmp, PackageSpec};
 use crate::rpm::header::{FileKind, PackageHeader};
 
 /// The build host the control package records.
-pub const BUILD_HOST: &str = "isoremix.invalid";
+pub use crate::rpm::build::BUILD_HOST;
 
 /// The control package's name for a disk named `name`.
 pub fn control_name(name: &str) -> String {

@@ -5,8 +5,9 @@
 //! check every value before anything runs; every error names the profile file, line and column.
 //! Relative input paths are resolved against the profile's folder and must exist; destination paths
 //! inside the ISO or the installer image must be absolute and normalized; `[packages] add` globs are
-//! expanded (sorted, each must match a file). Values that later stages may still need to report
-//! keep their position as a [`Located`].
+//! expanded (sorted, each must match a file); a `[[packages.build]]` package's every field is
+//! checked as the RPM writer would have it, its files read only when the build makes it. Values
+//! that later stages may still need to report keep their position as a [`Located`].
 //!
 //! ```
 //! use std::path::Path;
@@ -191,7 +192,7 @@ pub struct InstallerFile {
     pub mode: u32,
 }
 
-/// The default permission bits of an [`InstallerFile`].
+/// The default permission bits of an [`InstallerFile`] and a [`PackageBuildFile`].
 pub(crate) const DEFAULT_FILE_MODE: u32 = 0o644;
 
 /// `[boot]`
@@ -272,6 +273,72 @@ pub struct PackageEdits {
     pub update: bool,
     /// Packages whose unmet requirements are tolerated (each reported as a warning).
     pub allow_unresolved: Vec<Located<String>>,
+    /// Packages built from plain files and added like `add`'s, in profile order (names unique).
+    pub build: Vec<PackageBuild>,
+}
+
+/// `[[packages.build]]`: a small package built from plain files at build time, stamped with the
+/// build's time, then added to the repository as a file of `[packages] add` would be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageBuild {
+    /// The package name (an RPM name).
+    pub name: Located<String>,
+    /// Its version (letters, digits and `._+~^`).
+    pub version: Located<String>,
+    /// Its release (same characters); default `1`.
+    pub release: String,
+    /// Its architecture: `noarch` (the default) or `x86_64`.
+    pub arch: BuildArch,
+    /// The one-line summary.
+    pub summary: String,
+    /// The description; `None`: the summary.
+    pub description: Option<String>,
+    /// The license.
+    pub license: String,
+    /// The RPM group; `None`: `Unspecified`.
+    pub group: Option<String>,
+    /// The vendor, if any.
+    pub vendor: Option<String>,
+    /// Capabilities the package requires (unversioned names, or absolute paths).
+    pub requires: Vec<Located<String>>,
+    /// The files it holds, in profile order (destinations unique).
+    pub files: Vec<PackageBuildFile>,
+    /// Where the `[[packages.build]]` table starts.
+    pub origin: Origin,
+}
+
+/// The architectures a `[[packages.build]]` package may have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum BuildArch {
+    /// Architecture-independent.
+    #[default]
+    Noarch,
+    /// 64-bit x86.
+    X86_64,
+}
+
+impl BuildArch {
+    /// The architecture as RPM writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildArch::Noarch => "noarch",
+            BuildArch::X86_64 => "x86_64",
+        }
+    }
+}
+
+/// The default release of a [`PackageBuild`].
+pub(crate) const DEFAULT_BUILD_RELEASE: &str = "1";
+
+/// `[[packages.build.files]]`: one file of a built package, owned by root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageBuildFile {
+    /// The local file (exists, regular).
+    pub src: Located<PathBuf>,
+    /// Its absolute, normalized path once installed.
+    pub dest: Located<String>,
+    /// Permission bits (at most `0o7777`); default `0o644`.
+    pub mode: u32,
 }
 
 /// `[treeinfo]`; `None` fields keep the source's values.

@@ -96,13 +96,42 @@ pub(crate) fn is_rpm_name(s: &str) -> bool {
     crate::rpm::evr::check_name("name", s).is_ok()
 }
 
-/// An RPM version, or `version-release`, each part as the RPM layer builds it
+/// An RPM version or release alone (no `-`), as the RPM layer builds it
 /// ([`crate::rpm::evr::check_version_chars`]).
+pub(crate) fn is_version_part(s: &str) -> bool {
+    crate::rpm::evr::check_version_chars("version", s).is_ok()
+}
+
+/// An RPM version, or `version-release`, each part as [`is_version_part`].
 pub(crate) fn is_version(s: &str) -> bool {
-    let part_ok = |p: &str| crate::rpm::evr::check_version_chars("version", p).is_ok();
     match s.split_once('-') {
-        None => part_ok(s),
-        Some((v, r)) => part_ok(v) && part_ok(r),
+        None => is_version_part(s),
+        Some((v, r)) => is_version_part(v) && is_version_part(r),
+    }
+}
+
+/// A capability a built package can require without a version: a name or an absolute path, as
+/// the RPM layer writes it ([`crate::rpm::Dep::validate`]).
+pub(crate) fn is_capability(s: &str) -> bool {
+    crate::rpm::Dep::any(s).validate().is_ok()
+}
+
+/// Why `text` cannot be a text field of a package header, if it cannot: empty, or a control
+/// character (newline and tab are allowed when `multiline`, as in a description).
+pub(crate) fn text_problem(text: &str, multiline: bool) -> Option<&'static str> {
+    if text.trim().is_empty() {
+        Some("is empty")
+    } else if text
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')))
+    {
+        Some(if multiline {
+            "has a control character other than newline and tab"
+        } else {
+            "must be one line without control characters"
+        })
+    } else {
+        None
     }
 }
 
@@ -204,6 +233,37 @@ mod tests {
         for bad in ["", "1-2-3", "-1", "1-", "1 2", "1/2"] {
             assert!(!is_version(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn version_parts_have_no_release_separator() {
+        assert!(is_version_part("1.0"));
+        assert!(is_version_part("2.0~rc1^git3"));
+        assert!(is_version_part("3.el7"));
+        for bad in ["", "1-2", "1 2", "1/2", "1:2", "é"] {
+            assert!(!is_version_part(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn capabilities_are_unversioned_names_or_paths() {
+        for good in ["bash", "libc.so.6()(64bit)", "/bin/sh", "perl(Foo::Bar)"] {
+            assert!(is_capability(good), "{good}");
+        }
+        for bad in ["", "a b", "glibc>=2", "a,b", "/usr/../bin/sh", "/", "x\n"] {
+            assert!(!is_capability(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn header_text_is_one_line_unless_multiline() {
+        assert_eq!(text_problem("Site tools", false), None);
+        assert_eq!(text_problem("Line one.\n\tLine two.", true), None);
+        assert_eq!(text_problem("", false), Some("is empty"));
+        assert_eq!(text_problem(" \n", true), Some("is empty"));
+        assert!(text_problem("a\nb", false).is_some());
+        assert!(text_problem("a\u{7}b", true).is_some());
+        assert!(text_problem("a\u{85}b", false).is_some());
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub(crate) struct Installer {
     pub answerfile: Option<Str>,
     pub mode: Option<Spanned<InstallerMode>>,
     #[serde(default)]
-    pub files: Vec<Spanned<InstallerFile>>,
+    pub files: Vec<Spanned<FileWithMode>>,
 }
 
 /// `[installer] mode`
@@ -84,10 +84,10 @@ pub(crate) enum InstallerMode {
     Repack,
 }
 
-/// `[[installer.files]]`
+/// `[[installer.files]]`, `[[packages.build.files]]`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct InstallerFile {
+pub(crate) struct FileWithMode {
     pub src: Str,
     pub dest: Str,
     pub mode: Option<Str>,
@@ -148,6 +148,35 @@ pub(crate) struct Packages {
     pub update: Option<bool>,
     #[serde(default)]
     pub allow_unresolved: StrList,
+    #[serde(default)]
+    pub build: Vec<Spanned<PackageBuild>>,
+}
+
+/// `[[packages.build]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PackageBuild {
+    pub name: Str,
+    pub version: Str,
+    pub release: Option<Str>,
+    pub arch: Option<Spanned<BuildArch>>,
+    pub summary: Str,
+    pub description: Option<Str>,
+    pub license: Str,
+    pub group: Option<Str>,
+    pub vendor: Option<Str>,
+    #[serde(default)]
+    pub requires: StrList,
+    #[serde(default)]
+    pub files: Vec<Spanned<FileWithMode>>,
+}
+
+/// `[[packages.build]] arch`
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum BuildArch {
+    Noarch,
+    X86_64,
 }
 
 /// `[treeinfo]`

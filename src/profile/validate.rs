@@ -11,6 +11,7 @@ mod boot;
 mod drivers;
 mod installer;
 mod output;
+mod package_build;
 mod packages;
 mod paths;
 mod treeinfo;

@@ -7,9 +7,10 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use super::{
-    ArgEdits, BootEdits, DEFAULT_FILE_MODE, DiskSource, Driver, DriverDisk, DriverDiskProfile,
-    DriverSource, Error, InstallerEdits, InstallerMode, IsoEdits, Located, ModuleDir, ModuleSet,
-    Output, PackageEdits, Profile, Signing, SourceIso, TreeinfoEdits,
+    ArgEdits, BootEdits, BuildArch, DEFAULT_BUILD_RELEASE, DEFAULT_FILE_MODE, DiskSource, Driver,
+    DriverDisk, DriverDiskProfile, DriverSource, Error, InstallerEdits, InstallerMode, IsoEdits,
+    Located, ModuleDir, ModuleSet, Output, PackageBuild, PackageEdits, Profile, Signing, SourceIso,
+    TreeinfoEdits,
 };
 
 /// Writes a remaster profile.
@@ -189,13 +190,7 @@ fn installer(i: &InstallerEdits) -> Result<Table, Error> {
         let files = i
             .files
             .iter()
-            .map(|f| {
-                let mut t = table([("src", path(&f.src)?), ("dest", string(&f.dest))]);
-                if f.mode != DEFAULT_FILE_MODE {
-                    t.insert("mode".into(), Value::String(format!("{:04o}", f.mode)));
-                }
-                Ok(t)
-            })
+            .map(|f| file_with_mode(&f.src, &f.dest, f.mode))
             .collect::<Result<Vec<_>, Error>>()?;
         t.insert("files".into(), tables(files));
     }
@@ -274,6 +269,54 @@ fn packages(p: &PackageEdits) -> Result<Table, Error> {
         t.insert("update".into(), Value::Boolean(true));
     }
     nonempty_strings(&mut t, "allow_unresolved", &p.allow_unresolved);
+    if !p.build.is_empty() {
+        let builds = p
+            .build
+            .iter()
+            .map(package_build)
+            .collect::<Result<Vec<_>, _>>()?;
+        t.insert("build".into(), tables(builds));
+    }
+    Ok(t)
+}
+
+fn package_build(b: &PackageBuild) -> Result<Table, Error> {
+    let text = |s: &str| Value::String(s.to_owned());
+    let mut t = table([("name", string(&b.name)), ("version", string(&b.version))]);
+    if b.release != DEFAULT_BUILD_RELEASE {
+        t.insert("release".into(), text(&b.release));
+    }
+    if b.arch != BuildArch::default() {
+        t.insert("arch".into(), text(b.arch.as_str()));
+    }
+    t.insert("summary".into(), text(&b.summary));
+    opt(&mut t, "description", b.description.as_deref().map(text));
+    t.insert("license".into(), text(&b.license));
+    opt(&mut t, "group", b.group.as_deref().map(text));
+    opt(&mut t, "vendor", b.vendor.as_deref().map(text));
+    nonempty_strings(&mut t, "requires", &b.requires);
+    if !b.files.is_empty() {
+        let files = b
+            .files
+            .iter()
+            .map(|f| file_with_mode(&f.src, &f.dest, f.mode))
+            .collect::<Result<Vec<_>, Error>>()?;
+        t.insert("files".into(), tables(files));
+    }
+    Ok(t)
+}
+
+/// A `[[installer.files]]` or `[[packages.build.files]]` table: `src`, `dest`, and `mode`
+/// unless it is the default.
+fn file_with_mode(
+    src: &Located<std::path::PathBuf>,
+    dest: &Located<String>,
+    mode: u32,
+) -> Result<Table, Error> {
+    let mut t = table([("src", path(src)?), ("dest", string(dest))]);
+    if mode != DEFAULT_FILE_MODE {
+        t.insert("mode".into(), Value::String(format!("{mode:04o}")));
+    }
     Ok(t)
 }
 

@@ -159,6 +159,16 @@ pub enum Error {
         /// Why.
         source: Box<PackageWriteError>,
     },
+    /// A `[[packages.build]]` package cannot be built or written.
+    #[error("{at}: cannot build package {name}")]
+    PackageBuild {
+        /// Where its `[[packages.build]]` table starts.
+        at: At,
+        /// The package's name.
+        name: String,
+        /// Why.
+        source: Box<PackageWriteError>,
+    },
     /// A package, `repomd.xml` or the public key file cannot be signed or written with the
     /// `[signing]` key.
     #[error("[signing] {what}: cannot {action}")]
@@ -269,25 +279,25 @@ pub enum PackageRefusal {
     /// `remove` names a package the source does not have.
     #[error("cannot remove {0}: the source has no such package")]
     NotInSource(String),
-    /// Two added files are the same package.
-    #[error("{} and {first} are both package {name}: add only one", path.display())]
+    /// Two added packages (files, or packages built by `[[packages.build]]`) are the same
+    /// package.
+    #[error("{added} and {first} are both package {name}: add only one")]
     AddedTwice {
-        /// The second file.
-        path: PathBuf,
-        /// The first file.
+        /// The second: its file, or the `[[packages.build]]` that built it.
+        added: String,
+        /// The first, named the same way.
         first: String,
         /// The package name.
         name: String,
     },
     /// An added package is older than the one it replaces.
     #[error(
-        "{} would replace {name} {old} by the lower {new}: yum would keep the old one; \
-         set [packages] allow_downgrade = true to replace it anyway",
-        path.display()
+        "{added} would replace {name} {old} by the lower {new}: yum would keep the old one; \
+         set [packages] allow_downgrade = true to replace it anyway"
     )]
     Downgrade {
-        /// The added file.
-        path: PathBuf,
+        /// The added package: its file, or the `[[packages.build]]` that built it.
+        added: String,
         /// The package name.
         name: String,
         /// The replaced `[E:]V-R`.
@@ -296,10 +306,10 @@ pub enum PackageRefusal {
         new: String,
     },
     /// A package's file name in the repository is another package's.
-    #[error("{}: its file name {location} is taken by package {by}", path.display())]
+    #[error("{added}: its file name {location} is taken by package {by}")]
     LocationTaken {
-        /// The file coming in.
-        path: PathBuf,
+        /// The package coming in: its file, or the `[[packages.build]]` that built it.
+        added: String,
         /// Its location in the repository.
         location: String,
         /// The package already there.

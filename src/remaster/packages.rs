@@ -1,15 +1,17 @@
 //! Step `[packages]`: the RPM repository the installer installs from.
 //!
-//! Packages are added (same name as a source package: replaced), removed, and made installed
-//! for real: a new release of the meta-package (`xcp-ng-deps`) whose `Requires` name them, or
-//! entries in the comps group the installer installs (`xenserver_base`). The repodata is then
-//! regenerated, reusing the records of the source's unchanged packages. With a `[signing]` key
-//! every new or rewritten package (and any unsigned one) is signed, as is `repomd.xml`; without
-//! one, the installer's signature checks are turned off and the user is warned.
+//! Packages are added (same name as a source package: replaced; `[[packages.build]]` builds some
+//! from plain files first), removed, and made installed for real: a new release of the
+//! meta-package (`xcp-ng-deps`) whose `Requires` name them, or entries in the comps group the
+//! installer installs (`xenserver_base`). The repodata is then regenerated, reusing the records
+//! of the source's unchanged packages. With a `[signing]` key every new or rewritten package (and
+//! any unsigned one) is signed, as is `repomd.xml`; without one, the installer's signature checks
+//! are turned off and the user is warned.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+mod build;
 mod edits;
 mod host;
 mod install;
@@ -19,6 +21,7 @@ mod sign;
 mod source;
 mod write;
 
+use edits::HostAdd;
 pub use pool::{PulledIn, Updated};
 
 use super::{At, Context, Error};
@@ -119,6 +122,7 @@ pub fn apply(
     cx: &mut Context<'_>,
 ) -> Result<Outcome, Error> {
     let nothing = edits.add.is_empty()
+        && edits.build.is_empty()
         && edits.remove.is_empty()
         && edits.install.is_empty()
         && edits.from.is_empty()
@@ -136,9 +140,10 @@ pub fn apply(
 
     // Removals by name, then additions and replacements.
     let removed = edits::remove(&mut packages, &edits.remove, cx)?;
+    let built = build::build(&edits.build, time, cx)?;
     let added_names = edits::add(
         &mut packages,
-        &host_adds(edits, extra),
+        &host_adds(built, edits, extra),
         edits.allow_downgrade,
         cx,
     )?;
@@ -208,19 +213,21 @@ pub fn apply(
     Ok(outcome)
 }
 
-/// The host packages to add: `[packages] add`, then the other steps' (each with where it was
-/// asked for).
-fn host_adds(edits: &PackageEdits, extra: &Extra) -> Vec<(At, PathBuf)> {
-    let mut adds: Vec<(At, PathBuf)> = edits
-        .add
-        .iter()
-        .map(|a| (At::from(&a.origin), a.value.clone()))
-        .collect();
+/// The host packages to add: the ones `[[packages.build]]` built (`built`), `[packages] add`,
+/// then the other steps' (each with where it was asked for).
+fn host_adds(built: Vec<HostAdd>, edits: &PackageEdits, extra: &Extra) -> Vec<HostAdd> {
+    let mut adds = built;
+    adds.extend(
+        edits
+            .add
+            .iter()
+            .map(|a| HostAdd::file(At::from(&a.origin), a.value.clone())),
+    );
     adds.extend(
         extra
             .add
             .iter()
-            .map(|p| (At::Section("[[drivers]]"), p.clone())),
+            .map(|p| HostAdd::file(At::Section("[[drivers]]"), p.clone())),
     );
     adds
 }

@@ -19,6 +19,10 @@ mod dep;
 
 pub use dep::{Dep, DepCmp};
 
+/// The build host the packages isoremix makes record: a name that is no machine's (`.invalid`),
+/// so that a package never depends on where it was built.
+pub const BUILD_HOST: &str = "isoremix.invalid";
+
 /// Paths must be absolute, clean (no `.`/`..`/empty components) and free of control bytes.
 fn check_path(field: &'static str, path: &str) -> Result<(), Error> {
     let invalid = |reason| Error::InvalidField {

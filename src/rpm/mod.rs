@@ -33,8 +33,8 @@ pub(crate) mod sign;
 pub(crate) mod verify;
 
 pub use build::{
-    Dep, DepCmp, DirSpec, FileSpec, KernelModules, PackageSpec, ScriptSpec, SymlinkSpec,
-    build_package, build_signed_package, kernel_module_spec,
+    BUILD_HOST, Dep, DepCmp, DirSpec, FileSpec, KernelModules, PackageSpec, ScriptSpec,
+    SymlinkSpec, build_package, build_signed_package, kernel_module_spec,
 };
 pub use error::Error;
 pub use evr::{Evr, Nevra, rpmvercmp};

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod bootcfg;
+pub mod demo;
 pub mod dnf;
 pub mod elf;
 pub mod error_chain;

@@ -1,11 +1,12 @@
 //! `[installer]`: files added to and removed from install.img.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde_spanned::Spanned;
 
 use super::{Cx, one_edit_per_path};
-use crate::profile::location::Located;
+use crate::profile::location::{Located, Origin};
 use crate::profile::rules::parse_mode;
 use crate::profile::schema::{self, Str};
 use crate::profile::{DEFAULT_FILE_MODE, Error, InstallerEdits, InstallerFile, InstallerMode};
@@ -37,15 +38,8 @@ impl Cx<'_> {
             .files
             .iter()
             .map(|f| {
-                let f = f.get_ref();
-                Ok(InstallerFile {
-                    src: self.input_file(&f.src, "file")?,
-                    dest: self.unique_dest(&mut seen, &f.dest)?,
-                    mode: match &f.mode {
-                        Some(m) => self.mode(m)?,
-                        None => DEFAULT_FILE_MODE,
-                    },
-                })
+                let (src, dest, mode) = self.file_with_mode(&mut seen, f.get_ref())?;
+                Ok(InstallerFile { src, dest, mode })
             })
             .collect::<Result<_, Error>>()?;
         let dests: Vec<&Located<String>> = files.iter().map(|f| &f.dest).collect();
@@ -70,6 +64,22 @@ impl Cx<'_> {
             mode,
             files,
         })
+    }
+
+    /// A file owned by root: its local source, its destination (each used once in `seen`) and
+    /// its permission bits (default [`DEFAULT_FILE_MODE`]).
+    pub(super) fn file_with_mode(
+        &self,
+        seen: &mut BTreeMap<String, Origin>,
+        f: &schema::FileWithMode,
+    ) -> Result<(Located<PathBuf>, Located<String>, u32), Error> {
+        let src = self.input_file(&f.src, "file")?;
+        let dest = self.unique_dest(seen, &f.dest)?;
+        let mode = match &f.mode {
+            Some(m) => self.mode(m)?,
+            None => DEFAULT_FILE_MODE,
+        };
+        Ok((src, dest, mode))
     }
 
     fn mode(&self, s: &Str) -> Result<u32, Error> {

@@ -47,6 +47,7 @@ impl Cx<'_> {
                 .collect::<Result<_, _>>()?,
             update: p.update.unwrap_or(false),
             allow_unresolved: names(&p.allow_unresolved)?,
+            build: self.package_builds(&p.build)?,
         })
     }
 

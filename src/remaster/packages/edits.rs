@@ -1,5 +1,6 @@
-//! `[packages] remove` and `[packages] add` (with the driver RPMs another step adds): the
-//! package set of the output repository changed by name.
+//! `[packages] remove` and `[packages] add` (with the packages `[[packages.build]]` builds and
+//! the driver RPMs another step adds): the package set of the output repository changed by
+//! name.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -34,17 +35,38 @@ pub(super) fn remove(
     Ok(names.iter().map(|n| n.value.clone()).collect())
 }
 
-/// Adds the host packages `adds` (where each was asked for, its file), replacing the source's
-/// package of the same name (a lower version only with `allow_downgrade`). Returns the added
-/// names with their files.
+/// A package file of the host to add.
+#[derive(Debug, Clone)]
+pub(super) struct HostAdd {
+    /// Where it was asked for.
+    pub at: At,
+    /// The file.
+    pub path: PathBuf,
+    /// How messages name it: the file, or the `[[packages.build]]` that built it.
+    pub shown: String,
+}
+
+impl HostAdd {
+    /// A file given by the user, named by its path.
+    pub(super) fn file(at: At, path: PathBuf) -> HostAdd {
+        HostAdd {
+            at,
+            shown: path.display().to_string(),
+            path,
+        }
+    }
+}
+
+/// Adds the host packages `adds`, replacing the source's package of the same name (a lower
+/// version only with `allow_downgrade`). Returns the added names with how each is shown.
 pub(super) fn add(
     packages: &mut Packages,
-    adds: &[(At, PathBuf)],
+    adds: &[HostAdd],
     allow_downgrade: bool,
     cx: &mut Context<'_>,
 ) -> Result<BTreeMap<String, String>, Error> {
     let mut added_names: BTreeMap<String, String> = BTreeMap::new();
-    for (at, path) in adds {
+    for HostAdd { at, path, shown } in adds {
         let refused = |why| Error::PackageEdit {
             at: at.clone(),
             why: Box::new(why),
@@ -57,9 +79,9 @@ pub(super) fn add(
         let pkg = read_host_package(path).map_err(unusable)?;
         let h = &pkg.header;
         check_host_header(h).map_err(unusable)?;
-        if let Some(first) = added_names.insert(h.name.clone(), path.display().to_string()) {
+        if let Some(first) = added_names.insert(h.name.clone(), shown.clone()) {
             return Err(refused(PackageRefusal::AddedTwice {
-                path: path.clone(),
+                added: shown.clone(),
                 first,
                 name: h.name.clone(),
             }));
@@ -83,7 +105,7 @@ pub(super) fn add(
             );
             if evr < old_evr && !allow_downgrade {
                 return Err(refused(PackageRefusal::Downgrade {
-                    path: path.clone(),
+                    added: shown.clone(),
                     name: h.name.clone(),
                     old: old_evr.to_string(),
                     new: evr.to_string(),
@@ -103,7 +125,7 @@ pub(super) fn add(
         let location = location_of(h);
         if let Some(other) = packages.get(&location) {
             return Err(refused(PackageRefusal::LocationTaken {
-                path: path.clone(),
+                added: shown.clone(),
                 location,
                 by: other.record.name.clone(),
             }));

@@ -201,7 +201,7 @@ pub(super) fn update(
             return Err(Error::PackageEdit {
                 at: At::Section("[packages] update"),
                 why: Box::new(PackageRefusal::LocationTaken {
-                    path: new.path.clone(),
+                    added: new.path.display().to_string(),
                     location: new_location,
                     by: other.record.name.clone(),
                 }),
@@ -319,7 +319,7 @@ pub(super) fn pull_in(
             return Err(Error::PackageEdit {
                 at: at.clone(),
                 why: Box::new(PackageRefusal::LocationTaken {
-                    path: p.path.clone(),
+                    added: p.path.display().to_string(),
                     location,
                     by: other.record.name.clone(),
                 }),
