@@ -85,12 +85,9 @@ impl Prewritten {
     }
 }
 
-/// The largest piece of a run one thread copies at a time, so that two threads finishing the
-/// queue together end at about the same time.
-const PIECE: u64 = 8 << 20;
-
-/// The work of the copies ahead, shared by the thread that runs them and the build's thread,
-/// which joins in once it has made the late file.
+/// The work of the copies ahead: the build's thread queues runs, the copying thread takes them.
+/// One thread copies: two writing into one file only wait on each other (the filesystem
+/// serializes buffered writes to a file).
 #[derive(Debug, Default)]
 struct Queue {
     state: Mutex<State>,
@@ -117,22 +114,9 @@ impl Queue {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Adds runs, cut into pieces of at most [`PIECE`] bytes.
+    /// Adds runs to copy.
     fn push(&self, runs: &[Run]) {
-        let mut state = self.lock();
-        for run in runs {
-            let mut at = 0;
-            while at < run.len {
-                let len = (run.len - at).min(PIECE);
-                state.waiting.push_back(Run {
-                    from: run.from + at,
-                    to: run.to + at,
-                    len,
-                });
-                at += len;
-            }
-        }
-        drop(state);
+        self.lock().waiting.extend(runs.iter().copied());
         self.more.notify_all();
     }
 
@@ -194,15 +178,14 @@ impl Queue {
     }
 }
 
-/// Copies of unchanged file data running ahead of the image writer, into the image's file.
+/// Copies of unchanged file data running ahead of the image writer, into the image's file, on
+/// a thread of their own.
 pub struct Prewrite {
     /// The image's file; taken by [`Prewrite::finish`].
     partial: Option<PartialImage>,
     queue: Arc<Queue>,
     /// The runs queued so far, by output offset.
     queued: Vec<Run>,
-    source: File,
-    output: File,
     job: Option<JoinHandle<()>>,
 }
 
@@ -230,26 +213,19 @@ impl Prewrite {
         let queue = Arc::new(Queue::default());
         queue.push(&runs);
         let job = {
-            let (queue, source, output) = (
-                Arc::clone(&queue),
-                source.try_clone().map_err(|e| partial.err(e))?,
-                output.try_clone().map_err(|e| partial.err(e))?,
-            );
+            let queue = Arc::clone(&queue);
             std::thread::spawn(move || queue.work(&source, &output))
         };
         Ok(Some(Self {
             partial: Some(partial),
             queue,
             queued: runs,
-            source,
-            output,
             job: Some(job),
         }))
     }
 
-    /// Queues the late file's unchanged data too, now that `src` holds its content, then
-    /// copies on this thread beside the other until every run is copied, and hands over the
-    /// output file with what is in it.
+    /// Queues the late file's unchanged data too, now that `src` holds its content, waits for
+    /// every run to be copied, and hands over the output file with what is in it.
     pub(super) fn finish(
         mut self,
         src: &mut SourceIso,
@@ -262,12 +238,8 @@ impl Prewrite {
                 .collect();
             self.queue.push(&new);
         }
-        {
-            let mut state = self.queue.lock();
-            state.closed = true;
-        }
+        self.queue.lock().closed = true;
         self.queue.more.notify_all();
-        self.queue.work(&self.source, &self.output);
         let joined = self.job.take().map(JoinHandle::join);
         let partial = self.partial.take().ok_or_else(|| {
             super::output::write_err(Path::new(""), "the image's file was already handed over")
