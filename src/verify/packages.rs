@@ -3,8 +3,8 @@
 //! check is judged in the same pass.
 //!
 //! One reader per core takes the files largest first (so that the last ones taken are small and
-//! the readers finish together). A reader keeps four files open and hashes a chunk of each side
-//! by side ([`update_many`]), through four buffers it reuses for every file. A package whose
+//! the readers finish together). A reader keeps two files open and hashes a chunk of each side
+//! by side ([`update_many`]), through two buffers it reuses for every file. A package whose
 //! signature is judged is read alone, as a stream, by the signature check.
 
 use std::cmp::Reverse;
@@ -41,11 +41,15 @@ pub struct Pass {
 /// The bytes read from a file at a time, into each of a reader's buffers.
 const CHUNK: usize = 1 << 20;
 
-/// Files a reader hashes side by side, one buffer each.
-const STREAMS: usize = 4;
+/// Files a reader hashes side by side, one buffer each. Two: four compress faster in isolation,
+/// but their rounds need more vector registers than x86-64 has, and how well the compiler
+/// spills them changes from build to build (verify of the 600 MB sample took 0.134 s with one
+/// build of the same code and 0.187 s with the next); two keep every value in registers and
+/// took 0.136 s.
+const STREAMS: usize = 2;
 
-/// At most this many readers, whatever the number of cores: their buffers stay at 32 MiB (the
-/// peak RSS ceiling is 150 MB), and 8 of them hash some 28 GB/s, more than storage delivers.
+/// At most this many readers, whatever the number of cores: their buffers stay at 16 MiB (the
+/// peak RSS ceiling is 150 MB), and 8 of them hash some 20 GB/s, more than storage delivers.
 const MAX_READERS: usize = 8;
 
 /// Checks every package of `media`; `signature(i)` says whether package `i`'s signature is
@@ -115,7 +119,7 @@ impl<'a> Work<'a> {
                 let buf = &mut buffers[i];
                 open[i].as_mut().map(|o| read_chunk(&mut o.file, buf))
             });
-            // The chunks read, hashed four, two or one at a time.
+            // The chunks read, hashed up to four at a time.
             let mut chunks: Vec<(&mut Sha256, &[u8])> = open
                 .iter_mut()
                 .zip(&buffers)
