@@ -35,25 +35,33 @@ fn target_dir() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }
 
-/// Opens `source`, edits it (a removal, a new file, a replaced file, bytes appended to
-/// install.img, so every kind of content is written) and writes it to `out` as `copy` says.
-fn edit_and_write(source: &Path, out: &Path, copy: DataCopy) -> WriteReport {
+/// `source` opened, with a file removed and one added, and the options that write it (`last`
+/// laid out last).
+fn edited(source: &Path, last: Option<&str>) -> (SourceIso, WriteOptions) {
     let mut iso = SourceIso::open(source).unwrap();
     let time = hadris_fs::DateTime::from_unix_seconds(1_700_000_000).unwrap();
     iso.remove("/EULA").unwrap();
     iso.put_file("/README.site", NewContent::Bytes(b"site\n".to_vec()), time)
-        .unwrap();
-    iso.put_file("/LICENSES", NewContent::Bytes(vec![b'x'; 5000]), time)
-        .unwrap();
-    iso.put_file("/install.img", NewContent::Appended(vec![7u8; 3000]), time)
         .unwrap();
     let opts = WriteOptions {
         volume_id: None,
         time,
         seed: b"kernel copy".to_vec(),
         existing: iso::Existing::Refuse,
-        last: None,
+        last: last.map(str::to_string),
     };
+    (iso, opts)
+}
+
+/// Opens `source`, edits it (a removal, a new file, a replaced file, bytes appended to
+/// install.img, so every kind of content is written) and writes it to `out` as `copy` says.
+fn edit_and_write(source: &Path, out: &Path, copy: DataCopy) -> WriteReport {
+    let (mut iso, opts) = edited(source, None);
+    let time = opts.time;
+    iso.put_file("/LICENSES", NewContent::Bytes(vec![b'x'; 5000]), time)
+        .unwrap();
+    iso.put_file("/install.img", NewContent::Appended(vec![7u8; 3000]), time)
+        .unwrap();
     iso::write_with(&mut iso, out, &opts, copy, &|_| {}).unwrap()
 }
 
@@ -258,18 +266,8 @@ fn write_late(
     ahead: bool,
     between: impl FnOnce(&mut SourceIso),
 ) -> WriteReport {
-    let mut iso = SourceIso::open(source).unwrap();
-    let time = hadris_fs::DateTime::from_unix_seconds(1_700_000_000).unwrap();
-    iso.remove("/EULA").unwrap();
-    iso.put_file("/README.site", NewContent::Bytes(b"site\n".to_vec()), time)
-        .unwrap();
-    let opts = WriteOptions {
-        volume_id: None,
-        time,
-        seed: b"kernel copy".to_vec(),
-        existing: iso::Existing::Refuse,
-        last: Some("/install.img".into()),
-    };
+    let (mut iso, opts) = edited(source, Some("/install.img"));
+    let time = opts.time;
     let started = match ahead {
         true => iso::Prewrite::start(&mut iso, out, &opts, copy).unwrap(),
         false => None,

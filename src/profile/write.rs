@@ -186,14 +186,7 @@ fn installer(i: &InstallerEdits) -> Result<Table, Error> {
         InstallerMode::Repack => Some("repack"),
     };
     opt(&mut t, "mode", mode.map(|m| Value::String(m.into())));
-    if !i.files.is_empty() {
-        let files = i
-            .files
-            .iter()
-            .map(|f| file_with_mode(&f.src, &f.dest, f.mode))
-            .collect::<Result<Vec<_>, Error>>()?;
-        t.insert("files".into(), tables(files));
-    }
+    files_with_mode(&mut t, i.files.iter().map(|f| (&f.src, &f.dest, f.mode)))?;
     Ok(t)
 }
 
@@ -295,15 +288,22 @@ fn package_build(b: &PackageBuild) -> Result<Table, Error> {
     opt(&mut t, "group", b.group.as_deref().map(text));
     opt(&mut t, "vendor", b.vendor.as_deref().map(text));
     nonempty_strings(&mut t, "requires", &b.requires);
-    if !b.files.is_empty() {
-        let files = b
-            .files
-            .iter()
-            .map(|f| file_with_mode(&f.src, &f.dest, f.mode))
+    files_with_mode(&mut t, b.files.iter().map(|f| (&f.src, &f.dest, f.mode)))?;
+    Ok(t)
+}
+
+/// `files`, each as [`file_with_mode`] writes it, under the key `files` of `t` (none: no key).
+fn files_with_mode<'a>(
+    t: &mut Table,
+    files: impl ExactSizeIterator<Item = (&'a Located<std::path::PathBuf>, &'a Located<String>, u32)>,
+) -> Result<(), Error> {
+    if files.len() > 0 {
+        let files = files
+            .map(|(src, dest, mode)| file_with_mode(src, dest, mode))
             .collect::<Result<Vec<_>, Error>>()?;
         t.insert("files".into(), tables(files));
     }
-    Ok(t)
+    Ok(())
 }
 
 /// A `[[installer.files]]` or `[[packages.build.files]]` table: `src`, `dest`, and `mode`
