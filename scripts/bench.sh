@@ -276,8 +276,23 @@ if [ "${BENCH_SKIP_SERIAL:-0}" != 1 ]; then
 fi
 rm -f "$work/lb.cpio"
 echo "ratio isoremix/lbzip2 pair: $(ratio "$rp_s" "$lb_sum") (target <= 0.5)"
+
 echo
-echo "peak RSS target: <= 150000 KiB (isoremix: overlay $ov_rss, patch cached/cold $pa_rss, repack $rp_rss)"
+echo "== (e) verify of this source: install.img decoded (first run), then remembered per content (median of 3, page cache hot)"
+verify_cache=$work/verify-cache
+cat "$work/source.iso" > /dev/null
+read -r vcat_s vcat_rss < <(median3 cat "$work/source.iso")
+BEFORE='rm -rf "$verify_cache"'
+read -r vfirst_s vfirst_rss < <(median3 env XDG_CACHE_HOME="$verify_cache" "$bin" verify "$work/source.iso")
+unset BEFORE
+read -r vmemo_s vmemo_rss < <(median3 env XDG_CACHE_HOME="$verify_cache" "$bin" verify "$work/source.iso")
+rm -rf "$verify_cache"
+row "cat of the ISO" "$vcat_s" "$vcat_rss"
+row "isoremix verify (first run)" "$vfirst_s" "$vfirst_rss"
+row "isoremix verify (install.img remembered)" "$vmemo_s" "$vmemo_rss"
+echo "verify/cat: remembered $(ratio "$vmemo_s" "$vcat_s") (target <= 2); first/(cat + lbzip2 -d) $(ratio "$vfirst_s" "$(awk -v a="$vcat_s" -v b="$lbd_s" 'BEGIN { print a + b }')")"
+echo
+echo "peak RSS target: <= 150000 KiB (isoremix: overlay $ov_rss, patch cached/cold $pa_rss, repack $rp_rss, verify $vfirst_rss/$vmemo_rss)"
 echo "== load after: $(uptime)"
 rm -f "$work"/out-*.iso
 

@@ -16,6 +16,7 @@
 
 pub mod answerfile;
 pub mod boot;
+pub mod cache_file;
 mod clock;
 pub mod depsolve;
 pub mod driver;

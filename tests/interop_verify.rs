@@ -314,6 +314,91 @@ fn build_refuses_an_unmet_requirement_naming_entry_package_and_chain() {
     );
 }
 
+/// verify remembers install.img's check in the user's cache folder: the second run of the same
+/// image reads it from there (the memo is there, the report the same), and an image changed in
+/// the middle of install.img (same length, same first and last bytes) is judged as it is.
+#[test]
+fn verify_remembers_install_img_per_content() {
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    // The sample with 400 KiB that do not compress added to install.img, so that the middle of
+    // install.img is past the first and last 64 KiB the memo is found by.
+    let mut blob = Vec::with_capacity(400 << 10);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while blob.len() < 400 << 10 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        blob.extend_from_slice(&x.to_le_bytes());
+    }
+    fs::write(work.join("blob"), &blob).unwrap();
+    fs::write(
+        work.join("big.toml"),
+        "[source]\niso = \"builtin:sample\"\n[output]\niso = \"big.iso\"\n\
+         [[installer.files]]\nsrc = \"blob\"\ndest = \"/opt/blob\"\n",
+    )
+    .unwrap();
+    run(isoremix().current_dir(work).args(["build", "big.toml"]));
+    let iso = work.join("big.iso");
+    let cache = work.join("cache");
+    let verify_json = |iso: &Path| {
+        let out = isoremix()
+            .env("XDG_CACHE_HOME", &cache)
+            .args(["verify", "--json"])
+            .arg(iso)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = verify_json(&iso);
+    let memos: Vec<_> = fs::read_dir(cache.join("isoremix"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("verify-install-img-"))
+        .collect();
+    assert_eq!(memos.len(), 1, "{memos:?}");
+    assert_eq!(verify_json(&iso), first);
+
+    // Damage a byte in the middle of install.img's data: its first and last bytes, its length
+    // (the memo's key) stay; the digest does not, so the image is decoded and found damaged.
+    let (start, len) = iso_file_extent(&iso, "/install.img");
+    assert!(len > 300 << 10, "install.img is {len} bytes");
+    let mid = start + len / 2;
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .open(&iso)
+        .unwrap();
+    let mut byte = [0u8];
+    f.read_exact_at(&mut byte, mid).unwrap();
+    f.write_all_at(&[byte[0] ^ 0xff], mid).unwrap();
+    drop(f);
+    let damaged = verify_json(&iso);
+    assert_ne!(damaged, first);
+    assert!(
+        damaged.contains("install.img cannot be unpacked"),
+        "{damaged}"
+    );
+    assert!(damaged.contains(r#""installs": false"#), "{damaged}");
+}
+
+/// The first byte and length of `path` in `iso`, as xorriso reports them.
+fn iso_file_extent(iso: &Path, path: &str) -> (u64, u64) {
+    let out = std::process::Command::new("xorriso")
+        .arg("-indev")
+        .arg(iso)
+        .args(["-find", path, "-exec", "report_lba", "--"])
+        .output()
+        .expect("xorriso is needed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("File data lba:"))
+        .unwrap_or_else(|| panic!("no extent of {path}: {text}"));
+    let f: Vec<&str> = line.split(',').map(str::trim).collect();
+    (f[1].parse::<u64>().unwrap() * 2048, f[3].parse().unwrap())
+}
+
 #[test]
 fn hostile_inputs_are_refused_or_judged() {
     let work = tempfile::tempdir().unwrap();

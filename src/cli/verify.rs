@@ -27,7 +27,11 @@ pub struct Args {
 pub fn run(args: Args, ui: &Progress) -> Outcome {
     let source = SourceIso::open(&args.iso)?;
     let bar = ui.spinner("verifying");
-    let report = verify::verify(&source, &verify::Options::full());
+    let options = verify::Options {
+        install_img_memo: isoremix::cache_file::default_dir(),
+        ..verify::Options::full()
+    };
+    let report = verify::verify(&source, &options);
     bar.clear();
     // Quiet: the exit status says it all, and the report is printed only when it fails.
     let show = !report.installs || ui.verbosity() > Verbosity::Quiet;

@@ -16,10 +16,10 @@
 //! renamed into place) and never fails a build: a cache folder that cannot be written just means
 //! no cache.
 
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use crate::cache_file::{self, Sealer, Unsealer};
 
 use super::Compression;
 use super::bzip2_blocks::BlockRecord;
@@ -30,24 +30,11 @@ use super::reader::{Segment, StreamLayout};
 const MAGIC: &[u8; 16] = b"isoremix-initrd\n";
 const VERSION: u32 = 3;
 
-/// The cache folder: `$XDG_CACHE_HOME/isoremix`, else `$HOME/.cache/isoremix`; `None` when
-/// neither variable is set.
-pub fn default_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".cache"))
-        })?;
-    Some(base.join("isoremix"))
-}
+pub use crate::cache_file::default_dir;
 
 /// The cache file of the image with this probe.
 pub fn path_for(dir: &Path, probe: &[u8; 32]) -> PathBuf {
-    let hex: String = probe.iter().map(|b| format!("{b:02x}")).collect();
-    dir.join(format!("install-img-{hex}.index"))
+    dir.join(format!("install-img-{}.index", cache_file::hex(probe)))
 }
 
 fn compression_code(c: Compression) -> u8 {
@@ -73,18 +60,11 @@ fn compression_of(code: u8) -> Option<Compression> {
 
 /// The encoded form of `index`.
 pub fn encode(index: &Index) -> Vec<u8> {
-    let mut o = Vec::with_capacity(64 + index.entries.len() * 160);
-    o.extend_from_slice(MAGIC);
-    o.extend_from_slice(&VERSION.to_le_bytes());
-    let u64s = |o: &mut Vec<u8>, v: u64| o.extend_from_slice(&v.to_le_bytes());
-    let bytes = |o: &mut Vec<u8>, b: &[u8]| {
-        o.extend_from_slice(&(b.len() as u64).to_le_bytes());
-        o.extend_from_slice(b);
-    };
-    u64s(&mut o, index.image_len);
-    o.extend_from_slice(&index.digest);
-    o.extend_from_slice(&index.probe);
-    u64s(&mut o, index.segments.len() as u64);
+    let mut o = Sealer::new(MAGIC, VERSION, 64 + index.entries.len() * 160);
+    o.u64(index.image_len);
+    o.raw(&index.digest);
+    o.raw(&index.probe);
+    o.u64(index.segments.len() as u64);
     for (s, layout) in index.segments.iter().zip(&index.layouts) {
         for v in [
             s.offset,
@@ -93,85 +73,45 @@ pub fn encode(index: &Index) -> Vec<u8> {
             s.entries,
             s.uncompressed_len,
         ] {
-            u64s(&mut o, v);
+            o.u64(v);
         }
-        o.push(compression_code(s.compression));
+        o.u8(compression_code(s.compression));
         match layout {
-            None => o.push(0),
+            None => o.u8(0),
             Some(l) => {
-                o.push(1);
-                o.push(l.level);
-                u64s(&mut o, l.end_bit);
-                u64s(&mut o, l.blocks.len() as u64);
+                o.u8(1);
+                o.u8(l.level);
+                o.u64(l.end_bit);
+                o.u64(l.blocks.len() as u64);
                 for b in &l.blocks {
-                    u64s(&mut o, b.start_bit);
-                    o.extend_from_slice(&b.crc.to_le_bytes());
-                    u64s(&mut o, b.out_len);
+                    o.u64(b.start_bit);
+                    o.raw(&b.crc.to_le_bytes());
+                    o.u64(b.out_len);
                 }
             }
         }
     }
-    u64s(&mut o, index.entries.len() as u64);
+    o.u64(index.entries.len() as u64);
     for e in &index.entries {
-        o.extend_from_slice(&e.header.encode());
-        bytes(&mut o, &e.name);
+        o.raw(&e.header.encode());
+        o.bytes(&e.name);
         for v in [e.segment as u64, e.archive, e.header_offset, e.data_offset] {
-            u64s(&mut o, v);
+            o.u64(v);
         }
         match &e.link_target {
-            None => o.push(0),
+            None => o.u8(0),
             Some(t) => {
-                o.push(1);
-                bytes(&mut o, t);
+                o.u8(1);
+                o.bytes(t);
             }
         }
     }
-    let sum = Sha256::digest(&o);
-    o.extend_from_slice(&sum);
-    o
-}
-
-/// A cursor over an encoded index.
-struct Cursor<'a> {
-    b: &'a [u8],
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = (self.b.get(..n)?, self.b.get(n..)?);
-        self.b = rest;
-        Some(head)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn count(&mut self, min_size: usize) -> Option<usize> {
-        let n = usize::try_from(self.u64()?).ok()?;
-        // A count larger than the bytes left could hold is damage, not a huge allocation.
-        (n.checked_mul(min_size)? <= self.b.len()).then_some(n)
-    }
-    fn bytes(&mut self) -> Option<Vec<u8>> {
-        let n = self.count(1)?;
-        self.take(n).map(<[u8]>::to_vec)
-    }
+    o.seal()
 }
 
 /// Decodes an index; `None` when the bytes are not a whole, intact index of this version.
 pub fn decode(data: &[u8]) -> Option<Index> {
-    let (body, sum) = data.split_at(data.len().checked_sub(32)?);
-    if Sha256::digest(body).as_slice() != sum {
-        return None;
-    }
-    let mut c = Cursor { b: body };
-    if c.take(MAGIC.len())? != MAGIC || c.u32()? != VERSION {
-        return None;
-    }
+    let mut c = Unsealer::open(data, MAGIC, VERSION)?;
     let image_len = c.u64()?;
     let digest: [u8; 32] = c.take(32)?.try_into().ok()?;
     let probe: [u8; 32] = c.take(32)?.try_into().ok()?;
@@ -236,7 +176,7 @@ pub fn decode(data: &[u8]) -> Option<Index> {
             link_target,
         });
     }
-    if !c.b.is_empty() {
+    if !c.is_empty() {
         return None;
     }
     Some(Index {
@@ -287,23 +227,7 @@ pub fn remove(dir: &Path, probe: &[u8; 32]) {
 /// Writes `index` into `dir` atomically (a temporary file, then a rename). Errors are the
 /// caller's to report as a warning.
 pub fn store(dir: &Path, index: &Index) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let path = path_for(dir, &index.probe);
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("index"),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&encode(index))?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    cache_file::store(&path_for(dir, &index.probe), &encode(index))
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ pub(crate) mod compression;
 pub(crate) mod edits;
 mod error;
 pub(crate) mod extract;
-mod image_digest;
+pub(crate) mod image_digest;
 pub(crate) mod index;
 pub mod index_cache;
 pub(crate) mod newc;

@@ -3,10 +3,12 @@
 //! module indexes kmod reads (`*.bin`) equal to what depmod would write for the modules it holds.
 
 use std::collections::BTreeMap;
-use std::io::BufReader;
+use std::io::{BufReader, Seek, SeekFrom};
+use std::path::Path;
 
-use super::{Finding, Severity};
+use super::{Finding, Severity, install_img_memo};
 use crate::driver::{ImageModules, index_files};
+use crate::initrd::image_digest::image_digest_of;
 use crate::iso::SourceIso;
 use crate::xcpng;
 
@@ -30,9 +32,57 @@ impl InstallImg {
     }
 }
 
+/// The install.img check's result as [`lookup`] finds it.
+pub enum Lookup {
+    /// Made now, by decoding the image.
+    Fresh(InstallImg),
+    /// Taken from the memo, for an image of this length, these first and last bytes and this
+    /// digest: it stands only once [`digest`] of the image is that digest.
+    Remembered(InstallImg, [u8; 32]),
+}
+
+/// The install.img check's result: from the `memo` folder when it holds one for an image that
+/// starts and ends as this one does (to be confirmed by its [`digest`]), else made by [`check`].
+pub fn lookup(source: &SourceIso, wanted: &[String], memo: Option<&Path>) -> Lookup {
+    let remembered = memo.and_then(|dir| {
+        let key = install_img_memo::key(&probe(source)?, wanted);
+        install_img_memo::load(dir, &key)
+    });
+    match remembered {
+        Some((found, digest)) => Lookup::Remembered(found, digest),
+        None => Lookup::Fresh(check(source, wanted, memo)),
+    }
+}
+
 /// Decodes install.img once, keeping `wanted` files (absolute paths inside it) and the installer's
-/// repository.py, and compares its module indexes with depmod's.
-pub fn check(source: &SourceIso, wanted: &[String]) -> InstallImg {
+/// repository.py, and compares its module indexes with depmod's. With a `memo` folder, the
+/// result is remembered there (`super::install_img_memo`).
+pub fn check(source: &SourceIso, wanted: &[String], memo: Option<&Path>) -> InstallImg {
+    let found = decode(source, wanted);
+    if let Some(dir) = memo
+        && let (Some(probe), Some(digest)) = (probe(source), digest(source))
+    {
+        install_img_memo::store(dir, &install_img_memo::key(&probe, wanted), &digest, &found);
+    }
+    found
+}
+
+/// install.img's probe (its length and first and last bytes, hashed): what finds its memo.
+fn probe(source: &SourceIso) -> Option<[u8; 32]> {
+    let mut f = source.open_file(xcpng::INSTALL_IMG).ok()?;
+    let len = f.seek(SeekFrom::End(0)).ok()?;
+    crate::initrd::index::probe(&mut f, len).ok()
+}
+
+/// install.img's digest (SHA-256s of all its bytes, read at twice one stream's rate), `None`
+/// when it cannot be read.
+pub fn digest(source: &SourceIso) -> Option<[u8; 32]> {
+    let f = source.open_file(xcpng::INSTALL_IMG).ok()?;
+    image_digest_of(f).ok()
+}
+
+/// [`check`] without a memo.
+fn decode(source: &SourceIso, wanted: &[String]) -> InstallImg {
     let mut out = InstallImg::default();
     if !source.exists(xcpng::INSTALL_IMG) {
         out.findings.push(Finding {

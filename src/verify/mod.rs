@@ -6,7 +6,8 @@
 //! - `packages`: each package file's size and SHA-256 against primary.xml (a reader per core,
 //!   two files hashed side by side in each: `crate::sha256_pair`);
 //! - `treeinfo`: `.treeinfo` as ConfigParser and `MainYumRepository` read it;
-//! - `install_img`: install.img decodes; the answer file and module indexes in it;
+//! - `install_img`: install.img decodes; the answer file and module indexes in it (the result
+//!   remembered per image content when asked: `install_img_memo`);
 //! - `boot_configs`: the boot configs agree (an entry that boots differently per config is
 //!   reported);
 //! - `judge`: per entry: the answer file, the signature checks it turns on, and what yum
@@ -20,6 +21,7 @@ mod boot_configs;
 mod build_check;
 mod driver_disk;
 mod install_img;
+mod install_img_memo;
 mod judge;
 mod packages;
 mod repodata;
@@ -38,6 +40,7 @@ use crate::xcpng;
 
 pub use build_check::{WouldNotInstall, check_build};
 pub use install_img::InstallImg;
+use install_img::Lookup;
 pub use repodata::{MediaEntry, media_entries};
 pub use report::{EntryReport, Report, VariantReport, Verdict};
 
@@ -74,6 +77,9 @@ pub struct Options {
     pub hash_packages: bool,
     /// Decode install.img (answer file, module indexes).
     pub install_img: bool,
+    /// A cache folder where the install.img check's result is remembered per image content
+    /// (see `install_img_memo`); `None`: install.img is decoded every time.
+    pub install_img_memo: Option<std::path::PathBuf>,
     /// Package names whose unmet requirements are tolerated (`[packages] allow_unresolved`).
     pub allow_unresolved: Vec<String>,
     /// Judge signatures as yum would (repomd.xml.asc, and each installed RPM against the
@@ -92,6 +98,7 @@ impl Options {
         Options {
             hash_packages: true,
             install_img: true,
+            install_img_memo: None,
             allow_unresolved: Vec::new(),
             signatures: true,
             configs_must_agree: false,
@@ -107,6 +114,7 @@ impl Options {
         Options {
             hash_packages: false,
             install_img: false,
+            install_img_memo: None,
             allow_unresolved: allow_unresolved.to_vec(),
             signatures: false,
             configs_must_agree: true,
@@ -151,11 +159,54 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
             _ => None,
         })
         .collect();
-    let image = if options.install_img {
-        install_img::check(source, &answerfiles)
-    } else {
-        InstallImg::default()
+    let seen = Seen {
+        boot_entries: &boot_entries,
+        tree: &tree,
+        repo: &repo,
+        findings: &findings,
     };
+    if !options.install_img {
+        return installer_report(source, options, &seen, &InstallImg::default());
+    }
+    match install_img::lookup(source, &answerfiles, options.install_img_memo.as_deref()) {
+        Lookup::Fresh(image) => installer_report(source, options, &seen, &image),
+        // The memo's answer is judged while the image's digest is checked beside it, on a
+        // core of its own; when the digest differs, the image is decoded and judged again.
+        Lookup::Remembered(image, digest) => std::thread::scope(|scope| {
+            let same = scope.spawn(|| install_img::digest(source) == Some(digest));
+            let report = installer_report(source, options, &seen, &image);
+            if same.join().unwrap_or(false) {
+                return report;
+            }
+            let memo = options.install_img_memo.as_deref();
+            let image = install_img::check(source, &answerfiles, memo);
+            installer_report(source, options, &seen, &image)
+        }),
+    }
+}
+
+/// What [`verify`] found before install.img is read.
+struct Seen<'a> {
+    boot_entries: &'a [entries::Entry],
+    tree: &'a treeinfo::Treeinfo,
+    repo: &'a repodata::Repodata,
+    findings: &'a [Finding],
+}
+
+/// The report of an installer image, from what was `seen` and its install.img's `image`.
+fn installer_report(
+    source: &SourceIso,
+    options: &Options,
+    seen: &Seen<'_>,
+    image: &InstallImg,
+) -> Report {
+    let Seen {
+        boot_entries,
+        tree,
+        repo,
+        ..
+    } = *seen;
+    let mut findings = seen.findings.to_vec();
     findings.extend(image.findings.iter().cloned());
     let solver = solve::Solver::new(&repo.records, repo.groups.as_deref());
     let repository_targets = entries::repository_targets(
@@ -166,7 +217,7 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
         &solver.group_ids(),
     );
     let cx = Context {
-        image: &image,
+        image,
         options,
         repository_targets: &repository_targets,
         solver: &solver,

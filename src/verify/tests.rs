@@ -176,3 +176,64 @@ fn boot_configs_must_agree_in_a_build() {
         "{err}"
     );
 }
+
+/// The report as JSON, to compare two reports whole.
+fn json(report: &Report) -> String {
+    serde_json::to_string(report).unwrap()
+}
+
+#[test]
+fn install_img_results_are_remembered_per_image_and_confirmed_by_its_digest() {
+    let (_dir, source) = sample();
+    let memo = tempfile::tempdir().unwrap();
+    let with_memo = Options {
+        install_img_memo: Some(memo.path().to_path_buf()),
+        ..Options::full()
+    };
+    let plain = json(&verify(&source, &Options::full()));
+    // The first run decodes and remembers; the next takes the result from the memo: the same
+    // report either way.
+    assert_eq!(json(&verify(&source, &with_memo)), plain);
+    let names: Vec<String> = std::fs::read_dir(memo.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let [name] = names.as_slice() else {
+        panic!("one memo file expected: {names:?}")
+    };
+    let hex = name.strip_prefix("verify-install-img-").unwrap();
+    let key: [u8; 32] = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+    let (remembered, digest) = install_img_memo::load(memo.path(), &key).unwrap();
+    assert_eq!(Some(digest), install_img::digest(&source));
+    assert_eq!(json(&verify(&source, &with_memo)), plain);
+
+    // A result the memo holds for this image is used as it is...
+    let planted = |digest: &[u8; 32]| {
+        let mut found = InstallImg {
+            readable: remembered.readable,
+            files: remembered.files.clone(),
+            findings: remembered.findings.clone(),
+        };
+        found.findings.push(Finding {
+            check: "install-img",
+            severity: Severity::Error,
+            message: "planted in the memo".into(),
+        });
+        install_img_memo::store(memo.path(), &key, digest, &found);
+    };
+    planted(&digest);
+    let report = verify(&source, &with_memo);
+    assert!(json(&report).contains("planted in the memo"));
+    assert!(!report.installs);
+    // ...but one made from other bytes (the same length, first and last bytes: the same key)
+    // is not: the image is decoded again, judged as it is, and remembered again.
+    planted(&[0; 32]);
+    assert_eq!(json(&verify(&source, &with_memo)), plain);
+    let (again, again_digest) = install_img_memo::load(memo.path(), &key).unwrap();
+    assert_eq!(again_digest, digest);
+    assert_eq!(again.findings, remembered.findings);
+}

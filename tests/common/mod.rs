@@ -66,9 +66,15 @@ pub fn run_all(cmd: &mut Command) -> String {
     s
 }
 
-/// The isoremix binary built for this test run.
+/// The isoremix binary built for this test run, with its cache folder in the build's
+/// temporary folder rather than the user's (a test that wants its own sets it again).
 pub fn isoremix() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_isoremix"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_isoremix"));
+    cmd.env(
+        "XDG_CACHE_HOME",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-cache"),
+    );
+    cmd
 }
 
 /// Lays out an XCP-ng-shaped tree (real isolinux.bin from Debian's isolinux
