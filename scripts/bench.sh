@@ -370,7 +370,7 @@ cargo test --release --quiet --test hostile_costs -- --nocapture --test-threads=
 scale_cases=(cp iso_only patch)
 scale_cp() {
   secs cp "$1" "$work/scale-copy.iso"
-  rm -f "$work/scale-copy.iso"
+  rm -f "$work/scale-copy.iso"; sync
 }
 scale_iso_only() {
   cat > "$work/scale-edit.toml" <<TOML
@@ -382,7 +382,7 @@ iso = "scale-out.iso"
 remove = ["/EULA"]
 TOML
   secs "$bin" build --force "$work/scale-edit.toml"
-  rm -f "$work/scale-out.iso"
+  rm -f "$work/scale-out.iso"; sync
 }
 scale_patch() { # the installer patch; the first of the three runs indexes install.img
   cat > "$work/scale-patch.toml" <<TOML
@@ -394,7 +394,7 @@ iso = "scale-out.iso"
 patches = ["site.patch"]
 TOML
   secs env XDG_CACHE_HOME="$work/scale-index-cache" "$bin" build --force "$work/scale-patch.toml"
-  rm -f "$work/scale-out.iso"
+  rm -f "$work/scale-out.iso"; sync
 }
 scaling_table() { # SIZES...
   local size case line
@@ -407,6 +407,9 @@ scaling_table() { # SIZES...
       "$work/swap.toml" > "$work/scale-swap.toml"
     "$bin" build --force "$work/scale-swap.toml" >/dev/null 2>&1
     rm -f "$work/scale-base.iso"
+    # Each run starts with nothing waiting to be written back (a source or an output of
+    # gigabytes still being written would slow the next run down).
+    sync
     cat "$work/scale-source.iso" > /dev/null
     line=$(printf '%-14s' "$(stat -c %s "$work/scale-source.iso")")
     for case in "${scale_cases[@]}"; do
@@ -417,7 +420,7 @@ scaling_table() { # SIZES...
     rm -rf "$work/scale-source.iso" "$work/scale-index-cache"
   done
 }
-echo "== scaling: an ISO-only edit and an installer patch against cp, per source size (median of 3, page cache hot)"
+echo "== scaling: an ISO-only edit and an installer patch against cp, per source size (median of 3, page cache hot, written back between runs)"
 scaling_table 300000000 600000000 1200000000 2400000000
 
 # ---------------------------------------------------------------------------
