@@ -45,7 +45,7 @@ pub enum Lookup {
 /// starts and ends as this one does (to be confirmed by its [`digest`]), else made by [`check`].
 pub fn lookup(source: &SourceIso, wanted: &[String], memo: Option<&Path>) -> Lookup {
     let remembered = memo.and_then(|dir| {
-        let key = install_img_memo::key(&probe(source)?, wanted);
+        let key = install_img_memo::key(&probe(source)?, wanted)?;
         install_img_memo::load(dir, &key)
     });
     match remembered {
@@ -60,9 +60,10 @@ pub fn lookup(source: &SourceIso, wanted: &[String], memo: Option<&Path>) -> Loo
 pub fn check(source: &SourceIso, wanted: &[String], memo: Option<&Path>) -> InstallImg {
     let found = decode(source, wanted);
     if let Some(dir) = memo
-        && let (Some(probe), Some(digest)) = (probe(source), digest(source))
+        && let Some(key) = probe(source).and_then(|p| install_img_memo::key(&p, wanted))
+        && let Some(digest) = digest(source)
     {
-        install_img_memo::store(dir, &install_img_memo::key(&probe, wanted), &digest, &found);
+        install_img_memo::store(dir, &key, &digest, &found);
     }
     found
 }

@@ -4,7 +4,8 @@
 //! install.img (about 175 MB of bzip2) is seconds of work, hashing it a tenth of one.
 //!
 //! One sealed file (`crate::cache_file`) per key in the cache folder, named
-//! `verify-install-img-<key>`. The key is the SHA-256 of this isoremix's version, the paths
+//! `verify-install-img-<key>`. The key is the SHA-256 of this build of isoremix (its version and
+//! its executable's size and time), the paths
 //! the check was asked to keep and install.img's probe (its length and first and last 64 KiB,
 //! as its cached index is found), so that it is found without reading the whole image; a
 //! different question or another isoremix never finds it. The file holds the digest of the
@@ -17,6 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
 
 use sha2::{Digest, Sha256};
 
@@ -29,18 +31,32 @@ const VERSION: u32 = 1;
 const CHECKS: [&str; 2] = ["install-img", "modules"];
 
 /// The memo's key for an image of this probe (`crate::initrd::index::probe`: its length and
-/// first and last 64 KiB, hashed) checked keeping `wanted`.
-pub fn key(probe: &[u8; 32], wanted: &[String]) -> [u8; 32] {
+/// first and last 64 KiB, hashed) checked keeping `wanted`, by this build of isoremix
+/// ([`this_build`]); `None` (no memo) when the build cannot be told.
+pub fn key(probe: &[u8; 32], wanted: &[String]) -> Option<[u8; 32]> {
     let mut h = Sha256::new();
     h.update(MAGIC);
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update([0]);
+    h.update(this_build()?);
     for w in wanted {
         h.update((w.len() as u64).to_le_bytes());
         h.update(w.as_bytes());
     }
     h.update(probe);
-    h.finalize().into()
+    Some(h.finalize().into())
+}
+
+/// What tells this build of isoremix from another: its version, and the size and modification
+/// time of its executable (as ccache tells compilers apart), so that a rebuilt isoremix whose
+/// checks changed without a new version number never reads what an earlier build remembered.
+fn this_build() -> Option<Vec<u8>> {
+    let meta = std::env::current_exe().ok()?.metadata().ok()?;
+    let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    let mut id = env!("CARGO_PKG_VERSION").as_bytes().to_vec();
+    id.push(0);
+    id.extend_from_slice(&meta.len().to_le_bytes());
+    id.extend_from_slice(&mtime.as_secs().to_le_bytes());
+    id.extend_from_slice(&mtime.subsec_nanos().to_le_bytes());
+    Some(id)
 }
 
 fn path_for(dir: &Path, key: &[u8; 32]) -> PathBuf {
@@ -161,14 +177,14 @@ mod tests {
     #[test]
     fn a_result_reads_back_only_under_its_own_key_and_intact() {
         let dir = tempfile::tempdir().unwrap();
-        let key = key(&[1; 32], &["/answerfile.xml".into()]);
+        let key = key(&[1; 32], &["/answerfile.xml".into()]).unwrap();
         store(dir.path(), &key, &[9; 32], &found());
         let (back, digest) = load(dir.path(), &key).unwrap();
         assert!(same(&back, &found()) && digest == [9; 32]);
         // Another image or another question has another key.
-        let other = super::key(&[2; 32], &["/answerfile.xml".into()]);
+        let other = super::key(&[2; 32], &["/answerfile.xml".into()]).unwrap();
         assert!(load(dir.path(), &other).is_none());
-        assert_ne!(other, super::key(&[1; 32], &["/other.xml".into()]));
+        assert_ne!(other, super::key(&[1; 32], &["/other.xml".into()]).unwrap());
         // A damaged file is not used; a file moved under another key is not either.
         let path = path_for(dir.path(), &key);
         let good = std::fs::read(&path).unwrap();
@@ -185,7 +201,7 @@ mod tests {
     #[test]
     fn an_image_that_did_not_decode_is_not_remembered() {
         let dir = tempfile::tempdir().unwrap();
-        let key = key(&[1; 32], &[]);
+        let key = key(&[1; 32], &[]).unwrap();
         let failed = InstallImg {
             readable: false,
             ..found()
@@ -196,7 +212,7 @@ mod tests {
 
     #[test]
     fn an_unknown_check_name_is_damage() {
-        let key = key(&[1; 32], &[]);
+        let key = key(&[1; 32], &[]).unwrap();
         let mut odd = found();
         odd.findings[0].check = "packages";
         assert!(decode(&encode(&key, &[9; 32], &odd), &key).is_none());
