@@ -108,16 +108,37 @@ pub fn probe<R: Read + Seek>(image: &mut R, len: u64) -> io::Result<[u8; 32]> {
 }
 
 /// A reader hashing what passes through it, keeping the first and last bytes for the probe.
-struct Hashing<R> {
+pub(crate) struct Hashing<R> {
     inner: R,
     digest: ImageDigest,
     head: Vec<u8>,
     tail: Vec<u8>,
+    len: u64,
+}
+
+impl<R> Hashing<R> {
+    /// Hashes what is read from `inner`.
+    pub(crate) fn new(inner: R) -> Hashing<R> {
+        Hashing {
+            inner,
+            digest: ImageDigest::new(),
+            head: Vec::with_capacity(PROBE_LEN),
+            tail: Vec::with_capacity(2 * PROBE_LEN),
+            len: 0,
+        }
+    }
+
+    /// The image's digest and probe, when everything read so far is the whole image.
+    pub(crate) fn finish(self) -> ([u8; 32], [u8; 32]) {
+        let tail = &self.tail[self.tail.len().saturating_sub(PROBE_LEN)..];
+        (self.digest.finalize(), probe_of(self.len, &self.head, tail))
+    }
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.len += n as u64;
         let got = &buf[..n];
         self.digest.update(got);
         let room = PROBE_LEN - self.head.len();
@@ -146,12 +167,7 @@ pub fn read_indexed<R: Read>(
     spool: Option<Box<dyn io::Write>>,
     visit: Visit<'_>,
 ) -> Result<(Tree, Kept, Index)> {
-    let hashing = Hashing {
-        inner: image,
-        digest: ImageDigest::new(),
-        head: Vec::with_capacity(PROBE_LEN),
-        tail: Vec::with_capacity(2 * PROBE_LEN),
-    };
+    let hashing = Hashing::new(image);
     let mut reader = match spool {
         Some(s) => Reader::with_spool(hashing, s),
         None => Reader::new(hashing),
@@ -198,9 +214,7 @@ pub fn read_indexed<R: Read>(
             io::Error::other("reader not at the end"),
         )
     })?;
-    let digest = rest.digest.finalize();
-    let tail = &rest.tail[rest.tail.len().saturating_sub(PROBE_LEN)..];
-    let probe = probe_of(image_len, &rest.head, tail);
+    let (digest, probe) = rest.finish();
     tree.set_layout(segments.clone(), image_len);
     Ok((
         tree,

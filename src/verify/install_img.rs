@@ -3,12 +3,13 @@
 //! module indexes kmod reads (`*.bin`) equal to what depmod would write for the modules it holds.
 
 use std::collections::BTreeMap;
-use std::io::{BufReader, Seek, SeekFrom};
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::Path;
 
 use super::{Finding, Severity, install_img_memo};
 use crate::driver::{ImageModules, index_files};
 use crate::initrd::image_digest::image_digest_of;
+use crate::initrd::index::Hashing;
 use crate::iso::SourceIso;
 use crate::xcpng;
 
@@ -58,15 +59,18 @@ pub fn lookup(source: &SourceIso, wanted: &[String], memo: Option<&Path>) -> Loo
 /// repository.py, and compares its module indexes with depmod's. With a `memo` folder, the
 /// result is remembered there (`super::install_img_memo`).
 pub fn check(source: &SourceIso, wanted: &[String], memo: Option<&Path>) -> InstallImg {
-    let found = decode(source, wanted);
+    let (found, sums) = decode(source, wanted, memo.is_some());
     if let Some(dir) = memo
-        && let Some(key) = probe(source).and_then(|p| install_img_memo::key(&p, wanted))
-        && let Some(digest) = digest(source)
+        && let Some((digest, probe)) = sums
+        && let Some(key) = install_img_memo::key(&probe, wanted)
     {
         install_img_memo::store(dir, &key, &digest, &found);
     }
     found
 }
+
+/// install.img's digest and probe, in that order.
+type Sums = ([u8; 32], [u8; 32]);
 
 /// install.img's probe (its length and first and last bytes, hashed): what finds its memo.
 fn probe(source: &SourceIso) -> Option<[u8; 32]> {
@@ -82,8 +86,9 @@ pub fn digest(source: &SourceIso) -> Option<[u8; 32]> {
     image_digest_of(f).ok()
 }
 
-/// [`check`] without a memo.
-fn decode(source: &SourceIso, wanted: &[String]) -> InstallImg {
+/// [`check`] without a memo; with `hash`, also install.img's digest and probe, made from the
+/// same read (`None` when it did not decode).
+fn decode(source: &SourceIso, wanted: &[String], hash: bool) -> (InstallImg, Option<Sums>) {
     let mut out = InstallImg::default();
     if !source.exists(xcpng::INSTALL_IMG) {
         out.findings.push(Finding {
@@ -91,7 +96,7 @@ fn decode(source: &SourceIso, wanted: &[String]) -> InstallImg {
             severity: Severity::Error,
             message: format!("{} is missing: no installer to boot", xcpng::INSTALL_IMG),
         });
-        return out;
+        return (out, None);
     }
     let mut names: Vec<String> = wanted
         .iter()
@@ -109,10 +114,20 @@ fn decode(source: &SourceIso, wanted: &[String]) -> InstallImg {
         .open_file(xcpng::INSTALL_IMG)
         .map_err(|e| e.to_string())
         .and_then(|f| {
-            ImageModules::read_keeping(BufReader::with_capacity(1 << 20, f), &keep)
-                .map_err(|e| e.to_string())
+            let mut hashing = Hashing::new(f);
+            let found =
+                ImageModules::read_keeping(BufReader::with_capacity(1 << 20, &mut hashing), &keep)
+                    .map_err(|e| e.to_string())?;
+            // The digest covers the whole image: what the decoder left unread passes too.
+            let sums = match hash {
+                true => io::copy(&mut hashing, &mut io::sink())
+                    .ok()
+                    .map(|_| hashing.finish()),
+                false => None,
+            };
+            Ok((found, sums))
         });
-    let (modules, kept) = match read {
+    let ((modules, kept), sums) = match read {
         Ok(found) => found,
         Err(why) => {
             out.findings.push(Finding {
@@ -123,7 +138,7 @@ fn decode(source: &SourceIso, wanted: &[String]) -> InstallImg {
                     xcpng::INSTALL_IMG
                 ),
             });
-            return out;
+            return (out, None);
         }
     };
     out.readable = true;
@@ -132,7 +147,7 @@ fn decode(source: &SourceIso, wanted: &[String]) -> InstallImg {
         .into_iter()
         .map(|(path, data)| (format!("/{path}"), data))
         .collect();
-    out
+    (out, sums)
 }
 
 /// Each kernel's `*.bin` indexes against what depmod would write for the image's modules.
