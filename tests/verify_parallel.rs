@@ -1,5 +1,5 @@
-//! `verify` reads the package files with several readers, two files side by side in each, the
-//! largest first: whatever the number of readers, on an image with faults of every kind the
+//! `verify` reads the package files with several readers, up to four files side by side in each,
+//! shared out a chunk at a time: whatever the number of readers, on an image with faults of every kind the
 //! package pass reports (damaged package files on the disk, a package of an entry with
 //! gpgcheck on that is not signed, a damaged install.img), the report is the same, every fault
 //! is in it once, and the package findings come in primary.xml's order.
@@ -12,7 +12,7 @@ use isoremix::iso::{NewContent, SourceIso};
 use isoremix::rpm::{FileSpec, PackageSpec, build_package};
 use isoremix::verify::{Options, Report, Severity, media_entries, verify};
 
-/// The reader counts compared: one (the files in the order taken, never two side by side), two
+/// The reader counts compared: one (every file in one reader, up to four side by side), two
 /// (this machine's cores), and more readers than some of the work needs.
 const READERS: [usize; 4] = [1, 2, 3, 7];
 

@@ -4,8 +4,10 @@
 //! reads the image once, in order, and hashes two chunks side by side at the two-stream rate
 //! of [`crate::sha256_pair`] (about 1.8 times one stream's on a core), on a core of its own
 //! while the new ISO is written; a full read of the image makes the same digest chunk by chunk.
+//! The two streams can also be read apart ([`Lane`]), each hashed wherever a hasher has room
+//! for it, and put together with [`from_lanes`].
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use sha2::Digest;
 
@@ -55,10 +57,82 @@ impl ImageDigest {
 
     /// The digest of the image fed.
     pub fn finalize(self) -> [u8; 32] {
-        let mut outer = sha2::Sha256::new();
-        outer.update(self.even.finalize());
-        outer.update(self.odd.finalize());
-        outer.finalize().into()
+        from_lanes(self.even, self.odd)
+    }
+}
+
+/// The digest of an image whose even chunks were fed to `even` and odd ones to `odd`.
+pub fn from_lanes(even: Sha256, odd: Sha256) -> [u8; 32] {
+    let mut outer = sha2::Sha256::new();
+    outer.update(even.finalize());
+    outer.update(odd.finalize());
+    outer.finalize().into()
+}
+
+/// The bytes of one of the digest's two streams: the even (or odd) chunks of an image, in
+/// order, read from the image and seeking over the other stream's chunks.
+pub struct Lane<R> {
+    image: R,
+    /// 0 for the even chunks, 1 for the odd ones.
+    parity: u64,
+    /// The position in the image.
+    pos: u64,
+    /// The image's length.
+    image_len: u64,
+    /// Whether `image` is at `pos`.
+    placed: bool,
+}
+
+impl<R: Read + Seek> Lane<R> {
+    /// The even (`odd` false) or odd chunks of `image`, `image_len` bytes long.
+    pub fn new(image: R, image_len: u64, odd: bool) -> Lane<R> {
+        Lane {
+            image,
+            parity: u64::from(odd),
+            pos: 0,
+            image_len,
+            placed: false,
+        }
+    }
+
+    /// The bytes of the lane.
+    pub fn len(&self) -> u64 {
+        let chunk = CHUNK as u64;
+        let whole_pairs = self.image_len / (2 * chunk);
+        let rest = self.image_len % (2 * chunk);
+        let in_rest = match self.parity {
+            0 => rest.min(chunk),
+            _ => rest.saturating_sub(chunk),
+        };
+        whole_pairs * chunk + in_rest
+    }
+}
+
+impl<R: Read + Seek> Read for Lane<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let chunk = CHUNK as u64;
+        if self.pos / chunk % 2 != self.parity {
+            self.pos = (self.pos / chunk + 1) * chunk;
+            self.placed = false;
+        }
+        if self.pos >= self.image_len || buf.is_empty() {
+            return Ok(0);
+        }
+        if !self.placed {
+            self.image.seek(SeekFrom::Start(self.pos))?;
+            self.placed = true;
+        }
+        let chunk_end = ((self.pos / chunk + 1) * chunk).min(self.image_len);
+        let want = ((chunk_end - self.pos) as usize).min(buf.len());
+        let n = self.image.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the image ends before its length",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
@@ -96,12 +170,14 @@ mod tests {
         outer.finalize().into()
     }
 
-    #[test]
-    fn every_way_of_feeding_gives_the_digest_of_the_definition() {
+    /// An image of five and a bit chunks, and the lengths of it tried: around chunk and pair
+    /// boundaries, and the whole.
+    fn images() -> (Vec<u8>, [usize; 10]) {
         let data: Vec<u8> = (0..5 * CHUNK + 999)
             .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3])
             .collect();
-        for len in [
+        let whole = data.len();
+        let lengths = [
             0,
             1,
             CHUNK - 1,
@@ -111,8 +187,15 @@ mod tests {
             2 * CHUNK + 63,
             3 * CHUNK,
             4 * CHUNK + 1,
-            data.len(),
-        ] {
+            whole,
+        ];
+        (data, lengths)
+    }
+
+    #[test]
+    fn every_way_of_feeding_gives_the_digest_of_the_definition() {
+        let (data, lengths) = images();
+        for len in lengths {
             let image = &data[..len];
             let want = by_definition(image);
             assert_eq!(image_digest_of(image).unwrap(), want, "paired, {len} bytes");
@@ -138,5 +221,43 @@ mod tests {
             image_digest_of(&swapped[..]).unwrap(),
             image_digest_of(&data[..2 * CHUNK]).unwrap()
         );
+    }
+
+    #[test]
+    fn the_two_lanes_read_apart_give_the_same_digest() {
+        let (data, lengths) = images();
+        for len in lengths {
+            let image = &data[..len];
+            // Read in pieces that do not divide a chunk, the odd lane first.
+            let hashed: Vec<Sha256> = [true, false]
+                .into_iter()
+                .map(|odd| {
+                    let mut lane = Lane::new(std::io::Cursor::new(image), len as u64, odd);
+                    let want_len = lane.len();
+                    let (mut hash, mut buf) = (Sha256::new(), vec![0u8; 300_007]);
+                    loop {
+                        let n = lane.read(&mut buf).unwrap();
+                        if n == 0 {
+                            break;
+                        }
+                        hash.update(&buf[..n]);
+                    }
+                    assert_eq!(hash.len(), want_len, "{len} bytes, odd {odd}");
+                    hash
+                })
+                .collect();
+            let [odd, even] = <[Sha256; 2]>::try_from(hashed).ok().unwrap();
+            assert_eq!(from_lanes(even, odd), by_definition(image), "{len} bytes");
+        }
+        // An image shorter than its length says: an error, not a short lane.
+        let mut lane = Lane::new(
+            std::io::Cursor::new(&data[..CHUNK]),
+            3 * CHUNK as u64,
+            false,
+        );
+        let mut buf = vec![0u8; CHUNK];
+        assert_eq!(lane.read(&mut buf).unwrap(), CHUNK);
+        let err = lane.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
     }
 }

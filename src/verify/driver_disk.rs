@@ -18,6 +18,7 @@ pub(super) fn driver_disk(source: &SourceIso, options: &Options) -> Report {
         &|_| false,
         &|_| None,
         options,
+        None,
         &mut findings,
     );
     let has_group = repo

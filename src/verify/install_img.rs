@@ -8,7 +8,6 @@ use std::path::Path;
 
 use super::{Finding, Severity, install_img_memo};
 use crate::driver::{ImageModules, index_files};
-use crate::initrd::image_digest::image_digest_of;
 use crate::initrd::index::Hashing;
 use crate::iso::SourceIso;
 use crate::xcpng;
@@ -77,13 +76,6 @@ fn probe(source: &SourceIso) -> Option<[u8; 32]> {
     let mut f = source.open_file(xcpng::INSTALL_IMG).ok()?;
     let len = f.seek(SeekFrom::End(0)).ok()?;
     crate::initrd::index::probe(&mut f, len).ok()
-}
-
-/// install.img's digest (SHA-256s of all its bytes, read at twice one stream's rate), `None`
-/// when it cannot be read.
-pub fn digest(source: &SourceIso) -> Option<[u8; 32]> {
-    let f = source.open_file(xcpng::INSTALL_IMG).ok()?;
-    image_digest_of(f).ok()
 }
 
 /// [`check`] without a memo; with `hash`, also install.img's digest and probe, made from the

@@ -166,22 +166,21 @@ pub fn verify(source: &SourceIso, options: &Options) -> Report {
         findings: &findings,
     };
     if !options.install_img {
-        return installer_report(source, options, &seen, &InstallImg::default());
+        return installer_report(source, options, &seen, &InstallImg::default(), false).0;
     }
     match install_img::lookup(source, &answerfiles, options.install_img_memo.as_deref()) {
-        Lookup::Fresh(image) => installer_report(source, options, &seen, &image),
-        // The memo's answer is judged while the image's digest is checked beside it, on a
-        // core of its own; when the digest differs, the image is decoded and judged again.
-        Lookup::Remembered(image, digest) => std::thread::scope(|scope| {
-            let same = scope.spawn(|| install_img::digest(source) == Some(digest));
-            let report = installer_report(source, options, &seen, &image);
-            if same.join().unwrap_or(false) {
+        Lookup::Fresh(image) => installer_report(source, options, &seen, &image, false).0,
+        // The memo's answer is judged while install.img's digest is made in the same pass as
+        // the packages' hashes; when the digest differs, the image is decoded and judged again.
+        Lookup::Remembered(image, digest) => {
+            let (report, now) = installer_report(source, options, &seen, &image, true);
+            if now == Some(digest) {
                 return report;
             }
             let memo = options.install_img_memo.as_deref();
             let image = install_img::check(source, &answerfiles, memo);
-            installer_report(source, options, &seen, &image)
-        }),
+            installer_report(source, options, &seen, &image, false).0
+        }
     }
 }
 
@@ -193,13 +192,15 @@ struct Seen<'a> {
     findings: &'a [Finding],
 }
 
-/// The report of an installer image, from what was `seen` and its install.img's `image`.
+/// The report of an installer image, from what was `seen` and its install.img's `image`; with
+/// `image_digest`, also install.img's digest as it is now (`None` when it cannot be read).
 fn installer_report(
     source: &SourceIso,
     options: &Options,
     seen: &Seen<'_>,
     image: &InstallImg,
-) -> Report {
+    image_digest: bool,
+) -> (Report, Option<[u8; 32]>) {
     let Seen {
         boot_entries,
         tree,
@@ -252,18 +253,20 @@ fn installer_report(
         .flat_map(|v| v.installed.iter())
         .filter_map(|&i| solver.record(i).map(|r| r.location_href.as_str()))
         .collect();
-    let results = check_packages(
+    let checked = check_packages(
         source,
         &repo.media,
         &|i| needs_signature.contains(repo.media[i].href.as_str()),
         &|r| signed.package(r),
         options,
+        image_digest.then_some(xcpng::INSTALL_IMG),
         &mut findings,
     );
+    let results = &checked.packages;
     let refused: BTreeMap<&str, &str> = repo
         .media
         .iter()
-        .zip(&results)
+        .zip(results)
         .filter_map(|(m, r)| Some((m.href.as_str(), r.signature.as_deref()?)))
         .collect();
 
@@ -307,20 +310,22 @@ fn installer_report(
             EntryReport::new(label, std::mem::take(variants))
         })
         .collect();
-    Report::new(findings, entries)
+    (Report::new(findings, entries), checked.image_digest)
 }
 /// Checks the packages of `media` as `options` ask (signatures of those `signature(i)` picks,
-/// judged with `judge`), adds a finding for each that fails the media check, and returns the
-/// results in `media`'s order.
+/// judged with `judge`; the image digest of the file `image_digest` names made in the same
+/// pass), adds a finding for each that fails the media check, and returns the results in
+/// `media`'s order.
 fn check_packages(
     source: &SourceIso,
     media: &[MediaEntry],
     signature: &(dyn Fn(usize) -> bool + Sync),
     judge: packages::SignatureCheck<'_>,
     options: &Options,
+    image_digest: Option<&str>,
     findings: &mut Vec<Finding>,
-) -> Vec<packages::PackageResult> {
-    let results = packages::check(
+) -> packages::Checked {
+    let checked = packages::check(
         source,
         media,
         signature,
@@ -328,16 +333,17 @@ fn check_packages(
         packages::Pass {
             hash: options.hash_packages,
             threads: options.threads,
+            image_digest,
         },
     );
-    findings.extend(results.iter().filter_map(|r| {
+    findings.extend(checked.packages.iter().filter_map(|r| {
         r.media.clone().map(|message| Finding {
             check: "packages",
             severity: Severity::Error,
             message,
         })
     }));
-    results
+    checked
 }
 
 #[cfg(test)]

@@ -2,17 +2,21 @@
 //! and its size and SHA-256 compared with primary.xml's; a package whose signature yum would
 //! check is judged in the same pass.
 //!
-//! One reader per core takes the files largest first (so that the last ones taken are small and
-//! the readers finish together). A reader keeps two files open and hashes a chunk of each side
-//! by side ([`update_many`]), through two buffers it reuses for every file. A package whose
-//! signature is judged is read alone, as a stream, by the signature check.
+//! One reader per core. The files are opened largest first, a few more at a time than the
+//! readers hash, and shared out a chunk at a time: a reader takes up to four open files, those
+//! with the most bytes left, hashes the next chunk of each side by side ([`update_many`])
+//! through buffers it reuses for every file, and gives them back. So the readers stay busy to
+//! the end, and finish together: no reader hashes the last two files while another has none.
+//! A package whose signature is judged is read alone, as a stream, by the signature check.
 
 use std::cmp::Reverse;
+use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use super::repodata::MediaEntry;
+use crate::initrd::image_digest::{Lane, from_lanes};
 use crate::iso::{ExtentReader, SourceIso};
 use crate::sha256_pair::{Sha256, update_many, update_pair};
 
@@ -30,26 +34,36 @@ pub struct PackageResult {
 
 /// How the package files are read.
 #[derive(Debug, Clone, Copy)]
-pub struct Pass {
+pub struct Pass<'a> {
     /// Hash each file (else only its presence and size are checked, unless its signature is
     /// judged).
     pub hash: bool,
     /// Threads reading files (at most [`MAX_READERS`]).
     pub threads: usize,
+    /// A file of the image whose [image digest](crate::initrd::image_digest) is made in the
+    /// same pass, its two lanes hashed beside the packages (install.img, to confirm what was
+    /// remembered of it).
+    pub image_digest: Option<&'a str>,
+}
+
+/// What the pass found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// One result per package, in `media`'s order.
+    pub packages: Vec<PackageResult>,
+    /// The digest [`Pass::image_digest`] asked for; `None` when the file cannot be read.
+    pub image_digest: Option<[u8; 32]>,
 }
 
 /// The bytes read from a file at a time, into each of a reader's buffers.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 1 << 19;
 
-/// Files a reader hashes side by side, one buffer each. Two: four compress faster in isolation,
-/// but their rounds need more vector registers than x86-64 has, and how well the compiler
-/// spills them changes from build to build (verify of the 600 MB sample took 0.134 s with one
-/// build of the same code and 0.187 s with the next); two keep every value in registers and
-/// took 0.136 s.
-const STREAMS: usize = 2;
+/// Files a reader hashes side by side, one buffer each. Four: on a Zen 4 core four streams
+/// hash 3.4 GB/s, two 2.9 and one 1.8 ([`update_many`]).
+const STREAMS: usize = 4;
 
 /// At most this many readers, whatever the number of cores: their buffers stay at 16 MiB (the
-/// peak RSS ceiling is 150 MB), and 8 of them hash some 20 GB/s, more than storage delivers.
+/// peak RSS ceiling is 150 MB), and 8 of them hash some 30 GB/s, more than storage delivers.
 const MAX_READERS: usize = 8;
 
 /// Checks every package of `media`; `signature(i)` says whether package `i`'s signature is
@@ -59,8 +73,8 @@ pub fn check(
     media: &[MediaEntry],
     signature: &(dyn Fn(usize) -> bool + Sync),
     judge: SignatureCheck<'_>,
-    pass: Pass,
-) -> Vec<PackageResult> {
+    pass: Pass<'_>,
+) -> Checked {
     let mut order: Vec<usize> = (0..media.len()).collect();
     order.sort_by_key(|&i| (Reverse(media[i].size), i));
     let work = Work {
@@ -72,13 +86,44 @@ pub fn check(
         order,
         next: AtomicUsize::new(0),
         results: Mutex::new(vec![PackageResult::default(); media.len()]),
+        pool: Mutex::new(Pool::default()),
+        returned: Condvar::new(),
+        readers: pass.threads.clamp(1, MAX_READERS),
+        image_lanes: Mutex::new([None, None]),
     };
+    let lanes = pass.image_digest.and_then(|path| image_lanes(source, path));
+    let asked = lanes.is_some();
+    work.lock_pool().waiting.extend(lanes.into_iter().flatten());
     std::thread::scope(|scope| {
-        for _ in 0..pass.threads.clamp(1, MAX_READERS) {
+        for _ in 0..work.readers {
             scope.spawn(|| work.read());
         }
     });
-    work.results.into_inner().unwrap_or_else(|e| e.into_inner())
+    let image_digest = match work
+        .image_lanes
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+    {
+        [Some(Ok(even)), Some(Ok(odd))] if asked => Some(from_lanes(even, odd)),
+        _ => None,
+    };
+    Checked {
+        packages: work.results.into_inner().unwrap_or_else(|e| e.into_inner()),
+        image_digest,
+    }
+}
+
+/// The two lanes of the image digest of the image's file at `path`, as streams to hash.
+fn image_lanes<'a>(source: &'a SourceIso, path: &str) -> Option<[Open<'a>; 2]> {
+    let open = |odd: bool| -> Option<Open<'a>> {
+        let file = source.open_file(path).ok()?;
+        let len = file.len();
+        Some(Open {
+            what: Stream::ImageLane(usize::from(odd), Lane::new(file, len, odd)),
+            hash: Sha256::new(),
+        })
+    };
+    Some([open(false)?, open(true)?])
 }
 
 /// The files to check, shared by the readers.
@@ -93,78 +138,185 @@ struct Work<'a> {
     /// The next position in `order` to take.
     next: AtomicUsize,
     results: Mutex<Vec<PackageResult>>,
+    /// The open files no reader holds.
+    pool: Mutex<Pool<'a>>,
+    /// Signalled when a reader gives files back.
+    returned: Condvar,
+    /// Readers.
+    readers: usize,
+    /// The hashes of the image digest's lanes (even, odd), or why one could not be read.
+    image_lanes: Mutex<[Option<io::Result<Sha256>>; 2]>,
 }
 
-/// A file being hashed.
+/// The files being hashed, between the readers.
+#[derive(Default)]
+struct Pool<'a> {
+    /// Open files no reader holds, in the order they are to be taken.
+    waiting: VecDeque<Open<'a>>,
+    /// Open files readers hold.
+    held: usize,
+    /// Files readers are opening.
+    opening: usize,
+    /// Whether every file has been taken from `order`.
+    exhausted: bool,
+}
+
+/// A stream being hashed.
 struct Open<'a> {
-    index: usize,
-    file: ExtentReader<'a>,
+    what: Stream<'a>,
     hash: Sha256,
 }
 
+/// What a stream reads, and what its hash is for.
+enum Stream<'a> {
+    /// The file of `media[index]`.
+    Package(usize, ExtentReader<'a>),
+    /// One lane of install.img's digest (0 even, 1 odd).
+    ImageLane(usize, Lane<ExtentReader<'a>>),
+}
+
+impl Stream<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Stream::Package(_, file) => file.len(),
+            Stream::ImageLane(_, lane) => lane.len(),
+        }
+    }
+}
+
+impl Read for Stream<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Package(_, file) => file.read(buf),
+            Stream::ImageLane(_, lane) => lane.read(buf),
+        }
+    }
+}
+
 impl<'a> Work<'a> {
-    /// One reader: takes files until none is left, [`STREAMS`] open at a time.
+    /// One reader: until every file is done, takes its share of the open files (at most
+    /// [`STREAMS`]), hashes the next chunk of each and gives back those not done.
     fn read(&self) {
         let mut buffers: [Vec<u8>; STREAMS] = std::array::from_fn(|_| vec![0u8; CHUNK]);
-        let mut open: [Option<Open<'a>>; STREAMS] = std::array::from_fn(|_| None);
         loop {
-            for slot in open.iter_mut().filter(|s| s.is_none()) {
-                *slot = self.next_to_hash();
-            }
-            if open.iter().all(Option::is_none) {
+            let mut mine = self.take();
+            if mine.is_empty() {
                 break;
             }
-            // The next chunk of each open file, into its buffer (`None`: no file in that slot).
-            let read: [Option<io::Result<usize>>; STREAMS] = std::array::from_fn(|i| {
-                let buf = &mut buffers[i];
-                open[i].as_mut().map(|o| read_chunk(&mut o.file, buf))
-            });
-            // The chunks read, hashed up to four at a time.
-            let mut chunks: Vec<(&mut Sha256, &[u8])> = open
+            let taken = mine.len();
+            let read: Vec<io::Result<usize>> = mine
+                .iter_mut()
+                .zip(buffers.iter_mut())
+                .map(|(o, buf)| read_chunk(&mut o.what, buf))
+                .collect();
+            let mut chunks: Vec<(&mut Sha256, &[u8])> = mine
                 .iter_mut()
                 .zip(&buffers)
                 .zip(&read)
-                .filter_map(|((slot, buf), read)| match (slot, read) {
-                    (Some(o), Some(Ok(n))) => Some((&mut o.hash, &buf[..*n])),
-                    _ => None,
+                .filter_map(|((o, buf), read)| match read {
+                    Ok(n) => Some((&mut o.hash, &buf[..*n])),
+                    Err(_) => None,
                 })
                 .collect();
-            while !chunks.is_empty() {
-                let take = match chunks.len() {
-                    4.. => 4,
-                    2 | 3 => 2,
-                    _ => 1,
-                };
-                let mut group = chunks.drain(..take);
-                match (group.next(), group.next(), group.next(), group.next()) {
-                    (Some((a, da)), Some((b, db)), Some((c, dc)), Some((d, dd))) => {
-                        update_many([a, b, c, d], [da, db, dc, dd]);
-                    }
-                    (Some((a, da)), Some((b, db)), None, None) => update_pair(a, da, b, db),
-                    (Some((a, da)), None, None, None) => a.update(da),
-                    _ => {}
+            match chunks.as_mut_slice() {
+                [(a, da), (b, db), (c, dc), (d, dd)] => {
+                    update_many([a, b, c, d], [da, db, dc, dd]);
+                }
+                [(a, da), (b, db), (c, dc)] => update_many([a, b, c], [da, db, dc]),
+                [(a, da), (b, db)] => update_pair(a, da, b, db),
+                [(a, da)] => a.update(da),
+                _ => {}
+            }
+            drop(chunks);
+            let mut back = Vec::with_capacity(taken);
+            for (o, read) in mine.into_iter().zip(read) {
+                match read {
+                    Ok(0) => self.finish(o, None),
+                    Err(e) => self.finish(o, Some(e)),
+                    Ok(_) => back.push(o),
                 }
             }
-            for (slot, read) in open.iter_mut().zip(read) {
-                let done = match read {
-                    Some(Ok(0)) => slot.take().map(|o| (o, None)),
-                    Some(Err(e)) => slot.take().map(|o| (o, Some(e))),
-                    _ => None,
-                };
-                if let Some((o, error)) = done {
-                    let entry = &self.media[o.index];
-                    let media = match error {
-                        Some(e) => Some(unreadable(entry, &e)),
-                        None => media_check(entry, o.hash),
-                    };
-                    self.record(
-                        o.index,
-                        PackageResult {
-                            media,
-                            signature: None,
-                        },
-                    );
+            self.give_back(back, taken);
+        }
+    }
+
+    /// This reader's share of the open files: at most [`STREAMS`], and no more than the
+    /// readers' fair share of all files not done yet, so that at the end every reader has one
+    /// rather than one reader two and another none. Opens files while fewer are open than the
+    /// readers can hash; waits while every open file is held by other readers. Empty when
+    /// every file is done.
+    fn take(&self) -> Vec<Open<'a>> {
+        let mut pool = self.lock_pool();
+        loop {
+            if !pool.exhausted && pool.waiting.len() + pool.held < (STREAMS + 1) * self.readers {
+                // Opening may read a whole package (its signature is judged): not under the lock.
+                pool.opening += 1;
+                drop(pool);
+                let opened = self.next_to_hash();
+                pool = self.lock_pool();
+                pool.opening -= 1;
+                match opened {
+                    Some(open) => pool.waiting.push_back(open),
+                    None => pool.exhausted = true,
                 }
+                // A reader waiting for this file (or for the last one to be done) looks again.
+                self.returned.notify_all();
+                continue;
+            }
+            let unopened = self
+                .order
+                .len()
+                .saturating_sub(self.next.load(Ordering::Relaxed));
+            let left = pool.waiting.len() + pool.held + pool.opening + unopened;
+            if left == 0 {
+                return Vec::new();
+            }
+            let take = share(left, self.readers).min(pool.waiting.len());
+            if take > 0 {
+                pool.held += take;
+                pool.waiting
+                    .make_contiguous()
+                    .sort_by_key(|o| Reverse(o.what.len().saturating_sub(o.hash.len())));
+                return pool.waiting.drain(..take).collect();
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Gives back the files of [`take`](Self::take) not done yet (`taken` were taken).
+    fn give_back(&self, back: Vec<Open<'a>>, taken: usize) {
+        let mut pool = self.lock_pool();
+        pool.held -= taken;
+        pool.waiting.extend(back);
+        drop(pool);
+        self.returned.notify_all();
+    }
+
+    fn lock_pool(&self) -> std::sync::MutexGuard<'_, Pool<'a>> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records what a stream read to its end (or until `error`) says: a package's media
+    /// check, or a lane of install.img's digest.
+    fn finish(&self, o: Open<'a>, error: Option<io::Error>) {
+        match o.what {
+            Stream::Package(index, _) => {
+                let entry = &self.media[index];
+                let media = match error {
+                    Some(e) => Some(unreadable(entry, &e)),
+                    None => media_check(entry, o.hash),
+                };
+                self.record(
+                    index,
+                    PackageResult {
+                        media,
+                        signature: None,
+                    },
+                );
+            }
+            Stream::ImageLane(lane, _) => {
+                let mut lanes = self.image_lanes.lock().unwrap_or_else(|e| e.into_inner());
+                lanes[lane] = Some(error.map_or(Ok(o.hash), Err));
             }
         }
     }
@@ -196,8 +348,7 @@ impl<'a> Work<'a> {
                 self.record(index, present(entry, &file));
             } else {
                 return Some(Open {
-                    index,
-                    file,
+                    what: Stream::Package(index, file),
                     hash: Sha256::new(),
                 });
             }
@@ -210,8 +361,14 @@ impl<'a> Work<'a> {
     }
 }
 
+/// How many open files a reader takes when `left` files are not done: its fair share of them,
+/// at most [`STREAMS`]. Two files left and two readers: one each, not two for one reader.
+fn share(left: usize, readers: usize) -> usize {
+    left.div_ceil(readers.max(1)).min(STREAMS)
+}
+
 /// The next bytes of `file` into `buf` (0 at its end).
-fn read_chunk(file: &mut ExtentReader<'_>, buf: &mut [u8]) -> io::Result<usize> {
+fn read_chunk(file: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match file.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -293,4 +450,21 @@ fn judged_read(
         Ok(_) => media_check(entry, reader.hash),
     };
     PackageResult { media, signature }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_take_their_share_so_that_they_finish_together() {
+        // Plenty left: as many side by side as a reader hashes.
+        assert_eq!(share(100, 2), STREAMS);
+        // At the end each reader keeps one going rather than one reader two and another none.
+        assert_eq!(share(2, 2), 1);
+        assert_eq!(share(3, 2), 2);
+        assert_eq!(share(1, 7), 1);
+        // One reader takes everything it can hash at once.
+        assert_eq!(share(3, 1), 3);
+    }
 }
