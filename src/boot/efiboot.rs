@@ -135,7 +135,7 @@ fn geometry(image: &[u8]) -> Result<Geometry, Error> {
 }
 
 /// The image's FAT volume, mounted read-only.
-type FatVolume = Volume<FatFs<MemDevice<Vec<u8>>>>;
+type FatVolume<'a> = Volume<FatFs<MemDevice<&'a [u8]>>>;
 
 /// Runs `read` on the volume of an image whose clusters check out, with a budget of entries
 /// and file bytes: a valid image cannot hold more file bytes than its own size (clusters are
@@ -146,18 +146,20 @@ fn with_volume<T>(
 ) -> Result<T, Error> {
     check_clusters(image, &geometry(image)?)?;
     let block = BlockSize::new(512).ok_or_else(|| Error::BadImage("block size".into()))?;
-    let work = image.to_vec();
     let mut budget = Budget {
         entries: MAX_ENTRIES,
         bytes: image.len() as u64,
     };
     // The reader is a dependency: contain a panic on hostile input as an error.
     let result = std::panic::catch_unwind(move || -> Result<T, Error> {
-        let fs = FatFs::mount(MemDevice::new(work, block), MountOptions::new().read_only())
-            .map_err(|e| Error::Read {
-                path: String::new(),
-                source: e.into(),
-            })?;
+        let fs = FatFs::mount(
+            MemDevice::new(image, block),
+            MountOptions::new().read_only(),
+        )
+        .map_err(|e| Error::Read {
+            path: String::new(),
+            source: e.into(),
+        })?;
         read(&Volume::new(fs), &mut budget)
     });
     match result {
