@@ -112,7 +112,7 @@ pub struct Inspection {
     pub driver_disk: Option<crate::driver_disk::DiskInfo>,
     /// The installer's package repository, when the image has one.
     pub packages: Option<PackagesInfo>,
-    /// The kernel modules of install.img (see [`modules`]); `None` when not read.
+    /// The kernel modules of install.img (see [`modules()`]); `None` when not read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modules: Option<ModulesSection>,
     /// How the packages differ from another image's (see [`package_changes`]); `None` when not

@@ -323,15 +323,7 @@ fn verify_remembers_install_img_per_content() {
     let work = work.path();
     // The sample with 400 KiB that do not compress added to install.img, so that the middle of
     // install.img is past the first and last 64 KiB the memo is found by.
-    let mut blob = Vec::with_capacity(400 << 10);
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    while blob.len() < 400 << 10 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        blob.extend_from_slice(&x.to_le_bytes());
-    }
-    fs::write(work.join("blob"), &blob).unwrap();
+    fs::write(work.join("blob"), common::pseudo_random(400 << 10, 7)).unwrap();
     fs::write(
         work.join("big.toml"),
         "[source]\niso = \"builtin:sample\"\n[output]\niso = \"big.iso\"\n\
@@ -361,7 +353,7 @@ fn verify_remembers_install_img_per_content() {
 
     // Damage a byte in the middle of install.img's data: its first and last bytes, its length
     // (the memo's key) stay; the digest does not, so the image is decoded and found damaged.
-    let (start, len) = iso_file_extent(&iso, "/install.img");
+    let (start, len) = common::xorriso_layout(&iso)["/install.img"];
     assert!(len > 300 << 10, "install.img is {len} bytes");
     let mid = start + len / 2;
     let f = fs::OpenOptions::new()
@@ -380,23 +372,6 @@ fn verify_remembers_install_img_per_content() {
         "{damaged}"
     );
     assert!(damaged.contains(r#""installs": false"#), "{damaged}");
-}
-
-/// The first byte and length of `path` in `iso`, as xorriso reports them.
-fn iso_file_extent(iso: &Path, path: &str) -> (u64, u64) {
-    let out = std::process::Command::new("xorriso")
-        .arg("-indev")
-        .arg(iso)
-        .args(["-find", path, "-exec", "report_lba", "--"])
-        .output()
-        .expect("xorriso is needed");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("File data lba:"))
-        .unwrap_or_else(|| panic!("no extent of {path}: {text}"));
-    let f: Vec<&str> = line.split(',').map(str::trim).collect();
-    (f[1].parse::<u64>().unwrap() * 2048, f[3].parse().unwrap())
 }
 
 #[test]

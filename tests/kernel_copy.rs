@@ -7,6 +7,8 @@ use std::process::Command;
 
 use isoremix::iso::{self, DataCopy, NewContent, SourceIso, WriteOptions, WriteReport};
 
+mod common;
+
 /// Bytes of incompressible packages in the source: most of the image, unchanged by the edit.
 const PADDING: u64 = 24_000_000;
 
@@ -174,37 +176,6 @@ fn the_command_line_builds_the_same_image_with_streaming_forced() {
     same_bytes(&build("kernel.iso", false), &build("stream.iso", true));
 }
 
-/// Every file of `iso` as xorriso lays it out: path → (first byte, size).
-fn layout_by_xorriso(iso: &Path) -> std::collections::BTreeMap<String, (u64, u64)> {
-    let out = Command::new("xorriso")
-        .args(["-indev"])
-        .arg(iso)
-        .args(["-find", "/", "-type", "f", "-exec", "report_lba", "--"])
-        .output()
-        .expect("xorriso is needed: it reads the layout");
-    assert!(
-        out.status.success(),
-        "xorriso could not read {}",
-        iso.display()
-    );
-    let mut files = std::collections::BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Some(fields) = line.strip_prefix("File data lba:") else {
-            continue;
-        };
-        let f: Vec<&str> = fields.split(',').map(str::trim).collect();
-        let lba: u64 = f[1].parse().unwrap();
-        let size: u64 = f[3].parse().unwrap();
-        files.insert(f[4].trim_matches('\'').to_string(), (lba * 2048, size));
-    }
-    assert!(
-        !files.is_empty(),
-        "xorriso listed no file of {}",
-        iso.display()
-    );
-    files
-}
-
 #[test]
 fn unchanged_large_files_keep_their_offset_modulo_64_kib() {
     let dir = target_dir();
@@ -212,7 +183,10 @@ fn unchanged_large_files_keep_their_offset_modulo_64_kib() {
     let out = dir.path().join("out.iso");
     // The removal before them moves every later file by a sector.
     edit_and_write(&source, &out, DataCopy::Kernel);
-    let (before, after) = (layout_by_xorriso(&source), layout_by_xorriso(&out));
+    let (before, after) = (
+        common::xorriso_layout(&source),
+        common::xorriso_layout(&out),
+    );
     let large: Vec<&String> = before
         .iter()
         .filter(|(path, (_, size))| *size >= 1 << 20 && path.starts_with("/Packages/"))
@@ -312,7 +286,7 @@ fn data_copied_ahead_of_the_late_file_gives_the_same_image_as_streamed() {
     assert_eq!(by_ahead.copied_ahead, by_ahead.kernel_copied);
     assert_eq!(by_stream.copied_ahead, 0);
     // install.img is the last file's data, and reads back as its pieces.
-    let layout = layout_by_xorriso(&ahead);
+    let layout = common::xorriso_layout(&ahead);
     let last = layout.iter().max_by_key(|(_, (at, _))| *at).unwrap();
     assert_eq!(last.0, "/install.img");
     let before = SourceIso::open(&source)

@@ -2,22 +2,22 @@
 //! uncompressed or inside its own compressed stream (bzip2, gzip, xz, zstd), separated by zero padding.
 //!
 //! The public face:
-//! - [`rewrite`]: the one call a build makes: image and [`Edits`] in, new image and the
+//! - [`rewrite()`]: the one call a build makes: image and [`Edits`] in, new image and the
 //!   [`Reason`] for its strategy out (an appended archive, [`write_overlay`]; the source's
 //!   bzip2 blocks kept around re-encoded ones, as [`Piece`]s of the source and new bytes; or
-//!   one new archive, [`repack`]);
+//!   one new archive, [`repack()`]);
 //! - [`Reader`]: a streaming reader over the whole sequence, yielding [`Entry`]s and
 //!   [`Segment`] boundaries; [`Tree`]: the merged view with the Linux kernel's shadowing rules;
 //! - [`NewcWriter`] with [`NewcHeader`]: the newc archive builder; [`compress`] and
 //!   [`Compression`]: the segment compressions;
-//! - [`extract`]: a safe unpack of the merged tree into a directory;
+//! - [`extract()`]: a safe unpack of the merged tree into a directory;
 //! - [`index_cache`]: where every entry and bzip2 block of an image lies, cached between builds.
 //!
 //! Inside, one file per concept: the newc header, block-parallel bzip2 decoding, compression
 //! detection, the tree, the edits, the overlay, splice and re-pack writers and the index.
 //!
 //! Reading decodes each bzip2 segment on all cores. A build needs at most one decompression
-//! of the image ([`rewrite`]): the contents the patches need are kept while the tree is read
+//! of the image ([`rewrite()`]): the contents the patches need are kept while the tree is read
 //! ([`patch_targets`], then [`prepare_kept`]), a re-pack takes its data from a spool of the
 //! decompressed data ([`repack_spooled`]), and a splice decodes only the blocks it changes
 //! (none at all to read the tree when the image's index is cached).

@@ -79,7 +79,7 @@ pub struct Rewritten {
     /// Things worth telling with more detail (e.g. the index cache could not be written).
     pub notes: Vec<String>,
     /// The check of the cached index the result relies on, when it is still running: the
-    /// result may be used only if it [holds](PendingCheck::holds).
+    /// result may be used only if its [verdict](PendingCheck::verdict) says so.
     pub check: Option<PendingCheck>,
 }
 

@@ -39,7 +39,7 @@ fn shown(path: &[u8]) -> String {
     format!("/{}", rel.trim_start_matches('/'))
 }
 
-/// Why the profile's `mode` and the image lead to the strategy [`initrd::rewrite`] chose.
+/// Why the profile's `mode` and the image lead to the strategy [`initrd::rewrite()`] chose.
 fn why(mode: InstallerMode, reason: &Reason) -> String {
     match (mode, reason) {
         (InstallerMode::Repack, _) => "[installer] mode = \"repack\"".into(),

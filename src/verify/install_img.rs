@@ -37,12 +37,14 @@ pub enum Lookup {
     /// Made now, by decoding the image.
     Fresh(InstallImg),
     /// Taken from the memo, for an image of this length, these first and last bytes and this
-    /// digest: it stands only once [`digest`] of the image is that digest.
+    /// digest: it stands only once the image's digest (`crate::initrd::image_digest`, made in
+    /// the package pass) is that digest.
     Remembered(InstallImg, [u8; 32]),
 }
 
 /// The install.img check's result: from the `memo` folder when it holds one for an image that
-/// starts and ends as this one does (to be confirmed by its [`digest`]), else made by [`check`].
+/// starts and ends as this one does (to be confirmed by its image digest), else made by
+/// [`check`].
 pub fn lookup(source: &SourceIso, wanted: &[String], memo: Option<&Path>) -> Lookup {
     let remembered = memo.and_then(|dir| {
         let key = install_img_memo::key(&probe(source)?, wanted)?;

@@ -4,7 +4,7 @@
 //! succeeds. Each check is its own module returning [`Finding`]s:
 //! - `repodata`: repomd.xml, the data files, primary.xml as the media check pairs it;
 //! - `packages`: each package file's size and SHA-256 against primary.xml (a reader per core,
-//!   two files hashed side by side in each: `crate::sha256_pair`);
+//!   up to four files hashed side by side in each: `crate::sha256_pair`);
 //! - `treeinfo`: `.treeinfo` as ConfigParser and `MainYumRepository` read it;
 //! - `install_img`: install.img decodes; the answer file and module indexes in it (the result
 //!   remembered per image content when asked: `install_img_memo`);

@@ -91,7 +91,7 @@ pub fn check(
         readers: pass.threads.clamp(1, MAX_READERS),
         image_lanes: Mutex::new([None, None]),
     };
-    let lanes = pass.image_digest.and_then(|path| image_lanes(source, path));
+    let lanes = pass.image_digest.and_then(|path| lanes_of(source, path));
     let asked = lanes.is_some();
     work.lock_pool().waiting.extend(lanes.into_iter().flatten());
     std::thread::scope(|scope| {
@@ -114,7 +114,7 @@ pub fn check(
 }
 
 /// The two lanes of the image digest of the image's file at `path`, as streams to hash.
-fn image_lanes<'a>(source: &'a SourceIso, path: &str) -> Option<[Open<'a>; 2]> {
+fn lanes_of<'a>(source: &'a SourceIso, path: &str) -> Option<[Open<'a>; 2]> {
     let open = |odd: bool| -> Option<Open<'a>> {
         let file = source.open_file(path).ok()?;
         let len = file.len();

@@ -199,6 +199,38 @@ pub fn xorriso_extract(iso: &Path, dir: &Path) {
         .arg(dir));
 }
 
+/// Every file of `iso` as xorriso lays it out: path → (first byte, size).
+pub fn xorriso_layout(iso: &Path) -> std::collections::BTreeMap<String, (u64, u64)> {
+    require("xorriso");
+    let out = Command::new("xorriso")
+        .args(["-indev"])
+        .arg(iso)
+        .args(["-find", "/", "-type", "f", "-exec", "report_lba", "--"])
+        .output()
+        .expect("xorriso is needed: it reads the layout");
+    assert!(
+        out.status.success(),
+        "xorriso could not read {}",
+        iso.display()
+    );
+    let mut files = std::collections::BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some(fields) = line.strip_prefix("File data lba:") else {
+            continue;
+        };
+        let f: Vec<&str> = fields.split(',').map(str::trim).collect();
+        let lba: u64 = f[1].parse().unwrap();
+        let size: u64 = f[3].parse().unwrap();
+        files.insert(f[4].trim_matches('\'').to_string(), (lba * 2048, size));
+    }
+    assert!(
+        !files.is_empty(),
+        "xorriso listed no file of {}",
+        iso.display()
+    );
+    files
+}
+
 /// xorriso's El Torito and system-area report.
 pub fn xorriso_report(iso: &Path) -> String {
     require("xorriso");
