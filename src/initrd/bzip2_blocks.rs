@@ -34,7 +34,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use pbz2::pbz2_core::{
-    self, BlockOutput, Level, Marker, MarkerKind, decode_block_into, decode_scratch_words, native,
+    self, Backend, BlockOutput, Level, Marker, MarkerKind, decode_block_into, decode_scratch_words,
+    native,
 };
 
 use super::bits::bits;
@@ -115,9 +116,27 @@ impl Piece {
     }
 
     /// Decodes the block in place; it must end right at the magic after it.
+    ///
+    /// pbz2's [`native`] backend is chosen by the build target, and for baseline x86-64 that is
+    /// its scalar code. Where the CPU has SSE4.2 (which pbz2's own stream decoder checks at run
+    /// time too), the vectorized backend decodes instead: install.img decodes in about a
+    /// quarter less time. Every backend gives the same output and the same errors.
     fn decode(&self, scratch: &mut [u32]) -> Result<BlockOutput, pbz2_core::Error> {
+        #[cfg(all(target_arch = "x86_64", not(target_feature = "sse4.2")))]
+        if let Some(token) = pbz2_core::fearless_simd::Level::new().as_sse4_2() {
+            return self.decode_with(pbz2_core::Vectorized(token), scratch);
+        }
+        self.decode_with(native(), scratch)
+    }
+
+    /// [`Piece::decode`] with the given backend.
+    fn decode_with<B: Backend>(
+        &self,
+        backend: B,
+        scratch: &mut [u32],
+    ) -> Result<BlockOutput, pbz2_core::Error> {
         let out = decode_block_into(
-            native(),
+            backend,
             &self.bytes,
             self.start,
             self.end,

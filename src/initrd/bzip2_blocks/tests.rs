@@ -287,3 +287,54 @@ fn a_false_cut_is_joined() {
         _ => panic!("joined piece does not decode"),
     }
 }
+
+/// Everything a piece decodes to with `backend`: the bytes, or the error (as text).
+fn decoded_with<B: Backend>(piece: &Piece, backend: Option<B>) -> Result<Vec<u8>, String> {
+    let mut scratch = scratch();
+    let decoded = match backend {
+        Some(backend) => piece.decode_with(backend, &mut scratch),
+        None => piece.decode(&mut scratch),
+    };
+    let mut block = decoded.map_err(|e| format!("{e:?}"))?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = block.read(&scratch, &mut buf);
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    block.finish().map(|_| out).map_err(|e| format!("{e:?}"))
+}
+
+/// The backend the decoder picks at run time (vectorized where the CPU allows) decodes every
+/// block, good or damaged, to what pbz2's scalar code does.
+#[test]
+fn the_run_time_backend_decodes_as_the_scalar_one() {
+    let mut streams = vec![
+        compress(&sample(3 << 20), 1),
+        compress(&sample(2 << 20), 9),
+        compress(&[7u8; 1 << 20], 9),
+    ];
+    let good = streams[0].clone();
+    for at in [good.len() / 5, good.len() / 2, good.len() - 40] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x24;
+        streams.push(bad);
+    }
+    let (mut blocks, mut failures) = (0, 0);
+    for stream in &streams {
+        let mut scanner = Scanner::new(&stream[..]);
+        while let Ok(Some(piece)) = scanner.next_piece(true) {
+            let scalar = decoded_with(&piece, Some(pbz2_core::Scalar));
+            assert_eq!(decoded_with::<pbz2_core::Scalar>(&piece, None), scalar);
+            blocks += 1;
+            failures += usize::from(scalar.is_err());
+        }
+    }
+    assert!(
+        blocks > 12 && failures >= 2,
+        "{blocks} blocks, {failures} failed"
+    );
+}
