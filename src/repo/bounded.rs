@@ -57,7 +57,7 @@ impl Compression {
 
 /// The decompressed content of one metadata file, read through the bounds of this module.
 pub struct Bounded<'a> {
-    inner: Box<dyn Read + 'a>,
+    inner: Box<dyn Read + Send + 'a>,
     name: String,
     compressed: u64,
     limit: u64,
@@ -68,7 +68,7 @@ pub struct Bounded<'a> {
 impl<'a> Bounded<'a> {
     /// Decompresses `bytes`, the file `name` (named in errors unless empty), as `compression`.
     pub fn new(name: &str, bytes: &'a [u8], compression: Compression) -> io::Result<Self> {
-        let inner: Box<dyn Read + 'a> = match compression {
+        let inner: Box<dyn Read + Send + 'a> = match compression {
             Compression::None => Box::new(bytes),
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
             Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(bytes)),

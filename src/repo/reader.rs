@@ -10,7 +10,7 @@ use quick_xml::reader::Reader;
 use sha2::{Digest, Sha256};
 
 use super::bounded::{Bounded, Compression};
-use super::repomd::{Repomd, attribute, parse_repomd};
+use super::repomd::{Repomd, parse_repomd};
 use super::{Changelog, Dep, Error, Record, RecordFile};
 use crate::rpm::header::FileKind;
 
@@ -162,7 +162,7 @@ pub fn read_groups(
 }
 
 /// A decompressing reader chosen by file name, within the bounds of [`super::bounded`].
-fn decompress<'a>(name: &str, bytes: &'a [u8]) -> Result<Box<dyn BufRead + 'a>, Error> {
+fn decompress<'a>(name: &str, bytes: &'a [u8]) -> Result<Box<dyn BufRead + Send + 'a>, Error> {
     let inner =
         Bounded::new(name, bytes, Compression::from_name(name)).map_err(|source| Error::Io {
             what: name.to_string(),
@@ -173,51 +173,57 @@ fn decompress<'a>(name: &str, bytes: &'a [u8]) -> Result<Box<dyn BufRead + 'a>, 
 
 /// Reads records from the three (uncompressed) XML streams, each given with its name for
 /// errors. Packages whose checksum type is not SHA-256 are skipped (they cannot be reused).
-/// Order is primary.xml's.
+/// Order is primary.xml's. filelists.xml and other.xml are read on a second thread while
+/// primary.xml is read; a problem is reported from the first of the three files that has one.
 pub fn read_records(
     primary: (&str, impl BufRead),
-    filelists: (&str, impl BufRead),
-    other: (&str, impl BufRead),
+    filelists: (&str, impl BufRead + Send),
+    other: (&str, impl BufRead + Send),
 ) -> Result<Vec<Record>, Error> {
-    let mut records = read_primary(primary.0, primary.1)?;
-    let index: BTreeMap<String, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.pkgid.clone(), i))
-        .collect();
-    read_per_package(
-        filelists,
-        (b"filelists", b"file"),
-        &mut records,
-        &index,
-        |r| r.files.clear(),
-        |x, e, empty, at| {
-            let kind = file_kind(x, e)?;
-            let path = if empty { String::new() } else { x.text()? };
-            match at {
-                InPackage::Known(r) => r.files.push(RecordFile { path, kind }),
-                InPackage::Unknown => {}
-                InPackage::Outside => return Err(x.bad("<file> outside a <package>".into())),
-            }
-            Ok(())
-        },
-    )?;
-    read_per_package(
-        other,
-        (b"otherdata", b"changelog"),
-        &mut records,
-        &index,
-        |r| r.changelogs.clear(),
-        |x, e, empty, at| {
-            let author = x.attr(e, b"author")?;
-            let date = x.num(e, b"date")?;
-            let text = if empty { String::new() } else { x.text()? };
-            if let InPackage::Known(r) = at {
-                r.changelogs.push(Changelog { author, date, text });
-            }
-            Ok(())
-        },
-    )?;
+    let (records, per_package) = std::thread::scope(|s| {
+        let per_package = s.spawn(|| {
+            let files =
+                read_per_package(filelists, (b"filelists", b"file"), |x, e, empty, inside| {
+                    let kind = file_kind(x, e)?;
+                    let path = if empty { String::new() } else { x.text()? };
+                    if !inside {
+                        return Err(x.bad("<file> outside a <package>".into()));
+                    }
+                    Ok(Some(RecordFile { path, kind }))
+                });
+            let changelogs = read_per_package(
+                other,
+                (b"otherdata", b"changelog"),
+                |x, e, empty, inside| {
+                    let [author, date] = x.attrs(e, [b"author", b"date"])?;
+                    let date = x.parse_num(e, b"date", &date)?;
+                    let text = if empty { String::new() } else { x.text()? };
+                    Ok(inside.then_some(Changelog { author, date, text }))
+                },
+            );
+            (files, changelogs)
+        });
+        let records = read_primary(primary.0, primary.1);
+        match per_package.join() {
+            Ok(per_package) => (records, per_package),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let mut records = records?;
+    let (files, changelogs) = (per_package.0?, per_package.1?);
+    let (mut files, mut changelogs) = (files, changelogs);
+    // A pkgid listed twice in primary.xml: its last record gets the files and changelogs.
+    let mut last: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        last.insert(r.pkgid.as_str(), i);
+    }
+    let last: Vec<(String, usize)> = last.into_iter().map(|(k, i)| (k.to_string(), i)).collect();
+    for (pkgid, i) in last {
+        if let Some(r) = records.get_mut(i) {
+            r.files = files.remove(&pkgid).unwrap_or_default();
+            r.changelogs = changelogs.remove(&pkgid).unwrap_or_default();
+        }
+    }
     Ok(records)
 }
 
@@ -275,30 +281,68 @@ impl<'n, R: BufRead> XmlIn<'n, R> {
         }
     }
 
+    /// The next start, empty, or end tag (owned), or the end of the file. Text, comments and
+    /// declarations between tags are passed over without being copied: the element loops do
+    /// not use them, and [`XmlIn::text`] reads an element's text itself.
     fn next(&mut self) -> Result<Event<'static>, Error> {
-        self.buf.clear();
-        let pos = self.reader.buffer_position();
-        self.reader
-            .read_event_into(&mut self.buf)
-            .map(|e| e.into_owned())
-            .map_err(|e| self.bad(format!("near byte {pos}: {e}")))
-    }
-
-    fn bad(&self, reason: String) -> Error {
-        Error::BadXml {
-            file: self.name.to_string(),
-            reason,
+        loop {
+            self.buf.clear();
+            let pos = self.reader.buffer_position();
+            match self.reader.read_event_into(&mut self.buf) {
+                Ok(e @ (Event::Start(_) | Event::Empty(_) | Event::End(_) | Event::Eof)) => {
+                    return Ok(e.into_owned());
+                }
+                Ok(_) => {}
+                Err(e) => return Err(bad_xml(self.name, format!("near byte {pos}: {e}"))),
+            }
         }
     }
 
-    fn attr(&self, e: &BytesStart, key: &[u8]) -> Result<String, Error> {
-        attribute(e, key)
-            .map_err(|_| self.bad("bad attribute".into()))
-            .map(Option::unwrap_or_default)
+    fn bad(&self, reason: String) -> Error {
+        bad_xml(self.name, reason)
     }
 
-    fn num(&self, e: &BytesStart, key: &[u8]) -> Result<u64, Error> {
-        let v = self.attr(e, key)?;
+    fn attr(&self, e: &BytesStart, key: &[u8]) -> Result<String, Error> {
+        let [value] = self.attrs(e, [key])?;
+        Ok(value)
+    }
+
+    /// The values of the attributes `keys` of `e` (empty when absent), read in one pass over
+    /// its attributes: the dependency entries, the most numerous elements, have six.
+    fn attrs<const N: usize>(
+        &self,
+        e: &BytesStart,
+        keys: [&[u8]; N],
+    ) -> Result<[String; N], Error> {
+        let mut values = [const { String::new() }; N];
+        let mut found = [false; N];
+        for a in e.attributes() {
+            let a = a.map_err(|_| self.bad("bad attribute".into()))?;
+            let Some(i) = keys.iter().position(|k| *k == a.key.as_ref()) else {
+                continue;
+            };
+            // The first of repeated attributes counts.
+            if !std::mem::replace(&mut found[i], true) {
+                values[i] = a
+                    .unescape_value()
+                    .map_err(|_| self.bad("bad attribute".into()))?
+                    .into_owned();
+            }
+        }
+        Ok(values)
+    }
+
+    /// The attributes `keys` of `e` as numbers.
+    fn nums<const N: usize>(&self, e: &BytesStart, keys: [&[u8]; N]) -> Result<[u64; N], Error> {
+        let values = self.attrs(e, keys)?;
+        let mut out = [0; N];
+        for ((n, v), key) in out.iter_mut().zip(&values).zip(keys) {
+            *n = self.parse_num(e, key, v)?;
+        }
+        Ok(out)
+    }
+
+    fn parse_num(&self, e: &BytesStart, key: &[u8], v: &str) -> Result<u64, Error> {
         v.parse().map_err(|_| {
             self.bad(format!(
                 "attribute {} of <{}> is not a number: {v:?}",
@@ -313,47 +357,57 @@ impl<'n, R: BufRead> XmlIn<'n, R> {
         let mut s = String::new();
         let mut depth = 0usize;
         loop {
-            match self.next()? {
+            self.buf.clear();
+            let pos = self.reader.buffer_position();
+            let event = self
+                .reader
+                .read_event_into(&mut self.buf)
+                .map_err(|e| bad_xml(self.name, format!("near byte {pos}: {e}")))?;
+            match event {
                 Event::Text(t) => {
-                    let un = t.unescape().map_err(|e| self.bad(e.to_string()))?;
+                    let un = t
+                        .unescape()
+                        .map_err(|e| bad_xml(self.name, e.to_string()))?;
                     s.push_str(&un);
                 }
                 Event::CData(t) => s.push_str(&String::from_utf8_lossy(&t)),
                 Event::Start(_) => depth += 1,
                 Event::End(_) if depth == 0 => return Ok(s),
                 Event::End(_) => depth -= 1,
-                Event::Eof => return Err(self.bad("unexpected end of file".into())),
+                Event::Eof => return Err(bad_xml(self.name, "unexpected end of file".into())),
                 _ => {}
             }
         }
     }
 }
 
+/// A malformed-XML error in the file `name`.
+fn bad_xml(name: &str, reason: String) -> Error {
+    Error::BadXml {
+        file: name.to_string(),
+        reason,
+    }
+}
+
 fn read_version(x: &XmlIn<impl BufRead>, e: &BytesStart, r: &mut Record) -> Result<(), Error> {
-    r.epoch = x.attr(e, b"epoch")?;
-    r.version = x.attr(e, b"ver")?;
-    r.release = x.attr(e, b"rel")?;
+    [r.epoch, r.version, r.release] = x.attrs(e, [b"epoch", b"ver", b"rel"])?;
     Ok(())
 }
 
 fn read_dep(x: &XmlIn<impl BufRead>, e: &BytesStart) -> Result<Dep, Error> {
-    let opt = |key: &[u8]| -> Result<Option<String>, Error> {
-        Ok(attribute(e, key)
-            .map_err(|_| x.bad("bad attribute".into()))?
-            .filter(|v| !v.is_empty()))
-    };
+    let [name, flags, epoch, ver, rel, pre] =
+        x.attrs(e, [b"name", b"flags", b"epoch", b"ver", b"rel", b"pre"])?;
+    let present = |v: String| Some(v).filter(|v| !v.is_empty());
+    let flags = present(flags);
     // A version means nothing without a comparison: like the writer, keep it only with flags.
-    let flags = opt(b"flags")?;
-    let versioned = |key: &[u8]| -> Result<Option<String>, Error> {
-        Ok(if flags.is_some() { opt(key)? } else { None })
-    };
+    let versioned = |v: String| if flags.is_some() { present(v) } else { None };
     Ok(Dep {
-        name: x.attr(e, b"name")?,
-        epoch: versioned(b"epoch")?,
-        ver: versioned(b"ver")?,
-        rel: versioned(b"rel")?,
+        name,
+        epoch: versioned(epoch),
+        ver: versioned(ver),
+        rel: versioned(rel),
         flags,
-        pre: matches!(opt(b"pre")?.as_deref(), Some("1") | Some("true")),
+        pre: matches!(pre.as_str(), "1" | "true"),
     })
 }
 
@@ -373,10 +427,9 @@ fn read_primary(name: &str, input: impl BufRead) -> Result<Vec<Record>, Error> {
     let mut deps: Option<&'static str> = None;
     let mut seen_root = false;
     loop {
-        let ev = x.next()?;
-        let (e, empty) = match &ev {
-            Event::Start(e) => (e.clone(), false),
-            Event::Empty(e) => (e.clone(), true),
+        let (e, empty) = match x.next()? {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
             Event::End(e) => {
                 match e.local_name().as_ref() {
                     b"package" => {
@@ -395,7 +448,8 @@ fn read_primary(name: &str, input: impl BufRead) -> Result<Vec<Record>, Error> {
             Event::Eof => break,
             _ => continue,
         };
-        let local = e.local_name().as_ref().to_vec();
+        let local = e.local_name();
+        let local = local.as_ref();
         if local == b"metadata" {
             seen_root = true;
             continue;
@@ -409,7 +463,7 @@ fn read_primary(name: &str, input: impl BufRead) -> Result<Vec<Record>, Error> {
             continue;
         };
         let text = |x: &mut XmlIn<_>| if empty { Ok(String::new()) } else { x.text() };
-        match local.as_slice() {
+        match local {
             b"name" => r.name = text(&mut x)?,
             b"arch" => r.arch = text(&mut x)?,
             b"version" => read_version(&x, &e, r)?,
@@ -422,13 +476,11 @@ fn read_primary(name: &str, input: impl BufRead) -> Result<Vec<Record>, Error> {
             b"packager" => r.packager = text(&mut x)?,
             b"url" => r.url = text(&mut x)?,
             b"time" => {
-                r.time_file = x.num(&e, b"file")?;
-                r.time_build = x.num(&e, b"build")?;
+                [r.time_file, r.time_build] = x.nums(&e, [b"file", b"build"])?;
             }
             b"size" => {
-                r.size_package = x.num(&e, b"package")?;
-                r.size_installed = x.num(&e, b"installed")?;
-                r.size_archive = x.num(&e, b"archive")?;
+                [r.size_package, r.size_installed, r.size_archive] =
+                    x.nums(&e, [b"package", b"installed", b"archive"])?;
             }
             b"location" => r.location_href = x.attr(&e, b"href")?,
             b"license" => r.license = text(&mut x)?,
@@ -437,8 +489,7 @@ fn read_primary(name: &str, input: impl BufRead) -> Result<Vec<Record>, Error> {
             b"buildhost" => r.buildhost = text(&mut x)?,
             b"sourcerpm" => r.sourcerpm = text(&mut x)?,
             b"header-range" => {
-                r.header_start = x.num(&e, b"start")?;
-                r.header_end = x.num(&e, b"end")?;
+                [r.header_start, r.header_end] = x.nums(&e, [b"start", b"end"])?;
             }
             b"provides" if !empty => deps = Some("provides"),
             b"requires" if !empty => deps = Some("requires"),
@@ -482,38 +533,25 @@ fn read_primary(name: &str, input: impl BufRead) -> Result<Vec<Record>, Error> {
     Ok(records)
 }
 
-/// Where an element of filelists.xml or other.xml stands.
-enum InPackage<'r> {
-    /// Outside every `<package>` (or in one whose record cannot be found).
-    Outside,
-    /// In a `<package>` whose pkgid primary.xml does not list.
-    Unknown,
-    /// In the `<package>` of this record.
-    Known(&'r mut Record),
-}
-
-/// Reads filelists.xml or other.xml (`input`, named `name`), whose root element is `root`: each
-/// `<package pkgid>` is matched to its record through `index` and emptied by `start`; every
-/// `<{item}>` element goes to `element` (with whether it is empty) together with the package
-/// it stands in.
-fn read_per_package<R: BufRead>(
+/// Reads filelists.xml or other.xml (`input`, named `name`), whose root element is `root`: every
+/// `<{item}>` element goes to `element` (with whether it is empty and whether it stands in a
+/// `<package>`), and what it gives is kept per package, by the package's pkgid (lower case). A
+/// package listed again replaces what was kept for it.
+fn read_per_package<R: BufRead, T>(
     (name, input): (&str, R),
     (root, item): (&[u8], &[u8]),
-    records: &mut [Record],
-    index: &BTreeMap<String, usize>,
-    start: fn(&mut Record),
-    mut element: impl FnMut(&mut XmlIn<'_, R>, &BytesStart, bool, InPackage<'_>) -> Result<(), Error>,
-) -> Result<(), Error> {
+    mut element: impl FnMut(&mut XmlIn<'_, R>, &BytesStart, bool, bool) -> Result<Option<T>, Error>,
+) -> Result<BTreeMap<String, Vec<T>>, Error> {
     let mut x = XmlIn::new(name, input);
     let x = &mut x;
-    // None outside a package; Some(None) in a package primary.xml does not list.
-    let mut current: Option<Option<usize>> = None;
+    let mut kept: BTreeMap<String, Vec<T>> = BTreeMap::new();
+    // The pkgid of the package the reader is in.
+    let mut current: Option<String> = None;
     let mut seen_root = false;
     loop {
-        let ev = x.next()?;
-        let (e, empty) = match &ev {
-            Event::Start(e) => (e.clone(), false),
-            Event::Empty(e) => (e.clone(), true),
+        let (e, empty) = match x.next()? {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
             Event::End(e) if e.local_name().as_ref() == b"package" => {
                 current = None;
                 continue;
@@ -525,21 +563,16 @@ fn read_per_package<R: BufRead>(
             local if local == root => seen_root = true,
             b"package" => {
                 let pkgid = x.attr(&e, b"pkgid")?.to_ascii_lowercase();
-                let found = index.get(&pkgid).copied();
-                if let Some(r) = found.and_then(|i| records.get_mut(i)) {
-                    start(r);
-                }
-                current = Some(found);
+                kept.insert(pkgid.clone(), Vec::new());
+                current = Some(pkgid);
             }
             local if local == item => {
-                let at = match current {
-                    None => InPackage::Outside,
-                    Some(None) => InPackage::Unknown,
-                    Some(Some(i)) => records
-                        .get_mut(i)
-                        .map_or(InPackage::Outside, InPackage::Known),
-                };
-                element(x, &e, empty, at)?;
+                let value = element(x, &e, empty, current.is_some())?;
+                if let (Some(value), Some(list)) =
+                    (value, current.as_ref().and_then(|p| kept.get_mut(p)))
+                {
+                    list.push(value);
+                }
             }
             _ => {}
         }
@@ -547,5 +580,101 @@ fn read_per_package<R: BufRead>(
     if !seen_root {
         return Err(x.bad(format!("no <{}> element", String::from_utf8_lossy(root))));
     }
-    Ok(())
+    Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn primary(pkgids: &[(&str, &str)]) -> String {
+        let mut xml = String::from("<?xml version=\"1.0\"?>\n<metadata packages=\"2\">\n");
+        for (name, pkgid) in pkgids {
+            xml.push_str(&format!(
+                "<package type=\"rpm\"><name>{name}</name>\
+                 <checksum type=\"sha256\" pkgid=\"YES\">{pkgid}</checksum>\
+                 <location href=\"Packages/{name}.rpm\"/>\
+                 <format><rpm:requires><rpm:entry name=\"b\" flags=\"GE\" ver=\"1\" pre=\"1\"/>\
+                 <rpm:entry name=\"c\" ver=\"2\"/></rpm:requires>\
+                 <file>/usr/bin/{name}</file></format></package>\n"
+            ));
+        }
+        xml.push_str("</metadata>\n");
+        xml
+    }
+
+    fn read(p: &str, f: &str, o: &str) -> Result<Vec<Record>, Error> {
+        read_records(
+            ("primary.xml", p.as_bytes()),
+            ("filelists.xml", f.as_bytes()),
+            ("other.xml", o.as_bytes()),
+        )
+    }
+
+    const FILES: &str = "<filelists>\
+        <package pkgid=\"AA\"><file>/old</file></package>\
+        <package pkgid=\"cc\"><file>/not-in-primary</file></package>\
+        <package pkgid=\"aa\"><file>/a</file><file type=\"dir\">/d</file></package>\
+        </filelists>";
+    const OTHER: &str = "<otherdata><package pkgid=\"bb\">\
+        <changelog author=\"me\" date=\"7\">fixed &amp; done</changelog></package>\
+        <changelog author=\"nobody\" date=\"8\">outside</changelog></otherdata>";
+
+    /// filelists.xml and other.xml read on their own thread go to the records they name:
+    /// by pkgid in any case, a package listed again replaces its files, a pkgid primary.xml does
+    /// not list is dropped, and a pkgid primary.xml lists twice goes to its last record.
+    #[test]
+    fn files_and_changelogs_go_to_their_packages() {
+        let records = read(&primary(&[("a", "aa"), ("b", "bb")]), FILES, OTHER).unwrap();
+        assert_eq!(records.len(), 2);
+        let paths = |r: &Record| r.files.iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+        assert_eq!(paths(&records[0]), ["/a", "/d"]);
+        assert_eq!(records[0].files[1].kind, FileKind::Dir);
+        assert!(records[1].files.is_empty());
+        assert!(records[0].changelogs.is_empty());
+        assert_eq!(records[1].changelogs.len(), 1);
+        assert_eq!(records[1].changelogs[0].text, "fixed & done");
+        assert_eq!(records[1].changelogs[0].date, 7);
+        // One pass over an entry's attributes: flags keep the version, none drops it.
+        let requires = &records[0].requires;
+        assert_eq!(requires[0].ver.as_deref(), Some("1"));
+        assert!(requires[0].pre);
+        assert_eq!((requires[1].ver.as_deref(), requires[1].pre), (None, false));
+
+        let twice = read(&primary(&[("a", "aa"), ("a2", "aa")]), FILES, OTHER).unwrap();
+        assert!(twice[0].files.is_empty());
+        assert_eq!(paths(&twice[1]), ["/a", "/d"]);
+    }
+
+    /// A problem is reported from the first file that has one, in the order primary, filelists,
+    /// other, whichever thread finds it first.
+    #[test]
+    fn the_first_file_with_a_problem_is_named() {
+        let good = primary(&[("a", "aa")]);
+        let file_outside = "<filelists><file>/x</file></filelists>";
+        let err = read(&good, file_outside, OTHER).unwrap_err().to_string();
+        assert!(
+            err.contains("filelists.xml") && err.contains("outside"),
+            "{err}"
+        );
+        let bad_date =
+            "<otherdata><package pkgid=\"aa\"><changelog date=\"x\"/></package></otherdata>";
+        let err = read(&good, FILES, bad_date).unwrap_err().to_string();
+        assert!(err.contains("other.xml") && err.contains("date"), "{err}");
+        let err = read(&good, FILES, "<other/>").unwrap_err().to_string();
+        assert!(
+            err.contains("other.xml") && err.contains("otherdata"),
+            "{err}"
+        );
+        let err = read(
+            "<metadata><package><size package=\"-1\"/></package></metadata>",
+            file_outside,
+            bad_date,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("primary.xml"), "{err}");
+        let err = read(&good, file_outside, bad_date).unwrap_err().to_string();
+        assert!(err.contains("filelists.xml"), "{err}");
+    }
 }
