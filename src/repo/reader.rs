@@ -210,18 +210,14 @@ pub fn read_records(
         }
     });
     let mut records = records?;
-    let (files, changelogs) = (per_package.0?, per_package.1?);
-    let (mut files, mut changelogs) = (files, changelogs);
+    let (mut files, mut changelogs) = (per_package.0?, per_package.1?);
     // A pkgid listed twice in primary.xml: its last record gets the files and changelogs.
-    let mut last: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, r) in records.iter().enumerate() {
-        last.insert(r.pkgid.as_str(), i);
-    }
-    let last: Vec<(String, usize)> = last.into_iter().map(|(k, i)| (k.to_string(), i)).collect();
-    for (pkgid, i) in last {
-        if let Some(r) = records.get_mut(i) {
-            r.files = files.remove(&pkgid).unwrap_or_default();
-            r.changelogs = changelogs.remove(&pkgid).unwrap_or_default();
+    for r in records.iter_mut().rev() {
+        if let Some(f) = files.remove(&r.pkgid) {
+            r.files = f;
+        }
+        if let Some(c) = changelogs.remove(&r.pkgid) {
+            r.changelogs = c;
         }
     }
     Ok(records)
