@@ -223,7 +223,8 @@ pub fn read_records(
         }
     });
     let mut records = records?;
-    // Not stopped: primary.xml was read.
+    // `None` only when the second thread was stopped, which only a failed primary.xml does
+    // (returned just above).
     let Some((mut files, mut changelogs)) = per_package? else {
         return Ok(records);
     };

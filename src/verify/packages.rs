@@ -92,7 +92,6 @@ pub fn check(
         image_lanes: Mutex::new([None, None]),
     };
     let lanes = pass.image_digest.and_then(|path| lanes_of(source, path));
-    let asked = lanes.is_some();
     work.lock_pool().waiting.extend(lanes.into_iter().flatten());
     std::thread::scope(|scope| {
         for _ in 0..work.readers {
@@ -104,7 +103,7 @@ pub fn check(
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
     {
-        [Some(Ok(even)), Some(Ok(odd))] if asked => Some(from_lanes(even, odd)),
+        [Some(Ok(even)), Some(Ok(odd))] => Some(from_lanes(even, odd)),
         _ => None,
     };
     Checked {
