@@ -31,6 +31,7 @@ pub mod inspect;
 mod installer_args;
 pub mod iso;
 pub mod kmod;
+mod parallelism;
 mod partial;
 pub mod patch;
 pub mod profile;

@@ -1,5 +1,6 @@
 //! The README's first command: the demo profile builds from the built-in
-//! sample on a fresh clone, the same bytes twice, and xorriso reads it. A package
+//! sample on a fresh clone, the same bytes twice (on one thread and on more threads than
+//! the machine has cores), and xorriso reads it. A package
 //! `[[packages.build]]` makes is the same bytes wherever and whenever its files are.
 
 mod common;
@@ -11,9 +12,14 @@ fn demo_profile_builds_reproducibly_from_the_builtin_sample() {
     let dir = tempfile::tempdir().unwrap();
     let profile = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/demo.toml");
     let mut images = Vec::new();
-    for n in 0..2 {
+    for (n, threads) in ["1", "7"].into_iter().enumerate() {
         let out = dir.path().join(format!("demo{n}.iso"));
-        run(isoremix().arg("build").arg(&profile).arg("-o").arg(&out));
+        run(isoremix()
+            .env("ISOREMIX_THREADS", threads)
+            .arg("build")
+            .arg(&profile)
+            .arg("-o")
+            .arg(&out));
         images.push(std::fs::read(&out).unwrap());
     }
     assert!(images[0] == images[1], "two builds of the demo differ");

@@ -173,13 +173,16 @@ fn repack_keeps_the_merged_tree_and_is_reproducible() {
     let image = layered_image();
     let tree = Tree::read(&image[..]).unwrap();
     let mut outs = Vec::new();
-    for threads in [1, 3, 1] {
+    for threads in [1, 3, 1, 64] {
         let mut out = Vec::new();
-        initrd::repack(&image[..], &tree, None, &options(threads), &mut out).unwrap();
+        let summary = initrd::repack(&image[..], &tree, None, &options(threads), &mut out).unwrap();
+        // More threads than the cap would make the memory grow with the machine's cores.
+        assert_eq!(summary.threads, threads.min(initrd::MAX_REPACK_THREADS));
         outs.push(out);
     }
     assert_eq!(outs[0], outs[1], "thread count changed the bytes");
     assert_eq!(outs[0], outs[2], "two runs differ");
+    assert_eq!(outs[0], outs[3], "the thread cap changed the bytes");
     let back = Tree::read(&outs[0][..]).unwrap();
     assert!(back.segments().len() > 1);
     assert!(back.skipped().is_empty(), "{:?}", back.skipped());

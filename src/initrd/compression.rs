@@ -68,7 +68,8 @@ pub fn detect_unsupported(head: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// A decoder for exactly one compressed stream (bzip2 decoded block-parallel on every core).
+/// A decoder for exactly one compressed stream (bzip2 decoded block-parallel, its threads capped:
+/// [`ParallelBzDecoder`](super::bzip2_blocks::ParallelBzDecoder)).
 /// It reads its input through `BufRead` and consumes only the bytes of the stream, so after the end [`Decoder::into_inner`] gives the input back
 /// positioned on the first byte after the stream.
 pub(crate) enum Decoder<R: BufRead> {
@@ -84,7 +85,7 @@ impl<R: BufRead> Decoder<R> {
         Ok(match compression {
             Compression::Bzip2 => Decoder::Bzip2(super::bzip2_blocks::ParallelBzDecoder::new(
                 input,
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
+                crate::parallelism::cores(),
             )),
             Compression::Gzip => Decoder::Gzip(flate2::bufread::GzDecoder::new(input)),
             Compression::Xz => Decoder::Xz(liblzma::bufread::XzDecoder::new(input)),

@@ -16,8 +16,9 @@
 //! Inside, one file per concept: the newc header, block-parallel bzip2 decoding, compression
 //! detection, the tree, the edits, the overlay, splice and re-pack writers and the index.
 //!
-//! Reading decodes each bzip2 segment on all cores. A build needs at most one decompression
-//! of the image ([`rewrite()`]): the contents the patches need are kept while the tree is read
+//! Reading decodes each bzip2 segment block-parallel ([`ParallelBzDecoder`], its threads
+//! capped). A build needs at most one decompression of the image ([`rewrite()`]): the contents
+//! the patches need are kept while the tree is read
 //! ([`patch_targets`], then [`prepare_kept`]), a re-pack takes its data from a spool of the
 //! decompressed data ([`repack_spooled`]), and a splice decodes only the blocks it changes
 //! (none at all to read the tree when the image's index is cached).
@@ -75,7 +76,7 @@ pub(crate) mod tree;
 pub(crate) mod writer;
 
 /// A bzip2 stream decoded block-parallel on several threads, as [`Reader`] does.
-pub use bzip2_blocks::ParallelBzDecoder;
+pub use bzip2_blocks::{MAX_THREADS as MAX_DECODE_THREADS, ParallelBzDecoder};
 pub use compression::{Compression, compress};
 pub use edits::{
     Changes, Content, Edits, PutEntry, PutKind, Strategy, patch_targets, plan, prepare,
@@ -90,7 +91,7 @@ pub use newc::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 pub use overlay::write_overlay;
 pub use pieces::{Piece, write_pieces};
 pub use reader::{Entry, Reader, Segment};
-pub use repack::{RepackOptions, repack, repack_spooled};
+pub use repack::{MAX_THREADS as MAX_REPACK_THREADS, RepackOptions, repack, repack_spooled};
 pub use rewrite::{
     Output, PendingCheck, Reason, RewriteOptions, Rewritten, SourceRead, read_source, rewrite,
 };

@@ -174,9 +174,7 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) -> Result<(), E
 
 /// Parses module files on every available core.
 fn parse_parallel(files: &[(String, PathBuf)]) -> Result<Vec<ModuleInfo>, Error> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
+    let threads = crate::parallelism::cores().min(8);
     let chunk = files.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = files

@@ -151,5 +151,5 @@ where
 
 /// The number of worker threads to use for reading packages: the machine's parallelism.
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    crate::parallelism::cores()
 }

@@ -103,7 +103,7 @@ impl Options {
             signatures: true,
             configs_must_agree: false,
             // Hashing the packages is most of the work: one reader per core.
-            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            threads: crate::parallelism::cores(),
         }
     }
 
