@@ -6,9 +6,10 @@
 //! caps below hold. The output bytes never depend on it.
 //!
 //! Work whose memory grows with its threads caps them where it is done, so that a build's peak
-//! memory stays under its ceiling whatever the core count: the bzip2 block decoder
-//! ([`crate::initrd::ParallelBzDecoder`]) and a re-pack's compression threads
-//! ([`crate::initrd::RepackOptions`]). Readers of package files and kernel modules cap theirs too.
+//! memory stays under its ceiling whatever the core count: the bzip2 block decoder and the
+//! splice's block work ([`crate::initrd::MAX_BLOCK_THREADS`]), a re-pack's compression
+//! ([`crate::initrd::MAX_REPACK_THREADS`]), the readers of package files
+//! ([`crate::repo::default_threads`]), of kernel modules, and `verify`'s.
 
 /// The environment variable that sets the thread count.
 pub const THREADS_VAR: &str = "ISOREMIX_THREADS";

@@ -26,10 +26,10 @@
 //! are in flight, each holding its compressed bits (at most about 1 MB for level 9) and its output;
 //! each worker keeps one decoding scratch space (about 4.6 MB); a block whose output exceeds
 //! [`MAX_BLOCK_OUTPUT`] (long runs expand a lot) is not kept by the worker but decoded again by
-//! the reader and read out of its scratch space as the caller reads. At most [`MAX_THREADS`]
-//! workers run, whatever the threads asked for: about 8 MB each on install.img's blocks (their
-//! scratch, and blocks of a few MB decoded), so the decoder holds some 50 MB at most on any
-//! machine.
+//! the reader and read out of its scratch space as the caller reads. At most
+//! [`MAX_BLOCK_THREADS`] workers run, whatever the threads asked for, so what the decoder holds
+//! does not grow with the machine: about 8 MB a worker on install.img's blocks (measured), and
+//! at most the scratch space and two blocks of up to [`MAX_BLOCK_OUTPUT`] each.
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
@@ -49,7 +49,7 @@ pub const IN_FLIGHT_PER_THREAD: usize = 2;
 /// scratch space and blocks in flight, so more would grow the peak memory with the machine's
 /// cores. A worker decodes about 125 MB/s of output (measured on install.img), so six give
 /// some 750 MB/s, more than the rest of a build consumes.
-pub const MAX_THREADS: usize = 6;
+pub const MAX_BLOCK_THREADS: usize = 6;
 /// Largest block output a worker keeps in memory.
 pub const MAX_BLOCK_OUTPUT: usize = 8 << 20;
 /// Largest compressed block accepted (a level-9 block is at most about 1 MB; a corrupt stream
@@ -273,14 +273,14 @@ pub struct ParallelBzDecoder<R: BufRead> {
 
 impl<R: BufRead> ParallelBzDecoder<R> {
     /// A decoder of the bzip2 stream starting at the current position of `input`, using
-    /// `threads` worker threads (at least 1, at most [`MAX_THREADS`]).
+    /// `threads` worker threads (at least 1, at most [`MAX_BLOCK_THREADS`]).
     pub fn new(input: R, threads: usize) -> Self {
         Self::with_limit(input, threads, MAX_BLOCK_OUTPUT)
     }
 
     /// As [`ParallelBzDecoder::new`], with the largest block output kept in memory.
     fn with_limit(input: R, threads: usize, limit: usize) -> Self {
-        let threads = threads.clamp(1, MAX_THREADS);
+        let threads = threads.clamp(1, MAX_BLOCK_THREADS);
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..threads {

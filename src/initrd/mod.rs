@@ -76,7 +76,7 @@ pub(crate) mod tree;
 pub(crate) mod writer;
 
 /// A bzip2 stream decoded block-parallel on several threads, as [`Reader`] does.
-pub use bzip2_blocks::{MAX_THREADS as MAX_DECODE_THREADS, ParallelBzDecoder};
+pub use bzip2_blocks::{MAX_BLOCK_THREADS, ParallelBzDecoder};
 pub use compression::{Compression, compress};
 pub use edits::{
     Changes, Content, Edits, PutEntry, PutKind, Strategy, patch_targets, plan, prepare,
@@ -91,7 +91,7 @@ pub use newc::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 pub use overlay::write_overlay;
 pub use pieces::{Piece, write_pieces};
 pub use reader::{Entry, Reader, Segment};
-pub use repack::{MAX_THREADS as MAX_REPACK_THREADS, RepackOptions, repack, repack_spooled};
+pub use repack::{MAX_REPACK_THREADS, RepackOptions, repack, repack_spooled};
 pub use rewrite::{
     Output, PendingCheck, Reason, RewriteOptions, Rewritten, SourceRead, read_source, rewrite,
 };

@@ -26,7 +26,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use super::Result;
 use super::bits::{BitSink, bits};
-use super::bzip2_blocks::MAX_THREADS;
+use super::bzip2_blocks::MAX_BLOCK_THREADS;
 use super::compression::Compression;
 use super::edits::{Changes, Content, PutKind};
 use super::error::{Error, show};
@@ -275,7 +275,7 @@ pub struct Decoded {
     blocks: BTreeMap<(usize, usize), Vec<u8>>,
 }
 
-/// Decodes blocks `first..=last` of `segment` (those not in `memo`, on up to [`MAX_THREADS`]
+/// Decodes blocks `first..=last` of `segment` (those not in `memo`, on up to [`MAX_BLOCK_THREADS`]
 /// cores), checks their lengths, keeps them in `memo` and returns their bytes.
 pub(crate) fn decode_blocks<R: Read + Seek>(
     index: &Index,
@@ -322,11 +322,11 @@ pub(crate) fn decode_blocks<R: Read + Seek>(
     Ok(out)
 }
 
-/// Runs `f` on every item on the cores (at most [`MAX_THREADS`]: each decodes or encodes a
+/// Runs `f` on every item on the cores (at most [`MAX_BLOCK_THREADS`]: each decodes or encodes a
 /// block in its own scratch space), results in order.
 fn parallel<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
     let threads = crate::parallelism::cores()
-        .min(MAX_THREADS)
+        .min(MAX_BLOCK_THREADS)
         .min(items.len())
         .max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -366,7 +366,7 @@ fn block_capacity(level: u8) -> usize {
 }
 
 /// Encodes `data` as blocks of a stream of `level`: pieces of at most `capacity` bytes, each
-/// compressed on its own (on up to [`MAX_THREADS`] cores).
+/// compressed on its own (on up to [`MAX_BLOCK_THREADS`] cores).
 fn encode_blocks(data: &[u8], level: u8, capacity: usize) -> Result<Vec<NewBlock>> {
     let pieces: Vec<&[u8]> = data.chunks(capacity).collect();
     let encoded = parallel(&pieces, |piece| -> io::Result<NewBlock> {

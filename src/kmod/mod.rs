@@ -172,7 +172,7 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) -> Result<(), E
     Ok(())
 }
 
-/// Parses module files on every available core.
+/// Parses module files on the cores (at most 8).
 fn parse_parallel(files: &[(String, PathBuf)]) -> Result<Vec<ModuleInfo>, Error> {
     let threads = crate::parallelism::cores().min(8);
     let chunk = files.len().div_ceil(threads).max(1);

@@ -149,7 +149,12 @@ where
     Ok((records, stats))
 }
 
-/// The number of worker threads to use for reading packages: the machine's parallelism.
+/// The most threads reading packages by default: each holds a package's header, and eight read
+/// faster than storage delivers.
+pub const MAX_DEFAULT_THREADS: usize = 8;
+
+/// The number of worker threads to use for reading packages: one per core, at most
+/// [`MAX_DEFAULT_THREADS`], so that the memory they hold does not grow with the machine.
 pub fn default_threads() -> usize {
-    crate::parallelism::cores()
+    crate::parallelism::cores().min(MAX_DEFAULT_THREADS)
 }

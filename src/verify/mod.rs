@@ -3,8 +3,8 @@
 //! `crate::entries` says what it does with each boot line; the checks here say whether that
 //! succeeds. Each check is its own module returning [`Finding`]s:
 //! - `repodata`: repomd.xml, the data files, primary.xml as the media check pairs it;
-//! - `packages`: each package file's size and SHA-256 against primary.xml (a reader per core,
-//!   up to four files hashed side by side in each: `crate::sha256_pair`);
+//! - `packages`: each package file's size and SHA-256 against primary.xml (a reader per core, at
+//!   most eight, up to four files hashed side by side in each: `crate::sha256_pair`);
 //! - `treeinfo`: `.treeinfo` as ConfigParser and `MainYumRepository` read it;
 //! - `install_img`: install.img decodes; the answer file and module indexes in it (the result
 //!   remembered per image content when asked: `install_img_memo`);
@@ -102,7 +102,8 @@ impl Options {
             allow_unresolved: Vec::new(),
             signatures: true,
             configs_must_agree: false,
-            // Hashing the packages is most of the work: one reader per core.
+            // Hashing the packages is most of the work: one reader per core (capped where the
+            // readers are made).
             threads: crate::parallelism::cores(),
         }
     }

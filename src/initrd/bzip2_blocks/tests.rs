@@ -351,14 +351,14 @@ fn the_run_time_backend_decodes_as_the_scalar_one() {
 }
 
 /// The memory a decode holds grows with its workers: however many threads are asked for, at
-/// most [`MAX_THREADS`] run and hold blocks in flight, and the output is the same.
+/// most [`MAX_BLOCK_THREADS`] run and hold blocks in flight, and the output is the same.
 #[test]
 fn no_more_workers_than_the_cap_whatever_is_asked() {
     let data = sample(700_000);
     let stream = compress(&data, 1);
-    for asked in [0, 1, 3, MAX_THREADS, 64] {
+    for asked in [0, 1, 3, MAX_BLOCK_THREADS, 64] {
         let mut dec = ParallelBzDecoder::new(&stream[..], asked);
-        let workers = asked.clamp(1, MAX_THREADS);
+        let workers = asked.clamp(1, MAX_BLOCK_THREADS);
         assert_eq!(
             dec.max_pending,
             workers * IN_FLIGHT_PER_THREAD,
