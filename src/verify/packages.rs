@@ -4,9 +4,10 @@
 //!
 //! One reader per core, at most [`MAX_READERS`]. The files are opened largest first, a few more
 //! at a time than the readers hash, and shared out a chunk at a time: a reader takes up to four
-//! open files, those with the most bytes left, hashes the next chunk of each side by side ([`update_many`])
-//! through buffers it reuses for every file, and gives them back. So the readers stay busy to
-//! the end, and finish together: no reader hashes the last two files while another has none.
+//! open files, those with the most bytes left, hashes the next chunk of each side by side
+//! ([`update_many`]) through buffers it reuses for every file, and gives them back. So the
+//! readers stay busy to the end, and finish together: no reader hashes the last two files while
+//! another has none.
 //! A package whose signature is judged is read alone, as a stream, by the signature check.
 
 use std::cmp::Reverse;
