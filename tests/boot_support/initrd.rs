@@ -39,6 +39,9 @@ exec </dev/console >/dev/console 2>&1
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+# Kernel messages off the console from here on: a late one (the TSC calibration, say) would
+# otherwise land in the middle of a report line.
+echo 1 > /proc/sys/kernel/printk
 echo "{MARKER_PREFIX}$(cat {MARKER_PATH})"
 echo "{CMDLINE_PREFIX}$(cat /proc/cmdline)"
 echo "{HYPERVISOR_PREFIX}$(cat /sys/hypervisor/type 2>/dev/null || echo none)"
