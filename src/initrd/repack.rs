@@ -601,3 +601,6 @@ fn from_spool<S: Read + Seek, W: Write>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

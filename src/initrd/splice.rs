@@ -293,7 +293,7 @@ pub(crate) fn decode_blocks<R: Read + Seek>(
             streams.push(standalone(index, image, segment, b)?);
         }
     }
-    let decoded = parallel(&streams, |(stream, len)| {
+    let decoded = parallel(&streams, crate::parallelism::cores(), |(stream, len)| {
         let mut out = Vec::with_capacity(*len as usize);
         pbz2::DecoderReader::new(&stream[..]).read_to_end(&mut out)?;
         if out.len() as u64 != *len {
@@ -322,13 +322,10 @@ pub(crate) fn decode_blocks<R: Read + Seek>(
     Ok(out)
 }
 
-/// Runs `f` on every item on the cores (at most [`MAX_BLOCK_THREADS`]: each decodes or encodes a
-/// block in its own scratch space), results in order.
-fn parallel<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
-    let threads = crate::parallelism::cores()
-        .min(MAX_BLOCK_THREADS)
-        .min(items.len())
-        .max(1);
+/// Runs `f` on every item on `threads` threads (at most [`MAX_BLOCK_THREADS`], whatever is asked:
+/// each decodes or encodes a block in its own scratch space), results in order.
+fn parallel<T: Sync, U: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let threads = threads.min(MAX_BLOCK_THREADS).min(items.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<std::sync::Mutex<Option<U>>> =
         items.iter().map(|_| std::sync::Mutex::new(None)).collect();
@@ -369,13 +366,18 @@ fn block_capacity(level: u8) -> usize {
 /// compressed on its own (on up to [`MAX_BLOCK_THREADS`] cores).
 fn encode_blocks(data: &[u8], level: u8, capacity: usize) -> Result<Vec<NewBlock>> {
     let pieces: Vec<&[u8]> = data.chunks(capacity).collect();
-    let encoded = parallel(&pieces, |piece| -> io::Result<NewBlock> {
-        let lvl = pbz2::Level::new(level).unwrap_or(pbz2::Level::BEST);
-        let mut enc = pbz2::EncoderWriter::new(Vec::new(), lvl);
-        enc.write_all(piece)?;
-        let stream = enc.finish()?;
-        one_block(&stream).ok_or_else(|| io::Error::other("the encoder made more than one block"))
-    });
+    let encoded = parallel(
+        &pieces,
+        crate::parallelism::cores(),
+        |piece| -> io::Result<NewBlock> {
+            let lvl = pbz2::Level::new(level).unwrap_or(pbz2::Level::BEST);
+            let mut enc = pbz2::EncoderWriter::new(Vec::new(), lvl);
+            enc.write_all(piece)?;
+            let stream = enc.finish()?;
+            one_block(&stream)
+                .ok_or_else(|| io::Error::other("the encoder made more than one block"))
+        },
+    );
     encoded
         .into_iter()
         .map(|r| r.map_err(|e| Error::io("encoding new blocks", e)))
@@ -663,5 +665,27 @@ mod tests {
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, data);
+    }
+
+    #[test]
+    fn block_work_runs_on_no_more_threads_than_the_cap_whatever_is_asked() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let items: Vec<usize> = (0..48).collect();
+        for asked in [0, 1, 3, MAX_BLOCK_THREADS, 64] {
+            let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            let out = parallel(&items, asked, |&i| {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                running.fetch_sub(1, Ordering::SeqCst);
+                i * 3
+            });
+            assert_eq!(out, items.iter().map(|i| i * 3).collect::<Vec<_>>());
+            let most = most.load(Ordering::SeqCst);
+            assert!(
+                (1..=asked.clamp(1, MAX_BLOCK_THREADS)).contains(&most),
+                "{most} at once with {asked} asked"
+            );
+        }
     }
 }
