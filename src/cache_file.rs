@@ -1,12 +1,17 @@
 //! Files of isoremix's cache folder (`$XDG_CACHE_HOME/isoremix`, else `~/.cache/isoremix`):
 //! where the folder is, the sealed form every cache file has (a magic, a version, the body,
 //! then the SHA-256 of everything before it; integers little-endian, byte strings prefixed with
-//! their length as a `u64`), a reader over a sealed file that refuses damage, and atomic writes.
+//! their length as a `u64`), a reader over a sealed file that refuses damage, atomic writes, and
+//! the folder's bound: after each write the least recently used files are removed until at most
+//! [`MAX_FILES`] files of at most [`MAX_BYTES`] in all are left (a file's modification time is
+//! when it was last written or used, [`mark_used`]), so the folder does not grow with every image
+//! ever built or verified.
 //! What a file holds and when it may be used is its owner's business: `initrd::index_cache`
 //! (install.img indexes) and `verify`'s install.img memo.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
@@ -122,9 +127,74 @@ impl<'a> Unsealer<'a> {
     }
 }
 
+/// The most files the cache folder keeps (an install.img's verify result is under 1 KB).
+pub const MAX_FILES: usize = 256;
+
+/// The most bytes the cache folder's files keep in all (an index of a 640 MB install.img is
+/// about 1.2 MB).
+pub const MAX_BYTES: u64 = 64 << 20;
+
+/// How old a temporary file must be before pruning takes it for one a write left behind (a
+/// process killed between creating and renaming it), not one being written.
+const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
+
+/// Marks the cache file at `path` as used now, so that pruning keeps it over files used less
+/// recently. Errors are ignored (the file is just older to pruning).
+pub fn mark_used(path: &Path) {
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.set_modified(SystemTime::now());
+    }
+}
+
+/// Removes files of the cache folder `dir`, least recently used first (oldest modification time,
+/// then name), until at most `max_files` files of at most `max_bytes` in all are left; `keep` is
+/// never removed but counts. Temporary files of writes that did not finish (`.*.tmp`) are removed
+/// once [`STALE_TEMPORARY`] old; other hidden files, and anything not a regular file, are left
+/// alone. Errors are ignored (what cannot be listed or removed stays).
+fn prune(dir: &Path, keep: &Path, max_files: usize, max_bytes: u64) {
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    let (mut count, mut bytes) = (0usize, 0u64);
+    let mut candidates = Vec::new();
+    for entry in listing.flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let path = entry.path();
+        let name = entry.file_name();
+        let shown = name.to_string_lossy();
+        if shown.starts_with('.') {
+            let age = now.duration_since(modified).unwrap_or_default();
+            if shown.ends_with(".tmp") && age > STALE_TEMPORARY {
+                let _ = std::fs::remove_file(&path);
+            }
+            continue;
+        }
+        count += 1;
+        bytes += meta.len();
+        if path != keep {
+            candidates.push((modified, name, meta.len(), path));
+        }
+    }
+    candidates.sort();
+    for (_, _, len, path) in candidates {
+        if count <= max_files && bytes <= max_bytes {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            count -= 1;
+            bytes -= len;
+        }
+    }
+}
+
 /// Writes `data` at `path` atomically (a temporary file beside it, synced, then renamed), making
-/// its folder if needed. Errors are the caller's to report or ignore: a cache that cannot be
-/// written just means no cache.
+/// its folder if needed, then bounds the folder (see the module doc). Errors are the caller's to
+/// report or ignore: a cache that cannot be written just means no cache.
 pub fn store(path: &Path, data: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -139,8 +209,11 @@ pub fn store(path: &Path, data: &[u8]) -> io::Result<()> {
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    match result {
+        Ok(()) => prune(dir, path, MAX_FILES, MAX_BYTES),
+        Err(_) => {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
     result
 }
@@ -194,5 +267,70 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, vec![std::ffi::OsString::from("file")]);
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn aged(path: &Path, seconds_ago: u64) {
+        let f = std::fs::File::open(path).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(seconds_ago))
+            .unwrap();
+    }
+
+    #[test]
+    fn pruning_removes_the_least_recently_used_first_and_never_the_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for (name, ago) in [("a", 50), ("b", 40), ("c", 30), ("d", 20)] {
+            std::fs::write(d.join(name), [0u8; 100]).unwrap();
+            aged(&d.join(name), ago);
+        }
+        // "a" is the oldest written, but used since: "b" goes first.
+        mark_used(&d.join("a"));
+        prune(d, &d.join("c"), 3, u64::MAX);
+        assert_eq!(names(d), ["a", "c", "d"]);
+        // By bytes: 300 in three files, at most 150 kept; "c" is the oldest but kept.
+        prune(d, &d.join("c"), usize::MAX, 150);
+        assert_eq!(names(d), ["c"]);
+        // Within both bounds nothing goes.
+        prune(d, &d.join("none"), 1, 100);
+        assert_eq!(names(d), ["c"]);
+    }
+
+    #[test]
+    fn pruning_removes_only_stale_temporary_files_and_leaves_other_hidden_files_and_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("folder")).unwrap();
+        std::fs::write(d.join(".old.1.tmp"), b"x").unwrap();
+        aged(&d.join(".old.1.tmp"), 2 * STALE_TEMPORARY.as_secs());
+        std::fs::write(d.join(".new.2.tmp"), b"x").unwrap();
+        std::fs::write(d.join(".other"), b"x").unwrap();
+        aged(&d.join(".other"), 2 * STALE_TEMPORARY.as_secs());
+        prune(d, &d.join("none"), 0, 0);
+        assert_eq!(names(d), [".new.2.tmp", ".other", "folder"]);
+    }
+
+    #[test]
+    fn every_store_bounds_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for i in 0..MAX_FILES + 5 {
+            let path = d.join(format!("f{i:04}"));
+            store(&path, b"one").unwrap();
+            aged(&path, (MAX_FILES + 5 - i) as u64);
+        }
+        let left = names(d);
+        assert_eq!(left.len(), MAX_FILES);
+        assert_eq!(left[0], "f0005");
+        let last = d.join(format!("f{:04}", MAX_FILES + 4));
+        assert!(last.exists());
     }
 }

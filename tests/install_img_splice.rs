@@ -254,12 +254,19 @@ fn a_patch_re_encodes_only_its_blocks_and_the_cache_changes_nothing() {
     let len = fs::metadata(&img).unwrap().len();
     assert!(len.abs_diff(source_len) < 4096, "{len} vs {source_len}");
 
-    // Cached: the same ISO.
+    // Cached: the same ISO, and the index is marked as used (newest to the cache's bound).
     let cached_file = cache_file(&cache);
     let good = fs::read(&cached_file).unwrap();
     assert!(index_cache::decode(&good).is_some());
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+    fs::File::open(&cached_file)
+        .unwrap()
+        .set_modified(day_ago)
+        .unwrap();
     build(d, "patches = [\"site.patch\"]\n", "cached.iso", &cache);
     assert_eq!(sha256(&d.join("cold.iso")), sha256(&d.join("cached.iso")));
+    let used = fs::metadata(&cached_file).unwrap().modified().unwrap();
+    assert!(used > day_ago);
 
     // A damaged cache file is ignored (same ISO) and written again.
     let mut bad = good.clone();

@@ -198,7 +198,8 @@ pub fn load<R: Read + Seek>(
     len: u64,
     image: &mut R,
 ) -> Option<Index> {
-    let data = std::fs::read(path_for(dir, probe)).ok()?;
+    let path = path_for(dir, probe);
+    let data = std::fs::read(&path).ok()?;
     let index = decode(&data)?;
     if index.probe != *probe
         || index.image_len != len
@@ -213,9 +214,11 @@ pub fn load<R: Read + Seek>(
     {
         return None;
     }
-    super::splice::check_blocks(&index, image)
-        .ok()?
-        .then_some(index)
+    let found = super::splice::check_blocks(&index, image).ok()?;
+    if found {
+        cache_file::mark_used(&path);
+    }
+    found.then_some(index)
 }
 
 /// Removes the cached index found by `probe` from `dir` (one that did not match its image).

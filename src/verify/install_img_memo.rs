@@ -136,7 +136,10 @@ fn decode(data: &[u8], key: &[u8; 32]) -> Option<(InstallImg, [u8; 32])> {
 /// The remembered result under `key` in `dir`, if there is an intact one, and the digest of the
 /// image it is the result for (the caller's to check against the image).
 pub fn load(dir: &Path, key: &[u8; 32]) -> Option<(InstallImg, [u8; 32])> {
-    decode(&std::fs::read(path_for(dir, key)).ok()?, key)
+    let path = path_for(dir, key);
+    let found = decode(&std::fs::read(&path).ok()?, key)?;
+    cache_file::mark_used(&path);
+    Some(found)
 }
 
 /// Remembers `found`, the result for an image of this `digest`, under `key` in `dir` (only an
@@ -172,6 +175,19 @@ mod tests {
 
     fn same(a: &InstallImg, b: &InstallImg) -> bool {
         a.readable == b.readable && a.files == b.files && a.findings == b.findings
+    }
+
+    #[test]
+    fn a_result_used_is_marked_used_for_the_cache_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = key(&[1; 32], &["/answerfile.xml".into()]).unwrap();
+        store(dir.path(), &key, &[9; 32], &found());
+        let path = path_for(dir.path(), &key);
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+        let f = std::fs::File::open(&path).unwrap();
+        f.set_modified(day_ago).unwrap();
+        assert!(load(dir.path(), &key).is_some());
+        assert!(f.metadata().unwrap().modified().unwrap() > day_ago);
     }
 
     #[test]
