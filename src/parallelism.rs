@@ -10,6 +10,13 @@
 //! splice's block work ([`crate::initrd::MAX_BLOCK_THREADS`]), a re-pack's compression
 //! ([`crate::initrd::MAX_REPACK_THREADS`]), the readers of package files
 //! ([`crate::repo::default_threads`]), of kernel modules, and `verify`'s.
+//!
+//! [`map_in_order`] runs independent jobs over a list on a given number of threads; the work
+//! that has its own shape (streams decoded block by block, the re-pack's segment queue,
+//! `verify`'s readers) keeps its own threads.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The environment variable that sets the thread count.
 pub const THREADS_VAR: &str = "ISOREMIX_THREADS";
@@ -26,9 +33,76 @@ fn from_setting(value: Option<&str>) -> Option<usize> {
     value?.trim().parse().ok().filter(|&n| n > 0)
 }
 
+/// Runs `f` on every item of `items` on `threads` threads (at least one, at most one per item;
+/// none is started for one), each taking the next item not yet taken, and gives the results in
+/// the items' order. An item whose `f` panicked gives `None`, for the caller to report as the
+/// error it is; the other items still run.
+pub fn map_in_order<T: Sync, U: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> U + Sync,
+) -> Vec<Option<U>> {
+    let run = |item: &T| catch_unwind(AssertUnwindSafe(|| f(item))).ok();
+    let workers = threads.clamp(1, items.len().max(1));
+    if workers == 1 {
+        return items.iter().map(run).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let done: Vec<Vec<(usize, Option<U>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return done;
+                        };
+                        done.push((i, run(item)));
+                    }
+                })
+            })
+            .collect();
+        // `run` catches the jobs' panics, so a worker itself does not panic.
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut results: Vec<Option<U>> = items.iter().map(|_| None).collect();
+    for (i, result) in done.into_iter().flatten() {
+        if let Some(slot) = results.get_mut(i) {
+            *slot = result;
+        }
+    }
+    results
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jobs_run_on_the_threads_asked_with_results_in_order_and_panics_kept_apart() {
+        use std::sync::atomic::AtomicUsize;
+        let items: Vec<u32> = (0..40).collect();
+        for threads in [0, 1, 3, 64] {
+            let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            let out = map_in_order(&items, threads, |&i| {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                running.fetch_sub(1, Ordering::SeqCst);
+                assert!(i != 7, "a job that fails");
+                i * 2
+            });
+            let want: Vec<Option<u32>> = items.iter().map(|&i| (i != 7).then_some(i * 2)).collect();
+            assert_eq!(out, want, "{threads} threads");
+            let most = most.load(Ordering::SeqCst);
+            assert!(
+                (1..=threads.clamp(1, items.len())).contains(&most),
+                "{most} at once"
+            );
+        }
+        assert!(map_in_order(&[] as &[u32], 4, |&i| i).is_empty());
+    }
 
     #[test]
     fn only_a_positive_number_sets_the_count() {

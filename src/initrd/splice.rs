@@ -324,28 +324,14 @@ pub(crate) fn decode_blocks<R: Read + Seek>(
 
 /// Runs `f` on every item on `threads` threads (at most [`MAX_BLOCK_THREADS`], whatever is asked:
 /// each decodes or encodes a block in its own scratch space), results in order.
-fn parallel<T: Sync, U: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> U + Sync) -> Vec<U> {
-    let threads = threads.min(MAX_BLOCK_THREADS).min(items.len()).max(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<U>>> =
-        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { return };
-                    let r = f(item);
-                    if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(r);
-                    }
-                }
-            });
-        }
-    });
-    results
+fn parallel<T: Sync, U: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> io::Result<U> + Sync,
+) -> Vec<io::Result<U>> {
+    crate::parallelism::map_in_order(items, threads.min(MAX_BLOCK_THREADS), f)
         .into_iter()
-        .filter_map(|m| m.into_inner().ok().flatten())
+        .map(|r| r.unwrap_or_else(|| Err(io::Error::other("a block's worker failed"))))
         .collect()
 }
 
@@ -678,8 +664,9 @@ mod tests {
                 most.fetch_max(now, Ordering::SeqCst);
                 std::thread::sleep(std::time::Duration::from_millis(2));
                 running.fetch_sub(1, Ordering::SeqCst);
-                i * 3
+                Ok(i * 3)
             });
+            let out: Vec<usize> = out.into_iter().map(|r| r.unwrap()).collect();
             assert_eq!(out, items.iter().map(|i| i * 3).collect::<Vec<_>>());
             let most = most.load(Ordering::SeqCst);
             assert!(

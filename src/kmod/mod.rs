@@ -175,31 +175,22 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) -> Result<(), E
 /// Parses module files on the cores (at most 8).
 fn parse_parallel(files: &[(String, PathBuf)]) -> Result<Vec<ModuleInfo>, Error> {
     let threads = crate::parallelism::cores().min(8);
-    let chunk = files.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(rel, path)| {
-                            let data = crate::input::read(path).map_err(|source| Error::Io {
-                                path: path.clone(),
-                                source,
-                            })?;
-                            ModuleInfo::parse(rel, &data)
-                        })
-                        .collect::<Result<Vec<_>, Error>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(files.len());
-        for h in handles {
-            match h.join() {
-                Ok(part) => out.extend(part?),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        Ok(out)
+    crate::parallelism::map_in_order(files, threads, |(rel, path)| {
+        let data = crate::input::read(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        ModuleInfo::parse(rel, &data)
     })
+    .into_iter()
+    .zip(files)
+    .map(|(result, (_, path))| {
+        result.unwrap_or_else(|| {
+            Err(Error::Io {
+                path: path.clone(),
+                source: std::io::Error::other("the module's parser failed"),
+            })
+        })
+    })
+    .collect()
 }

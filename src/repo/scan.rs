@@ -3,8 +3,6 @@
 
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{Error, Record, reader, sort_records};
 
@@ -33,34 +31,11 @@ where
     R: Read,
     F: Fn(&PackageJob) -> io::Result<R> + Sync,
 {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Record, Error>>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
-    let workers = threads.clamp(1, jobs.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else {
-                        break;
-                    };
-                    let result = read_one(job, changelog_limit, &open);
-                    if let Ok(mut slots) = results.lock()
-                        && let Some(slot) = slots.get_mut(i)
-                    {
-                        *slot = Some(result);
-                    }
-                }
-            });
-        }
-    });
-    let slots = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    slots
+    crate::parallelism::map_in_order(jobs, threads, |job| read_one(job, changelog_limit, &open))
         .into_iter()
         .zip(jobs)
-        .map(|(slot, job)| {
-            slot.unwrap_or_else(|| {
+        .map(|(result, job)| {
+            result.unwrap_or_else(|| {
                 Err(Error::Io {
                     what: job.location_href.clone(),
                     source: io::Error::other("worker thread failed"),
