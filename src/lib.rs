@@ -43,6 +43,8 @@ pub mod rpm;
 mod safe_path;
 pub mod sample;
 mod sha256_pair;
+#[cfg(test)]
+mod test_support;
 pub mod treeinfo;
 pub mod verify;
 mod xcpng;

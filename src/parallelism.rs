@@ -81,21 +81,17 @@ mod tests {
 
     #[test]
     fn jobs_run_on_the_threads_asked_with_results_in_order_and_panics_kept_apart() {
-        use std::sync::atomic::AtomicUsize;
         let items: Vec<u32> = (0..40).collect();
         for threads in [0, 1, 3, 64] {
-            let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            let gauge = crate::test_support::Gauge::default();
             let out = map_in_order(&items, threads, |&i| {
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                most.fetch_max(now, Ordering::SeqCst);
-                std::thread::sleep(std::time::Duration::from_millis(1));
-                running.fetch_sub(1, Ordering::SeqCst);
+                gauge.job();
                 assert!(i != 7, "a job that fails");
                 i * 2
             });
             let want: Vec<Option<u32>> = items.iter().map(|&i| (i != 7).then_some(i * 2)).collect();
             assert_eq!(out, want, "{threads} threads");
-            let most = most.load(Ordering::SeqCst);
+            let most = gauge.most();
             assert!(
                 (1..=threads.clamp(1, items.len())).contains(&most),
                 "{most} at once"

@@ -105,7 +105,32 @@ struct Sink<'a, W: Write> {
     summary: RepackSummary,
 }
 
-impl<W: Write> Sink<'_, W> {
+impl<'a, W: Write> Sink<'a, W> {
+    /// A sink writing to `out`, sending segments to `threads` compression threads on `jobs` and
+    /// taking their results from `results`.
+    fn new(
+        out: &'a mut W,
+        compression: Compression,
+        threads: usize,
+        jobs: mpsc::SyncSender<(u64, Vec<u8>)>,
+        results: mpsc::Receiver<(u64, io::Result<Vec<u8>>)>,
+    ) -> Self {
+        Sink {
+            out,
+            compression,
+            threads,
+            jobs: Some(jobs),
+            results,
+            sent: 0,
+            written: 0,
+            pending: BTreeMap::new(),
+            summary: RepackSummary {
+                threads,
+                ..RepackSummary::default()
+            },
+        }
+    }
+
     fn write_ready(&mut self) -> io::Result<()> {
         while let Some(data) = self.pending.remove(&self.written) {
             self.out.write_all(&data)?;
@@ -384,20 +409,7 @@ fn repack_from<R: Read, S: Read + Seek, W: Write>(
             });
         }
         drop(res_tx);
-        let mut sink = Sink {
-            out: &mut out,
-            compression,
-            threads,
-            jobs: Some(job_tx),
-            results: res_rx,
-            sent: 0,
-            written: 0,
-            pending: BTreeMap::new(),
-            summary: RepackSummary {
-                threads,
-                ..RepackSummary::default()
-            },
-        };
+        let mut sink = Sink::new(&mut out, compression, threads, job_tx, res_rx);
         let result = produce(source, merged, changes, options, &mut sink);
         // Closing the queue lets the threads end even after an error.
         sink.jobs = None;

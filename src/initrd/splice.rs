@@ -655,20 +655,16 @@ mod tests {
 
     #[test]
     fn block_work_runs_on_no_more_threads_than_the_cap_whatever_is_asked() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
         let items: Vec<usize> = (0..48).collect();
         for asked in [0, 1, 3, MAX_BLOCK_THREADS, 64] {
-            let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            let gauge = crate::test_support::Gauge::default();
             let out = parallel(&items, asked, |&i| {
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                most.fetch_max(now, Ordering::SeqCst);
-                std::thread::sleep(std::time::Duration::from_millis(2));
-                running.fetch_sub(1, Ordering::SeqCst);
+                gauge.job();
                 Ok(i * 3)
             });
             let out: Vec<usize> = out.into_iter().map(|r| r.unwrap()).collect();
             assert_eq!(out, items.iter().map(|i| i * 3).collect::<Vec<_>>());
-            let most = most.load(Ordering::SeqCst);
+            let most = gauge.most();
             assert!(
                 (1..=asked.clamp(1, MAX_BLOCK_THREADS)).contains(&most),
                 "{most} at once with {asked} asked"

@@ -233,15 +233,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::test_support::names_in as names;
 
     fn write_image(out: &Path, existing: Existing, bytes: &[u8]) -> Result<()> {
         let image = PartialImage::create(out, existing)?;

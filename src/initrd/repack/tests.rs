@@ -1,9 +1,8 @@
-use std::collections::BTreeMap;
 use std::io;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use super::{Compression, RepackSummary, Sink};
+use super::{Compression, Sink};
 
 /// Stands for the compression threads: returns every segment as it is at once, except the
 /// first, which it holds back until no new segment has come for a while (or none can come any
@@ -48,17 +47,7 @@ fn one_slow_segment_holds_back_at_most_four_per_thread_and_the_output_stays_in_o
         let (res_tx, res_rx) = mpsc::channel();
         let worker = std::thread::spawn(move || hold_the_first_back(job_rx, res_tx));
         let mut out = Vec::new();
-        let mut sink = Sink {
-            out: &mut out,
-            compression: Compression::None,
-            threads,
-            jobs: Some(job_tx),
-            results: res_rx,
-            sent: 0,
-            written: 0,
-            pending: BTreeMap::new(),
-            summary: RepackSummary::default(),
-        };
+        let mut sink = Sink::new(&mut out, Compression::None, threads, job_tx, res_rx);
         let segments: Vec<Vec<u8>> = (0..5 * threads as u8 + 7).map(|i| vec![i; 3]).collect();
         for s in &segments {
             sink.submit(s.clone()).unwrap();
