@@ -6,8 +6,8 @@
 //! a megabyte between them, so each of their arenas ends up holding some: a re-pack on two cores
 //! peaked at 77 to 81 MB, and at 123 to 142 MB with 64 threads asked (four compressing). With
 //! two arenas the same runs peak at 58 to 60 and 88 to 97 MB, in the same time (the threads
-//! allocate a few times per megabyte of data, so sharing arenas costs no measurable time). A limit the user set in the environment
-//! (`MALLOC_ARENA_MAX`, `GLIBC_TUNABLES`) is kept.
+//! allocate a few times per megabyte of data, so sharing arenas costs no measurable time). A
+//! limit the user set in the environment (`MALLOC_ARENA_MAX`, `GLIBC_TUNABLES`) is kept.
 
 /// The arenas glibc's malloc may make.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
