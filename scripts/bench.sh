@@ -358,8 +358,10 @@ read -r re_s re_rss < <(secs "$bin" build --force "$work/repo-rerun.toml")
 echo "createrepo_c (from scratch):          ${cr_s}s  peak RSS ${cr_rss} KiB"
 echo "isoremix build (no source repodata):  ${sc_s}s  peak RSS ${sc_rss} KiB  (whole build, ISO written)"
 echo "isoremix build re-run (all reused):   ${re_s}s  peak RSS ${re_rss} KiB  (whole build, ISO written)"
-awk -v a="$sc_s" -v b="$cr_s" 'BEGIN { if (b > 0) printf "ratio isoremix/createrepo_c: %.2f (target <= 1)\n", a / b }'
-awk -v a="$re_s" -v b="$cr_s" 'BEGIN { if (b > 0) printf "ratio re-run/createrepo_c: %.2f (target <= 0.1)\n", a / b }'
+# A whole build (ISO written) against the repodata step alone: context, not the targets, which
+# are the step's own (<= 1 from scratch, <= 0.1 re-run), measured step against step below.
+awk -v a="$sc_s" -v b="$cr_s" 'BEGIN { if (b > 0) printf "ratio whole build/createrepo_c: %.2f (the step alone is timed below)\n", a / b }'
+awk -v a="$re_s" -v b="$cr_s" 'BEGIN { if (b > 0) printf "ratio whole re-run/createrepo_c: %.2f (the step alone is timed below)\n", a / b }'
 rm -rf "$work/bulk-tree" "$work/out-repo-scratch.iso" "$work/out-repo-rerun.iso"
 
 echo "== repodata step alone: 1,000 generated RPMs, isoremix vs createrepo_c"
