@@ -3,7 +3,7 @@
 //! two to four independent streams in the same loop keeps the unit busy and hashes 1.6 to 1.9
 //! times as many bytes per second on one core as a stream alone. [`update_pair`] and
 //! [`update_many`] do that for streams read side by side (the packages `verify` checks, the
-//! two lanes of an install.img's [image digest](crate::initrd)); [`Sha256::update`] feeds one
+//! lanes of an install.img's [image digest](crate::initrd)); [`Sha256::update`] feeds one
 //! stream alone. Without the extensions (or on other CPUs) each block goes through `sha2`'s own
 //! compression function.
 //!

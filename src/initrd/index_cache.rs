@@ -28,7 +28,7 @@ use super::newc::{HEADER_LEN, Header};
 use super::reader::{Segment, StreamLayout};
 
 const MAGIC: &[u8; 16] = b"isoremix-initrd\n";
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 pub use crate::cache_file::default_dir;
 

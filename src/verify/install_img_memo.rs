@@ -26,7 +26,7 @@ use super::{Finding, InstallImg, Severity};
 use crate::cache_file::{self, Sealer, Unsealer};
 
 const MAGIC: &[u8] = b"isoremix-verify-install-img\n";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// The checks whose findings the install.img check makes.
 const CHECKS: [&str; 2] = ["install-img", "modules"];
 

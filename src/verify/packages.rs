@@ -2,22 +2,24 @@
 //! and its size and SHA-256 compared with primary.xml's; a package whose signature yum would
 //! check is judged in the same pass.
 //!
-//! One reader per core, at most [`MAX_READERS`]. The files are opened largest first, a few more
-//! at a time than the readers hash, and shared out a chunk at a time: a reader takes up to four
-//! open files, those with the most bytes left, hashes the next chunk of each side by side
-//! ([`update_many`]) through buffers it reuses for every file, and gives them back. So the
-//! readers stay busy to the end, and finish together: no reader hashes the last two files while
-//! another has none.
+//! One reader per core, at most [`MAX_READERS`]. The files are opened largest first, many more
+//! at a time than the readers hash ([`OPEN_PER_READER`]), and shared out a chunk at a time: a
+//! reader takes up to four open files, those with the most bytes left, hashes the next chunk of
+//! each side by side ([`update_many`]) through buffers it reuses for every file, and gives them
+//! back. So the bytes left in the open files even out and the files end together: each reader
+//! hashes four streams at once nearly to the end, and then no reader hashes the last two files
+//! while another has none. install.img's digest, when asked, is hashed beside them as its eight
+//! lanes ([`crate::initrd::image_digest`]), none much longer than a package.
 //! A package whose signature is judged is read alone, as a stream, by the signature check.
 
 use std::cmp::Reverse;
 use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use super::repodata::MediaEntry;
-use crate::initrd::image_digest::{Lane, from_lanes};
+use crate::initrd::image_digest::{LANES, Lane, from_lanes};
 use crate::iso::{ExtentReader, SourceIso};
 use crate::sha256_pair::{Sha256, update_many, update_pair};
 
@@ -42,7 +44,7 @@ pub struct Pass<'a> {
     /// Threads reading files (at most [`MAX_READERS`]).
     pub threads: usize,
     /// A file of the image whose [image digest](crate::initrd::image_digest) is made in the
-    /// same pass, its two lanes hashed beside the packages (install.img, to confirm what was
+    /// same pass, its lanes hashed beside the packages (install.img, to confirm what was
     /// remembered of it).
     pub image_digest: Option<&'a str>,
 }
@@ -63,9 +65,15 @@ const CHUNK: usize = 1 << 19;
 /// hash 3.4 GB/s, two 2.9 and one 1.8 ([`update_many`]).
 const STREAMS: usize = 4;
 
+/// Files open (being hashed or waiting to be) per reader. Many: a file opened only when the
+/// others are nearly done is hashed alone at the end, at half the four-stream rate. With five
+/// per reader (as many as it hashes at once, and one more), the last 14 % of the benchmark's
+/// 600 MB ISO was hashed one to three streams at a time, and `verify` took 5 % longer.
+const OPEN_PER_READER: usize = 8 * STREAMS;
+
 /// At most this many readers, whatever the number of cores: their buffers stay at 16 MiB (the
 /// peak RSS ceiling is 150 MB), and 8 of them hash some 30 GB/s, more than storage delivers.
-const MAX_READERS: usize = 8;
+const MAX_READERS: usize = crate::parallelism::MAX_FILE_READERS;
 
 /// Checks every package of `media`; `signature(i)` says whether package `i`'s signature is
 /// judged with `judge`. Results are in `media`'s order, whatever the number of threads.
@@ -76,6 +84,17 @@ pub fn check(
     judge: SignatureCheck<'_>,
     pass: Pass<'_>,
 ) -> Checked {
+    check_counting(source, media, signature, judge, pass).0
+}
+
+/// [`check`], and the bytes hashed in rounds of one, two, three and four streams side by side.
+fn check_counting(
+    source: &SourceIso,
+    media: &[MediaEntry],
+    signature: &(dyn Fn(usize) -> bool + Sync),
+    judge: SignatureCheck<'_>,
+    pass: Pass<'_>,
+) -> (Checked, [u64; STREAMS]) {
     let mut order: Vec<usize> = (0..media.len()).collect();
     order.sort_by_key(|&i| (Reverse(media[i].size), i));
     let work = Work {
@@ -90,7 +109,8 @@ pub fn check(
         pool: Mutex::new(Pool::default()),
         returned: Condvar::new(),
         readers: pass.threads.clamp(1, MAX_READERS),
-        image_lanes: Mutex::new([None, None]),
+        image_lanes: Mutex::new(Default::default()),
+        side_by_side: Default::default(),
     };
     let lanes = pass.image_digest.and_then(|path| lanes_of(source, path));
     work.lock_pool().waiting.extend(lanes.into_iter().flatten());
@@ -99,31 +119,34 @@ pub fn check(
             scope.spawn(|| work.read());
         }
     });
-    let image_digest = match work
+    let lanes = work
         .image_lanes
         .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-    {
-        [Some(Ok(even)), Some(Ok(odd))] => Some(from_lanes(even, odd)),
-        _ => None,
-    };
-    Checked {
+        .unwrap_or_else(|e| e.into_inner());
+    let image_digest = lanes
+        .into_iter()
+        .map(|lane| lane?.ok())
+        .collect::<Option<Vec<Sha256>>>()
+        .map(from_lanes);
+    let checked = Checked {
         packages: work.results.into_inner().unwrap_or_else(|e| e.into_inner()),
         image_digest,
-    }
+    };
+    (checked, work.side_by_side.map(AtomicU64::into_inner))
 }
 
-/// The two lanes of the image digest of the image's file at `path`, as streams to hash.
-fn lanes_of<'a>(source: &'a SourceIso, path: &str) -> Option<[Open<'a>; 2]> {
-    let open = |odd: bool| -> Option<Open<'a>> {
-        let file = source.open_file(path).ok()?;
-        let len = file.len();
-        Some(Open {
-            what: Stream::ImageLane(usize::from(odd), Lane::new(file, len, odd)),
-            hash: Sha256::new(),
+/// The lanes of the image digest of the image's file at `path`, as streams to hash.
+fn lanes_of<'a>(source: &'a SourceIso, path: &str) -> Option<Vec<Open<'a>>> {
+    (0..LANES)
+        .map(|k| {
+            let file = source.open_file(path).ok()?;
+            let len = file.len();
+            Some(Open {
+                what: Stream::ImageLane(k, Lane::new(file, len, k)),
+                hash: Sha256::new(),
+            })
         })
-    };
-    Some([open(false)?, open(true)?])
+        .collect()
 }
 
 /// The files to check, shared by the readers.
@@ -144,8 +167,10 @@ struct Work<'a> {
     returned: Condvar,
     /// Readers.
     readers: usize,
-    /// The hashes of the image digest's lanes (even, odd), or why one could not be read.
-    image_lanes: Mutex<[Option<io::Result<Sha256>>; 2]>,
+    /// The hashes of the image digest's lanes, or why one could not be read.
+    image_lanes: Mutex<[Option<io::Result<Sha256>>; LANES]>,
+    /// Bytes hashed in rounds of `i + 1` streams side by side.
+    side_by_side: [AtomicU64; STREAMS],
 }
 
 /// The files being hashed, between the readers.
@@ -171,7 +196,7 @@ struct Open<'a> {
 enum Stream<'a> {
     /// The file of `media[index]`.
     Package(usize, ExtentReader<'a>),
-    /// One lane of install.img's digest (0 even, 1 odd).
+    /// One lane of install.img's digest (its number).
     ImageLane(usize, Lane<ExtentReader<'a>>),
 }
 
@@ -218,6 +243,14 @@ impl<'a> Work<'a> {
                     Err(_) => None,
                 })
                 .collect();
+            let streams = chunks.iter().filter(|(_, d)| !d.is_empty()).count();
+            if let Some(count) = streams
+                .checked_sub(1)
+                .and_then(|i| self.side_by_side.get(i))
+            {
+                let bytes: usize = chunks.iter().map(|(_, d)| d.len()).sum();
+                count.fetch_add(bytes as u64, Ordering::Relaxed);
+            }
             match chunks.as_mut_slice() {
                 [(a, da), (b, db), (c, dc), (d, dd)] => {
                     update_many([a, b, c, d], [da, db, dc, dd]);
@@ -242,13 +275,13 @@ impl<'a> Work<'a> {
 
     /// This reader's share of the open files: at most [`STREAMS`], and no more than the
     /// readers' fair share of all files not done yet, so that at the end every reader has one
-    /// rather than one reader two and another none. Opens files while fewer are open than the
-    /// readers can hash; waits while every open file is held by other readers. Empty when
-    /// every file is done.
+    /// rather than one reader two and another none. Opens files while fewer than
+    /// [`OPEN_PER_READER`] per reader are open; waits while every open file is held by other
+    /// readers. Empty when every file is done.
     fn take(&self) -> Vec<Open<'a>> {
         let mut pool = self.lock_pool();
         loop {
-            if !pool.exhausted && pool.waiting.len() + pool.held < (STREAMS + 1) * self.readers {
+            if !pool.exhausted && pool.waiting.len() + pool.held < OPEN_PER_READER * self.readers {
                 // Opening may read a whole package (its signature is judged): not under the lock.
                 pool.opening += 1;
                 drop(pool);
@@ -455,6 +488,80 @@ fn judged_read(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest;
+
+    /// The bytes of file `i` of the schedule test, `len` long.
+    fn content(i: usize, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|j| {
+                (j as u32 ^ (i as u32) << 24)
+                    .wrapping_mul(2_654_435_761)
+                    .to_le_bytes()[3]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_streams_end_together_so_nearly_everything_is_hashed_four_at_a_time() {
+        // The shape of the benchmark's ISO, scaled down: twelve packages larger than
+        // install.img's lanes, the lanes handed to the readers before any package is opened,
+        // and two readers. With five files open per reader, 6 to 16 MB of these 55 were hashed
+        // fewer than four at a time, files opened late hashed alone at the end.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sample.iso");
+        crate::sample::write(&path, &crate::sample::Options::default()).unwrap();
+        let mut source = SourceIso::open(&path).unwrap();
+        let time = hadris_fs::DateTime::from_unix_seconds(0).unwrap();
+        let image = content(99, 16 << 20);
+        source
+            .put_file(
+                "/big.img",
+                crate::iso::NewContent::Bytes(image.clone()),
+                time,
+            )
+            .unwrap();
+        let mut media = Vec::new();
+        for i in 0..12 {
+            let bytes = content(i, (3 << 20) + 1000 * i);
+            let href = format!("Packages/p{i}.rpm");
+            media.push(MediaEntry {
+                href: href.clone(),
+                size: bytes.len() as u64,
+                sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            });
+            source
+                .put_file(
+                    &format!("/{href}"),
+                    crate::iso::NewContent::Bytes(bytes),
+                    time,
+                )
+                .unwrap();
+        }
+        let pass = Pass {
+            hash: true,
+            threads: 2,
+            image_digest: Some("/big.img"),
+        };
+        let never = |_: usize| false;
+        let judge = |_: &mut dyn Read| None;
+        let (checked, side_by_side) = check_counting(&source, &media, &never, &judge, pass);
+        assert!(
+            checked.packages.iter().all(|p| p.media.is_none()),
+            "{checked:?}"
+        );
+        assert_eq!(
+            checked.image_digest,
+            Some(crate::initrd::image_digest::image_digest_of(&image[..]).unwrap())
+        );
+        let all: u64 = side_by_side.iter().sum();
+        assert_eq!(
+            all,
+            image.len() as u64 + media.iter().map(|m| m.size).sum::<u64>()
+        );
+        // Fewer than four at a time only at the very end: less than three chunks' worth.
+        let narrow: u64 = side_by_side[..STREAMS - 1].iter().sum();
+        assert!(narrow < 3 * CHUNK as u64, "{side_by_side:?}");
+    }
 
     #[test]
     fn readers_take_their_share_so_that_they_finish_together() {
