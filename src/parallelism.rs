@@ -8,8 +8,8 @@
 //! Work whose memory grows with its threads caps them where it is done, so that a build's peak
 //! memory stays under its ceiling whatever the core count: the bzip2 block decoder and the
 //! splice's block work ([`crate::initrd::MAX_BLOCK_THREADS`]), a re-pack's compression
-//! ([`crate::initrd::MAX_REPACK_THREADS`]), the readers of package files
-//! ([`crate::repo::default_threads`]), of kernel modules, and `verify`'s.
+//! ([`crate::initrd::MAX_REPACK_THREADS`]), and the readers of input files: package files,
+//! kernel modules, and `verify`'s hashers ([`MAX_FILE_READERS`]).
 //!
 //! [`map_in_order`] runs independent jobs over a list on a given number of threads; the work
 //! that has its own shape (streams decoded block by block, the re-pack's segment queue,
@@ -20,6 +20,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The environment variable that sets the thread count.
 pub const THREADS_VAR: &str = "ISOREMIX_THREADS";
+
+/// The most threads reading input files side by side: a build's package readers, the kernel
+/// module parser, `verify`'s hashers. Each holds buffers or a file's data, and eight read
+/// faster than storage delivers, so more would only add memory.
+pub const MAX_FILE_READERS: usize = 8;
+
+/// The threads that read input files: one per core ([`cores`]), at most [`MAX_FILE_READERS`].
+pub fn file_readers() -> usize {
+    cores().min(MAX_FILE_READERS)
+}
 
 /// The threads work may run on: [`THREADS_VAR`] when it holds a positive number, else the
 /// cores this process may use (1 when that cannot be told).

@@ -172,9 +172,9 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) -> Result<(), E
     Ok(())
 }
 
-/// Parses module files on the cores (at most 8).
+/// Parses module files on the cores ([`crate::parallelism::file_readers`]).
 fn parse_parallel(files: &[(String, PathBuf)]) -> Result<Vec<ModuleInfo>, Error> {
-    let threads = crate::parallelism::cores().min(8);
+    let threads = crate::parallelism::file_readers();
     crate::parallelism::map_in_order(files, threads, |(rel, path)| {
         let data = crate::input::read(path).map_err(|source| Error::Io {
             path: path.clone(),

@@ -61,8 +61,7 @@ pub use reader::{ReuseIndex, read_groups, read_repo, read_repo_dir};
 pub use record::{Changelog, DEFAULT_CHANGELOG_LIMIT, Dep, Record, RecordFile};
 pub use repomd::{Repomd, RepomdRecord, parse_repomd, write_repomd};
 pub use scan::{
-    CollectStats, MAX_DEFAULT_THREADS, PackageInput, PackageJob, collect_records, default_threads,
-    read_records,
+    CollectStats, PackageInput, PackageJob, collect_records, default_threads, read_records,
 };
 
 /// Errors of repodata reading and writing.

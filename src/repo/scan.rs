@@ -124,12 +124,9 @@ where
     Ok((records, stats))
 }
 
-/// The most threads reading packages by default: each holds a package's header, and eight read
-/// faster than storage delivers.
-pub const MAX_DEFAULT_THREADS: usize = 8;
-
-/// The number of worker threads to use for reading packages: one per core, at most
-/// [`MAX_DEFAULT_THREADS`], so that the memory they hold does not grow with the machine.
+/// The number of worker threads to use for reading packages: one per core, at most eight (the
+/// cap on every reader of input files), so that the headers they hold do not grow with the
+/// machine.
 pub fn default_threads() -> usize {
-    crate::parallelism::cores().min(MAX_DEFAULT_THREADS)
+    crate::parallelism::file_readers()
 }
