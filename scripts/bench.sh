@@ -14,6 +14,8 @@
 # BENCH_SOURCE_SIZE changes the 600 MB source size; BENCH_REFLINK_DIR (a folder on XFS
 # or btrfs) adds the ISO-only edit where unchanged data is shared, beside cp --reflink.
 set -euo pipefail
+# EPOCHREALTIME and awk agree on the decimal point.
+export LC_ALL=C
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d)}
 mkdir -p "$work"
@@ -24,14 +26,21 @@ bin=${BENCH_BIN:-$PWD/target/release/isoremix}
 size=${BENCH_SOURCE_SIZE:-600000000}
 export SOURCE_DATE_EPOCH=1700000000
 
-# Runs a command; prints "<seconds> <peak RSS KiB>" (a failure stops the script).
+# Runs a command; prints "<seconds> <peak RSS KiB>" (a failure stops the script). The
+# seconds are wall time to the millisecond, from bash's clock around GNU time (GNU time's
+# own figure moves in 10 ms steps, too coarse for the 50 to 150 ms runs of cat and verify);
+# the peak RSS is GNU time's.
 secs() {
-  if ! /usr/bin/time -f "%e %M" -o "$work/.time" "$@" >/dev/null 2>"$work/.err"; then
+  local start end
+  start=$EPOCHREALTIME
+  if ! /usr/bin/time -f "%M" -o "$work/.time" "$@" >/dev/null 2>"$work/.err"; then
     echo "FAILED: $*" >&2
     cat "$work/.err" >&2
     exit 1
   fi
-  tail -n1 "$work/.time"
+  end=$EPOCHREALTIME
+  awk -v a="$start" -v b="$end" -v rss="$(tail -n1 "$work/.time")" \
+    'BEGIN { printf "%.3f %s\n", b - a, rss }'
 }
 
 echo "== workdir: $work"
