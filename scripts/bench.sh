@@ -91,6 +91,16 @@ median3() { median3_of secs "$@"; }
 # Prints A/B with two decimals and the target: "<ratio> (target <= T)".
 vs() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { if (b > 0) printf "%.2f (target <= %s)\n", a / b, t; else print "n/a" }'; }
 
+# The least time a re-pack (decode + encode at level 9) and a verify (copy out of the page
+# cache + SHA-256 of the same bytes) can take on this machine, with the code isoremix runs,
+# each part alone, in memory, on every core: `cargo bench --bench floors` on ISO. `floor NAME`
+# then prints one figure in seconds (read, sha256, bzip2-decode, bzip2-encode, bzip2-pair).
+run_floors() {
+  floors=$(ISOREMIX_FLOOR_ISO="$1" cargo bench --quiet --bench floors 2>/dev/null)
+  echo "$floors"
+}
+floor() { awk -v k="$1" '$1 == "floor" && $2 == k { print $3 }' <<<"$floors"; }
+
 echo "== ISO-only edit vs cp and xorriso of the same ISO (median of 3)"
 # xorriso's way: load the source's tree, replay its boot setup, edit, write a new ISO.
 cat > "$work/xorriso-edit.sh" <<SH
@@ -128,6 +138,10 @@ echo "hot:  cat ${cat_s}s (${cat_rss} KiB)  isoremix verify ${vf_s}s (${vf_rss} 
 echo "cold: cat ${catc_s}s (${catc_rss} KiB)  isoremix verify ${vfc_s}s (${vfc_rss} KiB)"
 echo "ratio verify/cat hot:  $(vs "$vf_s" "$cat_s" 2)"
 echo "ratio verify/cat cold: $(vs "$vfc_s" "$catc_s" 2)"
+run_floors "$work/source.iso"
+sample_floor=$(awk -v a="$(floor read)" -v b="$(floor sha256)" 'BEGIN { print a + b }')
+awk -v f="$sample_floor" -v c="$cat_s" -v v="$vf_s" \
+  'BEGIN { printf "verify floor (read + sha256 alone): %ss = %.2f x cat; verify hot/floor %.2f\n", f, f / c, v / f }'
 echo "peak RSS target: <= 150000 KiB"
 
 # ---------------------------------------------------------------------------
@@ -267,6 +281,12 @@ pa_rss="$patch_rss/$patch_cold_rss, removal $removal_rss/$removal_cold_rss"
 rm -rf "$bench_cache"
 
 echo
+echo "== floors of this source (cargo bench --bench floors)"
+run_floors "$work/source.iso"
+codec_floor=$(awk -v a="$(floor bzip2-decode)" -v b="$(floor bzip2-encode)" 'BEGIN { print a + b }')
+verify_floor=$(awk -v a="$(floor read)" -v b="$(floor sha256)" 'BEGIN { print a + b }')
+
+echo
 echo "== (d) forced repack"
 read -r rp_s rp_rss < <(secs "$bin" build --force "$work/repack.toml")
 read -r ld_s ld_rss < <(secs sh -c "lbzip2 -d -c '$img' > '$work/lb.cpio'")
@@ -285,6 +305,7 @@ if [ "${BENCH_SKIP_SERIAL:-0}" != 1 ]; then
 fi
 rm -f "$work/lb.cpio"
 echo "ratio isoremix/lbzip2 pair: $(ratio "$rp_s" "$lb_sum") (target <= 0.5)"
+echo "codec floor (decode + encode alone): ${codec_floor}s = $(ratio "$codec_floor" "$lb_sum") x lbzip2 pair; isoremix/floor $(ratio "$rp_s" "$codec_floor")"
 
 echo
 echo "== (e) verify of this source: install.img decoded (first run), then remembered per content (median of 3, page cache hot)"
@@ -300,6 +321,7 @@ row "cat of the ISO" "$vcat_s" "$vcat_rss"
 row "isoremix verify (first run)" "$vfirst_s" "$vfirst_rss"
 row "isoremix verify (install.img remembered)" "$vmemo_s" "$vmemo_rss"
 echo "verify/cat: remembered $(ratio "$vmemo_s" "$vcat_s") (target <= 2); first/(cat + lbzip2 -d) $(ratio "$vfirst_s" "$(awk -v a="$vcat_s" -v b="$lbd_s" 'BEGIN { print a + b }')")"
+echo "verify floor (read + sha256 alone): ${verify_floor}s = $(ratio "$verify_floor" "$vcat_s") x cat; remembered/floor $(ratio "$vmemo_s" "$verify_floor")"
 
 echo
 echo "== (f) peak memory on a big machine: the same runs with ISOREMIX_THREADS=64 (as many threads"

@@ -9,7 +9,8 @@
 //! [`inspect`], [`verify`], [`extract`], [`driver_disk`], [`sample`],
 //! [`progress`]) and the formats they are built from, each usable alone
 //! ([`iso`], [`initrd`], [`boot`], [`rpm`], [`repo`], [`kmod`], [`depsolve`],
-//! [`driver`], [`treeinfo`], [`patch`], [`answerfile`]). What the platform is
+//! [`driver`], [`treeinfo`], [`patch`], [`answerfile`]), and [`sha256_pair`], SHA-256 of
+//! several streams at once, as `verify` hashes. What the platform is
 //! (`xcpng`), how the installer reads its command line (`installer_args`) and
 //! an image's boot entries (`entries`), the build clock and the input-file
 //! checks stay inside the crate.
@@ -42,7 +43,7 @@ pub mod repo;
 pub mod rpm;
 mod safe_path;
 pub mod sample;
-mod sha256_pair;
+pub mod sha256_pair;
 #[cfg(test)]
 mod test_support;
 pub mod treeinfo;

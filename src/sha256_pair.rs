@@ -60,6 +60,11 @@ impl Sha256 {
         self.len
     }
 
+    /// Whether nothing was fed yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Feeds `data`.
     pub fn update(&mut self, data: &[u8]) {
         let rest = self.top_up(data);
@@ -424,6 +429,7 @@ mod tests {
                 let want_a: [u8; 32] = sha2::Sha256::digest(&a).into();
                 let want_b: [u8; 32] = sha2::Sha256::digest(&b).into();
                 assert_eq!((ha.len(), hb.len()), (la as u64, lb as u64));
+                assert_eq!((ha.is_empty(), hb.is_empty()), (la == 0, lb == 0));
                 assert_eq!(ha.finalize(), want_a, "len {la}, pieces of {piece}");
                 assert_eq!(hb.finalize(), want_b, "len {lb}, pieces of {}", piece + 3);
                 assert_eq!(

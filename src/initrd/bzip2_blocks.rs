@@ -58,6 +58,11 @@ pub const MAX_BLOCK_OUTPUT: usize = 4 << 20;
 /// Largest compressed block accepted (a level-9 block is at most about 1 MB; a corrupt stream
 /// without magics must not make the reader buffer everything).
 const MAX_BLOCK_INPUT: usize = 4 << 20;
+/// Input bytes the scanner takes at a time, however many the input has buffered (a slice has
+/// all of them): cutting a block off moves what follows it to the front of the scanner's
+/// buffer, so that buffer must hold about a block, never the rest of the stream (which would
+/// make the cost grow with the square of the stream's length).
+const FILL_BYTES: usize = 256 << 10;
 /// The level blocks are decoded at: the largest block size, so any block fits (the same
 /// scratch serves every stream).
 const DECODE_LEVEL: Level = Level::BEST;
@@ -236,6 +241,9 @@ struct Scanner<R: BufRead> {
     raw_base: u64,
     /// Input offset up to which the input was consumed (what follows is in its buffer only).
     consumed: u64,
+    /// The most bytes `raw` held.
+    #[cfg(test)]
+    peak_raw: usize,
     /// pbz2's magic finder, fed every byte read once.
     markers: pbz2_core::Scanner,
     /// Magics found and not yet passed, at bit offsets from the stream's first byte.
@@ -349,6 +357,8 @@ impl<R: BufRead> Scanner<R> {
             raw: Vec::new(),
             raw_base: 0,
             consumed: 0,
+            #[cfg(test)]
+            peak_raw: 0,
             markers: pbz2_core::Scanner::new(),
             found: VecDeque::new(),
             scan: Scan::Header,
@@ -359,8 +369,8 @@ impl<R: BufRead> Scanner<R> {
         }
     }
 
-    /// Hands the consumed part of `raw`'s tail to the input and appends the next input bytes;
-    /// false at the end of the input.
+    /// Hands the consumed part of `raw`'s tail to the input and appends the next input bytes
+    /// (at most [`FILL_BYTES`]); false at the end of the input.
     fn fill(&mut self) -> io::Result<bool> {
         let fetched = self.raw_base + self.raw.len() as u64;
         self.input.consume((fetched - self.consumed) as usize);
@@ -369,7 +379,12 @@ impl<R: BufRead> Scanner<R> {
         if buf.is_empty() {
             return Ok(false);
         }
+        let buf = &buf[..buf.len().min(FILL_BYTES)];
         self.raw.extend_from_slice(buf);
+        #[cfg(test)]
+        {
+            self.peak_raw = self.peak_raw.max(self.raw.len());
+        }
         let found = &mut self.found;
         self.markers.scan(native(), buf, |m| found.push_back(m));
         Ok(true)
