@@ -5,7 +5,7 @@
 //!   ISOREMIX_FLOOR_ISO=source.iso cargo bench --bench floors
 //!
 //! - `read`: the bytes `verify` hashes (every file under `/Packages/`, and `/install.img`)
-//!   read from the page cache into 1 MiB buffers on every core: the copy out of the cache that
+//!   read from the page cache into 512 KiB buffers on every core: the copy out of the cache that
 //!   `cat` also makes, shared out over the cores.
 //! - `sha256`: as many bytes hashed on every core, four streams side by side on each, from
 //!   buffers filled once and in the cache (the fastest way this CPU hashes SHA-256, and the way
@@ -30,23 +30,16 @@ use std::time::{Duration, Instant};
 
 use isoremix::initrd::{MAX_BLOCK_THREADS, MAX_REPACK_THREADS, ParallelBzDecoder};
 use isoremix::iso::{SourceIso, walk};
+use isoremix::parallelism;
 use isoremix::sha256_pair::{Sha256, update_many};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
 const RUNS: usize = 5;
 /// Bytes a reader takes at a time, as `verify` reads.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 1 << 19;
 /// Streams one core hashes side by side.
 const SIDE_BY_SIDE: usize = 4;
-
-fn threads() -> usize {
-    std::env::var("ISOREMIX_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n: &usize| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
 
 /// The files `verify` hashes: the packages and install.img.
 fn hashed_files(iso: &SourceIso) -> Vec<String> {
@@ -70,7 +63,7 @@ fn best_of(runs: usize, mut once: impl FnMut() -> Res<()>) -> Res<Duration> {
     Ok(best)
 }
 
-/// Reads every file in `files` through a 1 MiB buffer, the files shared out over `threads`.
+/// Reads every file in `files` through a [`CHUNK`] buffer, the files shared out over `threads`.
 fn read_all(iso: &SourceIso, files: &[String], threads: usize) -> Res<()> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -135,7 +128,7 @@ fn main() -> Res<()> {
     let path: PathBuf = std::env::var_os("ISOREMIX_FLOOR_ISO")
         .ok_or("set ISOREMIX_FLOOR_ISO to the ISO to measure")?
         .into();
-    let threads = threads();
+    let threads = parallelism::cores();
     let iso = SourceIso::open(&path)?;
     let files = hashed_files(&iso);
 

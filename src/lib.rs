@@ -9,8 +9,9 @@
 //! [`inspect`], [`verify`], [`extract`], [`driver_disk`], [`sample`],
 //! [`progress`]) and the formats they are built from, each usable alone
 //! ([`iso`], [`initrd`], [`boot`], [`rpm`], [`repo`], [`kmod`], [`depsolve`],
-//! [`driver`], [`treeinfo`], [`patch`], [`answerfile`]), and [`sha256_pair`], SHA-256 of
-//! several streams at once, as `verify` hashes. What the platform is
+//! [`driver`], [`treeinfo`], [`patch`], [`answerfile`]), [`sha256_pair`], SHA-256 of
+//! several streams at once, as `verify` hashes, and [`parallelism`], the thread count all of
+//! them use. What the platform is
 //! (`xcpng`), how the installer reads its command line (`installer_args`) and
 //! an image's boot entries (`entries`), the build clock and the input-file
 //! checks stay inside the crate.
@@ -32,7 +33,7 @@ pub mod inspect;
 mod installer_args;
 pub mod iso;
 pub mod kmod;
-mod parallelism;
+pub mod parallelism;
 mod partial;
 pub mod patch;
 pub mod profile;
